@@ -1,0 +1,4 @@
+//! Analyses over a trace set. Each module computes plain result data; the
+//! [`crate::report`] stage formats it.
+
+pub mod summary;

@@ -1,0 +1,101 @@
+//! The summary of a trace set: counts, time range, formats, data quality.
+//! Both `stats` and the `summary` section of `analyze` show it.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
+use serde::Serialize;
+
+use crate::ingest::Ingested;
+use crate::model::{Nanos, Quality};
+
+/// What was read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Traces read.
+    pub traces: u64,
+    /// Spans read (after dropping duplicates).
+    pub spans: u64,
+    /// Distinct services.
+    pub services: u64,
+    /// Inputs read.
+    pub inputs: u64,
+    /// Earliest span start and latest span end.
+    pub time_range: Option<TimeRange>,
+    /// Spans read per input format.
+    pub spans_per_format: BTreeMap<String, u64>,
+    /// Data-quality counts and examples.
+    pub data_quality: Quality,
+}
+
+/// A span of wall-clock time.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimeRange {
+    /// The start, RFC 3339 (UTC).
+    pub start: String,
+    /// The end, RFC 3339 (UTC).
+    pub end: String,
+    /// The start in nanoseconds since the Unix epoch.
+    pub start_unix_nano: Nanos,
+    /// The end in nanoseconds since the Unix epoch.
+    pub end_unix_nano: Nanos,
+}
+
+impl Summary {
+    /// Summarises what ingest produced.
+    pub fn from_ingested(ingested: &Ingested) -> Summary {
+        let set = &ingested.set;
+        let mut services = FxHashSet::default();
+        let mut range: Option<(Nanos, Nanos)> = None;
+        for trace in &set.traces {
+            for span in &trace.spans {
+                services.insert(span.service);
+                range = Some(match range {
+                    None => (span.start, span.end),
+                    Some((s, e)) => (s.min(span.start), e.max(span.end)),
+                });
+            }
+        }
+        Summary {
+            traces: set.traces.len() as u64,
+            spans: set.span_count() as u64,
+            services: services.len() as u64,
+            inputs: ingested.inputs as u64,
+            time_range: range.map(|(s, e)| TimeRange {
+                start: rfc3339(s),
+                end: rfc3339(e),
+                start_unix_nano: s,
+                end_unix_nano: e,
+            }),
+            spans_per_format: ingested
+                .spans_per_format
+                .iter()
+                .map(|(f, n)| (f.name().to_string(), *n))
+                .collect(),
+            data_quality: set.quality.clone(),
+        }
+    }
+}
+
+/// Formats nanoseconds since the epoch as RFC 3339; times before the epoch
+/// (broken clocks) are shown as raw numbers.
+pub fn rfc3339(ns: Nanos) -> String {
+    match u64::try_from(ns) {
+        Ok(n) => {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n);
+            humantime::format_rfc3339_nanos(t).to_string()
+        }
+        Err(_) => format!("{ns} ns"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(rfc3339(1_000_000_000), "1970-01-01T00:00:01.000000000Z");
+        assert_eq!(rfc3339(-5), "-5 ns");
+    }
+}

@@ -1,0 +1,118 @@
+//! Turns command-line inputs (files, folders, `-`) into a list of sources.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::decompress::decompress;
+
+/// One input to read: a file, or standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl InputSource {
+    /// The whole content, decompressed.
+    pub fn read(&self) -> io::Result<Vec<u8>> {
+        let raw = match self {
+            InputSource::File(path) => std::fs::read(path)?,
+            InputSource::Stdin => {
+                let mut buf = Vec::new();
+                io::stdin().lock().read_to_end(&mut buf)?;
+                buf
+            }
+        };
+        decompress(raw)
+    }
+
+    /// The path (or `-`), for errors.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            InputSource::File(p) => p.clone(),
+            InputSource::Stdin => PathBuf::from("-"),
+        }
+    }
+
+    /// The name used in messages.
+    pub fn display_name(&self) -> String {
+        self.path().display().to_string()
+    }
+}
+
+/// Expands paths: `-` is stdin, a folder is walked recursively (hidden files
+/// skipped, sorted for a stable order), anything else is a file.
+pub fn expand_inputs(paths: &[PathBuf]) -> io::Result<Vec<InputSource>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            out.push(InputSource::Stdin);
+        } else if path.is_dir() {
+            walk(path, &mut out)?;
+        } else if path.exists() {
+            out.push(InputSource::File(path.clone()));
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no such file or folder", path.display()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputSource>) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+    {
+        let entry = entry.map_err(|e| {
+            let msg = e.to_string();
+            e.into_io_error().unwrap_or_else(|| io::Error::other(msg))
+        })?;
+        if entry.file_type().is_file() {
+            out.push(InputSource::File(entry.into_path()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_walked_sorted_and_hidden_files_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("a.json"), "{}").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "{}").unwrap();
+        let got = expand_inputs(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = got
+            .iter()
+            .map(|s| s.path().strip_prefix(dir.path()).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            vec![PathBuf::from("a.json"), PathBuf::from("sub/b.json")]
+        );
+    }
+
+    #[test]
+    fn missing_path_is_an_error_naming_it() {
+        let err = expand_inputs(&[PathBuf::from("/no/such/trace.json")]).unwrap_err();
+        assert!(err.to_string().contains("/no/such/trace.json"));
+    }
+
+    #[test]
+    fn dash_is_stdin() {
+        assert_eq!(
+            expand_inputs(&[PathBuf::from("-")]).unwrap(),
+            vec![InputSource::Stdin]
+        );
+    }
+}

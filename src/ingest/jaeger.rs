@@ -1,0 +1,18 @@
+//! Placeholder; being written.
+
+use super::{Format, Input, ReadError, Reader, Sink};
+
+/// Reader stub.
+pub struct JaegerReader;
+
+impl Reader for JaegerReader {
+    fn format(&self) -> Format {
+        Format::Jaeger
+    }
+    fn sniff(&self, _head: &[u8]) -> bool {
+        false
+    }
+    fn read(&self, _input: &Input<'_>, _sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        Ok(())
+    }
+}

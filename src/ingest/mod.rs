@@ -1,0 +1,254 @@
+//! Ingest: turns input files (any supported format, compressed or not) into
+//! [`Span`]s and a data-quality summary.
+//!
+//! Each format is one module implementing [`Reader`]; [`READERS`] lists them
+//! in the order they are tried when sniffing. Adding a format means adding a
+//! file and one line there.
+
+mod decompress;
+mod inputs;
+mod jaeger;
+pub mod json_util;
+mod otlp_json;
+mod otlp_proto;
+mod sentry;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::model::{Interner, Location, Problem, Quality, Span, TraceSet};
+
+pub use inputs::{InputSource, expand_inputs};
+
+/// A trace format critpath reads.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// OTLP JSON encoding: `ExportTraceServiceRequest`/`TracesData`, one per
+    /// file or one per line.
+    OtlpJson,
+    /// OTLP binary protobuf: one `ExportTraceServiceRequest`, or the
+    /// Collector file exporter's length-prefixed stream of them.
+    OtlpProto,
+    /// Jaeger JSON as the Jaeger UI and query API export it.
+    Jaeger,
+    /// Sentry transaction events.
+    Sentry,
+}
+
+impl Format {
+    /// The name users type and reports show.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::OtlpJson => "otlp-json",
+            Format::OtlpProto => "otlp-proto",
+            Format::Jaeger => "jaeger",
+            Format::Sentry => "sentry",
+        }
+    }
+}
+
+/// One decompressed input handed to a reader.
+pub struct Input<'a> {
+    /// What to call the input in messages (a path, or `-`).
+    pub name: &'a str,
+    /// Its full, decompressed content.
+    pub bytes: &'a [u8],
+}
+
+/// Where a reader puts what it read.
+pub struct Sink<'a> {
+    /// The spans read so far.
+    pub spans: Vec<Span>,
+    /// The shared string table.
+    pub strings: &'a Interner,
+    /// Problems found while reading (unparsable records).
+    pub quality: Quality,
+    name: String,
+}
+
+impl<'a> Sink<'a> {
+    /// A sink for one input.
+    pub fn new(name: &str, strings: &'a Interner) -> Self {
+        Sink {
+            spans: Vec::new(),
+            strings,
+            quality: Quality::default(),
+            name: name.to_string(),
+        }
+    }
+
+    /// Records one skipped, unparsable record and where it was.
+    pub fn skip(&mut self, location: Location, message: impl Into<String>) {
+        self.quality.unparsable(Problem {
+            file: self.name.clone(),
+            location,
+            message: message.into(),
+        });
+    }
+}
+
+/// A reader of one trace format.
+pub trait Reader: Sync {
+    /// The format this reader reads.
+    fn format(&self) -> Format;
+
+    /// Whether `head` (the first bytes of a decompressed input) looks like
+    /// this format. Only cheap checks: the full read may still fail.
+    fn sniff(&self, head: &[u8]) -> bool;
+
+    /// Reads every span of `input` into `sink`. Bad records are skipped and
+    /// counted with [`Sink::skip`]; an error means nothing usable was found
+    /// (for example, the input is not this format at all).
+    fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError>;
+}
+
+/// Why a whole input could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {location}{sep}{message}", sep = if matches!(location, Location::Whole) { "" } else { ": " })]
+pub struct ReadError {
+    /// The input.
+    pub file: String,
+    /// Where reading stopped.
+    pub location: Location,
+    /// What was expected.
+    pub message: String,
+}
+
+impl ReadError {
+    /// An error about `input` at `location`.
+    pub fn new(input: &Input<'_>, location: Location, message: impl Into<String>) -> Self {
+        ReadError {
+            file: input.name.to_string(),
+            location,
+            message: message.into(),
+        }
+    }
+}
+
+/// The readers, in the order they are tried when sniffing.
+pub static READERS: &[&dyn Reader] = &[
+    &otlp_json::OtlpJsonReader,
+    &jaeger::JaegerReader,
+    &sentry::SentryReader,
+    &otlp_proto::OtlpProtoReader,
+];
+
+/// How many leading bytes sniffing looks at.
+pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// Picks the reader for `bytes`: the forced format, or the first reader
+/// whose sniff accepts the content.
+pub fn detect(bytes: &[u8], forced: Option<Format>) -> Option<&'static dyn Reader> {
+    if let Some(format) = forced {
+        return READERS.iter().copied().find(|r| r.format() == format);
+    }
+    let head = &bytes[..bytes.len().min(SNIFF_LEN)];
+    READERS.iter().copied().find(|r| r.sniff(head))
+}
+
+/// Options for reading inputs.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Read every input as this format instead of sniffing.
+    pub format: Option<Format>,
+    /// Stop at the first unparsable record instead of counting it.
+    pub strict: bool,
+}
+
+/// What was read: the trace set plus per-input facts.
+#[derive(Debug)]
+pub struct Ingested {
+    /// The traces.
+    pub set: TraceSet,
+    /// Spans read per format.
+    pub spans_per_format: BTreeMap<Format, u64>,
+    /// Inputs read (files, or stdin).
+    pub inputs: usize,
+}
+
+/// Why ingest failed as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// An input could not be opened or decompressed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The input.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input's format could not be recognised.
+    #[error(
+        "{0}: not a recognised trace format (expected OTLP JSON or protobuf, Jaeger JSON or Sentry events); use --input-format to force one"
+    )]
+    Unrecognised(String),
+    /// An input could not be read at all, or (with `--strict`) had a bad record.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// No input was given or found.
+    #[error("no input files found in {0}")]
+    Empty(String),
+}
+
+/// Reads all inputs in parallel and builds the trace set.
+pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingested, IngestError> {
+    let strings = Interner::new();
+    let results: Vec<Result<(Format, Sink<'_>), IngestError>> = sources
+        .par_iter()
+        .map(|source| read_one(source, &strings, options))
+        .collect();
+    let mut spans = Vec::new();
+    let mut quality = Quality::default();
+    let mut spans_per_format = BTreeMap::new();
+    for result in results {
+        let (format, sink) = result?;
+        *spans_per_format.entry(format).or_insert(0) += sink.spans.len() as u64;
+        quality.merge(sink.quality);
+        if spans.is_empty() {
+            spans = sink.spans;
+        } else {
+            spans.extend(sink.spans);
+        }
+    }
+    Ok(Ingested {
+        set: TraceSet::build(spans, strings, quality),
+        spans_per_format,
+        inputs: sources.len(),
+    })
+}
+
+fn read_one<'s>(
+    source: &InputSource,
+    strings: &'s Interner,
+    options: &IngestOptions,
+) -> Result<(Format, Sink<'s>), IngestError> {
+    let bytes = source.read().map_err(|source_err| IngestError::Io {
+        path: source.path(),
+        source: source_err,
+    })?;
+    let name = source.display_name();
+    let reader =
+        detect(&bytes, options.format).ok_or_else(|| IngestError::Unrecognised(name.clone()))?;
+    let input = Input {
+        name: &name,
+        bytes: &bytes,
+    };
+    let mut sink = Sink::new(&name, strings);
+    reader.read(&input, &mut sink)?;
+    if options.strict {
+        if let Some(first) = sink.quality.examples.first() {
+            return Err(IngestError::Read(ReadError {
+                file: first.file.clone(),
+                location: first.location.clone(),
+                message: format!("{} (--strict)", first.message),
+            }));
+        }
+    }
+    Ok((reader.format(), sink))
+}

@@ -1,0 +1,19 @@
+//! The `critpath` binary: parse, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match critpath::run() {
+        Ok(status) => status.into(),
+        Err(err) => {
+            // A closed pipe (`critpath ... | head`) is not a failure.
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("critpath: error: {err:#}");
+            critpath::ExitStatus::Error.into()
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The model: spans normalised from every format, grouped into traces.
+//!
+//! Readers in [`crate::ingest`] produce [`Span`]s; [`TraceSet::build`] groups
+//! them by trace id across all inputs and builds one [`Trace`] graph each.
+
+mod ids;
+mod intern;
+mod quality;
+mod span;
+#[cfg(test)]
+pub mod testutil;
+mod trace;
+
+pub use ids::{IdError, SpanId, TraceId};
+pub use intern::{Interner, Sym};
+pub use quality::{Location, MAX_EXAMPLES, Problem, Quality};
+pub use span::{AttrKey, Attrs, Nanos, Span, SpanKind, SpanLink, Status};
+pub use trace::Trace;
+
+use rayon::prelude::*;
+
+/// Every trace read, with the strings they refer to and the data-quality
+/// summary of both reading and building.
+#[derive(Debug)]
+pub struct TraceSet {
+    /// The traces, ordered by trace id.
+    pub traces: Vec<Trace>,
+    /// The interned strings the spans refer to.
+    pub strings: Interner,
+    /// Integrity problems found while reading and building.
+    pub quality: Quality,
+}
+
+impl TraceSet {
+    /// Groups spans by trace id and builds each trace graph, in parallel.
+    pub fn build(mut spans: Vec<Span>, strings: Interner, quality: Quality) -> TraceSet {
+        spans.par_sort_unstable_by_key(|s| s.trace_id);
+        let mut groups = Vec::new();
+        let mut rest = spans;
+        // Split off from the back so each group is moved once.
+        while let Some(last) = rest.last() {
+            let id = last.trace_id;
+            let first = rest.partition_point(|s| s.trace_id < id);
+            groups.push(rest.split_off(first));
+        }
+        groups.reverse();
+        let built: Vec<(Trace, Quality)> = groups
+            .into_par_iter()
+            .map(|group| {
+                let mut q = Quality::default();
+                (Trace::build(group, &mut q), q)
+            })
+            .collect();
+        let mut all = quality;
+        let mut traces = Vec::with_capacity(built.len());
+        for (trace, q) in built {
+            all.merge(q);
+            traces.push(trace);
+        }
+        TraceSet {
+            traces,
+            strings,
+            quality: all,
+        }
+    }
+
+    /// The number of spans held.
+    pub fn span_count(&self) -> usize {
+        self.traces.iter().map(|t| t.spans.len()).sum()
+    }
+
+    /// How a trace is shown to users: its original id text, or hex.
+    pub fn trace_label(&self, trace: &Trace) -> String {
+        match trace.label {
+            Some(sym) => self.strings.resolve(sym).to_string(),
+            None => trace.id.to_string(),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! A small builder for hand-made traces in unit tests.
+
+use super::ids::{SpanId, TraceId};
+use super::intern::Interner;
+use super::quality::Quality;
+use super::span::{Nanos, Span, SpanKind, Status};
+use super::trace::Trace;
+
+/// Builds one trace from `(name, parent name, start, end)` rows; span names
+/// double as span ids, and the service defaults to `svc`.
+#[derive(Default)]
+pub struct TraceBuilder {
+    /// Strings of the built spans.
+    pub strings: Interner,
+    spans: Vec<Span>,
+}
+
+impl TraceBuilder {
+    /// An empty trace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a span of service `svc`.
+    pub fn span(self, name: &str, parent: Option<&str>, start: Nanos, end: Nanos) -> Self {
+        self.span_in("svc", name, parent, start, end)
+    }
+
+    /// Adds a span of the given service.
+    pub fn span_in(
+        mut self,
+        service: &str,
+        name: &str,
+        parent: Option<&str>,
+        start: Nanos,
+        end: Nanos,
+    ) -> Self {
+        let span = Span {
+            trace_id: TraceId(1),
+            span_id: SpanId::parse(name).expect("test span names are non-empty"),
+            parent_id: parent.map(|p| SpanId::parse(p).expect("non-empty")),
+            start,
+            end,
+            service: self.strings.intern(service),
+            name: self.strings.intern(name),
+            kind: SpanKind::Internal,
+            status: Status::Unset,
+            attrs: None,
+            links: None,
+            trace_label: None,
+        };
+        self.spans.push(span);
+        self
+    }
+
+    /// Changes the kind of the last added span.
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        if let Some(s) = self.spans.last_mut() {
+            s.kind = kind;
+        }
+        self
+    }
+
+    /// Builds the trace, counting problems into `quality`.
+    pub fn build(self, quality: &mut Quality) -> Trace {
+        Trace::build(self.spans, quality)
+    }
+
+    /// Builds the trace and keeps the strings, for tests that resolve names.
+    pub fn build_with_strings(self) -> (Trace, Interner) {
+        let mut q = Quality::default();
+        let strings = self.strings;
+        (Trace::build(self.spans, &mut q), strings)
+    }
+}

@@ -1,0 +1,304 @@
+//! One trace as a graph of spans, built from whatever the readers produced,
+//! with every integrity problem repaired minimally and counted.
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use rustc_hash::FxHashMap;
+
+use super::ids::TraceId;
+use super::intern::Sym;
+use super::quality::Quality;
+use super::span::{Nanos, Span};
+
+/// A trace: its spans and the parent→child graph over them.
+///
+/// Node `i` of [`Trace::graph`] is `spans[i]`; an edge runs from a parent to
+/// each child. Spans are ordered by start time, so indices are stable for a
+/// given input regardless of file order or thread count.
+#[derive(Debug)]
+pub struct Trace {
+    /// The trace id.
+    pub id: TraceId,
+    /// The original id text when it was not hex.
+    pub label: Option<Sym>,
+    /// The spans, by start time (then span id).
+    pub spans: Vec<Span>,
+    /// Parent → child edges; node indices are indices into `spans`.
+    pub graph: DiGraph<(), (), u32>,
+    /// Spans without a (present) parent, by start time.
+    pub roots: Vec<usize>,
+}
+
+impl Trace {
+    /// Builds a trace from its spans (all with the same trace id), counting
+    /// integrity problems into `quality`.
+    pub fn build(mut spans: Vec<Span>, quality: &mut Quality) -> Trace {
+        let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
+        let label = spans.iter().find_map(|s| s.trace_label);
+        // A total order on content, so the kept duplicate and every index are
+        // the same whatever order the files were read in.
+        spans.sort_unstable_by_key(|s| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8));
+        let spans = drop_duplicates(spans, quality);
+        let mut parents = resolve_parents(&spans, quality);
+        break_cycles(&spans, &mut parents, quality);
+
+        let mut graph = DiGraph::with_capacity(spans.len(), spans.len());
+        for _ in &spans {
+            graph.add_node(());
+        }
+        let mut roots = Vec::new();
+        for (child, parent) in parents.iter().enumerate() {
+            match *parent {
+                Some(p) => {
+                    graph.add_edge(NodeIndex::new(p), NodeIndex::new(child), ());
+                    count_skew(&spans[p], &spans[child], quality);
+                }
+                None => roots.push(child),
+            }
+        }
+        for span in &spans {
+            match span.duration() {
+                0 => quality.zero_duration += 1,
+                d if d < 0 => quality.negative_duration += 1,
+                _ => {}
+            }
+        }
+        if roots.len() > 1 {
+            quality.multi_root_traces += 1;
+        }
+        Trace {
+            id,
+            label,
+            spans,
+            graph,
+            roots,
+        }
+    }
+
+    /// The children of span `i`, in no particular order.
+    pub fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.graph
+            .neighbors_directed(NodeIndex::new(i), Direction::Outgoing)
+            .map(|n| n.index())
+    }
+
+    /// The parent of span `i`, if it has one in this trace.
+    pub fn parent(&self, i: usize) -> Option<usize> {
+        self.graph
+            .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
+            .next()
+            .map(|n| n.index())
+    }
+
+    /// The earliest start of any span.
+    pub fn start(&self) -> Nanos {
+        self.spans.iter().map(|s| s.start).min().unwrap_or(0)
+    }
+
+    /// The latest end of any span.
+    pub fn end(&self) -> Nanos {
+        self.spans.iter().map(|s| s.end).max().unwrap_or(0)
+    }
+
+    /// The main root: the longest one (ties: the earliest), or `None` for an
+    /// empty trace.
+    pub fn main_root(&self) -> Option<usize> {
+        self.roots
+            .iter()
+            .copied()
+            .max_by_key(|&r| (self.spans[r].duration(), std::cmp::Reverse(r)))
+    }
+}
+
+/// Keeps the first span of each id (in the content order sorted above).
+fn drop_duplicates(spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
+    let mut seen = rustc_hash::FxHashSet::default();
+    seen.reserve(spans.len());
+    let before = spans.len();
+    let kept: Vec<Span> = spans
+        .into_iter()
+        .filter(|s| seen.insert(s.span_id))
+        .collect();
+    quality.duplicate_spans += (before - kept.len()) as u64;
+    kept
+}
+
+/// The index of each span's parent; a parent that is absent (or the span
+/// itself) makes the span a root, counted as a missing parent.
+fn resolve_parents(spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
+    let index: FxHashMap<_, _> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let pid = s.parent_id?;
+            match index.get(&pid) {
+                Some(&p) if p != i => Some(p),
+                Some(_) => {
+                    quality.parent_cycles += 1;
+                    None
+                }
+                None => {
+                    quality.missing_parent += 1;
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Finds spans whose ancestry loops and cuts each loop at its earliest span.
+fn break_cycles(spans: &[Span], parents: &mut [Option<usize>], quality: &mut Quality) {
+    // 0 = unknown, 1 = on the current walk, 2 = reaches a root.
+    let mut state = vec![0u8; spans.len()];
+    for start in 0..spans.len() {
+        let mut walk = Vec::new();
+        let mut at = start;
+        loop {
+            if state[at] == 2 {
+                break;
+            }
+            if state[at] == 1 {
+                let cycle_from = walk.iter().position(|&n| n == at).unwrap_or(0);
+                // Walk holds indices in start order; the smallest is earliest.
+                let earliest = walk[cycle_from..].iter().copied().min().unwrap_or(at);
+                parents[earliest] = None;
+                quality.parent_cycles += 1;
+                break;
+            }
+            state[at] = 1;
+            walk.push(at);
+            match parents[at] {
+                Some(p) => at = p,
+                None => break,
+            }
+        }
+        for n in walk {
+            state[n] = 2;
+        }
+    }
+}
+
+fn count_skew(parent: &Span, child: &Span, quality: &mut Quality) {
+    if child.start < parent.start {
+        quality.child_starts_before_parent += 1;
+    }
+    if child.end > parent.end {
+        quality.child_ends_after_parent += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testutil::TraceBuilder;
+
+    #[test]
+    fn builds_parent_child_graph() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("root", None, 0, 100)
+            .span("a", Some("root"), 10, 40)
+            .span("b", Some("root"), 50, 90)
+            .build(&mut q);
+        assert_eq!(t.roots, vec![0]);
+        let mut kids: Vec<_> = t.children(0).collect();
+        kids.sort();
+        assert_eq!(kids, vec![1, 2]);
+        assert_eq!(t.parent(2), Some(0));
+        assert_eq!(q, Quality::default());
+    }
+
+    #[test]
+    fn missing_parent_becomes_counted_root() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("root", None, 0, 100)
+            .span("orphan", Some("gone"), 10, 20)
+            .build(&mut q);
+        assert_eq!(t.roots.len(), 2);
+        assert_eq!(q.missing_parent, 1);
+        assert_eq!(q.multi_root_traces, 1);
+    }
+
+    #[test]
+    fn duplicate_ids_keep_one() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("root", None, 0, 100)
+            .span("root", None, 0, 100)
+            .build(&mut q);
+        assert_eq!(t.spans.len(), 1);
+        assert_eq!(q.duplicate_spans, 1);
+    }
+
+    #[test]
+    fn cycles_are_broken_at_earliest_span() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("a", Some("c"), 0, 100)
+            .span("b", Some("a"), 10, 90)
+            .span("c", Some("b"), 20, 80)
+            .build(&mut q);
+        assert_eq!(q.parent_cycles, 1);
+        assert_eq!(t.roots, vec![0]);
+        assert_eq!(t.parent(2), Some(1));
+    }
+
+    #[test]
+    fn self_parent_is_a_cycle() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("a", Some("a"), 0, 10)
+            .build(&mut q);
+        assert_eq!(t.roots, vec![0]);
+        assert_eq!(q.parent_cycles, 1);
+    }
+
+    #[test]
+    fn skew_and_bad_durations_are_counted_not_rewritten() {
+        let mut q = Quality::default();
+        let t = TraceBuilder::new()
+            .span("root", None, 10, 100)
+            .span("early", Some("root"), 5, 20)
+            .span("late", Some("root"), 90, 120)
+            .span("zero", Some("root"), 30, 30)
+            .span("neg", Some("root"), 40, 35)
+            .build(&mut q);
+        assert_eq!(q.child_starts_before_parent, 1);
+        assert_eq!(q.child_ends_after_parent, 1);
+        assert_eq!(q.zero_duration, 1);
+        assert_eq!(q.negative_duration, 1);
+        let early = t.spans.iter().find(|s| s.start == 5).unwrap();
+        assert_eq!(early.end, 20);
+    }
+
+    #[test]
+    fn input_order_does_not_change_the_graph() {
+        let mut q = Quality::default();
+        let a = TraceBuilder::new()
+            .span("root", None, 0, 100)
+            .span("a", Some("root"), 10, 40)
+            .span("b", Some("a"), 15, 30)
+            .build(&mut q);
+        let b = TraceBuilder::new()
+            .span("b", Some("a"), 15, 30)
+            .span("a", Some("root"), 10, 40)
+            .span("root", None, 0, 100)
+            .build(&mut q);
+        // Each builder has its own interner, so compare ids and times.
+        let key = |t: &Trace| -> Vec<_> {
+            t.spans
+                .iter()
+                .map(|s| (s.span_id, s.parent_id, s.start, s.end))
+                .collect()
+        };
+        assert_eq!(key(&a), key(&b));
+        assert_eq!(a.roots, b.roots);
+        assert_eq!(a.parent(2), b.parent(2));
+    }
+}

@@ -1,0 +1,1 @@
+//! Normalisation of SQL statements, key/value commands and URLs into shapes.
