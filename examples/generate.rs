@@ -1,0 +1,3 @@
+//! Fixture and load generator (being written).
+
+fn main() {}
