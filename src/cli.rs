@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ingest::Format;
+use crate::report::{CsvSection, ReportFormat};
 
 /// Reads exported distributed traces and tells you where the time went.
 #[derive(Debug, Parser)]
@@ -25,6 +26,10 @@ pub enum Command {
         after_help = "Examples:\n  critpath stats traces.json\n  critpath stats exports/ --format json\n  zcat spans.jsonl.gz | critpath stats -"
     )]
     Stats(StatsArgs),
+    /// Where did the time go: critical paths, self time, per-operation
+    /// percentiles, per-service shares and hot paths over all traces.
+    #[command(after_help = "Examples:\n  critpath analyze fixtures/cascade/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv")]
+    Analyze(AnalyzeArgs),
 }
 
 /// Where traces come from and how to read them; shared by every command.
@@ -68,4 +73,59 @@ pub struct StatsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: StatsFormat,
+}
+
+/// Which traces and subtrees to analyse; shared by commands that analyse.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Keep only roots matching SERVICE[:OPERATION] (`*` and `?` wildcards).
+    #[arg(long, value_name = "SERVICE[:OPERATION]")]
+    pub root: Option<String>,
+
+    /// Analyse the subtree under every span matching SERVICE[:OPERATION],
+    /// wherever it sits in the trace (the breakdown of one endpoint).
+    #[arg(long, value_name = "SERVICE[:OPERATION]")]
+    pub entry: Option<String>,
+
+    /// Keep only traces in which this service (pattern) appears.
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Option<String>,
+
+    /// Keep only traces starting at or after this time (RFC 3339, e.g.
+    /// 2024-05-01T12:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Keep only traces starting before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Keep only roots (or entries) at least this long, e.g. 250ms, 2s.
+    #[arg(long, value_name = "DURATION")]
+    pub min_duration: Option<String>,
+}
+
+/// Arguments of `critpath analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+
+    /// Rows per section (tables and Markdown default to 20; JSON and CSV hold
+    /// every row unless this is given).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// The section a CSV report holds.
+    #[arg(long, value_enum, default_value = "operations")]
+    pub section: CsvSection,
 }

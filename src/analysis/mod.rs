@@ -4,3 +4,40 @@
 pub mod critical_path;
 pub mod self_time;
 pub mod summary;
+pub mod aggregate;
+pub mod breakdown;
+pub mod results;
+pub mod select;
+
+use crate::ingest::Ingested;
+use results::{Analysis, AnalysisSummary, SCHEMA_VERSION, ms};
+use select::Selection;
+
+/// Why an analysis failed (only the aggregation engine can fail).
+#[derive(Debug, thiserror::Error)]
+#[error("aggregation failed: {0}")]
+pub struct AnalysisError(#[from] polars::error::PolarsError);
+
+/// Runs every analysis over the selected part of what was read.
+pub fn analyze(ingested: &Ingested, selection: &Selection) -> Result<Analysis, AnalysisError> {
+    let set = &ingested.set;
+    let units = select::select(set, selection);
+    let bd = breakdown::breakdown(set, &units);
+    let total_root: i64 = bd.units.iter().map(|u| u.duration).sum();
+    let tables = aggregate::aggregate(set, &bd, total_root)?;
+    let mut traces: Vec<usize> = units.iter().map(|u| u.trace).collect();
+    traces.dedup();
+    Ok(Analysis {
+        schema_version: SCHEMA_VERSION,
+        summary: AnalysisSummary {
+            read: summary::Summary::from_ingested(ingested),
+            analysed_roots: units.len() as u64,
+            analysed_traces: traces.len() as u64,
+            total_root_ms: ms(total_root),
+            percentile_method: aggregate::PERCENTILE_METHOD,
+        },
+        operations: tables.operations,
+        services: tables.services,
+        hot_paths: tables.hot_paths,
+    })
+}

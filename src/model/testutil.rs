@@ -13,6 +13,7 @@ pub struct TraceBuilder {
     /// Strings of the built spans.
     pub strings: Interner,
     spans: Vec<Span>,
+    current_trace: u128,
 }
 
 impl TraceBuilder {
@@ -36,7 +37,7 @@ impl TraceBuilder {
         end: Nanos,
     ) -> Self {
         let span = Span {
-            trace_id: TraceId(1),
+            trace_id: TraceId(self.current_trace.max(1)),
             span_id: SpanId::parse(name).expect("test span names are non-empty"),
             parent_id: parent.map(|p| SpanId::parse(p).expect("non-empty")),
             start,
@@ -71,5 +72,16 @@ impl TraceBuilder {
         let mut q = Quality::default();
         let strings = self.strings;
         (Trace::build(self.spans, &mut q), strings)
+    }
+
+    /// Puts the spans added from now on into trace `id` (default 1).
+    pub fn trace(mut self, id: u128) -> Self {
+        self.current_trace = id;
+        self
+    }
+
+    /// Builds a whole trace set from every span added, grouped by trace.
+    pub fn build_set(self) -> super::TraceSet {
+        super::TraceSet::build(self.spans, self.strings, Quality::default())
     }
 }

@@ -1,12 +1,90 @@
-//! Shared terminal-table set-up (comfy-table).
+//! Terminal tables (comfy-table): shared set-up and the `analyze` report.
 
-use comfy_table::{ContentArrangement, Table, presets};
+use std::io::{self, Write};
 
-/// A table that fits the terminal width when stdout is a terminal.
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+
+use super::sections::{Section, sections};
+use super::units::millis;
+use super::{ReportOptions, Reporter};
+use crate::analysis::results::Analysis;
+
+/// A table with critpath's look.
 pub fn new_table() -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
     table
+}
+
+/// Writes the analysis as terminal tables.
+pub struct TableReporter(pub ReportOptions);
+
+impl Reporter for TableReporter {
+    fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+        let s = &analysis.summary;
+        writeln!(
+            out,
+            "{} traces, {} spans, {} services; {} roots analysed, {} of root time in all.",
+            s.read.traces,
+            s.read.spans,
+            s.read.services,
+            s.analysed_roots,
+            millis(s.total_root_ms)
+        )?;
+        for section in sections(analysis, self.0.top) {
+            writeln!(out, "\n{}", section.title)?;
+            writeln!(out, "{}", render(&section, self.0.width))?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders a section, hiding columns in its drop order until it fits `width`.
+pub fn render(section: &Section, width: Option<u16>) -> Table {
+    let mut table = new_table();
+    table.set_header(section.headers.clone());
+    for row in &section.rows {
+        table.add_row(row.clone());
+    }
+    match width {
+        Some(w) => {
+            table.set_width(w);
+            let natural = natural_widths(section);
+            let mut total: usize = natural.iter().sum::<usize>() + 1;
+            for &col in &section.drop_order {
+                if total <= w as usize {
+                    break;
+                }
+                if let Some(c) = table.column_mut(col) {
+                    c.set_constraint(ColumnConstraint::Hidden);
+                    total -= natural[col];
+                }
+            }
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table
+}
+
+/// Each column's width without wrapping, borders and padding included.
+fn natural_widths(section: &Section) -> Vec<usize> {
+    section
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let widest = section
+                .rows
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(h.chars().count());
+            widest + 3
+        })
+        .collect()
 }

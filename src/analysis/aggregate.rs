@@ -1,0 +1,303 @@
+//! Aggregation over all units with polars: per-operation percentiles and
+//! totals, per-service totals, and hot paths.
+//!
+//! Percentiles are exact nearest-rank: the value at 1-based rank
+//! `ceil(q × n)` of the sorted durations (polars' `Equiprobable` method).
+
+use lasso::Key;
+use polars::prelude::*;
+
+use super::breakdown::Breakdown;
+use super::results::{HotPath, OperationStats, ServiceStats, ms, share};
+use crate::model::{Interner, Sym, TraceSet};
+
+/// The quantile method, named in reports.
+pub const PERCENTILE_METHOD: &str = "nearest-rank";
+
+const METHOD: QuantileMethod = QuantileMethod::Equiprobable;
+
+/// Aggregated tables.
+#[derive(Clone, Debug, Default)]
+pub struct Tables {
+    /// Per operation.
+    pub operations: Vec<OperationStats>,
+    /// Per service.
+    pub services: Vec<ServiceStats>,
+    /// Hot paths.
+    pub hot_paths: Vec<HotPath>,
+}
+
+/// Aggregates a breakdown into tables; `total_root` is the share denominator
+/// in nanoseconds.
+pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: i64) -> PolarsResult<Tables> {
+    let spans = span_frame(bd)?;
+    let label = |unit: u32| set.trace_label(&set.traces[bd.units[unit as usize].unit.trace]);
+    let total = ms(total_root);
+    let operations = operations(&spans, total, &label, &set.strings)?;
+    let services = services(&spans, total, &set.strings)?;
+    let hot_paths = hot_paths(set, bd, &label)?;
+    Ok(Tables {
+        operations,
+        services,
+        hot_paths,
+    })
+}
+
+/// The string behind a symbol id stored in a frame column.
+fn resolve(strings: &Interner, id: u32) -> &str {
+    Sym::try_from_usize(id as usize).map_or("", |s| strings.resolve(s))
+}
+
+fn span_frame(bd: &Breakdown) -> PolarsResult<DataFrame> {
+    let rows = &bd.rows;
+    df!(
+        "service" => rows.iter().map(|r| r.service.into_usize() as u32).collect::<Vec<_>>(),
+        "name" => rows.iter().map(|r| r.name.into_usize() as u32).collect::<Vec<_>>(),
+        "dur" => rows.iter().map(|r| r.duration).collect::<Vec<_>>(),
+        "self" => rows.iter().map(|r| r.self_time).collect::<Vec<_>>(),
+        "crit" => rows.iter().map(|r| r.critical).collect::<Vec<_>>(),
+        "unit" => rows.iter().map(|r| r.unit).collect::<Vec<_>>(),
+    )
+}
+
+fn percentile(column: &str, q: f64, alias: &str) -> Expr {
+    col(column).quantile(lit(q), METHOD).alias(alias)
+}
+
+/// The unit of the longest value of `by` in each group.
+fn slowest_unit(by: &str) -> Expr {
+    col("unit")
+        .sort_by([col(by)], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
+        .first()
+        .alias("example")
+}
+
+fn operations(
+    spans: &DataFrame,
+    total: f64,
+    label: &dyn Fn(u32) -> String,
+    strings: &Interner,
+) -> PolarsResult<Vec<OperationStats>> {
+    let sym = |id| resolve(strings, id);
+    let out = spans
+        .clone()
+        .lazy()
+        .group_by([col("service"), col("name")])
+        .agg([
+            len().alias("count"),
+            percentile("dur", 0.50, "p50"),
+            percentile("dur", 0.95, "p95"),
+            percentile("dur", 0.99, "p99"),
+            col("dur").max().alias("max"),
+            col("dur").sum().alias("total"),
+            col("self").sum().alias("self"),
+            col("crit").sum().alias("crit"),
+            slowest_unit("dur"),
+        ])
+        .collect()?;
+    let service = out.column("service")?.u32()?;
+    let name = out.column("name")?.u32()?;
+    let count = out.column("count")?.cast(&DataType::UInt64)?;
+    let count = count.u64()?;
+    let f = |c: &str| -> PolarsResult<Vec<f64>> {
+        let s = out.column(c)?.cast(&DataType::Float64)?;
+        Ok(s.f64()?.into_no_null_iter().collect())
+    };
+    let (p50, p95, p99, max, tot, slf, crit) =
+        (f("p50")?, f("p95")?, f("p99")?, f("max")?, f("total")?, f("self")?, f("crit")?);
+    let example = out.column("example")?.u32()?;
+    let mut rows = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        let to_ms = |v: f64| v / 1e6;
+        rows.push(OperationStats {
+            service: sym(service.get(i).unwrap_or(0)).to_string(),
+            operation: sym(name.get(i).unwrap_or(0)).to_string(),
+            count: count.get(i).unwrap_or(0),
+            p50_ms: to_ms(p50[i]),
+            p95_ms: to_ms(p95[i]),
+            p99_ms: to_ms(p99[i]),
+            max_ms: to_ms(max[i]),
+            total_ms: to_ms(tot[i]),
+            self_ms: to_ms(slf[i]),
+            self_share: share(to_ms(slf[i]), total),
+            critical_ms: to_ms(crit[i]),
+            critical_share: share(to_ms(crit[i]), total),
+            example_trace_id: label(example.get(i).unwrap_or(0)),
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.critical_ms
+            .total_cmp(&a.critical_ms)
+            .then_with(|| b.self_ms.total_cmp(&a.self_ms))
+            .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
+    });
+    Ok(rows)
+}
+
+fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<Vec<ServiceStats>> {
+    let sym = |id| resolve(strings, id);
+    let out = spans
+        .clone()
+        .lazy()
+        .group_by([col("service")])
+        .agg([
+            len().alias("spans"),
+            col("self").sum().alias("self"),
+            col("crit").sum().alias("crit"),
+        ])
+        .collect()?;
+    let service = out.column("service")?.u32()?;
+    let spans_col = out.column("spans")?.cast(&DataType::UInt64)?;
+    let spans_n = spans_col.u64()?;
+    let slf = out.column("self")?.i64()?;
+    let crit = out.column("crit")?.i64()?;
+    let mut rows: Vec<ServiceStats> = (0..out.height())
+        .map(|i| {
+            let self_ms = ms(slf.get(i).unwrap_or(0));
+            let critical_ms = ms(crit.get(i).unwrap_or(0));
+            ServiceStats {
+                service: sym(service.get(i).unwrap_or(0)).to_string(),
+                spans: spans_n.get(i).unwrap_or(0),
+                self_ms,
+                self_share: share(self_ms, total),
+                critical_ms,
+                critical_share: share(critical_ms, total),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.critical_ms
+            .total_cmp(&a.critical_ms)
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    Ok(rows)
+}
+
+fn hot_paths(set: &TraceSet, bd: &Breakdown, label: &dyn Fn(u32) -> String) -> PolarsResult<Vec<HotPath>> {
+    // One string key per unit; the separator cannot occur in a name.
+    let keys: Vec<String> = bd
+        .units
+        .iter()
+        .map(|u| {
+            u.hot_path
+                .iter()
+                .map(|&(s, n)| format!("{}:{}", set.strings.resolve(s), set.strings.resolve(n)))
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        })
+        .collect();
+    let frame = df!(
+        "path" => keys,
+        "dur" => bd.units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+        "unit" => (0..bd.units.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col("path")])
+        .agg([
+            len().alias("traces"),
+            percentile("dur", 0.50, "p50"),
+            percentile("dur", 0.99, "p99"),
+            slowest_unit("dur"),
+        ])
+        .collect()?;
+    let path = out.column("path")?.str()?;
+    let traces = out.column("traces")?.cast(&DataType::UInt64)?;
+    let traces = traces.u64()?;
+    let p50 = out.column("p50")?.cast(&DataType::Float64)?;
+    let p99 = out.column("p99")?.cast(&DataType::Float64)?;
+    let (p50, p99) = (p50.f64()?, p99.f64()?);
+    let example = out.column("example")?.u32()?;
+    let n_units = bd.units.len() as f64;
+    let mut rows: Vec<HotPath> = (0..out.height())
+        .map(|i| {
+            let key = path.get(i).unwrap_or("");
+            let n = traces.get(i).unwrap_or(0);
+            HotPath {
+                path: if key.is_empty() { Vec::new() } else { key.split('\u{1f}').map(str::to_string).collect() },
+                traces: n,
+                share: share(n as f64, n_units),
+                p50_ms: p50.get(i).unwrap_or(0.0) / 1e6,
+                p99_ms: p99.get(i).unwrap_or(0.0) / 1e6,
+                example_trace_id: label(example.get(i).unwrap_or(0)),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.traces.cmp(&a.traces).then_with(|| b.p99_ms.total_cmp(&a.p99_ms)).then_with(|| a.path.cmp(&b.path)));
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::breakdown::breakdown;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+
+    /// Nearest rank, written out independently of polars.
+    fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank_for_many_sizes() {
+        for n in [1usize, 2, 3, 7, 19, 20, 21, 99, 100, 101, 1000] {
+            let mut b = TraceBuilder::new();
+            let mut durs = Vec::new();
+            for t in 0..n {
+                // Scrambled durations so the input is not already sorted.
+                let d = ((t * 7919) % 1009 + 1) as i64 * 1000;
+                durs.push(d);
+                b = b.trace(t as u128 + 1).span("root", None, 0, d);
+            }
+            let set = b.build_set();
+            let units = select(&set, &Selection::default());
+            let bd = breakdown(&set, &units);
+            let total: i64 = bd.units.iter().map(|u| u.duration).sum();
+            let tables = aggregate(&set, &bd, total).unwrap();
+            durs.sort();
+            let op = &tables.operations[0];
+            assert_eq!(op.count, n as u64);
+            assert_eq!(op.p50_ms, nearest_rank(&durs, 0.50) as f64 / 1e6, "p50, n={n}");
+            assert_eq!(op.p95_ms, nearest_rank(&durs, 0.95) as f64 / 1e6, "p95, n={n}");
+            assert_eq!(op.p99_ms, nearest_rank(&durs, 0.99) as f64 / 1e6, "p99, n={n}");
+            assert_eq!(op.max_ms, *durs.last().unwrap() as f64 / 1e6);
+        }
+    }
+
+    #[test]
+    fn shares_and_examples() {
+        // Two traces: root 0..100 with child 10..60 in "db"; root 0..300 alone.
+        let set = TraceBuilder::new()
+            .trace(1)
+            .span_in("api", "root", None, 0, 100)
+            .span_in("db", "q", Some("root"), 10, 60)
+            .trace(2)
+            .span_in("api", "root", None, 0, 300)
+            .build_set();
+        let units = select(&set, &Selection::default());
+        let bd = breakdown(&set, &units);
+        let total: i64 = bd.units.iter().map(|u| u.duration).sum();
+        let t = aggregate(&set, &bd, total).unwrap();
+        let api = t.services.iter().find(|s| s.service == "api").unwrap();
+        let db = t.services.iter().find(|s| s.service == "db").unwrap();
+        assert_eq!(db.critical_ms, 50.0 / 1e6);
+        assert!((db.critical_share - 50.0 / 400.0).abs() < 1e-12);
+        assert!((api.self_share - 350.0 / 400.0).abs() < 1e-12);
+        assert_eq!(t.services[0].service, "api");
+        let root_op = t.operations.iter().find(|o| o.operation == "root").unwrap();
+        assert_eq!(root_op.example_trace_id, TraceIdFmt(2).to_string());
+        // Two shapes: api:root alone holds all of trace 2's path, while trace 1's
+        // path is api:root then db:q.
+        assert_eq!(t.hot_paths.len(), 2);
+        assert!(t.hot_paths.iter().any(|h| h.path == vec!["api:root", "db:q"]));
+    }
+
+    struct TraceIdFmt(u128);
+    impl std::fmt::Display for TraceIdFmt {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{}", crate::model::TraceId(self.0))
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The Markdown report: the summary and each section as a GitHub table.
+
+use std::io::{self, Write};
+
+use super::sections::sections;
+use super::units::millis;
+use super::{ReportOptions, Reporter};
+use crate::analysis::results::Analysis;
+
+/// Writes Markdown.
+pub struct MarkdownReporter(pub ReportOptions);
+
+impl Reporter for MarkdownReporter {
+    fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+        let s = &analysis.summary;
+        writeln!(out, "## critpath report\n")?;
+        writeln!(
+            out,
+            "{} traces, {} spans, {} services; {} roots analysed, {} of root time.\n",
+            s.read.traces,
+            s.read.spans,
+            s.read.services,
+            s.analysed_roots,
+            millis(s.total_root_ms)
+        )?;
+        for section in sections(analysis, self.0.top) {
+            writeln!(out, "### {}\n", section.title)?;
+            writeln!(out, "| {} |", section.headers.join(" | "))?;
+            let rule: Vec<&str> = section.headers.iter().map(|_| "---").collect();
+            writeln!(out, "| {} |", rule.join(" | "))?;
+            for row in &section.rows {
+                let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Escapes what would break a Markdown table cell.
+fn escape(cell: &str) -> String {
+    cell.replace('|', "\\|").replace('\n', " ")
+}
