@@ -28,7 +28,9 @@ pub enum Command {
     Stats(StatsArgs),
     /// Where did the time go: critical paths, self time, per-operation
     /// percentiles, per-service shares and hot paths over all traces.
-    #[command(after_help = "Examples:\n  critpath analyze fixtures/cascade/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv")]
+    #[command(
+        after_help = "Examples:\n  critpath analyze fixtures/cascade/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv"
+    )]
     Analyze(AnalyzeArgs),
 }
 
@@ -116,6 +118,10 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
+    /// Detector thresholds.
+    #[command(flatten)]
+    pub findings: FindingArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ReportFormat,
@@ -128,4 +134,34 @@ pub struct AnalyzeArgs {
     /// The section a CSV report holds.
     #[arg(long, value_enum, default_value = "operations")]
     pub section: CsvSection,
+}
+
+/// Thresholds of the detectors (see the README's "Findings" section).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Finding thresholds")]
+pub struct FindingArgs {
+    /// Least same-shaped sequential siblings for an N+1 finding.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub n_plus_one_min: usize,
+
+    /// Least summed duration of the repeats for an N+1 finding.
+    #[arg(long, default_value = "50ms", value_name = "DURATION")]
+    pub n_plus_one_min_total: String,
+
+    /// Least same-shaped concurrent siblings for a fan-out finding.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub fan_out_min: usize,
+
+    /// Least duration of each call in a sequential-calls run.
+    #[arg(long, default_value = "30ms", value_name = "DURATION")]
+    pub sequential_min_call: String,
+
+    /// Least saving (sum minus longest) for a sequential-calls finding.
+    #[arg(long, default_value = "100ms", value_name = "DURATION")]
+    pub sequential_min_savings: String,
+
+    /// Least share of a root's duration that a parent span's own critical
+    /// time must hold for an uninstrumented finding.
+    #[arg(long, default_value_t = 0.25, value_name = "FRACTION")]
+    pub uninstrumented_min_share: f64,
 }

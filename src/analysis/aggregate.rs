@@ -67,7 +67,12 @@ fn percentile(column: &str, q: f64, alias: &str) -> Expr {
 /// The unit of the longest value of `by` in each group.
 fn slowest_unit(by: &str) -> Expr {
     col("unit")
-        .sort_by([col(by)], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
+        .sort_by(
+            [col(by)],
+            SortMultipleOptions::default()
+                .with_order_descending(true)
+                .with_maintain_order(true),
+        )
         .first()
         .alias("example")
 }
@@ -103,8 +108,15 @@ fn operations(
         let s = out.column(c)?.cast(&DataType::Float64)?;
         Ok(s.f64()?.into_no_null_iter().collect())
     };
-    let (p50, p95, p99, max, tot, slf, crit) =
-        (f("p50")?, f("p95")?, f("p99")?, f("max")?, f("total")?, f("self")?, f("crit")?);
+    let (p50, p95, p99, max, tot, slf, crit) = (
+        f("p50")?,
+        f("p95")?,
+        f("p99")?,
+        f("max")?,
+        f("total")?,
+        f("self")?,
+        f("crit")?,
+    );
     let example = out.column("example")?.u32()?;
     let mut rows = Vec::with_capacity(out.height());
     for i in 0..out.height() {
@@ -173,7 +185,11 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
     Ok(rows)
 }
 
-fn hot_paths(set: &TraceSet, bd: &Breakdown, label: &dyn Fn(u32) -> String) -> PolarsResult<Vec<HotPath>> {
+fn hot_paths(
+    set: &TraceSet,
+    bd: &Breakdown,
+    label: &dyn Fn(u32) -> String,
+) -> PolarsResult<Vec<HotPath>> {
     // One string key per unit; the separator cannot occur in a name.
     let keys: Vec<String> = bd
         .units
@@ -214,7 +230,11 @@ fn hot_paths(set: &TraceSet, bd: &Breakdown, label: &dyn Fn(u32) -> String) -> P
             let key = path.get(i).unwrap_or("");
             let n = traces.get(i).unwrap_or(0);
             HotPath {
-                path: if key.is_empty() { Vec::new() } else { key.split('\u{1f}').map(str::to_string).collect() },
+                path: if key.is_empty() {
+                    Vec::new()
+                } else {
+                    key.split('\u{1f}').map(str::to_string).collect()
+                },
                 traces: n,
                 share: share(n as f64, n_units),
                 p50_ms: p50.get(i).unwrap_or(0.0) / 1e6,
@@ -223,7 +243,12 @@ fn hot_paths(set: &TraceSet, bd: &Breakdown, label: &dyn Fn(u32) -> String) -> P
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.traces.cmp(&a.traces).then_with(|| b.p99_ms.total_cmp(&a.p99_ms)).then_with(|| a.path.cmp(&b.path)));
+    rows.sort_by(|a, b| {
+        b.traces
+            .cmp(&a.traces)
+            .then_with(|| b.p99_ms.total_cmp(&a.p99_ms))
+            .then_with(|| a.path.cmp(&b.path))
+    });
     Ok(rows)
 }
 
@@ -253,15 +278,27 @@ mod tests {
             }
             let set = b.build_set();
             let units = select(&set, &Selection::default());
-            let bd = breakdown(&set, &units);
+            let bd = breakdown(&set, &units, &Default::default());
             let total: i64 = bd.units.iter().map(|u| u.duration).sum();
             let tables = aggregate(&set, &bd, total).unwrap();
             durs.sort();
             let op = &tables.operations[0];
             assert_eq!(op.count, n as u64);
-            assert_eq!(op.p50_ms, nearest_rank(&durs, 0.50) as f64 / 1e6, "p50, n={n}");
-            assert_eq!(op.p95_ms, nearest_rank(&durs, 0.95) as f64 / 1e6, "p95, n={n}");
-            assert_eq!(op.p99_ms, nearest_rank(&durs, 0.99) as f64 / 1e6, "p99, n={n}");
+            assert_eq!(
+                op.p50_ms,
+                nearest_rank(&durs, 0.50) as f64 / 1e6,
+                "p50, n={n}"
+            );
+            assert_eq!(
+                op.p95_ms,
+                nearest_rank(&durs, 0.95) as f64 / 1e6,
+                "p95, n={n}"
+            );
+            assert_eq!(
+                op.p99_ms,
+                nearest_rank(&durs, 0.99) as f64 / 1e6,
+                "p99, n={n}"
+            );
             assert_eq!(op.max_ms, *durs.last().unwrap() as f64 / 1e6);
         }
     }
@@ -277,7 +314,7 @@ mod tests {
             .span_in("api", "root", None, 0, 300)
             .build_set();
         let units = select(&set, &Selection::default());
-        let bd = breakdown(&set, &units);
+        let bd = breakdown(&set, &units, &Default::default());
         let total: i64 = bd.units.iter().map(|u| u.duration).sum();
         let t = aggregate(&set, &bd, total).unwrap();
         let api = t.services.iter().find(|s| s.service == "api").unwrap();
@@ -291,7 +328,11 @@ mod tests {
         // Two shapes: api:root alone holds all of trace 2's path, while trace 1's
         // path is api:root then db:q.
         assert_eq!(t.hot_paths.len(), 2);
-        assert!(t.hot_paths.iter().any(|h| h.path == vec!["api:root", "db:q"]));
+        assert!(
+            t.hot_paths
+                .iter()
+                .any(|h| h.path == vec!["api:root", "db:q"])
+        );
     }
 
     struct TraceIdFmt(u128);

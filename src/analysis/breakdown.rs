@@ -1,16 +1,20 @@
-//! Per-unit breakdown: for each selected subtree, its critical path, and for
-//! each span in it, its duration, self time and critical time.
+//! Per-unit breakdown: for each selected subtree, its critical path; for
+//! each span in it, its duration, self time and critical time; and what the
+//! per-unit analyses (cascade, query rows, detectors) observe in it.
 //!
 //! This is the per-trace stage that runs in parallel (rayon); the
-//! aggregation stage sums it over traces.
+//! aggregation stages sum it over traces.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::cascade::{self, CascadeObs};
 use super::critical_path::{Segment, critical_path};
+use super::detectors::{self, FindingOptions, Occurrence};
 use super::select::Unit;
 use super::self_time::self_times;
-use crate::model::{Nanos, Sym, Trace, TraceSet};
+use super::shape::{Shape, ShapeKind, Shaper};
+use crate::model::{Interner, Nanos, Sym, Trace, TraceSet};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
@@ -35,6 +39,21 @@ pub struct SpanRow {
     pub critical: Nanos,
 }
 
+/// One database span, for the query-shape table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryRow {
+    /// Index into the breakdown's units.
+    pub unit: u32,
+    /// The calling service.
+    pub service: Sym,
+    /// The database system, if named.
+    pub system: Option<Sym>,
+    /// The statement's shape.
+    pub shape: Sym,
+    /// The span's duration.
+    pub duration: Nanos,
+}
+
 /// The result for one unit.
 #[derive(Clone, Debug)]
 pub struct UnitBreakdown {
@@ -47,6 +66,10 @@ pub struct UnitBreakdown {
     /// The `service:operation`s holding at least [`HOT_PATH_MIN_SHARE`] of
     /// the critical path, in the order they first appear on it.
     pub hot_path: Vec<(Sym, Sym)>,
+    /// The unit's cascade, if it has a critical path.
+    pub cascade: Option<CascadeObs>,
+    /// What the detectors found.
+    pub findings: Vec<Occurrence>,
 }
 
 /// Every unit's result and every span row.
@@ -56,12 +79,36 @@ pub struct Breakdown {
     pub units: Vec<UnitBreakdown>,
     /// One row per span of every unit.
     pub rows: Vec<SpanRow>,
+    /// One row per database span of every unit.
+    pub queries: Vec<QueryRow>,
+}
+
+/// Everything a per-unit analysis may look at.
+pub struct UnitView<'a> {
+    /// The strings spans refer to.
+    pub strings: &'a Interner,
+    /// The trace.
+    pub trace: &'a Trace,
+    /// The unit's top span.
+    pub root: usize,
+    /// The top span's duration (never negative).
+    pub duration: Nanos,
+    /// The unit's spans (indices into the trace), the top span first.
+    pub members: &'a [usize],
+    /// Self time of every span of the trace.
+    pub self_time: &'a [Nanos],
+    /// Critical time of every span of the trace within this unit.
+    pub critical: &'a [Nanos],
+    /// Shape of every span of the trace.
+    pub shapes: &'a [Shape],
+    /// The critical path.
+    pub segments: &'a [Segment],
 }
 
 /// Computes the breakdown of every unit, in parallel over traces.
-pub fn breakdown(set: &TraceSet, units: &[Unit]) -> Breakdown {
+pub fn breakdown(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdown {
     // Units arrive in trace order; process each trace's units together so
-    // self times are computed once per trace.
+    // self times and shapes are computed once per trace.
     let mut by_trace: Vec<(usize, Vec<(u32, Unit)>)> = Vec::new();
     for (i, &unit) in units.iter().enumerate() {
         match by_trace.last_mut() {
@@ -69,33 +116,42 @@ pub fn breakdown(set: &TraceSet, units: &[Unit]) -> Breakdown {
             _ => by_trace.push((unit.trace, vec![(i as u32, unit)])),
         }
     }
-    let parts: Vec<(Vec<UnitBreakdown>, Vec<SpanRow>)> = by_trace
+    let parts: Vec<Breakdown> = by_trace
         .par_iter()
-        .map(|(t, list)| trace_breakdown(&set.traces[*t], list))
+        .map_init(
+            || Shaper::new(&set.strings),
+            |shaper, (t, list)| trace_breakdown(set, &set.traces[*t], list, shaper, options),
+        )
         .collect();
     let mut out = Breakdown::default();
-    for (u, rows) in parts {
-        out.units.extend(u);
-        out.rows.extend(rows);
+    for part in parts {
+        out.units.extend(part.units);
+        out.rows.extend(part.rows);
+        out.queries.extend(part.queries);
     }
     out
 }
 
-fn trace_breakdown(trace: &Trace, units: &[(u32, Unit)]) -> (Vec<UnitBreakdown>, Vec<SpanRow>) {
+fn trace_breakdown(
+    set: &TraceSet,
+    trace: &Trace,
+    units: &[(u32, Unit)],
+    shaper: &mut Shaper<'_>,
+    options: &FindingOptions,
+) -> Breakdown {
     let selfs = self_times(trace);
+    let shapes: Vec<Shape> = trace.spans.iter().map(|s| shaper.shape(s)).collect();
     let mut critical = vec![0 as Nanos; trace.spans.len()];
-    let mut results = Vec::with_capacity(units.len());
-    let mut rows = Vec::new();
+    let mut out = Breakdown::default();
     for &(index, unit) in units {
         let segments = critical_path(trace, unit.root);
         for seg in &segments {
             critical[seg.span] += seg.end - seg.start;
         }
-        let duration = trace.spans[unit.root].duration().max(0);
-        let mut stack = vec![unit.root];
-        while let Some(i) = stack.pop() {
+        let members = subtree(trace, unit.root);
+        for &i in &members {
             let s = &trace.spans[i];
-            rows.push(SpanRow {
+            out.rows.push(SpanRow {
                 unit: index,
                 span: i as u32,
                 service: s.service,
@@ -104,29 +160,61 @@ fn trace_breakdown(trace: &Trace, units: &[(u32, Unit)]) -> (Vec<UnitBreakdown>,
                 self_time: selfs[i],
                 critical: critical[i],
             });
-            stack.extend(trace.children(i));
+            if shapes[i].kind == ShapeKind::Query {
+                out.queries.push(QueryRow {
+                    unit: index,
+                    service: s.service,
+                    system: s.attrs().db_system,
+                    shape: shapes[i].text,
+                    duration: s.duration(),
+                });
+            }
         }
-        let hot_path = hot_path(trace, &segments, duration);
+        let view = UnitView {
+            strings: &set.strings,
+            trace,
+            root: unit.root,
+            duration: trace.spans[unit.root].duration().max(0),
+            members: &members,
+            self_time: &selfs,
+            critical: &critical,
+            shapes: &shapes,
+            segments: &segments,
+        };
+        let result = UnitBreakdown {
+            unit,
+            duration: view.duration,
+            hot_path: hot_path(&view),
+            cascade: cascade::observe(&view),
+            findings: detectors::detect_all(&view, options),
+            segments: Vec::new(),
+        };
         for seg in &segments {
             critical[seg.span] = 0;
         }
-        results.push(UnitBreakdown {
-            unit,
-            duration,
-            segments,
-            hot_path,
-        });
+        out.units.push(UnitBreakdown { segments, ..result });
     }
-    (results, rows)
+    out
+}
+
+/// The spans under `root` (itself first), depth first.
+fn subtree(trace: &Trace, root: usize) -> Vec<usize> {
+    let mut members = Vec::new();
+    let mut stack = vec![root];
+    while let Some(i) = stack.pop() {
+        members.push(i);
+        stack.extend(trace.children(i));
+    }
+    members
 }
 
 /// The `service:operation`s that hold at least [`HOT_PATH_MIN_SHARE`] of the
 /// path, in first-appearance order.
-fn hot_path(trace: &Trace, segments: &[Segment], duration: Nanos) -> Vec<(Sym, Sym)> {
+fn hot_path(view: &UnitView<'_>) -> Vec<(Sym, Sym)> {
     let mut totals: Vec<((Sym, Sym), Nanos)> = Vec::new();
     let mut index: FxHashMap<(Sym, Sym), usize> = FxHashMap::default();
-    for seg in segments {
-        let s = &trace.spans[seg.span];
+    for seg in view.segments {
+        let s = &view.trace.spans[seg.span];
         let key = (s.service, s.name);
         let slot = *index.entry(key).or_insert_with(|| {
             totals.push((key, 0));
@@ -134,7 +222,7 @@ fn hot_path(trace: &Trace, segments: &[Segment], duration: Nanos) -> Vec<(Sym, S
         });
         totals[slot].1 += seg.end - seg.start;
     }
-    let min = (duration as f64 * HOT_PATH_MIN_SHARE).ceil() as Nanos;
+    let min = (view.duration as f64 * HOT_PATH_MIN_SHARE).ceil() as Nanos;
     totals
         .into_iter()
         .filter(|&(_, t)| t > 0 && t >= min)

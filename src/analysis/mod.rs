@@ -1,13 +1,18 @@
 //! Analyses over a trace set. Each module computes plain result data; the
 //! [`crate::report`] stage formats it.
 
-pub mod critical_path;
-pub mod self_time;
-pub mod summary;
 pub mod aggregate;
 pub mod breakdown;
+pub mod cascade;
+pub mod critical_path;
+pub mod detectors;
+pub mod percentile;
+pub mod query_shapes;
 pub mod results;
 pub mod select;
+pub mod self_time;
+pub mod shape;
+pub mod summary;
 
 use crate::ingest::Ingested;
 use results::{Analysis, AnalysisSummary, SCHEMA_VERSION, ms};
@@ -19,10 +24,14 @@ use select::Selection;
 pub struct AnalysisError(#[from] polars::error::PolarsError);
 
 /// Runs every analysis over the selected part of what was read.
-pub fn analyze(ingested: &Ingested, selection: &Selection) -> Result<Analysis, AnalysisError> {
+pub fn analyze(
+    ingested: &Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+) -> Result<Analysis, AnalysisError> {
     let set = &ingested.set;
     let units = select::select(set, selection);
-    let bd = breakdown::breakdown(set, &units);
+    let bd = breakdown::breakdown(set, &units, options);
     let total_root: i64 = bd.units.iter().map(|u| u.duration).sum();
     let tables = aggregate::aggregate(set, &bd, total_root)?;
     let mut traces: Vec<usize> = units.iter().map(|u| u.trace).collect();
@@ -39,5 +48,8 @@ pub fn analyze(ingested: &Ingested, selection: &Selection) -> Result<Analysis, A
         operations: tables.operations,
         services: tables.services,
         hot_paths: tables.hot_paths,
+        cascades: cascade::aggregate(set, &bd, total_root),
+        query_shapes: query_shapes::aggregate(set, &bd, total_root)?,
+        findings: detectors::aggregate(set, &bd),
     })
 }

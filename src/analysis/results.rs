@@ -25,6 +25,12 @@ pub struct Analysis {
     pub services: Vec<ServiceStats>,
     /// Traces grouped by critical-path shape, most common first.
     pub hot_paths: Vec<HotPath>,
+    /// Cross-service cascades, largest culprit time first.
+    pub cascades: Vec<Cascade>,
+    /// Database time per query shape, largest first.
+    pub query_shapes: Vec<QueryShape>,
+    /// Findings, largest estimated saving first.
+    pub findings: Vec<Finding>,
 }
 
 /// The summary section of `analyze`.
@@ -117,4 +123,80 @@ pub fn ms(ns: i64) -> f64 {
 /// A share that is 0 when the denominator is.
 pub fn share(part: f64, whole: f64) -> f64 {
     if whole > 0.0 { part / whole } else { 0.0 }
+}
+
+/// A cross-service cascade shared by several units.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cascade {
+    /// Services from the root's down to the culprit.
+    pub chain: Vec<String>,
+    /// The service holding the most critical-path time.
+    pub culprit: String,
+    /// Units with this chain.
+    pub traces: u64,
+    /// The culprit's summed critical-path time.
+    pub culprit_critical_ms: f64,
+    /// `culprit_critical_ms` over the summed root durations.
+    pub share: f64,
+    /// Per chain level, that service's server-side duration percentiles.
+    pub levels: Vec<CascadeLevel>,
+    /// The slowest of these traces.
+    pub example_trace_id: String,
+}
+
+/// One level of a cascade chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CascadeLevel {
+    /// The service.
+    pub service: String,
+    /// Median duration of its topmost span on the chain.
+    pub p50_ms: f64,
+    /// 99th percentile of the same.
+    pub p99_ms: f64,
+}
+
+/// Time spent in one query shape.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QueryShape {
+    /// The calling service.
+    pub service: String,
+    /// The database system (`postgresql`, `redis`, ...), or empty.
+    pub system: String,
+    /// The normalised statement.
+    pub shape: String,
+    /// Spans.
+    pub count: u64,
+    /// Mean duration.
+    pub avg_ms: f64,
+    /// 95th percentile duration.
+    pub p95_ms: f64,
+    /// Summed duration.
+    pub total_ms: f64,
+    /// `total_ms` over the summed root durations.
+    pub share: f64,
+    /// The trace of the slowest span.
+    pub example_trace_id: String,
+}
+
+/// A finding: a pattern worth fixing, aggregated over traces.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    /// `n_plus_one`, `fan_out`, `sequential_calls` or `uninstrumented`.
+    pub kind: String,
+    /// The service where it happens.
+    pub service: String,
+    /// The operation of the parent span under which it happens.
+    pub parent_operation: String,
+    /// The repeated shape (or the shapes, joined with ` | `).
+    pub shape: String,
+    /// The largest number of calls involved in one trace.
+    pub count: u64,
+    /// Traces (units) where it was found.
+    pub traces: u64,
+    /// Summed duration of the spans involved.
+    pub total_ms: f64,
+    /// Summed estimated latency saving (see the README for each kind's model).
+    pub estimated_savings_ms: f64,
+    /// The slowest affected trace.
+    pub example_trace_id: String,
 }

@@ -33,7 +33,8 @@ impl SpanPattern {
 
     /// Whether a span of `service` named `operation` matches.
     pub fn matches(&self, service: &str, operation: &str) -> bool {
-        self.service.matches(service) && self.operation.as_ref().is_none_or(|o| o.matches(operation))
+        self.service.matches(service)
+            && self.operation.as_ref().is_none_or(|o| o.matches(operation))
     }
 
     /// The pattern as the user wrote it.
@@ -76,7 +77,10 @@ pub fn select(set: &TraceSet, selection: &Selection) -> Vec<Unit> {
             continue;
         }
         let roots = trace.roots.iter().copied().filter(|&r| {
-            selection.root.as_ref().is_none_or(|p| span_matches(set, trace, r, p))
+            selection
+                .root
+                .as_ref()
+                .is_none_or(|p| span_matches(set, trace, r, p))
         });
         for root in roots {
             match &selection.entry {
@@ -98,7 +102,10 @@ fn trace_matches(set: &TraceSet, trace: &Trace, selection: &Selection) -> bool {
     }
     match &selection.service {
         None => true,
-        Some(w) => trace.spans.iter().any(|s| w.matches(set.strings.resolve(s.service))),
+        Some(w) => trace
+            .spans
+            .iter()
+            .any(|s| w.matches(set.strings.resolve(s.service))),
     }
 }
 

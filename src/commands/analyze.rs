@@ -13,22 +13,23 @@ const DEFAULT_TOP: usize = 20;
 /// Runs `critpath analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let selection = super::selection(&args.select)?;
+    let options = super::finding_options(&args.findings)?;
     let ingested = super::read_inputs(&args.input)?;
-    let analysis = analysis::analyze(&ingested, &selection)?;
+    let analysis = analysis::analyze(&ingested, &selection, &options)?;
     let stdout = std::io::stdout();
     let width = if stdout.is_terminal() && args.format == ReportFormat::Table {
         comfy_table::Table::new().width()
     } else {
         None
     };
-    let options = ReportOptions {
+    let report_options = ReportOptions {
         top: args.top.unwrap_or(DEFAULT_TOP),
         top_explicit: args.top.is_some(),
         csv_section: args.section,
         width,
     };
     let mut out = stdout.lock();
-    report::reporter(args.format, options).write(&analysis, &mut out)?;
+    report::reporter(args.format, report_options).write(&analysis, &mut out)?;
     out.flush()?;
     Ok(ExitStatus::Success)
 }

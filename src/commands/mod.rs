@@ -5,8 +5,9 @@ mod stats;
 
 use anyhow::Context;
 
+use crate::analysis::detectors::FindingOptions;
 use crate::analysis::select::{Selection, SpanPattern};
-use crate::cli::{Cli, Command, InputArgs, SelectArgs};
+use crate::cli::{Cli, Command, FindingArgs, InputArgs, SelectArgs};
 use crate::error::ExitStatus;
 use crate::ingest::{self, IngestOptions, Ingested};
 
@@ -42,13 +43,42 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
     Ok(ingest::ingest(&sources, &options)?)
 }
 
+/// Parses a duration flag such as `250ms` into nanoseconds.
+fn duration_flag(flag: &str, text: &str) -> anyhow::Result<i64> {
+    let d = humantime::parse_duration(text)
+        .with_context(|| format!("--{flag} {text}: expected a duration such as 250ms or 2s"))?;
+    Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Turns threshold flags into validated [`FindingOptions`].
+pub(crate) fn finding_options(args: &FindingArgs) -> anyhow::Result<FindingOptions> {
+    if !(0.0..=1.0).contains(&args.uninstrumented_min_share) {
+        anyhow::bail!(
+            "--uninstrumented-min-share {}: expected a fraction between 0 and 1",
+            args.uninstrumented_min_share
+        );
+    }
+    Ok(FindingOptions {
+        n_plus_one_min: args.n_plus_one_min,
+        n_plus_one_min_total: duration_flag("n-plus-one-min-total", &args.n_plus_one_min_total)?,
+        fan_out_min: args.fan_out_min,
+        sequential_min_call: duration_flag("sequential-min-call", &args.sequential_min_call)?,
+        sequential_min_savings: duration_flag(
+            "sequential-min-savings",
+            &args.sequential_min_savings,
+        )?,
+        uninstrumented_min_share: args.uninstrumented_min_share,
+    })
+}
+
 /// Turns selection flags into a validated [`Selection`].
 pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
     let time = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<i64>> {
         text.as_deref()
             .map(|t| {
-                let at = humantime::parse_rfc3339_weak(t)
-                    .with_context(|| format!("--{flag} {t}: expected an RFC 3339 time such as 2024-05-01T12:00:00Z"))?;
+                let at = humantime::parse_rfc3339_weak(t).with_context(|| {
+                    format!("--{flag} {t}: expected an RFC 3339 time such as 2024-05-01T12:00:00Z")
+                })?;
                 let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
                 Ok(i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX))
             })
@@ -57,11 +87,7 @@ pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
     let min_duration = args
         .min_duration
         .as_deref()
-        .map(|t| {
-            humantime::parse_duration(t)
-                .with_context(|| format!("--min-duration {t}: expected a duration such as 250ms or 2s"))
-                .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        })
+        .map(|t| duration_flag("min-duration", t))
         .transpose()?;
     Ok(Selection {
         root: args.root.as_deref().map(SpanPattern::parse),

@@ -84,4 +84,28 @@ impl TraceBuilder {
     pub fn build_set(self) -> super::TraceSet {
         super::TraceSet::build(self.spans, self.strings, Quality::default())
     }
+
+    /// Gives the last added span a database system and statement.
+    pub fn db(mut self, system: &str, statement: &str) -> Self {
+        let (system, statement) = (self.strings.intern(system), self.strings.intern(statement));
+        if let Some(s) = self.spans.last_mut() {
+            let attrs = s.attrs.get_or_insert_with(Default::default);
+            attrs.db_system = Some(system);
+            attrs.db_statement = Some(statement);
+            s.kind = SpanKind::Client;
+        }
+        self
+    }
+
+    /// Gives the last added span an HTTP method and URL (a client call).
+    pub fn http(mut self, method: &str, url: &str) -> Self {
+        let (method, url) = (self.strings.intern(method), self.strings.intern(url));
+        if let Some(s) = self.spans.last_mut() {
+            let attrs = s.attrs.get_or_insert_with(Default::default);
+            attrs.http_method = Some(method);
+            attrs.url_full = Some(url);
+            s.kind = SpanKind::Client;
+        }
+        self
+    }
 }

@@ -10,7 +10,11 @@ pub struct CsvReporter(pub ReportOptions);
 
 impl Reporter for CsvReporter {
     fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
-        let limit = if self.0.top_explicit { self.0.top } else { usize::MAX };
+        let limit = if self.0.top_explicit {
+            self.0.top
+        } else {
+            usize::MAX
+        };
         let mut w = ::csv::Writer::from_writer(out);
         match self.0.csv_section {
             CsvSection::Operations => {
@@ -24,7 +28,14 @@ impl Reporter for CsvReporter {
                 }
             }
             CsvSection::HotPaths => {
-                w.write_record(["path", "traces", "share", "p50_ms", "p99_ms", "example_trace_id"])?;
+                w.write_record([
+                    "path",
+                    "traces",
+                    "share",
+                    "p50_ms",
+                    "p99_ms",
+                    "example_trace_id",
+                ])?;
                 for p in analysis.hot_paths.iter().take(limit) {
                     w.write_record([
                         p.path.join(" > "),

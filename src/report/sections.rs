@@ -2,7 +2,9 @@
 //! shared by the terminal table and Markdown writers.
 
 use super::units::{millis, percent};
-use crate::analysis::results::{Analysis, HotPath, OperationStats, ServiceStats};
+use crate::analysis::results::{
+    Analysis, Cascade, Finding, HotPath, OperationStats, QueryShape, ServiceStats,
+};
 
 /// One section: a title, headers and cells, plus which columns to drop first
 /// when the terminal is narrow (widest, least essential first).
@@ -23,15 +25,133 @@ pub fn sections(analysis: &Analysis, top: usize) -> Vec<Section> {
         operations(&analysis.operations, top),
         services(&analysis.services, top),
         hot_paths(&analysis.hot_paths, top),
+        cascades(&analysis.cascades, top),
+        query_shapes(&analysis.query_shapes, top),
+        findings(&analysis.findings, top),
     ]
+}
+
+fn cascades(cascades: &[Cascade], top: usize) -> Section {
+    Section {
+        title: "Cascades (root service → culprit)",
+        headers: vec![
+            "chain",
+            "culprit",
+            "traces",
+            "culprit critical",
+            "share",
+            "levels p50 / p99",
+            "example trace",
+        ],
+        rows: cascades
+            .iter()
+            .take(top)
+            .map(|c| {
+                vec![
+                    c.chain.join(" → "),
+                    c.culprit.clone(),
+                    c.traces.to_string(),
+                    millis(c.culprit_critical_ms),
+                    percent(c.share),
+                    c.levels
+                        .iter()
+                        .map(|l| format!("{} / {}", millis(l.p50_ms), millis(l.p99_ms)))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    c.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![6, 5, 2],
+    }
+}
+
+fn query_shapes(shapes: &[QueryShape], top: usize) -> Section {
+    Section {
+        title: "Query shapes by total time",
+        headers: vec![
+            "service",
+            "system",
+            "shape",
+            "count",
+            "avg",
+            "p95",
+            "total",
+            "share",
+            "example trace",
+        ],
+        rows: shapes
+            .iter()
+            .take(top)
+            .map(|q| {
+                vec![
+                    q.service.clone(),
+                    q.system.clone(),
+                    q.shape.clone(),
+                    q.count.to_string(),
+                    millis(q.avg_ms),
+                    millis(q.p95_ms),
+                    millis(q.total_ms),
+                    percent(q.share),
+                    q.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![8, 1, 5, 3],
+    }
+}
+
+fn findings(findings: &[Finding], top: usize) -> Section {
+    Section {
+        title: "Findings",
+        headers: vec![
+            "kind",
+            "service",
+            "under",
+            "shape",
+            "count",
+            "traces",
+            "total",
+            "est. saving",
+            "example trace",
+        ],
+        rows: findings
+            .iter()
+            .take(top)
+            .map(|f| {
+                vec![
+                    f.kind.clone(),
+                    f.service.clone(),
+                    f.parent_operation.clone(),
+                    f.shape.clone(),
+                    f.count.to_string(),
+                    f.traces.to_string(),
+                    millis(f.total_ms),
+                    millis(f.estimated_savings_ms),
+                    f.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![8, 2, 5],
+    }
 }
 
 fn operations(ops: &[OperationStats], top: usize) -> Section {
     Section {
         title: "Operations by critical time",
         headers: vec![
-            "service", "operation", "count", "p50", "p95", "p99", "max", "self", "self %", "critical",
-            "critical %", "example trace",
+            "service",
+            "operation",
+            "count",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "self",
+            "self %",
+            "critical",
+            "critical %",
+            "example trace",
         ],
         rows: ops
             .iter()
@@ -60,7 +180,14 @@ fn operations(ops: &[OperationStats], top: usize) -> Section {
 fn services(services: &[ServiceStats], top: usize) -> Section {
     Section {
         title: "Services by critical time",
-        headers: vec!["service", "spans", "self", "self %", "critical", "critical %"],
+        headers: vec![
+            "service",
+            "spans",
+            "self",
+            "self %",
+            "critical",
+            "critical %",
+        ],
         rows: services
             .iter()
             .take(top)
@@ -88,7 +215,11 @@ fn hot_paths(paths: &[HotPath], top: usize) -> Section {
             .take(top)
             .map(|p| {
                 vec![
-                    if p.path.is_empty() { "(none above 5%)".to_string() } else { p.path.join(" → ") },
+                    if p.path.is_empty() {
+                        "(none above 5%)".to_string()
+                    } else {
+                        p.path.join(" → ")
+                    },
                     p.traces.to_string(),
                     percent(p.share),
                     millis(p.p50_ms),

@@ -34,8 +34,33 @@ impl Reporter for TableReporter {
             millis(s.total_root_ms)
         )?;
         for section in sections(analysis, self.0.top) {
+            if section.rows.is_empty() {
+                continue;
+            }
             writeln!(out, "\n{}", section.title)?;
             writeln!(out, "{}", render(&section, self.0.width))?;
+        }
+        if let Some(top) = analysis.cascades.first() {
+            writeln!(
+                out,
+                "\nTop cascade ({} traces; culprit {}):",
+                top.traces, top.culprit
+            )?;
+            write_chain(top, out)?;
+        }
+        let quality = &analysis.summary.read.data_quality;
+        let problems: Vec<String> = quality
+            .counts()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name}: {n}"))
+            .collect();
+        if !problems.is_empty() {
+            writeln!(
+                out,
+                "\nData quality: {} (see `critpath stats`)",
+                problems.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -87,4 +112,29 @@ fn natural_widths(section: &Section) -> Vec<usize> {
             widest + 3
         })
         .collect()
+}
+
+/// Draws a cascade as an indented chain with each level's timings.
+pub fn write_chain(
+    cascade: &crate::analysis::results::Cascade,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (depth, level) in cascade.levels.iter().enumerate() {
+        let arrow = if depth == 0 { "" } else { "└─ " };
+        let culprit = if depth + 1 == cascade.levels.len() {
+            "   ← culprit"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  {:indent$}{arrow}{}  p50 {}, p99 {}{culprit}",
+            "",
+            level.service,
+            millis(level.p50_ms),
+            millis(level.p99_ms),
+            indent = depth * 3
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,156 @@
+//! Detectors: patterns worth fixing, found per unit and aggregated over
+//! traces. Each detector is one file implementing [`Detector`]; adding one
+//! means adding a file and a line in [`DETECTORS`].
+
+mod fan_out;
+mod n_plus_one;
+mod sequential;
+mod siblings;
+#[cfg(test)]
+mod tests;
+mod uninstrumented;
+
+use std::collections::BTreeMap;
+
+use super::breakdown::{Breakdown, UnitView};
+use super::results::{Finding, ms};
+use crate::model::{Nanos, Sym, TraceSet};
+
+/// Thresholds of every detector; each is a command-line flag.
+#[derive(Clone, Debug)]
+pub struct FindingOptions {
+    /// Least repeats under one parent for `n_plus_one`.
+    pub n_plus_one_min: usize,
+    /// Least summed duration of the repeats for `n_plus_one`.
+    pub n_plus_one_min_total: Nanos,
+    /// Least concurrent repeats for `fan_out`.
+    pub fan_out_min: usize,
+    /// Least duration of each call in a `sequential_calls` run.
+    pub sequential_min_call: Nanos,
+    /// Least saving (sum − max) for a `sequential_calls` run.
+    pub sequential_min_savings: Nanos,
+    /// Least share of the unit's duration that a parent span's own critical
+    /// time must hold for `uninstrumented`.
+    pub uninstrumented_min_share: f64,
+}
+
+impl Default for FindingOptions {
+    fn default() -> Self {
+        FindingOptions {
+            n_plus_one_min: 5,
+            n_plus_one_min_total: 50_000_000,
+            fan_out_min: 10,
+            sequential_min_call: 30_000_000,
+            sequential_min_savings: 100_000_000,
+            uninstrumented_min_share: 0.25,
+        }
+    }
+}
+
+/// One finding in one unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The finding kind.
+    pub kind: &'static str,
+    /// The service where it happens.
+    pub service: Sym,
+    /// The parent span's operation.
+    pub parent_operation: Sym,
+    /// The repeated shape, or the shapes of a run joined with ` | `.
+    pub shape: String,
+    /// Calls involved.
+    pub count: u64,
+    /// Summed duration of the calls.
+    pub total: Nanos,
+    /// Estimated latency saving.
+    pub savings: Nanos,
+    /// The spans involved (indices into the trace), for drill-down.
+    pub spans: Vec<usize>,
+}
+
+/// A pattern detector.
+pub trait Detector: Sync {
+    /// The `kind` its findings carry.
+    fn kind(&self) -> &'static str;
+    /// Adds what it finds in one unit to `out`.
+    fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>);
+}
+
+/// Every detector, in report order.
+pub static DETECTORS: &[&dyn Detector] = &[
+    &n_plus_one::NPlusOne,
+    &fan_out::FanOut,
+    &sequential::SequentialCalls,
+    &uninstrumented::Uninstrumented,
+];
+
+/// Runs every detector on one unit.
+pub fn detect_all(view: &UnitView<'_>, options: &FindingOptions) -> Vec<Occurrence> {
+    let mut out = Vec::new();
+    for detector in DETECTORS {
+        detector.detect(view, options, &mut out);
+    }
+    out
+}
+
+/// Aggregates occurrences over units by kind, service, parent operation and
+/// shape; largest estimated saving first.
+pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
+    struct Acc {
+        count: u64,
+        traces: u64,
+        total: Nanos,
+        savings: Nanos,
+        example: (Nanos, usize),
+    }
+    let mut groups: BTreeMap<(&str, &str, &str, &str), Acc> = BTreeMap::new();
+    for (ui, unit) in bd.units.iter().enumerate() {
+        let mut seen = Vec::new();
+        for o in &unit.findings {
+            let key = (
+                o.kind,
+                set.strings.resolve(o.service),
+                set.strings.resolve(o.parent_operation),
+                o.shape.as_str(),
+            );
+            let acc = groups.entry(key).or_insert(Acc {
+                count: 0,
+                traces: 0,
+                total: 0,
+                savings: 0,
+                example: (Nanos::MIN, ui),
+            });
+            acc.count = acc.count.max(o.count);
+            if !seen.contains(&key) {
+                seen.push(key);
+                acc.traces += 1;
+            }
+            acc.total += o.total;
+            acc.savings += o.savings;
+            if unit.duration > acc.example.0 {
+                acc.example = (unit.duration, ui);
+            }
+        }
+    }
+    let mut out: Vec<Finding> = groups
+        .into_iter()
+        .map(|((kind, service, parent, shape), acc)| Finding {
+            kind: kind.to_string(),
+            service: service.to_string(),
+            parent_operation: parent.to_string(),
+            shape: shape.to_string(),
+            count: acc.count,
+            traces: acc.traces,
+            total_ms: ms(acc.total),
+            estimated_savings_ms: ms(acc.savings),
+            example_trace_id: set.trace_label(&set.traces[bd.units[acc.example.1].unit.trace]),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.estimated_savings_ms
+            .total_cmp(&a.estimated_savings_ms)
+            .then_with(|| b.total_ms.total_cmp(&a.total_ms))
+            .then_with(|| (&a.kind, &a.service, &a.shape).cmp(&(&b.kind, &b.service, &b.shape)))
+    });
+    out
+}

@@ -1,0 +1,66 @@
+//! Groups of sibling spans with the same service and shape: the raw material
+//! of the repeat detectors.
+
+use rustc_hash::FxHashMap;
+
+use crate::analysis::breakdown::UnitView;
+use crate::analysis::shape::Shape;
+use crate::model::Sym;
+
+/// Siblings under one parent sharing service and shape, by start time.
+pub struct Group {
+    /// The parent span.
+    pub parent: usize,
+    /// The shared service.
+    pub service: Sym,
+    /// The shared shape.
+    pub shape: Shape,
+    /// The spans, by start time (then index).
+    pub spans: Vec<usize>,
+}
+
+/// Every group of at least `min` same-shaped siblings in the unit.
+pub fn repeated_groups(view: &UnitView<'_>, min: usize) -> Vec<Group> {
+    let spans = &view.trace.spans;
+    let mut out = Vec::new();
+    for &parent in view.members {
+        let mut by_key: FxHashMap<(Sym, Shape), Vec<usize>> = FxHashMap::default();
+        for child in view.trace.children(parent) {
+            by_key
+                .entry((spans[child].service, view.shapes[child]))
+                .or_default()
+                .push(child);
+        }
+        for ((service, shape), mut members) in by_key {
+            if members.len() >= min.max(2) {
+                members.sort_unstable_by_key(|&i| (spans[i].start, i));
+                out.push(Group {
+                    parent,
+                    service,
+                    shape,
+                    spans: members,
+                });
+            }
+        }
+    }
+    out.sort_unstable_by_key(|g| (g.parent, g.spans[0]));
+    out
+}
+
+/// The fraction of consecutive pairs (by start) in which the next span
+/// starts no earlier than the previous one ends.
+pub fn sequential_fraction(view: &UnitView<'_>, members: &[usize]) -> f64 {
+    if members.len() < 2 {
+        return 1.0;
+    }
+    let spans = &view.trace.spans;
+    let sequential = members
+        .windows(2)
+        .filter(|w| spans[w[1]].start >= spans[w[0]].end)
+        .count();
+    sequential as f64 / (members.len() - 1) as f64
+}
+
+/// The share of pairs that must be sequential for a group to run "mostly one
+/// after another".
+pub const MOSTLY_SEQUENTIAL: f64 = 0.8;

@@ -1,0 +1,117 @@
+//! Detector tests on hand-made traces: each detector fires on the pattern it
+//! is named after and stays quiet on the near misses.
+
+use crate::analysis::breakdown::breakdown;
+use crate::analysis::detectors::{FindingOptions, aggregate};
+use crate::analysis::results::Finding;
+use crate::analysis::select::{Selection, select};
+use crate::model::testutil::TraceBuilder;
+
+const MS: i64 = 1_000_000;
+
+fn findings(b: TraceBuilder) -> Vec<Finding> {
+    let set = b.build_set();
+    let units = select(&set, &Selection::default());
+    let bd = breakdown(&set, &units, &FindingOptions::default());
+    aggregate(&set, &bd)
+}
+
+fn kinds(f: &[Finding]) -> Vec<&str> {
+    f.iter().map(|f| f.kind.as_str()).collect()
+}
+
+/// A handler running `n` queries of one shape, each `d` ms, `gap` ms apart
+/// (negative gap: overlapping).
+fn loop_of(n: usize, d: i64, step: i64) -> TraceBuilder {
+    let mut b = TraceBuilder::new().span_in("api", "GET /records", None, 0, 10_000 * MS);
+    for i in 0..n as i64 {
+        let start = MS + i * step * MS;
+        b = b
+            .span_in(
+                "api",
+                &format!("q{i}"),
+                Some("GET /records"),
+                start,
+                start + d * MS,
+            )
+            .db(
+                "postgresql",
+                &format!("SELECT * FROM nodes WHERE id = {}", 17 + i),
+            );
+    }
+    b
+}
+
+#[test]
+fn n_plus_one_fires_on_a_loop_of_30_queries() {
+    let f = findings(loop_of(30, 10, 11));
+    let n1: Vec<_> = f.iter().filter(|f| f.kind == "n_plus_one").collect();
+    assert_eq!(n1.len(), 1, "{f:?}");
+    assert_eq!(n1[0].count, 30);
+    assert_eq!(n1[0].parent_operation, "GET /records");
+    assert_eq!(n1[0].traces, 1);
+    // 30 × 10 ms on the path, batched ≈ one 10 ms call.
+    assert!(
+        (n1[0].estimated_savings_ms - 290.0).abs() < 1e-9,
+        "{}",
+        n1[0].estimated_savings_ms
+    );
+}
+
+#[test]
+fn n_plus_one_quiet_on_four_repeats() {
+    let f = findings(loop_of(4, 50, 51));
+    assert!(!kinds(&f).contains(&"n_plus_one"), "{f:?}");
+}
+
+#[test]
+fn concurrent_repeats_are_a_fan_out_not_n_plus_one() {
+    // 12 queries of 100 ms starting 1 ms apart: they overlap.
+    let f = findings(loop_of(12, 100, 1));
+    assert!(!kinds(&f).contains(&"n_plus_one"), "{f:?}");
+    assert!(kinds(&f).contains(&"fan_out"), "{f:?}");
+}
+
+#[test]
+fn sequential_calls_fire_on_three_independent_calls() {
+    let b = TraceBuilder::new()
+        .span_in("bff", "GET /v1/home", None, 0, 700 * MS)
+        .span_in("bff", "geo", Some("GET /v1/home"), 10 * MS, 210 * MS)
+        .http("GET", "http://geo-api/reverse/1")
+        .span_in("bff", "intel", Some("GET /v1/home"), 210 * MS, 460 * MS)
+        .http("POST", "http://intel-requests-api/v1/bulk")
+        .span_in("bff", "assets", Some("GET /v1/home"), 460 * MS, 610 * MS)
+        .http("GET", "http://assets-api/assets");
+    let f = findings(b);
+    let seq: Vec<_> = f.iter().filter(|f| f.kind == "sequential_calls").collect();
+    assert_eq!(seq.len(), 1, "{f:?}");
+    assert_eq!(seq[0].count, 3);
+    assert!((seq[0].estimated_savings_ms - 350.0).abs() < 1e-9);
+}
+
+#[test]
+fn sequential_calls_quiet_when_calls_are_short() {
+    let b = TraceBuilder::new()
+        .span_in("bff", "GET /v1/home", None, 0, 20 * MS)
+        .span_in("bff", "geo", Some("GET /v1/home"), MS, 4 * MS)
+        .http("GET", "http://geo-api/reverse/1")
+        .span_in("bff", "intel", Some("GET /v1/home"), 4 * MS, 7 * MS)
+        .http("POST", "http://intel-requests-api/v1/bulk")
+        .span_in("bff", "assets", Some("GET /v1/home"), 7 * MS, 10 * MS)
+        .http("GET", "http://assets-api/assets");
+    assert!(!kinds(&findings(b)).contains(&"sequential_calls"));
+}
+
+#[test]
+fn uninstrumented_time_is_named() {
+    // aaa-api waits 900 ms on a pool nobody instrumented; its query is tiny.
+    let b = TraceBuilder::new()
+        .span_in("aaa-api", "POST /authorize", None, 0, 1000 * MS)
+        .span_in("aaa-api", "q", Some("POST /authorize"), 990 * MS, 991 * MS)
+        .db("postgresql", "SELECT 1");
+    let f = findings(b);
+    let u: Vec<_> = f.iter().filter(|f| f.kind == "uninstrumented").collect();
+    assert_eq!(u.len(), 1, "{f:?}");
+    assert_eq!(u[0].service, "aaa-api");
+    assert!(u[0].total_ms > 900.0);
+}
