@@ -199,4 +199,6 @@ pub struct Finding {
     pub estimated_savings_ms: f64,
     /// The slowest affected trace.
     pub example_trace_id: String,
+    /// The spans involved in that trace (the offenders), for drill-down.
+    pub example_span_ids: Vec<String>,
 }

@@ -101,12 +101,12 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
         traces: u64,
         total: Nanos,
         savings: Nanos,
-        example: (Nanos, usize),
+        example: (Nanos, usize, usize),
     }
     let mut groups: BTreeMap<(&str, &str, &str, &str), Acc> = BTreeMap::new();
     for (ui, unit) in bd.units.iter().enumerate() {
         let mut seen = Vec::new();
-        for o in &unit.findings {
+        for (oi, o) in unit.findings.iter().enumerate() {
             let key = (
                 o.kind,
                 set.strings.resolve(o.service),
@@ -118,7 +118,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
                 traces: 0,
                 total: 0,
                 savings: 0,
-                example: (Nanos::MIN, ui),
+                example: (Nanos::MIN, ui, oi),
             });
             acc.count = acc.count.max(o.count);
             if !seen.contains(&key) {
@@ -128,22 +128,31 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
             acc.total += o.total;
             acc.savings += o.savings;
             if unit.duration > acc.example.0 {
-                acc.example = (unit.duration, ui);
+                acc.example = (unit.duration, ui, oi);
             }
         }
     }
     let mut out: Vec<Finding> = groups
         .into_iter()
-        .map(|((kind, service, parent, shape), acc)| Finding {
-            kind: kind.to_string(),
-            service: service.to_string(),
-            parent_operation: parent.to_string(),
-            shape: shape.to_string(),
-            count: acc.count,
-            traces: acc.traces,
-            total_ms: ms(acc.total),
-            estimated_savings_ms: ms(acc.savings),
-            example_trace_id: set.trace_label(&set.traces[bd.units[acc.example.1].unit.trace]),
+        .map(|((kind, service, parent, shape), acc)| {
+            let unit = &bd.units[acc.example.1];
+            let trace = &set.traces[unit.unit.trace];
+            Finding {
+                kind: kind.to_string(),
+                service: service.to_string(),
+                parent_operation: parent.to_string(),
+                shape: shape.to_string(),
+                count: acc.count,
+                traces: acc.traces,
+                total_ms: ms(acc.total),
+                estimated_savings_ms: ms(acc.savings),
+                example_trace_id: set.trace_label(trace),
+                example_span_ids: unit.findings[acc.example.2]
+                    .spans
+                    .iter()
+                    .map(|&i| trace.spans[i].span_id.to_string())
+                    .collect(),
+            }
         })
         .collect();
     out.sort_by(|a, b| {
