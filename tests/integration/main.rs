@@ -1,1 +1,6 @@
+//! End-to-end tests of the `critpath` binary and conformance tests against
+//! the outside oracles in `tests/oracles/`. One test binary for all (faster
+//! to link than one per file).
 
+mod cli;
+mod util;
