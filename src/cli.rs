@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ingest::Format;
+use crate::report::check::CheckFormat;
+use crate::report::diff::DiffFormat;
 use crate::report::{CsvSection, ReportFormat};
 
 /// Reads exported distributed traces and tells you where the time went.
@@ -32,6 +34,18 @@ pub enum Command {
         after_help = "Examples:\n  critpath analyze fixtures/cascade/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv"
     )]
     Analyze(AnalyzeArgs),
+    /// Gate CI: check traces against a budget file and/or a baseline report;
+    /// exit 1 when any check fails.
+    #[command(
+        after_help = "Examples:\n  critpath check traces/ --budget critpath.toml\n  critpath analyze base/ --format json > baseline.json\n  critpath check traces/ --baseline baseline.json --max-regression 20%\n  critpath check traces/ --format junit > critpath-junit.xml\n\nExit status: 0 all checks passed, 1 a check failed, 2 usage or input error."
+    )]
+    Check(CheckArgs),
+    /// Compare two trace sets (or saved JSON reports): percentile changes per
+    /// operation, critical-share shifts, appeared and vanished shapes.
+    #[command(
+        after_help = "Examples:\n  critpath diff before/ after/\n  critpath diff baseline.json traces/ --format markdown"
+    )]
+    Diff(DiffArgs),
 }
 
 /// Where traces come from and how to read them; shared by every command.
@@ -164,4 +178,74 @@ pub struct FindingArgs {
     /// time must hold for an uninstrumented finding.
     #[arg(long, default_value_t = 0.25, value_name = "FRACTION")]
     pub uninstrumented_min_share: f64,
+}
+
+/// Arguments of `critpath check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The selection (a rule's own `root`/`entry` replaces these for it).
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Detector thresholds.
+    #[command(flatten)]
+    pub findings: FindingArgs,
+
+    /// Budget file (TOML); default: ./critpath.toml if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub budget: Option<PathBuf>,
+
+    /// A saved JSON report (`critpath analyze --format json`) to compare with.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Fail when any operation's p50/p95/p99 grew by more than this against
+    /// the baseline, e.g. 20%.
+    #[arg(long, value_name = "PERCENT", requires = "baseline")]
+    pub max_regression: Option<String>,
+
+    /// Least spans an operation needs on both sides before a regression is
+    /// judged.
+    #[arg(long, default_value_t = crate::check::DEFAULT_MIN_COUNT, value_name = "N")]
+    pub min_count: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CheckFormat,
+}
+
+/// Arguments of `critpath diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The base: a trace file or folder, or a saved JSON report.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+
+    /// The candidate: a trace file or folder, or a saved JSON report.
+    #[arg(value_name = "CANDIDATE")]
+    pub candidate: PathBuf,
+
+    /// Read trace inputs as this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+
+    /// The selection, applied to both sides that are trace sets.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Detector thresholds.
+    #[command(flatten)]
+    pub findings: FindingArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+
+    /// Rows per section.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
 }

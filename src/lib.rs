@@ -16,8 +16,10 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod error;
 pub mod ingest;
 pub mod model;

@@ -57,6 +57,7 @@ fn span_frame(bd: &Breakdown) -> PolarsResult<DataFrame> {
         "self" => rows.iter().map(|r| r.self_time).collect::<Vec<_>>(),
         "crit" => rows.iter().map(|r| r.critical).collect::<Vec<_>>(),
         "unit" => rows.iter().map(|r| r.unit).collect::<Vec<_>>(),
+        "err" => rows.iter().map(|r| u32::from(r.error)).collect::<Vec<_>>(),
     )
 }
 
@@ -97,6 +98,7 @@ fn operations(
             col("dur").sum().alias("total"),
             col("self").sum().alias("self"),
             col("crit").sum().alias("crit"),
+            col("err").sum().alias("errors"),
             slowest_unit("dur"),
         ])
         .collect()?;
@@ -118,6 +120,8 @@ fn operations(
         f("crit")?,
     );
     let example = out.column("example")?.u32()?;
+    let errors = out.column("errors")?.cast(&DataType::UInt64)?;
+    let errors = errors.u64()?;
     let mut rows = Vec::with_capacity(out.height());
     for i in 0..out.height() {
         let to_ms = |v: f64| v / 1e6;
@@ -125,6 +129,7 @@ fn operations(
             service: sym(service.get(i).unwrap_or(0)).to_string(),
             operation: sym(name.get(i).unwrap_or(0)).to_string(),
             count: count.get(i).unwrap_or(0),
+            errors: errors.get(i).unwrap_or(0),
             p50_ms: to_ms(p50[i]),
             p95_ms: to_ms(p95[i]),
             p99_ms: to_ms(p99[i]),
@@ -156,6 +161,7 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
             len().alias("spans"),
             col("self").sum().alias("self"),
             col("crit").sum().alias("crit"),
+            col("err").sum().alias("errors"),
         ])
         .collect()?;
     let service = out.column("service")?.u32()?;
@@ -163,6 +169,8 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
     let spans_n = spans_col.u64()?;
     let slf = out.column("self")?.i64()?;
     let crit = out.column("crit")?.i64()?;
+    let errors = out.column("errors")?.cast(&DataType::UInt64)?;
+    let errors = errors.u64()?;
     let mut rows: Vec<ServiceStats> = (0..out.height())
         .map(|i| {
             let self_ms = ms(slf.get(i).unwrap_or(0));
@@ -170,6 +178,7 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
             ServiceStats {
                 service: sym(service.get(i).unwrap_or(0)).to_string(),
                 spans: spans_n.get(i).unwrap_or(0),
+                errors: errors.get(i).unwrap_or(0),
                 self_ms,
                 self_share: share(self_ms, total),
                 critical_ms,

@@ -14,7 +14,7 @@ use super::detectors::{self, FindingOptions, Occurrence};
 use super::select::Unit;
 use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind, Shaper};
-use crate::model::{Interner, Nanos, Sym, Trace, TraceSet};
+use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceSet};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
@@ -37,6 +37,8 @@ pub struct SpanRow {
     pub self_time: Nanos,
     /// Its time on the unit's critical path.
     pub critical: Nanos,
+    /// Whether the span reported an error.
+    pub error: bool,
 }
 
 /// One database span, for the query-shape table.
@@ -159,6 +161,7 @@ fn trace_breakdown(
                 duration: s.duration(),
                 self_time: selfs[i],
                 critical: critical[i],
+                error: s.status == Status::Error,
             });
             if shapes[i].kind == ShapeKind::Query {
                 out.queries.push(QueryRow {

@@ -34,6 +34,10 @@ pub fn analyze(
     let bd = breakdown::breakdown(set, &units, options);
     let total_root: i64 = bd.units.iter().map(|u| u.duration).sum();
     let tables = aggregate::aggregate(set, &bd, total_root)?;
+    let mut per_unit = vec![0u64; units.len()];
+    for row in &bd.rows {
+        per_unit[row.unit as usize] += 1;
+    }
     let mut traces: Vec<usize> = units.iter().map(|u| u.trace).collect();
     traces.dedup();
     Ok(Analysis {
@@ -44,6 +48,7 @@ pub fn analyze(
             analysed_traces: traces.len() as u64,
             total_root_ms: ms(total_root),
             percentile_method: aggregate::PERCENTILE_METHOD,
+            max_spans_per_trace: per_unit.into_iter().max().unwrap_or(0),
         },
         operations: tables.operations,
         services: tables.services,

@@ -47,6 +47,8 @@ pub struct AnalysisSummary {
     pub total_root_ms: f64,
     /// Percentiles are nearest-rank (see README).
     pub percentile_method: &'static str,
+    /// The most spans in one analysed root's subtree.
+    pub max_spans_per_trace: u64,
 }
 
 /// Statistics of one `service:operation`.
@@ -58,6 +60,9 @@ pub struct OperationStats {
     pub operation: String,
     /// Spans.
     pub count: u64,
+    /// Spans with an error status.
+    #[serde(default)]
+    pub errors: u64,
     /// Median duration.
     pub p50_ms: f64,
     /// 95th percentile duration.
@@ -87,6 +92,9 @@ pub struct ServiceStats {
     pub service: String,
     /// Spans.
     pub spans: u64,
+    /// Spans with an error status.
+    #[serde(default)]
+    pub errors: u64,
     /// Summed self time.
     pub self_ms: f64,
     /// `self_ms` over the summed root durations.
@@ -201,4 +209,34 @@ pub struct Finding {
     pub example_trace_id: String,
     /// The spans involved in that trace (the offenders), for drill-down.
     pub example_span_ids: Vec<String>,
+}
+
+/// A JSON report read back (a baseline, or one side of a diff). Only the
+/// sections comparisons use; absent sections read as empty, so reports from
+/// older versions still load.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct SavedAnalysis {
+    /// Per operation.
+    #[serde(default)]
+    pub operations: Vec<OperationStats>,
+    /// Per service.
+    #[serde(default)]
+    pub services: Vec<ServiceStats>,
+    /// Hot paths.
+    #[serde(default)]
+    pub hot_paths: Vec<HotPath>,
+    /// Findings.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+impl From<&Analysis> for SavedAnalysis {
+    fn from(a: &Analysis) -> Self {
+        SavedAnalysis {
+            operations: a.operations.clone(),
+            services: a.services.clone(),
+            hot_paths: a.hot_paths.clone(),
+            findings: a.findings.clone(),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! One glue function per subcommand: run the stages, print, return a status.
 
 mod analyze;
+mod check;
+mod diff;
 mod stats;
 
 use anyhow::Context;
@@ -16,6 +18,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Stats(args) => stats::run(&args),
         Command::Analyze(args) => analyze::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Diff(args) => diff::run(&args),
     }
 }
 

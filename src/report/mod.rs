@@ -3,7 +3,9 @@
 //!
 //! Each `analyze` output format is one file implementing [`Reporter`].
 
+pub mod check;
 mod csv;
+pub mod diff;
 mod json;
 mod markdown;
 pub mod sections;

@@ -17,7 +17,9 @@ pub fn path(rel: &str) -> PathBuf {
 /// The binary, with a clean environment for stable output.
 pub fn critpath() -> Command {
     let mut cmd = Command::cargo_bin("critpath").expect("binary builds");
-    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1").current_dir(root());
+    cmd.env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1")
+        .current_dir(root());
     cmd
 }
 

@@ -1,0 +1,129 @@
+//! `critpath check`: budgets and baselines as a CI gate.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::analysis::results::{Analysis, SavedAnalysis};
+use crate::analysis::select::SpanPattern;
+use crate::analysis::{self, detectors::FindingOptions, select::Selection};
+use crate::check::{self, CheckReport, budget};
+use crate::cli::CheckArgs;
+use crate::error::ExitStatus;
+use crate::ingest::Ingested;
+use crate::report::check::{CheckFormat, github_annotations, write};
+
+/// The budget file used when `--budget` is not given.
+const DEFAULT_BUDGET: &str = "critpath.toml";
+
+/// Runs `critpath check`.
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let budget_path = args.budget.clone().or_else(|| {
+        Path::new(DEFAULT_BUDGET)
+            .exists()
+            .then(|| PathBuf::from(DEFAULT_BUDGET))
+    });
+    if budget_path.is_none() && args.baseline.is_none() {
+        bail!(
+            "nothing to check: give --budget FILE (or create ./{DEFAULT_BUDGET}) or --baseline FILE"
+        );
+    }
+    let rules = match &budget_path {
+        Some(p) => budget::load(p)?,
+        None => Vec::new(),
+    };
+    let baseline = args.baseline.as_deref().map(load_saved).transpose()?;
+    let max_regression = args
+        .max_regression
+        .as_deref()
+        .map(|t| {
+            budget::parse_percent(t)
+                .with_context(|| format!("--max-regression {t}: expected a percentage such as 20%"))
+        })
+        .transpose()?;
+    let selection = super::selection(&args.select)?;
+    let options = super::finding_options(&args.findings)?;
+    let ingested = super::read_inputs(&args.input)?;
+
+    // One analysis per distinct selection: most rules share the default one.
+    let mut analyses: HashMap<(Option<String>, Option<String>), Analysis> = HashMap::new();
+    let mut results = Vec::new();
+    for rule in &rules {
+        let key = (rule.rule.root.clone(), rule.rule.entry.clone());
+        if !analyses.contains_key(&key) {
+            let sel = rule_selection(&selection, &rule.rule);
+            analyses.insert(key.clone(), analysis::analyze(&ingested, &sel, &options)?);
+        }
+        results.extend(check::evaluate(rule, &analyses[&key], baseline.as_ref()));
+    }
+    if let (Some(max), Some(base)) = (max_regression, &baseline) {
+        let default = default_analysis(&mut analyses, &ingested, &selection, &options)?;
+        results.extend(check::global_regressions(
+            default,
+            base,
+            max,
+            args.min_count,
+        ));
+    }
+    let report = CheckReport::new(results);
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let file = budget_path.as_ref().map(|p| p.display().to_string());
+        // Machine formats own stdout; the runner reads commands from stderr too.
+        if matches!(args.format, CheckFormat::Json | CheckFormat::Junit) {
+            github_annotations(&report, file.as_deref(), &mut std::io::stderr())?;
+        } else {
+            github_annotations(&report, file.as_deref(), &mut out)?;
+        }
+    }
+    write(&report, args.format, &mut out)?;
+    out.flush()?;
+    Ok(if report.passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn default_analysis<'a>(
+    analyses: &'a mut HashMap<(Option<String>, Option<String>), Analysis>,
+    ingested: &Ingested,
+    selection: &Selection,
+    options: &FindingOptions,
+) -> anyhow::Result<&'a Analysis> {
+    let key = (None, None);
+    if !analyses.contains_key(&key) {
+        analyses.insert(
+            key.clone(),
+            analysis::analyze(ingested, selection, options)?,
+        );
+    }
+    Ok(&analyses[&key])
+}
+
+/// The command's selection with the rule's own `root`/`entry`, if it has any.
+fn rule_selection(base: &Selection, rule: &budget::Rule) -> Selection {
+    let mut sel = base.clone();
+    if let Some(r) = &rule.root {
+        sel.root = Some(SpanPattern::parse(r));
+    }
+    if let Some(e) = &rule.entry {
+        sel.entry = Some(SpanPattern::parse(e));
+    }
+    sel
+}
+
+/// Reads a saved `analyze --format json` report.
+pub(crate) fn load_saved(path: &Path) -> anyhow::Result<SavedAnalysis> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| {
+        format!(
+            "{}: expected a JSON report written by `critpath analyze --format json`",
+            path.display()
+        )
+    })
+}
