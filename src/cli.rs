@@ -46,6 +46,11 @@ pub enum Command {
         after_help = "Examples:\n  critpath diff before/ after/\n  critpath diff baseline.json traces/ --format markdown"
     )]
     Diff(DiffArgs),
+    /// Draw one trace as a waterfall with its critical path highlighted.
+    #[command(
+        after_help = "Examples:\n  critpath trace 4bf92f3577b34da6 traces/\n  critpath trace 4bf92f traces/ --depth 3 --min-duration 5ms\n\nA unique prefix of the trace id is enough."
+    )]
+    Trace(TraceArgs),
 }
 
 /// Where traces come from and how to read them; shared by every command.
@@ -248,4 +253,43 @@ pub struct DiffArgs {
     /// Rows per section.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `critpath trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The trace id, or a unique prefix of it.
+    #[arg(value_name = "TRACE_ID")]
+    pub trace_id: String,
+
+    /// The inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Deepest level to show (0 = the roots only).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+
+    /// Hide spans shorter than this (with their subtrees), e.g. 1ms.
+    #[arg(long, value_name = "DURATION")]
+    pub min_duration: Option<String>,
+
+    /// When to use colour.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// Width of the timeline column.
+    #[arg(long, default_value_t = 40, value_name = "CHARS")]
+    pub bar_width: usize,
 }

@@ -4,6 +4,7 @@ mod analyze;
 mod check;
 mod diff;
 mod stats;
+mod trace;
 
 use anyhow::Context;
 
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Trace(args) => trace::run(&args),
     }
 }
 
@@ -48,7 +50,7 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
 }
 
 /// Parses a duration flag such as `250ms` into nanoseconds.
-fn duration_flag(flag: &str, text: &str) -> anyhow::Result<i64> {
+pub(crate) fn duration_flag(flag: &str, text: &str) -> anyhow::Result<i64> {
     let d = humantime::parse_duration(text)
         .with_context(|| format!("--{flag} {text}: expected a duration such as 250ms or 2s"))?;
     Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

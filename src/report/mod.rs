@@ -12,6 +12,7 @@ pub mod sections;
 pub mod stats;
 pub mod table;
 pub mod units;
+pub mod waterfall;
 
 use std::io::{self, Write};
 

@@ -1,0 +1,70 @@
+//! `critpath trace`: one trace's waterfall.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::bail;
+
+use crate::cli::{ColorChoice, TraceArgs};
+use crate::error::ExitStatus;
+use crate::model::{Trace, TraceSet};
+use crate::report::waterfall::{WaterfallOptions, write};
+
+/// Runs `critpath trace`.
+pub fn run(args: &TraceArgs) -> anyhow::Result<ExitStatus> {
+    let min_duration = args
+        .min_duration
+        .as_deref()
+        .map(|t| super::duration_flag("min-duration", t))
+        .transpose()?
+        .unwrap_or(i64::MIN);
+    let ingested = super::read_inputs(&args.input)?;
+    let set = &ingested.set;
+    let trace = find(set, &args.trace_id)?;
+    let stdout = std::io::stdout();
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let opts = WaterfallOptions {
+        depth: args.depth,
+        min_duration,
+        color,
+        bar_width: args.bar_width,
+    };
+    let mut out = stdout.lock();
+    write(set, trace, &opts, &mut out)?;
+    out.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// The trace whose id is `wanted` or starts with it (case-insensitive).
+fn find<'a>(set: &'a TraceSet, wanted: &str) -> anyhow::Result<&'a Trace> {
+    let wanted = wanted.trim().to_ascii_lowercase();
+    if wanted.is_empty() {
+        bail!("the trace id is empty");
+    }
+    let mut matches = set.traces.iter().filter(|t| {
+        let label = set.trace_label(t).to_ascii_lowercase();
+        // Hex ids may be written without leading zeros (64-bit Jaeger ids).
+        let short = wanted.trim_start_matches('0');
+        label.starts_with(&wanted)
+            || (!short.is_empty() && label.trim_start_matches('0').starts_with(short))
+    });
+    let first = matches.next();
+    let second = matches.next();
+    match (first, second) {
+        (Some(t), None) => Ok(t),
+        (None, _) => bail!(
+            "no trace with id {wanted} in the input ({} traces read; `critpath stats` lists them)",
+            set.traces.len()
+        ),
+        (Some(a), Some(b)) => bail!(
+            "trace id prefix {wanted} is ambiguous: it matches {} and {} at least; give more digits",
+            set.trace_label(a),
+            set.trace_label(b)
+        ),
+    }
+}
