@@ -51,6 +51,12 @@ pub enum Command {
         after_help = "Examples:\n  critpath trace 4bf92f3577b34da6 traces/\n  critpath trace 4bf92f traces/ --depth 3 --min-duration 5ms\n\nA unique prefix of the trace id is enough."
     )]
     Trace(TraceArgs),
+    /// Flame graph of critical-path time over all selected traces (SVG via
+    /// inferno, or folded stacks for other tools).
+    #[command(
+        after_help = "Examples:\n  critpath flame traces/ -o critical.svg\n  critpath flame traces/ --folded > critical.folded\n  critpath flame traces/ --percentile 95 --root 'api:GET /home' -o p95.svg\n  critpath flame after/ --diff before/ -o change.svg"
+    )]
+    Flame(FlameArgs),
 }
 
 /// Where traces come from and how to read them; shared by every command.
@@ -292,4 +298,37 @@ pub struct TraceArgs {
     /// Width of the timeline column.
     #[arg(long, default_value_t = 40, value_name = "CHARS")]
     pub bar_width: usize,
+}
+
+/// Arguments of `critpath flame`.
+#[derive(Debug, Args)]
+pub struct FlameArgs {
+    /// The inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Write the SVG here (default: stdout).
+    #[arg(short, long, value_name = "FILE.svg")]
+    pub output: Option<PathBuf>,
+
+    /// Write folded stacks (`frame;frame count`, counts in µs) instead of SVG.
+    #[arg(long)]
+    pub folded: bool,
+
+    /// Only traces at or under this duration percentile, as CRISP does (e.g. 95).
+    #[arg(long, value_name = "P")]
+    pub percentile: Option<f64>,
+
+    /// A base trace set (files or folder): draw a differential flame graph
+    /// sized by the inputs and coloured by the change from the base.
+    #[arg(long, value_name = "BASE")]
+    pub diff: Option<PathBuf>,
+
+    /// The graph's title.
+    #[arg(long, default_value = "critical path", value_name = "TEXT")]
+    pub title: String,
 }

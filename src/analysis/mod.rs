@@ -6,6 +6,7 @@ pub mod breakdown;
 pub mod cascade;
 pub mod critical_path;
 pub mod detectors;
+pub mod flame;
 pub mod percentile;
 pub mod query_shapes;
 pub mod results;

@@ -3,6 +3,7 @@
 mod analyze;
 mod check;
 mod diff;
+mod flame;
 mod stats;
 mod trace;
 
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Trace(args) => trace::run(&args),
+        Command::Flame(args) => flame::run(&args),
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod check;
 mod csv;
 pub mod diff;
+pub mod flame;
 mod json;
 mod markdown;
 pub mod sections;

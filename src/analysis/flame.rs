@@ -1,0 +1,70 @@
+//! Critical-path flame graph data: folded stacks of critical-path time.
+//!
+//! Each critical-path segment contributes its length to the stack of
+//! `service:operation` frames from its unit's root down to the segment's
+//! span, so the widest frames are where the latency is, not merely where
+//! spans were open (CRISP's critical-path flame graphs).
+
+use std::collections::BTreeMap;
+
+use super::breakdown::Breakdown;
+use super::percentile::nearest_rank;
+use crate::model::TraceSet;
+
+/// Folded stacks: `frame;frame;frame` → critical time in microseconds.
+pub type Folded = BTreeMap<String, u64>;
+
+/// Folds the critical paths of every unit at or under the `percentile`-th
+/// duration percentile (all units when `None`).
+pub fn folded(set: &TraceSet, bd: &Breakdown, percentile: Option<f64>) -> Folded {
+    let cutoff = percentile.map(|p| {
+        let mut d: Vec<i64> = bd.units.iter().map(|u| u.duration).collect();
+        d.sort_unstable();
+        nearest_rank(&d, p / 100.0)
+    });
+    let mut ns: BTreeMap<String, i64> = BTreeMap::new();
+    for unit in &bd.units {
+        if cutoff.is_some_and(|c| unit.duration > c) {
+            continue;
+        }
+        let trace = &set.traces[unit.unit.trace];
+        let mut cache: Vec<Option<String>> = vec![None; trace.spans.len()];
+        for seg in &unit.segments {
+            let stack = cache[seg.span].get_or_insert_with(|| {
+                let mut frames = Vec::new();
+                let mut at = Some(seg.span);
+                while let Some(i) = at {
+                    let s = &trace.spans[i];
+                    frames.push(frame(
+                        set.strings.resolve(s.service),
+                        set.strings.resolve(s.name),
+                    ));
+                    at = if i == unit.unit.root {
+                        None
+                    } else {
+                        trace.parent(i)
+                    };
+                }
+                frames.reverse();
+                frames.join(";")
+            });
+            *ns.entry(stack.clone()).or_default() += seg.end - seg.start;
+        }
+    }
+    ns.into_iter()
+        .map(|(k, v)| (k, (v.max(0) as u64).div_ceil(1000)))
+        .filter(|&(_, v)| v > 0)
+        .collect()
+}
+
+/// One frame; `;` separates frames in the folded format, so it is replaced.
+fn frame(service: &str, operation: &str) -> String {
+    format!("{service}:{operation}")
+        .replace(';', ",")
+        .replace('\n', " ")
+}
+
+/// The folded text: one `stack count` line per stack.
+pub fn to_lines(folded: &Folded) -> Vec<String> {
+    folded.iter().map(|(k, v)| format!("{k} {v}")).collect()
+}

@@ -1,0 +1,62 @@
+//! `critpath flame`: critical-path flame graphs.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+
+use crate::analysis::breakdown::breakdown;
+use crate::analysis::detectors::FindingOptions;
+use crate::analysis::flame::{Folded, folded};
+use crate::analysis::select::{Selection, select};
+use crate::cli::{FlameArgs, InputArgs};
+use crate::error::ExitStatus;
+use crate::report::flame;
+
+/// Runs `critpath flame`.
+pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(p) = args.percentile {
+        if !(0.0..=100.0).contains(&p) || p == 0.0 {
+            bail!("--percentile {p}: expected a number in (0, 100], e.g. 95");
+        }
+    }
+    let selection = super::selection(&args.select)?;
+    let after = stacks(&args.input, &selection, args.percentile)?;
+    let mut buf: Vec<u8> = Vec::new();
+    match &args.diff {
+        Some(base) => {
+            let input = InputArgs {
+                inputs: vec![base.clone()],
+                input_format: args.input.input_format,
+                strict: args.input.strict,
+                threads: None,
+            };
+            let before = stacks(&input, &selection, args.percentile)?;
+            flame::diff_svg(&before, &after, &args.title, &mut buf)?;
+        }
+        None if args.folded => flame::folded_text(&after, &mut buf)?,
+        None => flame::svg(&after, &args.title, &mut buf)?,
+    }
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn stacks(
+    input: &InputArgs,
+    selection: &Selection,
+    percentile: Option<f64>,
+) -> anyhow::Result<Folded> {
+    let ingested = super::read_inputs(input)?;
+    let set = &ingested.set;
+    let units = select(set, selection);
+    let bd = breakdown(set, &units, &FindingOptions::default());
+    Ok(folded(set, &bd, percentile))
+}
