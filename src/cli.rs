@@ -79,6 +79,11 @@ pub struct InputArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// No progress bar (it only ever shows on a terminal, on stderr, for
+    /// large inputs).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Output formats of `stats`.

@@ -36,6 +36,7 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
         input_format: args.input_format,
         strict: false,
         threads: None,
+        quiet: false,
     };
     let ingested = super::read_inputs(&input)?;
     let selection = super::selection(&args.select)?;

@@ -29,6 +29,7 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
                 input_format: args.input.input_format,
                 strict: args.input.strict,
                 threads: None,
+                quiet: args.input.quiet,
             };
             let before = stacks(&input, &selection, args.percentile)?;
             flame::diff_svg(&before, &after, &args.title, &mut buf)?;

@@ -47,8 +47,13 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
     let options = IngestOptions {
         format: args.input_format,
         strict: args.strict,
+        progress: progress_bar(args, &sources),
     };
-    Ok(ingest::ingest(&sources, &options)?)
+    let result = ingest::ingest(&sources, &options);
+    if let Some(bar) = &options.progress {
+        bar.finish_and_clear();
+    }
+    Ok(result?)
 }
 
 /// Parses a duration flag such as `250ms` into nanoseconds.
@@ -105,4 +110,34 @@ pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
         until: time("until", &args.until)?,
         min_duration,
     })
+}
+
+/// Inputs smaller than this are read too fast for a progress bar to help.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A progress bar on stderr for large inputs, only when stderr is a
+/// terminal and `--quiet` is not given; never on stdout.
+fn progress_bar(
+    args: &InputArgs,
+    sources: &[ingest::InputSource],
+) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = sources.iter().map(|s| s.size()).sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "reading {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }

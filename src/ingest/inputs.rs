@@ -28,6 +28,14 @@ impl InputSource {
         decompress(raw)
     }
 
+    /// The size on disk (0 for stdin or an unreadable file), for progress.
+    pub fn size(&self) -> u64 {
+        match self {
+            InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            InputSource::Stdin => 0,
+        }
+    }
+
     /// The path (or `-`), for errors.
     pub fn path(&self) -> PathBuf {
         match self {

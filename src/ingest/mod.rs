@@ -158,6 +158,8 @@ pub struct IngestOptions {
     pub format: Option<Format>,
     /// Stop at the first unparsable record instead of counting it.
     pub strict: bool,
+    /// Advanced by each input's size in bytes once it has been read.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// What was read: the trace set plus per-input facts.
@@ -201,7 +203,13 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     let strings = Interner::new();
     let results: Vec<Result<(Format, Sink<'_>), IngestError>> = sources
         .par_iter()
-        .map(|source| read_one(source, &strings, options))
+        .map(|source| {
+            let result = read_one(source, &strings, options);
+            if let Some(bar) = &options.progress {
+                bar.inc(source.size());
+            }
+            result
+        })
         .collect();
     let mut spans = Vec::new();
     let mut quality = Quality::default();
