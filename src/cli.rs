@@ -57,6 +57,18 @@ pub enum Command {
         after_help = "Examples:\n  critpath flame traces/ -o critical.svg\n  critpath flame traces/ --folded > critical.folded\n  critpath flame traces/ --percentile 95 --root 'api:GET /home' -o p95.svg\n  critpath flame after/ --diff before/ -o change.svg"
     )]
     Flame(FlameArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  critpath completions bash > ~/.local/share/bash-completion/completions/critpath\n  critpath completions zsh > ~/.zfunc/_critpath\n  critpath completions fish > ~/.config/fish/completions/critpath.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these definitions.
+    #[command(after_help = "Example:\n  critpath man > critpath.1 && man ./critpath.1")]
+    Man,
 }
 
 /// Where traces come from and how to read them; shared by every command.
