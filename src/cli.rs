@@ -176,6 +176,10 @@ pub struct AnalyzeArgs {
     /// The section a CSV report holds.
     #[arg(long, value_enum, default_value = "operations")]
     pub section: CsvSection,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Thresholds of the detectors (see the README's "Findings" section).

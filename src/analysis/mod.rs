@@ -30,6 +30,15 @@ pub fn analyze(
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<Analysis, AnalysisError> {
+    analyze_with_breakdown(ingested, selection, options).map(|(a, _)| a)
+}
+
+/// [`analyze`], also returning the per-unit breakdown (for flame graphs).
+pub fn analyze_with_breakdown(
+    ingested: &Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
     let set = &ingested.set;
     let units = select::select(set, selection);
     let bd = breakdown::breakdown(set, &units, options);
@@ -41,7 +50,7 @@ pub fn analyze(
     }
     let mut traces: Vec<usize> = units.iter().map(|u| u.trace).collect();
     traces.dedup();
-    Ok(Analysis {
+    let analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {
             read: summary::Summary::from_ingested(ingested),
@@ -57,5 +66,6 @@ pub fn analyze(
         cascades: cascade::aggregate(set, &bd, total_root),
         query_shapes: query_shapes::aggregate(set, &bd, total_root)?,
         findings: detectors::aggregate(set, &bd),
-    })
+    };
+    Ok((analysis, bd))
 }

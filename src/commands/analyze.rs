@@ -2,6 +2,8 @@
 
 use std::io::{IsTerminal, Write};
 
+use anyhow::Context;
+
 use crate::analysis;
 use crate::cli::AnalyzeArgs;
 use crate::error::ExitStatus;
@@ -15,21 +17,37 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let selection = super::selection(&args.select)?;
     let options = super::finding_options(&args.findings)?;
     let ingested = super::read_inputs(&args.input)?;
-    let analysis = analysis::analyze(&ingested, &selection, &options)?;
-    let stdout = std::io::stdout();
-    let width = if stdout.is_terminal() && args.format == ReportFormat::Table {
-        comfy_table::Table::new().width()
+    let (analysis, breakdown) = analysis::analyze_with_breakdown(&ingested, &selection, &options)?;
+    let folded = if args.format == ReportFormat::Html {
+        analysis::flame::folded(&ingested.set, &breakdown, None)
     } else {
-        None
+        Default::default()
     };
+    let stdout = std::io::stdout();
+    let width =
+        if stdout.is_terminal() && args.format == ReportFormat::Table && args.output.is_none() {
+            comfy_table::Table::new().width()
+        } else {
+            None
+        };
     let report_options = ReportOptions {
         top: args.top.unwrap_or(DEFAULT_TOP),
         top_explicit: args.top.is_some(),
         csv_section: args.section,
         width,
     };
-    let mut out = stdout.lock();
-    report::reporter(args.format, report_options).write(&analysis, &mut out)?;
-    out.flush()?;
+    let reporter = report::reporter(args.format, report_options, folded);
+    match &args.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            reporter.write(&analysis, &mut buf)?;
+            std::fs::write(path, buf).with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let mut out = stdout.lock();
+            reporter.write(&analysis, &mut out)?;
+            out.flush()?;
+        }
+    }
     Ok(ExitStatus::Success)
 }

@@ -7,6 +7,7 @@ pub mod check;
 mod csv;
 pub mod diff;
 pub mod flame;
+pub mod html;
 mod json;
 mod markdown;
 pub mod sections;
@@ -30,6 +31,8 @@ pub enum ReportFormat {
     Csv,
     /// Markdown tables, e.g. for a ticket or a PR comment.
     Markdown,
+    /// A self-contained HTML page with the tables and a flame graph.
+    Html,
 }
 
 /// Which table a CSV report holds.
@@ -64,9 +67,14 @@ pub trait Reporter {
     fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()>;
 }
 
-/// The reporter for a format.
-pub fn reporter(format: ReportFormat, options: ReportOptions) -> Box<dyn Reporter> {
+/// The reporter for a format; `folded` feeds the HTML report's flame graph.
+pub fn reporter(
+    format: ReportFormat,
+    options: ReportOptions,
+    folded: crate::analysis::flame::Folded,
+) -> Box<dyn Reporter> {
     match format {
+        ReportFormat::Html => Box::new(html::HtmlReporter { options, folded }),
         ReportFormat::Table => Box::new(table::TableReporter(options)),
         ReportFormat::Json => Box::new(json::JsonReporter(options)),
         ReportFormat::Csv => Box::new(csv::CsvReporter(options)),
