@@ -209,6 +209,8 @@ pub struct Finding {
     pub example_trace_id: String,
     /// The spans involved in that trace (the offenders), for drill-down.
     pub example_span_ids: Vec<String>,
+    /// Their parent span in that trace.
+    pub example_parent_span_id: String,
 }
 
 /// A JSON report read back (a baseline, or one side of a diff). Only the

@@ -3,4 +3,6 @@
 //! to link than one per file).
 
 mod cli;
+mod oracles;
+mod sentry_detectors;
 mod util;
