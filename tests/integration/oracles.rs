@@ -18,7 +18,12 @@ fn oracle(rel: &str) -> PathBuf {
 
 fn analyze(rel: &str, extra: &[&str]) -> Value {
     let file = oracle(rel);
-    let mut args = vec!["analyze", file.to_str().expect("utf-8 path"), "--format", "json"];
+    let mut args = vec![
+        "analyze",
+        file.to_str().expect("utf-8 path"),
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     json(&args)
 }
@@ -30,8 +35,15 @@ fn critical_us(report: &Value) -> BTreeMap<String, i64> {
         .expect("operations")
         .iter()
         .map(|o| {
-            let key = format!("[{}] {}", o["service"].as_str().unwrap(), o["operation"].as_str().unwrap());
-            (key, (o["critical_ms"].as_f64().unwrap() * 1000.0).round() as i64)
+            let key = format!(
+                "[{}] {}",
+                o["service"].as_str().unwrap(),
+                o["operation"].as_str().unwrap()
+            );
+            (
+                key,
+                (o["critical_ms"].as_f64().unwrap() * 1000.0).round() as i64,
+            )
         })
         .collect()
 }
@@ -51,7 +63,10 @@ fn crisp_critical_path_times() {
         let got = critical_us(&analyze(&file, &[]));
         for (op, want) in &expected {
             let have = got.get(op).copied().unwrap_or(0);
-            assert_eq!(have, *want, "crisp/{n}.json {op}: got {got:?}, want {expected:?}");
+            assert_eq!(
+                have, *want,
+                "crisp/{n}.json {op}: got {got:?}, want {expected:?}"
+            );
         }
     }
 }
@@ -62,7 +77,12 @@ fn self_ms_by_service(file: &str) -> BTreeMap<String, f64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["service"].as_str().unwrap().to_string(), s["self_ms"].as_f64().unwrap()))
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap().to_string(),
+                s["self_ms"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 

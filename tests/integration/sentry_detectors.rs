@@ -58,7 +58,11 @@ fn assert_django_n_plus_one(file: &str) {
     assert_eq!(sorted_ids(n1[0]), sorted(&DJANGO_OFFENDERS), "{file}");
     assert_eq!(n1[0]["example_parent_span_id"], "8dd7a5869a4f4583");
     // The same query, normalised the way critpath normalises every statement.
-    assert_eq!(n1[0]["shape"], critpath::normalize::statement_shape(None, DJANGO_QUERY), "{file}");
+    assert_eq!(
+        n1[0]["shape"],
+        critpath::normalize::statement_shape(None, DJANGO_QUERY),
+        "{file}"
+    );
 }
 
 #[test]
@@ -98,19 +102,31 @@ fn quiet_on_the_solved_view_and_the_waterfall() {
     let solved = findings("solved-n-plus-one-in-django-index-view.json", &[]);
     assert!(of_kind(&solved, "n_plus_one").is_empty(), "{solved:#?}");
     let waterfall = findings("query-waterfall-in-django-random-view.json", &[]);
-    assert!(of_kind(&waterfall, "n_plus_one").is_empty(), "{waterfall:#?}");
-    assert!(of_kind(&waterfall, "sequential_calls").is_empty(), "{waterfall:#?}");
+    assert!(
+        of_kind(&waterfall, "n_plus_one").is_empty(),
+        "{waterfall:#?}"
+    );
+    assert!(
+        of_kind(&waterfall, "sequential_calls").is_empty(),
+        "{waterfall:#?}"
+    );
 }
 
 #[test]
 fn odd_db_sources_without_duration_threshold() {
-    let f = findings("n-plus-one-in-django-with-odd-db-sources.json", &["--n-plus-one-min-total", "0ms"]);
+    let f = findings(
+        "n-plus-one-in-django-with-odd-db-sources.json",
+        &["--n-plus-one-min-total", "0ms"],
+    );
     let n1 = of_kind(&f, "n_plus_one");
     assert_eq!(n1.len(), 1, "{f:#?}");
     assert_eq!(n1[0]["count"], 20);
     assert_eq!(n1[0]["example_parent_span_id"], "81a4b462bdc5c764");
     let shape = n1[0]["shape"].as_str().unwrap();
-    assert!(shape.contains(r#""expense_expenses"."report_id" = %s"#), "{shape}");
+    assert!(
+        shape.contains(r#""expense_expenses"."report_id" = %s"#),
+        "{shape}"
+    );
 }
 
 #[test]
@@ -125,7 +141,10 @@ fn concurrent_api_calls_are_a_fan_out() {
 
 #[test]
 fn quiet_on_unparameterised_urls_and_non_repeating_calls() {
-    for file in ["n-plus-one-api-calls-in-weather-app.json", "not-n-plus-one-api-calls.json"] {
+    for file in [
+        "n-plus-one-api-calls-in-weather-app.json",
+        "not-n-plus-one-api-calls.json",
+    ] {
         let f = findings(file, &[]);
         assert!(of_kind(&f, "fan_out").is_empty(), "{file}: {f:#?}");
         assert!(of_kind(&f, "n_plus_one").is_empty(), "{file}: {f:#?}");
@@ -155,7 +174,8 @@ fn graphql_repeating_pairs_are_found() {
     let f = findings("m-n-plus-one-graphql.json", &[]);
     let n1 = of_kind(&f, "n_plus_one");
     assert!(
-        n1.iter().any(|f| f["shape"].as_str().unwrap().contains("FROM authors") && f["count"] == 12),
+        n1.iter()
+            .any(|f| f["shape"].as_str().unwrap().contains("FROM authors") && f["count"] == 12),
         "{f:#?}"
     );
 }

@@ -137,6 +137,16 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
         .map(|((kind, service, parent, shape), acc)| {
             let unit = &bd.units[acc.example.1];
             let trace = &set.traces[unit.unit.trace];
+            let example = &unit.findings[acc.example.2];
+            // Uninstrumented findings name the span itself; the others' spans
+            // share one parent.
+            let parent = example.spans.first().map(|&i| {
+                if example.kind == "uninstrumented" {
+                    i
+                } else {
+                    trace.parent(i).unwrap_or(i)
+                }
+            });
             Finding {
                 kind: kind.to_string(),
                 service: service.to_string(),
@@ -147,11 +157,14 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
                 total_ms: ms(acc.total),
                 estimated_savings_ms: ms(acc.savings),
                 example_trace_id: set.trace_label(trace),
-                example_span_ids: unit.findings[acc.example.2]
+                example_span_ids: example
                     .spans
                     .iter()
                     .map(|&i| trace.spans[i].span_id.to_string())
                     .collect(),
+                example_parent_span_id: parent
+                    .map(|p| trace.spans[p].span_id.to_string())
+                    .unwrap_or_default(),
             }
         })
         .collect();
