@@ -140,7 +140,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
             let example = &unit.findings[acc.example.2];
             // Uninstrumented findings name the span itself; the others' spans
             // share one parent.
-            let parent = example.spans.first().map(|&i| {
+            let parent_span = example.spans.first().map(|&i| {
                 if example.kind == "uninstrumented" {
                     i
                 } else {
