@@ -162,7 +162,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
                     .iter()
                     .map(|&i| trace.spans[i].span_id.to_string())
                     .collect(),
-                example_parent_span_id: parent
+                example_parent_span_id: parent_span
                     .map(|p| trace.spans[p].span_id.to_string())
                     .unwrap_or_default(),
             }
