@@ -57,6 +57,56 @@ impl AttrsBuilder {
     }
 }
 
+/// Every field of `template` (at any depth) replaced in turn by values of
+/// the wrong type or out of range: inputs for no-panic tests of readers.
+#[cfg(test)]
+pub fn mutations(template: &Value) -> Vec<Value> {
+    let odd = [
+        serde_json::json!(null),
+        serde_json::json!(-1),
+        serde_json::json!(1e308),
+        serde_json::json!(-9.3e18),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(""),
+        serde_json::json!("x€"),
+        serde_json::json!("9999-99-99T99:99:99.9999999999+99:99"),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!(true),
+    ];
+    let mut pointers = Vec::new();
+    collect_pointers(template, String::new(), &mut pointers);
+    let mut out = Vec::new();
+    for pointer in &pointers {
+        for value in &odd {
+            let mut mutated = template.clone();
+            if let Some(slot) = mutated.pointer_mut(pointer) {
+                *slot = value.clone();
+            }
+            out.push(mutated);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+fn collect_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                collect_pointers(member, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_pointers(item, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
