@@ -1,18 +1,332 @@
-//! Placeholder; being written.
+//! Jaeger JSON, as the Jaeger UI "Download JSON" button and the query API
+//! (`/api/traces`) write it.
+//!
+//! Accepted shapes, each as one document or as JSON lines:
+//! - `{"data": [trace, ...], ...}`: the query API envelope; other top-level
+//!   members (`total`, `errors`, CRISP's `testing`) are ignored, except that
+//!   reported `errors` are counted as unreadable records;
+//! - a bare trace `{"traceID", "spans", "processes"}`;
+//! - an array of traces.
+//!
+//! Per span: `spanID`, a trace id (the span's `traceID`, else the trace's)
+//! and `startTime`/`duration` (microseconds) are required; a span without
+//! them is skipped and counted at the line its object opens on. The parent
+//! is the first `CHILD_OF` reference into the same trace, else the first
+//! `FOLLOWS_FROM` one, else the legacy `parentSpanID`; every other reference
+//! becomes a link. The service is the span's own `process.serviceName`, else
+//! that of `processes[processID]`, else `unknown`; a missing operation name
+//! is also `unknown`. Tags give the kind (`span.kind`), the status (`error`
+//! true → error; `otel.status_code` `ERROR`/`OK`) and the attributes
+//! [`crate::model::AttrKey::lookup`] knows. Ids that are not hex (Jaeger UI
+//! test data uses `span-A`) are hashed, keeping the trace id text as label.
+//! Spans sharing an id are all emitted; the model keeps one.
 
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+
+use super::json_locate::{Step, skip_at};
+use super::json_util::{Record, json_with_key, records};
+use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::{Format, Input, ReadError, Reader, Sink};
+use crate::model::{
+    Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
+};
 
-/// Reader stub.
+/// Reads Jaeger JSON exports.
 pub struct JaegerReader;
 
 impl Reader for JaegerReader {
     fn format(&self) -> Format {
         Format::Jaeger
     }
-    fn sniff(&self, _head: &[u8]) -> bool {
-        false
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        (json_with_key(head, b"\"traceID\"") || json_with_key(head, b"\"spanID\""))
+            && memchr::memmem::find(head, b"\"resourceSpans\"").is_none()
     }
-    fn read(&self, _input: &Input<'_>, _sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        Ok(())
+
+    fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        let records = records(input.bytes);
+        let single = records.len() == 1;
+        let mut recognised = false;
+        for record in &records {
+            let value: Value = match serde_json::from_slice(record.bytes) {
+                Ok(value) => value,
+                Err(err) if single => {
+                    return Err(ReadError::new(
+                        input,
+                        record.error_location(&err),
+                        format!("invalid JSON: {err}"),
+                    ));
+                }
+                Err(err) => {
+                    sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
+                    continue;
+                }
+            };
+            if read_record(record, &value, sink) {
+                recognised = true;
+            } else if !single {
+                sink.skip(Location::Line(record.line), NOT_JAEGER);
+            }
+        }
+        if recognised {
+            Ok(())
+        } else {
+            Err(ReadError::new(input, Location::Whole, NOT_JAEGER))
+        }
     }
 }
+
+const NOT_JAEGER: &str = "expected Jaeger JSON: {\"data\": [traces]}, a trace object with \"spans\", or an array of traces";
+
+/// Reads one record; `false` if it has none of the accepted shapes.
+fn read_record(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
+    match value {
+        Value::Object(object) if object.contains_key("spans") => {
+            read_trace(record, value, &[], sink);
+        }
+        Value::Object(object) if object.contains_key("data") => {
+            report_export_errors(record, object.get("errors"), sink);
+            match &object["data"] {
+                Value::Array(traces) => {
+                    for (i, trace) in traces.iter().enumerate() {
+                        read_trace(record, trace, &[Step::Key("data"), Step::Index(i)], sink);
+                    }
+                }
+                Value::Null => {}
+                _ => skip_at(
+                    sink,
+                    record,
+                    &[],
+                    "\"data\" is not an array of traces".into(),
+                ),
+            }
+        }
+        Value::Array(traces) => {
+            for (i, trace) in traces.iter().enumerate() {
+                read_trace(record, trace, &[Step::Index(i)], sink);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The query API reports failures beside (possibly partial) data.
+fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut Sink<'_>) {
+    let Some(Value::Array(errors)) = errors else {
+        return;
+    };
+    for error in errors {
+        let message = error
+            .get("msg")
+            .and_then(scalar_text)
+            .map_or_else(|| error.to_string(), |m| m.into_owned());
+        sink.skip(
+            Location::Line(record.line),
+            format!("the export reports an error: {message}"),
+        );
+    }
+}
+
+/// What every span of one trace object shares.
+struct TraceContext<'v> {
+    trace_id: Option<&'v str>,
+    services: FxHashMap<&'v str, Sym>,
+}
+
+fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut Sink<'_>) {
+    let Some(object) = trace.as_object() else {
+        skip_at(sink, record, path, "expected a trace object".into());
+        return;
+    };
+    let Some(spans) = object.get("spans").and_then(Value::as_array) else {
+        skip_at(sink, record, path, "trace has no \"spans\" array".into());
+        return;
+    };
+    let mut services = FxHashMap::default();
+    if let Some(processes) = object.get("processes").and_then(Value::as_object) {
+        for (id, process) in processes {
+            if let Some(name) = process
+                .as_object()
+                .and_then(|p| str_field(p, "serviceName"))
+            {
+                services.insert(id.as_str(), sink.strings.intern(name));
+            }
+        }
+    }
+    let context = TraceContext {
+        trace_id: str_field(object, "traceID"),
+        services,
+    };
+    for (i, span) in spans.iter().enumerate() {
+        match convert_span(span, &context, sink.strings) {
+            Ok(span) => sink.spans.push(span),
+            Err(message) => {
+                let mut at = path.to_vec();
+                at.extend([Step::Key("spans"), Step::Index(i)]);
+                skip_at(sink, record, &at, message);
+            }
+        }
+    }
+}
+
+fn convert_span(
+    value: &Value,
+    context: &TraceContext<'_>,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let span = value.as_object().ok_or("expected a span object")?;
+    let span_id = str_field(span, "spanID").ok_or("span has no \"spanID\"")?;
+    let span_id = SpanId::parse(span_id).map_err(|e| format!("bad spanID {span_id:?}: {e}"))?;
+    let trace_text = str_field(span, "traceID")
+        .or(context.trace_id)
+        .ok_or("span has no \"traceID\" (nor does its trace)")?;
+    let (trace_id, is_hex) =
+        TraceId::parse(trace_text).map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
+    let start = micros_to_nanos(span.get("startTime"), "startTime")?;
+    let duration = micros_to_nanos(span.get("duration"), "duration")?;
+    let end = start
+        .checked_add(duration)
+        .ok_or("startTime + duration overflows")?;
+    let (parent_id, links) = references(span, trace_id);
+    let parent_id =
+        parent_id.or_else(|| str_field(span, "parentSpanID").and_then(SpanId::parse_parent));
+
+    let mut kind = SpanKind::Unspecified;
+    let mut status = Status::Unset;
+    let mut attrs = AttrsBuilder::default();
+    for tag in span
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(key) = tag.get("key").and_then(Value::as_str) else {
+            continue;
+        };
+        let value = tag.get("value").unwrap_or(&Value::Null);
+        match key {
+            "span.kind" => kind = scalar_text(value).map_or(kind, |k| SpanKind::from_name(&k)),
+            "error" if is_true(value) => status = Status::Error,
+            "otel.status_code" => match scalar_text(value).as_deref() {
+                Some(s) if s.eq_ignore_ascii_case("error") => status = Status::Error,
+                Some(s) if s.eq_ignore_ascii_case("ok") && status == Status::Unset => {
+                    status = Status::Ok;
+                }
+                _ => {}
+            },
+            _ => attrs.add(strings, key, value),
+        }
+    }
+
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_id,
+        start,
+        end,
+        service: service(span, context, strings),
+        name: strings.intern(str_field(span, "operationName").unwrap_or("unknown")),
+        kind,
+        status,
+        attrs: attrs.finish(),
+        links,
+        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+    })
+}
+
+fn service(span: &Map<String, Value>, context: &TraceContext<'_>, strings: &Interner) -> Sym {
+    let own = span
+        .get("process")
+        .and_then(Value::as_object)
+        .and_then(|p| str_field(p, "serviceName"));
+    if let Some(name) = own {
+        return strings.intern(name);
+    }
+    str_field(span, "processID")
+        .and_then(|id| context.services.get(id).copied())
+        .unwrap_or_else(|| strings.intern("unknown"))
+}
+
+/// The parent and the links from a span's `references`.
+fn references(
+    span: &Map<String, Value>,
+    trace_id: TraceId,
+) -> (Option<SpanId>, Option<Box<[SpanLink]>>) {
+    let mut refs = Vec::new();
+    for reference in span
+        .get("references")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(span_id) = reference
+            .get("spanID")
+            .and_then(Value::as_str)
+            .and_then(SpanId::parse_parent)
+        else {
+            continue;
+        };
+        // A reference without a trace id points into the span's own trace.
+        let ref_trace = reference
+            .get("traceID")
+            .and_then(Value::as_str)
+            .and_then(|t| TraceId::parse(t).ok())
+            .map_or(trace_id, |(id, _)| id);
+        let child_of = reference.get("refType").and_then(Value::as_str) != Some("FOLLOWS_FROM");
+        refs.push((
+            child_of,
+            SpanLink {
+                trace_id: ref_trace,
+                span_id,
+            },
+        ));
+    }
+    let same_trace = |wanted: bool| {
+        refs.iter()
+            .find(|(child_of, link)| *child_of == wanted && link.trace_id == trace_id)
+            .map(|(_, link)| link.span_id)
+    };
+    let parent = same_trace(true).or_else(|| same_trace(false));
+    let mut links: Vec<SpanLink> = Vec::new();
+    for (_, link) in refs {
+        let is_parent = link.trace_id == trace_id && Some(link.span_id) == parent;
+        if !is_parent && !links.contains(&link) {
+            links.push(link);
+        }
+    }
+    (
+        parent,
+        (!links.is_empty()).then(|| links.into_boxed_slice()),
+    )
+}
+
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// A microsecond count (number, or number as text) in nanoseconds.
+fn micros_to_nanos(value: Option<&Value>, field: &str) -> Result<Nanos, String> {
+    let value = value.ok_or_else(|| format!("span has no \"{field}\""))?;
+    let micros = match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9.2e15)
+                .map(|f| f.round() as i64)
+        }),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    micros
+        .and_then(|m| m.checked_mul(1000))
+        .ok_or_else(|| format!("\"{field}\" is not a microsecond count in range: {value}"))
+}
+
+#[cfg(test)]
+mod tests;

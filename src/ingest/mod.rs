@@ -8,10 +8,14 @@
 mod decompress;
 mod inputs;
 mod jaeger;
+mod json_locate;
 pub mod json_util;
+mod json_value;
 mod otlp_json;
 mod otlp_proto;
 mod sentry;
+mod sentry_naming;
+mod sentry_time;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -259,4 +263,18 @@ fn read_one<'s>(
         }
     }
     Ok((reader.format(), sink))
+}
+
+/// Reads `bytes` with `format`'s reader into a throwaway sink, ignoring the
+/// result: the entry point for fuzz targets, which only look for panics.
+pub fn fuzz_read(format: Format, bytes: &[u8]) {
+    let strings = Interner::new();
+    let input = Input {
+        name: "fuzz-input",
+        bytes,
+    };
+    let mut sink = Sink::new(input.name, &strings);
+    if let Some(reader) = detect(bytes, Some(format)) {
+        let _ = reader.read(&input, &mut sink);
+    }
 }

@@ -1,18 +1,362 @@
-//! Placeholder; being written.
+//! Sentry transaction events, as SDKs send them and Sentry exports them.
+//!
+//! Accepted: one event per document, JSON lines of events, arrays of events,
+//! and events nested a few levels inside other JSON (test fixtures and
+//! ad-hoc dumps wrap them, e.g. `{"cases": [{"event": {...}}]}`). Sentry's
+//! event-details API shape is read too: spans under `entries[type=spans]`,
+//! root times as `startTimestamp`/`endTimestamp`, name from `title`.
+//!
+//! Each event gives:
+//! - a root span from `contexts.trace` (`trace_id`, `span_id`,
+//!   `parent_span_id`, `op`, `status`), timed by the event's
+//!   `start_timestamp`/`timestamp` and named by `transaction`. Events with
+//!   no `contexts.trace` have no explicit root: their spans hang off a parent
+//!   id absent from the input, which the model counts as a missing parent.
+//! - one span per `spans[]` entry (`span_id`, `parent_span_id`, `trace_id`
+//!   or the event's, `start_timestamp`, `timestamp`); one missing an id or a
+//!   time is skipped and counted at its line. Spans sharing an id (test data
+//!   does this) are all emitted; the model keeps one.
+//!
+//! Times are float seconds (or RFC 3339 text); see [`super::sentry_time`]
+//! for how they keep microsecond precision. The service of every span of an
+//! event is the event's project (`project_name`, `projectSlug`, `project`,
+//! `project_id`, `projectID`, first present, string or number), else its
+//! `server_name`, else its `sdk.name`, else `unknown`. Kind and name come
+//! from `op` and `description` (see [`super::sentry_naming`]). Status `ok`
+//! is OK; `cancelled` and `unknown` are unset, as Sentry's failure rate
+//! leaves them out; any other (`internal_error`, `deadline_exceeded`, ...)
+//! is an error. Attributes come from `data` and `tags` through
+//! [`crate::model::AttrKey::lookup`], plus what op and description imply.
+//! A distributed trace is the union of the events sharing a trace id.
 
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::json_locate::{Step, skip_at};
+use super::json_util::{Record, first_byte, records};
+use super::json_value::{AttrsBuilder, scalar_text, str_field};
+use super::sentry_naming::{describe, kind};
+use super::sentry_time::timestamp_nanos;
 use super::{Format, Input, ReadError, Reader, Sink};
+use crate::model::{
+    AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
+};
 
-/// Reader stub.
+/// Reads Sentry transaction events.
 pub struct SentryReader;
 
 impl Reader for SentryReader {
     fn format(&self) -> Format {
         Format::Sentry
     }
-    fn sniff(&self, _head: &[u8]) -> bool {
-        false
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        let has = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
+        matches!(first_byte(head), Some(b'{' | b'['))
+            && (has(b"\"start_timestamp\"")
+                || has(b"\"type\":\"transaction\"")
+                || has(b"\"type\": \"transaction\"")
+                || has(b"\"contexts\""))
+            && !has(b"\"resourceSpans\"")
+            && !has(b"\"traceID\"")
     }
-    fn read(&self, _input: &Input<'_>, _sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        Ok(())
+
+    fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        let records = records(input.bytes);
+        let single = records.len() == 1;
+        let mut recognised = false;
+        for record in &records {
+            let value: Value = match serde_json::from_slice(record.bytes) {
+                Ok(value) => value,
+                Err(err) if single => {
+                    return Err(ReadError::new(
+                        input,
+                        record.error_location(&err),
+                        format!("invalid JSON: {err}"),
+                    ));
+                }
+                Err(err) => {
+                    sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
+                    continue;
+                }
+            };
+            let mut events = Vec::new();
+            find_events(&value, &mut Vec::new(), &mut events);
+            if events.is_empty() && !single {
+                sink.skip(Location::Line(record.line), NOT_SENTRY);
+            }
+            recognised |= !events.is_empty();
+            for (path, event) in events {
+                read_event(record, &path, event, sink);
+            }
+        }
+        if recognised {
+            Ok(())
+        } else {
+            Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
+        }
     }
 }
+
+const NOT_SENTRY: &str = "expected a Sentry transaction event (an object with \"spans\" or \"contexts\".\"trace\" and \"event_id\" or \"type\": \"transaction\")";
+
+/// How deep wrappers around events are searched.
+const MAX_WRAPPING: usize = 4;
+
+/// An event path and the event object found there.
+type Found<'v> = (Vec<Step<'v>>, &'v Map<String, Value>);
+
+/// Collects the events in `value`: the value itself if it is one, else
+/// those inside its arrays and objects, a few levels down.
+fn find_events<'v>(value: &'v Value, path: &mut Vec<Step<'v>>, out: &mut Vec<Found<'v>>) {
+    match value {
+        Value::Object(object) if is_event(object) => out.push((path.clone(), object)),
+        Value::Object(object) if path.len() < MAX_WRAPPING => {
+            for (key, member) in object {
+                path.push(Step::Key(key));
+                find_events(member, path, out);
+                path.pop();
+            }
+        }
+        Value::Array(items) if path.len() < MAX_WRAPPING => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                find_events(item, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_event(object: &Map<String, Value>) -> bool {
+    let has_array = |key: &str| object.get(key).is_some_and(Value::is_array);
+    let has_trace = object
+        .get("contexts")
+        .and_then(|c| c.get("trace"))
+        .is_some_and(Value::is_object);
+    let marked = ["event_id", "eventID", "start_timestamp", "startTimestamp"]
+        .iter()
+        .any(|k| object.contains_key(*k));
+    object.get("type").and_then(Value::as_str) == Some("transaction")
+        || (marked && (has_array("spans") || has_array("entries") || has_trace))
+}
+
+fn read_event(
+    record: &Record<'_>,
+    path: &[Step<'_>],
+    event: &Map<String, Value>,
+    sink: &mut Sink<'_>,
+) {
+    if let Some(kind) = event.get("type").and_then(Value::as_str) {
+        if kind != "transaction" {
+            let message = format!("not a transaction event (type {kind:?})");
+            skip_at(sink, record, path, message);
+            return;
+        }
+    }
+    let strings = sink.strings;
+    let service = strings.intern(&service_name(event));
+    let trace = event
+        .get("contexts")
+        .and_then(|c| c.get("trace"))
+        .and_then(Value::as_object);
+    if let Some(trace) = trace {
+        match root_span(event, trace, service, strings) {
+            Ok(span) => sink.spans.push(span),
+            Err(message) => skip_at(sink, record, path, format!("transaction root: {message}")),
+        }
+    }
+    let Some((spans, spans_path)) = spans_of(event) else {
+        return;
+    };
+    let event_trace = trace.and_then(|t| str_field(t, "trace_id"));
+    for (i, span) in spans.iter().enumerate() {
+        match child_span(span, event_trace, service, strings) {
+            Ok(span) => sink.spans.push(span),
+            Err(message) => {
+                let mut at = path.to_vec();
+                at.extend(spans_path.iter().copied());
+                at.push(Step::Index(i));
+                skip_at(sink, record, &at, message);
+            }
+        }
+    }
+}
+
+/// The event's span list and its path: `spans`, or the API export's
+/// `entries[k].data` where `entries[k].type` is `spans`.
+fn spans_of(event: &Map<String, Value>) -> Option<(&Vec<Value>, Vec<Step<'static>>)> {
+    if let Some(spans) = event.get("spans").and_then(Value::as_array) {
+        return Some((spans, vec![Step::Key("spans")]));
+    }
+    let entries = event.get("entries")?.as_array()?;
+    entries.iter().enumerate().find_map(|(k, entry)| {
+        let spans = entry.get("data")?.as_array()?;
+        (entry.get("type")?.as_str()? == "spans").then(|| {
+            (
+                spans,
+                vec![Step::Key("entries"), Step::Index(k), Step::Key("data")],
+            )
+        })
+    })
+}
+
+/// The service: project, then server name, then SDK name (see module docs).
+fn service_name(event: &Map<String, Value>) -> Cow<'_, str> {
+    [
+        "project_name",
+        "projectSlug",
+        "project",
+        "project_id",
+        "projectID",
+        "server_name",
+    ]
+    .iter()
+    .find_map(|key| event.get(*key).and_then(scalar_text))
+    .or_else(|| event.get("sdk")?.get("name").and_then(scalar_text))
+    .unwrap_or(Cow::Borrowed("unknown"))
+}
+
+fn root_span(
+    event: &Map<String, Value>,
+    trace: &Map<String, Value>,
+    service: Sym,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let trace_text = str_field(trace, "trace_id").ok_or("contexts.trace has no trace_id")?;
+    let span_text = str_field(trace, "span_id").ok_or("contexts.trace has no span_id")?;
+    let op = str_field(trace, "op");
+    let name = str_field(event, "transaction")
+        .or_else(|| str_field(event, "title"))
+        .or(op)
+        .unwrap_or("unknown");
+    let mut attrs = AttrsBuilder::default();
+    for (key, value) in trace
+        .get("data")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        attrs.add(strings, key, value);
+    }
+    Ok(Span {
+        parent_id: str_field(trace, "parent_span_id").and_then(SpanId::parse_parent),
+        start: time(event, &["start_timestamp", "startTimestamp"])?,
+        end: time(event, &["timestamp", "endTimestamp"])?,
+        service,
+        name: strings.intern(name),
+        kind: op.map_or(SpanKind::Internal, kind),
+        status: status(trace),
+        attrs: attrs.finish(),
+        links: links(trace),
+        ..ids(trace_text, span_text, strings)?
+    })
+}
+
+fn child_span(
+    value: &Value,
+    event_trace: Option<&str>,
+    service: Sym,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let span = value.as_object().ok_or("expected a span object")?;
+    let span_text = str_field(span, "span_id").ok_or("span has no span_id")?;
+    let trace_text = str_field(span, "trace_id")
+        .or(event_trace)
+        .ok_or("span has no trace_id, nor has its event")?;
+    let data = span.get("data").and_then(Value::as_object);
+    let described = describe(str_field(span, "op"), str_field(span, "description"), data);
+    let mut attrs = AttrsBuilder::default();
+    let tags = span.get("tags").and_then(Value::as_object);
+    for (key, value) in data.into_iter().chain(tags).flatten() {
+        attrs.add(strings, key, value);
+    }
+    let implied = [
+        (AttrKey::DbSystem, described.db_system),
+        (AttrKey::DbStatement, described.db_statement),
+        (AttrKey::HttpMethod, described.http_method),
+        (AttrKey::UrlFull, described.url),
+    ];
+    for (slot, text) in implied {
+        if let Some(text) = text {
+            attrs.imply(strings, slot, text);
+        }
+    }
+    Ok(Span {
+        parent_id: str_field(span, "parent_span_id").and_then(SpanId::parse_parent),
+        start: time(span, &["start_timestamp"])?,
+        end: time(span, &["timestamp"])?,
+        service,
+        name: strings.intern(&described.name),
+        kind: described.kind,
+        status: status(span),
+        attrs: attrs.finish(),
+        links: links(span),
+        ..ids(trace_text, span_text, strings)?
+    })
+}
+
+/// A span with just its ids (and the trace label for non-hex trace ids)
+/// set, for the other fields to be filled in.
+fn ids(trace_text: &str, span_text: &str, strings: &Interner) -> Result<Span, String> {
+    let (trace_id, is_hex) =
+        TraceId::parse(trace_text).map_err(|e| format!("bad trace_id {trace_text:?}: {e}"))?;
+    let span_id =
+        SpanId::parse(span_text).map_err(|e| format!("bad span_id {span_text:?}: {e}"))?;
+    let placeholder = strings.intern("");
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_id: None,
+        start: 0,
+        end: 0,
+        service: placeholder,
+        name: placeholder,
+        kind: SpanKind::Unspecified,
+        status: Status::Unset,
+        attrs: None,
+        links: None,
+        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+    })
+}
+
+/// The first present time field, in nanoseconds.
+fn time(object: &Map<String, Value>, keys: &[&str]) -> Result<Nanos, String> {
+    let (key, value) = keys
+        .iter()
+        .find_map(|k| Some((*k, object.get(*k).filter(|v| !v.is_null())?)))
+        .ok_or_else(|| format!("no \"{}\"", keys[0]))?;
+    timestamp_nanos(value).map_err(|e| format!("\"{key}\": {e}"))
+}
+
+/// Sentry's own failure rate counts every status but `ok`, `cancelled` and
+/// `unknown` as a failure; those two say nothing either way.
+fn status(object: &Map<String, Value>) -> Status {
+    match str_field(object, "status") {
+        Some("ok") => Status::Ok,
+        Some("cancelled" | "unknown") | None => Status::Unset,
+        Some(_) => Status::Error,
+    }
+}
+
+/// Span links (newer SDKs): `[{"trace_id", "span_id", ...}]`.
+fn links(object: &Map<String, Value>) -> Option<Box<[SpanLink]>> {
+    let links: Vec<SpanLink> = object
+        .get("links")?
+        .as_array()?
+        .iter()
+        .filter_map(|link| {
+            let link = link.as_object()?;
+            Some(SpanLink {
+                trace_id: TraceId::parse(str_field(link, "trace_id")?).ok()?.0,
+                span_id: SpanId::parse(str_field(link, "span_id")?).ok()?,
+            })
+        })
+        .collect();
+    (!links.is_empty()).then(|| links.into_boxed_slice())
+}
+
+#[cfg(test)]
+mod tests;

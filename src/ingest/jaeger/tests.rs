@@ -1,0 +1,335 @@
+//! Jaeger reader tests against the oracle exports and hand-made edge cases.
+
+use super::*;
+use crate::model::{Quality, TraceSet};
+use std::path::Path;
+
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+    let input = Input {
+        name: "test.json",
+        bytes,
+    };
+    let mut sink = Sink::new("test.json", strings);
+    JaegerReader.read(&input, &mut sink)?;
+    Ok((sink.spans, sink.quality))
+}
+
+fn oracle(relative: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracles")
+        .join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn by_id<'s>(spans: &'s [Span], id: &str) -> Vec<&'s Span> {
+    let id = SpanId::parse(id).unwrap();
+    spans.iter().filter(|s| s.span_id == id).collect()
+}
+
+#[test]
+fn ui_export_keeps_duplicates_parents_links_and_tags() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, &oracle("jaeger/ui_01.json")).unwrap();
+    assert_eq!(spans.len(), 5);
+    assert_eq!(quality.unparsable_records, 0);
+    let twos = by_id(&spans, "0000000000000002");
+    assert_eq!(twos.len(), 2, "both spans sharing an id are emitted");
+    assert!(twos.iter().all(|s| s.parent_id.is_none()));
+    assert_eq!(twos[0].start, 1_485_467_191_639_875_000);
+    assert_eq!(twos[0].duration(), 5_000);
+    assert_eq!(strings.resolve(twos[0].service), "service-x");
+    assert_eq!(twos[1].status, Status::Error);
+    let peer = twos[1].attrs().peer_service.map(|s| strings.resolve(s));
+    assert_eq!(peer, Some("service-y"));
+
+    let four = by_id(&spans, "0000000000000004")[0];
+    assert_eq!(
+        four.parent_id,
+        SpanId::parse("2").ok(),
+        "CHILD_OF in this trace wins"
+    );
+    let ff = SpanLink {
+        trace_id: TraceId::parse("ff").unwrap().0,
+        span_id: SpanId::parse("ff").unwrap(),
+    };
+    assert_eq!(
+        four.links.as_deref(),
+        Some(&[ff][..]),
+        "the other trace's ref is a link"
+    );
+    assert_eq!(strings.resolve(four.service), "service-y");
+    assert_eq!(by_id(&spans, "5")[0].parent_id, SpanId::parse("4").ok());
+    assert_eq!(by_id(&spans, "5")[0].duration(), 4_000);
+    assert!(spans.iter().all(|s| s.trace_label.is_none()));
+
+    let set = TraceSet::build(spans, strings, quality);
+    assert_eq!(set.traces.len(), 1);
+    assert_eq!(set.traces[0].spans.len(), 4);
+    assert_eq!(set.quality.duplicate_spans, 1);
+}
+
+#[test]
+fn crisp_traces_read_with_their_extra_keys() {
+    let expected: &[(&str, usize)] = &[
+        ("1", 1),
+        ("2", 2),
+        ("3", 2),
+        ("4", 3),
+        ("5", 4),
+        ("6", 4),
+        ("7", 3),
+        ("8", 3),
+        ("9", 4),
+        ("10", 4),
+        ("11", 2),
+        ("12", 4),
+        ("13", 4),
+        ("14", 4),
+        ("15", 7),
+        ("16", 7),
+        ("17", 4),
+        ("18", 9),
+        ("19", 4),
+        ("20", 4),
+        ("21", 4),
+        ("22", 4),
+        ("23", 9),
+        ("24", 9),
+        ("25", 9),
+        ("err_pattern1/err1", 2),
+        ("err_pattern1/err2", 2),
+        ("err_pattern2/err1", 2),
+        ("err_pattern2/err2", 2),
+        ("err_pattern3/err1", 3),
+        ("err_pattern3/err2", 3),
+        ("err_pattern4/err1", 3),
+        ("err_pattern4/err2", 3),
+    ];
+    for (name, count) in expected {
+        let strings = Interner::new();
+        let (spans, quality) = read(&strings, &oracle(&format!("crisp/{name}.json"))).unwrap();
+        assert_eq!(spans.len(), *count, "crisp/{name}");
+        assert_eq!(quality.unparsable_records, 0, "crisp/{name}");
+    }
+
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("crisp/2.json")).unwrap();
+    let names: Vec<_> = spans
+        .iter()
+        .map(|s| {
+            (
+                strings.resolve(s.service),
+                strings.resolve(s.name),
+                s.start,
+                s.end,
+            )
+        })
+        .collect();
+    assert!(names.contains(&("S1", "O1", 0, 100_000)), "{names:?}");
+    assert!(names.contains(&("S2", "O2", 10_000, 60_000)), "{names:?}");
+    let child = spans
+        .iter()
+        .find(|s| strings.resolve(s.name) == "O2")
+        .unwrap();
+    assert_eq!(child.parent_id, Some(spans[0].span_id));
+
+    let (spans, _) = read(&strings, &oracle("crisp/err_pattern1/err1.json")).unwrap();
+    assert!(spans.iter().all(|s| s.status == Status::Error));
+}
+
+#[test]
+fn jaeger_ui_self_time_traces_read() {
+    let expected: &[(&str, usize)] = &[
+        ("spanAmongEachOtherGroupedAndSpans", 17),
+        ("spanLongerAsParent", 8),
+        ("spansAmongEachOther", 12),
+        ("spansAmongEachOtherGrouped", 15),
+        ("testTrace", 11),
+        ("testTraceNormal", 5),
+        ("traceWithMultipleSpansWithTheSameValueInDifferentTags", 4),
+        ("traceWithOverlappingChildren", 3),
+        ("traceWithOverlappingChildrenLongerThanParent", 4),
+        (
+            "traceWithSingleChildLongerThanParentAndStartsAfterParent",
+            2,
+        ),
+        ("traceWithThreeShortChildren", 4),
+        ("traceWithThreeShortOverlappingChildren", 4),
+        ("traceWithTwoChildrenStartedAtTraceStart", 3),
+        ("traceWithTwoNonOverlappingChildren", 3),
+    ];
+    for (name, count) in expected {
+        let strings = Interner::new();
+        let bytes = oracle(&format!("jaeger-ui/self-time/{name}.json"));
+        assert!(JaegerReader.sniff(&bytes), "{name}");
+        let (spans, quality) = read(&strings, &bytes).unwrap();
+        assert_eq!(spans.len(), *count, "{name}");
+        assert_eq!(quality.unparsable_records, 0, "{name}");
+    }
+    let strings = Interner::new();
+    let (spans, _) = read(
+        &strings,
+        &oracle("jaeger-ui/self-time/testTraceNormal.json"),
+    )
+    .unwrap();
+    let root = by_id(&spans, "150c193cf155b46b")[0];
+    assert_eq!(root.parent_id, None);
+    assert_eq!(strings.resolve(root.service), "api-gateway");
+    assert_eq!(root.duration(), 4_902_000);
+    let query = by_id(&spans, "622a5079b565623e")[0];
+    assert_eq!(query.parent_id, SpanId::parse("e821b549888cbc3b").ok());
+    assert_eq!(strings.resolve(query.service), "customers-service");
+}
+
+#[test]
+fn critical_path_cases_with_text_ids_read() {
+    let cases: Value = serde_json::from_slice(&oracle(
+        "jaeger-ui/critical-path/criticalpath_testcases.json",
+    ))
+    .unwrap();
+    let mut read_cases = 0;
+    for (name, case) in cases.as_object().unwrap() {
+        // test3 points at a self-time file instead of carrying a trace.
+        if case["trace"].is_null() {
+            continue;
+        }
+        let strings = Interner::new();
+        let bytes = serde_json::to_vec(&case["trace"]).unwrap();
+        let (spans, quality) = read(&strings, &bytes).unwrap();
+        assert_eq!(quality.unparsable_records, 0, "{name}");
+        assert!(spans.len() >= 2, "{name}");
+        let label = spans[0].trace_label.map(|l| strings.resolve(l));
+        assert_eq!(
+            label,
+            case["trace"]["data"][0]["traceID"].as_str(),
+            "{name}"
+        );
+        read_cases += 1;
+    }
+    assert_eq!(read_cases, 8);
+
+    let strings = Interner::new();
+    let bytes = serde_json::to_vec(&cases["test1"]["trace"]).unwrap();
+    let (spans, _) = read(&strings, &bytes).unwrap();
+    let c = by_id(&spans, "span-C")[0];
+    assert_eq!((c.start, c.end, c.parent_id), (1_000, 101_000, None));
+    assert_eq!(by_id(&spans, "span-E")[0].parent_id, Some(c.span_id));
+    assert_eq!(by_id(&spans, "span-D")[0].parent_id, Some(c.span_id));
+    assert_eq!(strings.resolve(c.service), "customers-service");
+
+    let bytes = serde_json::to_vec(&cases["test5"]["trace"]).unwrap();
+    let (spans, _) = read(&strings, &bytes).unwrap();
+    let b = by_id(&spans, "span-B")[0];
+    assert_eq!(
+        b.parent_id,
+        SpanId::parse("span-A").ok(),
+        "FOLLOWS_FROM is a parent"
+    );
+    assert_eq!(b.kind, SpanKind::Consumer);
+}
+
+#[test]
+fn bad_spans_are_skipped_at_their_line() {
+    let doc = br#"{"data": [{
+  "traceID": "abc",
+  "processes": {"p": {"serviceName": "svc"}},
+  "spans": [
+{"spanID": "1", "operationName": "ok", "startTime": 5, "duration": 1, "processID": "p"},
+{
+  "spanID": "2",
+  "duration": 1
+},
+{"spanID": "3", "startTime": "7", "duration": 2.0, "process": {"serviceName": "own"}}
+  ]
+}]}"#;
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc).unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(quality.unparsable_records, 1);
+    assert_eq!(quality.examples[0].location, Location::Line(6));
+    assert!(quality.examples[0].message.contains("startTime"));
+    assert_eq!((spans[1].start, spans[1].end), (7_000, 9_000));
+    assert_eq!(strings.resolve(spans[1].service), "own");
+    assert_eq!(strings.resolve(spans[1].name), "unknown");
+}
+
+#[test]
+fn json_lines_of_traces_and_envelopes() {
+    let lines = concat!(
+        r#"{"traceID":"1","spans":[{"spanID":"a","startTime":1,"duration":1}]}"#,
+        "\n",
+        "not json\n",
+        r#"{"data":[{"traceID":"2","spans":[{"spanID":"b","startTime":1,"duration":1}]}],"errors":[{"code":500,"msg":"partial"}]}"#,
+        "\n",
+        r#"{"something":"else"}"#,
+        "\n",
+    );
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, lines.as_bytes()).unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].trace_id, TraceId(1));
+    assert_eq!(strings.resolve(spans[0].service), "unknown");
+    let located: Vec<_> = quality
+        .examples
+        .iter()
+        .map(|p| p.location.clone())
+        .collect();
+    assert_eq!(
+        located,
+        [Location::Line(2), Location::Line(3), Location::Line(4)]
+    );
+    assert!(quality.examples[1].message.contains("partial"));
+}
+
+#[test]
+fn tags_set_kind_status_and_attributes() {
+    let doc = br#"{"traceID":"1","spans":[
+      {"spanID":"a","startTime":1,"duration":1,"tags":[
+        {"key":"span.kind","type":"string","value":"client"},
+        {"key":"error","type":"string","value":"true"},
+        {"key":"http.status_code","type":"int64","value":500},
+        {"key":"db.system","type":"string","value":"postgresql"}]},
+      {"spanID":"b","startTime":1,"duration":1,"tags":[
+        {"key":"otel.status_code","value":"OK"},{"key":"error","value":false}]},
+      {"spanID":"c","startTime":1,"duration":1,"tags":[{"key":"otel.status_code","value":"ERROR"}]}
+    ]}"#;
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, doc).unwrap();
+    assert_eq!(spans[0].kind, SpanKind::Client);
+    assert_eq!(spans[0].status, Status::Error);
+    assert_eq!(
+        spans[0].attrs().db_system.map(|s| strings.resolve(s)),
+        Some("postgresql")
+    );
+    assert_eq!(spans[1].status, Status::Ok);
+    assert!(spans[1].attrs.is_none());
+    assert_eq!(spans[2].status, Status::Error);
+}
+
+#[test]
+fn odd_field_values_never_panic() {
+    let template = serde_json::json!({"data": [{"traceID": "1", "processes": {"p": {"serviceName": "s"}},
+        "spans": [{"traceID": "1", "spanID": "2", "operationName": "o", "startTime": 1, "duration": 2,
+            "processID": "p", "process": {"serviceName": "own"}, "parentSpanID": "3",
+            "references": [{"refType": "CHILD_OF", "traceID": "1", "spanID": "3"}],
+            "tags": [{"key": "span.kind", "type": "string", "value": "client"},
+                     {"key": "error", "value": true}, {"key": "otel.status_code", "value": "OK"},
+                     {"key": "db.system", "value": "x"}]}]}],
+        "errors": [{"msg": "m"}]});
+    let strings = Interner::new();
+    for mutated in crate::ingest::json_value::mutations(&template) {
+        let bytes = serde_json::to_vec_pretty(&mutated).unwrap();
+        let _ = read(&strings, &bytes);
+    }
+}
+
+#[test]
+fn other_formats_are_refused() {
+    let strings = Interner::new();
+    assert!(read(&strings, br#"{"resourceSpans": []}"#).is_err());
+    assert!(read(&strings, b"{").is_err());
+    assert!(read(&strings, br#"{"data": []}"#).unwrap().0.is_empty());
+    assert!(JaegerReader.sniff(br#"{"data":[{"traceID":"1"}]}"#));
+    assert!(!JaegerReader.sniff(br#"{"resourceSpans":[{"traceID":"1"}]}"#));
+    assert!(!JaegerReader.sniff(br#"{"spans":[{"trace_id":"1"}]}"#));
+}

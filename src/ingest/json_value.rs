@@ -1,0 +1,139 @@
+//! Reading loosely typed fields out of parsed JSON, shared by the Jaeger and
+//! Sentry readers: exporters disagree on whether a value is a string, a
+//! number or a boolean, so these accept any scalar.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::model::{AttrKey, Attrs, Interner};
+
+/// The text of a scalar: strings as they are, numbers and booleans as JSON
+/// writes them; `None` for null, arrays, objects and empty strings.
+pub fn scalar_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// A non-empty string member of an object.
+pub fn str_field<'v>(object: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v str> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Collects the attributes [`AttrKey::lookup`] knows from key/value pairs.
+#[derive(Default)]
+pub struct AttrsBuilder {
+    attrs: Attrs,
+}
+
+impl AttrsBuilder {
+    /// Keeps `value` if `key` is an attribute the analyses use.
+    pub fn add(&mut self, strings: &Interner, key: &str, value: &Value) {
+        if let Some((slot, preferred)) = AttrKey::lookup(key) {
+            if let Some(text) = scalar_text(value) {
+                self.attrs.set(slot, preferred, strings.intern(&text));
+            }
+        }
+    }
+
+    /// Fills a field from a value the format implies (never overriding one
+    /// an attribute gave).
+    pub fn imply(&mut self, strings: &Interner, slot: AttrKey, text: &str) {
+        if !text.is_empty() {
+            self.attrs.set(slot, false, strings.intern(text));
+        }
+    }
+
+    /// The attribute block a span stores: `None` when nothing was kept.
+    pub fn finish(self) -> Option<Box<Attrs>> {
+        (!self.attrs.is_empty()).then(|| Box::new(self.attrs))
+    }
+}
+
+/// Every field of `template` (at any depth) replaced in turn by values of
+/// the wrong type or out of range: inputs for no-panic tests of readers.
+#[cfg(test)]
+pub fn mutations(template: &Value) -> Vec<Value> {
+    let odd = [
+        serde_json::json!(null),
+        serde_json::json!(-1),
+        serde_json::json!(1e308),
+        serde_json::json!(-9.3e18),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(""),
+        serde_json::json!("x€"),
+        serde_json::json!("9999-99-99T99:99:99.9999999999+99:99"),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!(true),
+    ];
+    let mut pointers = Vec::new();
+    collect_pointers(template, String::new(), &mut pointers);
+    let mut out = Vec::new();
+    for pointer in &pointers {
+        for value in &odd {
+            let mut mutated = template.clone();
+            if let Some(slot) = mutated.pointer_mut(pointer) {
+                *slot = value.clone();
+            }
+            out.push(mutated);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+fn collect_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                collect_pointers(member, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_pointers(item, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_become_text() {
+        assert_eq!(scalar_text(&json!("x")).as_deref(), Some("x"));
+        assert_eq!(scalar_text(&json!(42)).as_deref(), Some("42"));
+        assert_eq!(scalar_text(&json!(1.5)).as_deref(), Some("1.5"));
+        assert_eq!(scalar_text(&json!(true)).as_deref(), Some("true"));
+        assert_eq!(scalar_text(&json!("")), None);
+        assert_eq!(scalar_text(&json!(null)), None);
+        assert_eq!(scalar_text(&json!([1])), None);
+    }
+
+    #[test]
+    fn builder_keeps_known_keys_and_lets_attributes_win() {
+        let strings = Interner::new();
+        let mut b = AttrsBuilder::default();
+        b.add(&strings, "http.method", &json!("GET"));
+        b.add(&strings, "temperature", &json!(72.5));
+        b.imply(&strings, AttrKey::HttpMethod, "POST");
+        b.imply(&strings, AttrKey::DbSystem, "redis");
+        let attrs = b.finish().unwrap();
+        assert_eq!(strings.resolve(attrs.http_method.unwrap()), "GET");
+        assert_eq!(strings.resolve(attrs.db_system.unwrap()), "redis");
+        assert!(AttrsBuilder::default().finish().is_none());
+    }
+}

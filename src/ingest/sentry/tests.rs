@@ -1,0 +1,298 @@
+//! Sentry reader tests against the oracle events and hand-made edge cases.
+
+use super::*;
+use crate::model::Quality;
+use std::path::Path;
+
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+    let input = Input {
+        name: "test.json",
+        bytes,
+    };
+    let mut sink = Sink::new("test.json", strings);
+    SentryReader.read(&input, &mut sink)?;
+    Ok((sink.spans, sink.quality))
+}
+
+fn oracle(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracles/sentry")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn by_id<'s>(spans: &'s [Span], id: &str) -> &'s Span {
+    let id = SpanId::parse(id).unwrap();
+    spans.iter().find(|s| s.span_id == id).unwrap()
+}
+
+#[test]
+fn every_oracle_event_reads_cleanly() {
+    // (file, spans[] entries, whether contexts.trace adds a root)
+    let expected = [
+        ("consecutive-http-basic.json", 24, 1),
+        ("m-n-plus-one-graphql.json", 31, 1),
+        ("n-plus-one-api-calls-in-issue-stream.json", 57, 0),
+        ("n-plus-one-api-calls-in-weather-app.json", 15, 0),
+        ("n-plus-one-in-django-index-view-activerecord.json", 23, 1),
+        (
+            "n-plus-one-in-django-index-view-repeating-redis.json",
+            23,
+            1,
+        ),
+        ("n-plus-one-in-django-index-view-source-redis.json", 23, 1),
+        (
+            "n-plus-one-in-django-index-view-unparameterized.json",
+            23,
+            1,
+        ),
+        ("n-plus-one-in-django-index-view.json", 23, 1),
+        ("n-plus-one-in-django-with-odd-db-sources.json", 35, 1),
+        ("not-n-plus-one-api-calls.json", 81, 0),
+        ("query-waterfall-in-django-random-view.json", 15, 0),
+        ("solved-n-plus-one-in-django-index-view.json", 13, 0),
+        ("synthetic-detector-cases.json", 154, 0),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/sentry");
+    assert_eq!(
+        std::fs::read_dir(dir).unwrap().count(),
+        expected.len(),
+        "a file is untested"
+    );
+    for (name, spans, roots) in expected {
+        let bytes = oracle(name);
+        assert!(
+            SentryReader.sniff(&bytes[..bytes.len().min(crate::ingest::SNIFF_LEN)]),
+            "{name}"
+        );
+        let strings = Interner::new();
+        let (read, quality) = read(&strings, &bytes).unwrap();
+        assert_eq!(read.len(), spans + roots, "{name}");
+        assert_eq!(
+            quality.unparsable_records, 0,
+            "{name}: {:?}",
+            quality.examples
+        );
+    }
+}
+
+#[test]
+fn django_n_plus_one_root_orphans_and_late_child() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("n-plus-one-in-django-index-view.json")).unwrap();
+    let root = by_id(&spans, "1756e116945a4360");
+    assert_eq!(strings.resolve(root.name), "/books/");
+    assert_eq!(root.kind, SpanKind::Server);
+    assert_eq!(root.status, Status::Ok);
+    assert_eq!(root.parent_id, SpanId::parse("d71f841b69164c33").ok());
+    assert_eq!(
+        (root.start, root.end),
+        (1_661_957_869_624_976_000, 1_661_957_873_995_835_000)
+    );
+    assert_eq!(
+        strings.resolve(root.service),
+        "unknown",
+        "no project, server or sdk"
+    );
+    // The middleware chain hangs off a span that is not in the file.
+    let first = by_id(&spans, "97b250f72d59f230");
+    assert_eq!(first.parent_id, SpanId::parse("adecc71b05091633").ok());
+    // This child really ends 2,000 s after its parent; keep its times.
+    let late = by_id(&spans, "b33db57efd994615");
+    assert_eq!(late.parent_id, SpanId::parse("82428e8ef4c5a539").ok());
+    assert_eq!(
+        (late.start, late.end),
+        (1_661_957_871_249_481_000, 1_661_959_871_418_989_000)
+    );
+    assert_eq!(
+        by_id(&spans, "82428e8ef4c5a539").end,
+        1_661_957_871_585_034_000
+    );
+    assert_eq!(late.kind, SpanKind::Client);
+    let statement = late.attrs().db_statement.map(|s| strings.resolve(s));
+    assert!(
+        statement.is_some_and(|s| s.starts_with("SELECT VERSION()")),
+        "{statement:?}"
+    );
+    let offender = by_id(&spans, "b8be6138369491dd");
+    assert!(strings.resolve(offender.name).starts_with("db SELECT"));
+}
+
+#[test]
+fn synthetic_cases_emit_every_duplicate() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("synthetic-detector-cases.json")).unwrap();
+    let shared = SpanId::parse("bbbbbbbbbbbbbbbb").unwrap();
+    assert_eq!(spans.iter().filter(|s| s.span_id == shared).count(), 154);
+    // create_event sets project_id 1; it wins over sdk.name.
+    assert!(spans.iter().all(|s| strings.resolve(s.service) == "1"));
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.parent_id == SpanId::parse("aaaaaaaaaaaaaaaa").ok())
+    );
+    assert_eq!(
+        (spans[1].start, spans[1].end),
+        (1_000_000_000, 2_000_000_000)
+    );
+}
+
+#[test]
+fn http_calls_are_named_by_shape() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("consecutive-http-basic.json")).unwrap();
+    let calls: Vec<&Span> = spans
+        .iter()
+        .filter(|s| strings.resolve(s.name) == "http.client GET https://my-api.io/api/users?*")
+        .collect();
+    assert_eq!(calls.len(), 6);
+    let call = by_id(&spans, "96e0ae187b5481a1");
+    assert_eq!(call.kind, SpanKind::Client);
+    assert_eq!(
+        call.attrs().http_method.map(|s| strings.resolve(s)),
+        Some("GET")
+    );
+    let url = call.attrs().url_full.map(|s| strings.resolve(s));
+    assert!(url.is_some_and(|u| u.starts_with("https://my-api.io/api/users?page=")));
+    assert_eq!(strings.resolve(call.service), "4504758516121600");
+    let root = by_id(&spans, "90747d4310a2a358");
+    assert_eq!(strings.resolve(root.name), "/");
+    assert_eq!(root.kind, SpanKind::Internal, "op pageload");
+    assert_eq!(
+        root.status,
+        Status::Unset,
+        "status unknown is not a failure"
+    );
+}
+
+#[test]
+fn service_fallback_order() {
+    let service = |event: &str| {
+        let strings = Interner::new();
+        let doc = format!(
+            r#"{{"event_id":"e","spans":[{{"span_id":"1","trace_id":"2","start_timestamp":1,"timestamp":2}}],{event}}}"#
+        );
+        let (spans, _) = read(&strings, doc.as_bytes()).unwrap();
+        strings.resolve(spans[0].service).to_string()
+    };
+    let all =
+        r#""project":7,"project_name":"shop","server_name":"web-1","sdk":{"name":"sentry.python"}"#;
+    assert_eq!(service(all), "shop");
+    assert_eq!(service(r#""project":7,"server_name":"web-1""#), "7");
+    assert_eq!(
+        service(r#""project":null,"server_name":"web-1","sdk":{"name":"s"}"#),
+        "web-1"
+    );
+    assert_eq!(
+        service(r#""sdk":{"name":"sentry.python"}"#),
+        "sentry.python"
+    );
+    assert_eq!(service(r#""platform":"python""#), "unknown");
+}
+
+#[test]
+fn api_export_with_entries_and_text_times() {
+    let doc = br#"{
+  "eventID": "abc", "projectSlug": "backend", "type": "transaction", "title": "GET /x",
+  "startTimestamp": 1.5, "endTimestamp": "1970-01-01T00:00:03Z",
+  "contexts": {"trace": {"trace_id": "t-1", "span_id": "aa", "op": "http.server", "status": "internal_error"}},
+  "entries": [
+{"type": "request", "data": {"method": "GET"}},
+{"type": "spans", "data": [
+  {"span_id": "bb", "parent_span_id": "aa", "start_timestamp": 2, "timestamp": 2.5,
+   "op": "queue.publish", "status": "ok"},
+  {"span_id": "cc", "parent_span_id": "aa", "timestamp": 2.5},
+  {"span_id": "dd", "start_timestamp": 2, "timestamp": 2.5, "status": "cancelled"},
+  {"span_id": "ee", "start_timestamp": 2, "timestamp": 2.5, "status": "deadline_exceeded"}
+]}
+  ]
+}"#;
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc).unwrap();
+    assert_eq!(spans.len(), 4);
+    assert_eq!(
+        (spans[2].status, spans[3].status),
+        (Status::Unset, Status::Error)
+    );
+    let root = &spans[0];
+    assert_eq!(strings.resolve(root.name), "GET /x");
+    assert_eq!(strings.resolve(root.service), "backend");
+    assert_eq!((root.start, root.end), (1_500_000_000, 3_000_000_000));
+    assert_eq!(root.status, Status::Error);
+    assert_eq!(root.trace_label.map(|l| strings.resolve(l)), Some("t-1"));
+    assert_eq!(
+        spans[1].trace_id, root.trace_id,
+        "spans inherit the event's trace"
+    );
+    assert_eq!(
+        (spans[1].kind, spans[1].status),
+        (SpanKind::Producer, Status::Ok)
+    );
+    assert_eq!(quality.unparsable_records, 1);
+    assert_eq!(quality.examples[0].location, Location::Line(10));
+    assert!(quality.examples[0].message.contains("start_timestamp"));
+}
+
+#[test]
+fn lines_arrays_and_non_transactions() {
+    let lines = concat!(
+        r#"[{"type":"transaction","spans":[{"span_id":"1","trace_id":"2","start_timestamp":1,"timestamp":2}]}]"#,
+        "\n",
+        r#"{"type":"error","event_id":"x","contexts":{"trace":{"trace_id":"2","span_id":"9"}}}"#,
+        "\n",
+        "{oops\n",
+        r#"{"type":"transaction","contexts":{"trace":{"trace_id":"2","span_id":"3","parent_span_id":"0000000000000000"}},"start_timestamp":1,"timestamp":4,"transaction":"t"}"#,
+        "\n",
+        r#"{"hello":"world"}"#,
+        "\n",
+    );
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, lines.as_bytes()).unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[1].parent_id, None, "an all-zero parent id means none");
+    let located: Vec<_> = quality
+        .examples
+        .iter()
+        .map(|p| p.location.clone())
+        .collect();
+    assert_eq!(
+        located,
+        [Location::Line(2), Location::Line(3), Location::Line(5)]
+    );
+    assert!(quality.examples[0].message.contains("error"));
+}
+
+#[test]
+fn odd_field_values_never_panic() {
+    let template = serde_json::json!({"wrapped": [{"event_id": "e", "type": "transaction",
+        "project": 1, "project_name": "p", "server_name": "s", "sdk": {"name": "n"},
+        "transaction": "t", "title": "t", "start_timestamp": 1.5, "timestamp": "2.5",
+        "startTimestamp": 1, "endTimestamp": 2,
+        "contexts": {"trace": {"trace_id": "1", "span_id": "2", "parent_span_id": "3",
+            "op": "http.server", "status": "ok", "data": {"http.route": "/r"},
+            "links": [{"trace_id": "4", "span_id": "5"}]}},
+        "spans": [{"span_id": "6", "parent_span_id": "2", "trace_id": "1", "start_timestamp": 1.6,
+            "timestamp": "1970-01-01T00:00:02.5+01:00", "op": "http.client",
+            "description": "GET https://h/1/x?q", "status": "internal_error",
+            "data": {"method": "GET", "url": "https://h/2", "db.system": "pg"},
+            "tags": {"peer.service": "x"}, "links": []}],
+        "entries": [{"type": "spans", "data": [{"span_id": "7", "op": "db.redis",
+            "description": "GET k", "start_timestamp": 1, "timestamp": 2}]}]}]});
+    let strings = Interner::new();
+    for mutated in crate::ingest::json_value::mutations(&template) {
+        let bytes = serde_json::to_vec_pretty(&mutated).unwrap();
+        let _ = read(&strings, &bytes);
+    }
+}
+
+#[test]
+fn other_formats_are_refused() {
+    let strings = Interner::new();
+    assert!(read(&strings, br#"{"resourceSpans": []}"#).is_err());
+    assert!(read(&strings, b"[1, 2]").is_err());
+    assert!(SentryReader.sniff(br#"{"type": "transaction"}"#));
+    assert!(SentryReader.sniff(br#"[{"contexts": {}}]"#));
+    assert!(!SentryReader.sniff(br#"{"traceID": "1", "start_timestamp": 1}"#));
+    assert!(!SentryReader.sniff(br#"{"resourceSpans": [], "contexts": 1}"#));
+    assert!(!SentryReader.sniff(b"start_timestamp"));
+}

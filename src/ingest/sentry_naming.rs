@@ -1,0 +1,285 @@
+//! What a Sentry span's `op`, `description` and `data` say: its kind, an
+//! operation name that groups alike calls, and the database and HTTP facts
+//! the analyses read.
+//!
+//! Names are `op`, then a parameterised description: a database statement
+//! shaped by [`crate::normalize::statement_shape`]; for `http.client` the
+//! method and the URL with id-like path segments (digits only, UUIDs, hex of
+//! 8+ characters with a digit) and any query string replaced by `*`; other
+//! descriptions as they are. URL shaping is private here until the crate
+//! has a shared URL normaliser.
+
+use serde_json::{Map, Value};
+
+use crate::model::SpanKind;
+use crate::normalize::statement_shape;
+
+/// The facts taken from one span's op, description and data.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Described<'a> {
+    /// The span kind the op implies.
+    pub kind: SpanKind,
+    /// The operation name.
+    pub name: String,
+    /// For database spans: the system, from data or implied by the op.
+    pub db_system: Option<&'a str>,
+    /// For database spans: the raw description.
+    pub db_statement: Option<&'a str>,
+    /// For HTTP client spans: the method, from data or the description.
+    pub http_method: Option<&'a str>,
+    /// For HTTP client spans: the URL, from data or the description.
+    pub url: Option<&'a str>,
+}
+
+/// Describes a span from its `op`, `description` and `data`.
+pub fn describe<'a>(
+    op: Option<&'a str>,
+    description: Option<&'a str>,
+    data: Option<&'a Map<String, Value>>,
+) -> Described<'a> {
+    let op = op.map(str::trim).filter(|s| !s.is_empty());
+    let description = description.map(str::trim).filter(|s| !s.is_empty());
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| data?.get(*k)?.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let mut described = Described {
+        kind: op.map_or(SpanKind::Internal, kind),
+        name: String::new(),
+        db_system: None,
+        db_statement: None,
+        http_method: None,
+        url: None,
+    };
+    let shaped = match op {
+        Some(op) if is_db(op) => {
+            described.db_system =
+                text(&["db.system.name", "db.system"]).or_else(|| implied_system(op));
+            described.db_statement = description;
+            description.map(|d| statement_shape(described.db_system, d))
+        }
+        Some(op) if is_http_client(op) => {
+            let (desc_method, desc_url) = description.map_or((None, None), split_method);
+            described.http_method =
+                text(&["http.request.method", "http.method", "method"]).or(desc_method);
+            described.url = text(&["url.full", "http.url", "url"]).or(desc_url);
+            let url = described.url.map(url_shape);
+            match (described.http_method, url) {
+                (Some(method), Some(url)) => Some(format!("{method} {url}")),
+                (method, url) => url.or(method.map(str::to_string)),
+            }
+        }
+        _ => description.map(str::to_string),
+    };
+    described.name = match (op, shaped) {
+        (Some(op), Some(shaped)) => format!("{op} {shaped}"),
+        (Some(op), None) => op.to_string(),
+        (None, Some(shaped)) => shaped,
+        (None, None) => "unknown".to_string(),
+    };
+    described
+}
+
+/// The kind an op implies: `http.server` serves, calls to HTTP, databases
+/// and caches are clients, queue ops produce or consume.
+pub fn kind(op: &str) -> SpanKind {
+    let family =
+        |name: &str| op == name || op.strip_prefix(name).is_some_and(|r| r.starts_with('.'));
+    if family("http.server") {
+        SpanKind::Server
+    } else if is_http_client(op) || is_db(op) || family("cache") {
+        SpanKind::Client
+    } else if family("queue.publish") {
+        SpanKind::Producer
+    } else if family("queue.process") || op.starts_with("queue.task") {
+        SpanKind::Consumer
+    } else {
+        SpanKind::Internal
+    }
+}
+
+fn is_db(op: &str) -> bool {
+    op == "db" || op.starts_with("db.") || op == "redis" || op.starts_with("redis.")
+}
+
+fn is_http_client(op: &str) -> bool {
+    op == "http.client" || op.starts_with("http.client.")
+}
+
+/// The database system an op names (`db.redis.command` → `redis`); plain
+/// SQL ops (`db`, `db.sql.query`) name none.
+fn implied_system(op: &str) -> Option<&'static str> {
+    if op == "redis" || op.starts_with("redis.") {
+        return Some("redis");
+    }
+    match op.split('.').nth(1)? {
+        "redis" => Some("redis"),
+        "mongodb" | "mongo" => Some("mongodb"),
+        "memcached" | "memcache" => Some("memcached"),
+        "elasticsearch" => Some("elasticsearch"),
+        "cassandra" => Some("cassandra"),
+        "dynamodb" => Some("dynamodb"),
+        _ => None,
+    }
+}
+
+/// `GET https://x/y` → (`GET`, `https://x/y`); a description without a
+/// leading upper-case method is all URL.
+fn split_method(description: &str) -> (Option<&str>, Option<&str>) {
+    match description.split_once(char::is_whitespace) {
+        Some((method, rest))
+            if method.bytes().all(|b| b.is_ascii_uppercase()) && !rest.trim().is_empty() =>
+        {
+            (Some(method), Some(rest.trim()))
+        }
+        _ => (None, Some(description)),
+    }
+}
+
+/// The URL with id-like path segments and the query string as `*`; scheme,
+/// host and port are kept, the fragment is dropped.
+fn url_shape(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or(url);
+    let (url, query) = match url.split_once('?') {
+        Some((path, query)) => (path, !query.is_empty()),
+        None => (url, false),
+    };
+    let path_start = url.find("://").map_or(0, |i| {
+        url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
+    });
+    let mut out = String::with_capacity(url.len() + 2);
+    out.push_str(&url[..path_start]);
+    for (i, segment) in url[path_start..].split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(if is_identifier(segment) { "*" } else { segment });
+    }
+    if query {
+        out.push_str("?*");
+    }
+    out
+}
+
+fn is_identifier(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    let hex = |s: &[u8]| s.iter().all(u8::is_ascii_hexdigit);
+    let uuid = b.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && hex(&[&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]].concat());
+    let digits = !b.is_empty() && b.iter().all(u8::is_ascii_digit);
+    let long_hex = b.len() >= 8 && hex(b) && b.iter().any(u8::is_ascii_digit);
+    digits || uuid || long_hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name(op: Option<&str>, description: Option<&str>) -> String {
+        describe(op, description, None).name
+    }
+
+    #[test]
+    fn op_alone_or_with_description() {
+        assert_eq!(name(Some("django.view"), None), "django.view");
+        assert_eq!(
+            name(Some("django.view"), Some("index")),
+            "django.view index"
+        );
+        assert_eq!(name(None, Some("index")), "index");
+        assert_eq!(name(None, None), "unknown");
+        assert_eq!(name(Some(" "), Some("")), "unknown");
+    }
+
+    #[test]
+    fn db_spans_keep_the_statement_and_system() {
+        let sql = "SELECT id FROM authors WHERE id = 1";
+        let d = describe(Some("db"), Some(sql), None);
+        assert_eq!(d.name, format!("db {}", statement_shape(None, sql)));
+        assert_eq!(
+            (d.db_statement, d.db_system, d.kind),
+            (Some(sql), None, SpanKind::Client)
+        );
+        let d = describe(Some("db.redis.command"), Some("GET authors:1"), None);
+        assert_eq!(d.db_system, Some("redis"));
+        assert_eq!(
+            d.name,
+            format!(
+                "db.redis.command {}",
+                statement_shape(Some("redis"), "GET authors:1")
+            )
+        );
+        let data = json!({"db.system": "postgresql"});
+        let d = describe(Some("db.sql.query"), Some(sql), data.as_object());
+        assert_eq!(d.db_system, Some("postgresql"));
+        assert_eq!(describe(Some("redis"), None, None).db_system, Some("redis"));
+    }
+
+    #[test]
+    fn http_client_names_are_parameterised() {
+        let d = describe(
+            Some("http.client"),
+            Some("GET https://my-api.io/api/users?page=1"),
+            None,
+        );
+        assert_eq!(d.name, "http.client GET https://my-api.io/api/users?*");
+        assert_eq!(d.http_method, Some("GET"));
+        assert_eq!(d.url, Some("https://my-api.io/api/users?page=1"));
+        assert_eq!(d.kind, SpanKind::Client);
+        let d = describe(
+            Some("http.client"),
+            Some(
+                "GET /api/0/projects/4504/2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f60/a1b2c3d4e5f6/x#top",
+            ),
+            None,
+        );
+        assert_eq!(d.name, "http.client GET /api/*/projects/*/*/*/x");
+        let data = json!({"method": "POST", "url": "http://h:8080/v1/orders/17"});
+        let d = describe(Some("http.client"), Some("ignored"), data.as_object());
+        assert_eq!(d.name, "http.client POST http://h:8080/v1/orders/*");
+        assert_eq!(
+            name(Some("http.client"), Some("/feed/cafe")),
+            "http.client /feed/cafe"
+        );
+        assert_eq!(name(Some("http.client"), None), "http.client");
+    }
+
+    #[test]
+    fn kinds_from_ops() {
+        assert_eq!(kind("http.server"), SpanKind::Server);
+        assert_eq!(kind("cache.get_item"), SpanKind::Client);
+        assert_eq!(kind("redis"), SpanKind::Client);
+        assert_eq!(kind("db.sql.active_record"), SpanKind::Client);
+        assert_eq!(kind("queue.publish"), SpanKind::Producer);
+        assert_eq!(kind("queue.process"), SpanKind::Consumer);
+        assert_eq!(kind("queue.task.celery"), SpanKind::Consumer);
+        assert_eq!(kind("http.serverless"), SpanKind::Internal);
+        assert_eq!(kind("ui.react.render"), SpanKind::Internal);
+        assert_eq!(describe(None, Some("x"), None).kind, SpanKind::Internal);
+    }
+
+    #[test]
+    fn identifiers() {
+        for id in [
+            "42",
+            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f60",
+            "a1b2c3d4",
+            "5B8EFFF798038103",
+        ] {
+            assert!(is_identifier(id), "{id}");
+        }
+        for word in [
+            "",
+            "users",
+            "deadbeef",
+            "v1",
+            "a1b2c3",
+            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f6x",
+        ] {
+            assert!(!is_identifier(word), "{word}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Sentry timestamps: float seconds since the epoch, or RFC 3339 text.
+//!
+//! Precision: an `f64` near today's epoch seconds (~1.7e9) has a resolution
+//! of about 240 ns, so `(secs * 1e9).round()` turns `1661957869.624976` into
+//! `…624975872` ns, an error that shows up as phantom gaps between spans.
+//! Instead the whole seconds are split off (exact in `f64`), and the fraction
+//! is rounded to whole microseconds, the finest unit Sentry SDKs record.
+//! Timestamps given as text (`"1661957869.624976"` or RFC 3339) are exact to
+//! the nanosecond.
+
+use serde_json::Value;
+
+use crate::model::Nanos;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// A timestamp field in nanoseconds since the epoch.
+pub fn timestamp_nanos(value: &Value) -> Result<Nanos, String> {
+    let nanos = match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(secs) => secs.checked_mul(NANOS_PER_SEC),
+            None => n.as_f64().and_then(float_secs_to_nanos),
+        },
+        Value::String(s) => {
+            let s = s.trim();
+            decimal_secs_to_nanos(s).or_else(|| rfc3339_to_nanos(s))
+        }
+        _ => None,
+    };
+    nanos.ok_or_else(|| {
+        format!("expected seconds since the epoch or an RFC 3339 time, found {value}")
+    })
+}
+
+/// Float seconds in nanoseconds, rounded to the microsecond (see module docs).
+pub fn float_secs_to_nanos(secs: f64) -> Option<Nanos> {
+    // i64 nanoseconds reach 9.22e9 s (year 2262).
+    if !secs.is_finite() || secs.abs() >= 9.2e9 {
+        return None;
+    }
+    let whole = secs.trunc();
+    let micros = ((secs - whole) * 1e6).round() as i64;
+    (whole as i64)
+        .checked_mul(NANOS_PER_SEC)?
+        .checked_add(micros * 1000)
+}
+
+/// `"1661957869.624976"`: decimal seconds as text, exact to the nanosecond
+/// (further digits are truncated).
+fn decimal_secs_to_nanos(text: &str) -> Option<Nanos> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let mut nanos: i64 = 0;
+    for i in 0..9 {
+        let digit = fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |d| i64::from(d - b'0'));
+        nanos = nanos * 10 + digit;
+    }
+    let total = whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(NANOS_PER_SEC)?
+        .checked_add(nanos)?;
+    Some(if negative { -total } else { total })
+}
+
+/// RFC 3339 with `Z` or a numeric offset (`+02:00`), any fraction digits.
+fn rfc3339_to_nanos(text: &str) -> Option<Nanos> {
+    // humantime reads UTC only; apply an explicit offset ourselves.
+    let split = text
+        .len()
+        .checked_sub(6)
+        .and_then(|i| Some((text.get(..i)?, text.get(i..)?)));
+    let (local, offset_secs) = match split {
+        Some((local, offset))
+            if local.len() >= 19
+                && matches!(offset.as_bytes()[0], b'+' | b'-')
+                && offset.as_bytes()[3] == b':' =>
+        {
+            let hours: i64 = offset.get(1..3)?.parse().ok()?;
+            let minutes: i64 = offset.get(4..6)?.parse().ok()?;
+            let secs = hours * 3600 + minutes * 60;
+            (local, if offset.starts_with('-') { -secs } else { secs })
+        }
+        _ => (text, 0),
+    };
+    let time = humantime::parse_rfc3339_weak(local).ok()?;
+    let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let nanos = i64::try_from(since_epoch.as_nanos()).ok()?;
+    nanos.checked_sub(offset_secs * NANOS_PER_SEC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn float_seconds_keep_their_microseconds() {
+        // The naive product is off by 128 ns here.
+        assert_eq!(
+            (1661957869.624976_f64 * 1e9).round() as i64,
+            1_661_957_869_624_975_872
+        );
+        assert_eq!(
+            float_secs_to_nanos(1661957869.624976),
+            Some(1_661_957_869_624_976_000)
+        );
+        assert_eq!(
+            float_secs_to_nanos(1677610376.4375),
+            Some(1_677_610_376_437_500_000)
+        );
+        assert_eq!(float_secs_to_nanos(0.011), Some(11_000_000));
+        assert_eq!(float_secs_to_nanos(-1.5), Some(-1_500_000_000));
+        assert_eq!(float_secs_to_nanos(f64::NAN), None);
+        assert_eq!(float_secs_to_nanos(1e12), None);
+    }
+
+    #[test]
+    fn differences_are_exact_to_the_microsecond() {
+        let a = float_secs_to_nanos(1661957869.624976).unwrap();
+        let b = float_secs_to_nanos(1661957869.625013).unwrap();
+        assert_eq!(b - a, 37_000);
+    }
+
+    #[test]
+    fn json_values_of_every_accepted_kind() {
+        assert_eq!(timestamp_nanos(&json!(2)), Ok(2_000_000_000));
+        assert_eq!(timestamp_nanos(&json!(1.25)), Ok(1_250_000_000));
+        assert_eq!(
+            timestamp_nanos(&json!("1661957869.123456789")),
+            Ok(1_661_957_869_123_456_789)
+        );
+        assert_eq!(timestamp_nanos(&json!("12")), Ok(12_000_000_000));
+        assert_eq!(
+            timestamp_nanos(&json!("2011-05-02T17:41:36Z")),
+            Ok(1_304_358_096_000_000_000)
+        );
+        assert_eq!(
+            timestamp_nanos(&json!("2011-05-02T17:41:36.25Z")),
+            Ok(1_304_358_096_250_000_000)
+        );
+        assert_eq!(
+            timestamp_nanos(&json!("2011-05-02T19:41:36.25+02:00")),
+            Ok(1_304_358_096_250_000_000)
+        );
+        assert_eq!(
+            timestamp_nanos(&json!("2011-05-02T16:41:36-01:00")),
+            Ok(1_304_358_096_000_000_000)
+        );
+        assert!(timestamp_nanos(&json!("yesterday")).is_err());
+        assert!(timestamp_nanos(&json!("1.2.3")).is_err());
+        assert!(timestamp_nanos(&json!("2011-05-02T17:41:3€")).is_err());
+        assert!(timestamp_nanos(&json!(null)).is_err());
+        assert!(timestamp_nanos(&json!(u64::MAX)).is_err());
+    }
+}
