@@ -2,7 +2,8 @@
 //! latency is lost to waiting in line, but one batched call would replace
 //! many (Sentry's "N+1 API calls", which are concurrent by definition).
 //!
-//! Rule: at least `fan_out_min` (10) siblings with the same service and shape
+//! Rule: among calls (queries, HTTP calls, client/producer spans, spans in
+//! another service; not in-process work), at least `fan_out_min` (10) siblings with the same service and shape
 //! that do not run mostly one after another. Saving model: the group's wall
 //! time (first start to last end) minus its longest call.
 

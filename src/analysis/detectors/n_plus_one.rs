@@ -1,7 +1,8 @@
 //! `n_plus_one`: the same call repeated under one parent, one after another,
 //! where one batched call would do ("a query per record in a loop").
 //!
-//! Rule: at least `n_plus_one_min` (5) siblings with the same service and
+//! Rule: among calls (queries, HTTP calls, client/producer spans, spans in
+//! another service; not in-process work), at least `n_plus_one_min` (5) siblings with the same service and
 //! shape (query shape, HTTP method + parameterised URL, or operation name)
 //! whose summed duration is at least `n_plus_one_min_total` (50 ms), running
 //! mostly one after another (≥ 80% of consecutive pairs do not overlap).

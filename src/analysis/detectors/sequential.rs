@@ -10,18 +10,24 @@
 //! or producer spans, spans in another service than their parent, and
 //! `SELECT` queries. Like Sentry's consecutive-DB rule, other statements
 //! (writes, `connect`, `SET`) are not calls here: their order usually
-//! matters. Unlike Sentry's consecutive-HTTP rule (six sequential pages of
+//! matters; and a query with a `WHERE` clause or a parameter may use an
+//! earlier result, so it is counted as waiting in line. Unlike Sentry's consecutive-HTTP rule (six sequential pages of
 //! one endpoint), repeats of one shape are left to `n_plus_one`.
 //! Independence cannot be seen in a trace; the finding says the calls *could*
 //! overlap if they do not depend on each other.
 //!
-//! Saving model: run concurrently, the run takes as long as its longest call:
-//! saving = sum − max.
+//! Saving model (Sentry's): independent calls run concurrently while the
+//! dependent ones stay in line, so the run would take the longer of the
+//! longest independent call and the dependent calls' sum: saving = sum −
+//! max(longest independent, sum of dependent). With only HTTP or RPC calls
+//! that is sum − max.
 
 use super::{Detector, FindingOptions, Occurrence};
 use crate::analysis::breakdown::UnitView;
 use crate::analysis::shape::ShapeKind;
-use crate::model::{Nanos, SpanKind};
+use crate::model::Nanos;
+
+use super::siblings::is_call;
 
 /// See the module docs.
 pub struct SequentialCalls;
@@ -38,7 +44,8 @@ impl Detector for SequentialCalls {
                 .trace
                 .children(parent)
                 .filter(|&c| {
-                    spans[c].duration() >= options.sequential_min_call && is_call(view, parent, c)
+                    spans[c].duration() >= options.sequential_min_call
+                        && is_call(view, parent, c, true)
                 })
                 .collect();
             if calls.len() < 2 {
@@ -82,9 +89,21 @@ impl SequentialCalls {
         if keys.len() < 2 {
             return;
         }
+        // As Sentry's consecutive-DB rule: a query that filters or takes
+        // parameters may use an earlier call's result, so it stays in line.
+        let (independent, dependent): (Vec<usize>, Vec<usize>) =
+            run.iter().partition(|&&i| !may_depend(view, i));
+        if independent.is_empty() {
+            return;
+        }
         let total: Nanos = run.iter().map(|&i| spans[i].duration()).sum();
-        let longest = run.iter().map(|&i| spans[i].duration()).max().unwrap_or(0);
-        let savings = total - longest;
+        let longest = independent
+            .iter()
+            .map(|&i| spans[i].duration())
+            .max()
+            .unwrap_or(0);
+        let in_line: Nanos = dependent.iter().map(|&i| spans[i].duration()).sum();
+        let savings = total - longest.max(in_line);
         if savings < options.sequential_min_savings {
             return;
         }
@@ -106,20 +125,29 @@ impl SequentialCalls {
     }
 }
 
-/// Whether a child span is a call that could, in principle, overlap others.
-fn is_call(view: &UnitView<'_>, parent: usize, child: usize) -> bool {
-    let spans = &view.trace.spans;
-    let shape = view.shapes[child];
-    match shape.kind {
-        ShapeKind::Http => true,
-        ShapeKind::Query => {
-            let text = view.strings.resolve(shape.text).trim_start();
-            text.get(..6)
-                .is_some_and(|w| w.eq_ignore_ascii_case("select"))
-        }
-        ShapeKind::Operation => {
-            matches!(spans[child].kind, SpanKind::Client | SpanKind::Producer)
-                || spans[child].service != spans[parent].service
-        }
+/// Whether a call may depend on an earlier call's result: a query whose
+/// shape has a `WHERE` clause or a placeholder (a literal or parameter).
+fn may_depend(view: &UnitView<'_>, i: usize) -> bool {
+    let shape = view.shapes[i];
+    if shape.kind != ShapeKind::Query {
+        return false;
     }
+    let text = view.strings.resolve(shape.text);
+    text.contains("%s")
+        || text.contains('?')
+        || text.contains('\'')
+        || text.contains("$1")
+        || has_number(text)
+        || text.to_ascii_uppercase().contains("WHERE")
+}
+
+/// Whether `text` has a number standing on its own (not inside a name such
+/// as `t1`), as a literal left in a statement would.
+fn has_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len()).any(|i| {
+        b[i].is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'"'))
+    })
 }

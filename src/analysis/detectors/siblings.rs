@@ -4,8 +4,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::analysis::breakdown::UnitView;
-use crate::analysis::shape::Shape;
-use crate::model::Sym;
+use crate::analysis::shape::{Shape, ShapeKind};
+use crate::model::{SpanKind, Sym};
 
 /// Siblings under one parent sharing service and shape, by start time.
 pub struct Group {
@@ -25,7 +25,11 @@ pub fn repeated_groups(view: &UnitView<'_>, min: usize) -> Vec<Group> {
     let mut out = Vec::new();
     for &parent in view.members {
         let mut by_key: FxHashMap<(Sym, Shape), Vec<usize>> = FxHashMap::default();
-        for child in view.trace.children(parent) {
+        for child in view
+            .trace
+            .children(parent)
+            .filter(|&c| is_call(view, parent, c, false))
+        {
             by_key
                 .entry((spans[child].service, view.shapes[child]))
                 .or_default()
@@ -64,3 +68,26 @@ pub fn sequential_fraction(view: &UnitView<'_>, members: &[usize]) -> f64 {
 /// The share of pairs that must be sequential for a group to run "mostly one
 /// after another".
 pub const MOSTLY_SEQUENTIAL: f64 = 0.8;
+
+/// Whether a child span is a call: something that crosses a process
+/// boundary and could be batched or overlapped (an HTTP call, a database
+/// query, a client or producer span, or a span in another service than its
+/// parent). Loops of in-process work are not calls. With `reads_only`, the
+/// only queries that count are `SELECT`s (whose order rarely matters).
+pub fn is_call(view: &UnitView<'_>, parent: usize, child: usize, reads_only: bool) -> bool {
+    let spans = &view.trace.spans;
+    let shape = view.shapes[child];
+    match shape.kind {
+        ShapeKind::Http => true,
+        ShapeKind::Query if !reads_only => true,
+        ShapeKind::Query => {
+            let text = view.strings.resolve(shape.text).trim_start();
+            text.get(..6)
+                .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+        }
+        ShapeKind::Operation => {
+            matches!(spans[child].kind, SpanKind::Client | SpanKind::Producer)
+                || spans[child].service != spans[parent].service
+        }
+    }
+}
