@@ -3,6 +3,7 @@
 //! to link than one per file).
 
 mod cli;
+mod html;
 mod oracles;
 mod sentry_detectors;
 mod util;
