@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use self::common::{Pick, UNKNOWN};
+use self::common::{Kept, UNKNOWN};
 use self::json_model::{Document, Resource, ResourceSpans, SpanJson};
 use super::json_locate::{Step, skip_at};
 use super::json_util::{Record, json_with_key, records};
@@ -158,6 +158,35 @@ fn read_record(record: &Record<'_>, sink: &mut Sink<'_>) -> Outcome {
             Err(err) => Outcome::Invalid(err),
         },
         Err(err) => Outcome::Invalid(err),
+    }
+}
+
+/// Reads the OTLP/JSON request held in one frame of a binary stream (the
+/// Collector file exporter frames JSON when it compresses it); whether it
+/// was one. Problems are located at the frame, with their line inside it
+/// in the message.
+pub(super) fn read_framed_json(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool {
+    let record = Record { line: 1, bytes };
+    let mut part = Sink::new(&sink.name, sink.strings);
+    let outcome = read_record(&record, &mut part);
+    sink.spans.append(&mut part.spans);
+    for problem in &mut part.quality.examples {
+        if let Location::Line(line) = problem.location {
+            problem.message = format!("{} (line {line} of the frame's JSON)", problem.message);
+        }
+        problem.location = at.clone();
+    }
+    sink.quality.merge(part.quality);
+    match outcome {
+        Outcome::Read => true,
+        Outcome::Invalid(err) => {
+            sink.skip(at.clone(), format!("frame holds invalid JSON: {err}"));
+            false
+        }
+        Outcome::NotOtlp => {
+            sink.skip(at.clone(), format!("frame holds JSON that is not OTLP: {NOT_OTLP}"));
+            false
+        }
     }
 }
 
@@ -400,14 +429,13 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
         name: common::name(span.name.as_ref().map_or("", |n| &n.0), strings),
         kind: span.kind.0,
         status: span.status.as_ref().map_or_else(Default::default, |s| s.code.0),
-        attrs: common::attrs(
-            span.attributes
-                .0
-                .iter()
-                .map(|(pick, value)| (*pick, value))
-                .filter(|(pick, _)| *pick != Pick::Service),
-            strings,
-        ),
+        attrs: {
+            let mut kept = Kept::default();
+            for (pick, value) in &span.attributes.0 {
+                kept.add(*pick, value, strings);
+            }
+            kept.finish()
+        },
         links: (!links.is_empty()).then(|| links.into_boxed_slice()),
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
     })

@@ -59,20 +59,24 @@ impl Scalar<'_> {
     }
 }
 
-/// Builds the attribute block from the picked span attributes.
-pub fn attrs<'s, 'a: 's>(
-    picked: impl IntoIterator<Item = (Pick, &'s Scalar<'a>)>,
-    strings: &Interner,
-) -> Option<Box<Attrs>> {
-    let mut attrs = Attrs::default();
-    for (pick, value) in picked {
+/// Collects the span attributes analyses read.
+#[derive(Default)]
+pub struct Kept(Attrs);
+
+impl Kept {
+    /// Keeps `value` if `pick` is a span attribute.
+    pub fn add(&mut self, pick: Pick, value: &Scalar<'_>, strings: &Interner) {
         if let Pick::Attr(slot, preferred) = pick {
             if let Some(sym) = value.intern(strings) {
-                attrs.set(slot, preferred, sym);
+                self.0.set(slot, preferred, sym);
             }
         }
     }
-    (!attrs.is_empty()).then(|| Box::new(attrs))
+
+    /// The attribute block a span stores: `None` when nothing was kept.
+    pub fn finish(self) -> Option<Box<Attrs>> {
+        (!self.0.is_empty()).then(|| Box::new(self.0))
+    }
 }
 
 /// The interned service of a resource whose `service.name` is `value`.
