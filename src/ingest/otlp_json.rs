@@ -184,7 +184,10 @@ pub(super) fn read_framed_json(bytes: &[u8], at: &Location, sink: &mut Sink<'_>)
             false
         }
         Outcome::NotOtlp => {
-            sink.skip(at.clone(), format!("frame holds JSON that is not OTLP: {NOT_OTLP}"));
+            sink.skip(
+                at.clone(),
+                format!("frame holds JSON that is not OTLP: {NOT_OTLP}"),
+            );
             false
         }
     }
@@ -219,7 +222,7 @@ fn read_document(
 fn read_resource_spans(
     resource_spans: &ResourceSpans<'_>,
     record: &Record<'_>,
-    path: &mut Vec<Step<'static>>,
+    path: &[Step<'static>],
     sink: &mut Sink<'_>,
 ) {
     let service = service(resource_spans.resource.as_ref(), sink.strings);
@@ -232,7 +235,7 @@ fn read_resource_spans(
                 match convert_span(span, service, sink.strings) {
                     Ok(span) => sink.spans.push(span),
                     Err(message) => {
-                        let mut at = path.clone();
+                        let mut at = path.to_vec();
                         at.extend([
                             Step::Key(key),
                             Step::Index(j),
@@ -399,8 +402,7 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
     let (trace_id, is_hex) =
         TraceId::parse(trace_text).map_err(|e| format!("bad traceId {trace_text:?}: {e}"))?;
     let span_text = required(&span.span_id, "spanId")?;
-    let span_id =
-        SpanId::parse(span_text).map_err(|e| format!("bad spanId {span_text:?}: {e}"))?;
+    let span_id = SpanId::parse(span_text).map_err(|e| format!("bad spanId {span_text:?}: {e}"))?;
     let start = common::time(span.start.as_ref().map_or(0, |t| t.0), "startTimeUnixNano")?;
     let end = common::time(span.end.as_ref().map_or(0, |t| t.0), "endTimeUnixNano")?;
     let links: Vec<SpanLink> = span
@@ -428,7 +430,10 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
         service,
         name: common::name(span.name.as_ref().map_or("", |n| &n.0), strings),
         kind: span.kind.0,
-        status: span.status.as_ref().map_or_else(Default::default, |s| s.code.0),
+        status: span
+            .status
+            .as_ref()
+            .map_or_else(Default::default, |s| s.code.0),
         attrs: {
             let mut kept = Kept::default();
             for (pick, value) in &span.attributes.0 {

@@ -73,7 +73,11 @@ impl Reader for OtlpProtoReader {
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         let bytes = input.bytes;
         if bytes.is_empty() {
-            return Err(ReadError::new(input, Location::Whole, format!("empty input: {NOT_OTLP}")));
+            return Err(ReadError::new(
+                input,
+                Location::Whole,
+                format!("empty input: {NOT_OTLP}"),
+            ));
         }
         let (frames, cut) = split_frames(bytes);
         let framed = match &cut {
@@ -85,10 +89,7 @@ impl Reader for OtlpProtoReader {
             if let Some(cut) = cut {
                 problems.push(cut);
             }
-            frames
-                .par_iter()
-                .map(|frame| frame.payload())
-                .collect()
+            frames.par_iter().map(|frame| frame.payload()).collect()
         } else {
             vec![Payload::Plain {
                 offset: 0,
@@ -295,10 +296,13 @@ impl Locate {
     }
 }
 
+/// Something at a byte offset of a message.
+type Placed<T> = (usize, T);
+
 /// The `resource_spans` entries of an encoded request, with the offsets of
 /// their keys, skipping other fields; the offset of the first malformed
 /// field, and why, if there is one.
-fn resource_spans_entries(message: &[u8]) -> (Vec<(usize, &[u8])>, Option<(usize, String)>) {
+fn resource_spans_entries(message: &[u8]) -> (Vec<Placed<&[u8]>>, Option<Placed<String>>) {
     let mut entries = Vec::new();
     let mut rest = message;
     while !rest.is_empty() {
@@ -449,9 +453,13 @@ fn scalar(value: Option<&proto_model::AnyValue>) -> Scalar<'_> {
     }
 }
 
-fn convert_span(span: &proto_model::Span, service: Sym, strings: &Interner) -> Result<Span, String> {
-    let trace_id = TraceId::from_bytes(&span.trace_id)
-        .map_err(|e| format!("bad or missing trace_id: {e}"))?;
+fn convert_span(
+    span: &proto_model::Span,
+    service: Sym,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let trace_id =
+        TraceId::from_bytes(&span.trace_id).map_err(|e| format!("bad or missing trace_id: {e}"))?;
     let span_id =
         SpanId::from_bytes(&span.span_id).map_err(|e| format!("bad or missing span_id: {e}"))?;
     let start = common::time(span.start_time_unix_nano, "startTimeUnixNano")?;
@@ -483,10 +491,9 @@ fn convert_span(span: &proto_model::Span, service: Sym, strings: &Interner) -> R
         service,
         name: common::name(&name, strings),
         kind: SpanKind::from_otlp(i64::from(span.kind)),
-        status: span
-            .status
-            .as_ref()
-            .map_or_else(Default::default, |s| common::status_from_code(i64::from(s.code))),
+        status: span.status.as_ref().map_or_else(Default::default, |s| {
+            common::status_from_code(i64::from(s.code))
+        }),
         attrs: kept.finish(),
         links: (!links.is_empty()).then(|| links.into_boxed_slice()),
         trace_label: None,

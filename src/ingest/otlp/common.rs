@@ -128,7 +128,10 @@ mod tests {
     #[test]
     fn scalars_become_the_same_text_in_both_encodings() {
         let strings = Interner::new();
-        let text = |s: Scalar<'_>| s.intern(&strings).map(|sym| strings.resolve(sym).to_string());
+        let text = |s: Scalar<'_>| {
+            s.intern(&strings)
+                .map(|sym| strings.resolve(sym).to_string())
+        };
         assert_eq!(text(Scalar::Int(23456)).as_deref(), Some("23456"));
         assert_eq!(text(Scalar::Double(72.5)).as_deref(), Some("72.5"));
         assert_eq!(text(Scalar::Double(f64::NAN)).as_deref(), Some("NaN"));
@@ -151,7 +154,10 @@ mod tests {
     fn zero_and_huge_times_are_refused() {
         assert!(time(0, "startTimeUnixNano").is_err());
         assert!(time(u64::MAX, "startTimeUnixNano").is_err());
-        assert_eq!(time(1_544_712_660_000_000_000, "x"), Ok(1_544_712_660_000_000_000));
+        assert_eq!(
+            time(1_544_712_660_000_000_000, "x"),
+            Ok(1_544_712_660_000_000_000)
+        );
     }
 
     #[test]

@@ -20,12 +20,7 @@ use crate::model::{SpanKind, Status};
 #[derive(Deserialize, Default)]
 pub struct Document<'a> {
     /// The resource spans.
-    #[serde(
-        default,
-        borrow,
-        rename = "resourceSpans",
-        alias = "resource_spans"
-    )]
+    #[serde(default, borrow, rename = "resourceSpans", alias = "resource_spans")]
     pub resource_spans: Seq<ResourceSpans<'a>>,
     /// Grafana Tempo's `/api/traces/{id}` names the resource spans `batches`.
     #[serde(default, borrow)]
@@ -105,12 +100,7 @@ pub struct SpanJson<'a> {
     #[serde(default, borrow, rename = "spanId", alias = "span_id")]
     pub span_id: Option<Str<'a>>,
     /// Hex parent span id; empty or absent for a root.
-    #[serde(
-        default,
-        borrow,
-        rename = "parentSpanId",
-        alias = "parent_span_id"
-    )]
+    #[serde(default, borrow, rename = "parentSpanId", alias = "parent_span_id")]
     pub parent_span_id: Option<Str<'a>>,
     /// The operation name.
     #[serde(default, borrow)]
@@ -119,11 +109,7 @@ pub struct SpanJson<'a> {
     #[serde(default)]
     pub kind: KindField,
     /// Start, nanoseconds since the epoch.
-    #[serde(
-        default,
-        rename = "startTimeUnixNano",
-        alias = "start_time_unix_nano"
-    )]
+    #[serde(default, rename = "startTimeUnixNano", alias = "start_time_unix_nano")]
     pub start: Option<Time>,
     /// End, nanoseconds since the epoch.
     #[serde(default, rename = "endTimeUnixNano", alias = "end_time_unix_nano")]
@@ -316,10 +302,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
                 let mut out = Scalar::Other;
                 while let Some(field) = map.next_key::<Field>()? {
                     let value = match field {
-                        Field::StringValue => map.next_value::<Option<Str<'de>>>()?.map(|s| Scalar::Str(s.0)),
-                        Field::BoolValue => map.next_value::<Option<Bool>>()?.map(|b| Scalar::Bool(b.0)),
-                        Field::IntValue => map.next_value::<Option<Int>>()?.map(|i| Scalar::Int(i.0)),
-                        Field::DoubleValue => map.next_value::<Option<Double>>()?.map(|d| Scalar::Double(d.0)),
+                        Field::StringValue => map
+                            .next_value::<Option<Str<'de>>>()?
+                            .map(|s| Scalar::Str(s.0)),
+                        Field::BoolValue => {
+                            map.next_value::<Option<Bool>>()?.map(|b| Scalar::Bool(b.0))
+                        }
+                        Field::IntValue => {
+                            map.next_value::<Option<Int>>()?.map(|i| Scalar::Int(i.0))
+                        }
+                        Field::DoubleValue => map
+                            .next_value::<Option<Double>>()?
+                            .map(|d| Scalar::Double(d.0)),
                         // Arrays, key/value lists and bytes: no analysis reads them.
                         _ => {
                             map.next_value::<IgnoredAny>()?;

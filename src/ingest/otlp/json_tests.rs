@@ -63,7 +63,10 @@ fn spec_example_reads_with_uppercase_ids_and_string_times() {
     assert_eq!(s.status, Status::Unset);
     assert_eq!(strings.resolve(s.service), "my.service");
     assert_eq!(strings.resolve(s.name), "I'm a server span");
-    assert!(s.attrs.is_none(), "my.span.attr is not an attribute critpath keeps");
+    assert!(
+        s.attrs.is_none(),
+        "my.span.attr is not an attribute critpath keeps"
+    );
     assert!(s.trace_label.is_none());
 }
 
@@ -103,7 +106,9 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
     assert_eq!(
         spans[0].links.as_deref().unwrap()[0],
         SpanLink {
-            trace_id: TraceId::parse("00000000000000010000000000000000").unwrap().0,
+            trace_id: TraceId::parse("00000000000000010000000000000000")
+                .unwrap()
+                .0,
             span_id: SpanId::parse("4").unwrap(),
         }
     );
@@ -201,14 +206,21 @@ fn many_lines_are_read_in_parallel_in_line_order() {
     let mut text = String::new();
     for i in 1..=n {
         let id = format!("{i:016x}");
-        let bad = if i % 1000 == 0 { "" } else { "\"traceId\":\"1\"," };
+        let bad = if i % 1000 == 0 {
+            ""
+        } else {
+            "\"traceId\":\"1\","
+        };
         text.push_str(&request(&format!(
             r#"{{{bad}"spanId":"{id}","startTimeUnixNano":"5","endTimeUnixNano":"6","attributes":[{{"key":"http.route","value":{{"stringValue":"/r/{{id}}"}}}},{{"key":"pad","value":{{"stringValue":"{}"}}}}]}}"#,
             "x".repeat(200)
         )));
         text.push('\n');
     }
-    assert!(text.len() > 2 * CHUNK_BYTES, "the test must span several chunks");
+    assert!(
+        text.len() > 2 * CHUNK_BYTES,
+        "the test must span several chunks"
+    );
     let (spans, quality) = read_ok(&strings, &text);
     assert_eq!(spans.len(), n - 3);
     assert!(spans.windows(2).all(|w| w[0].span_id < w[1].span_id));
@@ -351,7 +363,10 @@ fn a_member_of_the_wrong_type_loses_only_its_span_located_by_line() {
         "{{\n\"resourceSpans\": [{{\"resource\": {{\"attributes\": [{{\"key\": \"service.name\", \"value\": {{\"stringValue\": \"svc\"}}}}]}},\n\"scopeSpans\": [{{\"spans\": [\n{},\n{},\n{}\n]}}]}}]}}",
         span("01", ""),
         span("02", r#""name": 5"#),
-        span("03", r#""attributes":[{"key":"http.route","value":{"intValue":"x"}}]"#),
+        span(
+            "03",
+            r#""attributes":[{"key":"http.route","value":{"intValue":"x"}}]"#
+        ),
     );
     let (spans, quality) = read_ok(&strings, &doc);
     assert_eq!(spans.len(), 1);
@@ -365,7 +380,9 @@ fn a_member_of_the_wrong_type_loses_only_its_span_located_by_line() {
 #[test]
 fn non_hex_trace_ids_are_hashed_and_labelled() {
     let strings = Interner::new();
-    let doc = request(r#"{"traceId":"my-trace","spanId":"a-span","startTimeUnixNano":"1","endTimeUnixNano":"2","name":""}"#);
+    let doc = request(
+        r#"{"traceId":"my-trace","spanId":"a-span","startTimeUnixNano":"1","endTimeUnixNano":"2","name":""}"#,
+    );
     let (spans, _) = read_ok(&strings, &doc);
     assert_eq!(text(&strings, spans[0].trace_label), Some("my-trace"));
     assert_eq!(strings.resolve(spans[0].name), UNKNOWN);

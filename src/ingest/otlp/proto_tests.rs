@@ -65,7 +65,10 @@ fn otlp_span(span_id: u64, parent: Option<u64>) -> otlp::Span {
         start_time_unix_nano: 1_000 * span_id,
         end_time_unix_nano: 1_000 * span_id + 500,
         attributes: vec![
-            kv("db.system", any_value::Value::StringValue("postgresql".into())),
+            kv(
+                "db.system",
+                any_value::Value::StringValue("postgresql".into()),
+            ),
             kv("ignored", any_value::Value::IntValue(7)),
         ],
         events: vec![otlp::span::Event {
@@ -212,7 +215,12 @@ fn spans_without_ids_or_times_are_skipped_and_counted() {
     let (spans, quality) = read(&strings, &message).unwrap();
     assert_eq!(spans.len(), 1);
     assert_eq!(quality.unparsable_records, 3);
-    assert!(quality.examples.iter().all(|p| p.location == Location::Byte(0)));
+    assert!(
+        quality
+            .examples
+            .iter()
+            .all(|p| p.location == Location::Byte(0))
+    );
     assert!(quality.examples[0].message.contains("spans[1]"));
     assert!(quality.examples[0].message.contains("trace_id"));
     assert!(quality.examples[1].message.contains("span_id"));
