@@ -6,6 +6,7 @@
 //! - `{"resourceSpans": [{"resource", "scopeSpans": [{"spans": [...]}]}]}`,
 //!   also with the pre-0.15 `instrumentationLibrarySpans` and with the
 //!   protobuf field names (`resource_spans`, `trace_id`, ...);
+//! - an array of those (not in the specification);
 //! - the same wrapped in `{"result": ...}` (Jaeger's `/api/v3`) or
 //!   `{"trace": ...}` (Tempo's v2 API), or with the resource spans named
 //!   `batches` (Tempo's `/api/traces/{id}`).
@@ -61,7 +62,12 @@ impl Reader for OtlpJsonReader {
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        let records = records(input.bytes);
+        // A byte-order mark is not JSON; it sits on line 1, so lines stay.
+        let bytes = input
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(input.bytes);
+        let records = records(bytes);
         if let [record] = records.as_slice() {
             return match read_record(record, sink) {
                 Outcome::Read => Ok(()),
@@ -144,15 +150,40 @@ enum Outcome {
 }
 
 fn read_record(record: &Record<'_>, sink: &mut Sink<'_>) -> Outcome {
-    match serde_json::from_slice::<Document<'_>>(record.bytes) {
-        Ok(document) if document.recognised() => {
-            read_document(&document, record, &mut Vec::new(), sink);
+    // Not in the specification, but cheap to accept: an array of requests.
+    let array = record.bytes.trim_ascii_start().starts_with(b"[");
+    let typed = if array {
+        serde_json::from_slice::<Vec<Document<'_>>>(record.bytes)
+    } else {
+        serde_json::from_slice::<Document<'_>>(record.bytes).map(|d| vec![d])
+    };
+    match typed {
+        Ok(documents) if documents.iter().any(Document::recognised) => {
+            for (i, document) in documents.iter().enumerate() {
+                let mut path = if array {
+                    vec![Step::Index(i)]
+                } else {
+                    Vec::new()
+                };
+                read_document(document, record, &mut path, sink);
+            }
             Outcome::Read
         }
         Ok(_) => Outcome::NotOtlp,
         // A member of an unexpected type somewhere: fall back to reading
         // span by span so that only the bad spans are lost.
         Err(err) if err.is_data() => match serde_json::from_slice::<Value>(record.bytes) {
+            Ok(Value::Array(documents)) => {
+                let mut recognised = false;
+                for (i, document) in documents.iter().enumerate() {
+                    recognised |= read_value(document, record, &mut vec![Step::Index(i)], sink);
+                }
+                if recognised {
+                    Outcome::Read
+                } else {
+                    Outcome::NotOtlp
+                }
+            }
             Ok(value) if read_value(&value, record, &mut Vec::new(), sink) => Outcome::Read,
             Ok(_) => Outcome::NotOtlp,
             Err(err) => Outcome::Invalid(err),

@@ -451,3 +451,30 @@ fn typed_decode_accepts_every_variant_without_falling_back() {
     let wrong = request(&span("01", r#""name":5"#));
     assert!(serde_json::from_str::<Document<'_>>(&wrong).is_err());
 }
+
+#[test]
+fn a_byte_order_mark_an_array_of_requests_and_empty_parent_ids_are_accepted() {
+    let strings = Interner::new();
+    let doc = format!(
+        "{}[{},{}]",
+        '\u{feff}',
+        request(&span("01", r#""parentSpanId":"""#)),
+        request(&span("02", r#""parentSpanId":"01""#))
+    );
+    assert!(OtlpJsonReader.sniff(doc.as_bytes()));
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].parent_id, None);
+    assert_eq!(spans[1].parent_id, Some(SpanId(1)));
+
+    // The span-by-span fallback handles arrays too, locating bad spans.
+    let doc = format!(
+        "[\n{},\n{}\n]",
+        request(&span("01", "")),
+        request(&span("02", r#""kind":{}"#))
+    );
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(spans.len(), 1);
+    assert_eq!(quality.examples[0].location, Location::Line(3));
+}
