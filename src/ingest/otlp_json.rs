@@ -80,7 +80,7 @@ impl Reader for OtlpJsonReader {
             };
         }
         let strings = sink.strings;
-        let parts: Vec<(Sink<'_>, bool)> = chunks(&records)
+        let parts: Vec<(Sink<'_>, bool)> = common::chunks(&records, |r| r.bytes.len())
             .into_par_iter()
             .map(|chunk| {
                 let mut part = Sink::new(input.name, strings);
@@ -103,26 +103,6 @@ impl Reader for OtlpJsonReader {
 }
 
 const NOT_OTLP: &str = "expected OTLP JSON: an object with \"resourceSpans\" (ExportTraceServiceRequest or TracesData)";
-
-/// Roughly how many bytes of JSON lines one parallel task reads.
-const CHUNK_BYTES: usize = 256 * 1024;
-
-/// Splits records into runs of about [`CHUNK_BYTES`], in order.
-fn chunks<'r, 'a>(records: &'r [Record<'a>]) -> Vec<&'r [Record<'a>]> {
-    let mut out = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, record) in records.iter().enumerate() {
-        size += record.bytes.len();
-        if size >= CHUNK_BYTES {
-            out.push(&records[start..=i]);
-            (start, size) = (i + 1, 0);
-        }
-    }
-    if start < records.len() {
-        out.push(&records[start..]);
-    }
-    out
-}
 
 /// Reads JSON-lines records, counting the bad ones; whether any was OTLP.
 fn read_records(records: &[Record<'_>], sink: &mut Sink<'_>) -> bool {

@@ -107,7 +107,7 @@ impl Reader for OtlpProtoReader {
         }));
 
         let strings = sink.strings;
-        let parts: Vec<(Sink<'_>, bool)> = chunks(&units)
+        let parts: Vec<(Sink<'_>, bool)> = common::chunks(&units, Unit::size)
             .into_par_iter()
             .map(|chunk| {
                 let mut part = Sink::new(input.name, strings);
@@ -382,26 +382,6 @@ impl Unit<'_> {
             Unit::Empty | Unit::Bad { .. } => 1,
         }
     }
-}
-
-/// Roughly how many bytes one parallel task decodes.
-const CHUNK_BYTES: usize = 256 * 1024;
-
-/// Splits units into runs of about [`CHUNK_BYTES`], in order.
-fn chunks<'u, 'a>(units: &'u [Unit<'a>]) -> Vec<&'u [Unit<'a>]> {
-    let mut out = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, unit) in units.iter().enumerate() {
-        size += unit.size();
-        if size >= CHUNK_BYTES {
-            out.push(&units[start..=i]);
-            (start, size) = (i + 1, 0);
-        }
-    }
-    if start < units.len() {
-        out.push(&units[start..]);
-    }
-    out
 }
 
 /// Reads one encoded `ResourceSpans` at `at`; whether it decoded.

@@ -121,6 +121,27 @@ pub fn status_from_name(name: &str) -> Status {
     }
 }
 
+/// Roughly how many input bytes one parallel task reads.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Splits `items` into runs of about [`CHUNK_BYTES`] by `size`, in order,
+/// so that many small records are read by few parallel tasks.
+pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut start, mut total) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        total += size(item);
+        if total >= CHUNK_BYTES {
+            out.push(&items[start..=i]);
+            (start, total) = (i + 1, 0);
+        }
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +179,14 @@ mod tests {
             time(1_544_712_660_000_000_000, "x"),
             Ok(1_544_712_660_000_000_000)
         );
+    }
+
+    #[test]
+    fn chunks_cover_every_item_in_order() {
+        let sizes = [CHUNK_BYTES - 1, 1, 5, CHUNK_BYTES, 3];
+        let chunks = chunks(&sizes, |s| *s);
+        assert_eq!(chunks, [&sizes[..2], &sizes[2..4], &sizes[4..]]);
+        assert!(super::chunks(&[] as &[usize], |s| *s).is_empty());
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn many_lines_are_read_in_parallel_in_line_order() {
         text.push('\n');
     }
     assert!(
-        text.len() > 2 * CHUNK_BYTES,
+        text.len() > 2 * common::CHUNK_BYTES,
         "the test must span several chunks"
     );
     let (spans, quality) = read_ok(&strings, &text);
