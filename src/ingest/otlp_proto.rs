@@ -142,10 +142,11 @@ impl Reader for OtlpProtoReader {
 
 const NOT_OTLP: &str = "expected an OTLP protobuf ExportTraceServiceRequest, or the Collector file exporter's length-prefixed stream of them";
 
-/// Whether `bytes` starts like an encoded request: a `resource_spans` key,
-/// a length that fits (when `whole`, within `bytes`), and a first
+/// Whether `bytes` starts like an encoded request: a `resource_spans` key
+/// and a length that fits (when `whole`, within `bytes`), then a first
 /// `ResourceSpans` field that is one of its own (resource, scope_spans,
-/// schema_url or the legacy instrumentation_library_spans).
+/// schema_url or the legacy instrumentation_library_spans), length-delimited
+/// and fitting inside it.
 fn plausible_request(bytes: &[u8], whole: bool) -> bool {
     let Some((&RESOURCE_SPANS_KEY, mut rest)) = bytes.split_first() else {
         return false;
@@ -158,7 +159,17 @@ fn plausible_request(bytes: &[u8], whole: bool) -> bool {
     } else {
         length < 1 << 31
     };
-    fits && length >= 2 && matches!(rest, [0x0a | 0x12 | 0x1a, ..] | [0xc2, 0x3e, ..])
+    let key_len = match rest {
+        [0x0a | 0x12 | 0x1a, ..] => 1,
+        [0xc2, 0x3e, ..] => 2,
+        _ => return false,
+    };
+    let mut inner = &rest[key_len..];
+    let Ok(inner_length) = prost::decode_length_delimiter(&mut inner) else {
+        return false;
+    };
+    let inner_total = key_len + (rest.len() - key_len - inner.len()) + inner_length;
+    fits && inner_total <= length
 }
 
 /// One length-prefixed frame: the offset of its header and its content.

@@ -287,6 +287,8 @@ fn sniff_is_conservative() {
         b"hello world, this is text",
         b"\x0a\x05\x0a",
         b"\x0a\x02\x99\x99",
+        b"\n\n\n\n\n\n\nthree blank lines and text",
+        b"\x0a\x04\x12\x09\x0a\x00",
         b"\x00\x00\x00\x09\x0a\x02",
         b"\x1f\x8b\x08\x00",
         &oracle("spec-example.json"),
