@@ -1,0 +1,201 @@
+//! What the OTLP JSON and protobuf readers share: the mapping of OTLP's
+//! enums, times and attribute values onto the span model, so that the same
+//! request read from either encoding gives identical spans.
+
+use std::borrow::Cow;
+
+use crate::model::{AttrKey, Attrs, Interner, Nanos, Status, Sym};
+
+/// The service of spans whose resource has no `service.name`, and the name
+/// of spans with an empty one.
+pub const UNKNOWN: &str = "unknown";
+
+/// An attribute key a reader keeps the value of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// A span attribute an analysis reads.
+    Attr(AttrKey, bool),
+    /// The resource's `service.name`.
+    Service,
+}
+
+impl Pick {
+    /// Which kept attribute `key` is, if any.
+    pub fn of(key: &str) -> Option<Self> {
+        if key == "service.name" {
+            Some(Pick::Service)
+        } else {
+            AttrKey::lookup(key).map(|(slot, preferred)| Pick::Attr(slot, preferred))
+        }
+    }
+}
+
+/// The scalar kinds of an OTLP `AnyValue`; arrays, key/value lists and
+/// bytes are `Other` because no analysis reads them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    /// `stringValue`.
+    Str(Cow<'a, str>),
+    /// `boolValue`.
+    Bool(bool),
+    /// `intValue`.
+    Int(i64),
+    /// `doubleValue`.
+    Double(f64),
+    /// Any other kind, or no value.
+    Other,
+}
+
+impl Scalar<'_> {
+    /// The value as interned text; `None` for `Other` and empty strings.
+    pub fn intern(&self, strings: &Interner) -> Option<Sym> {
+        match self {
+            Scalar::Str(s) if !s.is_empty() => Some(strings.intern(s)),
+            Scalar::Str(_) | Scalar::Other => None,
+            Scalar::Bool(b) => Some(strings.intern(if *b { "true" } else { "false" })),
+            Scalar::Int(i) => Some(strings.intern(&i.to_string())),
+            Scalar::Double(d) => Some(strings.intern(&d.to_string())),
+        }
+    }
+}
+
+/// Collects the span attributes analyses read.
+#[derive(Default)]
+pub struct Kept(Attrs);
+
+impl Kept {
+    /// Keeps `value` if `pick` is a span attribute.
+    pub fn add(&mut self, pick: Pick, value: &Scalar<'_>, strings: &Interner) {
+        if let Pick::Attr(slot, preferred) = pick {
+            if let Some(sym) = value.intern(strings) {
+                self.0.set(slot, preferred, sym);
+            }
+        }
+    }
+
+    /// The attribute block a span stores: `None` when nothing was kept.
+    pub fn finish(self) -> Option<Box<Attrs>> {
+        (!self.0.is_empty()).then(|| Box::new(self.0))
+    }
+}
+
+/// The interned service of a resource whose `service.name` is `value`.
+pub fn service(value: Option<&Scalar<'_>>, strings: &Interner) -> Sym {
+    value
+        .and_then(|v| v.intern(strings))
+        .unwrap_or_else(|| strings.intern(UNKNOWN))
+}
+
+/// The interned span name, `unknown` when empty.
+pub fn name(text: &str, strings: &Interner) -> Sym {
+    strings.intern(if text.is_empty() { UNKNOWN } else { text })
+}
+
+/// A span time from OTLP's unsigned nanoseconds. Zero is what protobuf
+/// writes for an unset time, so it counts as missing in both encodings.
+pub fn time(nanos: u64, field: &str) -> Result<Nanos, String> {
+    match nanos {
+        0 => Err(format!("span has no \"{field}\" (or it is 0)")),
+        n => Nanos::try_from(n).map_err(|_| format!("\"{field}\" {n} is out of range")),
+    }
+}
+
+/// The status from OTLP's `StatusCode` number.
+pub fn status_from_code(code: i64) -> Status {
+    match code {
+        1 => Status::Ok,
+        2 => Status::Error,
+        _ => Status::Unset,
+    }
+}
+
+/// The status from a `StatusCode` name (`STATUS_CODE_ERROR`, or `ERROR`).
+pub fn status_from_name(name: &str) -> Status {
+    let name = name.strip_prefix("STATUS_CODE_").unwrap_or(name);
+    if name.eq_ignore_ascii_case("error") {
+        Status::Error
+    } else if name.eq_ignore_ascii_case("ok") {
+        Status::Ok
+    } else {
+        Status::Unset
+    }
+}
+
+/// Roughly how many input bytes one parallel task reads.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Splits `items` into runs of about [`CHUNK_BYTES`] by `size`, in order,
+/// so that many small records are read by few parallel tasks.
+pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let (mut start, mut total) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        total += size(item);
+        if total >= CHUNK_BYTES {
+            out.push(&items[start..=i]);
+            (start, total) = (i + 1, 0);
+        }
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_become_the_same_text_in_both_encodings() {
+        let strings = Interner::new();
+        let text = |s: Scalar<'_>| {
+            s.intern(&strings)
+                .map(|sym| strings.resolve(sym).to_string())
+        };
+        assert_eq!(text(Scalar::Int(23456)).as_deref(), Some("23456"));
+        assert_eq!(text(Scalar::Double(72.5)).as_deref(), Some("72.5"));
+        assert_eq!(text(Scalar::Double(f64::NAN)).as_deref(), Some("NaN"));
+        assert_eq!(text(Scalar::Bool(true)).as_deref(), Some("true"));
+        assert_eq!(text(Scalar::Str("".into())), None);
+        assert_eq!(text(Scalar::Other), None);
+    }
+
+    #[test]
+    fn picks_service_and_known_attributes_only() {
+        assert_eq!(Pick::of("service.name"), Some(Pick::Service));
+        assert_eq!(
+            Pick::of("http.method"),
+            Some(Pick::Attr(AttrKey::HttpMethod, false))
+        );
+        assert_eq!(Pick::of("temperature"), None);
+    }
+
+    #[test]
+    fn zero_and_huge_times_are_refused() {
+        assert!(time(0, "startTimeUnixNano").is_err());
+        assert!(time(u64::MAX, "startTimeUnixNano").is_err());
+        assert_eq!(
+            time(1_544_712_660_000_000_000, "x"),
+            Ok(1_544_712_660_000_000_000)
+        );
+    }
+
+    #[test]
+    fn chunks_cover_every_item_in_order() {
+        let sizes = [CHUNK_BYTES - 1, 1, 5, CHUNK_BYTES, 3];
+        let chunks = chunks(&sizes, |s| *s);
+        assert_eq!(chunks, [&sizes[..2], &sizes[2..4], &sizes[4..]]);
+        assert!(super::chunks(&[] as &[usize], |s| *s).is_empty());
+    }
+
+    #[test]
+    fn status_codes_and_names() {
+        assert_eq!(status_from_code(2), Status::Error);
+        assert_eq!(status_from_code(1), Status::Ok);
+        assert_eq!(status_from_code(7), Status::Unset);
+        assert_eq!(status_from_name("STATUS_CODE_ERROR"), Status::Error);
+        assert_eq!(status_from_name("Ok"), Status::Ok);
+        assert_eq!(status_from_name("STATUS_CODE_UNSET"), Status::Unset);
+    }
+}

@@ -1,0 +1,489 @@
+//! The OTLP/JSON request as serde types that borrow their strings from the
+//! input and skip, unparsed, everything no analysis reads (scopes, events,
+//! most attributes). Scalars accept every spelling the protobuf JSON mapping
+//! allows (64-bit integers as strings or numbers, enums as numbers, numeric
+//! strings or names, `"NaN"`/`"Infinity"` doubles) and `null` anywhere a
+//! field may be absent.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
+
+use super::common::{Pick, Scalar, status_from_code, status_from_name};
+use crate::model::{SpanKind, Status};
+
+/// A top-level object: `TracesData`/`ExportTraceServiceRequest`, or one of
+/// the query-API wrappers around it.
+#[derive(Deserialize, Default)]
+pub struct Document<'a> {
+    /// The resource spans.
+    #[serde(default, borrow, rename = "resourceSpans", alias = "resource_spans")]
+    pub resource_spans: Seq<ResourceSpans<'a>>,
+    /// Grafana Tempo's `/api/traces/{id}` names the resource spans `batches`.
+    #[serde(default, borrow)]
+    pub batches: Seq<ResourceSpans<'a>>,
+    /// Jaeger's `/api/v3` responses wrap the request in `result`.
+    #[serde(default, borrow)]
+    pub result: Option<Box<Document<'a>>>,
+    /// Tempo's `/api/v2/traces/{id}` wraps it in `trace`.
+    #[serde(default, borrow)]
+    pub trace: Option<Box<Document<'a>>>,
+}
+
+impl Document<'_> {
+    /// Whether the object has any OTLP content key (even an empty one).
+    pub fn recognised(&self) -> bool {
+        self.resource_spans.present
+            || self.batches.present
+            || self.result.as_ref().is_some_and(|d| d.recognised())
+            || self.trace.as_ref().is_some_and(|d| d.recognised())
+    }
+}
+
+/// One `ResourceSpans`.
+#[derive(Deserialize)]
+pub struct ResourceSpans<'a> {
+    /// The resource (only its `service.name` is kept).
+    #[serde(default, borrow)]
+    pub resource: Option<Resource<'a>>,
+    /// The spans by instrumentation scope.
+    #[serde(default, borrow, rename = "scopeSpans", alias = "scope_spans")]
+    pub scope_spans: Seq<ScopeSpans<'a>>,
+    /// The same, as OTLP before 0.15 named it.
+    #[serde(
+        default,
+        borrow,
+        rename = "instrumentationLibrarySpans",
+        alias = "instrumentation_library_spans"
+    )]
+    pub library_spans: Seq<ScopeSpans<'a>>,
+}
+
+/// A `Resource`.
+#[derive(Deserialize)]
+pub struct Resource<'a> {
+    /// Its attributes, of which only `service.name` is kept.
+    #[serde(default, borrow)]
+    pub attributes: Picks<'a>,
+}
+
+impl Resource<'_> {
+    /// The `service.name` value, if given.
+    pub fn service(&self) -> Option<&Scalar<'_>> {
+        self.attributes
+            .0
+            .iter()
+            .find(|(pick, _)| *pick == Pick::Service)
+            .map(|(_, value)| value)
+    }
+}
+
+/// A `ScopeSpans` (or legacy `InstrumentationLibrarySpans`); the scope
+/// itself is skipped.
+#[derive(Deserialize)]
+pub struct ScopeSpans<'a> {
+    /// The spans.
+    #[serde(default, borrow)]
+    pub spans: Seq<SpanJson<'a>>,
+}
+
+/// A `Span`, with only the fields critpath reads.
+#[derive(Deserialize)]
+pub struct SpanJson<'a> {
+    /// Hex trace id.
+    #[serde(default, borrow, rename = "traceId", alias = "trace_id")]
+    pub trace_id: Option<Str<'a>>,
+    /// Hex span id.
+    #[serde(default, borrow, rename = "spanId", alias = "span_id")]
+    pub span_id: Option<Str<'a>>,
+    /// Hex parent span id; empty or absent for a root.
+    #[serde(default, borrow, rename = "parentSpanId", alias = "parent_span_id")]
+    pub parent_span_id: Option<Str<'a>>,
+    /// The operation name.
+    #[serde(default, borrow)]
+    pub name: Option<Str<'a>>,
+    /// The span kind.
+    #[serde(default)]
+    pub kind: KindField,
+    /// Start, nanoseconds since the epoch.
+    #[serde(default, rename = "startTimeUnixNano", alias = "start_time_unix_nano")]
+    pub start: Option<Time>,
+    /// End, nanoseconds since the epoch.
+    #[serde(default, rename = "endTimeUnixNano", alias = "end_time_unix_nano")]
+    pub end: Option<Time>,
+    /// The attributes analyses read.
+    #[serde(default, borrow)]
+    pub attributes: Picks<'a>,
+    /// Links to other spans.
+    #[serde(default, borrow)]
+    pub links: Seq<LinkJson<'a>>,
+    /// The status.
+    #[serde(default)]
+    pub status: Option<StatusJson>,
+}
+
+/// A `Span.Link`, ids only.
+#[derive(Deserialize)]
+pub struct LinkJson<'a> {
+    /// Hex trace id.
+    #[serde(default, borrow, rename = "traceId", alias = "trace_id")]
+    pub trace_id: Option<Str<'a>>,
+    /// Hex span id.
+    #[serde(default, borrow, rename = "spanId", alias = "span_id")]
+    pub span_id: Option<Str<'a>>,
+}
+
+/// A `Status`; the message is skipped.
+#[derive(Deserialize)]
+pub struct StatusJson {
+    /// The status code.
+    #[serde(default)]
+    pub code: StatusField,
+}
+
+/// A repeated field: an array, or `null` for none. `present` tells an
+/// absent field from an empty one.
+pub struct Seq<T> {
+    /// The elements.
+    pub items: Vec<T>,
+    /// Whether the field was in the input.
+    pub present: bool,
+}
+
+impl<T> Default for Seq<T> {
+    fn default() -> Self {
+        Seq {
+            items: Vec::new(),
+            present: false,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SeqVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for SeqVisitor<T> {
+            type Value = Seq<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Seq<T>, E> {
+                Ok(Seq {
+                    items: Vec::new(),
+                    present: true,
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Seq<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Seq {
+                    items,
+                    present: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(SeqVisitor(PhantomData))
+    }
+}
+
+/// A JSON string, borrowed from the input unless it holds escapes.
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// The attributes a reader keeps ([`Pick`]), with their values; the values
+/// of every other key are skipped unparsed.
+#[derive(Default)]
+pub struct Picks<'a>(pub Vec<(Pick, Scalar<'a>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Picks<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PicksVisitor;
+        impl<'de> Visitor<'de> for PicksVisitor {
+            type Value = Picks<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of key/value objects, or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Picks<'de>, E> {
+                Ok(Picks::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Picks<'de>, A::Error> {
+                let mut picks = Vec::new();
+                while let Some(KeyValue(kept)) = seq.next_element()? {
+                    picks.extend(kept);
+                }
+                Ok(Picks(picks))
+            }
+        }
+        deserializer.deserialize_any(PicksVisitor)
+    }
+}
+
+/// One `KeyValue`, kept only if its key is picked.
+struct KeyValue<'a>(Option<(Pick, Scalar<'a>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for KeyValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KvVisitor;
+        impl<'de> Visitor<'de> for KvVisitor {
+            type Value = KeyValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a {\"key\", \"value\"} object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyValue<'de>, E> {
+                Ok(KeyValue(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyValue<'de>, A::Error> {
+                // `None` until the key is seen; `Some(None)` once it is known
+                // to be uninteresting, so the value can be skipped unparsed.
+                let mut pick: Option<Option<Pick>> = None;
+                let mut value = None;
+                while let Some(field) = map.next_key::<Field>()? {
+                    match field {
+                        Field::Key => {
+                            let key: Option<Str<'de>> = map.next_value()?;
+                            pick = Some(key.and_then(|k| Pick::of(&k.0)));
+                        }
+                        Field::Value if pick != Some(None) => {
+                            value = Some(map.next_value::<AnyValue<'de>>()?.0);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(KeyValue(pick.flatten().zip(value)))
+            }
+        }
+        deserializer.deserialize_any(KvVisitor)
+    }
+}
+
+/// An `AnyValue` reduced to its scalar.
+struct AnyValue<'a>(Scalar<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyVisitor;
+        impl<'de> Visitor<'de> for AnyVisitor {
+            type Value = AnyValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an AnyValue object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AnyValue<'de>, E> {
+                Ok(AnyValue(Scalar::Other))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyValue<'de>, A::Error> {
+                let mut out = Scalar::Other;
+                while let Some(field) = map.next_key::<Field>()? {
+                    let value = match field {
+                        Field::StringValue => map
+                            .next_value::<Option<Str<'de>>>()?
+                            .map(|s| Scalar::Str(s.0)),
+                        Field::BoolValue => {
+                            map.next_value::<Option<Bool>>()?.map(|b| Scalar::Bool(b.0))
+                        }
+                        Field::IntValue => {
+                            map.next_value::<Option<Int>>()?.map(|i| Scalar::Int(i.0))
+                        }
+                        Field::DoubleValue => map
+                            .next_value::<Option<Double>>()?
+                            .map(|d| Scalar::Double(d.0)),
+                        // Arrays, key/value lists and bytes: no analysis reads them.
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            Some(Scalar::Other)
+                        }
+                    };
+                    if let Some(value) = value {
+                        out = value;
+                    }
+                }
+                Ok(AnyValue(out))
+            }
+        }
+        deserializer.deserialize_any(AnyVisitor)
+    }
+}
+
+/// The member names of `KeyValue` and `AnyValue`, matched without
+/// allocating.
+enum Field {
+    Key,
+    Value,
+    StringValue,
+    BoolValue,
+    IntValue,
+    DoubleValue,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(match v {
+                    "key" => Field::Key,
+                    "value" => Field::Value,
+                    "stringValue" | "string_value" => Field::StringValue,
+                    "boolValue" | "bool_value" => Field::BoolValue,
+                    "intValue" | "int_value" => Field::IntValue,
+                    "doubleValue" | "double_value" => Field::DoubleValue,
+                    _ => Field::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+/// Defines a scalar read leniently with `deserialize_any`.
+macro_rules! lenient {
+    ($(#[$doc:meta])* $name:ident($inner:ty), $expecting:literal, |$v:ident| {
+        u64: $u64:expr, i64: $i64:expr, f64: $f64:expr, str: $str:expr $(, bool: $bool:expr)? $(, unit: $unit:expr)?
+    }) => {
+        $(#[$doc])*
+        pub struct $name(pub $inner);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_u64<E: de::Error>(self, $v: u64) -> Result<$name, E> {
+                        let parsed: Option<$inner> = $u64;
+                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Unsigned($v), &self))
+                    }
+                    fn visit_i64<E: de::Error>(self, $v: i64) -> Result<$name, E> {
+                        let parsed: Option<$inner> = $i64;
+                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Signed($v), &self))
+                    }
+                    fn visit_f64<E: de::Error>(self, $v: f64) -> Result<$name, E> {
+                        let parsed: Option<$inner> = $f64;
+                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Float($v), &self))
+                    }
+                    fn visit_str<E: de::Error>(self, $v: &str) -> Result<$name, E> {
+                        let parsed: Option<$inner> = $str;
+                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Str($v), &self))
+                    }
+                    $(fn visit_bool<E: de::Error>(self, $v: bool) -> Result<$name, E> {
+                        Ok($name($bool))
+                    })?
+                    $(fn visit_unit<E: de::Error>(self) -> Result<$name, E> {
+                        Ok($name($unit))
+                    })?
+                }
+                deserializer.deserialize_any(V)
+            }
+        }
+    };
+}
+
+/// An `f64` that is a whole number within `i64`.
+fn whole(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 9.2e18).then_some(v as i64)
+}
+
+lenient!(
+    /// A fixed64 time: a number, or a string of digits.
+    Time(u64), "nanoseconds as an integer or a string of digits", |v| {
+        u64: Some(v),
+        i64: u64::try_from(v).ok(),
+        f64: whole(v).and_then(|i| u64::try_from(i).ok()),
+        str: v.trim().parse().ok()
+    }
+);
+
+lenient!(
+    /// An `intValue`: a number, or a string of digits.
+    Int(i64), "a 64-bit integer or a string of one", |v| {
+        u64: i64::try_from(v).ok(),
+        i64: Some(v),
+        f64: whole(v),
+        str: v.trim().parse().ok()
+    }
+);
+
+lenient!(
+    /// A `doubleValue`: a number, a numeric string, `"NaN"` or `"Infinity"`.
+    Double(f64), "a number, a numeric string, \"NaN\" or \"Infinity\"", |v| {
+        u64: Some(v as f64),
+        i64: Some(v as f64),
+        f64: Some(v),
+        str: v.trim().parse().ok()
+    }
+);
+
+lenient!(
+    /// A `boolValue`: `true`/`false`, also as strings.
+    Bool(bool), "a boolean", |v| {
+        u64: None,
+        i64: None,
+        f64: None,
+        str: v.trim().parse().ok(),
+        bool: v
+    }
+);
+
+lenient!(
+    /// `Span.kind`: the enum number (also as a string) or its name.
+    #[derive(Default)]
+    KindField(SpanKind), "a SpanKind number or name", |v| {
+        u64: Some(SpanKind::from_otlp(i64::try_from(v).unwrap_or(0))),
+        i64: Some(SpanKind::from_otlp(v)),
+        f64: whole(v).map(SpanKind::from_otlp),
+        str: Some(match v.trim().parse::<i64>() {
+            Ok(n) => SpanKind::from_otlp(n),
+            Err(_) => SpanKind::from_name(v.trim()),
+        }),
+        unit: SpanKind::Unspecified
+    }
+);
+
+lenient!(
+    /// `Status.code`: the enum number (also as a string) or its name.
+    #[derive(Default)]
+    StatusField(Status), "a StatusCode number or name", |v| {
+        u64: Some(status_from_code(i64::try_from(v).unwrap_or(0))),
+        i64: Some(status_from_code(v)),
+        f64: whole(v).map(status_from_code),
+        str: Some(match v.trim().parse::<i64>() {
+            Ok(n) => status_from_code(n),
+            Err(_) => status_from_name(v.trim()),
+        }),
+        unit: Status::Unset
+    }
+);

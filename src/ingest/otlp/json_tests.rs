@@ -1,0 +1,480 @@
+//! OTLP/JSON reader tests: the oracle exports, every encoding variant the
+//! protobuf JSON mapping allows, and bad records.
+
+use std::path::Path;
+
+use super::*;
+use crate::model::{Quality, SpanKind, Status};
+
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+    let input = Input {
+        name: "test.json",
+        bytes,
+    };
+    let mut sink = Sink::new("test.json", strings);
+    OtlpJsonReader.read(&input, &mut sink)?;
+    Ok((sink.spans, sink.quality))
+}
+
+fn read_ok(strings: &Interner, text: &str) -> (Vec<Span>, Quality) {
+    read(strings, text.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn oracle(relative: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracles/otlp")
+        .join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One request holding `spans` (JSON span objects) for service `svc`.
+fn request(spans: &str) -> String {
+    format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"svc"}}}}]}},"scopeSpans":[{{"scope":{{"name":"lib"}},"spans":[{spans}]}}]}}]}}"#
+    )
+}
+
+/// A valid span with `extra` members added (later members win in serde
+/// only when they are not duplicates, so tests replace by omission).
+fn span(id: &str, extra: &str) -> String {
+    let sep = if extra.is_empty() { "" } else { "," };
+    format!(
+        r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{id}","name":"op","startTimeUnixNano":"1000","endTimeUnixNano":"3000"{sep}{extra}}}"#
+    )
+}
+
+fn text(strings: &Interner, sym: Option<Sym>) -> Option<&str> {
+    sym.map(|s| strings.resolve(s))
+}
+
+#[test]
+fn spec_example_reads_with_uppercase_ids_and_string_times() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, &oracle("spec-example.json")).unwrap();
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 1);
+    let s = &spans[0];
+    assert_eq!(s.trace_id.to_string(), "5b8efff798038103d269b633813fc60c");
+    assert_eq!(s.span_id.to_string(), "eee19b7ec3c1b174");
+    assert_eq!(s.parent_id, SpanId::parse("eee19b7ec3c1b173").ok());
+    assert_eq!(s.start, 1_544_712_660_000_000_000);
+    assert_eq!(s.duration(), 1_000_000_000);
+    assert_eq!(s.kind, SpanKind::Server);
+    assert_eq!(s.status, Status::Unset);
+    assert_eq!(strings.resolve(s.service), "my.service");
+    assert_eq!(strings.resolve(s.name), "I'm a server span");
+    assert!(
+        s.attrs.is_none(),
+        "my.span.attr is not an attribute critpath keeps"
+    );
+    assert!(s.trace_label.is_none());
+}
+
+#[test]
+fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, &oracle("jaeger-memory-otel_traces_01.json")).unwrap();
+    assert_eq!(quality.unparsable_records, 0);
+    let ids: Vec<String> = spans.iter().map(|s| s.span_id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "0000000000000002",
+            "0000000000000003",
+            "0000000000000004",
+            "0000000000000005"
+        ]
+    );
+    let kinds: Vec<SpanKind> = spans.iter().map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            SpanKind::Server,
+            SpanKind::Client,
+            SpanKind::Producer,
+            SpanKind::Consumer
+        ]
+    );
+    assert!(spans.iter().all(|s| s.status == Status::Error));
+    assert_eq!(spans[0].parent_id, SpanId::parse("3").ok());
+    assert_eq!(strings.resolve(spans[0].service), "service-x");
+    assert_eq!(
+        text(&strings, spans[0].attrs().peer_service),
+        Some("service-y")
+    );
+    assert_eq!(spans[0].links.as_deref().map(<[_]>::len), Some(2));
+    assert_eq!(
+        spans[0].links.as_deref().unwrap()[0],
+        SpanLink {
+            trace_id: TraceId::parse("00000000000000010000000000000000")
+                .unwrap()
+                .0,
+            span_id: SpanId::parse("4").unwrap(),
+        }
+    );
+}
+
+/// The spans of an OTLP/JSON file, listed by walking it generically: an
+/// oracle independent of the reader.
+fn listed_span_ids(bytes: &[u8]) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let mut ids = Vec::new();
+    for rs in doc["resourceSpans"].as_array().unwrap() {
+        for ss in rs["scopeSpans"].as_array().unwrap() {
+            for span in ss["spans"].as_array().unwrap() {
+                ids.push(span["spanId"].as_str().unwrap().to_ascii_lowercase());
+            }
+        }
+    }
+    ids
+}
+
+#[test]
+fn every_jaeger_integration_fixture_reads_cleanly() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracles/otlp/jaeger-integration");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let strings = Interner::new();
+        assert!(OtlpJsonReader.sniff(&bytes), "{}", path.display());
+        let (spans, quality) = read(&strings, &bytes).unwrap();
+        assert_eq!(quality.unparsable_records, 0, "{}", path.display());
+        let ids: Vec<String> = spans.iter().map(|s| s.span_id.to_string()).collect();
+        assert_eq!(ids, listed_span_ids(&bytes), "{}", path.display());
+        assert!(spans.iter().all(|s| s.end >= s.start && s.start > 0));
+        assert!(spans.iter().all(|s| strings.resolve(s.service) != UNKNOWN));
+        files += 1;
+    }
+    assert_eq!(files, 32);
+}
+
+#[test]
+fn example_trace_has_five_spans_over_several_services() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("jaeger-integration/example_trace.json")).unwrap();
+    assert_eq!(spans.len(), 5);
+    assert_eq!(strings.resolve(spans[0].service), "example-service-2");
+    assert_eq!(strings.resolve(spans[1].service), "example-service-3");
+    assert_eq!(spans[0].duration(), 100_000);
+}
+
+#[test]
+fn links_to_other_traces_and_duplicates_are_kept() {
+    let strings = Interner::new();
+    let (spans, _) = read(
+        &strings,
+        &oracle("jaeger-integration/link_attributes_trace.json"),
+    )
+    .unwrap();
+    let links = spans[0].links.as_deref().unwrap();
+    assert_eq!(links.len(), 3);
+    assert_eq!(links[0].trace_id, TraceId(0xff));
+    assert_eq!(links[1], links[2]);
+}
+
+#[test]
+fn json_lines_are_read_in_order_and_bad_lines_counted_by_line() {
+    let strings = Interner::new();
+    let lines = [
+        request(&span("0000000000000001", "")),
+        "{not json".to_string(),
+        String::new(),
+        r#"{"something":"else"}"#.to_string(),
+        request(&format!(
+            "{},{}",
+            span("0000000000000002", ""),
+            r#"{"spanId":"0000000000000003","startTimeUnixNano":"1","endTimeUnixNano":"2"}"#
+        )),
+    ];
+    let (spans, quality) = read_ok(&strings, &lines.join("\n"));
+    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(quality.unparsable_records, 3);
+    let at: Vec<&Location> = quality.examples.iter().map(|p| &p.location).collect();
+    assert_eq!(
+        at,
+        [&Location::Line(2), &Location::Line(4), &Location::Line(5)]
+    );
+    assert!(quality.examples[2].message.contains("traceId"));
+}
+
+#[test]
+fn many_lines_are_read_in_parallel_in_line_order() {
+    let strings = Interner::new();
+    let n = 3000;
+    let mut text = String::new();
+    for i in 1..=n {
+        let id = format!("{i:016x}");
+        let bad = if i % 1000 == 0 {
+            ""
+        } else {
+            "\"traceId\":\"1\","
+        };
+        text.push_str(&request(&format!(
+            r#"{{{bad}"spanId":"{id}","startTimeUnixNano":"5","endTimeUnixNano":"6","attributes":[{{"key":"http.route","value":{{"stringValue":"/r/{{id}}"}}}},{{"key":"pad","value":{{"stringValue":"{}"}}}}]}}"#,
+            "x".repeat(200)
+        )));
+        text.push('\n');
+    }
+    assert!(
+        text.len() > 2 * common::CHUNK_BYTES,
+        "the test must span several chunks"
+    );
+    let (spans, quality) = read_ok(&strings, &text);
+    assert_eq!(spans.len(), n - 3);
+    assert!(spans.windows(2).all(|w| w[0].span_id < w[1].span_id));
+    assert_eq!(quality.unparsable_records, 3);
+    let lines: Vec<&Location> = quality.examples.iter().map(|p| &p.location).collect();
+    assert_eq!(
+        lines,
+        [
+            &Location::Line(1000),
+            &Location::Line(2000),
+            &Location::Line(3000)
+        ]
+    );
+    assert_eq!(text_of(&strings, &spans[0]), Some("/r/{id}"));
+}
+
+fn text_of<'s>(strings: &'s Interner, span: &Span) -> Option<&'s str> {
+    span.attrs().http_route.map(|s| strings.resolve(s))
+}
+
+#[test]
+fn null_is_accepted_for_repeated_bytes_and_fixed64_fields() {
+    let strings = Interner::new();
+    let doc = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":null}},"scopeSpans":[{{"spans":[{}]}},{{"spans":null}}],"instrumentationLibrarySpans":null}},{{"scopeSpans":null}}]}}"#,
+        [
+            span(
+                "0000000000000001",
+                r#""parentSpanId":null,"links":null,"attributes":null,"events":[{"timeUnixNano":null,"attributes":null}],"status":null,"kind":null"#
+            ),
+            // A null time is an absent time: this span alone is skipped.
+            r#"{"traceId":"01","spanId":"02","startTimeUnixNano":"1","endTimeUnixNano":null}"#
+                .to_string(),
+        ]
+        .join(",")
+    );
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(spans.len(), 1);
+    let s = &spans[0];
+    assert_eq!(s.parent_id, None);
+    assert!(s.links.is_none() && s.attrs.is_none());
+    assert_eq!(strings.resolve(s.service), UNKNOWN);
+    assert_eq!(quality.unparsable_records, 1);
+    assert!(quality.examples[0].message.contains("endTimeUnixNano"));
+}
+
+#[test]
+fn int32_fields_given_as_strings_are_accepted() {
+    let strings = Interner::new();
+    let doc = request(&span(
+        "0000000000000001",
+        r#""kind":"3","droppedAttributesCount":"3","droppedEventsCount":"0","flags":"1","status":{"code":"2","message":"boom"}"#,
+    ));
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans[0].kind, SpanKind::Client);
+    assert_eq!(spans[0].status, Status::Error);
+}
+
+#[test]
+fn enum_names_and_numeric_times_are_accepted() {
+    let strings = Interner::new();
+    let doc = request(&format!(
+        "{},{}",
+        r#"{"traceId":"AB","spanId":"CD","kind":"SPAN_KIND_PRODUCER","status":{"code":"STATUS_CODE_OK"},"startTimeUnixNano":1544712660000000000,"endTimeUnixNano":1544712661000000000}"#,
+        r#"{"traceId":"ab","spanId":"ce","kind":4,"status":{"code":1},"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000"}"#
+    ));
+    let (spans, _) = read_ok(&strings, &doc);
+    assert_eq!(spans.len(), 2);
+    for s in &spans {
+        assert_eq!(s.kind, SpanKind::Producer);
+        assert_eq!(s.status, Status::Ok);
+        assert_eq!(s.start, 1_544_712_660_000_000_000);
+        assert_eq!(s.duration(), 1_000_000_000);
+    }
+    assert_eq!(spans[0].trace_id, spans[1].trace_id);
+}
+
+#[test]
+fn every_any_value_kind_is_accepted() {
+    let strings = Interner::new();
+    let attributes = r#""attributes":[
+        {"key":"http.route","value":{"doubleValue":"NaN"}},
+        {"key":"db.system","value":{"doubleValue":"Infinity"}},
+        {"key":"http.method","value":{"intValue":"42"}},
+        {"key":"peer.service","value":{"boolValue":true}},
+        {"key":"db.statement","value":{"arrayValue":{}}},
+        {"key":"url.full","value":{"kvlistValue":{"values":[{"key":"a","value":{"intValue":7}}]}}},
+        {"key":"server.address","value":{"bytesValue":"AAAwOQ=="}},
+        {"key":"messaging.system","value":{"stringValue":"kafka"}},
+        {"key":"messaging.destination","value":{"doubleValue":-1.5}},
+        {"key":"messaging.operation","value":{"intValue":-7}},
+        {"key":"ignored","value":{"arrayValue":{"values":[{"doubleValue":"-Infinity"},{}]}}},
+        {"value":{"stringValue":"no key"}},
+        {"key":"net.peer.name"},
+        {"value":{"stringValue":"x"},"key":"http.url"}
+    ]"#;
+    let (spans, quality) = read_ok(&strings, &request(&span("01", attributes)));
+    assert_eq!(quality.unparsable_records, 0);
+    let a = spans[0].attrs();
+    assert_eq!(text(&strings, a.http_route), Some("NaN"));
+    assert_eq!(text(&strings, a.db_system), Some("inf"));
+    assert_eq!(text(&strings, a.http_method), Some("42"));
+    assert_eq!(text(&strings, a.peer_service), Some("true"));
+    assert_eq!(a.db_statement, None, "arrays are not scalars");
+    assert_eq!(a.server_address, None, "bytes are not kept");
+    assert_eq!(text(&strings, a.messaging_system), Some("kafka"));
+    assert_eq!(text(&strings, a.messaging_destination), Some("-1.5"));
+    assert_eq!(text(&strings, a.messaging_operation), Some("-7"));
+    assert_eq!(text(&strings, a.url_full), Some("x"), "value before key");
+}
+
+#[test]
+fn legacy_library_spans_snake_case_and_wrappers_are_read() {
+    let strings = Interner::new();
+    let legacy = r#"{"resourceSpans":[{"instrumentationLibrarySpans":[{"instrumentationLibrary":{"name":"x"},"spans":[{"traceId":"01","spanId":"01","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
+    let snake = r#"{"resource_spans":[{"resource":{"attributes":[{"key":"service.name","value":{"string_value":"snake"}}]},"scope_spans":[{"spans":[{"trace_id":"01","span_id":"02","parent_span_id":"01","start_time_unix_nano":"1","end_time_unix_nano":"2"}]}]}]}"#;
+    let jaeger_v3 = format!(r#"{{"result":{}}}"#, request(&span("03", "")));
+    let tempo = format!(
+        r#"{{"batches":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        span("04", "")
+    );
+    let tempo_v2 = format!(r#"{{"trace":{}}}"#, request(&span("05", "")));
+    let text = [legacy, snake, &jaeger_v3, &tempo, &tempo_v2].join("\n");
+    let (spans, quality) = read_ok(&strings, &text);
+    assert_eq!(quality.unparsable_records, 0);
+    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert_eq!(strings.resolve(spans[1].service), "snake");
+    assert_eq!(spans[1].parent_id, Some(SpanId(1)));
+    for doc in [legacy, snake, &jaeger_v3, &tempo, &tempo_v2] {
+        assert!(OtlpJsonReader.sniff(doc.as_bytes()), "{doc}");
+    }
+}
+
+#[test]
+fn a_member_of_the_wrong_type_loses_only_its_span_located_by_line() {
+    let strings = Interner::new();
+    let doc = format!(
+        "{{\n\"resourceSpans\": [{{\"resource\": {{\"attributes\": [{{\"key\": \"service.name\", \"value\": {{\"stringValue\": \"svc\"}}}}]}},\n\"scopeSpans\": [{{\"spans\": [\n{},\n{},\n{}\n]}}]}}]}}",
+        span("01", ""),
+        span("02", r#""name": 5"#),
+        span(
+            "03",
+            r#""attributes":[{"key":"http.route","value":{"intValue":"x"}}]"#
+        ),
+    );
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(spans.len(), 1);
+    assert_eq!(strings.resolve(spans[0].service), "svc");
+    assert_eq!(quality.unparsable_records, 2);
+    assert_eq!(quality.examples[0].location, Location::Line(5));
+    assert_eq!(quality.examples[1].location, Location::Line(6));
+    assert!(quality.examples[0].message.contains("unreadable span"));
+}
+
+#[test]
+fn non_hex_trace_ids_are_hashed_and_labelled() {
+    let strings = Interner::new();
+    let doc = request(
+        r#"{"traceId":"my-trace","spanId":"a-span","startTimeUnixNano":"1","endTimeUnixNano":"2","name":""}"#,
+    );
+    let (spans, _) = read_ok(&strings, &doc);
+    assert_eq!(text(&strings, spans[0].trace_label), Some("my-trace"));
+    assert_eq!(strings.resolve(spans[0].name), UNKNOWN);
+}
+
+#[test]
+fn invalid_or_foreign_documents_are_errors_naming_the_place() {
+    let strings = Interner::new();
+    let err = read(&strings, b"{\n\"resourceSpans\": [\n}").unwrap_err();
+    assert_eq!(err.location, Location::Line(3));
+    assert!(err.message.starts_with("invalid JSON"));
+    let err = read(&strings, br#"{"data": []}"#).unwrap_err();
+    assert_eq!(err.location, Location::Whole);
+    let err = read(&strings, b"{\"a\":1}\n{\"b\":2}\n").unwrap_err();
+    assert!(err.message.contains("resourceSpans"));
+    assert!(read(&strings, b"").is_err());
+}
+
+#[test]
+fn an_empty_request_is_read_with_no_spans() {
+    let strings = Interner::new();
+    let (spans, quality) = read_ok(&strings, r#"{"resourceSpans":[]}"#);
+    assert!(spans.is_empty());
+    assert_eq!(quality.unparsable_records, 0);
+}
+
+#[test]
+fn sniff_accepts_otlp_json_only() {
+    assert!(OtlpJsonReader.sniff(&oracle("spec-example.json")));
+    assert!(!OtlpJsonReader.sniff(br#"{"data":[{"traceID":"1","spans":[]}]}"#));
+    assert!(!OtlpJsonReader.sniff(&oracle("spec-example.binpb")));
+    assert!(!OtlpJsonReader.sniff(br#"{"batches":[]}"#));
+}
+
+#[test]
+fn mutated_requests_never_panic() {
+    let template: serde_json::Value =
+        serde_json::from_slice(&oracle("jaeger-memory-otel_traces_01.json")).unwrap();
+    for mutated in crate::ingest::json_value::mutations(&template) {
+        let strings = Interner::new();
+        let _ = read(&strings, mutated.to_string().as_bytes());
+    }
+}
+
+/// The variants must be accepted by the typed decode itself, not only by
+/// the slower span-by-span fallback.
+#[test]
+fn typed_decode_accepts_every_variant_without_falling_back() {
+    let docs = [
+        String::from_utf8(oracle("spec-example.json")).unwrap(),
+        String::from_utf8(oracle("jaeger-memory-otel_traces_01.json")).unwrap(),
+        request(&span(
+            "01",
+            r#""parentSpanId":null,"links":null,"attributes":null,"kind":"2","droppedAttributesCount":"3","status":{"code":"2"}"#,
+        )),
+        request(&span(
+            "01",
+            r#""attributes":[{"key":"http.route","value":{"doubleValue":"NaN"}},{"key":"db.system","value":{"doubleValue":"Infinity"}},{"key":"x","value":{"arrayValue":{}}},{"key":"db.statement","value":{"arrayValue":{}}}]"#,
+        )),
+        r#"{"resourceSpans":[{"resource":null,"scopeSpans":[{"spans":null}]}]}"#.to_string(),
+    ];
+    for doc in &docs {
+        let parsed = serde_json::from_str::<Document<'_>>(doc);
+        assert!(parsed.is_ok_and(|d| d.recognised()), "{doc}");
+    }
+    let wrong = request(&span("01", r#""name":5"#));
+    assert!(serde_json::from_str::<Document<'_>>(&wrong).is_err());
+}
+
+#[test]
+fn a_byte_order_mark_an_array_of_requests_and_empty_parent_ids_are_accepted() {
+    let strings = Interner::new();
+    let doc = format!(
+        "{}[{},{}]",
+        '\u{feff}',
+        request(&span("01", r#""parentSpanId":"""#)),
+        request(&span("02", r#""parentSpanId":"01""#))
+    );
+    assert!(OtlpJsonReader.sniff(doc.as_bytes()));
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].parent_id, None);
+    assert_eq!(spans[1].parent_id, Some(SpanId(1)));
+
+    // The span-by-span fallback handles arrays too, locating bad spans.
+    let doc = format!(
+        "[\n{},\n{}\n]",
+        request(&span("01", "")),
+        request(&span("02", r#""kind":{}"#))
+    );
+    let (spans, quality) = read_ok(&strings, &doc);
+    assert_eq!(spans.len(), 1);
+    assert_eq!(quality.examples[0].location, Location::Line(3));
+}
