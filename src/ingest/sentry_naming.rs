@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::SpanKind;
-use crate::normalize::statement_shape;
+use crate::normalize::{statement_shape, url_shape};
 
 /// The facts taken from one span's op, description and data.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub fn describe<'a>(
             described.http_method =
                 text(&["http.request.method", "http.method", "method"]).or(desc_method);
             described.url = text(&["url.full", "http.url", "url"]).or(desc_url);
-            let url = described.url.map(url_shape);
+            let url = described.url.map(|u| url_shape(None, u));
             match (described.http_method, url) {
                 (Some(method), Some(url)) => Some(format!("{method} {url}")),
                 (method, url) => url.or(method.map(str::to_string)),
@@ -135,42 +135,6 @@ fn split_method(description: &str) -> (Option<&str>, Option<&str>) {
         }
         _ => (None, Some(description)),
     }
-}
-
-/// The URL with id-like path segments and the query string as `*`; scheme,
-/// host and port are kept, the fragment is dropped.
-fn url_shape(url: &str) -> String {
-    let url = url.split('#').next().unwrap_or(url);
-    let (url, query) = match url.split_once('?') {
-        Some((path, query)) => (path, !query.is_empty()),
-        None => (url, false),
-    };
-    let path_start = url.find("://").map_or(0, |i| {
-        url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
-    });
-    let mut out = String::with_capacity(url.len() + 2);
-    out.push_str(&url[..path_start]);
-    for (i, segment) in url[path_start..].split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        out.push_str(if is_identifier(segment) { "*" } else { segment });
-    }
-    if query {
-        out.push_str("?*");
-    }
-    out
-}
-
-fn is_identifier(segment: &str) -> bool {
-    let b = segment.as_bytes();
-    let hex = |s: &[u8]| s.iter().all(u8::is_ascii_hexdigit);
-    let uuid = b.len() == 36
-        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
-        && hex(&[&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]].concat());
-    let digits = !b.is_empty() && b.iter().all(u8::is_ascii_digit);
-    let long_hex = b.len() >= 8 && hex(b) && b.iter().any(u8::is_ascii_digit);
-    digits || uuid || long_hex
 }
 
 #[cfg(test)]
@@ -259,27 +223,5 @@ mod tests {
         assert_eq!(kind("http.serverless"), SpanKind::Internal);
         assert_eq!(kind("ui.react.render"), SpanKind::Internal);
         assert_eq!(describe(None, Some("x"), None).kind, SpanKind::Internal);
-    }
-
-    #[test]
-    fn identifiers() {
-        for id in [
-            "42",
-            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f60",
-            "a1b2c3d4",
-            "5B8EFFF798038103",
-        ] {
-            assert!(is_identifier(id), "{id}");
-        }
-        for word in [
-            "",
-            "users",
-            "deadbeef",
-            "v1",
-            "a1b2c3",
-            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f6x",
-        ] {
-            assert!(!is_identifier(word), "{word}");
-        }
     }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Whole-process throughput: generate N traces per input format, run
+# `critpath analyze --format json` (all sections, output to a file) under
+# /usr/bin/time -v, and print spans/s and peak RSS per format.
+#
+#   benches/throughput.sh [TRACES]     (default 100000 traces ≈ 1M spans)
+#
+# Needs a release build (`cargo build --release --examples` is run here) and
+# GNU time (Debian's `time` package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+traces=${1:-100000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet --bin critpath --example generate
+bin=target/release/critpath
+gen=target/release/examples/generate
+
+printf '%-11s %10s %10s %8s %12s %10s %10s\n' format spans "MB in" "wall s" "spans/s" "peak MiB" "B/span"
+for format in otlp-json otlp-proto jaeger sentry; do
+  input="$work/input.$format"
+  "$gen" --traces "$traces" --format "$format" --seed 7 --out "$input"
+  spans=$("$bin" stats "$input" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spans"])')
+  # Warm the page cache so the first format is not penalised for it.
+  cat "$input" > /dev/null
+  /usr/bin/time -v "$bin" analyze "$input" --format json -o "$work/report.json" --quiet 2> "$work/time.txt"
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt" \
+    | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+  mb=$(du -m "$input" | cut -f1)
+  python3 - "$format" "$spans" "$mb" "$wall" "$rss_kb" <<'PY'
+import sys
+fmt, spans, mb, wall, rss_kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+print(f"{fmt:<11} {spans:>10} {mb:>10} {wall:>8.2f} {spans / wall:>12,.0f} {rss_kb / 1024:>10.0f} {rss_kb * 1024 / spans:>10.0f}")
+PY
+  rm -f "$input"
+done

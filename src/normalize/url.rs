@@ -1,0 +1,122 @@
+//! URL shapes: scheme, host and port kept (calls to different services must
+//! differ), id-like path segments replaced by `*`, a query string reduced to
+//! `?*`, the fragment dropped. Sentry's N+1 API detector groups calls the
+//! same way, except that it keeps path ids (it misses `/users/1`, `/users/2`
+//! loops; critpath does not).
+
+/// The shape of `url` (absolute, or a bare path or route).
+pub fn shape(url: &str) -> String {
+    let url = url.trim();
+    let url = url.split('#').next().unwrap_or(url);
+    let (url, query) = match url.split_once('?') {
+        Some((path, query)) => (path, !query.is_empty()),
+        None => (url, false),
+    };
+    let path_start = url.find("://").map_or(0, |i| {
+        url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
+    });
+    let mut out = String::with_capacity(url.len() + 2);
+    out.push_str(&url[..path_start]);
+    for (i, segment) in url[path_start..].split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(if is_identifier(segment) { "*" } else { segment });
+    }
+    if query {
+        out.push_str("?*");
+    }
+    out
+}
+
+/// Whether a path segment is an id: digits, a UUID, a hex hash (8 or more
+/// hex digits with at least one digit), or a long token mixing letters and
+/// digits (an opaque key). Words, versions (`v2`) and routes' own
+/// placeholders (`{id}`, `:id`) are kept.
+fn is_identifier(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    let hex = |s: &[u8]| s.iter().all(u8::is_ascii_hexdigit);
+    let has_digit = b.iter().any(u8::is_ascii_digit);
+    let digits = !b.is_empty() && b.iter().all(u8::is_ascii_digit);
+    let uuid = b.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| [8, 13, 18, 23].contains(&i) || c.is_ascii_hexdigit());
+    let long_hex = b.len() >= 8 && hex(b) && has_digit;
+    let token = b.len() >= 16
+        && has_digit
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
+    digits || uuid || long_hex || token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_queries_and_fragments() {
+        let cases = [
+            ("https://api.example.com/users/42", "https://api.example.com/users/*"),
+            (
+                "https://api.example.com/users/42/orders?page=2#top",
+                "https://api.example.com/users/*/orders?*",
+            ),
+            (
+                "http://geo:8080/v2/reverse/3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                "http://geo:8080/v2/reverse/*",
+            ),
+            ("/1001/weather.json", "/*/weather.json"),
+            ("/api/0/organizations/sentry/", "/api/*/organizations/sentry/"),
+            ("/commits/9f86d081884c7d65", "/commits/*"),
+            ("/keys/AbCdEf0123456789xyZ", "/keys/*"),
+            ("/users/{id}/orders", "/users/{id}/orders"),
+            ("/users/:id", "/users/:id"),
+            ("https://host", "https://host"),
+            ("/search?", "/search"),
+            ("", ""),
+        ];
+        for (url, want) in cases {
+            assert_eq!(shape(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn identifiers_and_words() {
+        for id in [
+            "42",
+            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f60",
+            "a1b2c3d4",
+            "5B8EFFF798038103",
+            // Not a UUID, but a long opaque token all the same.
+            "2f0d8a1c-6e29-4b8e-9f0a-1b2c3d4e5f6x",
+        ] {
+            assert!(is_identifier(id), "{id}");
+        }
+        for word in [
+            "",
+            "users",
+            "deadbeef",
+            "v1",
+            "a1b2c3",
+            "reverse-geocoding",
+        ] {
+            assert!(!is_identifier(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn method_is_upper_cased_and_optional() {
+        assert_eq!(super::super::url_shape(Some("get"), "/a/1"), "GET /a/*");
+        assert_eq!(super::super::url_shape(None, "/a/1"), "/a/*");
+        assert_eq!(super::super::url_shape(Some(" "), "/a"), "/a");
+    }
+
+    #[test]
+    fn non_ascii_never_panics() {
+        for url in ["/ü/€/1", "https://ß/𝄞?x", "://", "/a/ééééééééééééééééé1"] {
+            let _ = shape(url);
+        }
+    }
+}
