@@ -62,8 +62,8 @@ fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
 fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
     group.sample_size(10);
-    for traces in [10_000u64] {
-        let (spans, strings) = synthetic(traces);
+    {
+        let (spans, strings) = synthetic(10_000);
         let n = spans.len() as u64;
         group.throughput(Throughput::Elements(n));
         group.bench_with_input(BenchmarkId::new("build_graphs", n), &spans, |b, spans| {

@@ -116,9 +116,11 @@ fn only_in<T: Clone>(a: &[T], b: &[T], key: impl Fn(&T) -> Vec<String>) -> Vec<T
         .collect()
 }
 
+/// An operation's statistics before and after, when present on that side.
+type Pair<'a> = (Option<&'a OperationStats>, Option<&'a OperationStats>);
+
 fn operations(base: &[OperationStats], cand: &[OperationStats]) -> Vec<OperationDiff> {
-    let mut by_key: BTreeMap<(&str, &str), (Option<&OperationStats>, Option<&OperationStats>)> =
-        BTreeMap::new();
+    let mut by_key: BTreeMap<(&str, &str), Pair<'_>> = BTreeMap::new();
     for o in base {
         by_key.entry((&o.service, &o.operation)).or_default().0 = Some(o);
     }

@@ -1,8 +1,104 @@
-//! Self time of every span (being written).
+//! Self time of every span: its duration minus the union of its children's
+//! intervals clipped to it, never negative.
+//!
+//! Every child counts, blocking or not (Jaeger UI's trace statistics do the
+//! same): self time answers "what did this span do itself", which a
+//! fire-and-forget child also takes away from. A child partly outside its
+//! parent only counts for the part inside it.
 
 use crate::model::{Nanos, Trace};
 
 /// Self time of every span of `trace`, indexed like [`Trace::spans`].
 pub fn self_times(trace: &Trace) -> Vec<Nanos> {
-    trace.spans.iter().map(|s| s.duration().max(0)).collect()
+    let mut intervals: Vec<(Nanos, Nanos)> = Vec::new();
+    (0..trace.spans.len())
+        .map(|i| {
+            let span = &trace.spans[i];
+            let (start, end) = (span.start, span.end.max(span.start));
+            intervals.clear();
+            intervals.extend(trace.children(i).filter_map(|c| {
+                let child = &trace.spans[c];
+                let (s, e) = (child.start.max(start), child.end.min(end));
+                (e > s).then_some((s, e))
+            }));
+            (end - start - union_length(&mut intervals)).max(0)
+        })
+        .collect()
+}
+
+/// Total length covered by `intervals` (sorted in place).
+fn union_length(intervals: &mut [(Nanos, Nanos)]) -> Nanos {
+    intervals.sort_unstable();
+    let mut total = 0;
+    let mut current: Option<(Nanos, Nanos)> = None;
+    for &(s, e) in intervals.iter() {
+        match current {
+            Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                total += ce - cs;
+                current = Some((s, e));
+            }
+            None => current = Some((s, e)),
+        }
+    }
+    total + current.map_or(0, |(s, e)| e - s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testutil::TraceBuilder;
+
+    fn selfs(b: TraceBuilder) -> Vec<(String, Nanos)> {
+        let (trace, strings) = b.build_with_strings();
+        let times = self_times(&trace);
+        trace
+            .spans
+            .iter()
+            .zip(times)
+            .map(|(s, t)| (strings.resolve(s.name).to_string(), t))
+            .collect()
+    }
+
+    fn of(rows: &[(String, Nanos)], name: &str) -> Nanos {
+        rows.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    #[test]
+    fn overlapping_children_count_once() {
+        let rows = selfs(
+            TraceBuilder::new()
+                .span("p", None, 0, 100)
+                .span("a", Some("p"), 10, 40)
+                .span("b", Some("p"), 30, 60)
+                .span("c", Some("p"), 80, 90),
+        );
+        assert_eq!(of(&rows, "p"), 100 - 50 - 10);
+        assert_eq!(of(&rows, "a"), 30);
+    }
+
+    #[test]
+    fn children_are_clipped_to_the_parent_and_self_time_is_never_negative() {
+        let rows = selfs(
+            TraceBuilder::new()
+                .span("p", None, 10, 30)
+                .span("enclosing", Some("p"), 0, 50)
+                .span("late", Some("p"), 25, 90),
+        );
+        assert_eq!(of(&rows, "p"), 0);
+        let rows = selfs(
+            TraceBuilder::new()
+                .span("p", None, 0, 100)
+                .span("after", Some("p"), 150, 200)
+                .span("neg", Some("p"), 50, 40),
+        );
+        assert_eq!(of(&rows, "p"), 100);
+        assert_eq!(of(&rows, "neg"), 0);
+    }
+
+    #[test]
+    fn union_length_merges_touching_and_nested() {
+        assert_eq!(union_length(&mut [(0, 10), (10, 20), (2, 5), (30, 31)]), 21);
+        assert_eq!(union_length(&mut []), 0);
+    }
 }

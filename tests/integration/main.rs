@@ -3,7 +3,11 @@
 //! to link than one per file).
 
 mod cli;
+mod gate;
 mod html;
 mod oracles;
+mod reports;
+mod scenarios;
 mod sentry_detectors;
+mod visual;
 mod util;

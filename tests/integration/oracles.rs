@@ -61,13 +61,18 @@ fn crisp_critical_path_times() {
             .map(|(k, v)| (k.clone(), v.as_i64().unwrap()))
             .collect();
         let got = critical_us(&analyze(&file, &[]));
+        // CRISP lets siblings overlap by up to 1% of the parent and then
+        // counts the overlap twice; critpath cuts it so the path tiles the
+        // root. The answers may differ by that overlap, never by more.
+        let root_us: i64 = expected.values().sum();
         for (op, want) in &expected {
             let have = got.get(op).copied().unwrap_or(0);
-            assert_eq!(
-                have, *want,
+            assert!(
+                (have - want).abs() <= root_us / 100,
                 "crisp/{n}.json {op}: got {got:?}, want {expected:?}"
             );
         }
+        assert_eq!(got.values().sum::<i64>(), root_us, "crisp/{n}.json tiles");
     }
 }
 
@@ -96,4 +101,46 @@ fn jaeger_ui_self_time_normal_trace() {
     let mut selfs: Vec<f64> = by.values().map(|&v| round2(v)).collect();
     selfs.sort_by(f64::total_cmp);
     assert_eq!(selfs, vec![1.74, 3.16], "{by:?}");
+}
+
+/// Milliseconds with 2 decimals, rounded half up as Jaeger UI shows them,
+/// computed on whole µs so that 0.005 ms does not depend on float rounding.
+fn jaeger_ui_ms(ms: f64) -> f64 {
+    let us = (ms * 1000.0).round() as i64;
+    ((us + 5) / 10) as f64 / 100.0
+}
+
+// Jaeger UI's trace statistics tests: self time of the root service
+// (`service-one`) in each of these traces, ms to 2 decimals.
+#[test]
+fn jaeger_ui_self_time_of_the_root_service() {
+    let cases = [
+        ("traceWithOverlappingChildrenLongerThanParent.json", 0.03),
+        ("traceWithTwoNonOverlappingChildren.json", 0.03),
+        ("traceWithOverlappingChildren.json", 0.0),
+        (
+            "traceWithSingleChildLongerThanParentAndStartsAfterParent.json",
+            0.04,
+        ),
+        ("traceWithThreeShortChildren.json", 0.01),
+        ("traceWithTwoChildrenStartedAtTraceStart.json", 0.0),
+    ];
+    for (file, want) in cases {
+        let by = self_ms_by_service(file);
+        assert_eq!(jaeger_ui_ms(by["service-one"]), want, "{file}: {by:?}");
+    }
+}
+
+// Jaeger UI: in spanLongerAsParent, api-gateway's `GET /owners/8/pets/10`
+// (a span longer than its parent) has 1.22 ms of self time.
+#[test]
+fn jaeger_ui_self_time_of_a_span_longer_than_its_parent() {
+    let report = analyze("jaeger-ui/self-time/spanLongerAsParent.json", &[]);
+    let op = report["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["service"] == "api-gateway" && o["operation"] == "GET /owners/8/pets/10")
+        .expect("operation present");
+    assert_eq!(jaeger_ui_ms(op["self_ms"].as_f64().unwrap()), 1.22);
 }
