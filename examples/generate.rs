@@ -101,9 +101,11 @@ fn main() -> ExitCode {
 
 fn load_set(traces: u64, format: Format, seed: u64, out: &Option<PathBuf>) -> io::Result<()> {
     let mut sink: Box<dyn Write> = match out {
-        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-        })?)),
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+            })?))
+        }
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     load::write(traces, format, seed, &mut sink)?;

@@ -42,7 +42,12 @@ pub fn open_call(
 ) -> Call {
     let caller = b.get(parent).service;
     let url = format!("https://{}{}", req.host, req.target);
-    let path = req.target.split('?').next().unwrap_or(req.target).to_string();
+    let path = req
+        .target
+        .split('?')
+        .next()
+        .unwrap_or(req.target)
+        .to_string();
     let client = b.span(Some(parent), caller, Kind::Client, req.method, start, start);
     b.attr(client, "http.request.method", req.method)
         .attr(client, "url.full", url)
@@ -215,7 +220,11 @@ mod tests {
             "SELECT categories"
         );
         assert_eq!(
-            span_name("postgresql", "app", "insert into report_results (a) values (1)"),
+            span_name(
+                "postgresql",
+                "app",
+                "insert into report_results (a) values (1)"
+            ),
             "INSERT report_results"
         );
         assert_eq!(

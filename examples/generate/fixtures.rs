@@ -25,9 +25,9 @@ const SPANS_PER_REQUEST: usize = 8192;
 pub fn write_tree(out: &Path) -> io::Result<()> {
     for scenario in scenarios::all() {
         for format in Format::ALL {
-            let path = out
-                .join(format.name())
-                .join(format!("{}.{}", scenario.name, format.extension()));
+            let path =
+                out.join(format.name())
+                    .join(format!("{}.{}", scenario.name, format.extension()));
             let mut bytes = Vec::new();
             write_all(format, &scenario.traces, TRACES_PER_REQUEST, &mut bytes)?;
             put(&path, &bytes)?;
@@ -44,11 +44,15 @@ pub fn write_tree(out: &Path) -> io::Result<()> {
                 &mut plain,
             )?;
             let packed = zstd::stream::encode_all(&plain[..], 19)?;
-            put(&out.join("compressed").join("sequential.jsonl.zst"), &packed)?;
+            put(
+                &out.join("compressed").join("sequential.jsonl.zst"),
+                &packed,
+            )?;
         }
     }
     put(
-        &out.join(Format::OtlpJson.name()).join("fanout_17k.jsonl.gz"),
+        &out.join(Format::OtlpJson.name())
+            .join("fanout_17k.jsonl.gz"),
         &fanout_gz()?,
     )?;
     for (name, bytes) in integrity::files()? {
@@ -83,6 +87,5 @@ fn put(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    fs::write(path, bytes)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    fs::write(path, bytes).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }

@@ -25,11 +25,6 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
-        file: "healthy.json",
-        trace: 0x00,
-        breakage: |_| {},
-    },
-    Case {
         // The root span was never exported (its process died before the
         // flush): the client span points at a parent not in the file.
         file: "missing_parent.json",
@@ -87,8 +82,8 @@ const CASES: &[Case] = &[
         breakage: |spans| spans[4].end = spans[4].start - 2 * MS,
     },
     Case {
-        // A span without its `spanId` (written as absent).
-        file: "missing_span_id.json",
+        // A malformed span: no `spanId` (written as absent).
+        file: "malformed_span.json",
         trace: 0x09,
         breakage: |spans| spans[3].id = 0,
     },
@@ -123,7 +118,10 @@ fn healthy(trace: u8) -> Trace {
                 "GET /checkout",
                 0,
                 120,
-                vec![s("http.request.method", "GET"), s("http.route", "/checkout")],
+                vec![
+                    s("http.request.method", "GET"),
+                    s("http.route", "/checkout"),
+                ],
             ),
             span(
                 B,
@@ -181,15 +179,25 @@ fn healthy(trace: u8) -> Trace {
     }
 }
 
+/// Every single-trace case: its file name and its broken trace.
+pub fn traces() -> Vec<(&'static str, Trace)> {
+    CASES
+        .iter()
+        .map(|case| {
+            let mut trace = healthy(case.trace);
+            (case.breakage)(&mut trace.spans);
+            (case.file, trace)
+        })
+        .collect()
+}
+
 /// Every integrity file: name and bytes.
 pub fn files() -> io::Result<Vec<(&'static str, Vec<u8>)>> {
     let mut out = Vec::new();
-    for case in CASES {
-        let mut trace = healthy(case.trace);
-        (case.breakage)(&mut trace.spans);
+    for (file, trace) in traces() {
         let mut bytes = Vec::new();
         write_otlp_json_pretty(&[trace], &mut bytes)?;
-        out.push((case.file, bytes));
+        out.push((file, bytes));
     }
     out.push(("malformed_line.jsonl", malformed_lines()?));
     Ok(out)

@@ -89,8 +89,11 @@ fn cascade(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
             "notifications",
             format!("{message:016x}"),
         );
-        b.attr(root, "code.function", "handle_notification")
-            .attr(root, "code.namespace", "sender.consumers.notifications");
+        b.attr(root, "code.function", "handle_notification").attr(
+            root,
+            "code.namespace",
+            "sender.consumers.notifications",
+        );
         let mut t = at + ms_in(b.rng(), 1, 3);
         let template = b.rng().range(1, 40);
         let d = ms_in(b.rng(), 2, 6);
@@ -278,7 +281,7 @@ fn category_tree(rng: &mut Rng, at: i64) -> Trace {
     b.attr(root, "http.request.method", "GET")
         .attr(root, "http.route", "/categories/{id}/tree")
         .attr(root, "url.path", format!("/categories/{category}/tree"))
-                .attr(root, "server.address", "catalog-api.internal")
+        .attr(root, "server.address", "catalog-api.internal")
         .attr(root, "http.response.status_code", 200);
     let mut t = at + ms(1);
     let d = ms_in(b.rng(), 2, 5);
@@ -346,7 +349,7 @@ fn cache_warmer(rng: &mut Rng, at: i64, expired: bool) -> Trace {
     redis(&mut b, "TTL product_cache:featured".to_string(), t, ms(1));
     t += ms(2);
     if !expired {
-        let d = ms_in(b.rng(), 3, 7);
+        let d = ms_in(b.rng(), 12, 30);
         query(
             &mut b,
             root,
@@ -379,7 +382,12 @@ fn cache_warmer(rng: &mut Rng, at: i64, expired: bool) -> Trace {
         redis(&mut b, format!("GET product:{product}"), t, d);
         t += d;
     }
-    redis(&mut b, "SET product_cache:featured 1 EX 300".to_string(), t, ms(1));
+    redis(
+        &mut b,
+        "SET product_cache:featured 1 EX 300".to_string(),
+        t,
+        ms(1),
+    );
     b.set_end(root, t + ms(2));
     b.finish()
 }
@@ -420,9 +428,22 @@ fn slow_queries(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
         let other_ms = (slow_ms as f64 * 0.17 / 0.83 * (0.85 + 0.3 * rng.unit())) as i64;
 
         let mut b = TraceBuilder::new(rng);
-        let root = b.span(None, "reports-worker", Kind::Consumer, "build_report", at, at);
+        let root = b.span(
+            None,
+            "reports-worker",
+            Kind::Consumer,
+            "build_report",
+            at,
+            at,
+        );
         let message = b.rng().next_u64();
-        consumed(&mut b, root, "rabbitmq", "reports", format!("{message:016x}"));
+        consumed(
+            &mut b,
+            root,
+            "rabbitmq",
+            "reports",
+            format!("{message:016x}"),
+        );
         b.attr(root, "code.function", "build_report")
             .attr(root, "code.namespace", "reports.tasks")
             .attr(root, "thread.id", 140_233_801_729_856i64);
@@ -443,7 +464,9 @@ fn slow_queries(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
         let d = ms_in(b.rng(), 2, 4);
         t = db(
             &mut b,
-            format!("SELECT id, tenant_id, kind, params FROM report_definitions WHERE id = {report}"),
+            format!(
+                "SELECT id, tenant_id, kind, params FROM report_definitions WHERE id = {report}"
+            ),
             t,
             d,
         );
@@ -544,7 +567,7 @@ fn sequential(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
         b.attr(root, "http.request.method", "POST")
             .attr(root, "http.route", "/v1/dispatches")
             .attr(root, "url.path", "/v1/dispatches")
-                        .attr(root, "server.address", "dispatch-api.internal")
+            .attr(root, "server.address", "dispatch-api.internal")
             .attr(root, "http.response.status_code", 201);
         let mut t = at + ms(1);
         let d = ms_in(b.rng(), 2, 6);
@@ -713,7 +736,7 @@ fn handler(
     b.attr(root, "http.request.method", method)
         .attr(root, "http.route", route)
         .attr(root, "url.path", path)
-                .attr(root, "server.address", format!("{service}.internal"))
+        .attr(root, "server.address", format!("{service}.internal"))
         .attr(root, "http.response.status_code", 200);
     root
 }
@@ -920,8 +943,11 @@ pub fn fanout_17k() -> Trace {
         at,
         at,
     );
-    b.attr(root, "code.function", "cleanup_services")
-        .attr(root, "code.namespace", "alerts.maintenance");
+    b.attr(root, "code.function", "cleanup_services").attr(
+        root,
+        "code.namespace",
+        "alerts.maintenance",
+    );
     let mut t = at + ms(3);
     let mut service = 100_000;
     for _ in 0..17_000 {

@@ -145,13 +145,6 @@ pub struct Trace {
     pub spans: Vec<Span>,
 }
 
-impl Trace {
-    /// The span with id `id`, if present.
-    pub fn get(&self, id: u64) -> Option<&Span> {
-        self.spans.iter().find(|s| s.id == id)
-    }
-}
-
 /// Builds one trace, drawing ids from the scenario's generator. Spans are
 /// addressed by index while building; `end` may be fixed up later, which
 /// lets a handler lay out its children first and then close around them.

@@ -8,6 +8,8 @@ mod otlp;
 mod otlp_json;
 mod otlp_proto;
 mod sentry;
+#[cfg(test)]
+mod tests;
 
 use std::io::{self, Write};
 

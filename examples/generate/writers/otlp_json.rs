@@ -200,5 +200,8 @@ fn attribute(kv: &KeyValue) -> Option<Attribute<'_>> {
         // The generator makes none of the others.
         _ => return None,
     };
-    Some(Attribute { key: &kv.key, value })
+    Some(Attribute {
+        key: &kv.key,
+        value,
+    })
 }
