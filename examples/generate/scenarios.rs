@@ -23,9 +23,12 @@ pub struct Scenario {
     pub traces: Vec<Trace>,
 }
 
+/// Builds a scenario's traces from its generator and start time.
+type Build = fn(&mut Rng, i64) -> Vec<Trace>;
+
 /// The scenarios written in all four formats.
 pub fn all() -> Vec<Scenario> {
-    let scenarios: [(&'static str, fn(&mut Rng, i64) -> Vec<Trace>); 5] = [
+    let scenarios: [(&'static str, Build); 5] = [
         ("cascade", cascade),
         ("n_plus_one", n_plus_one),
         ("slow_queries", slow_queries),
@@ -401,16 +404,16 @@ fn slow_queries(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
     const MEANS_MS: [f64; 3] = [13_700.0, 7_000.0, 1_900.0];
     // Draw long-tailed factors, then scale them to average exactly 1, so
     // the scenario's averages are the stated ones, not a sample's.
-    let mut factors = [[0.0; RUNS]; 3];
-    for column in &mut factors {
-        for f in column.iter_mut() {
-            *f = rng.tail(0.45);
+    let mut factors = [[0.0; 3]; RUNS];
+    for q in 0..3 {
+        for run in factors.iter_mut() {
+            run[q] = rng.tail(0.45);
         }
-        let mean = column.iter().sum::<f64>() / RUNS as f64;
-        column.iter_mut().for_each(|f| *f /= mean);
+        let mean = factors.iter().map(|run| run[q]).sum::<f64>() / RUNS as f64;
+        factors.iter_mut().for_each(|run| run[q] /= mean);
     }
     let mut traces = Vec::new();
-    for run in 0..RUNS {
+    for run in factors {
         at += ms_in(rng, 60_000, 300_000);
         let tenant = rng.range(2, 80);
         let report = rng.range(300, 999);
@@ -421,7 +424,7 @@ fn slow_queries(rng: &mut Rng, mut at: i64) -> Vec<Trace> {
         );
         let mut durations = [0i64; 3];
         for (q, d) in durations.iter_mut().enumerate() {
-            *d = (MEANS_MS[q] * factors[q][run]).round() as i64;
+            *d = (MEANS_MS[q] * run[q]).round() as i64;
         }
         let slow_ms: i64 = durations.iter().sum();
         // The other ~17%: quick queries, rendering and the task's own time.
@@ -852,7 +855,7 @@ fn short_calls(rng: &mut Rng, at: i64) -> Trace {
         leaf_call(
             &mut b,
             root,
-            *service,
+            service,
             &Request {
                 method: "GET",
                 host: &format!("{service}.internal"),

@@ -119,12 +119,15 @@ struct Attribute<'a> {
 
 /// Serialises as `{"stringValue": ...}` and friends.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 enum AnyValue<'a> {
-    StringValue(&'a str),
-    BoolValue(bool),
-    IntValue(String),
-    DoubleValue(f64),
+    #[serde(rename = "stringValue")]
+    String(&'a str),
+    #[serde(rename = "boolValue")]
+    Bool(bool),
+    #[serde(rename = "intValue")]
+    Int(String),
+    #[serde(rename = "doubleValue")]
+    Double(f64),
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -193,10 +196,10 @@ fn span(s: &pb::Span) -> Span<'_> {
 
 fn attribute(kv: &KeyValue) -> Option<Attribute<'_>> {
     let value = match kv.value.as_ref()?.value.as_ref()? {
-        any_value::Value::StringValue(s) => AnyValue::StringValue(s),
-        any_value::Value::BoolValue(b) => AnyValue::BoolValue(*b),
-        any_value::Value::IntValue(n) => AnyValue::IntValue(n.to_string()),
-        any_value::Value::DoubleValue(x) => AnyValue::DoubleValue(*x),
+        any_value::Value::StringValue(s) => AnyValue::String(s),
+        any_value::Value::BoolValue(b) => AnyValue::Bool(*b),
+        any_value::Value::IntValue(n) => AnyValue::Int(n.to_string()),
+        any_value::Value::DoubleValue(x) => AnyValue::Double(*x),
         // The generator makes none of the others.
         _ => return None,
     };
