@@ -20,6 +20,9 @@ pub struct Summary {
     pub services: u64,
     /// Inputs read.
     pub inputs: u64,
+    /// Files found in folders and skipped: their content is no trace format.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_inputs: Vec<String>,
     /// Earliest span start and latest span end.
     pub time_range: Option<TimeRange>,
     /// Spans read per input format.
@@ -61,6 +64,7 @@ impl Summary {
             spans: set.span_count() as u64,
             services: services.len() as u64,
             inputs: ingested.inputs as u64,
+            skipped_inputs: ingested.skipped.clone(),
             time_range: range.map(|(s, e)| TimeRange {
                 start: rfc3339(s),
                 end: rfc3339(e),

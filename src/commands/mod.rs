@@ -63,7 +63,14 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
     if let Some(bar) = &options.progress {
         bar.finish_and_clear();
     }
-    Ok(result?)
+    let ingested = result?;
+    for name in &ingested.skipped {
+        eprintln!("critpath: skipped {name}: not a trace format (found in a folder)");
+    }
+    if ingested.inputs == 0 {
+        return Err(ingest::IngestError::Empty(ingested.skipped.join(", ")).into());
+    }
+    Ok(ingested)
 }
 
 /// Parses a duration flag such as `250ms` into nanoseconds.

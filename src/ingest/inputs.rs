@@ -8,8 +8,11 @@ use super::decompress::decompress;
 /// One input to read: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputSource {
-    /// A file on disk.
+    /// A file named on the command line.
     File(PathBuf),
+    /// A file found by walking a folder: skipped, not an error, when its
+    /// content is no trace format (a README beside the exports).
+    Found(PathBuf),
     /// Standard input (`-`).
     Stdin,
 }
@@ -18,7 +21,7 @@ impl InputSource {
     /// The whole content, decompressed.
     pub fn read(&self) -> io::Result<Vec<u8>> {
         let raw = match self {
-            InputSource::File(path) => std::fs::read(path)?,
+            InputSource::File(path) | InputSource::Found(path) => std::fs::read(path)?,
             InputSource::Stdin => {
                 let mut buf = Vec::new();
                 io::stdin().lock().read_to_end(&mut buf)?;
@@ -31,7 +34,9 @@ impl InputSource {
     /// The size on disk (0 for stdin or an unreadable file), for progress.
     pub fn size(&self) -> u64 {
         match self {
-            InputSource::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            InputSource::File(p) | InputSource::Found(p) => {
+                std::fs::metadata(p).map_or(0, |m| m.len())
+            }
             InputSource::Stdin => 0,
         }
     }
@@ -39,7 +44,7 @@ impl InputSource {
     /// The path (or `-`), for errors.
     pub fn path(&self) -> PathBuf {
         match self {
-            InputSource::File(p) => p.clone(),
+            InputSource::File(p) | InputSource::Found(p) => p.clone(),
             InputSource::Stdin => PathBuf::from("-"),
         }
     }
@@ -82,7 +87,7 @@ fn walk(dir: &Path, out: &mut Vec<InputSource>) -> io::Result<()> {
             e.into_io_error().unwrap_or_else(|| io::Error::other(msg))
         })?;
         if entry.file_type().is_file() {
-            out.push(InputSource::File(entry.into_path()));
+            out.push(InputSource::Found(entry.into_path()));
         }
     }
     Ok(())

@@ -175,6 +175,8 @@ pub struct Ingested {
     pub spans_per_format: BTreeMap<Format, u64>,
     /// Inputs read (files, or stdin).
     pub inputs: usize,
+    /// Files found in folders whose content is no trace format, skipped.
+    pub skipped: Vec<String>,
 }
 
 /// Why ingest failed as a whole.
@@ -205,7 +207,7 @@ pub enum IngestError {
 /// Reads all inputs in parallel and builds the trace set.
 pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingested, IngestError> {
     let strings = Interner::new();
-    let results: Vec<Result<(Format, Sink<'_>), IngestError>> = sources
+    let results: Vec<Result<Option<(Format, Sink<'_>)>, IngestError>> = sources
         .par_iter()
         .map(|source| {
             let result = read_one(source, &strings, options);
@@ -218,8 +220,12 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     let mut spans = Vec::new();
     let mut quality = Quality::default();
     let mut spans_per_format = BTreeMap::new();
-    for result in results {
-        let (format, sink) = result?;
+    let mut skipped = Vec::new();
+    for (result, source) in results.into_iter().zip(sources) {
+        let Some((format, sink)) = result? else {
+            skipped.push(source.display_name());
+            continue;
+        };
         *spans_per_format.entry(format).or_insert(0) += sink.spans.len() as u64;
         quality.merge(sink.quality);
         if spans.is_empty() {
@@ -231,7 +237,8 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     Ok(Ingested {
         set: TraceSet::build(spans, strings, quality),
         spans_per_format,
-        inputs: sources.len(),
+        inputs: sources.len() - skipped.len(),
+        skipped,
     })
 }
 
@@ -239,14 +246,18 @@ fn read_one<'s>(
     source: &InputSource,
     strings: &'s Interner,
     options: &IngestOptions,
-) -> Result<(Format, Sink<'s>), IngestError> {
+) -> Result<Option<(Format, Sink<'s>)>, IngestError> {
     let bytes = source.read().map_err(|source_err| IngestError::Io {
         path: source.path(),
         source: source_err,
     })?;
     let name = source.display_name();
-    let reader =
-        detect(&bytes, options.format).ok_or_else(|| IngestError::Unrecognised(name.clone()))?;
+    let Some(reader) = detect(&bytes, options.format) else {
+        return match source {
+            InputSource::Found(_) => Ok(None),
+            _ => Err(IngestError::Unrecognised(name)),
+        };
+    };
     let input = Input {
         name: &name,
         bytes: &bytes,
@@ -262,7 +273,7 @@ fn read_one<'s>(
             }));
         }
     }
-    Ok((reader.format(), sink))
+    Ok(Some((reader.format(), sink)))
 }
 
 /// Reads `bytes` with `format`'s reader into a throwaway sink, ignoring the

@@ -10,8 +10,9 @@
 //! - a root span from `contexts.trace` (`trace_id`, `span_id`,
 //!   `parent_span_id`, `op`, `status`), timed by the event's
 //!   `start_timestamp`/`timestamp` and named by `transaction`. Events with
-//!   no `contexts.trace` have no explicit root: their spans hang off a parent
-//!   id absent from the input, which the model counts as a missing parent.
+//!   no `contexts.trace` have no explicit root: when their spans all hang
+//!   off one parent id outside the event, that id becomes the root span,
+//!   timed by the event (as Sentry's detectors read such events).
 //! - one span per `spans[]` entry (`span_id`, `parent_span_id`, `trace_id`
 //!   or the event's, `start_timestamp`, `timestamp`); one missing an id or a
 //!   time is skipped and counted at its line. Spans sharing an id (test data
@@ -172,6 +173,7 @@ fn read_event(
         return;
     };
     let event_trace = trace.and_then(|t| str_field(t, "trace_id"));
+    let first = sink.spans.len();
     for (i, span) in spans.iter().enumerate() {
         match child_span(span, event_trace, service, strings) {
             Ok(span) => sink.spans.push(span),
@@ -183,6 +185,52 @@ fn read_event(
             }
         }
     }
+    if trace.is_none() {
+        if let Some(root) = implicit_root(event, &sink.spans[first..], service, strings) {
+            sink.spans.push(root);
+        }
+    }
+}
+
+/// The root of an event without `contexts.trace`: when all of its top-level
+/// spans hang off one parent id that is none of its own spans, that id is
+/// the transaction's own span (Sentry's detectors treat it so), timed by the
+/// event and named by `transaction`. Without this the spans would be
+/// orphans with no common parent.
+fn implicit_root(
+    event: &Map<String, Value>,
+    spans: &[Span],
+    service: Sym,
+    strings: &Interner,
+) -> Option<Span> {
+    let own: rustc_hash::FxHashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let mut outside = spans.iter().filter_map(|s| {
+        s.parent_id
+            .filter(|p| !own.contains(p))
+            .map(|p| (s.trace_id, p))
+    });
+    let (trace_id, parent) = outside.next()?;
+    if outside.any(|other| other != (trace_id, parent)) {
+        return None;
+    }
+    let name = str_field(event, "transaction")
+        .or_else(|| str_field(event, "title"))
+        .unwrap_or("unknown");
+    let template = spans.first()?;
+    Some(Span {
+        trace_id,
+        span_id: parent,
+        parent_id: None,
+        start: time(event, &["start_timestamp", "startTimestamp"]).ok()?,
+        end: time(event, &["timestamp", "endTimestamp"]).ok()?,
+        service,
+        name: strings.intern(name),
+        kind: SpanKind::Internal,
+        status: Status::Unset,
+        attrs: None,
+        links: None,
+        trace_label: template.trace_label,
+    })
 }
 
 /// The event's span list and its path: `spans`, or the API export's

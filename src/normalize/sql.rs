@@ -346,10 +346,9 @@ impl<'a> Scanner<'a> {
     /// `[name]` is a SQL Server identifier; after a word (`ARRAY[`, `a[1]`)
     /// a bracket is an index or array.
     fn bracket_is_identifier(&self) -> bool {
-        let after_word = self
-            .out
-            .last()
-            .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Keyword | Kind::Close) && !self.spaced);
+        let after_word = self.out.last().is_some_and(|t| {
+            matches!(t.kind, Kind::Word | Kind::Keyword | Kind::Close) && !self.spaced
+        });
         !after_word && is_word_start(self.peek(1))
     }
 
@@ -363,7 +362,10 @@ impl<'a> Scanner<'a> {
     fn expects_operand(&self) -> bool {
         match self.out.last() {
             None => true,
-            Some(t) => matches!(t.kind, Kind::Open | Kind::Comma | Kind::Keyword | Kind::Other),
+            Some(t) => matches!(
+                t.kind,
+                Kind::Open | Kind::Comma | Kind::Keyword | Kind::Other
+            ),
         }
     }
 }
@@ -384,17 +386,105 @@ fn is_word_byte(b: u8) -> bool {
 /// case is kept, as Relay keeps it.
 fn is_keyword(word: &[u8]) -> bool {
     const KEYWORDS: &[&str] = &[
-        "ADD", "ALL", "ALTER", "AND", "ANY", "ARRAY", "AS", "ASC", "BEGIN", "BETWEEN", "BY",
-        "CASE", "CAST", "CLOSE", "COMMIT", "CONFLICT", "CREATE", "CROSS", "CURSOR", "DECLARE",
-        "DEFAULT", "DELETE", "DESC", "DISTINCT", "DO", "DROP", "ELSE", "END", "ESCAPE", "EXCEPT",
-        "EXISTS", "FETCH", "FIRST", "FOR", "FROM", "FULL", "GROUP", "HAVING", "ILIKE", "IN",
-        "INNER", "INSERT", "INTERSECT", "INTERVAL", "INTO", "IS", "JOIN", "KEY", "LAST",
-        "LATERAL", "LEFT", "LIKE", "LIMIT", "LOCKED", "MERGE", "NEXT", "NO", "NOT", "NOTHING",
-        "NOWAIT", "NULL", "NULLS", "OFFSET", "ON", "ONLY", "OR", "ORDER", "OUTER", "OVER",
-        "PARTITION", "PRIMARY", "RECURSIVE", "REFERENCES", "RELEASE", "RETURNING", "RIGHT",
-        "ROLLBACK", "ROW", "ROWS", "SAVEPOINT", "SCROLL", "SELECT", "SET", "SHARE", "SKIP",
-        "SOME", "TABLE", "THEN", "TO", "TOP", "TRUNCATE", "UNION", "UPDATE", "USING", "VALUES",
-        "WHEN", "WHERE", "WINDOW", "WITH",
+        "ADD",
+        "ALL",
+        "ALTER",
+        "AND",
+        "ANY",
+        "ARRAY",
+        "AS",
+        "ASC",
+        "BEGIN",
+        "BETWEEN",
+        "BY",
+        "CASE",
+        "CAST",
+        "CLOSE",
+        "COMMIT",
+        "CONFLICT",
+        "CREATE",
+        "CROSS",
+        "CURSOR",
+        "DECLARE",
+        "DEFAULT",
+        "DELETE",
+        "DESC",
+        "DISTINCT",
+        "DO",
+        "DROP",
+        "ELSE",
+        "END",
+        "ESCAPE",
+        "EXCEPT",
+        "EXISTS",
+        "FETCH",
+        "FIRST",
+        "FOR",
+        "FROM",
+        "FULL",
+        "GROUP",
+        "HAVING",
+        "ILIKE",
+        "IN",
+        "INNER",
+        "INSERT",
+        "INTERSECT",
+        "INTERVAL",
+        "INTO",
+        "IS",
+        "JOIN",
+        "KEY",
+        "LAST",
+        "LATERAL",
+        "LEFT",
+        "LIKE",
+        "LIMIT",
+        "LOCKED",
+        "MERGE",
+        "NEXT",
+        "NO",
+        "NOT",
+        "NOTHING",
+        "NOWAIT",
+        "NULL",
+        "NULLS",
+        "OFFSET",
+        "ON",
+        "ONLY",
+        "OR",
+        "ORDER",
+        "OUTER",
+        "OVER",
+        "PARTITION",
+        "PRIMARY",
+        "RECURSIVE",
+        "REFERENCES",
+        "RELEASE",
+        "RETURNING",
+        "RIGHT",
+        "ROLLBACK",
+        "ROW",
+        "ROWS",
+        "SAVEPOINT",
+        "SCROLL",
+        "SELECT",
+        "SET",
+        "SHARE",
+        "SKIP",
+        "SOME",
+        "TABLE",
+        "THEN",
+        "TO",
+        "TOP",
+        "TRUNCATE",
+        "UNION",
+        "UPDATE",
+        "USING",
+        "VALUES",
+        "WHEN",
+        "WHERE",
+        "WINDOW",
+        "WITH",
     ];
     word.len() <= 10
         && KEYWORDS
@@ -426,9 +516,12 @@ fn render(statement: &str, tokens: &[Token]) -> String {
                     let inner = &kept[open + 1..];
                     let list = !inner.is_empty()
                         && inner.iter().any(|t| t.kind == Kind::Placeholder)
-                        && inner
-                            .iter()
-                            .all(|t| matches!(t.kind, Kind::Placeholder | Kind::Comma | Kind::Open | Kind::Close));
+                        && inner.iter().all(|t| {
+                            matches!(
+                                t.kind,
+                                Kind::Placeholder | Kind::Comma | Kind::Open | Kind::Close
+                            )
+                        });
                     if list {
                         let first = kept[open + 1];
                         kept.truncate(open + 1);
@@ -473,7 +566,11 @@ fn render(statement: &str, tokens: &[Token]) -> String {
         }
         match t.kind {
             Kind::Placeholder => out.push_str("%s"),
-            Kind::Keyword => out.extend(statement[t.start..t.end].chars().map(|c| c.to_ascii_uppercase())),
+            Kind::Keyword => out.extend(
+                statement[t.start..t.end]
+                    .chars()
+                    .map(|c| c.to_ascii_uppercase()),
+            ),
             _ => out.push_str(&statement[t.start..t.end]),
         }
         prev = Some(t.kind);

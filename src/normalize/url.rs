@@ -47,7 +47,8 @@ fn is_identifier(segment: &str) -> bool {
     let token = b.len() >= 16
         && has_digit
         && b.iter().any(u8::is_ascii_alphabetic)
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
     digits || uuid || long_hex || token
 }
 
@@ -58,7 +59,10 @@ mod tests {
     #[test]
     fn ids_queries_and_fragments() {
         let cases = [
-            ("https://api.example.com/users/42", "https://api.example.com/users/*"),
+            (
+                "https://api.example.com/users/42",
+                "https://api.example.com/users/*",
+            ),
             (
                 "https://api.example.com/users/42/orders?page=2#top",
                 "https://api.example.com/users/*/orders?*",
@@ -68,7 +72,10 @@ mod tests {
                 "http://geo:8080/v2/reverse/*",
             ),
             ("/1001/weather.json", "/*/weather.json"),
-            ("/api/0/organizations/sentry/", "/api/*/organizations/sentry/"),
+            (
+                "/api/0/organizations/sentry/",
+                "/api/*/organizations/sentry/",
+            ),
             ("/commits/9f86d081884c7d65", "/commits/*"),
             ("/keys/AbCdEf0123456789xyZ", "/keys/*"),
             ("/users/{id}/orders", "/users/{id}/orders"),
@@ -94,14 +101,7 @@ mod tests {
         ] {
             assert!(is_identifier(id), "{id}");
         }
-        for word in [
-            "",
-            "users",
-            "deadbeef",
-            "v1",
-            "a1b2c3",
-            "reverse-geocoding",
-        ] {
+        for word in ["", "users", "deadbeef", "v1", "a1b2c3", "reverse-geocoding"] {
             assert!(!is_identifier(word), "{word}");
         }
     }
@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn non_ascii_never_panics() {
-        for url in ["/ü/€/1", "https://ß/𝄞?x", "://", "/a/ééééééééééééééééé1"] {
+        for url in ["/ü/€/1", "https://ß/𝄞?x", "://", "/a/ééééééééééééééééé1"]
+        {
             let _ = shape(url);
         }
     }

@@ -78,7 +78,7 @@ impl Reporter for HtmlReporter {
             }
             writeln!(out, "</tbody></table>")?;
         }
-        if let Some(top) = analysis.cascades.first() {
+        if let Some(top) = super::table::top_cascade(analysis) {
             writeln!(out, "<h2>Top cascade</h2><pre>")?;
             let mut chain = Vec::new();
             super::table::write_chain(top, &mut chain)?;

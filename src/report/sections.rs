@@ -127,7 +127,13 @@ fn findings(findings: &[Finding], top: usize) -> Section {
                     f.count.to_string(),
                     f.traces.to_string(),
                     millis(f.total_ms),
-                    millis(f.estimated_savings_ms),
+                    // `uninstrumented` cannot estimate a saving: say so
+                    // rather than print a saving of nothing.
+                    if f.estimated_savings_ms > 0.0 {
+                        millis(f.estimated_savings_ms)
+                    } else {
+                        "—".to_string()
+                    },
                     f.example_trace_id.clone(),
                 ]
             })

@@ -7,7 +7,7 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 use super::sections::{Section, sections};
 use super::units::millis;
 use super::{ReportOptions, Reporter};
-use crate::analysis::results::Analysis;
+use crate::analysis::results::{Analysis, Cascade};
 
 /// A table with critpath's look.
 pub fn new_table() -> Table {
@@ -40,7 +40,7 @@ impl Reporter for TableReporter {
             writeln!(out, "\n{}", section.title)?;
             writeln!(out, "{}", render(&section, self.0.width))?;
         }
-        if let Some(top) = analysis.cascades.first() {
+        if let Some(top) = top_cascade(analysis) {
             writeln!(
                 out,
                 "\nTop cascade ({} traces; culprit {}):",
@@ -64,6 +64,16 @@ impl Reporter for TableReporter {
         }
         Ok(())
     }
+}
+
+/// The cascade to draw: the costliest that crosses services (a chain of
+/// one service is the root's own time, not a cascade), else the costliest.
+pub fn top_cascade(analysis: &Analysis) -> Option<&Cascade> {
+    let cascades = &analysis.cascades;
+    cascades
+        .iter()
+        .find(|c| c.chain.len() > 1)
+        .or(cascades.first())
 }
 
 /// Renders a section, hiding columns in its drop order until it fits `width`.

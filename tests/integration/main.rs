@@ -9,5 +9,5 @@ mod oracles;
 mod reports;
 mod scenarios;
 mod sentry_detectors;
-mod visual;
 mod util;
+mod visual;

@@ -169,13 +169,19 @@ fn consecutive_pages_of_one_endpoint_are_an_n_plus_one() {
     );
 }
 
+/// Sentry reports these 12 (resolver, query) pairs as an MN+1 problem, by
+/// span order alone. The queries overlap (async resolvers: each starts
+/// before the previous one ends), so by critpath's rule they are a fan-out,
+/// not an N+1: the same repeated query is found, under the kind that says
+/// waiting in line is not what costs time here.
 #[test]
-fn graphql_repeating_pairs_are_found() {
+fn graphql_repeated_resolver_queries_are_found_as_a_fan_out() {
     let f = findings("m-n-plus-one-graphql.json", &[]);
-    let n1 = of_kind(&f, "n_plus_one");
+    let fan = of_kind(&f, "fan_out");
     assert!(
-        n1.iter()
+        fan.iter()
             .any(|f| f["shape"].as_str().unwrap().contains("FROM authors") && f["count"] == 12),
         "{f:#?}"
     );
+    assert!(of_kind(&f, "n_plus_one").is_empty(), "{f:#?}");
 }

@@ -43,14 +43,19 @@ fn a_unique_prefix_finds_the_trace_and_an_unknown_id_exits_2() {
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(stderr.contains("ffffffffffffffffffffffffffffffff"), "{stderr}");
+    assert!(
+        stderr.contains("ffffffffffffffffffffffffffffffff"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn seventeen_thousand_siblings_collapse_into_one_row() {
     let file = "fixtures/otlp-json/fanout_17k.jsonl.gz";
     let report = json(&["analyze", file, "--format", "json"]);
-    let id = report["operations"][0]["example_trace_id"].as_str().unwrap();
+    let id = report["operations"][0]["example_trace_id"]
+        .as_str()
+        .unwrap();
     let out = stdout(&["trace", id, file, "--color", "never"]);
     assert!(out.lines().count() < 60, "{} lines", out.lines().count());
     assert!(out.contains("17000") || out.contains("17,000"), "{out}");
@@ -62,6 +67,15 @@ fn folded_stacks_of_the_cascade() {
     insta::assert_snapshot!("folded_cascade", out);
 }
 
+/// Parses an SVG as XML (inferno writes a DOCTYPE, so DTDs are allowed).
+fn parse_svg(text: &str) -> roxmltree::Document<'_> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(text, options).expect("SVG is well-formed XML")
+}
+
 #[test]
 fn flame_graph_svg_parses_and_names_the_culprit() {
     let dir = tempfile::tempdir().unwrap();
@@ -71,7 +85,7 @@ fn flame_graph_svg_parses_and_names_the_culprit() {
         .assert()
         .success();
     let text = std::fs::read_to_string(&svg).unwrap();
-    let doc = roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+    let doc = parse_svg(&text);
     assert_eq!(doc.root_element().tag_name().name(), "svg");
     let titles: Vec<&str> = doc
         .descendants()
@@ -87,9 +101,14 @@ fn differential_flame_graph_between_two_sets() {
     let svg = dir.path().join("diff.svg");
     critpath()
         .args(["flame", "fixtures/otlp-json/sequential.jsonl", "--diff"])
-        .args(["fixtures/otlp-json/near_misses.jsonl", "-o", svg.to_str().unwrap()])
+        .args([
+            "fixtures/otlp-json/near_misses.jsonl",
+            "-o",
+            svg.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let text = std::fs::read_to_string(&svg).unwrap();
-    roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+    let doc = parse_svg(&text);
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
 }

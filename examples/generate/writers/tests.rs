@@ -237,7 +237,7 @@ fn integrity_cases_count_what_they_break() {
         assert_eq!(file, want_file);
         let (_, set) = read_back(
             ingest::Format::Jaeger,
-            &bytes(Format::Jaeger, &[trace.clone()]),
+            &bytes(Format::Jaeger, std::slice::from_ref(trace)),
         );
         let q = &set.quality;
         let got = [

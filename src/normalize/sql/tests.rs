@@ -44,7 +44,10 @@ fn relay_in_lists_and_placeholders() {
             "SELECT x FROM y WHERE (z = :c0 AND w = :c1) LIMIT 1",
             "SELECT x FROM y WHERE (z = %s AND w = %s) LIMIT %s",
         ),
-        ("SELECT some_func(col, %(my_param1)s)", "SELECT some_func(col, %s)"),
+        (
+            "SELECT some_func(col, %(my_param1)s)",
+            "SELECT some_func(col, %s)",
+        ),
         (
             "select column FROM table1 WHERE id IN (1, 2, 3)",
             "SELECT column FROM table1 WHERE id IN (%s)",
@@ -55,7 +58,10 @@ fn relay_in_lists_and_placeholders() {
 #[test]
 fn relay_literals() {
     check(&[
-        ("SELECT * FROM table1 WHERE sku = 'foo'", "SELECT * FROM table1 WHERE sku = %s"),
+        (
+            "SELECT * FROM table1 WHERE sku = 'foo'",
+            "SELECT * FROM table1 WHERE sku = %s",
+        ),
         (
             r"SELECT * FROM table1 WHERE quote = 'it\\'s a string'",
             "SELECT * FROM table1 WHERE quote = %s",
@@ -65,15 +71,30 @@ fn relay_literals() {
             r"SELECT * FROM table1 WHERE quote = 'it\\'s a string",
             "SELECT * FROM table1 WHERE quote = %s",
         ),
-        ("SELECT * FROM table1 WHERE id = 1", "SELECT * FROM table1 WHERE id = %s"),
-        ("SELECT * FROM table1 LIMIT 1", "SELECT * FROM table1 LIMIT %s"),
+        (
+            "SELECT * FROM table1 WHERE id = 1",
+            "SELECT * FROM table1 WHERE id = %s",
+        ),
+        (
+            "SELECT * FROM table1 LIMIT 1",
+            "SELECT * FROM table1 LIMIT %s",
+        ),
         (
             "SELECT * FROM table1 WHERE temperature > -100",
             "SELECT * FROM table1 WHERE temperature > %s",
         ),
-        ("SELECT * FROM table1 WHERE salary > 1e7", "SELECT * FROM table1 WHERE salary > %s"),
-        ("SELECT * FROM table1 WHERE deleted = true", "SELECT * FROM table1 WHERE deleted = %s"),
-        ("SELECT * FROM table1 WHERE deleted = FaLsE", "SELECT * FROM table1 WHERE deleted = %s"),
+        (
+            "SELECT * FROM table1 WHERE salary > 1e7",
+            "SELECT * FROM table1 WHERE salary > %s",
+        ),
+        (
+            "SELECT * FROM table1 WHERE deleted = true",
+            "SELECT * FROM table1 WHERE deleted = %s",
+        ),
+        (
+            "SELECT * FROM table1 WHERE deleted = FaLsE",
+            "SELECT * FROM table1 WHERE deleted = %s",
+        ),
         (
             "SELECT * FROM table_true WHERE deleted = %s",
             "SELECT * FROM table_true WHERE deleted = %s",
@@ -91,7 +112,10 @@ fn relay_literals() {
             "UPDATE foo SET a = %s, b = log(e + %s) * %s + %s WHERE %s",
         ),
         // Relay also strips the quotes of `foo`; critpath keeps identifiers.
-        ("UPDATE `foo` SET a = 1 WHERE true", "UPDATE `foo` SET a = %s WHERE %s"),
+        (
+            "UPDATE `foo` SET a = 1 WHERE true",
+            "UPDATE `foo` SET a = %s WHERE %s",
+        ),
         (
             "SELECT * from comments WHERE comment LIKE '-- NOTE%s'\n        AND foo > 0",
             "SELECT * FROM comments WHERE comment LIKE %s AND foo > %s",
@@ -103,7 +127,10 @@ fn relay_literals() {
 fn relay_values_casts_and_odbc() {
     check(&[
         // Relay writes the column list as `(..)`; critpath keeps it.
-        ("INSERT INTO a VALUES (123, N'foo', 'bar')", "INSERT INTO a VALUES (%s)"),
+        (
+            "INSERT INTO a VALUES (123, N'foo', 'bar')",
+            "INSERT INTO a VALUES (%s)",
+        ),
         (
             "INSERT INTO a VALUES (123, {ts '2023-12-31 23:59:59.123'}, 'foo', N'bar')",
             "INSERT INTO a VALUES (%s)",
@@ -116,7 +143,10 @@ fn relay_values_casts_and_odbc() {
             "INSERT INTO a (b, c, d) VALUES ('foo'::date, 123::bigint[], %s::bigint[])",
             "INSERT INTO a (b, c, d) VALUES (%s)",
         ),
-        (r#"INSERT INTO "a" ("b") VALUES (1)"#, r#"INSERT INTO "a" ("b") VALUES (%s)"#),
+        (
+            r#"INSERT INTO "a" ("b") VALUES (1)"#,
+            r#"INSERT INTO "a" ("b") VALUES (%s)"#,
+        ),
     ]);
 }
 
@@ -172,9 +202,15 @@ fn sentry_and_issue_cases() {
             "INSERT INTO t (a, b) VALUES (%s)",
         ),
         ("select $body$ it's $1 $body$ as x", "SELECT %s AS x"),
-        ("SELECT x FROM t WHERE a = @p0 AND b = 0x1F", "SELECT x FROM t WHERE a = %s AND b = %s"),
+        (
+            "SELECT x FROM t WHERE a = @p0 AND b = 0x1F",
+            "SELECT x FROM t WHERE a = %s AND b = %s",
+        ),
         ("SELECT a::text FROM t", "SELECT a::text FROM t"),
-        ("SELECT [order].[id] FROM [order]", "SELECT [order].[id] FROM [order]"),
+        (
+            "SELECT [order].[id] FROM [order]",
+            "SELECT [order].[id] FROM [order]",
+        ),
         ("SELECT a[1] FROM t", "SELECT a[%s] FROM t"),
         ("SELECT f(1), g(2)", "SELECT f(%s), g(%s)"),
         ("SELECT 1 - 2", "SELECT %s - %s"),
@@ -197,9 +233,37 @@ fn mysql_double_quotes_are_strings() {
 #[test]
 fn malformed_statements_do_not_panic() {
     for s in [
-        "", " ", "'", "\"", "`", "/*", "--", "$", "$a", "$a$", "{ts '", "%(", "(((", ")))",
-        "SELECT 'é", "SELECT ünïcödé FROM ☃ WHERE x = '€'", "1e", "1e+", "0x", ".5", "-", ":",
-        "::", "[", "[a", "?", "#", "SAVEPOINT", "\u{0}", "é'", "a$é$",
+        "",
+        " ",
+        "'",
+        "\"",
+        "`",
+        "/*",
+        "--",
+        "$",
+        "$a",
+        "$a$",
+        "{ts '",
+        "%(",
+        "(((",
+        ")))",
+        "SELECT 'é",
+        "SELECT ünïcödé FROM ☃ WHERE x = '€'",
+        "1e",
+        "1e+",
+        "0x",
+        ".5",
+        "-",
+        ":",
+        "::",
+        "[",
+        "[a",
+        "?",
+        "#",
+        "SAVEPOINT",
+        "\u{0}",
+        "é'",
+        "a$é$",
     ] {
         let _ = shape(s, false);
         let _ = shape(s, true);
