@@ -47,7 +47,12 @@ p50_ms = 60000
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["metric"].as_str().unwrap().to_string(), r["passed"].as_bool().unwrap()))
+        .map(|r| {
+            (
+                r["metric"].as_str().unwrap().to_string(),
+                r["passed"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(passed.len(), 2, "{report:#}");
     for (metric, ok) in passed {

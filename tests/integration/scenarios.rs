@@ -149,7 +149,12 @@ fn seventeen_thousand_deletes_are_one_n_plus_one() {
     let n1 = of_kind(&report, "n_plus_one");
     assert_eq!(n1.len(), 1, "{n1:#?}");
     assert_eq!(n1[0]["count"], 17_000);
-    assert!(n1[0]["shape"].as_str().unwrap().starts_with("DELETE FROM alerts"));
+    assert!(
+        n1[0]["shape"]
+            .as_str()
+            .unwrap()
+            .starts_with("DELETE FROM alerts")
+    );
 }
 
 #[test]
@@ -179,9 +184,11 @@ fn sequential_independent_calls_are_found_with_their_savings() {
         let f = seq[0];
         assert_eq!(f["service"], "dispatch-api", "{format}");
         assert_eq!(f["count"], 3, "{format}");
-        let per_trace =
-            f["estimated_savings_ms"].as_f64().unwrap() / f["traces"].as_f64().unwrap();
-        assert!((300.0..=700.0).contains(&per_trace), "{format}: {per_trace}");
+        let per_trace = f["estimated_savings_ms"].as_f64().unwrap() / f["traces"].as_f64().unwrap();
+        assert!(
+            (300.0..=700.0).contains(&per_trace),
+            "{format}: {per_trace}"
+        );
     }
 }
 
@@ -253,14 +260,22 @@ fn strict_makes_a_malformed_record_fatal() {
             .assert()
             .code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        assert!(stderr.contains(p.file_name().unwrap().to_str().unwrap()), "{stderr}");
+        assert!(
+            stderr.contains(p.file_name().unwrap().to_str().unwrap()),
+            "{stderr}"
+        );
         assert!(stderr.contains("line"), "names the line: {stderr}");
     }
 }
 
 #[test]
 fn compressed_inputs_and_stdin_read_like_plain_files() {
-    let plain = json(&["stats", "fixtures/otlp-json/sequential.jsonl", "--format", "json"]);
+    let plain = json(&[
+        "stats",
+        "fixtures/otlp-json/sequential.jsonl",
+        "--format",
+        "json",
+    ]);
     for compressed in std::fs::read_dir(path("fixtures/compressed")).unwrap() {
         let p = compressed.unwrap().path();
         let got = json(&["stats", p.to_str().unwrap(), "--format", "json"]);

@@ -43,14 +43,19 @@ fn a_unique_prefix_finds_the_trace_and_an_unknown_id_exits_2() {
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(stderr.contains("ffffffffffffffffffffffffffffffff"), "{stderr}");
+    assert!(
+        stderr.contains("ffffffffffffffffffffffffffffffff"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn seventeen_thousand_siblings_collapse_into_one_row() {
     let file = "fixtures/otlp-json/fanout_17k.jsonl.gz";
     let report = json(&["analyze", file, "--format", "json"]);
-    let id = report["operations"][0]["example_trace_id"].as_str().unwrap();
+    let id = report["operations"][0]["example_trace_id"]
+        .as_str()
+        .unwrap();
     let out = stdout(&["trace", id, file, "--color", "never"]);
     assert!(out.lines().count() < 60, "{} lines", out.lines().count());
     assert!(out.contains("17000") || out.contains("17,000"), "{out}");
@@ -87,7 +92,11 @@ fn differential_flame_graph_between_two_sets() {
     let svg = dir.path().join("diff.svg");
     critpath()
         .args(["flame", "fixtures/otlp-json/sequential.jsonl", "--diff"])
-        .args(["fixtures/otlp-json/near_misses.jsonl", "-o", svg.to_str().unwrap()])
+        .args([
+            "fixtures/otlp-json/near_misses.jsonl",
+            "-o",
+            svg.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let text = std::fs::read_to_string(&svg).unwrap();
