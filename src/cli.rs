@@ -31,7 +31,7 @@ pub enum Command {
     /// Where did the time go: critical paths, self time, per-operation
     /// percentiles, per-service shares and hot paths over all traces.
     #[command(
-        after_help = "Examples:\n  critpath analyze fixtures/cascade/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv"
+        after_help = "Examples:\n  critpath analyze fixtures/otlp-json/\n  critpath analyze traces.jsonl.gz --top 10\n  critpath analyze exports/ --root 'checkout:POST /orders' --format json > report.json\n  critpath analyze exports/ --entry 'aaa-api:*' --min-duration 2s\n  critpath analyze exports/ --format csv --section services > services.csv\n  critpath analyze exports/ --format html -o report.html\n  critpath analyze shard-3/ --export-parquet results/shard-3/"
     )]
     Analyze(AnalyzeArgs),
     /// Gate CI: check traces against a budget file and/or a baseline report;
@@ -180,6 +180,12 @@ pub struct AnalyzeArgs {
     /// Write the report to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write per-span and per-trace results as Parquet files
+    /// (`spans.parquet`, `traces.parquet`) into this folder, for DuckDB,
+    /// Spark or Trino.
+    #[arg(long, value_name = "DIR")]
+    pub export_parquet: Option<PathBuf>,
 }
 
 /// Thresholds of the detectors (see the README's "Findings" section).

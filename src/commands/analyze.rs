@@ -18,6 +18,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let options = super::finding_options(&args.findings)?;
     let ingested = super::read_inputs(&args.input)?;
     let (analysis, breakdown) = analysis::analyze_with_breakdown(&ingested, &selection, &options)?;
+    if let Some(dir) = &args.export_parquet {
+        report::parquet::export(&ingested.set, &breakdown, dir)?;
+    }
     let folded = if args.format == ReportFormat::Html {
         analysis::flame::folded(&ingested.set, &breakdown, None)
     } else {

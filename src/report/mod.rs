@@ -10,6 +10,7 @@ pub mod flame;
 pub mod html;
 mod json;
 mod markdown;
+pub mod parquet;
 pub mod sections;
 pub mod stats;
 pub mod table;

@@ -6,6 +6,7 @@ mod cli;
 mod gate;
 mod html;
 mod oracles;
+mod parquet;
 mod reports;
 mod scenarios;
 mod sentry_detectors;
