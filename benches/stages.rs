@@ -1,0 +1,95 @@
+//! Criterion benches of the stages on realistic generated input (the same
+//! load model as `cargo run --example generate -- --traces N`): parsing per
+//! input format, and the critical path of every trace. The other stages
+//! (graph build, breakdown, aggregation) are in `benches/pipeline.rs`.
+//!
+//! Whole-process throughput and peak memory: `benches/throughput.sh`.
+
+// The generator's modules are shared with `examples/generate.rs` by path; the
+// benches use only its load model, so the rest is dead code here, and its
+// unit tests (compiled when the benches are checked in test mode) import what
+// only the example's own test build provides.
+#![allow(dead_code, unused_imports)]
+
+#[path = "../examples/generate/calls.rs"]
+mod calls;
+#[path = "../examples/generate/fixtures.rs"]
+mod fixtures;
+#[path = "../examples/generate/integrity.rs"]
+mod integrity;
+#[path = "../examples/generate/load.rs"]
+mod load;
+#[path = "../examples/generate/rng.rs"]
+mod rng;
+#[path = "../examples/generate/scenarios.rs"]
+mod scenarios;
+#[path = "../examples/generate/services.rs"]
+mod services;
+#[path = "../examples/generate/trace.rs"]
+mod trace;
+#[path = "../examples/generate/writers/mod.rs"]
+mod writers;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use critpath::analysis::critical_path::critical_path;
+use critpath::ingest::{Input, Sink, detect};
+use critpath::model::{Interner, Quality, TraceSet};
+
+/// Traces per input: ~10 spans each, enough to be past start-up effects.
+const TRACES: u64 = 5_000;
+
+fn generated(format: writers::Format) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    load::write(TRACES, format, 7, &mut bytes).expect("generates");
+    bytes
+}
+
+fn parse<'s>(bytes: &[u8], strings: &'s Interner) -> Sink<'s> {
+    let input = Input {
+        name: "bench",
+        bytes,
+    };
+    let mut sink = Sink::new(input.name, strings);
+    let reader = detect(bytes, None).expect("recognised");
+    reader.read(&input, &mut sink).expect("reads");
+    sink
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    group.sample_size(10);
+    for format in writers::Format::ALL {
+        let bytes = generated(format);
+        let spans = parse(&bytes, &Interner::new()).spans.len() as u64;
+        group.throughput(Throughput::Elements(spans));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format.name()),
+            &bytes,
+            |b, bytes| b.iter(|| parse(bytes, &Interner::new()).spans.len()),
+        );
+    }
+    group.finish();
+}
+
+fn critical_paths(c: &mut Criterion) {
+    let bytes = generated(writers::Format::OtlpJson);
+    let strings = Interner::new();
+    let read = parse(&bytes, &strings).spans;
+    let spans = read.len() as u64;
+    let set = TraceSet::build(read, strings, Quality::default());
+    let mut group = c.benchmark_group("critical_path");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(spans));
+    group.bench_function("every_root", |b| {
+        b.iter(|| {
+            set.traces
+                .iter()
+                .flat_map(|t| t.roots.iter().map(move |&r| critical_path(t, r).len()))
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parsing, critical_paths);
+criterion_main!(benches);
