@@ -1,7 +1,8 @@
 //! critpath's trace generator.
 //!
 //! - `generate fixtures --out DIR` writes the committed fixture tree (see
-//!   `fixtures/README.md`), byte for byte the same on every run.
+//!   `fixtures/README.md`), byte for byte the same on every run;
+//!   `generate fixtures --check DIR` compares a tree with it (CI does).
 //! - `generate --traces N --format otlp-json|otlp-proto|jaeger|sentry
 //!   [--seed S] [--out FILE]` streams a large, realistic trace set for
 //!   benchmarks (stdout without `--out`).
@@ -61,11 +62,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Writes the fixture tree.
+    /// Writes the fixture tree, or checks a committed one.
     Fixtures {
         /// Folder to write it to (`fixtures` to update the committed one).
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "check")]
+        out: Option<PathBuf>,
+        /// Instead of writing, compare this folder with what the generator
+        /// makes (compressed files by content); exit 1 on any difference.
+        #[arg(long, conflicts_with = "out")]
+        check: Option<PathBuf>,
     },
 }
 
@@ -79,7 +84,32 @@ fn parse_format(name: &str) -> Result<Format, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match (&cli.command, cli.traces, cli.format) {
-        (Some(Command::Fixtures { out }), _, _) => fixtures::write_tree(out),
+        (Some(Command::Fixtures { out: Some(out), .. }), _, _) => fixtures::write_tree(out),
+        (
+            Some(Command::Fixtures {
+                check: Some(dir), ..
+            }),
+            _,
+            _,
+        ) => {
+            return match fixtures::check_tree(dir) {
+                Ok(differences) if differences.is_empty() => ExitCode::SUCCESS,
+                Ok(differences) => {
+                    for d in differences {
+                        eprintln!("generate: {}/{d}", dir.display());
+                    }
+                    eprintln!(
+                        "generate: regenerate with `cargo run --example generate -- fixtures --out fixtures`"
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("generate: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        (Some(Command::Fixtures { .. }), _, _) => unreachable!("clap requires --out or --check"),
         (None, Some(traces), Some(format)) => load_set(traces, format, cli.seed, &cli.out),
         (None, _, _) => {
             eprintln!(

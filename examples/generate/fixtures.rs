@@ -21,6 +21,68 @@ const TRACES_PER_REQUEST: usize = 5;
 /// over several lines, as it would be in a real export.
 const SPANS_PER_REQUEST: usize = 8192;
 
+/// Regenerates the tree and compares it with `committed`: the differences
+/// (empty when it matches). Compressed files are compared by content, since
+/// their bytes depend on the compressor build (flate2's backend is chosen by
+/// feature unification across the whole dependency graph).
+pub fn check_tree(committed: &Path) -> io::Result<Vec<String>> {
+    let fresh = tempfile::tempdir()?;
+    write_tree(fresh.path())?;
+    let mut differences = Vec::new();
+    let fresh_files = files_under(fresh.path())?;
+    let committed_files: Vec<String> = files_under(committed)?
+        .into_iter()
+        .filter(|f| f != "README.md")
+        .collect();
+    for name in &committed_files {
+        if !fresh_files.contains(name) {
+            differences.push(format!("{name}: not made by the generator"));
+        }
+    }
+    for name in &fresh_files {
+        let theirs = committed.join(name);
+        if !theirs.exists() {
+            differences.push(format!("{name}: missing"));
+        } else if content(&theirs)? != content(&fresh.path().join(name))? {
+            differences.push(format!("{name}: differs from what the generator makes"));
+        }
+    }
+    Ok(differences)
+}
+
+/// Relative paths of every file under `root`, sorted.
+fn files_under(root: &Path) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A file's bytes, decompressed when it is gzip or zstd.
+fn content(path: &Path) -> io::Result<Vec<u8>> {
+    let bytes = fs::read(path)?;
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        let mut out = Vec::new();
+        io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)?;
+        Ok(out)
+    } else if name.ends_with(".zst") {
+        zstd::stream::decode_all(&bytes[..])
+    } else {
+        Ok(bytes)
+    }
+}
+
 /// Writes the whole tree under `out`.
 pub fn write_tree(out: &Path) -> io::Result<()> {
     for scenario in scenarios::all() {
