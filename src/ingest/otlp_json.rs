@@ -34,7 +34,6 @@ pub(super) mod common;
 #[path = "otlp/json_model.rs"]
 mod json_model;
 
-use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -79,21 +78,8 @@ impl Reader for OtlpJsonReader {
                 Outcome::NotOtlp => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
             };
         }
-        let strings = sink.strings;
-        let parts: Vec<(Sink<'_>, bool)> = common::chunks(&records, |r| r.bytes.len())
-            .into_par_iter()
-            .map(|chunk| {
-                let mut part = Sink::new(input.name, strings);
-                let recognised = read_records(chunk, &mut part);
-                (part, recognised)
-            })
-            .collect();
-        let mut recognised = false;
-        for (part, any) in parts {
-            recognised |= any;
-            sink.spans.extend(part.spans);
-            sink.quality.merge(part.quality);
-        }
+        let recognised =
+            common::read_in_parallel(&records, |r| r.bytes.len(), sink, input.name, read_records);
         if recognised {
             Ok(())
         } else {

@@ -106,24 +106,11 @@ impl Reader for OtlpProtoReader {
             message,
         }));
 
-        let strings = sink.strings;
-        let parts: Vec<(Sink<'_>, bool)> = common::chunks(&units, Unit::size)
-            .into_par_iter()
-            .map(|chunk| {
-                let mut part = Sink::new(input.name, strings);
-                let mut recognised = false;
-                for unit in chunk {
-                    recognised |= unit.read(&mut part);
-                }
-                (part, recognised)
-            })
-            .collect();
-        let mut recognised = false;
-        for (part, any) in parts {
-            recognised |= any;
-            sink.spans.extend(part.spans);
-            sink.quality.merge(part.quality);
-        }
+        let recognised =
+            common::read_in_parallel(&units, Unit::size, sink, input.name, |chunk, part| {
+                // Every unit is read, whether or not an earlier one was.
+                chunk.iter().fold(false, |any, unit| unit.read(part) | any)
+            });
         if recognised {
             Ok(())
         } else {
