@@ -22,6 +22,7 @@
 //! Spans sharing an id are all emitted; the model keeps one.
 
 use rustc_hash::FxHashMap;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, skip_at};
@@ -50,6 +51,10 @@ impl Reader for JaegerReader {
         let single = records.len() == 1;
         let mut recognised = false;
         for record in &records {
+            if read_envelope(record, sink) {
+                recognised = true;
+                continue;
+            }
             let value: Value = match serde_json::from_slice(record.bytes) {
                 Ok(value) => value,
                 Err(err) if single => {
@@ -77,6 +82,60 @@ impl Reader for JaegerReader {
         }
     }
 }
+
+/// The query API envelope with its traces left as raw JSON, so that each
+/// trace is parsed on its own: a 1 GB export never becomes one 1 GB tree of
+/// `Value`s, and its traces are read in parallel.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    data: Option<Vec<&'a RawValue>>,
+    errors: Option<Value>,
+}
+
+/// Reads `record` if it is a `{"data": [...]}` envelope; `false` if it is
+/// not (or is malformed), for the general path to read or report.
+fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
+    let Ok(Envelope {
+        data: Some(traces),
+        errors,
+    }) = serde_json::from_slice::<Envelope<'_>>(record.bytes)
+    else {
+        return false;
+    };
+    report_export_errors(record, errors.as_ref(), sink);
+    // Each trace becomes a record of its own, starting on its own line, so
+    // that problems inside it are still located by line.
+    let base = record.bytes.as_ptr() as usize;
+    let (mut line, mut counted) = (record.line, 0);
+    let subrecords: Vec<Record<'_>> = traces
+        .iter()
+        .map(|raw| {
+            let offset = raw.get().as_ptr() as usize - base;
+            line += memchr::memchr_iter(b'\n', &record.bytes[counted..offset]).count() as u64;
+            counted = offset;
+            Record {
+                line,
+                bytes: raw.get().as_bytes(),
+            }
+        })
+        .collect();
+    let chunks = subrecords.chunks(TRACES_PER_TASK).collect();
+    super::read_chunks(chunks, sink, |chunk, part| {
+        for sub in chunk {
+            match serde_json::from_slice::<Value>(sub.bytes) {
+                Ok(trace) => read_trace(sub, &trace, &[], part),
+                Err(err) => part.skip(sub.error_location(&err), format!("invalid JSON: {err}")),
+            }
+        }
+        true
+    });
+    true
+}
+
+/// Traces per parallel task: enough to amortise the task, few enough to
+/// keep both cores busy on small exports.
+const TRACES_PER_TASK: usize = 64;
 
 const NOT_JAEGER: &str = "expected Jaeger JSON: {\"data\": [traces]}, a trace object with \"spans\", or an array of traces";
 

@@ -96,6 +96,34 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// Reads `chunks` in parallel, each into a sink of its own, and appends the
+/// results to `sink` in input order; whether any chunk held something
+/// recognisable. Readers split large inputs (JSON lines, protobuf frames,
+/// the traces of a Jaeger export) this way so both cores parse one file.
+pub(crate) fn read_chunks<T: Sync>(
+    chunks: Vec<&[T]>,
+    sink: &mut Sink<'_>,
+    read: impl Fn(&[T], &mut Sink<'_>) -> bool + Sync,
+) -> bool {
+    let strings = sink.strings;
+    let name = sink.name.as_str();
+    let parts: Vec<(Sink<'_>, bool)> = chunks
+        .into_par_iter()
+        .map(|chunk| {
+            let mut part = Sink::new(name, strings);
+            let recognised = read(chunk, &mut part);
+            (part, recognised)
+        })
+        .collect();
+    let mut recognised = false;
+    for (part, any) in parts {
+        recognised |= any;
+        sink.spans.extend(part.spans);
+        sink.quality.merge(part.quality);
+    }
+    recognised
+}
+
 /// A reader of one trace format.
 pub trait Reader: Sync {
     /// The format this reader reads.

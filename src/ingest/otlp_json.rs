@@ -78,8 +78,8 @@ impl Reader for OtlpJsonReader {
                 Outcome::NotOtlp => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
             };
         }
-        let recognised =
-            common::read_in_parallel(&records, |r| r.bytes.len(), sink, input.name, read_records);
+        let chunks = common::chunks(&records, |r| r.bytes.len());
+        let recognised = super::read_chunks(chunks, sink, read_records);
         if recognised {
             Ok(())
         } else {

@@ -106,11 +106,11 @@ impl Reader for OtlpProtoReader {
             message,
         }));
 
-        let recognised =
-            common::read_in_parallel(&units, Unit::size, sink, input.name, |chunk, part| {
-                // Every unit is read, whether or not an earlier one was.
-                chunk.iter().fold(false, |any, unit| unit.read(part) | any)
-            });
+        let chunks = common::chunks(&units, Unit::size);
+        let recognised = super::read_chunks(chunks, sink, |chunk, part| {
+            // Every unit is read, whether or not an earlier one was.
+            chunk.iter().fold(false, |any, unit| unit.read(part) | any)
+        });
         if recognised {
             Ok(())
         } else {

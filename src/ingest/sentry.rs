@@ -65,39 +65,56 @@ impl Reader for SentryReader {
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         let records = records(input.bytes);
-        let single = records.len() == 1;
-        let mut recognised = false;
-        for record in &records {
-            let value: Value = match serde_json::from_slice(record.bytes) {
-                Ok(value) => value,
-                Err(err) if single => {
-                    return Err(ReadError::new(
-                        input,
-                        record.error_location(&err),
-                        format!("invalid JSON: {err}"),
-                    ));
-                }
-                Err(err) => {
-                    sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
-                    continue;
-                }
+        if let [only] = records.as_slice() {
+            let value: Value = serde_json::from_slice(only.bytes).map_err(|err| {
+                ReadError::new(
+                    input,
+                    only.error_location(&err),
+                    format!("invalid JSON: {err}"),
+                )
+            })?;
+            let recognised = read_value(only, &value, sink);
+            return if recognised {
+                Ok(())
+            } else {
+                Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
             };
-            let mut events = Vec::new();
-            find_events(&value, &mut Vec::new(), &mut events);
-            if events.is_empty() && !single {
-                sink.skip(Location::Line(record.line), NOT_SENTRY);
-            }
-            recognised |= !events.is_empty();
-            for (path, event) in events {
-                read_event(record, &path, event, sink);
-            }
         }
+        // JSON lines: one event per line, read in parallel chunks and
+        // appended in line order.
+        let chunks = records.chunks(LINES_PER_TASK).collect();
+        let recognised = super::read_chunks(chunks, sink, |chunk, part| {
+            let mut recognised = false;
+            for record in chunk {
+                match serde_json::from_slice::<Value>(record.bytes) {
+                    Ok(value) if read_value(record, &value, part) => recognised = true,
+                    Ok(_) => part.skip(Location::Line(record.line), NOT_SENTRY),
+                    Err(err) => {
+                        part.skip(record.error_location(&err), format!("invalid JSON: {err}"))
+                    }
+                }
+            }
+            recognised
+        });
         if recognised {
             Ok(())
         } else {
             Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
         }
     }
+}
+
+/// JSON lines per parallel task.
+const LINES_PER_TASK: usize = 64;
+
+/// Reads every event found in one record's value; whether there was any.
+fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
+    let mut events = Vec::new();
+    find_events(value, &mut Vec::new(), &mut events);
+    for (path, event) in &events {
+        read_event(record, path, event, sink);
+    }
+    !events.is_empty()
 }
 
 const NOT_SENTRY: &str = "expected a Sentry transaction event (an object with \"spans\" or \"contexts\".\"trace\" and \"event_id\" or \"type\": \"transaction\")";

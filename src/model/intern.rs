@@ -2,6 +2,7 @@
 //! (service names, operation names, attribute values).
 
 use lasso::{Spur, ThreadedRodeo};
+use rustc_hash::FxBuildHasher;
 
 /// A handle to an interned string; 4 bytes, `Copy`, cheap to hash.
 pub type Sym = Spur;
@@ -11,9 +12,21 @@ pub type Sym = Spur;
 /// Readers on several threads intern into the same table, so a symbol means
 /// the same string everywhere and spans from different files can be grouped
 /// without re-hashing strings.
-#[derive(Debug, Default)]
+///
+/// It hashes with FxHash rather than SipHash: interning runs for every
+/// service, name and attribute value of every span, and these strings come
+/// from files, not from an adversary on a live socket.
+#[derive(Debug)]
 pub struct Interner {
-    rodeo: ThreadedRodeo<Spur>,
+    rodeo: ThreadedRodeo<Spur, FxBuildHasher>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            rodeo: ThreadedRodeo::with_hasher(FxBuildHasher),
+        }
+    }
 }
 
 impl Interner {

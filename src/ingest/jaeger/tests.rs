@@ -333,3 +333,27 @@ fn other_formats_are_refused() {
     assert!(!JaegerReader.sniff(br#"{"resourceSpans":[{"traceID":"1"}]}"#));
     assert!(!JaegerReader.sniff(br#"{"spans":[{"trace_id":"1"}]}"#));
 }
+
+#[test]
+fn envelope_traces_are_read_in_order_and_located_by_line() {
+    // 200 traces, one per line, read in parallel chunks; a bad span in the
+    // 150th is located on its own line of the file.
+    let mut doc = String::from("{\"data\": [\n");
+    for i in 1..=200 {
+        let start = if i == 150 { "\"x\"".to_string() } else { i.to_string() };
+        doc.push_str(&format!(
+            "{{\"traceID\": \"{i:x}\", \"spans\": [{{\"spanID\": \"{i:x}\", \"startTime\": {start}, \"duration\": 1}}]}}{}\n",
+            if i < 200 { "," } else { "" }
+        ));
+    }
+    doc.push_str("]}\n");
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(spans.len(), 199);
+    let ids: Vec<u128> = spans.iter().map(|s| s.trace_id.0).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "input order kept");
+    assert_eq!(quality.unparsable_records, 1);
+    assert_eq!(quality.examples[0].location, Location::Line(151));
+}

@@ -4,9 +4,6 @@
 
 use std::borrow::Cow;
 
-use rayon::prelude::*;
-
-use crate::ingest::Sink;
 use crate::model::{AttrKey, Attrs, Interner, Nanos, Status, Sym};
 
 /// The service of spans whose resource has no `service.name`, and the name
@@ -143,34 +140,6 @@ pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
         out.push(&items[start..]);
     }
     out
-}
-
-/// Reads `items` in parallel runs of about [`CHUNK_BYTES`] (by `size`),
-/// each into a sink of its own, and appends the results to `sink` in input
-/// order; whether any item held something recognisable.
-pub fn read_in_parallel<T: Sync>(
-    items: &[T],
-    size: impl Fn(&T) -> usize,
-    sink: &mut Sink<'_>,
-    input: &str,
-    read: impl Fn(&[T], &mut Sink<'_>) -> bool + Sync,
-) -> bool {
-    let strings = sink.strings;
-    let parts: Vec<(Sink<'_>, bool)> = chunks(items, size)
-        .into_par_iter()
-        .map(|chunk| {
-            let mut part = Sink::new(input, strings);
-            let recognised = read(chunk, &mut part);
-            (part, recognised)
-        })
-        .collect();
-    let mut recognised = false;
-    for (part, any) in parts {
-        recognised |= any;
-        sink.spans.extend(part.spans);
-        sink.quality.merge(part.quality);
-    }
-    recognised
 }
 
 #[cfg(test)]
