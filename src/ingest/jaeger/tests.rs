@@ -340,7 +340,11 @@ fn envelope_traces_are_read_in_order_and_located_by_line() {
     // 150th is located on its own line of the file.
     let mut doc = String::from("{\"data\": [\n");
     for i in 1..=200 {
-        let start = if i == 150 { "\"x\"".to_string() } else { i.to_string() };
+        let start = if i == 150 {
+            "\"x\"".to_string()
+        } else {
+            i.to_string()
+        };
         doc.push_str(&format!(
             "{{\"traceID\": \"{i:x}\", \"spans\": [{{\"spanID\": \"{i:x}\", \"startTime\": {start}, \"duration\": 1}}]}}{}\n",
             if i < 200 { "," } else { "" }
