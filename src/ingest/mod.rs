@@ -16,6 +16,8 @@ mod otlp_proto;
 mod sentry;
 mod sentry_naming;
 mod sentry_time;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,24 +1,11 @@
 //! Jaeger reader tests against the oracle exports and hand-made edge cases.
 
 use super::*;
+use crate::ingest::test_support::{oracle, read_with};
 use crate::model::{Quality, TraceSet};
-use std::path::Path;
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
-    let input = Input {
-        name: "test.json",
-        bytes,
-    };
-    let mut sink = Sink::new("test.json", strings);
-    JaegerReader.read(&input, &mut sink)?;
-    Ok((sink.spans, sink.quality))
-}
-
-fn oracle(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/oracles")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    read_with(&JaegerReader, strings, bytes)
 }
 
 fn by_id<'s>(spans: &'s [Span], id: &str) -> Vec<&'s Span> {

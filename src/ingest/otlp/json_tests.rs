@@ -4,16 +4,11 @@
 use std::path::Path;
 
 use super::*;
+use crate::ingest::test_support::{self, read_with};
 use crate::model::{Quality, SpanKind, Status};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
-    let input = Input {
-        name: "test.json",
-        bytes,
-    };
-    let mut sink = Sink::new("test.json", strings);
-    OtlpJsonReader.read(&input, &mut sink)?;
-    Ok((sink.spans, sink.quality))
+    read_with(&OtlpJsonReader, strings, bytes)
 }
 
 fn read_ok(strings: &Interner, text: &str) -> (Vec<Span>, Quality) {
@@ -21,10 +16,7 @@ fn read_ok(strings: &Interner, text: &str) -> (Vec<Span>, Quality) {
 }
 
 fn oracle(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/oracles/otlp")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    test_support::oracle(&format!("otlp/{relative}"))
 }
 
 /// One request holding `spans` (JSON span objects) for service `svc`.

@@ -1,8 +1,6 @@
 //! OTLP/protobuf reader tests: the oracle requests (which must read exactly
 //! as their JSON twins), the file exporter's framing, and damaged input.
 
-use std::path::Path;
-
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -10,31 +8,15 @@ use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::*;
 use crate::ingest::otlp_json::OtlpJsonReader;
+use crate::ingest::test_support::{self, read_with};
 use crate::model::{Quality, Status};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
     read_with(&OtlpProtoReader, strings, bytes)
 }
 
-fn read_with(
-    reader: &dyn Reader,
-    strings: &Interner,
-    bytes: &[u8],
-) -> Result<(Vec<Span>, Quality), ReadError> {
-    let input = Input {
-        name: "test.binpb",
-        bytes,
-    };
-    let mut sink = Sink::new("test.binpb", strings);
-    reader.read(&input, &mut sink)?;
-    Ok((sink.spans, sink.quality))
-}
-
 fn oracle(relative: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/oracles/otlp")
-        .join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    test_support::oracle(&format!("otlp/{relative}"))
 }
 
 /// `messages` in the file exporter's framing.

@@ -1,24 +1,16 @@
 //! Sentry reader tests against the oracle events and hand-made edge cases.
 
 use super::*;
+use crate::ingest::test_support::{self, read_with};
 use crate::model::Quality;
 use std::path::Path;
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
-    let input = Input {
-        name: "test.json",
-        bytes,
-    };
-    let mut sink = Sink::new("test.json", strings);
-    SentryReader.read(&input, &mut sink)?;
-    Ok((sink.spans, sink.quality))
+    read_with(&SentryReader, strings, bytes)
 }
 
 fn oracle(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/oracles/sentry")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    test_support::oracle(&format!("sentry/{name}"))
 }
 
 fn by_id<'s>(spans: &'s [Span], id: &str) -> &'s Span {
