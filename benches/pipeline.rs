@@ -79,7 +79,8 @@ fn stages(c: &mut Criterion) {
         let total: i64 = bd.units.iter().map(|u| u.duration).sum();
         group.bench_function(BenchmarkId::new("aggregate", n), |b| {
             b.iter(|| {
-                critpath::analysis::aggregate::aggregate(&set, &bd, total).expect("aggregates")
+                critpath::analysis::aggregate::aggregate(&set.strings, &bd, total)
+                    .expect("aggregates")
             })
         });
     }

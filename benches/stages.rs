@@ -48,6 +48,7 @@ fn parse<'s>(bytes: &[u8], strings: &'s Interner) -> Sink<'s> {
     let input = Input {
         name: "bench",
         bytes,
+        window: false,
     };
     let mut sink = Sink::new(input.name, strings);
     let reader = detect(bytes, None).expect("recognised");

@@ -4,12 +4,11 @@
 //! Percentiles are exact nearest-rank: the value at 1-based rank
 //! `ceil(q × n)` of the sorted durations (polars' `Equiprobable` method).
 
-use lasso::Key;
 use polars::prelude::*;
 
 use super::breakdown::Breakdown;
 use super::results::{HotPath, OperationStats, ServiceStats, ms, share};
-use crate::model::{Interner, Sym, TraceSet};
+use crate::model::{Interner, Sym};
 
 /// The quantile method, named in reports.
 pub const PERCENTILE_METHOD: &str = "nearest-rank";
@@ -29,13 +28,13 @@ pub struct Tables {
 
 /// Aggregates a breakdown into tables; `total_root` is the share denominator
 /// in nanoseconds.
-pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: i64) -> PolarsResult<Tables> {
+pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsResult<Tables> {
     let spans = span_frame(bd)?;
-    let label = |unit: u32| set.trace_label(&set.traces[bd.units[unit as usize].unit.trace]);
+    let label = |unit: u32| bd.units[unit as usize].label(strings);
     let total = ms(total_root);
-    let operations = operations(&spans, total, &label, &set.strings)?;
-    let services = services(&spans, total, &set.strings)?;
-    let hot_paths = hot_paths(set, bd, &label)?;
+    let operations = operations(&spans, total, &label, strings)?;
+    let services = services(&spans, total, strings)?;
+    let hot_paths = hot_paths(strings, bd, &label)?;
     Ok(Tables {
         operations,
         services,
@@ -195,7 +194,7 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
 }
 
 fn hot_paths(
-    set: &TraceSet,
+    strings: &Interner,
     bd: &Breakdown,
     label: &dyn Fn(u32) -> String,
 ) -> PolarsResult<Vec<HotPath>> {
@@ -206,7 +205,7 @@ fn hot_paths(
         .map(|u| {
             u.hot_path
                 .iter()
-                .map(|&(s, n)| format!("{}:{}", set.strings.resolve(s), set.strings.resolve(n)))
+                .map(|&(s, n)| format!("{}:{}", strings.resolve(s), strings.resolve(n)))
                 .collect::<Vec<_>>()
                 .join("\u{1f}")
         })
@@ -289,7 +288,7 @@ mod tests {
             let units = select(&set, &Selection::default());
             let bd = breakdown(&set, &units, &Default::default());
             let total: i64 = bd.units.iter().map(|u| u.duration).sum();
-            let tables = aggregate(&set, &bd, total).unwrap();
+            let tables = aggregate(&set.strings, &bd, total).unwrap();
             durs.sort();
             let op = &tables.operations[0];
             assert_eq!(op.count, n as u64);
@@ -325,7 +324,7 @@ mod tests {
         let units = select(&set, &Selection::default());
         let bd = breakdown(&set, &units, &Default::default());
         let total: i64 = bd.units.iter().map(|u| u.duration).sum();
-        let t = aggregate(&set, &bd, total).unwrap();
+        let t = aggregate(&set.strings, &bd, total).unwrap();
         let api = t.services.iter().find(|s| s.service == "api").unwrap();
         let db = t.services.iter().find(|s| s.service == "db").unwrap();
         assert_eq!(db.critical_ms, 50.0 / 1e6);

@@ -10,11 +10,11 @@ use rustc_hash::FxHashMap;
 
 use super::cascade::{self, CascadeObs};
 use super::critical_path::{Segment, critical_path};
-use super::detectors::{self, FindingOptions, Occurrence};
+use super::detectors::{self, FindingIds, FindingOptions, Occurrence};
 use super::select::Unit;
 use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind, Shaper};
-use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceSet};
+use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceId, TraceSet};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
@@ -61,6 +61,10 @@ pub struct QueryRow {
 pub struct UnitBreakdown {
     /// Which subtree.
     pub unit: Unit,
+    /// Its trace's id.
+    pub trace_id: TraceId,
+    /// Its trace's original id text, when that was not hex.
+    pub trace_label: Option<Sym>,
     /// The subtree root's duration.
     pub duration: Nanos,
     /// The critical path, in time order.
@@ -72,6 +76,19 @@ pub struct UnitBreakdown {
     pub cascade: Option<CascadeObs>,
     /// What the detectors found.
     pub findings: Vec<Occurrence>,
+    /// The span ids each finding names, in `findings` order, so reports
+    /// need not go back to the trace.
+    pub finding_ids: Vec<FindingIds>,
+}
+
+impl UnitBreakdown {
+    /// The id to show for this unit's trace: its original text, or hex.
+    pub fn label(&self, strings: &Interner) -> String {
+        match self.trace_label {
+            Some(sym) => strings.resolve(sym).to_string(),
+            None => self.trace_id.to_string(),
+        }
+    }
 }
 
 /// Every unit's result and every span row.
@@ -83,6 +100,79 @@ pub struct Breakdown {
     pub rows: Vec<SpanRow>,
     /// One row per database span of every unit.
     pub queries: Vec<QueryRow>,
+}
+
+impl Breakdown {
+    /// Joins the breakdowns of parts of one input that hold disjoint sets
+    /// of traces (the partitions of a spill) into the breakdown the whole
+    /// input gives: units in trace-id order, as a trace set orders its
+    /// traces, each unit's rows and queries following it, renumbered.
+    pub fn merge(parts: Vec<Breakdown>) -> Breakdown {
+        let mut order: Vec<(TraceId, u32, u32)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, part)| {
+                part.units
+                    .iter()
+                    .enumerate()
+                    .map(move |(u, unit)| (unit.trace_id, p as u32, u as u32))
+            })
+            .collect();
+        // A trace lies in one part, so its units keep their relative order.
+        order.sort_unstable();
+        let mut out = Breakdown {
+            units: Vec::with_capacity(order.len()),
+            rows: Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum()),
+            queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
+        };
+        // Each part's rows (and queries) are grouped by unit, in unit order.
+        let starts = |units: usize, of: &mut dyn Iterator<Item = u32>| {
+            let mut starts = vec![0usize; units + 1];
+            for unit in of {
+                starts[unit as usize + 1] += 1;
+            }
+            for u in 0..units {
+                starts[u + 1] += starts[u];
+            }
+            starts
+        };
+        let row_starts: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|p| starts(p.units.len(), &mut p.rows.iter().map(|r| r.unit)))
+            .collect();
+        let query_starts: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|p| starts(p.units.len(), &mut p.queries.iter().map(|q| q.unit)))
+            .collect();
+        let mut units: Vec<Vec<Option<UnitBreakdown>>> = Vec::with_capacity(parts.len());
+        let mut rows = Vec::with_capacity(parts.len());
+        let mut queries = Vec::with_capacity(parts.len());
+        for part in parts {
+            units.push(part.units.into_iter().map(Some).collect());
+            rows.push(part.rows);
+            queries.push(part.queries);
+        }
+        for (index, &(_, p, u)) in order.iter().enumerate() {
+            let (p, u) = (p as usize, u as usize);
+            let index = index as u32;
+            if let Some(unit) = units[p][u].take() {
+                out.units.push(unit);
+            }
+            let (from, to) = (row_starts[p][u], row_starts[p][u + 1]);
+            out.rows.extend(
+                rows[p][from..to]
+                    .iter()
+                    .map(|r| SpanRow { unit: index, ..*r }),
+            );
+            let (from, to) = (query_starts[p][u], query_starts[p][u + 1]);
+            out.queries.extend(
+                queries[p][from..to]
+                    .iter()
+                    .map(|q| QueryRow { unit: index, ..*q }),
+            );
+        }
+        out
+    }
 }
 
 /// Everything a per-unit analysis may look at.
@@ -184,12 +274,19 @@ fn trace_breakdown(
             shapes: &shapes,
             segments: &segments,
         };
+        let findings = detectors::detect_all(&view, options);
         let result = UnitBreakdown {
             unit,
+            trace_id: trace.id,
+            trace_label: trace.label,
             duration: view.duration,
             hot_path: hot_path(&view),
             cascade: cascade::observe(&view),
-            findings: detectors::detect_all(&view, options),
+            finding_ids: findings
+                .iter()
+                .map(|o| detectors::finding_ids(trace, o))
+                .collect(),
+            findings,
             segments: Vec::new(),
         };
         for seg in &segments {

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use super::breakdown::{Breakdown, UnitView};
 use super::percentile::nearest_rank;
 use super::results::{Cascade, CascadeLevel, ms, share};
-use crate::model::{Nanos, Sym, TraceSet};
+use crate::model::{Interner, Nanos, Sym};
 
 /// What one unit says about its cascade.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
 }
 
 /// Aggregates every unit's cascade by chain, largest culprit time first.
-pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: Nanos) -> Vec<Cascade> {
+pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: Nanos) -> Vec<Cascade> {
     struct Acc {
         traces: u64,
         culprit: Nanos,
@@ -85,7 +85,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: Nanos) -> Vec<Casca
     let mut groups: BTreeMap<Vec<&str>, Acc> = BTreeMap::new();
     for (ui, unit) in bd.units.iter().enumerate() {
         let Some(obs) = &unit.cascade else { continue };
-        let key: Vec<&str> = obs.chain.iter().map(|&s| set.strings.resolve(s)).collect();
+        let key: Vec<&str> = obs.chain.iter().map(|&s| strings.resolve(s)).collect();
         let acc = groups.entry(key).or_insert_with(|| Acc {
             traces: 0,
             culprit: 0,
@@ -117,7 +117,6 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: Nanos) -> Vec<Casca
                     }
                 })
                 .collect();
-            let trace = &set.traces[bd.units[acc.example.1].unit.trace];
             Cascade {
                 culprit: chain.last().map(|s| s.to_string()).unwrap_or_default(),
                 chain: chain.iter().map(|s| s.to_string()).collect(),
@@ -125,7 +124,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: Nanos) -> Vec<Casca
                 culprit_critical_ms: ms(acc.culprit),
                 share: share(ms(acc.culprit), total),
                 levels,
-                example_trace_id: set.trace_label(trace),
+                example_trace_id: bd.units[acc.example.1].label(strings),
             }
         })
         .collect();

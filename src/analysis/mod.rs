@@ -16,13 +16,24 @@ pub mod shape;
 pub mod summary;
 
 use crate::ingest::Ingested;
+use std::sync::Arc;
+
+use crate::model::spill::Spill;
+use crate::model::{Interner, Quality, TraceSet};
 use results::{Analysis, AnalysisSummary, SCHEMA_VERSION, ms};
 use select::Selection;
 
-/// Why an analysis failed (only the aggregation engine can fail).
+/// Why an analysis failed: the aggregation engine, or reading back spans
+/// spilled to disk.
 #[derive(Debug, thiserror::Error)]
-#[error("aggregation failed: {0}")]
-pub struct AnalysisError(#[from] polars::error::PolarsError);
+pub enum AnalysisError {
+    /// The aggregation engine failed.
+    #[error("aggregation failed: {0}")]
+    Aggregation(#[from] polars::error::PolarsError),
+    /// A spill file could not be read back.
+    #[error("reading spilled spans back: {0}")]
+    Spill(#[from] std::io::Error),
+}
 
 /// Runs every analysis over the selected part of what was read.
 pub fn analyze(
@@ -39,22 +50,89 @@ pub fn analyze_with_breakdown(
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    let set = &ingested.set;
+    analyze_with_progress(ingested, selection, options, None)
+}
+
+/// [`analyze_with_breakdown`], advancing `progress` (by partitions, for a
+/// spilled input).
+pub fn analyze_with_progress(
+    ingested: &Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
+    if let Some(spill) = &ingested.spill {
+        return analyze_spilled(ingested, spill, selection, options, progress);
+    }
+    let bd = breakdown_of(&ingested.set, selection, options);
+    let read = summary::Summary::from_ingested(ingested);
+    let analysis = finish(&ingested.set.strings, &bd, read)?;
+    Ok((analysis, bd))
+}
+
+/// Analyses a spilled input a partition at a time: each is read back,
+/// built, broken down and dropped before the next, and the breakdowns are
+/// merged into exactly what the whole input in memory gives.
+fn analyze_spilled(
+    ingested: &Ingested,
+    spill: &Spill,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
+    let mut facts = summary::SetFacts::default();
+    facts.add(&ingested.set);
+    if let Some(bar) = progress {
+        bar.set_length(spill.partitions() as u64);
+    }
+    let mut parts = Vec::with_capacity(spill.partitions());
+    for partition in 0..spill.partitions() {
+        let spans = spill.read(partition)?;
+        let set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
+        facts.add(&set);
+        parts.push(breakdown_of(&set, selection, options));
+        if let Some(bar) = progress {
+            bar.inc(1);
+        }
+    }
+    let bd = breakdown::Breakdown::merge(parts);
+    let read = summary::Summary::from_facts(ingested, facts);
+    let analysis = finish(&ingested.set.strings, &bd, read)?;
+    Ok((analysis, bd))
+}
+
+/// The per-unit stage: selection, critical paths, self times, findings.
+/// Its results hold no reference into `set`, so a set read part by part
+/// can be dropped part by part (see [`breakdown::Breakdown::merge`]).
+pub fn breakdown_of(
+    set: &TraceSet,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+) -> breakdown::Breakdown {
     let units = select::select(set, selection);
-    let bd = breakdown::breakdown(set, &units, options);
+    breakdown::breakdown(set, &units, options)
+}
+
+/// The aggregation stage: every table and finding from a breakdown, with
+/// `read` as the summary of what was read.
+pub fn finish(
+    strings: &Interner,
+    bd: &breakdown::Breakdown,
+    read: summary::Summary,
+) -> Result<Analysis, AnalysisError> {
     let total_root: i64 = bd.units.iter().map(|u| u.duration).sum();
-    let tables = aggregate::aggregate(set, &bd, total_root)?;
-    let mut per_unit = vec![0u64; units.len()];
+    let tables = aggregate::aggregate(strings, bd, total_root)?;
+    let mut per_unit = vec![0u64; bd.units.len()];
     for row in &bd.rows {
         per_unit[row.unit as usize] += 1;
     }
-    let mut traces: Vec<usize> = units.iter().map(|u| u.trace).collect();
+    let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
-    let analysis = Analysis {
+    Ok(Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {
-            read: summary::Summary::from_ingested(ingested),
-            analysed_roots: units.len() as u64,
+            read,
+            analysed_roots: bd.units.len() as u64,
             analysed_traces: traces.len() as u64,
             total_root_ms: ms(total_root),
             percentile_method: aggregate::PERCENTILE_METHOD,
@@ -63,9 +141,8 @@ pub fn analyze_with_breakdown(
         operations: tables.operations,
         services: tables.services,
         hot_paths: tables.hot_paths,
-        cascades: cascade::aggregate(set, &bd, total_root),
-        query_shapes: query_shapes::aggregate(set, &bd, total_root)?,
-        findings: detectors::aggregate(set, &bd),
-    };
-    Ok((analysis, bd))
+        cascades: cascade::aggregate(strings, bd, total_root),
+        query_shapes: query_shapes::aggregate(strings, bd, total_root)?,
+        findings: detectors::aggregate(strings, bd),
+    })
 }

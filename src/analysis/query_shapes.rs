@@ -2,15 +2,18 @@
 //! and normalised statement ("83% of the task is three DISTINCT COUNT
 //! queries").
 
-use lasso::Key;
 use polars::prelude::*;
 
 use super::breakdown::Breakdown;
 use super::results::{QueryShape, ms, share};
-use crate::model::{Sym, TraceSet};
+use crate::model::{Interner, Sym};
 
 /// Aggregates every database span by shape, largest total first.
-pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: i64) -> PolarsResult<Vec<QueryShape>> {
+pub fn aggregate(
+    strings: &Interner,
+    bd: &Breakdown,
+    total_root: i64,
+) -> PolarsResult<Vec<QueryShape>> {
     let q = &bd.queries;
     if q.is_empty() {
         return Ok(Vec::new());
@@ -45,7 +48,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: i64) -> PolarsResul
         ])
         .collect()?;
     let resolve = |id: Option<u32>| match id.and_then(|i| Sym::try_from_usize(i as usize)) {
-        Some(sym) if id != Some(u32::MAX) => set.strings.resolve(sym).to_string(),
+        Some(sym) if id != Some(u32::MAX) => strings.resolve(sym).to_string(),
         _ => String::new(),
     };
     let (service, system, shape) = (
@@ -74,7 +77,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown, total_root: i64) -> PolarsResul
                 p95_ms: p95.get(i).unwrap_or(0.0) / 1e6,
                 total_ms,
                 share: share(total_ms, whole),
-                example_trace_id: set.trace_label(&set.traces[bd.units[unit].unit.trace]),
+                example_trace_id: bd.units[unit].label(strings),
             }
         })
         .collect();

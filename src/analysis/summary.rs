@@ -7,7 +7,7 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::ingest::Ingested;
-use crate::model::{Nanos, Quality};
+use crate::model::{Nanos, Quality, Sym, TraceSet};
 
 /// What was read.
 #[derive(Clone, Debug, Serialize)]
@@ -44,28 +44,52 @@ pub struct TimeRange {
     pub end_unix_nano: Nanos,
 }
 
-impl Summary {
-    /// Summarises what ingest produced.
-    pub fn from_ingested(ingested: &Ingested) -> Summary {
-        let set = &ingested.set;
-        let mut services = FxHashSet::default();
-        let mut range: Option<(Nanos, Nanos)> = None;
+/// What a trace set (or several parts of one) holds, summed part by part.
+#[derive(Clone, Debug, Default)]
+pub struct SetFacts {
+    traces: u64,
+    spans: u64,
+    services: FxHashSet<Sym>,
+    range: Option<(Nanos, Nanos)>,
+    quality: Quality,
+}
+
+impl SetFacts {
+    /// Adds one set (or one part of a spilled input).
+    pub fn add(&mut self, set: &TraceSet) {
         for trace in &set.traces {
             for span in &trace.spans {
-                services.insert(span.service);
-                range = Some(match range {
+                self.services.insert(span.service);
+                self.range = Some(match self.range {
                     None => (span.start, span.end),
                     Some((s, e)) => (s.min(span.start), e.max(span.end)),
                 });
             }
         }
+        self.traces += set.traces.len() as u64;
+        self.spans += set.span_count() as u64;
+        self.quality.merge(set.quality.clone());
+    }
+}
+
+impl Summary {
+    /// Summarises what ingest produced.
+    pub fn from_ingested(ingested: &Ingested) -> Summary {
+        let mut facts = SetFacts::default();
+        facts.add(&ingested.set);
+        Summary::from_facts(ingested, facts)
+    }
+
+    /// Summarises what ingest produced, with the facts of its trace set
+    /// gathered part by part (`ingested.set` itself is not looked at).
+    pub fn from_facts(ingested: &Ingested, facts: SetFacts) -> Summary {
         Summary {
-            traces: set.traces.len() as u64,
-            spans: set.span_count() as u64,
-            services: services.len() as u64,
+            traces: facts.traces,
+            spans: facts.spans,
+            services: facts.services.len() as u64,
             inputs: ingested.inputs as u64,
             skipped_inputs: ingested.skipped.clone(),
-            time_range: range.map(|(s, e)| TimeRange {
+            time_range: facts.range.map(|(s, e)| TimeRange {
                 start: rfc3339(s),
                 end: rfc3339(e),
                 start_unix_nano: s,
@@ -76,7 +100,7 @@ impl Summary {
                 .iter()
                 .map(|(f, n)| (f.name().to_string(), *n))
                 .collect(),
-            data_quality: set.quality.clone(),
+            data_quality: facts.quality,
         }
     }
 }

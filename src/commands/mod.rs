@@ -4,7 +4,9 @@ mod analyze;
 mod check;
 mod diff;
 mod flame;
+mod memory;
 mod stats;
+mod timings;
 mod trace;
 
 use anyhow::Context;
@@ -37,8 +39,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// Reads the inputs named on the command line.
+/// Reads the inputs named on the command line into memory.
 pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
+    read_inputs_within(args, None)
+}
+
+/// Reads the inputs named on the command line, spilling their spans to
+/// disk by trace when `limit` says they may not fit in memory.
+pub(crate) fn read_inputs_within(
+    args: &InputArgs,
+    limit: Option<memory::MemoryLimit>,
+) -> anyhow::Result<Ingested> {
     if let Some(n) = args.threads {
         // Only fails if a pool exists already, which is harmless.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -54,10 +65,31 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
             .collect();
         return Err(ingest::IngestError::Empty(names.join(", ")).into());
     }
+    let spill = match limit.and_then(|l| l.partitions(&sources).map(|p| (l, p))) {
+        Some((limit, partitions)) => {
+            let spill = crate::model::spill::Spill::new(partitions)
+                .context("creating the spill folder (set TMPDIR to choose where)")?;
+            if !args.quiet {
+                eprintln!(
+                    "critpath: the input may not fit in {} MiB{}; spilling spans to {} in {partitions} partitions",
+                    limit.bytes >> 20,
+                    if limit.explicit {
+                        ""
+                    } else {
+                        " (80% of available memory)"
+                    },
+                    spill.dir().display(),
+                );
+            }
+            Some(std::sync::Arc::new(spill))
+        }
+        None => None,
+    };
     let options = IngestOptions {
         format: args.input_format,
         strict: args.strict,
         progress: progress_bar(args, &sources),
+        spill,
     };
     let result = ingest::ingest(&sources, &options);
     if let Some(bar) = &options.progress {
@@ -131,6 +163,28 @@ pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
 
 /// Inputs smaller than this are read too fast for a progress bar to help.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A spinner (or, for a spilled input, a bar of partitions) on stderr while
+/// a large input is analysed; shown under the same conditions as reading's.
+pub(crate) fn analysis_progress(args: &InputArgs) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let sources = ingest::expand_inputs(&args.inputs).ok()?;
+    let total: u64 = sources.iter().map(|s| s.size()).sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("analysing {spinner} {pos}/{len} parts {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
 
 /// A progress bar on stderr for large inputs, only when stderr is a
 /// terminal and `--quiet` is not given; never on stdout.

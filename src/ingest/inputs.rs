@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::decompress::decompress;
+use super::decompress::decompressing;
 
 /// One input to read: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,17 +18,23 @@ pub enum InputSource {
 }
 
 impl InputSource {
-    /// The whole content, decompressed.
-    pub fn read(&self) -> io::Result<Vec<u8>> {
-        let raw = match self {
-            InputSource::File(path) | InputSource::Found(path) => std::fs::read(path)?,
-            InputSource::Stdin => {
-                let mut buf = Vec::new();
-                io::stdin().lock().read_to_end(&mut buf)?;
-                buf
+    /// The content as a stream, decompressed; `progress` is advanced by the
+    /// raw bytes read.
+    pub fn open(
+        &self,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> io::Result<Box<dyn Read + Send + '_>> {
+        let raw: Box<dyn Read + Send> = match self {
+            InputSource::File(path) | InputSource::Found(path) => {
+                Box::new(std::fs::File::open(path)?)
             }
+            InputSource::Stdin => Box::new(io::stdin()),
         };
-        decompress(raw)
+        let raw: Box<dyn Read + Send> = match progress {
+            Some(bar) => Box::new(bar.wrap_read(raw)),
+            None => raw,
+        };
+        decompressing(raw)
     }
 
     /// The size on disk (0 for stdin or an unreadable file), for progress.

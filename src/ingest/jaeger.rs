@@ -26,9 +26,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, json_with_key, records};
+use super::json_util::{Record, json_with_key, lines_framing, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
-use super::{Format, Input, ReadError, Reader, Sink};
+use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
 };
@@ -46,9 +46,13 @@ impl Reader for JaegerReader {
             && memchr::memmem::find(head, b"\"resourceSpans\"").is_none()
     }
 
+    fn framing(&self, head: &[u8]) -> Option<Framing> {
+        lines_framing(head)
+    }
+
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        let records = records(input.bytes);
-        let single = records.len() == 1;
+        let records = records_of(input);
+        let single = records.len() == 1 && !input.window;
         let mut recognised = false;
         for record in &records {
             if read_envelope(record, sink) {

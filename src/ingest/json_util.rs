@@ -1,6 +1,7 @@
 //! Helpers shared by the JSON readers: splitting an input into records
 //! (one document, or JSON lines) and locating parse errors by line.
 
+use super::{Framing, Input};
 use crate::model::Location;
 
 /// One JSON record of an input and the line it starts on (1-based).
@@ -41,6 +42,37 @@ pub fn records(bytes: &[u8]) -> Vec<Record<'_>> {
     } else {
         vec![Record { line: 1, bytes }]
     }
+}
+
+/// The records of an input: [`records`] of a whole input; every non-blank
+/// line of a window of a JSON-lines stream, whatever its first line holds.
+pub fn records_of<'a>(input: &Input<'a>) -> Vec<Record<'a>> {
+    if input.window {
+        lines(input.bytes)
+            .into_iter()
+            .filter(|r| !r.bytes.trim_ascii().is_empty())
+            .collect()
+    } else {
+        records(input.bytes)
+    }
+}
+
+/// [`Framing::Lines`] when `head` starts with a whole JSON value on its
+/// first non-blank line (the test [`records`] makes), so a large JSON-lines
+/// input can be read a window at a time.
+pub fn lines_framing(head: &[u8]) -> Option<Framing> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let mut rest = head;
+    while let Some(nl) = memchr::memchr(b'\n', rest) {
+        let line = &rest[..nl];
+        if !line.trim_ascii().is_empty() {
+            return serde_json::from_slice::<serde::de::IgnoredAny>(line)
+                .is_ok()
+                .then_some(Framing::Lines);
+        }
+        rest = &rest[nl + 1..];
+    }
+    None
 }
 
 fn lines(bytes: &[u8]) -> Vec<Record<'_>> {
@@ -101,6 +133,28 @@ mod tests {
         let r = records(doc);
         let err = serde_json::from_slice::<serde_json::Value>(r[1].bytes).unwrap_err();
         assert_eq!(r[1].error_location(&err), Location::Line(2));
+    }
+
+    #[test]
+    fn json_lines_stream_only_when_the_first_line_is_whole() {
+        assert_eq!(lines_framing(b"\n{\"a\":1}\n{\"a\""), Some(Framing::Lines));
+        assert_eq!(lines_framing(b"{\n  \"a\": 1\n}\n"), None);
+        assert_eq!(lines_framing(b"{\"a\":1"), None);
+    }
+
+    #[test]
+    fn a_window_is_lines_even_if_its_first_line_is_bad() {
+        let input = Input {
+            name: "x",
+            bytes: b"{\"a\":\n{\"b\":2}\n",
+            window: true,
+        };
+        assert_eq!(records_of(&input).len(), 2);
+        let whole = Input {
+            window: false,
+            ..input
+        };
+        assert_eq!(records_of(&whole).len(), 1);
     }
 
     #[test]

@@ -11,22 +11,28 @@ mod jaeger;
 mod json_locate;
 pub mod json_util;
 mod json_value;
-mod otlp_json;
+pub(crate) mod otlp_json;
 mod otlp_proto;
 mod sentry;
 mod sentry_naming;
 mod sentry_time;
+mod stream;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
+use crate::model::spill::Spill;
 use crate::model::{Interner, Location, Problem, Quality, Span, TraceSet};
 
 pub use inputs::{InputSource, expand_inputs};
+pub use stream::Framing;
 
 /// A trace format critpath reads.
 #[derive(
@@ -62,8 +68,12 @@ impl Format {
 pub struct Input<'a> {
     /// What to call the input in messages (a path, or `-`).
     pub name: &'a str,
-    /// Its full, decompressed content.
+    /// Its full, decompressed content, or one window of it.
     pub bytes: &'a [u8],
+    /// Whether `bytes` is one window of a larger input cut at record
+    /// boundaries (see [`Reader::framing`]): never one whole document, and
+    /// finding nothing recognisable in it is not yet an error.
+    pub window: bool,
 }
 
 /// Where a reader puts what it read.
@@ -74,6 +84,8 @@ pub struct Sink<'a> {
     pub strings: &'a Interner,
     /// Problems found while reading (unparsable records).
     pub quality: Quality,
+    /// Spans read and already written to a spill instead of `spans`.
+    pub spilled: u64,
     name: String,
 }
 
@@ -84,6 +96,7 @@ impl<'a> Sink<'a> {
             spans: Vec::new(),
             strings,
             quality: Quality::default(),
+            spilled: 0,
             name: name.to_string(),
         }
     }
@@ -134,6 +147,14 @@ pub trait Reader: Sync {
     /// Whether `head` (the first bytes of a decompressed input) looks like
     /// this format. Only cheap checks: the full read may still fail.
     fn sniff(&self, head: &[u8]) -> bool;
+
+    /// How an input that starts with `head` (a full [`SNIFF_LEN`] bytes of
+    /// a larger input) splits into records that can be read a window at a
+    /// time; `None` (the default) reads it whole.
+    fn framing(&self, head: &[u8]) -> Option<Framing> {
+        let _ = head;
+        None
+    }
 
     /// Reads every span of `input` into `sink`. Bad records are skipped and
     /// counted with [`Sink::skip`]; an error means nothing usable was found
@@ -192,8 +213,12 @@ pub struct IngestOptions {
     pub format: Option<Format>,
     /// Stop at the first unparsable record instead of counting it.
     pub strict: bool,
-    /// Advanced by each input's size in bytes once it has been read.
+    /// Advanced by the bytes of input read.
     pub progress: Option<indicatif::ProgressBar>,
+    /// Where spans go instead of memory, for inputs larger than memory:
+    /// the trace set is then built from what is left (nothing), and the
+    /// analysis reads the spill a partition at a time.
+    pub spill: Option<Arc<Spill>>,
 }
 
 /// What was read: the trace set plus per-input facts.
@@ -207,6 +232,8 @@ pub struct Ingested {
     pub inputs: usize,
     /// Files found in folders whose content is no trace format, skipped.
     pub skipped: Vec<String>,
+    /// The spans spilled to disk (the set then holds none), if any.
+    pub spill: Option<Arc<Spill>>,
 }
 
 /// Why ingest failed as a whole.
@@ -256,7 +283,7 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
             skipped.push(source.display_name());
             continue;
         };
-        *spans_per_format.entry(format).or_insert(0) += sink.spans.len() as u64;
+        *spans_per_format.entry(format).or_insert(0) += sink.spans.len() as u64 + sink.spilled;
         quality.merge(sink.quality);
         if spans.is_empty() {
             spans = sink.spans;
@@ -264,8 +291,16 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
             spans.extend(sink.spans);
         }
     }
+    let set = TraceSet::build(spans, strings, quality);
+    if let Some(spill) = &options.spill {
+        spill.finish().map_err(|err| IngestError::Io {
+            path: spill.dir().to_path_buf(),
+            source: err,
+        })?;
+    }
     Ok(Ingested {
-        set: TraceSet::build(spans, strings, quality),
+        set,
+        spill: options.spill.clone(),
         spans_per_format,
         inputs: sources.len() - skipped.len(),
         skipped,
@@ -277,33 +312,111 @@ fn read_one<'s>(
     strings: &'s Interner,
     options: &IngestOptions,
 ) -> Result<Option<(Format, Sink<'s>)>, IngestError> {
-    let bytes = source.read().map_err(|source_err| IngestError::Io {
+    let io_error = |err| IngestError::Io {
         path: source.path(),
-        source: source_err,
-    })?;
+        source: err,
+    };
+    let mut stream = source.open(options.progress.clone()).map_err(io_error)?;
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut stream)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
     let name = source.display_name();
-    let Some(reader) = detect(&bytes, options.format) else {
+    let Some(reader) = detect(&head, options.format) else {
         return match source {
             InputSource::Found(_) => Ok(None),
             _ => Err(IngestError::Unrecognised(name)),
         };
     };
-    let input = Input {
-        name: &name,
-        bytes: &bytes,
-    };
     let mut sink = Sink::new(&name, strings);
-    reader.read(&input, &mut sink)?;
-    if options.strict {
-        if let Some(first) = sink.quality.examples.first() {
-            return Err(IngestError::Read(ReadError {
-                file: first.file.clone(),
-                location: first.location.clone(),
-                message: format!("{} (--strict)", first.message),
-            }));
+    let framing = if head.len() < SNIFF_LEN {
+        None // small enough to read whole, exactly as it always was
+    } else {
+        // A JSON-lines reader decides on the whole first line, which can
+        // be longer than the sniffed head (one request of a thousand spans).
+        let wanted = stream::WINDOW_BYTES as u64;
+        if memchr::memchr(b'\n', &head).is_none() {
+            let mut more = (&mut stream).take(wanted);
+            let mut byte = [0u8; 1 << 16];
+            loop {
+                let n = more.read(&mut byte).map_err(io_error)?;
+                head.extend_from_slice(&byte[..n]);
+                if n == 0 || memchr::memchr(b'\n', &byte[..n]).is_some() {
+                    break;
+                }
+            }
         }
+        reader.framing(&head)
+    };
+    let Some(framing) = framing else {
+        let mut bytes = head;
+        stream.read_to_end(&mut bytes).map_err(io_error)?;
+        let input = Input {
+            name: &name,
+            bytes: &bytes,
+            window: false,
+        };
+        reader.read(&input, &mut sink)?;
+        strict(&sink, options)?;
+        spill(&mut sink, options)?;
+        return Ok(Some((reader.format(), sink)));
+    };
+    // Windows of whole records: the input is recognised if any window is,
+    // as it would be if read whole.
+    let mut first_error = None;
+    let mut recognised = false;
+    stream::windows(head, stream, framing, io_error, |window| {
+        let input = Input {
+            name: &name,
+            bytes: &window.bytes,
+            window: true,
+        };
+        let mut part = Sink::new(&name, strings);
+        let result = reader.read(&input, &mut part);
+        part.quality.shift(window.lines, window.offset);
+        sink.spans.append(&mut part.spans);
+        sink.quality.merge(part.quality);
+        spill(&mut sink, options)?;
+        match result {
+            Ok(()) => recognised = true,
+            Err(mut err) => {
+                err.location.shift(window.lines, window.offset);
+                first_error.get_or_insert(err);
+            }
+        }
+        strict(&sink, options)
+    })?;
+    match (recognised, first_error) {
+        (false, Some(err)) => Err(err.into()),
+        _ => Ok(Some((reader.format(), sink))),
     }
-    Ok(Some((reader.format(), sink)))
+}
+
+/// Moves the sink's spans to the spill, if there is one.
+fn spill(sink: &mut Sink<'_>, options: &IngestOptions) -> Result<(), IngestError> {
+    let Some(spill) = &options.spill else {
+        return Ok(());
+    };
+    spill.write(&sink.spans).map_err(|err| IngestError::Io {
+        path: spill.dir().to_path_buf(),
+        source: err,
+    })?;
+    sink.spilled += sink.spans.len() as u64;
+    sink.spans = Vec::new();
+    Ok(())
+}
+
+/// With `--strict`, the first unparsable record as an error.
+fn strict(sink: &Sink<'_>, options: &IngestOptions) -> Result<(), IngestError> {
+    match sink.quality.examples.first() {
+        Some(first) if options.strict => Err(IngestError::Read(ReadError {
+            file: first.file.clone(),
+            location: first.location.clone(),
+            message: format!("{} (--strict)", first.message),
+        })),
+        _ => Ok(()),
+    }
 }
 
 /// Reads `bytes` with `format`'s reader into a throwaway sink, ignoring the
@@ -313,6 +426,7 @@ pub fn fuzz_read(format: Format, bytes: &[u8]) {
     let input = Input {
         name: "fuzz-input",
         bytes,
+        window: false,
     };
     let mut sink = Sink::new(input.name, &strings);
     if let Some(reader) = detect(bytes, Some(format)) {

@@ -40,8 +40,8 @@ use serde_json::Value;
 use self::common::{Kept, UNKNOWN};
 use self::json_model::{Document, Resource, ResourceSpans, SpanJson};
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, json_with_key, records};
-use super::{Format, Input, ReadError, Reader, Sink};
+use super::json_util::{Record, json_with_key, lines_framing, records_of};
+use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
 
 /// Reads OTLP/JSON exports.
@@ -60,14 +60,21 @@ impl Reader for OtlpJsonReader {
                 && (has(b"\"scopeSpans\"") || has(b"\"instrumentationLibrarySpans\"")))
     }
 
+    fn framing(&self, head: &[u8]) -> Option<Framing> {
+        lines_framing(head)
+    }
+
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         // A byte-order mark is not JSON; it sits on line 1, so lines stay.
-        let bytes = input
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(input.bytes);
-        let records = records(bytes);
-        if let [record] = records.as_slice() {
+        let input = &Input {
+            bytes: input
+                .bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(input.bytes),
+            ..*input
+        };
+        let records = records_of(input);
+        if let ([record], false) = (records.as_slice(), input.window) {
             return match read_record(record, sink) {
                 Outcome::Read => Ok(()),
                 Outcome::Invalid(err) => Err(ReadError::new(

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 
 use super::otlp_json::common::{self, Kept, Pick, Scalar};
 use super::otlp_json::read_framed_json;
-use super::{Format, Input, ReadError, Reader, SNIFF_LEN, Sink};
+use super::{Format, Framing, Input, ReadError, Reader, SNIFF_LEN, Sink};
 use crate::model::{Interner, Location, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// Reads binary OTLP protobuf, framed or not.
@@ -68,6 +68,11 @@ impl Reader for OtlpProtoReader {
         }
         let frame = &payload[..length.min(payload.len())];
         frame.starts_with(&ZSTD_MAGIC) || plausible_request(frame, whole || length <= frame.len())
+    }
+
+    fn framing(&self, head: &[u8]) -> Option<Framing> {
+        // A first frame under 16 MiB: the stream the file exporter writes.
+        (head.first() == Some(&0)).then_some(Framing::LengthPrefixed)
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {

@@ -35,11 +35,11 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, first_byte, records};
+use super::json_util::{Record, first_byte, lines_framing, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::sentry_naming::{describe, kind};
 use super::sentry_time::timestamp_nanos;
-use super::{Format, Input, ReadError, Reader, Sink};
+use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
 };
@@ -63,9 +63,13 @@ impl Reader for SentryReader {
             && !has(b"\"traceID\"")
     }
 
+    fn framing(&self, head: &[u8]) -> Option<Framing> {
+        lines_framing(head)
+    }
+
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        let records = records(input.bytes);
-        if let [only] = records.as_slice() {
+        let records = records_of(input);
+        if let ([only], false) = (records.as_slice(), input.window) {
             let value: Value = serde_json::from_slice(only.bytes).map_err(|err| {
                 ReadError::new(
                     input,

@@ -12,6 +12,7 @@ pub fn read_with(
     bytes: &[u8],
 ) -> Result<(Vec<Span>, Quality), ReadError> {
     let input = Input {
+        window: false,
         name: "test-input",
         bytes,
     };

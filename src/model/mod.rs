@@ -7,6 +7,7 @@ mod ids;
 mod intern;
 mod quality;
 mod span;
+pub mod spill;
 #[cfg(test)]
 pub mod testutil;
 mod trace;
@@ -17,6 +18,8 @@ pub use quality::{Location, MAX_EXAMPLES, Problem, Quality};
 pub use span::{AttrKey, Attrs, Nanos, Span, SpanKind, SpanLink, Status};
 pub use trace::Trace;
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 /// Every trace read, with the strings they refer to and the data-quality
@@ -25,23 +28,35 @@ use rayon::prelude::*;
 pub struct TraceSet {
     /// The traces, ordered by trace id.
     pub traces: Vec<Trace>,
-    /// The interned strings the spans refer to.
-    pub strings: Interner,
+    /// The interned strings the spans refer to (shared with the other
+    /// parts of a spilled input).
+    pub strings: Arc<Interner>,
     /// Integrity problems found while reading and building.
     pub quality: Quality,
 }
 
 impl TraceSet {
     /// Groups spans by trace id and builds each trace graph, in parallel.
-    pub fn build(mut spans: Vec<Span>, strings: Interner, quality: Quality) -> TraceSet {
+    pub fn build(
+        mut spans: Vec<Span>,
+        strings: impl Into<Arc<Interner>>,
+        quality: Quality,
+    ) -> TraceSet {
         spans.par_sort_unstable_by_key(|s| s.trace_id);
         let mut groups = Vec::new();
         let mut rest = spans;
+        rest.shrink_to_fit();
+        // How much moved-out capacity may pile up before it is returned:
+        // without this, every span would be held twice at the peak.
+        let slack = (64 << 20) / std::mem::size_of::<Span>().max(1);
         // Split off from the back so each group is moved once.
         while let Some(last) = rest.last() {
             let id = last.trace_id;
             let first = rest.partition_point(|s| s.trace_id < id);
             groups.push(rest.split_off(first));
+            if rest.capacity() - rest.len() > slack {
+                rest.shrink_to_fit();
+            }
         }
         groups.reverse();
         let built: Vec<(Trace, Quality)> = groups
@@ -59,7 +74,7 @@ impl TraceSet {
         }
         TraceSet {
             traces,
-            strings,
+            strings: strings.into(),
             quality: all,
         }
     }

@@ -38,6 +38,18 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Location {
+    /// This location in an input of which the part it was found in is
+    /// preceded by `lines` lines and `bytes` bytes.
+    pub fn shift(&mut self, lines: u64, bytes: u64) {
+        match self {
+            Location::Line(n) => *n += lines,
+            Location::Byte(n) => *n += bytes,
+            Location::Whole => {}
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.location {
@@ -81,6 +93,14 @@ impl Quality {
         self.unparsable_records += 1;
         if self.examples.len() < MAX_EXAMPLES {
             self.examples.push(problem);
+        }
+    }
+
+    /// Moves every example's location by the lines and bytes of input that
+    /// preceded the part it was found in.
+    pub fn shift(&mut self, lines: u64, bytes: u64) {
+        for problem in &mut self.examples {
+            problem.location.shift(lines, bytes);
         }
     }
 

@@ -8,6 +8,7 @@ mod html;
 mod oracles;
 mod parquet;
 mod reports;
+mod scale;
 mod scenarios;
 mod sentry_detectors;
 mod util;

@@ -50,6 +50,7 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
             &Input {
                 name: "generated",
                 bytes,
+                window: false,
             },
             &mut sink,
         )

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use super::breakdown::{Breakdown, UnitView};
 use super::results::{Finding, ms};
-use crate::model::{Nanos, Sym, TraceSet};
+use crate::model::{Interner, Nanos, SpanId, Sym, Trace};
 
 /// Thresholds of every detector; each is a command-line flag.
 #[derive(Clone, Debug)]
@@ -68,6 +68,37 @@ pub struct Occurrence {
     pub spans: Vec<usize>,
 }
 
+/// The span ids a finding names: its spans, and the span they share as
+/// parent (for `uninstrumented`, the span itself).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct FindingIds {
+    /// The spans involved.
+    pub spans: Vec<SpanId>,
+    /// Their parent.
+    pub parent: Option<SpanId>,
+}
+
+/// The span ids `occurrence` names in `trace`.
+pub fn finding_ids(trace: &Trace, occurrence: &Occurrence) -> FindingIds {
+    // Uninstrumented findings name the span itself; the others' spans share
+    // one parent.
+    let parent = occurrence.spans.first().map(|&i| {
+        if occurrence.kind == "uninstrumented" {
+            i
+        } else {
+            trace.parent(i).unwrap_or(i)
+        }
+    });
+    FindingIds {
+        spans: occurrence
+            .spans
+            .iter()
+            .map(|&i| trace.spans[i].span_id)
+            .collect(),
+        parent: parent.map(|p| trace.spans[p].span_id),
+    }
+}
+
 /// A pattern detector.
 pub trait Detector: Sync {
     /// The `kind` its findings carry.
@@ -95,7 +126,7 @@ pub fn detect_all(view: &UnitView<'_>, options: &FindingOptions) -> Vec<Occurren
 
 /// Aggregates occurrences over units by kind, service, parent operation and
 /// shape; largest estimated saving first.
-pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
+pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
     struct Acc {
         count: u64,
         traces: u64,
@@ -109,8 +140,8 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
         for (oi, o) in unit.findings.iter().enumerate() {
             let key = (
                 o.kind,
-                set.strings.resolve(o.service),
-                set.strings.resolve(o.parent_operation),
+                strings.resolve(o.service),
+                strings.resolve(o.parent_operation),
                 o.shape.as_str(),
             );
             let acc = groups.entry(key).or_insert(Acc {
@@ -136,17 +167,7 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
         .into_iter()
         .map(|((kind, service, parent, shape), acc)| {
             let unit = &bd.units[acc.example.1];
-            let trace = &set.traces[unit.unit.trace];
-            let example = &unit.findings[acc.example.2];
-            // Uninstrumented findings name the span itself; the others' spans
-            // share one parent.
-            let parent_span = example.spans.first().map(|&i| {
-                if example.kind == "uninstrumented" {
-                    i
-                } else {
-                    trace.parent(i).unwrap_or(i)
-                }
-            });
+            let ids = &unit.finding_ids[acc.example.2];
             Finding {
                 kind: kind.to_string(),
                 service: service.to_string(),
@@ -156,15 +177,9 @@ pub fn aggregate(set: &TraceSet, bd: &Breakdown) -> Vec<Finding> {
                 traces: acc.traces,
                 total_ms: ms(acc.total),
                 estimated_savings_ms: ms(acc.savings),
-                example_trace_id: set.trace_label(trace),
-                example_span_ids: example
-                    .spans
-                    .iter()
-                    .map(|&i| trace.spans[i].span_id.to_string())
-                    .collect(),
-                example_parent_span_id: parent_span
-                    .map(|p| trace.spans[p].span_id.to_string())
-                    .unwrap_or_default(),
+                example_trace_id: unit.label(strings),
+                example_span_ids: ids.spans.iter().map(|id| id.to_string()).collect(),
+                example_parent_span_id: ids.parent.map(|p| p.to_string()).unwrap_or_default(),
             }
         })
         .collect();

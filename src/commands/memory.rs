@@ -1,0 +1,177 @@
+//! `--memory-limit`: whether an input must be spilled to disk to fit, and
+//! into how many partitions.
+
+use std::io::Read;
+
+use anyhow::Context;
+
+use crate::ingest::InputSource;
+
+/// How much memory a run may count on: `--memory-limit`, else most of what
+/// the machine has available.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// The limit in bytes.
+    pub bytes: u64,
+    /// Whether the user gave it (spill whenever it may not suffice), or it
+    /// is the machine's (spill only when it surely does not).
+    pub explicit: bool,
+}
+
+/// Peak memory per byte of plain input, measured on the generator's sets
+/// (OTLP/protobuf, the densest format, holds about twice its size).
+const HELD_PER_PLAIN_BYTE: u64 = 2;
+/// The same per byte of gzip or zstd input (about ten to one).
+const HELD_PER_COMPRESSED_BYTE: u64 = 20;
+/// The share of the machine's available memory a run aims to stay under.
+const MACHINE_SHARE: f64 = 0.8;
+/// Bounds on the partition count: at least two (else spilling gains
+/// nothing), at most what stays well under the usual open-file limit.
+const PARTITIONS: (u64, u64) = (2, 256);
+
+/// Parses a size such as `512MiB`, `2G`, `1.5GB` or `1000000` (bytes).
+/// `K`, `M`, `G`, `T` and their `KiB`… forms are powers of 1024; `KB`, `MB`,
+/// `GB`, `TB` are powers of 1000.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+        .with_context(|| {
+            format!("--memory-limit {text}: expected a size such as 512MiB, 2G or 1.5GB")
+        })?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        other => anyhow::bail!(
+            "--memory-limit {text}: unknown unit {other:?} (expected B, K, M, G, T, KiB…, KB…)"
+        ),
+    };
+    Ok((number * factor) as u64)
+}
+
+/// Memory the kernel says is available, in bytes (Linux), if known.
+pub fn available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+impl MemoryLimit {
+    /// The limit a run works under: the user's, else the machine's.
+    pub fn new(flag: Option<&str>) -> anyhow::Result<Option<MemoryLimit>> {
+        Ok(match flag {
+            Some(text) => Some(MemoryLimit {
+                bytes: parse_size(text)?,
+                explicit: true,
+            }),
+            None => available().map(|bytes| MemoryLimit {
+                bytes: (bytes as f64 * MACHINE_SHARE) as u64,
+                explicit: false,
+            }),
+        })
+    }
+
+    /// How many partitions to spill `sources` into, or `None` to read them
+    /// into memory.
+    pub fn partitions(&self, sources: &[InputSource]) -> Option<usize> {
+        let mut estimate = 0u64;
+        for source in sources {
+            estimate = estimate.saturating_add(match source {
+                // Its size is unknown: only a user's limit spills it.
+                InputSource::Stdin if self.explicit => self.bytes.saturating_add(1),
+                InputSource::Stdin => 0,
+                InputSource::File(path) | InputSource::Found(path) => {
+                    let size = source.size();
+                    let mut magic = [0u8; 4];
+                    let compressed = std::fs::File::open(path)
+                        .and_then(|mut f| f.read_exact(&mut magic))
+                        .is_ok()
+                        && (magic.starts_with(&[0x1f, 0x8b]) || magic == [0x28, 0xb5, 0x2f, 0xfd]);
+                    let per_byte = if compressed {
+                        HELD_PER_COMPRESSED_BYTE
+                    } else {
+                        HELD_PER_PLAIN_BYTE
+                    };
+                    size.saturating_mul(per_byte)
+                }
+            });
+        }
+        if estimate <= self.bytes {
+            return None;
+        }
+        // Aim for partitions of half the limit: the merged results and
+        // the next partition share the rest.
+        let per_partition = (self.bytes / 2).max(1);
+        let wanted = estimate.div_ceil(per_partition);
+        Some(wanted.clamp(PARTITIONS.0, PARTITIONS.1) as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_every_spelling() {
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1.5GB").unwrap(), 1_500_000_000);
+        assert_eq!(parse_size(" 64 kb ").unwrap(), 64_000);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("-1G").is_err());
+    }
+
+    #[test]
+    fn small_inputs_stay_in_memory_and_large_ones_spill() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, vec![b'{'; 10_000]).unwrap();
+        let sources = [InputSource::File(path)];
+        let roomy = MemoryLimit {
+            bytes: 1 << 30,
+            explicit: true,
+        };
+        assert_eq!(roomy.partitions(&sources), None);
+        let tight = MemoryLimit {
+            bytes: 10_000,
+            explicit: true,
+        };
+        // 20 kB held in partitions of 5 kB.
+        assert_eq!(tight.partitions(&sources), Some(4));
+        let tiny = MemoryLimit {
+            bytes: 1,
+            explicit: true,
+        };
+        assert_eq!(tiny.partitions(&sources), Some(256));
+    }
+
+    #[test]
+    fn stdin_spills_only_under_a_users_limit() {
+        let user = MemoryLimit {
+            bytes: 1 << 30,
+            explicit: true,
+        };
+        assert!(user.partitions(&[InputSource::Stdin]).is_some());
+        let machine = MemoryLimit {
+            explicit: false,
+            ..user
+        };
+        assert_eq!(machine.partitions(&[InputSource::Stdin]), None);
+    }
+}

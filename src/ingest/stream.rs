@@ -1,0 +1,260 @@
+//! Reading an input as a stream of windows: a bounded buffer of whole
+//! records (JSON lines, or length-prefixed protobuf frames) is parsed on
+//! every core while the next one is read and decompressed on another
+//! thread, so that memory holds a few windows of input, never the whole
+//! file, and reading overlaps parsing.
+
+use std::io::{self, Read};
+use std::sync::mpsc;
+
+/// How an input splits into records that can be read independently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// One JSON value per line.
+    Lines,
+    /// Each record preceded by its length as a 4-byte big-endian integer
+    /// (the Collector file exporter's protobuf output).
+    LengthPrefixed,
+}
+
+/// Bytes of input a window aims at. Large enough that its parallel chunks
+/// keep both cores busy, small enough to be a constant next to the spans.
+#[cfg(not(test))]
+pub const WINDOW_BYTES: usize = 16 << 20;
+/// Small in tests, so that modest inputs span several windows.
+#[cfg(test)]
+pub const WINDOW_BYTES: usize = 256 << 10;
+
+impl Framing {
+    /// The length of the longest prefix of `buf` made of whole records; at
+    /// the end of the input (`eof`) everything left is one last piece.
+    pub fn cut(self, buf: &[u8], eof: bool) -> usize {
+        if eof {
+            return buf.len();
+        }
+        match self {
+            Framing::Lines => memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
+            Framing::LengthPrefixed => {
+                let mut at = 0;
+                while let Some(header) = buf.get(at..at + 4) {
+                    let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+                    let end = at + 4 + length as usize;
+                    if end > buf.len() {
+                        break;
+                    }
+                    at = end;
+                }
+                at
+            }
+        }
+    }
+}
+
+/// One window: its bytes, and how many bytes and lines of the input
+/// precede it (to locate problems in the whole input).
+pub struct Window {
+    /// Whole records.
+    pub bytes: Vec<u8>,
+    /// Input bytes before this window.
+    pub offset: u64,
+    /// Newlines before this window.
+    pub lines: u64,
+}
+
+/// Reads `first` (bytes already read from `rest` for sniffing) followed by
+/// the rest of `rest` as windows cut by `framing`, on a thread of its own,
+/// handing each to `each` in order. Stops at the first error of either side;
+/// `io_error` turns a read error into the caller's.
+pub fn windows<E>(
+    first: Vec<u8>,
+    mut rest: Box<dyn Read + Send + '_>,
+    framing: Framing,
+    io_error: impl Fn(io::Error) -> E,
+    mut each: impl FnMut(Window) -> Result<(), E>,
+) -> Result<(), E> {
+    // Two windows in flight: one being parsed, one being read.
+    let (send, receive) = mpsc::sync_channel::<io::Result<Window>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut buf = first;
+            let (mut offset, mut lines) = (0u64, 0u64);
+            let (mut ended, mut target) = (false, WINDOW_BYTES);
+            loop {
+                if !ended {
+                    match fill(&mut rest, &mut buf, target) {
+                        Ok(eof) => ended = eof,
+                        Err(err) => {
+                            let _ = send.send(Err(err));
+                            return;
+                        }
+                    }
+                }
+                let cut = framing.cut(&buf, ended);
+                if cut == 0 {
+                    if ended {
+                        return;
+                    }
+                    // One record longer than a window: read on until it ends.
+                    target = buf.len() * 2;
+                    continue;
+                }
+                target = WINDOW_BYTES;
+                let tail = buf.split_off(cut);
+                let window = Window {
+                    offset,
+                    lines,
+                    bytes: std::mem::replace(&mut buf, tail),
+                };
+                offset += window.bytes.len() as u64;
+                lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
+                if send.send(Ok(window)).is_err() {
+                    return; // the parser stopped early
+                }
+                if ended && buf.is_empty() {
+                    return;
+                }
+            }
+        });
+        for window in receive {
+            each(window.map_err(&io_error)?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads from `source` until `buf` holds `target` bytes or the source
+/// ends; whether it ended.
+fn fill(source: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<bool> {
+    if buf.len() >= target {
+        return Ok(false);
+    }
+    buf.reserve(target - buf.len());
+    let mut limited = source.take((target - buf.len()) as u64);
+    let before = buf.len();
+    limited.read_to_end(buf)?;
+    Ok(buf.len() - before < target - before)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8], framing: Framing) -> Vec<(u64, u64, Vec<u8>)> {
+        let (first, rest) = input.split_at(input.len().min(3));
+        let mut out = Vec::new();
+        windows::<io::Error>(
+            first.to_vec(),
+            Box::new(std::io::Cursor::new(rest.to_vec())),
+            framing,
+            |e| e,
+            |w| {
+                out.push((w.offset, w.lines, w.bytes));
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    /// An OTLP/JSON request of one span per line, `lines` lines, with a
+    /// malformed line at `bad`.
+    fn json_lines(lines: usize, bad: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for line in 1..=lines {
+            if line == bad {
+                out.extend_from_slice(b"{\"resourceSpans\": [oops\n");
+                continue;
+            }
+            out.extend_from_slice(format!(
+                r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"svc-{}"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:016x}","name":"op","startTimeUnixNano":"1000","endTimeUnixNano":"2000"}}]}}]}}]}}"#,
+                line % 7,
+                line / 3 + 1,
+                line
+            ).as_bytes());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_of_windows_reads_as_the_whole_input_does() {
+        use crate::ingest::{IngestOptions, InputSource, ingest};
+        let bytes = json_lines(4000, 3500);
+        assert!(bytes.len() > 3 * WINDOW_BYTES, "spans several windows");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.jsonl");
+        std::fs::write(&file, &bytes).unwrap();
+        let streamed = ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap();
+
+        let strings = crate::model::Interner::new();
+        let (whole, quality) = crate::ingest::test_support::read_with(
+            &crate::ingest::otlp_json::OtlpJsonReader,
+            &strings,
+            &bytes,
+        )
+        .unwrap();
+        assert_eq!(streamed.set.span_count(), whole.len());
+        assert_eq!(streamed.set.span_count(), 3999);
+        let located: Vec<_> = streamed
+            .set
+            .quality
+            .examples
+            .iter()
+            .map(|p| p.location.clone())
+            .collect();
+        assert_eq!(located, [crate::model::Location::Line(3500)]);
+        assert_eq!(quality.examples[0].location, located[0]);
+    }
+
+    #[test]
+    fn lines_are_cut_after_the_last_newline() {
+        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false), 3);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", false), 0);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", true), 4);
+    }
+
+    #[test]
+    fn frames_are_cut_after_the_last_whole_frame() {
+        let buf = [0, 0, 0, 2, 7, 7, 0, 0, 0, 5, 1];
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, false), 6);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false), 0);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, true), buf.len());
+    }
+
+    #[test]
+    fn windows_cover_the_input_in_order_with_their_positions() {
+        let input = b"{\"a\":1}\n{\"b\":2}\n{\"c\":3}".to_vec();
+        let got = collect(&input, Framing::Lines);
+        let joined: Vec<u8> = got.iter().flat_map(|(_, _, b)| b.clone()).collect();
+        assert_eq!(joined, input);
+        assert_eq!(got[0].0, 0);
+        assert_eq!(got[0].1, 0);
+    }
+
+    #[test]
+    fn a_record_longer_than_a_window_is_kept_whole() {
+        let mut input = vec![b'x'; WINDOW_BYTES + 10];
+        input.extend_from_slice(b"\n{}\n");
+        let got = collect(&input, Framing::Lines);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, input);
+    }
+
+    #[test]
+    fn later_windows_know_the_lines_and_bytes_before_them() {
+        let line = vec![b'y'; 1 << 20];
+        let mut input = Vec::new();
+        for _ in 0..40 {
+            input.extend_from_slice(&line);
+            input.push(b'\n');
+        }
+        let got = collect(&input, Framing::Lines);
+        assert!(got.len() >= 2);
+        let (offset, lines, _) = &got[1];
+        assert_eq!(*offset as usize, got[0].2.len());
+        assert_eq!(
+            *lines as usize,
+            got[0].2.iter().filter(|&&b| b == b'\n').count()
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Inputs larger than memory: `--memory-limit` spills spans to disk by
+//! trace and analyses them a partition at a time, with the same report.
+
+use crate::util::{critpath, path};
+
+/// The JSON report of `analyze` on `input`, with extra flags, run with
+/// `TMPDIR` pointing at `tmp` so that spill folders can be checked.
+fn report(input: &str, extra: &[&str], tmp: &std::path::Path) -> (String, String) {
+    let out = critpath()
+        .arg("analyze")
+        .arg(path(input))
+        .args(["--format", "json"])
+        .args(extra)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+    )
+}
+
+#[test]
+fn a_spilled_report_is_byte_for_byte_the_in_memory_one() {
+    for input in [
+        "fixtures/otlp-json",
+        "fixtures/jaeger",
+        "fixtures/sentry",
+        "fixtures/otlp-proto",
+        "fixtures/integrity",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (in_memory, quiet) = report(input, &[], tmp.path());
+        assert!(!quiet.contains("spilling"), "{input}: {quiet}");
+        let (spilled, said) = report(input, &["--memory-limit", "1KiB"], tmp.path());
+        assert!(said.contains("spilling spans to"), "{input}: {said}");
+        assert_eq!(in_memory, spilled, "{input}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "{input}: spill files left: {left:?}");
+    }
+}
+
+#[test]
+fn a_roomy_limit_reads_into_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, said) = report(
+        "fixtures/otlp-json",
+        &["--memory-limit", "8GiB"],
+        tmp.path(),
+    );
+    assert!(!said.contains("spilling"), "{said}");
+}
+
+#[test]
+fn spill_files_are_removed_when_the_run_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = critpath()
+        .arg("analyze")
+        .arg(path("fixtures/integrity"))
+        .args(["--memory-limit", "1KiB", "--strict"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left: {left:?}");
+}
+
+#[test]
+fn a_bad_memory_limit_is_a_usage_error() {
+    let out = critpath()
+        .arg("analyze")
+        .arg(path("fixtures/otlp-json"))
+        .args(["--memory-limit", "lots"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--memory-limit lots"), "{stderr}");
+}
+
+#[test]
+fn reports_that_walk_every_trace_refuse_a_memory_limit() {
+    let out = critpath()
+        .arg("analyze")
+        .arg(path("fixtures/otlp-json"))
+        .args(["--memory-limit", "1KiB", "--format", "html"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format html"));
+}
+
+#[test]
+fn timings_go_to_stderr_and_leave_the_report_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plain, _) = report("fixtures/otlp-json", &[], tmp.path());
+    let (timed, said) = report("fixtures/otlp-json", &["--timings"], tmp.path());
+    assert_eq!(plain, timed);
+    for stage in ["read", "analyse", "write", "total"] {
+        assert!(said.contains(&format!("timings: {stage}")), "{said}");
+    }
+    assert!(said.contains("spans/s"), "{said}");
+}
+
+#[test]
+fn spill_files_are_removed_on_ctrl_c() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Standard input that never ends: the run waits with its spill folder
+    // made, until it is interrupted.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("critpath"))
+        .args(["analyze", "-", "--memory-limit", "1KiB"])
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("runs");
+    let made = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::read_dir(tmp.path()).unwrap().next().is_some()
+    });
+    assert!(made, "no spill folder appeared");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("exits");
+    assert_eq!(exit.code(), Some(130));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left: {left:?}");
+}
