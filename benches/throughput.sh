@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-process throughput: generate N traces per input format, run
 # `critpath analyze --format json` (all sections, output to a file) under
-# /usr/bin/time -v, and print spans/s and peak RSS per format.
+# /usr/bin/time -v, and print spans/s and peak RSS per format, with the
+# read/analyse split that `--timings` reports. A last row runs the
+# OTLP/protobuf input again spilled to disk (`--memory-limit 200MiB`).
 #
 #   benches/throughput.sh [TRACES]     (default 100000 traces ≈ 1M spans)
 #
@@ -18,22 +20,32 @@ cargo build --release --quiet --bin critpath --example generate
 bin=target/release/critpath
 gen=target/release/examples/generate
 
-printf '%-11s %10s %10s %8s %12s %10s %10s\n' format spans "MB in" "wall s" "spans/s" "peak MiB" "B/span"
-for format in otlp-json otlp-proto jaeger sentry; do
+printf '%-11s %10s %10s %8s %12s %10s %10s %8s %8s\n' format spans "MB in" "wall s" "spans/s" "peak MiB" "B/span" "read s" "anal. s"
+for format in otlp-json otlp-proto jaeger sentry spilled; do
   input="$work/input.$format"
-  "$gen" --traces "$traces" --format "$format" --seed 7 --out "$input"
+  extra=()
+  if [ "$format" = spilled ]; then
+    input="$work/input.otlp-proto"
+    "$gen" --traces "$traces" --format otlp-proto --seed 7 --out "$input"
+    extra=(--memory-limit 200MiB)
+  else
+    "$gen" --traces "$traces" --format "$format" --seed 7 --out "$input"
+  fi
   spans=$("$bin" stats "$input" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spans"])')
   # Warm the page cache so the first format is not penalised for it.
   cat "$input" > /dev/null
-  /usr/bin/time -v "$bin" analyze "$input" --format json -o "$work/report.json" --quiet 2> "$work/time.txt"
+  /usr/bin/time -v "$bin" analyze "$input" --format json -o "$work/report.json" --quiet --timings "${extra[@]}" 2> "$work/time.txt"
+  read_s=$(awk '/timings: read/ {print $4}' "$work/time.txt")
+  analyse_s=$(awk '/timings: analyse/ {print $4}' "$work/time.txt")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt" \
     | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
   mb=$(du -m "$input" | cut -f1)
-  python3 - "$format" "$spans" "$mb" "$wall" "$rss_kb" <<'PY'
+  python3 - "$format" "$spans" "$mb" "$wall" "$rss_kb" "$read_s" "$analyse_s" <<'PY'
 import sys
 fmt, spans, mb, wall, rss_kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-print(f"{fmt:<11} {spans:>10} {mb:>10} {wall:>8.2f} {spans / wall:>12,.0f} {rss_kb / 1024:>10.0f} {rss_kb * 1024 / spans:>10.0f}")
+read_s, analyse_s = float(sys.argv[6]), float(sys.argv[7])
+print(f"{fmt:<11} {spans:>10} {mb:>10} {wall:>8.2f} {spans / wall:>12,.0f} {rss_kb / 1024:>10.0f} {rss_kb * 1024 / spans:>10.0f} {read_s:>8.2f} {analyse_s:>8.2f}")
 PY
   rm -f "$input"
 done

@@ -208,20 +208,25 @@ pub fn breakdown(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Br
             _ => by_trace.push((unit.trace, vec![(i as u32, unit)])),
         }
     }
-    let parts: Vec<Breakdown> = by_trace
+    // Each rayon task appends its traces to one breakdown of its own, and
+    // neighbours are joined in order: a breakdown per trace would leave a
+    // hundred thousand small vectors to copy and a fragmented heap behind.
+    by_trace
         .par_iter()
-        .map_init(
-            || Shaper::new(&set.strings),
-            |shaper, (t, list)| trace_breakdown(set, &set.traces[*t], list, shaper, options),
+        .fold(
+            || (Shaper::new(&set.strings), Breakdown::default()),
+            |(mut shaper, mut out), (t, list)| {
+                trace_breakdown(set, &set.traces[*t], list, &mut shaper, options, &mut out);
+                (shaper, out)
+            },
         )
-        .collect();
-    let mut out = Breakdown::default();
-    for part in parts {
-        out.units.extend(part.units);
-        out.rows.extend(part.rows);
-        out.queries.extend(part.queries);
-    }
-    out
+        .map(|(_, out)| out)
+        .reduce(Breakdown::default, |mut left, right| {
+            left.units.extend(right.units);
+            left.rows.extend(right.rows);
+            left.queries.extend(right.queries);
+            left
+        })
 }
 
 fn trace_breakdown(
@@ -230,11 +235,11 @@ fn trace_breakdown(
     units: &[(u32, Unit)],
     shaper: &mut Shaper<'_>,
     options: &FindingOptions,
-) -> Breakdown {
+    out: &mut Breakdown,
+) {
     let selfs = self_times(trace);
     let shapes: Vec<Shape> = trace.spans.iter().map(|s| shaper.shape(s)).collect();
     let mut critical = vec![0 as Nanos; trace.spans.len()];
-    let mut out = Breakdown::default();
     for &(index, unit) in units {
         let segments = critical_path(trace, unit.root);
         for seg in &segments {
@@ -294,7 +299,6 @@ fn trace_breakdown(
         }
         out.units.push(UnitBreakdown { segments, ..result });
     }
-    out
 }
 
 /// The spans under `root` (itself first), depth first.

@@ -70,10 +70,13 @@ pub fn windows<E>(
     mut rest: Box<dyn Read + Send + '_>,
     framing: Framing,
     io_error: impl Fn(io::Error) -> E,
-    mut each: impl FnMut(Window) -> Result<(), E>,
+    mut each: impl FnMut(&Window) -> Result<(), E>,
 ) -> Result<(), E> {
-    // Two windows in flight: one being parsed, one being read.
+    // Two windows in flight: one being parsed, one being read. Parsed
+    // windows' buffers come back to be refilled: a fresh 16 MiB buffer per
+    // window would cost the kernel zeroing every page of the input again.
     let (send, receive) = mpsc::sync_channel::<io::Result<Window>>(1);
+    let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut buf = first;
@@ -99,7 +102,10 @@ pub fn windows<E>(
                     continue;
                 }
                 target = WINDOW_BYTES;
-                let tail = buf.split_off(cut);
+                let mut tail = recycled.try_recv().unwrap_or_default();
+                tail.clear();
+                tail.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
                 let window = Window {
                     offset,
                     lines,
@@ -116,7 +122,9 @@ pub fn windows<E>(
             }
         });
         for window in receive {
-            each(window.map_err(&io_error)?)?;
+            let window = window.map_err(&io_error)?;
+            each(&window)?;
+            let _ = recycle.send(window.bytes);
         }
         Ok(())
     })
@@ -148,7 +156,7 @@ mod tests {
             framing,
             |e| e,
             |w| {
-                out.push((w.offset, w.lines, w.bytes));
+                out.push((w.offset, w.lines, w.bytes.clone()));
                 Ok(())
             },
         )

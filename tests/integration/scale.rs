@@ -121,6 +121,9 @@ fn spill_files_are_removed_on_ctrl_c() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("runs");
+    // Held open until the child has exited: `wait` would close it, and an
+    // input ending before the signal lands would end the run by itself.
+    let stdin = child.stdin.take();
     let made = (0..200).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::read_dir(tmp.path()).unwrap().next().is_some()
@@ -131,7 +134,19 @@ fn spill_files_are_removed_on_ctrl_c() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let exit = child.wait().expect("exits");
+    let mut exit = None;
+    for _ in 0..500 {
+        exit = child.try_wait().expect("waits");
+        if exit.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let Some(exit) = exit else {
+        let _ = child.kill();
+        panic!("critpath did not exit within 10 s of SIGINT");
+    };
+    drop(stdin);
     assert_eq!(exit.code(), Some(130));
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "spill files left: {left:?}");
