@@ -21,16 +21,21 @@
 //! test data uses `span-A`) are hashed, keeping the trace id text as label.
 //! Spans sharing an id are all emitted; the model keeps one.
 
+#[path = "jaeger/typed.rs"]
+mod typed;
+
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::json_locate::{Step, skip_at};
 use super::json_util::{Record, json_with_key, lines_framing, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
+    AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
 };
 
 /// Reads Jaeger JSON exports.
@@ -127,6 +132,9 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let chunks = subrecords.chunks(TRACES_PER_TASK).collect();
     super::read_chunks(chunks, sink, |chunk, part| {
         for sub in chunk {
+            if read_typed_trace(sub, part) {
+                continue;
+            }
             match serde_json::from_slice::<Value>(sub.bytes) {
                 Ok(trace) => read_trace(sub, &trace, &[], part),
                 Err(err) => part.skip(sub.error_location(&err), format!("invalid JSON: {err}")),
@@ -193,6 +201,42 @@ fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut 
     }
 }
 
+/// Reads a trace through the typed, borrowing model; `false` (with nothing
+/// read) when it needs the general path.
+fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
+    let Ok(trace) = serde_json::from_slice::<typed::Trace<'_>>(record.bytes) else {
+        return false;
+    };
+    let Some(parts) = trace
+        .spans
+        .iter()
+        .map(typed_parts)
+        .collect::<Option<Vec<Parts<'_>>>>()
+    else {
+        return false;
+    };
+    let mut services = FxHashMap::default();
+    for (id, process) in trace.processes.iter().flatten() {
+        if let Some(name) = process.as_ref().and_then(|p| text(&p.service_name)) {
+            services.insert(id.as_ref(), sink.strings.intern(name));
+        }
+    }
+    let context = TraceContext {
+        trace_id: text(&trace.trace_id),
+        services,
+    };
+    let converted: Vec<Result<Span, String>> = parts
+        .iter()
+        .map(|p| convert_span(p, &context, sink.strings))
+        .collect();
+    // A bad span is located by the general path, which finds its index.
+    if converted.iter().any(Result::is_err) {
+        return false;
+    }
+    sink.spans.extend(converted.into_iter().flatten());
+    true
+}
+
 /// What every span of one trace object shares.
 struct TraceContext<'v> {
     trace_id: Option<&'v str>,
@@ -224,7 +268,7 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
         services,
     };
     for (i, span) in spans.iter().enumerate() {
-        match convert_span(span, &context, sink.strings) {
+        match value_parts(span).and_then(|parts| convert_span(&parts, &context, sink.strings)) {
             Ok(span) => sink.spans.push(span),
             Err(message) => {
                 let mut at = path.to_vec();
@@ -235,42 +279,148 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
     }
 }
 
-fn convert_span(
-    value: &Value,
-    context: &TraceContext<'_>,
-    strings: &Interner,
-) -> Result<Span, String> {
-    let span = value.as_object().ok_or("expected a span object")?;
-    let span_id = str_field(span, "spanID").ok_or("span has no \"spanID\"")?;
-    let span_id = SpanId::parse(span_id).map_err(|e| format!("bad spanID {span_id:?}: {e}"))?;
-    let trace_text = str_field(span, "traceID")
-        .or(context.trace_id)
-        .ok_or("span has no \"traceID\" (nor does its trace)")?;
-    let (trace_id, is_hex) =
-        TraceId::parse(trace_text).map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
-    let start = micros_to_nanos(span.get("startTime"), "startTime")?;
-    let duration = micros_to_nanos(span.get("duration"), "duration")?;
-    let end = start
-        .checked_add(duration)
-        .ok_or("startTime + duration overflows")?;
-    let (parent_id, links) = references(span, trace_id);
-    let parent_id =
-        parent_id.or_else(|| str_field(span, "parentSpanID").and_then(SpanId::parse_parent));
+/// What converting a span needs, however the span was parsed.
+struct Parts<'v> {
+    span_id: Option<&'v str>,
+    trace_id: Option<&'v str>,
+    start: Option<Cow<'v, Value>>,
+    duration: Option<Cow<'v, Value>>,
+    /// `(spanID, traceID, is CHILD_OF)` of each reference.
+    references: Vec<(Option<&'v str>, Option<&'v str>, bool)>,
+    parent_span_id: Option<&'v str>,
+    /// The tags critpath reads, with their values.
+    tags: Vec<(&'v str, Cow<'v, Value>)>,
+    operation: Option<&'v str>,
+    /// `process.serviceName` of an embedded process.
+    own_service: Option<&'v str>,
+    process_id: Option<&'v str>,
+}
 
-    let mut kind = SpanKind::Unspecified;
-    let mut status = Status::Unset;
-    let mut attrs = AttrsBuilder::default();
-    for tag in span
+/// Whether a tag key is one that conversion reads.
+fn read_tag(key: &str) -> bool {
+    matches!(key, "span.kind" | "error" | "otel.status_code") || AttrKey::lookup(key).is_some()
+}
+
+/// The parts of a span parsed as a generic value.
+fn value_parts(value: &Value) -> Result<Parts<'_>, String> {
+    let span = value.as_object().ok_or("expected a span object")?;
+    let references = span
+        .get("references")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r.get("spanID").and_then(Value::as_str),
+                r.get("traceID").and_then(Value::as_str),
+                r.get("refType").and_then(Value::as_str) != Some("FOLLOWS_FROM"),
+            )
+        })
+        .collect();
+    let tags = span
         .get("tags")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
-        let Some(key) = tag.get("key").and_then(Value::as_str) else {
+        .filter_map(|tag| {
+            let key = tag.get("key").and_then(Value::as_str)?;
+            let value = tag.get("value").unwrap_or(&Value::Null);
+            read_tag(key).then_some((key, Cow::Borrowed(value)))
+        })
+        .collect();
+    Ok(Parts {
+        span_id: str_field(span, "spanID"),
+        trace_id: str_field(span, "traceID"),
+        start: span.get("startTime").map(Cow::Borrowed),
+        duration: span.get("duration").map(Cow::Borrowed),
+        references,
+        parent_span_id: str_field(span, "parentSpanID"),
+        tags,
+        operation: str_field(span, "operationName"),
+        own_service: span
+            .get("process")
+            .and_then(Value::as_object)
+            .and_then(|p| str_field(p, "serviceName")),
+        process_id: str_field(span, "processID"),
+    })
+}
+
+/// A non-empty string member of a typed span.
+fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
+    member.as_deref().filter(|s| !s.is_empty())
+}
+
+/// The parts of a typed span; `None` if a member needs the general path
+/// (a missing time, or a tag value that is not JSON serde can re-read).
+fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
+    let raw = |r: Option<&RawValue>| -> Option<Cow<'v, Value>> {
+        serde_json::from_str(r?.get()).ok().map(Cow::Owned)
+    };
+    let mut tags = Vec::new();
+    for tag in span.tags.iter().flatten() {
+        let Some(key) = tag.key.as_deref() else {
             continue;
         };
-        let value = tag.get("value").unwrap_or(&Value::Null);
-        match key {
+        if read_tag(key) {
+            let value = match tag.value {
+                Some(v) => Cow::Owned(serde_json::from_str(v.get()).ok()?),
+                None => Cow::Owned(Value::Null),
+            };
+            tags.push((key, value));
+        }
+    }
+    Some(Parts {
+        span_id: text(&span.span_id),
+        trace_id: text(&span.trace_id),
+        start: Some(raw(span.start)?),
+        duration: Some(raw(span.duration)?),
+        references: span
+            .references
+            .iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r.span_id.as_deref(),
+                    r.trace_id.as_deref(),
+                    r.ref_type.as_deref() != Some("FOLLOWS_FROM"),
+                )
+            })
+            .collect(),
+        parent_span_id: text(&span.parent_span_id),
+        tags,
+        operation: text(&span.operation_name),
+        own_service: span.process.as_ref().and_then(|p| text(&p.service_name)),
+        process_id: text(&span.process_id),
+    })
+}
+
+fn convert_span(
+    parts: &Parts<'_>,
+    context: &TraceContext<'_>,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let span_id = parts.span_id.ok_or("span has no \"spanID\"")?;
+    let span_id = SpanId::parse(span_id).map_err(|e| format!("bad spanID {span_id:?}: {e}"))?;
+    let trace_text = parts
+        .trace_id
+        .or(context.trace_id)
+        .ok_or("span has no \"traceID\" (nor does its trace)")?;
+    let (trace_id, is_hex) =
+        TraceId::parse(trace_text).map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
+    let start = micros_to_nanos(parts.start.as_deref(), "startTime")?;
+    let duration = micros_to_nanos(parts.duration.as_deref(), "duration")?;
+    let end = start
+        .checked_add(duration)
+        .ok_or("startTime + duration overflows")?;
+    let (parent_id, links) = references(&parts.references, trace_id);
+    let parent_id = parent_id.or_else(|| parts.parent_span_id.and_then(SpanId::parse_parent));
+
+    let mut kind = SpanKind::Unspecified;
+    let mut status = Status::Unset;
+    let mut attrs = AttrsBuilder::default();
+    for (key, value) in &parts.tags {
+        let value: &Value = value;
+        match *key {
             "span.kind" => kind = scalar_text(value).map_or(kind, |k| SpanKind::from_name(&k)),
             "error" if is_true(value) => status = Status::Error,
             "otel.status_code" => match scalar_text(value).as_deref() {
@@ -280,7 +430,7 @@ fn convert_span(
                 }
                 _ => {}
             },
-            _ => attrs.add(strings, key, value),
+            key => attrs.add(strings, key, value),
         }
     }
 
@@ -290,8 +440,8 @@ fn convert_span(
         parent_id,
         start,
         end,
-        service: service(span, context, strings),
-        name: strings.intern(str_field(span, "operationName").unwrap_or("unknown")),
+        service: service(parts, context, strings),
+        name: strings.intern(parts.operation.unwrap_or("unknown")),
         kind,
         status,
         attrs: attrs.finish(),
@@ -300,45 +450,30 @@ fn convert_span(
     })
 }
 
-fn service(span: &Map<String, Value>, context: &TraceContext<'_>, strings: &Interner) -> Sym {
-    let own = span
-        .get("process")
-        .and_then(Value::as_object)
-        .and_then(|p| str_field(p, "serviceName"));
-    if let Some(name) = own {
+fn service(parts: &Parts<'_>, context: &TraceContext<'_>, strings: &Interner) -> Sym {
+    if let Some(name) = parts.own_service {
         return strings.intern(name);
     }
-    str_field(span, "processID")
+    parts
+        .process_id
         .and_then(|id| context.services.get(id).copied())
         .unwrap_or_else(|| strings.intern("unknown"))
 }
 
-/// The parent and the links from a span's `references`.
+/// The parent and the links from a span's references.
 fn references(
-    span: &Map<String, Value>,
+    references: &[(Option<&str>, Option<&str>, bool)],
     trace_id: TraceId,
 ) -> (Option<SpanId>, Option<Box<[SpanLink]>>) {
     let mut refs = Vec::new();
-    for reference in span
-        .get("references")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(span_id) = reference
-            .get("spanID")
-            .and_then(Value::as_str)
-            .and_then(SpanId::parse_parent)
-        else {
+    for &(span_id, ref_trace, child_of) in references {
+        let Some(span_id) = span_id.and_then(SpanId::parse_parent) else {
             continue;
         };
         // A reference without a trace id points into the span's own trace.
-        let ref_trace = reference
-            .get("traceID")
-            .and_then(Value::as_str)
+        let ref_trace = ref_trace
             .and_then(|t| TraceId::parse(t).ok())
             .map_or(trace_id, |(id, _)| id);
-        let child_of = reference.get("refType").and_then(Value::as_str) != Some("FOLLOWS_FROM");
         refs.push((
             child_of,
             SpanLink {

@@ -348,3 +348,67 @@ fn envelope_traces_are_read_in_order_and_located_by_line() {
     assert_eq!(quality.unparsable_records, 1);
     assert_eq!(quality.examples[0].location, Location::Line(151));
 }
+
+/// Every trace of `bytes` (an envelope or array of traces) read through the
+/// typed model and through the generic `Value` path.
+fn both_paths(bytes: &[u8]) -> Vec<(Vec<Span>, Vec<Span>)> {
+    let value: Value = serde_json::from_slice(bytes).unwrap();
+    let traces = match &value {
+        Value::Object(o) if o.contains_key("spans") => vec![value.clone()],
+        Value::Object(o) => o["data"].as_array().unwrap().clone(),
+        Value::Array(a) => a.clone(),
+        _ => panic!("not a trace list"),
+    };
+    traces
+        .iter()
+        .map(|trace| {
+            let raw = serde_json::to_vec(trace).unwrap();
+            let record = Record {
+                line: 1,
+                bytes: &raw,
+            };
+            let strings = Interner::new();
+            let mut typed = Sink::new("t", &strings);
+            assert!(read_typed_trace(&record, &mut typed), "typed path refused");
+            let mut general = Sink::new("t", &strings);
+            read_trace(&record, trace, &[], &mut general);
+            (typed.spans, general.spans)
+        })
+        .collect()
+}
+
+#[test]
+fn the_typed_path_reads_as_the_general_one() {
+    let mut inputs = vec![oracle("jaeger/ui_01.json")];
+    for n in 1..=10 {
+        inputs.push(oracle(&format!("crisp/{n}.json")));
+    }
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/jaeger")).unwrap()
+    {
+        inputs.push(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let mut traces = 0;
+    for bytes in &inputs {
+        for (typed, general) in both_paths(bytes) {
+            assert_eq!(typed, general);
+            traces += 1;
+        }
+    }
+    assert!(traces > 50, "{traces}");
+}
+
+#[test]
+fn a_trace_the_typed_model_cannot_hold_goes_the_general_way() {
+    // A number where the span id should be a string: the general path
+    // skips that span alone, and locates it.
+    let doc = br#"{"data":[{"traceID":"ab","spans":[
+        {"spanID":"01","operationName":"a","startTime":1,"duration":2,"processID":"p1"},
+        {"spanID":2,"operationName":"b","startTime":1,"duration":2}
+    ],"processes":{"p1":{"serviceName":"svc"}}}]}"#;
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc).unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(strings.resolve(spans[0].service), "svc");
+    assert_eq!(quality.unparsable_records, 1);
+    assert_eq!(quality.examples[0].location, Location::Line(3));
+}

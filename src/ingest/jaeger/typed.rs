@@ -1,0 +1,93 @@
+//! A Jaeger trace as serde types that borrow from the input and skip what
+//! no analysis reads (logs, warnings, process tags), so that a trace is
+//! read without building a `serde_json::Value` tree. A trace these types
+//! cannot describe (a member of an unexpected type) is read again through
+//! the general `Value` path, which skips and counts just the bad spans.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// A trace object: `{"traceID", "spans", "processes"}`.
+#[derive(Deserialize)]
+pub struct Trace<'a> {
+    /// The trace's id, used by spans without one of their own.
+    #[serde(default, borrow, rename = "traceID")]
+    pub trace_id: Option<Cow<'a, str>>,
+    /// The spans.
+    #[serde(borrow)]
+    pub spans: Vec<Span<'a>>,
+    /// Processes by id.
+    #[serde(default, borrow)]
+    pub processes: Option<FxHashMap<Cow<'a, str>, Option<Process<'a>>>>,
+}
+
+/// A process; only its service is read.
+#[derive(Deserialize)]
+pub struct Process<'a> {
+    /// The service name.
+    #[serde(default, borrow, rename = "serviceName")]
+    pub service_name: Option<Cow<'a, str>>,
+}
+
+/// A span, with the members critpath reads.
+#[derive(Deserialize)]
+pub struct Span<'a> {
+    /// The span's id.
+    #[serde(default, borrow, rename = "spanID")]
+    pub span_id: Option<Cow<'a, str>>,
+    /// Its trace's id, if given on the span.
+    #[serde(default, borrow, rename = "traceID")]
+    pub trace_id: Option<Cow<'a, str>>,
+    /// Microseconds since the epoch (a number, or one as text).
+    #[serde(default, borrow, rename = "startTime")]
+    pub start: Option<&'a RawValue>,
+    /// Microseconds.
+    #[serde(default, borrow)]
+    pub duration: Option<&'a RawValue>,
+    /// References to other spans.
+    #[serde(default, borrow)]
+    pub references: Option<Vec<Reference<'a>>>,
+    /// The legacy parent id.
+    #[serde(default, borrow, rename = "parentSpanID")]
+    pub parent_span_id: Option<Cow<'a, str>>,
+    /// Tags.
+    #[serde(default, borrow)]
+    pub tags: Option<Vec<Tag<'a>>>,
+    /// The operation name.
+    #[serde(default, borrow, rename = "operationName")]
+    pub operation_name: Option<Cow<'a, str>>,
+    /// An embedded process.
+    #[serde(default, borrow)]
+    pub process: Option<Process<'a>>,
+    /// The id of the trace's process that recorded the span.
+    #[serde(default, borrow, rename = "processID")]
+    pub process_id: Option<Cow<'a, str>>,
+}
+
+/// A reference to another span.
+#[derive(Deserialize)]
+pub struct Reference<'a> {
+    /// `CHILD_OF` or `FOLLOWS_FROM`.
+    #[serde(default, borrow, rename = "refType")]
+    pub ref_type: Option<Cow<'a, str>>,
+    /// The referenced trace.
+    #[serde(default, borrow, rename = "traceID")]
+    pub trace_id: Option<Cow<'a, str>>,
+    /// The referenced span.
+    #[serde(default, borrow, rename = "spanID")]
+    pub span_id: Option<Cow<'a, str>>,
+}
+
+/// A tag: its value is parsed only when the key is one critpath reads.
+#[derive(Deserialize)]
+pub struct Tag<'a> {
+    /// The key.
+    #[serde(default, borrow)]
+    pub key: Option<Cow<'a, str>>,
+    /// The value, unparsed.
+    #[serde(default, borrow)]
+    pub value: Option<&'a RawValue>,
+}
