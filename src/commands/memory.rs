@@ -64,8 +64,13 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
 
 /// Memory the kernel says is available, in bytes (Linux), if known.
 pub fn available() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    proc_bytes("/proc/meminfo", "MemAvailable:")
+}
+
+/// The `key  N kB` line of a Linux `/proc` status file, in bytes.
+pub fn proc_bytes(file: &str, key: &str) -> Option<u64> {
+    let info = std::fs::read_to_string(file).ok()?;
+    let line = info.lines().find(|l| l.starts_with(key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

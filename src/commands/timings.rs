@@ -15,10 +15,7 @@ pub struct Timings {
 /// The process's peak resident memory so far, in bytes, where the system
 /// tells (Linux's `/proc/self/status`).
 pub fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    super::memory::proc_bytes("/proc/self/status", "VmHWM:")
 }
 
 impl Timings {

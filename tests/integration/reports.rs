@@ -1,21 +1,12 @@
 //! Snapshots of `critpath analyze` on the cascade fixture in every output
 //! format, so a change to any report shows up in review.
 
-use crate::util::critpath;
+use crate::util::{critpath, succeed};
 
 const CASCADE: &str = "fixtures/otlp-json/cascade.jsonl";
 
 fn analyze(format: &str) -> String {
-    let out = critpath()
-        .args(["analyze", CASCADE, "--top", "8", "--format", format])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    succeed(critpath().args(["analyze", CASCADE, "--top", "8", "--format", format])).0
 }
 
 #[test]

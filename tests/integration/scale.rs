@@ -1,27 +1,18 @@
 //! Inputs larger than memory: `--memory-limit` spills spans to disk by
 //! trace and analyses them a partition at a time, with the same report.
 
-use crate::util::{critpath, path};
+use crate::util::{critpath, path, succeed};
 
 /// The JSON report of `analyze` on `input`, with extra flags, run with
 /// `TMPDIR` pointing at `tmp` so that spill folders can be checked.
 fn report(input: &str, extra: &[&str], tmp: &std::path::Path) -> (String, String) {
-    let out = critpath()
-        .arg("analyze")
-        .arg(path(input))
-        .args(["--format", "json"])
-        .args(extra)
-        .env("TMPDIR", tmp)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).expect("UTF-8"),
-        String::from_utf8(out.stderr).expect("UTF-8"),
+    succeed(
+        critpath()
+            .arg("analyze")
+            .arg(path(input))
+            .args(["--format", "json"])
+            .args(extra)
+            .env("TMPDIR", tmp),
     )
 }
 

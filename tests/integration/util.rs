@@ -23,6 +23,21 @@ pub fn critpath() -> Command {
     cmd
 }
 
+/// Runs `cmd`, asserting exit 0 (showing stderr if not); its stdout and
+/// stderr as text.
+pub fn succeed(cmd: &mut Command) -> (String, String) {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        String::from_utf8(out.stderr).expect("UTF-8"),
+    )
+}
+
 /// Runs the binary and parses its stdout as JSON, asserting exit 0.
 pub fn json(args: &[&str]) -> serde_json::Value {
     let out = critpath().args(args).output().expect("runs");
