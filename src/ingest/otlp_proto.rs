@@ -26,19 +26,18 @@
 //! service is the resource's `service.name`, status code 2 is an error, and
 //! only the attributes [`crate::model::AttrKey::lookup`] knows are kept.
 
+#[cfg(test)]
 #[path = "otlp/proto_model.rs"]
 mod proto_model;
+#[path = "otlp/proto_wire.rs"]
+mod proto_wire;
 
-use std::borrow::Cow;
-
-use prost::Message;
-use prost::bytes::Bytes;
 use rayon::prelude::*;
 
-use super::otlp_json::common::{self, Kept, Pick, Scalar};
+use super::otlp_json::common;
 use super::otlp_json::read_framed_json;
 use super::{Format, Framing, Input, ReadError, Reader, SNIFF_LEN, Sink};
-use crate::model::{Interner, Location, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
+use crate::model::Location;
 
 /// Reads binary OTLP protobuf, framed or not.
 pub struct OtlpProtoReader;
@@ -389,98 +388,18 @@ impl Unit<'_> {
 
 /// Reads one encoded `ResourceSpans` at `at`; whether it decoded.
 fn read_resource_spans(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool {
-    // Own copy per entry: the spans' strings and ids become slices of it,
-    // and no reference count is shared between threads.
-    let decoded = match proto_model::ResourceSpans::decode(Bytes::copy_from_slice(bytes)) {
-        Ok(decoded) => decoded,
+    match proto_wire::read_resource_spans(bytes, sink.strings, &mut sink.spans) {
+        Ok(skipped) => {
+            for message in skipped {
+                sink.skip(at.clone(), message);
+            }
+            true
+        }
         Err(err) => {
             sink.skip(at.clone(), format!("bad ResourceSpans message: {err}"));
-            return false;
-        }
-    };
-    let strings = sink.strings;
-    let service = decoded
-        .resource
-        .iter()
-        .flat_map(|r| &r.attributes)
-        .find(|kv| &kv.key[..] == b"service.name")
-        .map(|kv| scalar(kv.value.as_ref()));
-    let service = common::service(service.as_ref(), strings);
-    for (field, scopes) in [
-        ("scope_spans", &decoded.scope_spans),
-        ("instrumentation_library_spans", &decoded.library_spans),
-    ] {
-        for (j, scope) in scopes.iter().enumerate() {
-            for (k, span) in scope.spans.iter().enumerate() {
-                match convert_span(span, service, strings) {
-                    Ok(span) => sink.spans.push(span),
-                    Err(message) => sink.skip(
-                        at.clone(),
-                        format!("ResourceSpans.{field}[{j}].spans[{k}]: {message}"),
-                    ),
-                }
-            }
+            false
         }
     }
-    true
-}
-
-fn scalar(value: Option<&proto_model::AnyValue>) -> Scalar<'_> {
-    use proto_model::Value;
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Value::Str(s)) => Scalar::Str(String::from_utf8_lossy(s)),
-        Some(Value::Bool(b)) => Scalar::Bool(*b),
-        Some(Value::Int(i)) => Scalar::Int(*i),
-        Some(Value::Double(d)) => Scalar::Double(*d),
-        None => Scalar::Other,
-    }
-}
-
-fn convert_span(
-    span: &proto_model::Span,
-    service: Sym,
-    strings: &Interner,
-) -> Result<Span, String> {
-    let trace_id =
-        TraceId::from_bytes(&span.trace_id).map_err(|e| format!("bad or missing trace_id: {e}"))?;
-    let span_id =
-        SpanId::from_bytes(&span.span_id).map_err(|e| format!("bad or missing span_id: {e}"))?;
-    let start = common::time(span.start_time_unix_nano, "startTimeUnixNano")?;
-    let end = common::time(span.end_time_unix_nano, "endTimeUnixNano")?;
-    let mut kept = Kept::default();
-    for kv in &span.attributes {
-        let Some(pick) = std::str::from_utf8(&kv.key).ok().and_then(Pick::of) else {
-            continue;
-        };
-        kept.add(pick, &scalar(kv.value.as_ref()), strings);
-    }
-    let links: Vec<SpanLink> = span
-        .links
-        .iter()
-        .filter_map(|link| {
-            Some(SpanLink {
-                trace_id: TraceId::from_bytes(&link.trace_id).ok()?,
-                span_id: SpanId::from_bytes(&link.span_id).ok()?,
-            })
-        })
-        .collect();
-    let name: Cow<'_, str> = String::from_utf8_lossy(&span.name);
-    Ok(Span {
-        trace_id,
-        span_id,
-        parent_id: SpanId::from_bytes(&span.parent_span_id).ok(),
-        start,
-        end,
-        service,
-        name: common::name(&name, strings),
-        kind: SpanKind::from_otlp(i64::from(span.kind)),
-        status: span.status.as_ref().map_or_else(Default::default, |s| {
-            common::status_from_code(i64::from(s.code))
-        }),
-        attrs: kept.finish(),
-        links: (!links.is_empty()).then(|| links.into_boxed_slice()),
-        trace_label: None,
-    })
 }
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
-//! A lean prost schema for the part of `opentelemetry.proto.trace.v1` that
-//! critpath reads. Field numbers are those of opentelemetry-proto; fields
-//! left out (events, scopes, trace state, dropped counts, array and
-//! key/value attribute values) are skipped by prost as unknown fields
-//! instead of being decoded into owned structures. Strings and ids are
-//! `Bytes` slices of the input rather than copies: a string is declared
-//! `bytes`, which has the same wire encoding, and its UTF-8 is checked only
-//! when it is used.
+//! The reference the wire walker (`proto_wire`) is tested against: the
+//! reader's former decoding, through prost, of the part of
+//! `opentelemetry.proto.trace.v1` that critpath reads. Field numbers are
+//! those of opentelemetry-proto; fields left out (events, scopes, trace
+//! state, dropped counts, array and key/value attribute values) are skipped
+//! by prost as unknown fields. Strings are declared `bytes`, which has the
+//! same wire encoding, and their UTF-8 is checked only when they are used.
 
+use std::borrow::Cow;
+
+use prost::Message;
 use prost::bytes::Bytes;
+
+use crate::ingest::otlp_json::common::{self, Kept, Pick, Scalar};
+use crate::model::{Interner, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// `ResourceSpans`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -128,4 +133,96 @@ pub enum Value {
     /// `double_value`.
     #[prost(double, tag = "4")]
     Double(f64),
+}
+
+/// Reads one encoded `ResourceSpans` as the reader did before the wire
+/// walker, with the walker's contract: spans appended to `spans`, the
+/// reasons for skipped spans returned.
+pub fn read_resource_spans(
+    bytes: &[u8],
+    strings: &Interner,
+    spans: &mut Vec<crate::model::Span>,
+) -> Result<Vec<String>, prost::DecodeError> {
+    let decoded = ResourceSpans::decode(Bytes::copy_from_slice(bytes))?;
+    let service = decoded
+        .resource
+        .iter()
+        .flat_map(|r| &r.attributes)
+        .find(|kv| &kv.key[..] == b"service.name")
+        .map(|kv| scalar(kv.value.as_ref()));
+    let service = common::service(service.as_ref(), strings);
+    let mut skipped = Vec::new();
+    for (field, scopes) in [
+        ("scope_spans", &decoded.scope_spans),
+        ("instrumentation_library_spans", &decoded.library_spans),
+    ] {
+        for (j, scope) in scopes.iter().enumerate() {
+            for (k, span) in scope.spans.iter().enumerate() {
+                match convert_span(span, service, strings) {
+                    Ok(span) => spans.push(span),
+                    Err(message) => {
+                        skipped.push(format!("ResourceSpans.{field}[{j}].spans[{k}]: {message}"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(skipped)
+}
+
+fn scalar(value: Option<&AnyValue>) -> Scalar<'_> {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(Value::Str(s)) => Scalar::Str(String::from_utf8_lossy(s)),
+        Some(Value::Bool(b)) => Scalar::Bool(*b),
+        Some(Value::Int(i)) => Scalar::Int(*i),
+        Some(Value::Double(d)) => Scalar::Double(*d),
+        None => Scalar::Other,
+    }
+}
+
+fn convert_span(
+    span: &Span,
+    service: Sym,
+    strings: &Interner,
+) -> Result<crate::model::Span, String> {
+    let trace_id =
+        TraceId::from_bytes(&span.trace_id).map_err(|e| format!("bad or missing trace_id: {e}"))?;
+    let span_id =
+        SpanId::from_bytes(&span.span_id).map_err(|e| format!("bad or missing span_id: {e}"))?;
+    let start = common::time(span.start_time_unix_nano, "startTimeUnixNano")?;
+    let end = common::time(span.end_time_unix_nano, "endTimeUnixNano")?;
+    let mut kept = Kept::default();
+    for kv in &span.attributes {
+        let Some(pick) = std::str::from_utf8(&kv.key).ok().and_then(Pick::of) else {
+            continue;
+        };
+        kept.add(pick, &scalar(kv.value.as_ref()), strings);
+    }
+    let links: Vec<SpanLink> = span
+        .links
+        .iter()
+        .filter_map(|link| {
+            Some(SpanLink {
+                trace_id: TraceId::from_bytes(&link.trace_id).ok()?,
+                span_id: SpanId::from_bytes(&link.span_id).ok()?,
+            })
+        })
+        .collect();
+    let name: Cow<'_, str> = String::from_utf8_lossy(&span.name);
+    Ok(crate::model::Span {
+        trace_id,
+        span_id,
+        parent_id: SpanId::from_bytes(&span.parent_span_id).ok(),
+        start,
+        end,
+        service,
+        name: common::name(&name, strings),
+        kind: SpanKind::from_otlp(i64::from(span.kind)),
+        status: span.status.as_ref().map_or_else(Default::default, |s| {
+            common::status_from_code(i64::from(s.code))
+        }),
+        attrs: kept.finish(),
+        links: (!links.is_empty()).then(|| links.into_boxed_slice()),
+        trace_label: None,
+    })
 }

@@ -5,11 +5,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
+use prost::Message;
 
 use super::*;
 use crate::ingest::otlp_json::OtlpJsonReader;
 use crate::ingest::test_support::{self, read_with};
-use crate::model::{Quality, Status};
+use crate::model::{Interner, Quality, Span, SpanId, SpanKind, Status};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
     read_with(&OtlpProtoReader, strings, bytes)
