@@ -120,10 +120,11 @@ fn spill_files_are_removed_on_ctrl_c() {
         std::fs::read_dir(tmp.path()).unwrap().next().is_some()
     });
     assert!(made, "no spill folder appeared");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill`: no package needed beyond a POSIX shell.
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
-        .expect("kill runs");
+        .expect("sh runs");
     assert!(status.success());
     let mut exit = None;
     for _ in 0..500 {
