@@ -187,16 +187,17 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DIR")]
     pub export_parquet: Option<PathBuf>,
 
-    /// Keep memory under SIZE (e.g. 4GiB, 500MB): an input that may not fit
-    /// is spilled to temporary files (in TMPDIR) by trace id and analysed
-    /// one partition at a time, with the same report. Without it, critpath
+    /// Spill spans to temporary files (in TMPDIR) by trace id when the
+    /// input may not fit in SIZE (e.g. 4GiB, 500MB), and analyse them one
+    /// partition at a time, with the same report; the per-span results
+    /// exact percentiles need still stay in memory. Without it, critpath
     /// spills only when the input looks larger than 80% of available
     /// memory.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 
-    /// Print the wall time of each stage (read, analyse, write) and the
-    /// spans per second of the whole run to stderr.
+    /// Print the wall time and peak memory of each stage (read, analyse,
+    /// write) and the spans per second of the whole run to stderr.
     #[arg(long)]
     pub timings: bool,
 }

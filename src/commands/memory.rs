@@ -62,6 +62,25 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
     Ok((number * factor) as u64)
 }
 
+/// A byte count for people: `512 B`, `10 KiB`, `4.0 GiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
 /// Memory the kernel says is available, in bytes (Linux), if known.
 pub fn available() -> Option<u64> {
     proc_bytes("/proc/meminfo", "MemAvailable:")
@@ -140,6 +159,14 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("-1G").is_err());
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(10 << 10), "10 KiB");
+        assert_eq!(human(1536 << 20), "1.5 GiB");
+        assert_eq!(human(200 << 20), "200 MiB");
     }
 
     #[test]

@@ -71,8 +71,8 @@ pub(crate) fn read_inputs_within(
                 .context("creating the spill folder (set TMPDIR to choose where)")?;
             if !args.quiet {
                 eprintln!(
-                    "critpath: the input may not fit in {} MiB{}; spilling spans to {} in {partitions} partitions",
-                    limit.bytes >> 20,
+                    "critpath: the input may not fit in {}{}; spilling spans to {} in {partitions} partitions",
+                    memory::human(limit.bytes),
                     if limit.explicit {
                         ""
                     } else {
