@@ -31,7 +31,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, json_with_key, lines_framing, records_of};
+use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
@@ -108,7 +108,7 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let Ok(Envelope {
         data: Some(traces),
         errors,
-    }) = serde_json::from_slice::<Envelope<'_>>(record.bytes)
+    }) = parse::<Envelope<'_>>(record.bytes)
     else {
         return false;
     };
@@ -204,7 +204,7 @@ fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut 
 /// Reads a trace through the typed, borrowing model; `false` (with nothing
 /// read) when it needs the general path.
 fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(trace) = serde_json::from_slice::<typed::Trace<'_>>(record.bytes) else {
+    let Ok(trace) = parse::<typed::Trace<'_>>(record.bytes) else {
         return false;
     };
     let Some(parts) = trace

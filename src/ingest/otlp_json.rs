@@ -40,7 +40,7 @@ use serde_json::Value;
 use self::common::{Kept, UNKNOWN};
 use self::json_model::{Document, Resource, ResourceSpans, SpanJson};
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, json_with_key, lines_framing, records_of};
+use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
 
@@ -126,9 +126,9 @@ fn read_record(record: &Record<'_>, sink: &mut Sink<'_>) -> Outcome {
     // Not in the specification, but cheap to accept: an array of requests.
     let array = record.bytes.trim_ascii_start().starts_with(b"[");
     let typed = if array {
-        serde_json::from_slice::<Vec<Document<'_>>>(record.bytes)
+        parse::<Vec<Document<'_>>>(record.bytes)
     } else {
-        serde_json::from_slice::<Document<'_>>(record.bytes).map(|d| vec![d])
+        parse::<Document<'_>>(record.bytes).map(|d| vec![d])
     };
     match typed {
         Ok(documents) if documents.iter().any(Document::recognised) => {

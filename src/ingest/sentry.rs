@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, skip_at};
-use super::json_util::{Record, first_byte, lines_framing, records_of};
+use super::json_util::{Record, first_byte, lines_framing, parse, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::sentry_naming::{describe, kind};
 use super::sentry_time::timestamp_nanos;
@@ -90,7 +90,7 @@ impl Reader for SentryReader {
         let recognised = super::read_chunks(chunks, sink, |chunk, part| {
             let mut recognised = false;
             for record in chunk {
-                match serde_json::from_slice::<Value>(record.bytes) {
+                match parse::<Value>(record.bytes) {
                     Ok(value) if read_value(record, &value, part) => recognised = true,
                     Ok(_) => part.skip(Location::Line(record.line), NOT_SENTRY),
                     Err(err) => {
