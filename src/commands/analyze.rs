@@ -32,7 +32,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     };
     let mut ingested = super::read_inputs_within(&args.input, limit)?;
     timings.lap("read");
-    let progress = super::analysis_progress(&args.input);
+    let read_spans = ingested.spans_per_format.values().sum();
+    let progress = super::analysis_progress(&args.input, read_spans);
     let result =
         analysis::analyze_with_progress(&ingested, &selection, &options, progress.as_ref());
     if let Some(bar) = &progress {

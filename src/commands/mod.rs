@@ -164,16 +164,15 @@ pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
 /// Inputs smaller than this are read too fast for a progress bar to help.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
+/// Inputs with fewer spans than this are analysed too fast for a spinner.
+const PROGRESS_MIN_SPANS: u64 = 200_000;
+
 /// A spinner (or, for a spilled input, a bar of partitions) on stderr while
-/// a large input is analysed; shown under the same conditions as reading's.
-pub(crate) fn analysis_progress(args: &InputArgs) -> Option<indicatif::ProgressBar> {
+/// `spans` spans are analysed, when there are many, stderr is a terminal
+/// and `--quiet` is not given.
+pub(crate) fn analysis_progress(args: &InputArgs, spans: u64) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
-    if args.quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let sources = ingest::expand_inputs(&args.inputs).ok()?;
-    let total: u64 = sources.iter().map(|s| s.size()).sum();
-    if total < PROGRESS_MIN_BYTES {
+    if args.quiet || !std::io::stderr().is_terminal() || spans < PROGRESS_MIN_SPANS {
         return None;
     }
     let bar =

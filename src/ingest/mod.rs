@@ -23,10 +23,9 @@ pub(crate) mod test_support;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rayon::prelude::*;
-
-use std::sync::Arc;
 
 use crate::model::spill::Spill;
 use crate::model::{Interner, Location, Problem, Quality, Span, TraceSet};
@@ -293,10 +292,7 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     }
     let set = TraceSet::build(spans, strings, quality);
     if let Some(spill) = &options.spill {
-        spill.finish().map_err(|err| IngestError::Io {
-            path: spill.dir().to_path_buf(),
-            source: err,
-        })?;
+        spill.finish().map_err(|err| spill_error(spill, err))?;
     }
     Ok(Ingested {
         set,
@@ -338,11 +334,11 @@ fn read_one<'s>(
         let wanted = stream::WINDOW_BYTES as u64;
         if memchr::memchr(b'\n', &head).is_none() {
             let mut more = (&mut stream).take(wanted);
-            let mut byte = [0u8; 1 << 16];
+            let mut chunk = [0u8; 1 << 16];
             loop {
-                let n = more.read(&mut byte).map_err(io_error)?;
-                head.extend_from_slice(&byte[..n]);
-                if n == 0 || memchr::memchr(b'\n', &byte[..n]).is_some() {
+                let n = more.read(&mut chunk).map_err(io_error)?;
+                head.extend_from_slice(&chunk[..n]);
+                if n == 0 || memchr::memchr(b'\n', &chunk[..n]).is_some() {
                     break;
                 }
             }
@@ -398,13 +394,20 @@ fn spill(sink: &mut Sink<'_>, options: &IngestOptions) -> Result<(), IngestError
     let Some(spill) = &options.spill else {
         return Ok(());
     };
-    spill.write(&sink.spans).map_err(|err| IngestError::Io {
-        path: spill.dir().to_path_buf(),
-        source: err,
-    })?;
+    spill
+        .write(&sink.spans)
+        .map_err(|err| spill_error(spill, err))?;
     sink.spilled += sink.spans.len() as u64;
     sink.spans = Vec::new();
     Ok(())
+}
+
+/// A failure writing the spill, naming its folder.
+fn spill_error(spill: &Spill, err: std::io::Error) -> IngestError {
+    IngestError::Io {
+        path: spill.dir().to_path_buf(),
+        source: err,
+    }
 }
 
 /// With `--strict`, the first unparsable record as an error.
