@@ -72,7 +72,7 @@ pub enum Command {
 }
 
 /// Where traces come from and how to read them; shared by every command.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InputArgs {
     /// Trace files or folders (read recursively); `-` reads stdin. gzip and
     /// zstd are decompressed transparently.
@@ -200,6 +200,55 @@ pub struct AnalyzeArgs {
     /// write) and the spans per second of the whole run to stderr.
     #[arg(long)]
     pub timings: bool,
+
+    /// What to compare with when naming the cause.
+    #[command(flatten)]
+    pub diagnose: DiagnoseArgs,
+}
+
+/// What a diagnosis compares the analysed traces with (see the README's
+/// "Finding the cause"). Without any of these, the slow traces of each root
+/// operation are compared with the rest.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiagnoseArgs {
+    /// Normal traffic to compare with: trace files or folders, or a saved
+    /// `analyze --format json` report. Repeat for several files.
+    #[arg(long, value_name = "BASELINE", conflicts_with_all = ["baseline_since", "baseline_until"])]
+    pub baseline: Vec<PathBuf>,
+
+    /// Take the baseline from the same input: traces starting at or after
+    /// this time (RFC 3339). Combine with --since for the incident.
+    #[arg(long, value_name = "TIME")]
+    pub baseline_since: Option<String>,
+
+    /// Take the baseline from the same input: traces starting before this
+    /// time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub baseline_until: Option<String>,
+
+    /// Without a baseline, the traces above this latency percentile of their
+    /// root operation are the slow ones compared with the rest (p90, p95,
+    /// 99%, ...).
+    #[arg(long, value_name = "PERCENTILE", default_value = "p90", value_parser = parse_percentile)]
+    pub slow: f64,
+}
+
+/// Parses `p90`, `90%`, `90` or `0.9` into a quantile in (0, 1).
+pub fn parse_percentile(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let t = t.strip_prefix(['p', 'P']).unwrap_or(t);
+    let t = t.strip_suffix('%').unwrap_or(t);
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("expected a percentile such as p90, 95% or 0.99, not {text:?}"))?;
+    let q = if v >= 1.0 { v / 100.0 } else { v };
+    if q > 0.0 && q < 1.0 {
+        Ok(q)
+    } else {
+        Err(format!(
+            "expected a percentile between 0 and 100 (exclusive), not {text:?}"
+        ))
+    }
 }
 
 /// Thresholds of the detectors (see the README's "Findings" section).

@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod report;
+pub mod units;
 
 pub use error::ExitStatus;
 

@@ -11,6 +11,9 @@ use rustc_hash::FxHashMap;
 use super::cascade::{self, CascadeObs};
 use super::critical_path::{Segment, critical_path};
 use super::detectors::{self, FindingIds, FindingOptions, Occurrence};
+use super::edges::{self, EdgeRow};
+use super::error_locus;
+use super::profile::{self, UnitFeatures};
 use super::select::Unit;
 use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind, Shaper};
@@ -79,6 +82,22 @@ pub struct UnitBreakdown {
     /// The span ids each finding names, in `findings` order, so reports
     /// need not go back to the trace.
     pub finding_ids: Vec<FindingIds>,
+    /// What the unit adds to a profile (see [`profile`]).
+    pub features: UnitFeatures,
+    /// Where its failure happened, if it failed.
+    pub error_locus: Option<LocusObs>,
+}
+
+/// The error locus of one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocusObs {
+    /// The locus span's service.
+    pub service: Sym,
+    /// Its operation.
+    pub name: Sym,
+    /// Whether the locus span itself is not marked as an error (a caller
+    /// gave up on it).
+    pub hung: bool,
 }
 
 impl UnitBreakdown {
@@ -100,6 +119,8 @@ pub struct Breakdown {
     pub rows: Vec<SpanRow>,
     /// One row per database span of every unit.
     pub queries: Vec<QueryRow>,
+    /// One row per call edge of every unit.
+    pub edges: Vec<EdgeRow>,
 }
 
 impl Breakdown {
@@ -124,6 +145,7 @@ impl Breakdown {
             units: Vec::with_capacity(order.len()),
             rows: Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum()),
             queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
+            edges: Vec::with_capacity(parts.iter().map(|p| p.edges.len()).sum()),
         };
         // Each part's rows (and queries) are grouped by unit, in unit order.
         let starts = |units: usize, of: &mut dyn Iterator<Item = u32>| {
@@ -144,13 +166,19 @@ impl Breakdown {
             .iter()
             .map(|p| starts(p.units.len(), &mut p.queries.iter().map(|q| q.unit)))
             .collect();
+        let edge_starts: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|p| starts(p.units.len(), &mut p.edges.iter().map(|e| e.unit)))
+            .collect();
         let mut units: Vec<Vec<Option<UnitBreakdown>>> = Vec::with_capacity(parts.len());
         let mut rows = Vec::with_capacity(parts.len());
         let mut queries = Vec::with_capacity(parts.len());
+        let mut edges = Vec::with_capacity(parts.len());
         for part in parts {
             units.push(part.units.into_iter().map(Some).collect());
             rows.push(part.rows);
             queries.push(part.queries);
+            edges.push(part.edges);
         }
         for (index, &(_, p, u)) in order.iter().enumerate() {
             let (p, u) = (p as usize, u as usize);
@@ -169,6 +197,12 @@ impl Breakdown {
                 queries[p][from..to]
                     .iter()
                     .map(|q| QueryRow { unit: index, ..*q }),
+            );
+            let (from, to) = (edge_starts[p][u], edge_starts[p][u + 1]);
+            out.edges.extend(
+                edges[p][from..to]
+                    .iter()
+                    .map(|e| EdgeRow { unit: index, ..*e }),
             );
         }
         out
@@ -225,6 +259,7 @@ pub fn breakdown(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Br
             left.units.extend(right.units);
             left.rows.extend(right.rows);
             left.queries.extend(right.queries);
+            left.edges.extend(right.edges);
             left
         })
 }
@@ -280,6 +315,10 @@ fn trace_breakdown(
             segments: &segments,
         };
         let findings = detectors::detect_all(&view, options);
+        let first_edge = out.edges.len();
+        edges::observe(&view, &mut out.edges, index);
+        let locus = error_locus::locus(trace, unit.root);
+        let features = profile::observe(&view, &out.edges[first_edge..], locus);
         let result = UnitBreakdown {
             unit,
             trace_id: trace.id,
@@ -293,6 +332,12 @@ fn trace_breakdown(
                 .collect(),
             findings,
             segments: Vec::new(),
+            features,
+            error_locus: locus.map(|l| LocusObs {
+                service: trace.spans[l].service,
+                name: trace.spans[l].name,
+                hung: trace.spans[l].status != Status::Error,
+            }),
         };
         for seg in &segments {
             critical[seg.span] = 0;

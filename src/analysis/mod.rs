@@ -6,14 +6,20 @@ pub mod breakdown;
 pub mod cascade;
 pub mod critical_path;
 pub mod detectors;
+pub mod diagnose;
+pub mod edges;
+pub mod error_locus;
+pub mod errors;
 pub mod flame;
 pub mod percentile;
+pub mod profile;
 pub mod query_shapes;
 pub mod results;
 pub mod select;
 pub mod self_time;
 pub mod shape;
 pub mod summary;
+pub mod suspects;
 
 use crate::ingest::Ingested;
 use std::sync::Arc;
@@ -128,6 +134,9 @@ pub fn finish(
     }
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
+    let label = |u: u32| bd.units[u as usize].label(strings);
+    let edges = edges::aggregate(strings, &bd.edges, &|_| true, bd.units.len() as u64, &label)?;
+    let profile = profile::build(strings, &bd.units, &|_| true);
     Ok(Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {
@@ -144,5 +153,10 @@ pub fn finish(
         cascades: cascade::aggregate(strings, bd, total_root),
         query_shapes: query_shapes::aggregate(strings, bd, total_root)?,
         findings: detectors::aggregate(strings, bd),
+        edges,
+        errors: errors::aggregate(strings, bd),
+        profile,
+        verdict: None,
+        suspects: Vec::new(),
     })
 }

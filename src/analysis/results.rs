@@ -31,6 +31,18 @@ pub struct Analysis {
     pub query_shapes: Vec<QueryShape>,
     /// Findings, largest estimated saving first.
     pub findings: Vec<Finding>,
+    /// Call edges, largest gap critical time first.
+    pub edges: Vec<EdgeStats>,
+    /// Where failures happened, most traces first.
+    pub errors: Vec<ErrorLocus>,
+    /// The top suspect and why, in words; absent when no diagnosis ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Services that explain why the incident (or slow) traces are slow.
+    pub suspects: Vec<Suspect>,
+    /// Per root operation, what each service and edge adds per trace: what
+    /// a later run compares with when this report is its baseline.
+    pub profile: crate::analysis::profile::Profile,
 }
 
 /// The summary section of `analyze`.
@@ -230,6 +242,12 @@ pub struct SavedAnalysis {
     /// Findings.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Call edges.
+    #[serde(default)]
+    pub edges: Vec<EdgeStats>,
+    /// Per-trace profile (reports from before it existed have none).
+    #[serde(default)]
+    pub profile: crate::analysis::profile::Profile,
 }
 
 impl From<&Analysis> for SavedAnalysis {
@@ -239,6 +257,184 @@ impl From<&Analysis> for SavedAnalysis {
             services: a.services.clone(),
             hot_paths: a.hot_paths.clone(),
             findings: a.findings.clone(),
+            edges: a.edges.clone(),
+            profile: a.profile.clone(),
         }
     }
+}
+
+/// One call edge `caller → callee`, aggregated over the analysed units.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EdgeStats {
+    /// The calling service.
+    pub caller: String,
+    /// The called service, or the peer a client span names.
+    pub callee: String,
+    /// Whether the callee is a named peer (no span of its own).
+    pub peer: bool,
+    /// Caller-side spans on this edge.
+    pub calls: u64,
+    /// Units with at least one call on this edge.
+    pub traces: u64,
+    /// `calls` over every analysed unit.
+    pub calls_per_trace: f64,
+    /// Median caller-side duration.
+    pub caller_p50_ms: f64,
+    /// 95th percentile caller-side duration.
+    pub caller_p95_ms: f64,
+    /// 99th percentile caller-side duration.
+    pub caller_p99_ms: f64,
+    /// Median time the callee's spans cover.
+    pub callee_p50_ms: f64,
+    /// 95th percentile of the same.
+    pub callee_p95_ms: f64,
+    /// 99th percentile of the same.
+    pub callee_p99_ms: f64,
+    /// Median gap (caller time outside the callee).
+    pub gap_p50_ms: f64,
+    /// 95th percentile gap.
+    pub gap_p95_ms: f64,
+    /// 99th percentile gap.
+    pub gap_p99_ms: f64,
+    /// Mean gap per call.
+    #[serde(default)]
+    pub gap_mean_ms: f64,
+    /// Sample variance of the gap per call, ms².
+    #[serde(default)]
+    pub gap_var_ms2: f64,
+    /// Calls where the caller or callee reported an error, over `calls`.
+    pub error_rate: f64,
+    /// Summed gap time on the critical path.
+    pub gap_critical_ms: f64,
+    /// The trace of the slowest call.
+    pub example_trace_id: String,
+}
+
+/// Where failures happened: traces whose failing branch ends in one
+/// `service:operation`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ErrorLocus {
+    /// The service of the deepest span on the failing branch.
+    pub service: String,
+    /// Its operation.
+    pub operation: String,
+    /// Units whose failure ends there.
+    pub traces: u64,
+    /// Of those, units where that span is not itself marked as an error
+    /// (a caller gave up on it: a timeout masking a hung callee).
+    pub hung: u64,
+    /// One such trace.
+    pub example_trace_id: String,
+}
+
+/// How a diagnosis got its "normal" to compare with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisMode {
+    /// A separate baseline: other traces, or a saved report.
+    Baseline,
+    /// An earlier time range of the same input.
+    EarlierRange,
+    /// The slow traces of each root operation against the rest.
+    SlowVsRest,
+}
+
+/// How sure a diagnosis is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Nothing stands out from the noise.
+    None,
+    /// The evidence is beyond the noise, but not by far (3 ≤ z < 5).
+    Medium,
+    /// The evidence is far beyond the noise (z ≥ 5).
+    High,
+}
+
+/// The opening lines of a report: the top suspect and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    /// What was compared with what.
+    pub mode: DiagnosisMode,
+    /// The "normal" side, in words (a file, a time range, "the fastest 90%").
+    pub baseline: String,
+    /// Units on the normal side, in root operations both sides share.
+    pub baseline_traces: u64,
+    /// Units on the incident (or slow) side, in the same root operations.
+    pub incident_traces: u64,
+    /// Root operations compared.
+    pub root_operations: u64,
+    /// The top suspect's service, if one stands out.
+    pub suspect: Option<String>,
+    /// How sure.
+    pub confidence: Confidence,
+    /// Two or three sentences to paste into an incident channel.
+    pub text: String,
+}
+
+/// A service that explains why the incident (or slow) traces are slow.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Suspect {
+    /// 1 for the top suspect.
+    pub rank: u64,
+    /// The service (or the peer a client span names).
+    pub service: String,
+    /// Summed contributions of the evidence (see `evidence[].contribution`).
+    pub score: f64,
+    /// How the score is computed, in words.
+    pub score_method: String,
+    /// How sure.
+    pub confidence: Confidence,
+    /// What makes the case, largest contribution first; then structural
+    /// changes (calls that vanished or appeared) that do not score.
+    pub evidence: Vec<Evidence>,
+    /// A trace from the incident side showing the largest change.
+    pub example_trace_id: String,
+    /// A trace from the normal side, to compare with.
+    pub baseline_example_trace_id: String,
+}
+
+/// One piece of evidence: how one feature changed per trace.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// What is measured.
+    pub kind: crate::analysis::profile::FeatureKind,
+    /// The service (the caller, for an edge).
+    pub service: String,
+    /// The callee, for an edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee: Option<String>,
+    /// Mean per trace before (ms for times).
+    pub before: f64,
+    /// Mean per trace after.
+    pub after: f64,
+    /// 99th percentile per trace before.
+    pub before_p99: f64,
+    /// 99th percentile per trace after.
+    pub after_p99: f64,
+    /// The change of the mean per trace in standard errors (Welch); capped
+    /// at 1000.
+    pub z: f64,
+    /// For an edge's gap: the change of the mean gap per call in standard
+    /// errors (Welch), which sees a slower edge that few traces call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_z: Option<f64>,
+    /// What it adds to the score: the growth as a share of the normal mean
+    /// root duration for times, the growth in share of traces otherwise; 0
+    /// for structural evidence that does not score.
+    pub contribution: f64,
+    /// For an edge: the median caller-side duration per call, before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_p50_before_ms: Option<f64>,
+    /// For an edge: the same, after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_p50_after_ms: Option<f64>,
+    /// For an edge: the median callee-side duration per call, before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_p50_before_ms: Option<f64>,
+    /// For an edge: the same, after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_p50_after_ms: Option<f64>,
+    /// Why this evidence counts against this service.
+    pub reason: String,
 }

@@ -39,7 +39,20 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let (analysis, breakdown) = result?;
+    let (mut analysis, breakdown) = result?;
+    super::ensure_selected(
+        analysis.summary.analysed_roots,
+        analysis.summary.read.traces,
+        &args.select,
+    )?;
+    let cx = super::diagnose::Inputs {
+        args: &args.diagnose,
+        ingested: &ingested,
+        selection: &selection,
+        options: &options,
+        input: &args.input,
+    };
+    super::diagnose::run(&cx, &mut analysis, &breakdown)?;
     timings.lap("analyse");
     if let Some(dir) = &args.export_parquet {
         report::parquet::export(&ingested.set, &breakdown, dir)?;

@@ -47,14 +47,21 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
 
 /// Whether a file is a critpath JSON report (it carries `schema_version`
 /// and `operations` near its start).
-fn is_saved_report(path: &Path) -> bool {
+pub(crate) fn is_saved_report(path: &Path) -> bool {
     if !path.is_file() {
         return false;
     }
     let Ok(bytes) = std::fs::read(path) else {
         return false;
     };
-    let head = &bytes[..bytes.len().min(4096)];
-    memchr::memmem::find(head, b"\"schema_version\"").is_some()
-        && memchr::memmem::find(&bytes, b"\"operations\"").is_some()
+    // critpath writes `schema_version` first; look past leading whitespace
+    // and the opening brace rather than at a fixed window, so a report of
+    // any size (or pretty-printed differently) is still recognised.
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b'{')
+        .unwrap_or(bytes.len());
+    bytes[start..].starts_with(b"\"schema_version\"")
+        || (memchr::memmem::find(&bytes[..bytes.len().min(4096)], b"\"schema_version\"").is_some()
+            && memchr::memmem::find(&bytes, b"\"operations\"").is_some())
 }

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod check;
+mod diagnose;
 mod diff;
 mod flame;
 mod memory;
@@ -159,6 +160,32 @@ pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
         until: time("until", &args.until)?,
         min_duration,
     })
+}
+
+/// Fails (exit 2) when the selection left nothing to analyse, naming the
+/// filters, instead of reporting an empty analysis as if all were well.
+pub(crate) fn ensure_selected(analysed: u64, read: u64, args: &SelectArgs) -> anyhow::Result<()> {
+    if analysed > 0 {
+        return Ok(());
+    }
+    let filters: Vec<String> = [
+        ("--root", &args.root),
+        ("--entry", &args.entry),
+        ("--service", &args.service),
+        ("--since", &args.since),
+        ("--until", &args.until),
+        ("--min-duration", &args.min_duration),
+    ]
+    .iter()
+    .filter_map(|(flag, v)| v.as_ref().map(|v| format!("{flag} {v}")))
+    .collect();
+    if filters.is_empty() {
+        anyhow::bail!("no root spans to analyse in the input ({read} traces read)");
+    }
+    anyhow::bail!(
+        "the selection {} keeps none of the {read} traces read; loosen it (`critpath stats` shows the input's time range and services)",
+        filters.join(" ")
+    )
 }
 
 /// Inputs smaller than this are read too fast for a progress bar to help.

@@ -62,6 +62,14 @@ impl TraceBuilder {
         self
     }
 
+    /// Changes the status of the last added span.
+    pub fn status(mut self, status: Status) -> Self {
+        if let Some(s) = self.spans.last_mut() {
+            s.status = status;
+        }
+        self
+    }
+
     /// Builds the trace, counting problems into `quality`.
     pub fn build(self, quality: &mut Quality) -> Trace {
         Trace::build(self.spans, quality)

@@ -14,7 +14,7 @@ pub mod parquet;
 pub mod sections;
 pub mod stats;
 pub mod table;
-pub mod units;
+pub use crate::units;
 pub mod waterfall;
 
 use std::io::{self, Write};

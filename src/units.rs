@@ -1,4 +1,5 @@
-//! Human-readable durations and numbers for terminal output.
+//! Human-readable durations and numbers, for reports and for the verdict
+//! sentences the analysis writes.
 
 use crate::model::Nanos;
 

@@ -1,0 +1,322 @@
+//! Call edges: every span whose children run in another service is the
+//! caller's side of a call `caller → callee`, whatever its `span.kind` says
+//! (many exports carry no kind at all). A client span with no traced callee
+//! (a database, an external API, an untraced service) is an edge to the peer
+//! it names.
+//!
+//! The *gap* of an edge is the caller span's time not covered by its
+//! children: network, queueing in front of the callee, connection pools,
+//! retries. It is only defined for a span whose children all run in the one
+//! callee (a client span); a span that calls several services, or also has
+//! children of its own service, is a handler whose uncovered time is its own
+//! work, so its edges carry calls and callee time but no gap. Self time and
+//! per-span critical time are unchanged by all of this: the gap *is* the
+//! client span's self time, seen from the edge.
+//!
+//! For an edge to a peer there is no callee span: the callee side is the
+//! whole client span and the gap is zero.
+
+use polars::prelude::*;
+
+use super::breakdown::UnitView;
+use super::results::{EdgeStats, ms};
+use crate::model::{Interner, Nanos, Status, Sym};
+
+/// The quantile method of every edge percentile (as the operation table's).
+const METHOD: QuantileMethod = QuantileMethod::Equiprobable;
+
+/// One call on one edge in one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeRow {
+    /// Index into the breakdown's units.
+    pub unit: u32,
+    /// The caller span's index in its trace.
+    pub span: u32,
+    /// The calling service.
+    pub caller: Sym,
+    /// The called service, or the peer the caller names.
+    pub callee: Sym,
+    /// Whether the callee is a named peer with no span of its own.
+    pub peer: bool,
+    /// Whether the caller span's uncovered time is this edge's gap (its
+    /// children all run in the callee, or it is a peer call).
+    pub client: bool,
+    /// The caller span's duration.
+    pub caller_duration: Nanos,
+    /// The time the callee's spans under the caller cover.
+    pub callee_duration: Nanos,
+    /// Caller time not covered by the callee (0 unless `client`).
+    pub gap: Nanos,
+    /// The gap's time on the unit's critical path.
+    pub gap_critical: Nanos,
+    /// Whether the caller or a callee span reported an error.
+    pub error: bool,
+}
+
+/// The edges of one unit, in member order.
+pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
+    let spans = &view.trace.spans;
+    let mut children: Vec<usize> = Vec::new();
+    for &i in view.members {
+        let caller = &spans[i];
+        children.clear();
+        children.extend(view.trace.children(i));
+        let mut callees: Vec<Sym> = children
+            .iter()
+            .map(|&c| spans[c].service)
+            .filter(|&s| s != caller.service)
+            .collect();
+        callees.sort_unstable();
+        callees.dedup();
+        let duration = caller.duration().max(0);
+        if callees.is_empty() {
+            if let Some(peer) = peer_of(view.strings, i, view) {
+                out.push(EdgeRow {
+                    unit,
+                    span: i as u32,
+                    caller: caller.service,
+                    callee: peer,
+                    peer: true,
+                    client: true,
+                    caller_duration: duration,
+                    callee_duration: duration,
+                    gap: 0,
+                    gap_critical: 0,
+                    error: caller.status == Status::Error,
+                });
+            }
+            continue;
+        }
+        let client =
+            callees.len() == 1 && children.iter().all(|&c| spans[c].service != caller.service);
+        for &callee in &callees {
+            let covered = covered_by(view, i, &children, callee);
+            let error = caller.status == Status::Error
+                || children
+                    .iter()
+                    .any(|&c| spans[c].service == callee && spans[c].status == Status::Error);
+            out.push(EdgeRow {
+                unit,
+                span: i as u32,
+                caller: caller.service,
+                callee,
+                peer: false,
+                client,
+                caller_duration: duration,
+                callee_duration: covered,
+                gap: if client { view.self_time[i] } else { 0 },
+                gap_critical: if client { view.critical[i] } else { 0 },
+                error,
+            });
+        }
+    }
+}
+
+/// The time within span `i` that its children in `callee` cover.
+fn covered_by(view: &UnitView<'_>, i: usize, children: &[usize], callee: Sym) -> Nanos {
+    let spans = &view.trace.spans;
+    let (start, end) = (spans[i].start, spans[i].end.max(spans[i].start));
+    let mut intervals: Vec<(Nanos, Nanos)> = children
+        .iter()
+        .filter(|&&c| spans[c].service == callee)
+        .filter_map(|&c| {
+            let (s, e) = (spans[c].start.max(start), spans[c].end.min(end));
+            (e > s).then_some((s, e))
+        })
+        .collect();
+    intervals.sort_unstable();
+    let mut total: Nanos = 0;
+    let mut current: Option<(Nanos, Nanos)> = None;
+    for (s, e) in intervals {
+        current = match current {
+            Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                total = total.saturating_add(ce - cs);
+                Some((s, e))
+            }
+            None => Some((s, e)),
+        };
+    }
+    total.saturating_add(current.map_or(0, |(s, e)| e - s))
+}
+
+/// The peer a leaf client span names: `peer.service`, then `server.address`,
+/// then the database system, then the URL's host. Only spans that call out
+/// (kind client or producer, or carrying one of those attributes) name one.
+fn peer_of(strings: &Interner, i: usize, view: &UnitView<'_>) -> Option<Sym> {
+    let span = &view.trace.spans[i];
+    let attrs = span.attrs();
+    if let Some(p) = attrs
+        .peer_service
+        .or(attrs.server_address)
+        .or(attrs.db_system)
+    {
+        return Some(p);
+    }
+    let url = strings.resolve(attrs.url_full?);
+    url_host(url).map(|h| strings.intern(h))
+}
+
+/// The host of an absolute URL (`https://user@host:8080/path` → `host`).
+pub fn url_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next()?
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// Aggregates the edge rows of the units `keep` selects, over `units` of
+/// them, into the edges table, largest gap critical time first.
+pub fn aggregate(
+    strings: &Interner,
+    rows: &[EdgeRow],
+    keep: &dyn Fn(u32) -> bool,
+    units: u64,
+    label: &dyn Fn(u32) -> String,
+) -> PolarsResult<Vec<EdgeStats>> {
+    let rows: Vec<&EdgeRow> = rows.iter().filter(|r| keep(r.unit)).collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col_u32 = |f: &dyn Fn(&EdgeRow) -> u32| rows.iter().map(|r| f(r)).collect::<Vec<u32>>();
+    let col_i64 = |f: &dyn Fn(&EdgeRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
+    let frame = df!(
+        "caller" => col_u32(&|r| r.caller.into_usize() as u32),
+        "callee" => col_u32(&|r| r.callee.into_usize() as u32),
+        "peer" => col_u32(&|r| u32::from(r.peer)),
+        "unit" => col_u32(&|r| r.unit),
+        "err" => col_u32(&|r| u32::from(r.error)),
+        "caller_dur" => col_i64(&|r| r.caller_duration),
+        "callee_dur" => col_i64(&|r| r.callee_duration),
+        "gap" => col_i64(&|r| r.gap),
+        "gap_crit" => col_i64(&|r| r.gap_critical),
+    )?;
+    let q = |c: &str, p: f64, alias: &str| col(c).quantile(lit(p), METHOD).alias(alias);
+    let out = frame
+        .lazy()
+        .group_by([col("caller"), col("callee"), col("peer")])
+        .agg([
+            len().alias("calls"),
+            col("unit").n_unique().alias("traces"),
+            q("caller_dur", 0.50, "c50"),
+            q("caller_dur", 0.95, "c95"),
+            q("caller_dur", 0.99, "c99"),
+            q("callee_dur", 0.50, "e50"),
+            q("callee_dur", 0.95, "e95"),
+            q("callee_dur", 0.99, "e99"),
+            q("gap", 0.50, "g50"),
+            q("gap", 0.95, "g95"),
+            q("gap", 0.99, "g99"),
+            col("gap").cast(DataType::Float64).mean().alias("gap_mean"),
+            col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
+            col("err").sum().alias("errors"),
+            col("gap_crit").sum().alias("gap_crit"),
+            col("unit")
+                .sort_by(
+                    [col("caller_dur")],
+                    SortMultipleOptions::default()
+                        .with_order_descending(true)
+                        .with_maintain_order(true),
+                )
+                .first()
+                .alias("example"),
+        ])
+        .collect()?;
+    let u = |c: &str| -> PolarsResult<Vec<u64>> {
+        let s = out.column(c)?.cast(&DataType::UInt64)?;
+        Ok(s.u64()?.into_no_null_iter().collect())
+    };
+    let f = |c: &str| -> PolarsResult<Vec<f64>> {
+        let s = out.column(c)?.cast(&DataType::Float64)?;
+        Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
+    };
+    let (caller, callee, peer, calls, traces, errors, example) = (
+        u("caller")?,
+        u("callee")?,
+        u("peer")?,
+        u("calls")?,
+        u("traces")?,
+        u("errors")?,
+        u("example")?,
+    );
+    let p: Vec<Vec<f64>> = [
+        "c50", "c95", "c99", "e50", "e95", "e99", "g50", "g95", "g99",
+    ]
+    .iter()
+    .map(|c| f(c))
+    .collect::<PolarsResult<_>>()?;
+    let gap_crit = u("gap_crit")?;
+    let gap_mean = f("gap_mean")?;
+    // Variance is in ns²: scale twice, and a single call has none.
+    let gap_var_col = out.column("gap_var")?.cast(&DataType::Float64)?;
+    let gap_var: Vec<f64> = gap_var_col
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.0) / 1e12)
+        .collect();
+    let sym = |id: u64| Sym::try_from_usize(id as usize).map_or("", |s| strings.resolve(s));
+    let mut table: Vec<EdgeStats> = (0..out.height())
+        .map(|i| EdgeStats {
+            caller: sym(caller[i]).to_string(),
+            callee: sym(callee[i]).to_string(),
+            peer: peer[i] == 1,
+            calls: calls[i],
+            traces: traces[i],
+            calls_per_trace: if units > 0 {
+                calls[i] as f64 / units as f64
+            } else {
+                0.0
+            },
+            caller_p50_ms: p[0][i],
+            caller_p95_ms: p[1][i],
+            caller_p99_ms: p[2][i],
+            callee_p50_ms: p[3][i],
+            callee_p95_ms: p[4][i],
+            callee_p99_ms: p[5][i],
+            gap_p50_ms: p[6][i],
+            gap_p95_ms: p[7][i],
+            gap_p99_ms: p[8][i],
+            gap_mean_ms: gap_mean[i],
+            gap_var_ms2: gap_var[i],
+            error_rate: if calls[i] > 0 {
+                errors[i] as f64 / calls[i] as f64
+            } else {
+                0.0
+            },
+            gap_critical_ms: ms(gap_crit[i] as i64),
+            example_trace_id: label(example[i] as u32),
+        })
+        .collect();
+    table.sort_by(|a, b| {
+        b.gap_critical_ms
+            .total_cmp(&a.gap_critical_ms)
+            .then_with(|| b.calls.cmp(&a.calls))
+            .then_with(|| (&a.caller, &a.callee).cmp(&(&b.caller, &b.callee)))
+    });
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            url_host("https://geo-service.internal/v1/reverse?x=1"),
+            Some("geo-service.internal")
+        );
+        assert_eq!(
+            url_host("http://user:pw@db.example:5432/x"),
+            Some("db.example")
+        );
+        assert_eq!(url_host("http://[::1]:80/"), Some("[::1]"));
+        assert_eq!(url_host("/relative/path"), None);
+        assert_eq!(url_host("https:///nohost"), None);
+    }
+}

@@ -1,0 +1,592 @@
+//! Suspects: which service explains why the incident traces are slower (or
+//! shorter, or failing) than normal ones, compared per trace of the same
+//! root operation so traffic volume does not count.
+//!
+//! The method, in order:
+//!
+//! 1. For every feature of a [`Profile`] (a service's own critical time, an
+//!    edge's gap critical time, calls, where traces stop, where they fail),
+//!    the change of its mean per trace in each root operation both sides
+//!    share, weighted by the incident's traces per root operation, with a
+//!    Welch standard error. A change counts when it grew by at least
+//!    [`Z_MIN`] standard errors: a fault-free minute against another
+//!    differs by less.
+//! 2. An edge's gap belongs to its callee (a callee slow to accept work
+//!    stretches the gaps into it), unless the caller looks starved: gaps grew
+//!    on its edges to two or more callees, no callee among them has grown
+//!    gaps from two or more callers, and its own critical time grew by at
+//!    least a tenth as much as those gaps did.
+//! 3. A service's score is the sum of what it owns that grew: times as a
+//!    share of the normal mean root duration, shares of traces stopping or
+//!    failing in it as they are. Calls that vanish or appear are shown as
+//!    evidence, not scored: the service where traces now stop carries that.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::profile::{FeatureKind, Moments, Profile, ProfileGroup};
+use super::results::{Confidence, DiagnosisMode, EdgeStats, Evidence, Suspect, Verdict};
+use crate::units::millis;
+
+/// Least growth, in standard errors, for a change to count.
+pub const Z_MIN: f64 = 3.0;
+/// Growth, in standard errors, from which a suspect is called certain.
+pub const Z_HIGH: f64 = 5.0;
+/// How much a starved caller's own time must grow against its gaps.
+const STARVED_SELF_SHARE: f64 = 0.1;
+/// The reported cap of `z` when the normal side has no variance.
+const Z_CAP: f64 = 1000.0;
+
+/// One side of a comparison.
+pub struct Side<'a> {
+    /// Its profile.
+    pub profile: &'a Profile,
+    /// Its edges table.
+    pub edges: &'a [EdgeStats],
+}
+
+/// The result: the verdict and the ranked suspects.
+#[derive(Clone, Debug)]
+pub struct Diagnosis {
+    /// The opening lines.
+    pub verdict: Verdict,
+    /// Suspects, most likely first.
+    pub suspects: Vec<Suspect>,
+}
+
+/// Why a diagnosis could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnosisError {
+    /// The sides share no root operation.
+    #[error(
+        "the baseline has no traces of the incident's root operations (incident: {incident}; baseline: {baseline}); give a baseline of the same system and endpoints"
+    )]
+    NoCommonRoot {
+        /// The incident's root operations.
+        incident: String,
+        /// The baseline's.
+        baseline: String,
+    },
+}
+
+type Key = (FeatureKind, String, Option<String>);
+
+/// A feature's change, combined over root operations.
+#[derive(Clone, Debug, Default)]
+struct Change {
+    before: f64,
+    after: f64,
+    before_p99: f64,
+    after_p99: f64,
+    delta: f64,
+    se2: f64,
+    example: (f64, String),
+    baseline_example: (f64, String),
+    /// For an edge's gap, the per-call change in standard errors.
+    call_z: Option<f64>,
+}
+
+impl Change {
+    fn z(&self) -> f64 {
+        if self.se2 > 0.0 {
+            (self.delta / self.se2.sqrt()).clamp(-Z_CAP, Z_CAP)
+        } else if self.delta > 0.0 {
+            Z_CAP
+        } else if self.delta < 0.0 {
+            -Z_CAP
+        } else {
+            0.0
+        }
+    }
+
+    fn grew(&self) -> bool {
+        self.delta > 0.0 && self.z().max(self.call_z.unwrap_or(0.0)) >= Z_MIN
+    }
+}
+
+/// Compares `incident` with `base`.
+pub fn diagnose(
+    base: &Side<'_>,
+    incident: &Side<'_>,
+    mode: DiagnosisMode,
+    baseline_name: &str,
+) -> Result<Diagnosis, DiagnosisError> {
+    let pairs = pair_groups(base.profile, incident.profile)?;
+    let total: f64 = pairs.iter().map(|(_, i)| i.traces as f64).sum();
+    let mut changes: BTreeMap<Key, Change> = BTreeMap::new();
+    let mut root = Change::default();
+    for (b, i) in &pairs {
+        let w = i.traces as f64 / total;
+        add(
+            &mut root,
+            w,
+            Some(&b.duration),
+            Some(&i.duration),
+            (b.traces, i.traces),
+            false,
+        );
+        let mut keys: BTreeMap<Key, (Option<&Moments>, Option<&Moments>)> = BTreeMap::new();
+        for f in &b.features {
+            keys.entry((f.kind, f.service.clone(), f.callee.clone()))
+                .or_default()
+                .0 = Some(&f.moments);
+        }
+        for f in &i.features {
+            keys.entry((f.kind, f.service.clone(), f.callee.clone()))
+                .or_default()
+                .1 = Some(&f.moments);
+        }
+        for (key, (mb, mi)) in keys {
+            let proportion = matches!(key.0, FeatureKind::EndsIn | FeatureKind::FailsIn);
+            add(
+                changes.entry(key).or_default(),
+                w,
+                mb,
+                mi,
+                (b.traces, i.traces),
+                proportion,
+            );
+        }
+    }
+    for ((kind, a, b), ch) in changes.iter_mut() {
+        if let (FeatureKind::GapCritical, Some(b)) = (kind, b) {
+            ch.call_z = per_call_z(base.edges, incident.edges, a, b);
+        }
+    }
+    let suspects = rank(&changes, root.before, base, incident);
+    let verdict = verdict(&suspects, &root, &changes, mode, baseline_name, &pairs);
+    Ok(Diagnosis { verdict, suspects })
+}
+
+fn pair_groups<'a>(
+    base: &'a Profile,
+    incident: &'a Profile,
+) -> Result<Vec<(&'a ProfileGroup, &'a ProfileGroup)>, DiagnosisError> {
+    let key = |g: &ProfileGroup| (g.root_service.clone(), g.root_operation.clone());
+    let by: BTreeMap<_, &ProfileGroup> = base.groups.iter().map(|g| (key(g), g)).collect();
+    let pairs: Vec<_> = incident
+        .groups
+        .iter()
+        .filter_map(|i| by.get(&key(i)).map(|b| (*b, i)))
+        .filter(|(b, i)| b.traces > 0 && i.traces > 0)
+        .collect();
+    if pairs.is_empty() {
+        let names = |p: &Profile| {
+            let v: Vec<String> = p
+                .groups
+                .iter()
+                .take(5)
+                .map(|g| format!("{}:{}", g.root_service, g.root_operation))
+                .collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        return Err(DiagnosisError::NoCommonRoot {
+            incident: names(incident),
+            baseline: names(base),
+        });
+    }
+    Ok(pairs)
+}
+
+/// Welch's z of the mean gap per call on `a → b`, when both sides have
+/// calls on it.
+fn per_call_z(base: &[EdgeStats], incident: &[EdgeStats], a: &str, b: &str) -> Option<f64> {
+    let find = |t: &[EdgeStats]| {
+        t.iter()
+            .find(|e| e.caller == a && e.callee == b && !e.peer)
+            .cloned()
+    };
+    let (eb, ei) = (find(base)?, find(incident)?);
+    let se2 = eb.gap_var_ms2 / eb.calls.max(1) as f64 + ei.gap_var_ms2 / ei.calls.max(1) as f64;
+    let d = ei.gap_mean_ms - eb.gap_mean_ms;
+    Some(if se2 > 0.0 {
+        (d / se2.sqrt()).clamp(-Z_CAP, Z_CAP)
+    } else {
+        0.0
+    })
+}
+
+/// Adds one root operation's change, weighted by `w`. A `proportion` (a
+/// share of traces) takes the pooled two-proportion standard error: with a
+/// share of 0 on one side, that side's own variance is 0 and Welch's would
+/// overstate the noise.
+fn add(
+    c: &mut Change,
+    w: f64,
+    b: Option<&Moments>,
+    i: Option<&Moments>,
+    n: (u64, u64),
+    proportion: bool,
+) {
+    let (nb, ni) = (n.0.max(1) as f64, n.1.max(1) as f64);
+    let (mb, mut vb, pb) = b.map_or((0.0, 0.0, 0.0), |m| (m.mean, m.var, m.p99));
+    let (mi, mut vi, pi) = i.map_or((0.0, 0.0, 0.0), |m| (m.mean, m.var, m.p99));
+    if proportion {
+        let pooled = (mb * nb + mi * ni) / (nb + ni);
+        vb = pooled * (1.0 - pooled);
+        vi = vb;
+    }
+    c.before += w * mb;
+    c.after += w * mi;
+    c.before_p99 += w * pb;
+    c.after_p99 += w * pi;
+    c.delta += w * (mi - mb);
+    c.se2 += w * w * (vb / nb + vi / ni);
+    // The example comes from the root operation weighing most in the change.
+    if let Some(m) = i {
+        let weight = w * (mi - mb);
+        if weight > c.example.0 || c.example.1.is_empty() {
+            c.example = (weight, m.example_trace_id.clone());
+        }
+    }
+    if let Some(m) = b {
+        if w > c.baseline_example.0 || c.baseline_example.1.is_empty() {
+            c.baseline_example = (w, m.example_trace_id.clone());
+        }
+    }
+}
+
+/// Who owns each grown gap: the callee, or a starved caller.
+fn gap_owners(changes: &BTreeMap<Key, Change>) -> BTreeMap<(String, String), (String, String)> {
+    let grown: Vec<(&String, &String, f64)> = changes
+        .iter()
+        .filter(|((k, _, c), ch)| *k == FeatureKind::GapCritical && c.is_some() && ch.grew())
+        .map(|((_, a, b), ch)| (a, b.as_ref().expect("edge has a callee"), ch.delta))
+        .collect();
+    let mut callers_of: BTreeMap<&String, BTreeSet<&String>> = BTreeMap::new();
+    let mut callees_of: BTreeMap<&String, (BTreeSet<&String>, f64)> = BTreeMap::new();
+    for &(a, b, d) in &grown {
+        callers_of.entry(b).or_default().insert(a);
+        let e = callees_of.entry(a).or_default();
+        e.0.insert(b);
+        e.1 += d;
+    }
+    let mut owners = BTreeMap::new();
+    for &(a, b, _) in &grown {
+        let (callees, gaps) = &callees_of[a];
+        let own = changes.get(&(FeatureKind::SelfCritical, a.clone(), None));
+        let starved = callees.len() >= 2
+            && callees.iter().all(|c| callers_of[c].len() < 2)
+            && own.is_some_and(|o| o.grew() && o.delta >= STARVED_SELF_SHARE * gaps);
+        let owner = if starved {
+            (
+                a.clone(),
+                format!(
+                    "{a} is starved: gaps grew on its calls to {} callees and its own time grew too",
+                    callees.len()
+                ),
+            )
+        } else {
+            let callers = &callers_of[b];
+            let why = if callers.len() >= 2 {
+                format!(
+                    "gaps grew on calls into {b} from {} callers: {b} is slow to accept work",
+                    callers.len()
+                )
+            } else {
+                format!(
+                    "the time is spent between {a} and {b}: network, queueing or a full pool in front of {b}"
+                )
+            };
+            (b.clone(), why)
+        };
+        owners.insert((a.clone(), b.clone()), owner);
+    }
+    owners
+}
+
+fn rank(
+    changes: &BTreeMap<Key, Change>,
+    root_mean: f64,
+    base: &Side<'_>,
+    incident: &Side<'_>,
+) -> Vec<Suspect> {
+    let owners = gap_owners(changes);
+    let mut by_service: BTreeMap<String, Vec<Evidence>> = BTreeMap::new();
+    let mut examples: BTreeMap<String, (f64, String, String)> = BTreeMap::new();
+    for ((kind, service, callee), ch) in changes {
+        if !ch.grew() || *kind == FeatureKind::Calls || *kind == FeatureKind::Spans {
+            continue;
+        }
+        let (owner, reason) = match (kind, callee) {
+            (FeatureKind::GapCritical, Some(c)) => owners[&(service.clone(), c.clone())].clone(),
+            (FeatureKind::SelfCritical, _) => (
+                service.clone(),
+                format!("{service}'s own time on the critical path grew"),
+            ),
+            (FeatureKind::EndsIn, _) => (
+                service.clone(),
+                format!(
+                    "more traces now stop in {service}: it returns early or fails before its callers finish"
+                ),
+            ),
+            _ => (service.clone(), format!("more failures end in {service}")),
+        };
+        let contribution = if kind.is_time() {
+            share(ch.delta, root_mean)
+        } else {
+            ch.delta
+        };
+        let ev = evidence(
+            *kind,
+            service,
+            callee.as_deref(),
+            ch,
+            contribution,
+            reason,
+            base,
+            incident,
+        );
+        let best = examples
+            .entry(owner.clone())
+            .or_insert((0.0, String::new(), String::new()));
+        if contribution > best.0 {
+            *best = (
+                contribution,
+                ch.example.1.clone(),
+                ch.baseline_example.1.clone(),
+            );
+        }
+        by_service.entry(owner).or_default().push(ev);
+    }
+    let mut suspects: Vec<Suspect> = by_service
+        .into_iter()
+        .map(|(service, mut evidence)| {
+            evidence.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+            let score = evidence.iter().map(|e| e.contribution).sum();
+            let z = evidence
+                .iter()
+                .map(|e| e.z.max(e.call_z.unwrap_or(0.0)))
+                .fold(0.0, f64::max);
+            structural(changes, &service, &mut evidence);
+            let (_, example, baseline_example) = examples.remove(&service).unwrap_or_default();
+            Suspect {
+                rank: 0,
+                service,
+                score,
+                score_method: "sum of grown per-trace times as a share of the normal mean root duration, plus grown shares of traces stopping or failing here".into(),
+                confidence: if z >= Z_HIGH { Confidence::High } else { Confidence::Medium },
+                evidence,
+                example_trace_id: example,
+                baseline_example_trace_id: baseline_example,
+            }
+        })
+        .collect();
+    suspects.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    for (i, s) in suspects.iter_mut().enumerate() {
+        s.rank = i as u64 + 1;
+    }
+    suspects
+}
+
+fn share(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { 0.0 }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evidence(
+    kind: FeatureKind,
+    service: &str,
+    callee: Option<&str>,
+    ch: &Change,
+    contribution: f64,
+    reason: String,
+    base: &Side<'_>,
+    incident: &Side<'_>,
+) -> Evidence {
+    let edge = |side: &Side<'_>| {
+        callee.and_then(|c| {
+            side.edges
+                .iter()
+                .find(|e| e.caller == service && e.callee == c)
+                .map(|e| (e.caller_p50_ms, e.callee_p50_ms))
+        })
+    };
+    let (b, i) = if kind == FeatureKind::GapCritical || kind == FeatureKind::Calls {
+        (edge(base), edge(incident))
+    } else {
+        (None, None)
+    };
+    Evidence {
+        kind,
+        service: service.to_string(),
+        callee: callee.map(str::to_string),
+        before: ch.before,
+        after: ch.after,
+        before_p99: ch.before_p99,
+        after_p99: ch.after_p99,
+        z: ch.z(),
+        call_z: ch.call_z,
+        contribution,
+        call_p50_before_ms: b.map(|x| x.0),
+        call_p50_after_ms: i.map(|x| x.0),
+        callee_p50_before_ms: b.map(|x| x.1),
+        callee_p50_after_ms: i.map(|x| x.1),
+        reason,
+    }
+}
+
+/// Calls on edges into or out of `service` that changed beyond the noise
+/// and by at least half: vanished or new calls show a fault that throws or
+/// returns early.
+fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evidence>) {
+    for ((kind, a, b), ch) in changes {
+        let Some(b) = b else { continue };
+        if *kind != FeatureKind::Calls || (a != service && b != service) {
+            continue;
+        }
+        let relative =
+            (ch.after - ch.before).abs() / ch.before.max(ch.after).max(f64::MIN_POSITIVE);
+        if ch.z().abs() >= Z_MIN && relative >= 0.5 {
+            let what = if ch.after < ch.before {
+                "fewer"
+            } else {
+                "more"
+            };
+            out.push(Evidence {
+                kind: *kind,
+                service: a.clone(),
+                callee: Some(b.clone()),
+                before: ch.before,
+                after: ch.after,
+                before_p99: ch.before_p99,
+                after_p99: ch.after_p99,
+                z: ch.z(),
+                call_z: None,
+                contribution: 0.0,
+                call_p50_before_ms: None,
+                call_p50_after_ms: None,
+                callee_p50_before_ms: None,
+                callee_p50_after_ms: None,
+                reason: format!("{what} calls {a} → {b} per trace"),
+            });
+        }
+    }
+}
+
+fn verdict(
+    suspects: &[Suspect],
+    root: &Change,
+    changes: &BTreeMap<Key, Change>,
+    mode: DiagnosisMode,
+    baseline_name: &str,
+    pairs: &[(&ProfileGroup, &ProfileGroup)],
+) -> Verdict {
+    let base_n: u64 = pairs.iter().map(|(b, _)| b.traces).sum();
+    let inc_n: u64 = pairs.iter().map(|(_, i)| i.traces).sum();
+    let sides = match mode {
+        DiagnosisMode::SlowVsRest => "slow traces",
+        _ => "incident traces",
+    };
+    let context = format!(
+        "Mean root duration {} → {} ({inc_n} {sides} against {base_n} in {baseline_name}).",
+        millis(root.before),
+        millis(root.after)
+    );
+    let spans = changes.get(&(FeatureKind::Spans, String::new(), None));
+    let shrink = spans
+        .filter(|s| s.z() <= -Z_MIN && s.after < 0.75 * s.before)
+        .map(|s| {
+            format!(
+                " Traces shrank from {:.1} to {:.1} spans on average.",
+                s.before, s.after
+            )
+        })
+        .unwrap_or_default();
+    let Some(top) = suspects.first() else {
+        return Verdict {
+            mode,
+            baseline: baseline_name.to_string(),
+            baseline_traces: base_n,
+            incident_traces: inc_n,
+            root_operations: pairs.len() as u64,
+            suspect: None,
+            confidence: Confidence::None,
+            text: format!(
+                "Nothing stands out: no service's time per trace, and no place where traces stop or fail, changed beyond the noise. {context}{shrink}"
+            ),
+        };
+    };
+    let lead = top.evidence.first().map(sentence).unwrap_or_default();
+    let sure = match top.confidence {
+        Confidence::High => "",
+        _ => " (medium confidence: the change is beyond the noise, but not by far)",
+    };
+    Verdict {
+        mode,
+        baseline: baseline_name.to_string(),
+        baseline_traces: base_n,
+        incident_traces: inc_n,
+        root_operations: pairs.len() as u64,
+        suspect: Some(top.service.clone()),
+        confidence: top.confidence,
+        text: format!(
+            "Top suspect: {}{sure}. {lead} {context}{shrink}",
+            top.service
+        ),
+    }
+}
+
+/// One piece of evidence as a sentence.
+pub fn sentence(e: &Evidence) -> String {
+    let callee = e.callee.as_deref().unwrap_or("");
+    match e.kind {
+        FeatureKind::GapCritical => {
+            let calls = match (e.call_p50_before_ms, e.call_p50_after_ms) {
+                (Some(b), Some(a)) => format!(
+                    "Calls from {} into {callee} went from {} to {} at p50",
+                    e.service,
+                    millis(b),
+                    millis(a)
+                ),
+                _ => format!("Calls from {} into {callee} got slower", e.service),
+            };
+            format!(
+                "{calls}; the time is spent between caller and callee ({} → {} per trace on the critical path). {}.",
+                millis(e.before),
+                millis(e.after),
+                capitalise(&e.reason)
+            )
+        }
+        FeatureKind::SelfCritical => format!(
+            "{}'s own time on the critical path went from {} to {} per trace (p99 {} → {}).",
+            e.service,
+            millis(e.before),
+            millis(e.after),
+            millis(e.before_p99),
+            millis(e.after_p99)
+        ),
+        FeatureKind::EndsIn => format!(
+            "{:.0}% of traces now stop in {} ({:.0}% before): it returns early or fails before its callers finish.",
+            e.after * 100.0,
+            e.service,
+            e.before * 100.0
+        ),
+        FeatureKind::FailsIn => format!(
+            "{:.0}% of traces now fail in {} ({:.0}% before).",
+            e.after * 100.0,
+            e.service,
+            e.before * 100.0
+        ),
+        FeatureKind::Calls => format!(
+            "Calls {} → {callee} per trace: {:.2} → {:.2}.",
+            e.service, e.before, e.after
+        ),
+        FeatureKind::Spans => format!("Spans per trace: {:.1} → {:.1}.", e.before, e.after),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,189 @@
+//! Glue for naming the cause: finds the baseline the flags ask for (other
+//! traces, a saved report, an earlier time range, or none), and runs the
+//! diagnosis against the analysed traces.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::analysis::breakdown::Breakdown;
+use crate::analysis::detectors::FindingOptions;
+use crate::analysis::diagnose::{self, Compared};
+use crate::analysis::results::{Analysis, Confidence, DiagnosisMode, Verdict};
+use crate::analysis::select::Selection;
+use crate::analysis::{self};
+use crate::cli::{DiagnoseArgs, InputArgs};
+use crate::ingest::Ingested;
+
+/// Everything the diagnosis of one analysis may need.
+pub(crate) struct Inputs<'a> {
+    /// The diagnosis flags.
+    pub args: &'a DiagnoseArgs,
+    /// The incident's input, already read.
+    pub ingested: &'a Ingested,
+    /// The incident's selection.
+    pub selection: &'a Selection,
+    /// Detector options.
+    pub options: &'a FindingOptions,
+    /// How the incident's input was read (format, strictness), for a
+    /// baseline given as traces.
+    pub input: &'a InputArgs,
+}
+
+/// Fills `analysis.verdict` and `analysis.suspects`.
+pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> anyhow::Result<()> {
+    let strings = &cx.ingested.set.strings;
+    let incident = Compared {
+        profile: analysis.profile.clone(),
+        edges: analysis.edges.clone(),
+    };
+    let found = if !cx.args.baseline.is_empty() {
+        let base = baseline_from_paths(cx, &cx.args.baseline)?;
+        let name = names(&cx.args.baseline);
+        Some(diagnose::compare(
+            &base,
+            &incident,
+            DiagnosisMode::Baseline,
+            &name,
+        )?)
+    } else if cx.args.baseline_since.is_some() || cx.args.baseline_until.is_some() {
+        let (base, name) = baseline_from_range(cx)?;
+        Some(diagnose::compare(
+            &base,
+            &incident,
+            DiagnosisMode::EarlierRange,
+            &name,
+        )?)
+    } else {
+        diagnose::slow_vs_rest(strings, bd, cx.args.slow)?
+    };
+    match found {
+        Some(d) => {
+            analysis.verdict = Some(d.verdict);
+            analysis.suspects = d.suspects;
+        }
+        None => analysis.verdict = Some(too_few(analysis)),
+    }
+    Ok(())
+}
+
+fn too_few(analysis: &Analysis) -> Verdict {
+    Verdict {
+        mode: DiagnosisMode::SlowVsRest,
+        baseline: String::new(),
+        baseline_traces: 0,
+        incident_traces: analysis.summary.analysed_roots,
+        root_operations: 0,
+        suspect: None,
+        confidence: Confidence::None,
+        text: format!(
+            "No diagnosis: no root operation has {} traces to compare its slow ones with the rest; give --baseline.",
+            diagnose::MIN_SLOW_GROUP
+        ),
+    }
+}
+
+fn names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A baseline from saved reports or trace inputs (not both).
+fn baseline_from_paths(cx: &Inputs<'_>, paths: &[PathBuf]) -> anyhow::Result<Compared> {
+    if let [one] = paths {
+        if super::diff::is_saved_report(one) {
+            return from_report(one);
+        }
+    }
+    let input = InputArgs {
+        inputs: paths.to_vec(),
+        ..cx.input.clone()
+    };
+    let ingested = super::read_inputs(&input).context("reading --baseline")?;
+    // The baseline is other traffic: the incident's time window does not
+    // apply to it, everything else does.
+    let selection = Selection {
+        since: None,
+        until: None,
+        ..cx.selection.clone()
+    };
+    let analysis = analysis::analyze(&ingested, &selection, cx.options)?;
+    if analysis.summary.analysed_roots == 0 {
+        anyhow::bail!(
+            "--baseline {}: no traces to compare with after the selection",
+            names(paths)
+        );
+    }
+    Ok(Compared {
+        profile: analysis.profile,
+        edges: analysis.edges,
+    })
+}
+
+fn from_report(path: &Path) -> anyhow::Result<Compared> {
+    let saved = super::check::load_saved(path)?;
+    if saved.profile.groups.is_empty() {
+        anyhow::bail!(
+            "--baseline {}: the report has no `profile` section (written by an older critpath, or of no traces); run `critpath analyze --format json` on its traces again",
+            path.display()
+        );
+    }
+    Ok(Compared {
+        profile: saved.profile,
+        edges: saved.edges,
+    })
+}
+
+/// A baseline from a time range of the incident's own input.
+fn baseline_from_range(cx: &Inputs<'_>) -> anyhow::Result<(Compared, String)> {
+    let range = super::selection(&crate::cli::SelectArgs {
+        root: None,
+        entry: None,
+        service: None,
+        since: cx.args.baseline_since.clone(),
+        until: cx.args.baseline_until.clone(),
+        min_duration: None,
+    })
+    .context("--baseline-since/--baseline-until")?;
+    let selection = Selection {
+        since: range.since,
+        until: range.until,
+        ..cx.selection.clone()
+    };
+    let analysis = analysis::analyze(cx.ingested, &selection, cx.options)?;
+    let name = format!(
+        "traces starting {}{}",
+        cx.args
+            .baseline_since
+            .as_deref()
+            .map(|t| format!("from {t} "))
+            .unwrap_or_default(),
+        cx.args
+            .baseline_until
+            .as_deref()
+            .map(|t| format!("before {t}"))
+            .unwrap_or_default()
+    )
+    .trim_end()
+    .to_string();
+    if analysis.summary.analysed_roots == 0 {
+        anyhow::bail!(
+            "--baseline-since/--baseline-until: no traces in the input start in that range ({name})"
+        );
+    }
+    Ok((
+        Compared {
+            profile: analysis.profile,
+            edges: analysis.edges,
+        },
+        name,
+    ))
+}
