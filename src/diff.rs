@@ -6,11 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::analysis::results::{Finding, HotPath, OperationStats, SavedAnalysis};
+use crate::analysis::results::{Finding, HotPath, OperationStats, SavedAnalysis, Suspect, Verdict};
 
 /// The comparison of a base and a candidate.
 #[derive(Clone, Debug, Serialize)]
 pub struct Diff {
+    /// The top suspect and why, when both sides carry a profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Services that explain why the candidate is slower than the base.
+    pub suspects: Vec<Suspect>,
     /// Per operation, largest impact first.
     pub operations: Vec<OperationDiff>,
     /// Per service, largest shift first.
@@ -90,6 +95,8 @@ pub struct ServiceShift {
 /// Compares `base` with `candidate`.
 pub fn diff(base: &SavedAnalysis, candidate: &SavedAnalysis) -> Diff {
     Diff {
+        verdict: None,
+        suspects: Vec::new(),
         operations: operations(&base.operations, &candidate.operations),
         services: services(base, candidate),
         hot_paths_appeared: only_in(&candidate.hot_paths, &base.hot_paths, |h| h.path.clone()),

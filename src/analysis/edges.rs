@@ -20,7 +20,7 @@ use polars::prelude::*;
 
 use super::breakdown::UnitView;
 use super::results::{EdgeStats, ms};
-use crate::model::{Interner, Nanos, Status, Sym};
+use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
 
 /// The quantile method of every edge percentile (as the operation table's).
 const METHOD: QuantileMethod = QuantileMethod::Equiprobable;
@@ -142,10 +142,17 @@ fn covered_by(view: &UnitView<'_>, i: usize, children: &[usize], callee: Sym) ->
 
 /// The peer a leaf client span names: `peer.service`, then `server.address`,
 /// then the database system, then the URL's host. Only spans that call out
-/// (kind client or producer, or carrying one of those attributes) name one.
+/// name one: kind client or producer, or, without a kind, a span naming a
+/// peer service or database. A server span's `server.address` and URL are
+/// its own name, not a peer.
 fn peer_of(strings: &Interner, i: usize, view: &UnitView<'_>) -> Option<Sym> {
     let span = &view.trace.spans[i];
     let attrs = span.attrs();
+    match span.kind {
+        SpanKind::Client | SpanKind::Producer => {}
+        SpanKind::Unspecified => return attrs.peer_service.or(attrs.db_system),
+        _ => return None,
+    }
     if let Some(p) = attrs
         .peer_service
         .or(attrs.server_address)
@@ -304,6 +311,68 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{breakdown, select};
+    use crate::model::testutil::TraceBuilder;
+
+    /// Every edge row of every root of the built set.
+    fn rows(b: TraceBuilder) -> (Vec<EdgeRow>, crate::model::TraceSet) {
+        let set = b.build_set();
+        let units = select::select(&set, &select::Selection::default());
+        let bd = breakdown::breakdown(&set, &units, &Default::default());
+        (bd.edges, set)
+    }
+
+    #[test]
+    fn a_client_span_gap_a_handler_and_a_peer() {
+        // web:handler 0..100 calls api through a client span 10..60 whose
+        // api server span runs 15..55 (gap 10), and then api directly from
+        // the handler 60..90 (the handler also has its own client child, so
+        // it is a handler: no gap). api queries postgres 20..50.
+        let b = TraceBuilder::new()
+            .span_in("web", "handler", None, 0, 100)
+            .span_in("web", "client", Some("handler"), 10, 60)
+            .kind(SpanKind::Client)
+            .span_in("api", "serve", Some("client"), 15, 55)
+            .span_in("api", "serve2", Some("handler"), 60, 90)
+            .span_in("api", "query", Some("serve"), 20, 50)
+            .db("postgresql", "SELECT 1");
+        let (rows, set) = rows(b);
+        let s = |r: &EdgeRow| {
+            (
+                set.strings.resolve(r.caller).to_string(),
+                set.strings.resolve(r.callee).to_string(),
+            )
+        };
+        let mut got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    s(r),
+                    r.client,
+                    r.peer,
+                    r.caller_duration,
+                    r.callee_duration,
+                    r.gap,
+                )
+            })
+            .collect();
+        got.sort();
+        let e = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            got,
+            vec![
+                (e("api", "postgresql"), true, true, 30, 30, 0),
+                (e("web", "api"), false, false, 100, 30, 0),
+                (e("web", "api"), true, false, 50, 40, 10),
+            ]
+        );
+        // The client span is on the critical path for its whole gap.
+        let client = rows
+            .iter()
+            .find(|r| r.client && !r.peer)
+            .expect("client edge");
+        assert_eq!(client.gap_critical, 10);
+    }
 
     #[test]
     fn hosts_of_urls() {

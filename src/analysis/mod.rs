@@ -150,7 +150,7 @@ pub fn finish(
         operations: tables.operations,
         services: tables.services,
         hot_paths: tables.hot_paths,
-        cascades: cascade::aggregate(strings, bd, total_root),
+        cascades: cascade::aggregate(strings, bd, total_root, None),
         query_shapes: query_shapes::aggregate(strings, bd, total_root)?,
         findings: detectors::aggregate(strings, bd),
         edges,

@@ -162,6 +162,21 @@ pub struct Cascade {
     pub levels: Vec<CascadeLevel>,
     /// The slowest of these traces.
     pub example_trace_id: String,
+    /// How the culprit was chosen.
+    #[serde(default)]
+    pub rule: CascadeRule,
+}
+
+/// How a cascade's culprit was chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CascadeRule {
+    /// The service holding the most critical-path time (no suspect stood
+    /// out, or the suspect holds no time in these traces).
+    #[default]
+    MostCriticalTime,
+    /// The diagnosis's top suspect.
+    TopSuspect,
 }
 
 /// One level of a cascade chain.

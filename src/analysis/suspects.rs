@@ -18,7 +18,8 @@
 //!    least a tenth as much as those gaps did.
 //! 3. A service's score is the sum of what it owns that grew: times as a
 //!    share of the normal mean root duration, shares of traces stopping or
-//!    failing in it as they are. Calls that vanish or appear are shown as
+//!    failing in it as they are. A score under [`MIN_SCORE`] explains
+//!    nothing and is dropped. Calls that vanish or appear are shown as
 //!    evidence, not scored: the service where traces now stop carries that.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +30,10 @@ use crate::units::millis;
 
 /// Least growth, in standard errors, for a change to count.
 pub const Z_MIN: f64 = 3.0;
+/// The least score a suspect needs: what explains less than a hundredth of
+/// a normal trace's duration (or of the traces) explains nothing, however
+/// certain the change is.
+pub const MIN_SCORE: f64 = 0.01;
 /// Growth, in standard errors, from which a suspect is called certain.
 pub const Z_HIGH: f64 = 5.0;
 /// How much a starved caller's own time must grow against its gaps.
@@ -375,6 +380,7 @@ fn rank(
             }
         })
         .collect();
+    suspects.retain(|s| s.score >= MIN_SCORE);
     suspects.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -549,10 +555,10 @@ pub fn sentence(e: &Evidence) -> String {
                 _ => format!("Calls from {} into {callee} got slower", e.service),
             };
             format!(
-                "{calls}; the time is spent between caller and callee ({} → {} per trace on the critical path). {}.",
+                "{calls}; the time is spent between caller and callee ({} → {} per trace on the critical path): {}.",
                 millis(e.before),
                 millis(e.after),
-                capitalise(&e.reason)
+                e.reason
             )
         }
         FeatureKind::SelfCritical => format!(
@@ -583,10 +589,219 @@ pub fn sentence(e: &Evidence) -> String {
     }
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::profile::FeatureMoments;
+
+    /// A feature row: kind, service, callee, mean, variance (ms, ms²).
+    type Row<'a> = (FeatureKind, &'a str, Option<&'a str>, f64, f64);
+
+    fn moments(mean: f64, var: f64) -> Moments {
+        Moments {
+            mean,
+            var,
+            p50: mean,
+            p90: mean,
+            p99: mean,
+            example_trace_id: "t".into(),
+        }
+    }
+
+    fn profile(traces: u64, root_mean: f64, rows: &[Row<'_>]) -> Profile {
+        Profile {
+            groups: vec![ProfileGroup {
+                root_service: "web".into(),
+                root_operation: "GET /".into(),
+                traces,
+                duration: moments(root_mean, 100.0),
+                features: rows
+                    .iter()
+                    .map(|&(kind, s, c, mean, var)| FeatureMoments {
+                        kind,
+                        service: s.into(),
+                        callee: c.map(str::to_string),
+                        moments: moments(mean, var),
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    fn run(base: &Profile, incident: &Profile) -> Diagnosis {
+        let b = Side {
+            profile: base,
+            edges: &[],
+        };
+        let i = Side {
+            profile: incident,
+            edges: &[],
+        };
+        diagnose(&b, &i, DiagnosisMode::Baseline, "base").expect("common root")
+    }
+
+    use FeatureKind::{EndsIn, GapCritical as Gap, SelfCritical as Own};
+
+    #[test]
+    fn a_gap_that_grows_from_one_caller_belongs_to_the_callee() {
+        // 100 traces each side; the web → db gap grows from 10 to 60 ms per
+        // trace with a standard error of sqrt(25/100 + 25/100) ≈ 0.7 ms.
+        let base = profile(
+            100,
+            100.0,
+            &[
+                (Gap, "web", Some("db"), 10.0, 25.0),
+                (Own, "web", None, 50.0, 25.0),
+            ],
+        );
+        let inc = profile(
+            100,
+            150.0,
+            &[
+                (Gap, "web", Some("db"), 60.0, 25.0),
+                (Own, "web", None, 50.0, 25.0),
+            ],
+        );
+        let d = run(&base, &inc);
+        assert_eq!(d.verdict.suspect.as_deref(), Some("db"));
+        assert_eq!(d.suspects.len(), 1);
+        // 50 ms grown over a normal 100 ms root.
+        assert!((d.suspects[0].score - 0.5).abs() < 1e-9);
+        assert_eq!(d.suspects[0].confidence, Confidence::High);
+    }
+
+    #[test]
+    fn a_starved_caller_owns_the_gaps_to_all_its_callees() {
+        // web's gaps to two callees grew by 20 ms each and its own time by
+        // 30 ms (over a tenth of 40): web is starved, not db or cache.
+        let base = profile(
+            100,
+            100.0,
+            &[
+                (Gap, "web", Some("db"), 10.0, 25.0),
+                (Gap, "web", Some("cache"), 10.0, 25.0),
+                (Own, "web", None, 20.0, 25.0),
+            ],
+        );
+        let inc = profile(
+            100,
+            170.0,
+            &[
+                (Gap, "web", Some("db"), 30.0, 25.0),
+                (Gap, "web", Some("cache"), 30.0, 25.0),
+                (Own, "web", None, 50.0, 25.0),
+            ],
+        );
+        let d = run(&base, &inc);
+        assert_eq!(d.suspects.len(), 1, "{:?}", d.suspects);
+        assert_eq!(d.suspects[0].service, "web");
+        assert!((d.suspects[0].score - 0.7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gaps_grown_from_two_callers_blame_the_callee_even_if_a_caller_is_busy() {
+        let base = profile(
+            100,
+            100.0,
+            &[
+                (Gap, "web", Some("db"), 10.0, 25.0),
+                (Gap, "web", Some("cache"), 10.0, 25.0),
+                (Gap, "api", Some("db"), 10.0, 25.0),
+                (Own, "web", None, 20.0, 25.0),
+            ],
+        );
+        let inc = profile(
+            100,
+            200.0,
+            &[
+                (Gap, "web", Some("db"), 40.0, 25.0),
+                (Gap, "web", Some("cache"), 30.0, 25.0),
+                (Gap, "api", Some("db"), 40.0, 25.0),
+                (Own, "web", None, 50.0, 25.0),
+            ],
+        );
+        let d = run(&base, &inc);
+        assert_eq!(d.suspects[0].service, "db");
+        assert!(
+            d.suspects
+                .iter()
+                .all(|s| s.service != "web" || s.score < d.suspects[0].score)
+        );
+    }
+
+    #[test]
+    fn twice_the_traffic_with_the_same_traces_is_not_suspicious() {
+        let rows = [
+            (Gap, "web", Some("db"), 10.0, 25.0),
+            (Own, "web", None, 50.0, 25.0),
+        ];
+        let d = run(&profile(100, 60.0, &rows), &profile(200, 60.0, &rows));
+        assert!(d.suspects.is_empty());
+        assert_eq!(d.verdict.confidence, Confidence::None);
+        assert!(
+            d.verdict.text.starts_with("Nothing stands out"),
+            "{}",
+            d.verdict.text
+        );
+    }
+
+    #[test]
+    fn noise_within_three_standard_errors_is_not_a_suspect() {
+        // +1 ms with a standard error of sqrt(100/50 + 100/50) = 2 ms: z 0.5.
+        let base = profile(50, 100.0, &[(Own, "db", None, 30.0, 100.0)]);
+        let inc = profile(50, 101.0, &[(Own, "db", None, 31.0, 100.0)]);
+        assert!(run(&base, &inc).suspects.is_empty());
+    }
+
+    #[test]
+    fn traces_that_now_stop_in_a_service_point_at_it() {
+        // 0 of 500 traces stopped in checkout before, 4 of 161 after: the
+        // pooled two-proportion z is 0.0248 / sqrt(p(1 − p)(1/500 + 1/161))
+        // with p = 4/661, about 3.5 (Welch's would be 2.0, since the
+        // baseline's own variance is 0).
+        let base = profile(500, 200.0, &[(EndsIn, "frontend", None, 1.0, 0.0)]);
+        let inc = profile(
+            161,
+            160.0,
+            &[
+                (EndsIn, "frontend", None, 157.0 / 161.0, 0.024),
+                (EndsIn, "checkout", None, 4.0 / 161.0, 0.024),
+            ],
+        );
+        let d = run(&base, &inc);
+        assert_eq!(d.verdict.suspect.as_deref(), Some("checkout"));
+        assert_eq!(d.suspects[0].confidence, Confidence::Medium);
+        let z = d.suspects[0].evidence[0].z;
+        assert!((3.4..3.6).contains(&z), "{z}");
+    }
+
+    #[test]
+    fn a_certain_but_negligible_change_is_not_a_suspect() {
+        // +0.5 ms of 100 ms with no noise at all: z is capped, but it
+        // explains half a percent of a trace, under MIN_SCORE.
+        let base = profile(50, 100.0, &[(Own, "db", None, 30.0, 0.0)]);
+        let inc = profile(50, 100.5, &[(Own, "db", None, 30.5, 0.0)]);
+        assert!(run(&base, &inc).suspects.is_empty());
+    }
+
+    #[test]
+    fn no_shared_root_operation_is_an_error() {
+        let base = profile(10, 100.0, &[]);
+        let mut inc = profile(10, 100.0, &[]);
+        inc.groups[0].root_operation = "POST /other".into();
+        let err = diagnose(
+            &Side {
+                profile: &base,
+                edges: &[],
+            },
+            &Side {
+                profile: &inc,
+                edges: &[],
+            },
+            DiagnosisMode::Baseline,
+            "b",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("web:POST /other"), "{err}");
     }
 }

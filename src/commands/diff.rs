@@ -3,6 +3,10 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+use anyhow::Context as _;
+
+use crate::analysis::diagnose::{Compared, compare};
+use crate::analysis::results::DiagnosisMode;
 use crate::analysis::{self, results::SavedAnalysis};
 use crate::cli::{DiffArgs, InputArgs};
 use crate::diff::diff;
@@ -13,7 +17,35 @@ use crate::report::diff::{DiffFormat, write};
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let base = side(&args.base, args)?;
     let candidate = side(&args.candidate, args)?;
-    let d = diff(&base, &candidate);
+    let mut d = diff(&base, &candidate);
+    if !base.profile.groups.is_empty() && !candidate.profile.groups.is_empty() {
+        let side = |a: &SavedAnalysis| Compared {
+            profile: a.profile.clone(),
+            edges: a.edges.clone(),
+        };
+        let name = args.base.file_name().map_or_else(
+            || args.base.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        // The diff stands on its own when the two sides serve different
+        // endpoints; only the diagnosis needs shared root operations.
+        match compare(
+            &side(&base),
+            &side(&candidate),
+            DiagnosisMode::Baseline,
+            &name,
+        ) {
+            Ok(found) => {
+                d.verdict = Some(found.verdict);
+                d.suspects = found.suspects;
+            }
+            Err(e) => eprintln!("critpath: no diagnosis: {e}"),
+        }
+    } else {
+        eprintln!(
+            "critpath: no diagnosis: a saved report without a `profile` section (written by an older critpath) cannot name suspects; analyse its traces again"
+        );
+    }
     let stdout = std::io::stdout();
     let width = if stdout.is_terminal() && args.format == DiffFormat::Table {
         comfy_table::Table::new().width()
@@ -42,6 +74,12 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
     let selection = super::selection(&args.select)?;
     let options = super::finding_options(&args.findings)?;
     let analysis = analysis::analyze(&ingested, &selection, &options)?;
+    super::ensure_selected(
+        analysis.summary.analysed_roots,
+        analysis.summary.read.traces,
+        &args.select,
+    )
+    .with_context(|| path.display().to_string())?;
     Ok(SavedAnalysis::from(&analysis))
 }
 

@@ -36,6 +36,24 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<ExitStatus> {
     };
     let mut out = stdout.lock();
     write(set, trace, &opts, &mut out)?;
+    let locus = trace
+        .main_root()
+        .and_then(|root| crate::analysis::error_locus::locus(trace, root));
+    if let Some(l) = locus {
+        let span = &trace.spans[l];
+        let gave_up = if span.status == crate::model::Status::Error {
+            ""
+        } else {
+            " (not marked as an error: its caller gave up waiting for it)"
+        };
+        writeln!(
+            out,
+            "\nfailure: the failing branch ends in {} {} (span {}){gave_up}",
+            set.strings.resolve(span.service),
+            set.strings.resolve(span.name),
+            span.span_id
+        )?;
+    }
     out.flush()?;
     Ok(ExitStatus::Success)
 }

@@ -44,6 +44,7 @@ fn signed_ms(ms: f64) -> String {
 /// The diff's sections as rows of cells, cut to `top` rows each.
 fn sections(d: &Diff, top: usize) -> Vec<Section> {
     let mut out = vec![
+        super::sections::suspects(&d.suspects, top),
         Section {
             title: "Operations by impact (change of critical time)",
             headers: vec![
@@ -140,6 +141,9 @@ pub fn write(
             writeln!(out)
         }
         DiffFormat::Table => {
+            if let Some(v) = &d.verdict {
+                writeln!(out, "{}\n", v.text)?;
+            }
             for s in sections(d, top) {
                 if s.rows.is_empty() {
                     continue;
@@ -150,6 +154,9 @@ pub fn write(
         }
         DiffFormat::Markdown => {
             writeln!(out, "## critpath diff\n")?;
+            if let Some(v) = &d.verdict {
+                writeln!(out, "**{}**\n", v.text.replace('*', "\\*"))?;
+            }
             for s in sections(d, top) {
                 writeln!(out, "### {}\n", s.title)?;
                 if s.rows.is_empty() {

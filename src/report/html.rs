@@ -37,6 +37,9 @@ impl Reporter for HtmlReporter {
             "<title>critpath report</title><style>{STYLE}</style></head><body>"
         )?;
         writeln!(out, "<h1>critpath report</h1>")?;
+        if let Some(text) = super::sections::verdict(analysis) {
+            writeln!(out, "<p id=\"verdict\"><strong>{}</strong></p>", esc(&text))?;
+        }
         writeln!(
             out,
             "<p id=\"summary\">{} traces, {} spans, {} services; {} roots analysed, {} of root time.</p>",
@@ -46,8 +49,16 @@ impl Reporter for HtmlReporter {
             s.analysed_roots,
             esc(&millis(s.total_root_ms))
         )?;
-        let raw = raw_values(analysis);
-        for (section, raw) in sections(analysis, self.options.top).iter().zip(raw) {
+        let mut raw = raw_values(analysis);
+        // Sections without raw values (the suspects, edges, errors) show
+        // their cells as text.
+        raw.insert(0, Vec::new());
+        let suspects = super::sections::suspects(&analysis.suspects, self.options.top);
+        let all: Vec<_> = std::iter::once(suspects)
+            .chain(sections(analysis, self.options.top))
+            .collect();
+        for (i, section) in all.iter().enumerate() {
+            let raw = raw.get(i).cloned().unwrap_or_default();
             writeln!(out, "<h2>{}</h2>", esc(section.title))?;
             if section.rows.is_empty() {
                 writeln!(out, "<p>(none)</p>")?;

@@ -14,6 +14,9 @@ impl Reporter for MarkdownReporter {
     fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         let s = &analysis.summary;
         writeln!(out, "## critpath report\n")?;
+        if let Some(text) = super::sections::verdict(analysis) {
+            writeln!(out, "**{}**\n", text.replace('*', "\\*"))?;
+        }
         writeln!(
             out,
             "{} traces, {} spans, {} services; {} roots analysed, {} of root time.\n",
@@ -23,7 +26,8 @@ impl Reporter for MarkdownReporter {
             s.analysed_roots,
             millis(s.total_root_ms)
         )?;
-        for section in sections(analysis, self.0.top) {
+        let suspects = super::sections::suspects(&analysis.suspects, self.0.top);
+        for section in std::iter::once(suspects).chain(sections(analysis, self.0.top)) {
             writeln!(out, "### {}\n", section.title)?;
             writeln!(out, "| {} |", section.headers.join(" | "))?;
             let rule: Vec<&str> = section.headers.iter().map(|_| "---").collect();

@@ -3,8 +3,10 @@
 
 use super::units::{millis, percent};
 use crate::analysis::results::{
-    Analysis, Cascade, Finding, HotPath, OperationStats, QueryShape, ServiceStats,
+    Analysis, Cascade, EdgeStats, ErrorLocus, Finding, HotPath, OperationStats, QueryShape,
+    ServiceStats, Suspect,
 };
+use crate::analysis::suspects::sentence;
 
 /// One section: a title, headers and cells, plus which columns to drop first
 /// when the terminal is narrow (widest, least essential first).
@@ -28,7 +30,115 @@ pub fn sections(analysis: &Analysis, top: usize) -> Vec<Section> {
         cascades(&analysis.cascades, top),
         query_shapes(&analysis.query_shapes, top),
         findings(&analysis.findings, top),
+        edges(&analysis.edges, top),
+        errors(&analysis.errors, top),
     ]
+}
+
+/// The verdict's sentences, if a diagnosis ran.
+pub fn verdict(analysis: &Analysis) -> Option<String> {
+    analysis.verdict.as_ref().map(|v| v.text.clone())
+}
+
+/// The suspects, each with the sentence of its strongest evidence.
+pub fn suspects(suspects: &[Suspect], top: usize) -> Section {
+    Section {
+        title: "Suspects",
+        headers: vec![
+            "#",
+            "service",
+            "score",
+            "confidence",
+            "evidence",
+            "example trace",
+            "baseline trace",
+        ],
+        rows: suspects
+            .iter()
+            .take(top)
+            .map(|s| {
+                let evidence: Vec<String> = s.evidence.iter().take(3).map(sentence).collect();
+                vec![
+                    s.rank.to_string(),
+                    s.service.clone(),
+                    format!("{:.3}", s.score),
+                    format!("{:?}", s.confidence).to_lowercase(),
+                    evidence.join(" "),
+                    s.example_trace_id.clone(),
+                    s.baseline_example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![6, 5, 2],
+    }
+}
+
+fn edges(edges: &[EdgeStats], top: usize) -> Section {
+    let pair = |a: f64, b: f64| format!("{} / {}", millis(a), millis(b));
+    Section {
+        title: "Call edges (caller → callee; gap = caller time outside the callee)",
+        headers: vec![
+            "edge",
+            "calls",
+            "per trace",
+            "caller p50 / p99",
+            "callee p50 / p99",
+            "gap p50 / p99",
+            "errors",
+            "gap critical",
+            "example trace",
+        ],
+        rows: edges
+            .iter()
+            .take(top)
+            .map(|e| {
+                let callee = if e.peer {
+                    format!("{} (peer)", e.callee)
+                } else {
+                    e.callee.clone()
+                };
+                vec![
+                    format!("{} → {callee}", e.caller),
+                    e.calls.to_string(),
+                    format!("{:.2}", e.calls_per_trace),
+                    pair(e.caller_p50_ms, e.caller_p99_ms),
+                    pair(e.callee_p50_ms, e.callee_p99_ms),
+                    pair(e.gap_p50_ms, e.gap_p99_ms),
+                    percent(e.error_rate),
+                    millis(e.gap_critical_ms),
+                    e.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![8, 6, 2, 4],
+    }
+}
+
+fn errors(errors: &[ErrorLocus], top: usize) -> Section {
+    Section {
+        title: "Where failures happened (deepest span on the failing branch)",
+        headers: vec![
+            "service",
+            "operation",
+            "traces",
+            "caller gave up",
+            "example trace",
+        ],
+        rows: errors
+            .iter()
+            .take(top)
+            .map(|e| {
+                vec![
+                    e.service.clone(),
+                    e.operation.clone(),
+                    e.traces.to_string(),
+                    e.hung.to_string(),
+                    e.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![4, 3],
+    }
 }
 
 fn cascades(cascades: &[Cascade], top: usize) -> Section {

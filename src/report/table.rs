@@ -24,6 +24,9 @@ pub struct TableReporter(pub ReportOptions);
 impl Reporter for TableReporter {
     fn write(&self, analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         let s = &analysis.summary;
+        if let Some(text) = super::sections::verdict(analysis) {
+            writeln!(out, "{text}\n")?;
+        }
         writeln!(
             out,
             "{} traces, {} spans, {} services; {} roots analysed, {} of root time in all.",
@@ -33,7 +36,8 @@ impl Reporter for TableReporter {
             s.analysed_roots,
             millis(s.total_root_ms)
         )?;
-        for section in sections(analysis, self.0.top) {
+        let suspects = super::sections::suspects(&analysis.suspects, self.0.top);
+        for section in std::iter::once(suspects).chain(sections(analysis, self.0.top)) {
             if section.rows.is_empty() {
                 continue;
             }
@@ -43,8 +47,13 @@ impl Reporter for TableReporter {
         if let Some(top) = top_cascade(analysis) {
             writeln!(
                 out,
-                "\nTop cascade ({} traces; culprit {}):",
-                top.traces, top.culprit
+                "\nTop cascade ({} traces; culprit {}{}):",
+                top.traces,
+                top.culprit,
+                match top.rule {
+                    crate::analysis::results::CascadeRule::TopSuspect => ", the top suspect",
+                    crate::analysis::results::CascadeRule::MostCriticalTime => "",
+                }
             )?;
             write_chain(top, out)?;
         }

@@ -3,6 +3,7 @@
 //! to link than one per file).
 
 mod cli;
+mod diagnosis;
 mod gate;
 mod html;
 mod oracles;
