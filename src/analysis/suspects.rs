@@ -280,7 +280,7 @@ fn gap_owners(changes: &BTreeMap<Key, Change>) -> BTreeMap<(String, String), (St
             (
                 a.clone(),
                 format!(
-                    "{a} is starved: gaps grew on its calls to {} callees and its own time grew too",
+                    "{a} itself is starved, since gaps grew on its calls to {} callees and its own time grew too",
                     callees.len()
                 ),
             )
@@ -288,13 +288,11 @@ fn gap_owners(changes: &BTreeMap<Key, Change>) -> BTreeMap<(String, String), (St
             let callers = &callers_of[b];
             let why = if callers.len() >= 2 {
                 format!(
-                    "gaps grew on calls into {b} from {} callers: {b} is slow to accept work",
+                    "gaps grew on calls into {b} from {} callers, so {b} is slow to accept work",
                     callers.len()
                 )
             } else {
-                format!(
-                    "the time is spent between {a} and {b}: network, queueing or a full pool in front of {b}"
-                )
+                format!("network, queueing or a full pool in front of {b}")
             };
             (b.clone(), why)
         };
