@@ -60,12 +60,13 @@ fn span_frame(bd: &Breakdown) -> PolarsResult<DataFrame> {
     )
 }
 
-fn percentile(column: &str, q: f64, alias: &str) -> Expr {
+/// The nearest-rank `q` quantile of `column`, named `alias`.
+pub(super) fn percentile(column: &str, q: f64, alias: &str) -> Expr {
     col(column).quantile(lit(q), METHOD).alias(alias)
 }
 
 /// The unit of the longest value of `by` in each group.
-fn slowest_unit(by: &str) -> Expr {
+pub(super) fn slowest_unit(by: &str) -> Expr {
     col("unit")
         .sort_by(
             [col(by)],

@@ -18,12 +18,10 @@
 
 use polars::prelude::*;
 
+use super::aggregate::{percentile, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::{EdgeStats, ms};
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
-
-/// The quantile method of every edge percentile (as the operation table's).
-const METHOD: QuantileMethod = QuantileMethod::Equiprobable;
 
 /// One call on one edge in one unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +201,7 @@ pub fn aggregate(
         "gap" => col_i64(&|r| r.gap),
         "gap_crit" => col_i64(&|r| r.gap_critical),
     )?;
-    let q = |c: &str, p: f64, alias: &str| col(c).quantile(lit(p), METHOD).alias(alias);
+    let q = percentile;
     let out = frame
         .lazy()
         .group_by([col("caller"), col("callee"), col("peer")])
@@ -223,15 +221,7 @@ pub fn aggregate(
             col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
             col("err").sum().alias("errors"),
             col("gap_crit").sum().alias("gap_crit"),
-            col("unit")
-                .sort_by(
-                    [col("caller_dur")],
-                    SortMultipleOptions::default()
-                        .with_order_descending(true)
-                        .with_maintain_order(true),
-                )
-                .first()
-                .alias("example"),
+            slowest_unit("caller_dur"),
         ])
         .collect()?;
     let u = |c: &str| -> PolarsResult<Vec<u64>> {

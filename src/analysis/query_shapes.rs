@@ -36,15 +36,7 @@ pub fn aggregate(
                 .quantile(lit(0.95), QuantileMethod::Equiprobable)
                 .alias("p95"),
             col("dur").sum().alias("total"),
-            col("unit")
-                .sort_by(
-                    [col("dur")],
-                    SortMultipleOptions::default()
-                        .with_order_descending(true)
-                        .with_maintain_order(true),
-                )
-                .first()
-                .alias("example"),
+            super::aggregate::slowest_unit("dur"),
         ])
         .collect()?;
     let resolve = |id: Option<u32>| match id.and_then(|i| Sym::try_from_usize(i as usize)) {
