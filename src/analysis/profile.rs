@@ -30,6 +30,8 @@ pub enum Feature {
     GapCritical(Sym, Sym),
     /// Calls on an edge.
     Calls(Sym, Sym),
+    /// Calls on an edge where the caller or callee reported an error.
+    ErrorCalls(Sym, Sym),
     /// 1 when the unit's last-starting span runs in the service.
     EndsIn(Sym),
     /// 1 when the unit's failure ends in the service (its error locus).
@@ -48,6 +50,8 @@ pub enum FeatureKind {
     GapCritical,
     /// Calls on an edge per trace.
     Calls,
+    /// Failed calls on an edge per trace.
+    ErrorCalls,
     /// Share of traces whose last call starts in the service.
     EndsIn,
     /// Share of traces whose failure ends in the service.
@@ -87,6 +91,9 @@ pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> 
     );
     for e in edges {
         add(Feature::Calls(e.caller, e.callee), 1);
+        if e.error {
+            add(Feature::ErrorCalls(e.caller, e.callee), 1);
+        }
         if e.client {
             client[e.span as usize] = true;
             // A peer has no span of its own: its client span's critical
@@ -240,6 +247,7 @@ fn describe(strings: &Interner, f: Feature) -> (FeatureKind, String, Option<Stri
         Feature::SelfCritical(a) => (FeatureKind::SelfCritical, s(a), None),
         Feature::GapCritical(a, b) => (FeatureKind::GapCritical, s(a), Some(s(b))),
         Feature::Calls(a, b) => (FeatureKind::Calls, s(a), Some(s(b))),
+        Feature::ErrorCalls(a, b) => (FeatureKind::ErrorCalls, s(a), Some(s(b))),
         Feature::EndsIn(a) => (FeatureKind::EndsIn, s(a), None),
         Feature::FailsIn(a) => (FeatureKind::FailsIn, s(a), None),
         Feature::Spans => (FeatureKind::Spans, String::new(), None),

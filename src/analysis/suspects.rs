@@ -311,7 +311,12 @@ fn rank(
     let mut by_service: BTreeMap<String, Vec<Evidence>> = BTreeMap::new();
     let mut examples: BTreeMap<String, (f64, String, String)> = BTreeMap::new();
     for ((kind, service, callee), ch) in changes {
-        if !ch.grew() || *kind == FeatureKind::Calls || *kind == FeatureKind::Spans {
+        if !ch.grew()
+            || matches!(
+                kind,
+                FeatureKind::Calls | FeatureKind::ErrorCalls | FeatureKind::Spans
+            )
+        {
             continue;
         }
         let (owner, reason) = match (kind, callee) {
@@ -443,7 +448,8 @@ fn evidence(
 fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evidence>) {
     for ((kind, a, b), ch) in changes {
         let Some(b) = b else { continue };
-        if *kind != FeatureKind::Calls || (a != service && b != service) {
+        let calls = matches!(kind, FeatureKind::Calls | FeatureKind::ErrorCalls);
+        if !calls || (a != service && b != service) {
             continue;
         }
         let relative =
@@ -581,6 +587,10 @@ pub fn sentence(e: &Evidence) -> String {
         ),
         FeatureKind::Calls => format!(
             "Calls {} → {callee} per trace: {:.2} → {:.2}.",
+            e.service, e.before, e.after
+        ),
+        FeatureKind::ErrorCalls => format!(
+            "Failed calls {} → {callee} per trace: {:.2} → {:.2}.",
             e.service, e.before, e.after
         ),
         FeatureKind::Spans => format!("Spans per trace: {:.1} → {:.1}.", e.before, e.after),
