@@ -32,6 +32,8 @@ pub enum Feature {
     Calls(Sym, Sym),
     /// Calls on an edge where the caller or callee reported an error.
     ErrorCalls(Sym, Sym),
+    /// Critical time of one operation's own (non-client) spans.
+    OperationCritical(Sym, Sym),
     /// 1 when the unit's last-starting span runs in the service.
     EndsIn(Sym),
     /// 1 when the unit's failure ends in the service (its error locus).
@@ -52,6 +54,8 @@ pub enum FeatureKind {
     Calls,
     /// Failed calls on an edge per trace.
     ErrorCalls,
+    /// Critical time of one operation's own spans, ms per trace.
+    OperationCritical,
     /// Share of traces whose last call starts in the service.
     EndsIn,
     /// Share of traces whose failure ends in the service.
@@ -63,7 +67,10 @@ pub enum FeatureKind {
 impl FeatureKind {
     /// Whether values are times (nanoseconds per unit, shown in ms).
     pub fn is_time(self) -> bool {
-        matches!(self, FeatureKind::SelfCritical | FeatureKind::GapCritical)
+        matches!(
+            self,
+            FeatureKind::SelfCritical | FeatureKind::GapCritical | FeatureKind::OperationCritical
+        )
     }
 }
 
@@ -109,6 +116,10 @@ pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> 
     for &i in view.members {
         if !client.get(i).copied().unwrap_or(false) && view.critical[i] > 0 {
             add(Feature::SelfCritical(spans[i].service), view.critical[i]);
+            add(
+                Feature::OperationCritical(spans[i].service, spans[i].name),
+                view.critical[i],
+            );
         }
     }
     let last = view.members.iter().copied().max_by_key(|&i| {
@@ -182,6 +193,9 @@ pub struct FeatureMoments {
     /// The callee, for edges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callee: Option<String>,
+    /// The operation, for `operation_critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
     /// The distribution.
     #[serde(flatten)]
     pub moments: Moments,
@@ -223,11 +237,17 @@ fn group(
     let features = by_feature
         .into_iter()
         .map(|(f, present)| {
-            let (kind, service, callee) = describe(strings, f);
+            let (kind, service, other) = describe(strings, f);
+            let (callee, operation) = if kind == FeatureKind::OperationCritical {
+                (None, other)
+            } else {
+                (other, None)
+            };
             FeatureMoments {
                 kind,
                 service,
                 callee,
+                operation,
                 moments: moments(&present, n, kind.is_time(), &label),
             }
         })
@@ -241,9 +261,11 @@ fn group(
     }
 }
 
+/// A feature's kind, service, and callee or operation.
 fn describe(strings: &Interner, f: Feature) -> (FeatureKind, String, Option<String>) {
     let s = |sym: Sym| strings.resolve(sym).to_string();
     match f {
+        Feature::OperationCritical(a, o) => (FeatureKind::OperationCritical, s(a), Some(s(o))),
         Feature::SelfCritical(a) => (FeatureKind::SelfCritical, s(a), None),
         Feature::GapCritical(a, b) => (FeatureKind::GapCritical, s(a), Some(s(b))),
         Feature::Calls(a, b) => (FeatureKind::Calls, s(a), Some(s(b))),

@@ -419,6 +419,9 @@ pub struct Evidence {
     /// The callee, for an edge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callee: Option<String>,
+    /// The operation, for `operation_critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
     /// Mean per trace before (ms for times).
     pub before: f64,
     /// Mean per trace after.

@@ -131,14 +131,22 @@ pub fn diagnose(
         );
         let mut keys: BTreeMap<Key, (Option<&Moments>, Option<&Moments>)> = BTreeMap::new();
         for f in &b.features {
-            keys.entry((f.kind, f.service.clone(), f.callee.clone()))
-                .or_default()
-                .0 = Some(&f.moments);
+            keys.entry((
+                f.kind,
+                f.service.clone(),
+                f.callee.clone().or(f.operation.clone()),
+            ))
+            .or_default()
+            .0 = Some(&f.moments);
         }
         for f in &i.features {
-            keys.entry((f.kind, f.service.clone(), f.callee.clone()))
-                .or_default()
-                .1 = Some(&f.moments);
+            keys.entry((
+                f.kind,
+                f.service.clone(),
+                f.callee.clone().or(f.operation.clone()),
+            ))
+            .or_default()
+            .1 = Some(&f.moments);
         }
         for (key, (mb, mi)) in keys {
             let proportion = matches!(key.0, FeatureKind::EndsIn | FeatureKind::FailsIn);
@@ -314,7 +322,10 @@ fn rank(
         if !ch.grew()
             || matches!(
                 kind,
-                FeatureKind::Calls | FeatureKind::ErrorCalls | FeatureKind::Spans
+                FeatureKind::Calls
+                    | FeatureKind::ErrorCalls
+                    | FeatureKind::Spans
+                    | FeatureKind::OperationCritical
             )
         {
             continue;
@@ -427,6 +438,7 @@ fn evidence(
         kind,
         service: service.to_string(),
         callee: callee.map(str::to_string),
+        operation: None,
         before: ch.before,
         after: ch.after,
         before_p99: ch.before_p99,
@@ -448,6 +460,27 @@ fn evidence(
 fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evidence>) {
     for ((kind, a, b), ch) in changes {
         let Some(b) = b else { continue };
+        if *kind == FeatureKind::OperationCritical && a == service && ch.grew() {
+            out.push(Evidence {
+                kind: *kind,
+                service: a.clone(),
+                callee: None,
+                operation: Some(b.clone()),
+                before: ch.before,
+                after: ch.after,
+                before_p99: ch.before_p99,
+                after_p99: ch.after_p99,
+                z: ch.z(),
+                call_z: None,
+                contribution: 0.0,
+                call_p50_before_ms: None,
+                call_p50_after_ms: None,
+                callee_p50_before_ms: None,
+                callee_p50_after_ms: None,
+                reason: format!("{a}'s operation {b} holds more critical time per trace"),
+            });
+            continue;
+        }
         let calls = matches!(kind, FeatureKind::Calls | FeatureKind::ErrorCalls);
         if !calls || (a != service && b != service) {
             continue;
@@ -464,6 +497,7 @@ fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evid
                 kind: *kind,
                 service: a.clone(),
                 callee: Some(b.clone()),
+                operation: None,
                 before: ch.before,
                 after: ch.after,
                 before_p99: ch.before_p99,
@@ -594,6 +628,13 @@ pub fn sentence(e: &Evidence) -> String {
             e.service, e.before, e.after
         ),
         FeatureKind::Spans => format!("Spans per trace: {:.1} → {:.1}.", e.before, e.after),
+        FeatureKind::OperationCritical => format!(
+            "{} {}: {} → {} per trace on the critical path.",
+            e.service,
+            e.operation.as_deref().unwrap_or(""),
+            millis(e.before),
+            millis(e.after)
+        ),
     }
 }
 
@@ -629,6 +670,7 @@ mod tests {
                         kind,
                         service: s.into(),
                         callee: c.map(str::to_string),
+                        operation: None,
                         moments: moments(mean, var),
                     })
                     .collect(),
