@@ -47,6 +47,16 @@ impl Reporter for CsvReporter {
                     ])?;
                 }
             }
+            CsvSection::Edges => {
+                for row in analysis.edges.iter().take(limit) {
+                    w.serialize(row)?;
+                }
+            }
+            CsvSection::Errors => {
+                for row in analysis.errors.iter().take(limit) {
+                    w.serialize(row)?;
+                }
+            }
         }
         w.flush()
     }

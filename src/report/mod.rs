@@ -46,6 +46,10 @@ pub enum CsvSection {
     Services,
     /// Hot paths.
     HotPaths,
+    /// Call edges.
+    Edges,
+    /// Where failures happened.
+    Errors,
 }
 
 /// Options shared by the reporters.

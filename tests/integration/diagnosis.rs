@@ -325,3 +325,30 @@ fn the_error_locus_is_the_hung_backend_not_the_proxy_that_gave_up() {
     );
     assert!(out.contains("its caller gave up waiting"), "{out}");
 }
+
+#[test]
+fn csv_has_the_edges_table() {
+    let (out, _) = succeed(critpath().args([
+        "analyze",
+        "fixtures/otlp-json/cascade.jsonl",
+        "--format",
+        "csv",
+        "--section",
+        "edges",
+    ]));
+    let mut lines = out.lines();
+    let header = lines.next().expect("header");
+    assert!(
+        header.starts_with("caller,callee,peer,calls,traces,calls_per_trace,"),
+        "{header}"
+    );
+    // Five edges: two between services, three to databases (see
+    // call_edges_of_the_cascade_fixture); the largest gap critical first.
+    assert_eq!(lines.clone().count(), 5, "{out}");
+    assert!(
+        lines
+            .next()
+            .expect("row")
+            .starts_with("notification-sender,intel-requests-api,false,20,20,1.0,")
+    );
+}
