@@ -108,7 +108,7 @@ pub fn diff(base: &SavedAnalysis, candidate: &SavedAnalysis) -> Diff {
 
 fn finding_key(f: &Finding) -> Vec<String> {
     vec![
-        f.kind.clone(),
+        f.kind.to_string(),
         f.service.clone(),
         f.parent_operation.clone(),
         f.shape.clone(),

@@ -234,7 +234,7 @@ fn group(
     }
     let durations: Vec<(usize, Nanos)> = members.iter().map(|&m| (m, units[m].duration)).collect();
     let label = |m: usize| units[m].label(strings);
-    let features = by_feature
+    let mut features: Vec<FeatureMoments> = by_feature
         .into_iter()
         .map(|(f, present)| {
             let (kind, service, other) = describe(strings, f);
@@ -252,6 +252,16 @@ fn group(
             }
         })
         .collect();
+    // By name, not by symbol: symbol numbers depend on the order spans were
+    // read in, the report must not.
+    features.sort_by(|a, b| {
+        (a.kind, &a.service, &a.callee, &a.operation).cmp(&(
+            b.kind,
+            &b.service,
+            &b.callee,
+            &b.operation,
+        ))
+    });
     ProfileGroup {
         root_service: service.to_string(),
         root_operation: operation.to_string(),

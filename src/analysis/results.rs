@@ -216,8 +216,9 @@ pub struct QueryShape {
 /// A finding: a pattern worth fixing, aggregated over traces.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
-    /// `n_plus_one`, `fan_out`, `sequential_calls` or `uninstrumented`.
-    pub kind: String,
+    /// `n_plus_one`, `n_plus_one_cache`, `fan_out`, `sequential_calls` or
+    /// `uninstrumented`.
+    pub kind: crate::analysis::detectors::FindingKind,
     /// The service where it happens.
     pub service: String,
     /// The operation of the parent span under which it happens.
@@ -245,6 +246,9 @@ pub struct Finding {
 /// older versions still load.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 pub struct SavedAnalysis {
+    /// The layout version it was written with.
+    #[serde(default)]
+    pub schema_version: Option<u32>,
     /// Per operation.
     #[serde(default)]
     pub operations: Vec<OperationStats>,
@@ -268,6 +272,7 @@ pub struct SavedAnalysis {
 impl From<&Analysis> for SavedAnalysis {
     fn from(a: &Analysis) -> Self {
         SavedAnalysis {
+            schema_version: Some(a.schema_version),
             operations: a.operations.clone(),
             services: a.services.clone(),
             hot_paths: a.hot_paths.clone(),

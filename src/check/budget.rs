@@ -20,6 +20,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::analysis::detectors::FindingKind;
+
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -256,7 +258,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<LocatedRule>, BudgetError> {
     let parsed: BudgetFile = toml::from_str(text).map_err(|e| BudgetError {
         file: file.to_string(),
         line: e.span().map_or(1, |s| line_of(s.start)),
-        message: e.message().to_string(),
+        message: with_suggestion(e.message()),
     })?;
     let mut rules = Vec::new();
     for spanned in parsed.budget {
@@ -284,6 +286,10 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<LocatedRule>, BudgetError> {
                 }
             )));
         }
+        let mut rule = rule;
+        if let Some(pattern) = &rule.finding {
+            rule.finding = Some(finding_kind(pattern).map_err(fail)?);
+        }
         if !rule.has_limit() {
             return Err(fail(
                 "the rule sets no limit (e.g. p99_ms, max_critical_share, max_count)".into(),
@@ -292,6 +298,63 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<LocatedRule>, BudgetError> {
         rules.push(LocatedRule { rule, line });
     }
     Ok(rules)
+}
+
+/// The keys a `[[budget]]` rule takes, for "did you mean" suggestions.
+const KEYS: &[&str] = &[
+    "name",
+    "operation",
+    "service",
+    "finding",
+    "root",
+    "entry",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "max_critical_share",
+    "max_self_share",
+    "max_error_rate",
+    "max_spans_per_trace",
+    "max_count",
+    "max_regression",
+    "min_count",
+    "optional",
+];
+
+/// A TOML error message, with the closest known key when it names an
+/// unknown one.
+fn with_suggestion(message: &str) -> String {
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match unknown.and_then(|key| KEYS.iter().min_by_key(|k| strsim::levenshtein(k, key))) {
+        Some(best) => format!("{}; did you mean `{best}`?", message.trim_end()),
+        None => message.to_string(),
+    }
+}
+
+/// A `finding` value checked against the kinds that exist: a kind (the
+/// hyphenated spelling accepted) becomes its one spelling; a pattern with
+/// `*` or `?` must match at least one kind.
+fn finding_kind(pattern: &str) -> Result<String, String> {
+    let kinds = FindingKind::ALL.map(FindingKind::as_str).join(", ");
+    if pattern.contains(['*', '?']) {
+        let w = wildmatch::WildMatch::new(&pattern.replace('-', "_"));
+        if FindingKind::ALL.iter().any(|k| w.matches(k.as_str())) {
+            return Ok(pattern.replace('-', "_"));
+        }
+        return Err(format!(
+            "finding pattern \"{pattern}\" matches no finding kind (kinds: {kinds})"
+        ));
+    }
+    match FindingKind::parse(pattern) {
+        Some(kind) => Ok(kind.as_str().to_string()),
+        None => Err(format!(
+            "unknown finding kind \"{pattern}\"; did you mean \"{}\"? (kinds: {kinds})",
+            FindingKind::closest(pattern)
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +407,64 @@ max_count = 0
         let err = parse("b.toml", "\n[[budget]]\nservice = \"a\"\np99_ms = 3\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("p99_ms"), "{}", err.message);
+    }
+
+    #[test]
+    fn finding_kinds_are_checked_against_those_that_exist() {
+        let rule = |kind: &str| {
+            parse(
+                "b.toml",
+                &format!("[[budget]]\nfinding = \"{kind}\"\nmax_count = 0\n"),
+            )
+        };
+        // The CLI's hyphenated spelling is the same kind.
+        assert_eq!(
+            rule("n-plus-one").unwrap()[0].rule.finding.as_deref(),
+            Some("n_plus_one")
+        );
+        assert_eq!(
+            rule("n_plus_*").unwrap()[0].rule.finding.as_deref(),
+            Some("n_plus_*")
+        );
+        let err = rule("n_plus_onee").unwrap_err();
+        assert_eq!((err.file.as_str(), err.line), ("b.toml", 1));
+        assert!(
+            err.message
+                .contains("unknown finding kind \"n_plus_onee\"; did you mean \"n_plus_one\"?"),
+            "{err}"
+        );
+        let err = rule("slow_*").unwrap_err();
+        assert!(err.message.contains("matches no finding kind"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_gets_the_closest_known_one() {
+        let err = parse(
+            "b.toml",
+            "[[budget]]\nservice = \"x\"\nmax_critical_shar = 0.1\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(
+            err.message.contains("did you mean `max_critical_share`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_limit_of_the_wrong_type_is_located() {
+        let err = parse(
+            "b.toml",
+            "[[budget]]\noperation = \"a:b\"\np99_ms = \"fast\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        let err = parse(
+            "b.toml",
+            "[[budget]]\nfinding = \"fan_out\"\nmax_count = -1\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
     }
 
     #[test]

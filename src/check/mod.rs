@@ -2,6 +2,7 @@
 //! analysis. Produces results; `report::check` formats them.
 
 pub mod budget;
+pub mod metric;
 
 use serde::Serialize;
 use wildmatch::WildMatch;
@@ -9,6 +10,7 @@ use wildmatch::WildMatch;
 use crate::analysis::results::{Analysis, OperationStats, SavedAnalysis};
 use crate::analysis::select::SpanPattern;
 use budget::{LocatedRule, Rule, Target};
+pub use metric::{Metric, Unit};
 
 /// Default least span count on both sides before a regression is judged.
 pub const DEFAULT_MIN_COUNT: u64 = 20;
@@ -23,7 +25,7 @@ pub struct CheckResult {
     /// What was measured (`service:operation`, a service, a finding kind).
     pub target: String,
     /// The metric (`p99_ms`, `critical_share`, ...).
-    pub metric: String,
+    pub metric: Metric,
     /// The measured value (absent when nothing matched).
     pub measured: Option<f64>,
     /// The limit.
@@ -37,24 +39,43 @@ pub struct CheckResult {
 pub struct CheckReport {
     /// True when every result passed.
     pub passed: bool,
-    /// The results, in rule order.
+    /// Every check evaluated, the passing baseline rows that are not listed
+    /// in `results` included.
+    pub checks: u64,
+    /// Checks that failed.
+    pub failed: u64,
+    /// The results, in rule order (of the baseline comparison, only the
+    /// summary and the failing rows).
     pub results: Vec<CheckResult>,
 }
 
 impl CheckReport {
-    /// Builds the report and its verdict.
-    pub fn new(results: Vec<CheckResult>) -> Self {
+    /// Builds the report and its verdict; `unlisted` passing checks were
+    /// evaluated but not kept in `results`.
+    pub fn new(results: Vec<CheckResult>, unlisted: u64) -> Self {
+        let failed = results.iter().filter(|r| !r.passed).count() as u64;
         CheckReport {
-            passed: results.iter().all(|r| r.passed),
+            passed: failed == 0,
+            checks: results.len() as u64 + unlisted,
+            failed,
             results,
         }
     }
 }
 
+/// The baseline comparison: its listed rows and how many passing rows were
+/// evaluated but left out.
+pub struct Regressions {
+    /// The summary row, then every failing row.
+    pub results: Vec<CheckResult>,
+    /// Passing percentile rows not listed.
+    pub unlisted: u64,
+}
+
 fn result(
     rule: &LocatedRule,
     target: String,
-    metric: &str,
+    metric: Metric,
     measured: f64,
     limit: f64,
 ) -> CheckResult {
@@ -62,7 +83,7 @@ fn result(
         rule: rule.rule.label(),
         line: Some(rule.line),
         target,
-        metric: metric.to_string(),
+        metric,
         measured: Some(measured),
         // A tiny tolerance: shares and ms are floats computed from integers.
         passed: measured <= limit + 1e-9,
@@ -88,13 +109,21 @@ pub fn evaluate(
             {
                 let target = format!("{}:{}", op.service, op.operation);
                 let limits = [
-                    ("p50_ms", r.p50_ms, op.p50_ms),
-                    ("p95_ms", r.p95_ms, op.p95_ms),
-                    ("p99_ms", r.p99_ms, op.p99_ms),
-                    ("max_ms", r.max_ms, op.max_ms),
-                    ("critical_share", r.max_critical_share, op.critical_share),
-                    ("self_share", r.max_self_share, op.self_share),
-                    ("error_rate", r.max_error_rate, rate(op.errors, op.count)),
+                    (Metric::P50Ms, r.p50_ms, op.p50_ms),
+                    (Metric::P95Ms, r.p95_ms, op.p95_ms),
+                    (Metric::P99Ms, r.p99_ms, op.p99_ms),
+                    (Metric::MaxMs, r.max_ms, op.max_ms),
+                    (
+                        Metric::CriticalShare,
+                        r.max_critical_share,
+                        op.critical_share,
+                    ),
+                    (Metric::SelfShare, r.max_self_share, op.self_share),
+                    (
+                        Metric::ErrorRate,
+                        r.max_error_rate,
+                        rate(op.errors, op.count),
+                    ),
                 ];
                 for (metric, limit, measured) in limits {
                     if let Some(limit) = limit {
@@ -115,9 +144,13 @@ pub fn evaluate(
                 .filter(|s| pattern.matches(&s.service))
             {
                 let limits = [
-                    ("critical_share", r.max_critical_share, s.critical_share),
-                    ("self_share", r.max_self_share, s.self_share),
-                    ("error_rate", r.max_error_rate, rate(s.errors, s.spans)),
+                    (
+                        Metric::CriticalShare,
+                        r.max_critical_share,
+                        s.critical_share,
+                    ),
+                    (Metric::SelfShare, r.max_self_share, s.self_share),
+                    (Metric::ErrorRate, r.max_error_rate, rate(s.errors, s.spans)),
                 ];
                 for (metric, limit, measured) in limits {
                     if let Some(limit) = limit {
@@ -133,12 +166,19 @@ pub fn evaluate(
                 .findings
                 .iter()
                 .filter(|f| {
-                    kind.matches(&f.kind) && service.as_ref().is_none_or(|s| s.matches(&f.service))
+                    kind.matches(f.kind.as_str())
+                        && service.as_ref().is_none_or(|s| s.matches(&f.service))
                 })
                 .count();
             if let Some(limit) = r.max_count {
                 let target = r.finding.clone().unwrap_or_default();
-                out.push(result(rule, target, "count", count as f64, limit as f64));
+                out.push(result(
+                    rule,
+                    target,
+                    Metric::Count,
+                    count as f64,
+                    limit as f64,
+                ));
             }
             // A finding rule measures a count, which is meaningful at zero.
             return out;
@@ -150,7 +190,7 @@ pub fn evaluate(
                     out.push(result(
                         rule,
                         "traces".into(),
-                        "spans_per_trace",
+                        Metric::SpansPerTrace,
                         measured,
                         limit as f64,
                     ));
@@ -171,7 +211,7 @@ fn unmatched(r: &Rule, line: usize) -> CheckResult {
         rule: r.label(),
         line: Some(line),
         target: "(nothing matched)".into(),
-        metric: "matches".into(),
+        metric: Metric::Matches,
         measured: None,
         limit: 1.0,
         passed: r.optional,
@@ -207,20 +247,14 @@ fn regression(
     }
     let target = format!("{}:{}", op.service, op.operation);
     [
-        ("p50_ms", before.p50_ms, op.p50_ms),
-        ("p95_ms", before.p95_ms, op.p95_ms),
-        ("p99_ms", before.p99_ms, op.p99_ms),
+        (Metric::P50VsBaseline, before.p50_ms, op.p50_ms),
+        (Metric::P95VsBaseline, before.p95_ms, op.p95_ms),
+        (Metric::P99VsBaseline, before.p99_ms, op.p99_ms),
     ]
     .into_iter()
     .map(|(metric, was, now)| {
         let limit = was * (1.0 + max);
-        let mut r = result(
-            rule,
-            target.clone(),
-            &format!("{metric} vs baseline"),
-            now,
-            limit,
-        );
+        let mut r = result(rule, target.clone(), metric, now, limit);
         r.rule = format!("{} (max +{:.0}%)", r.rule, max * 100.0);
         r
     })
@@ -229,13 +263,13 @@ fn regression(
 
 /// The global `--max-regression` check over every operation present in both
 /// the analysis and the baseline; only failures are listed, plus one summary
-/// row.
+/// row that counts operations (not percentile rows).
 pub fn global_regressions(
     analysis: &Analysis,
     base: &SavedAnalysis,
     max: f64,
     min_count: u64,
-) -> Vec<CheckResult> {
+) -> Regressions {
     let rule = LocatedRule {
         rule: Rule {
             name: Some("baseline".into()),
@@ -243,28 +277,36 @@ pub fn global_regressions(
         },
         line: 0,
     };
-    let mut compared = 0;
+    let (mut compared, mut regressed, mut rows) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
     for op in &analysis.operations {
         let results = regression(op, base, max, min_count, &rule);
-        if !results.is_empty() {
-            compared += 1;
+        if results.is_empty() {
+            continue;
         }
+        compared += 1;
+        rows += results.len() as u64;
+        let before = failures.len();
         failures.extend(results.into_iter().filter(|r| !r.passed).map(|mut r| {
             r.line = None;
             r
         }));
+        regressed += u64::from(failures.len() > before);
     }
     let summary = CheckResult {
         rule: format!("baseline (max +{:.0}%, min {min_count} spans)", max * 100.0),
         line: None,
-        target: format!("{compared} operations compared"),
-        metric: "regressed operations".into(),
-        measured: Some(failures.len() as f64),
+        target: format!(
+            "{compared} operations compared ({rows} percentiles, {} over the limit)",
+            failures.len()
+        ),
+        metric: Metric::RegressedOperations,
+        measured: Some(regressed as f64),
         limit: 0.0,
         passed: failures.is_empty(),
     };
-    let mut out = vec![summary];
-    out.extend(failures);
-    out
+    let unlisted = rows - failures.len() as u64;
+    let mut results = vec![summary];
+    results.extend(failures);
+    Regressions { results, unlisted }
 }

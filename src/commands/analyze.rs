@@ -14,7 +14,7 @@ const DEFAULT_TOP: usize = 20;
 
 /// Runs `critpath analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
-    let selection = super::selection(&args.select)?;
+    let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
     let mut timings = super::timings::Timings::new(args.timings);
     // The HTML report's flame graph and the Parquet export walk every
@@ -28,7 +28,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let limit = if needs_traces {
         None
     } else {
-        super::memory::MemoryLimit::new(args.memory_limit.as_deref())?
+        super::memory::MemoryLimit::new(args.memory_limit.map(|s| s.0))
     };
     let mut ingested = super::read_inputs_within(&args.input, limit)?;
     timings.lap("read");

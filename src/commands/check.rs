@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::analysis::results::{Analysis, SavedAnalysis};
+use crate::analysis::results::{Analysis, SCHEMA_VERSION, SavedAnalysis};
 use crate::analysis::select::SpanPattern;
 use crate::analysis::{self, detectors::FindingOptions, select::Selection};
 use crate::check::{self, CheckReport, budget};
@@ -35,21 +35,23 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         None => Vec::new(),
     };
     let baseline = args.baseline.as_deref().map(load_saved).transpose()?;
-    let max_regression = args
-        .max_regression
-        .as_deref()
-        .map(|t| {
-            budget::parse_percent(t)
-                .with_context(|| format!("--max-regression {t}: expected a percentage such as 20%"))
-        })
-        .transpose()?;
-    let selection = super::selection(&args.select)?;
+    let max_regression = args.max_regression.map(|p| p.0);
+    let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
     let ingested = super::read_inputs(&args.input)?;
 
+    // An empty selection would leave every rule nothing to fail on.
+    let default = analysis::analyze(&ingested, &selection, &options)?;
+    super::ensure_selected(
+        default.summary.analysed_roots,
+        default.summary.read.traces,
+        &args.select,
+    )?;
     // One analysis per distinct selection: most rules share the default one.
     let mut analyses: HashMap<(Option<String>, Option<String>), Analysis> = HashMap::new();
+    analyses.insert((None, None), default);
     let mut results = Vec::new();
+    let mut unlisted = 0;
     for rule in &rules {
         let key = (rule.rule.root.clone(), rule.rule.entry.clone());
         if !analyses.contains_key(&key) {
@@ -60,14 +62,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     }
     if let (Some(max), Some(base)) = (max_regression, &baseline) {
         let default = default_analysis(&mut analyses, &ingested, &selection, &options)?;
-        results.extend(check::global_regressions(
-            default,
-            base,
-            max,
-            args.min_count,
-        ));
+        let regressions = check::global_regressions(default, base, max, args.min_count);
+        results.extend(regressions.results);
+        unlisted = regressions.unlisted;
     }
-    let report = CheckReport::new(results);
+    let report = CheckReport::new(results, unlisted);
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -120,10 +119,21 @@ fn rule_selection(base: &Selection, rule: &budget::Rule) -> Selection {
 /// Reads a saved `analyze --format json` report.
 pub(crate) fn load_saved(path: &Path) -> anyhow::Result<SavedAnalysis> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| {
+    let saved: SavedAnalysis = serde_json::from_slice(&text).with_context(|| {
         format!(
             "{}: expected a JSON report written by `critpath analyze --format json`",
             path.display()
         )
-    })
+    })?;
+    match saved.schema_version {
+        Some(SCHEMA_VERSION) => Ok(saved),
+        Some(other) => anyhow::bail!(
+            "{}: the report has JSON schema version {other}, this critpath reads version {SCHEMA_VERSION}; run this critpath's `analyze --format json` on the report's traces again",
+            path.display()
+        ),
+        None => anyhow::bail!(
+            "{}: no `schema_version`: expected a JSON report written by `critpath analyze --format json`",
+            path.display()
+        ),
+    }
 }

@@ -150,31 +150,21 @@ fn from_report(path: &Path) -> anyhow::Result<Compared> {
 
 /// A baseline from a time range of the incident's own input.
 fn baseline_from_range(cx: &Inputs<'_>) -> anyhow::Result<(Compared, String)> {
-    let range = super::selection(&crate::cli::SelectArgs {
-        root: None,
-        entry: None,
-        service: None,
-        since: cx.args.baseline_since.clone(),
-        until: cx.args.baseline_until.clone(),
-        min_duration: None,
-    })
-    .context("--baseline-since/--baseline-until")?;
+    let (since, until) = (&cx.args.baseline_since, &cx.args.baseline_until);
     let selection = Selection {
-        since: range.since,
-        until: range.until,
+        since: since.as_ref().map(|t| t.nanos),
+        until: until.as_ref().map(|t| t.nanos),
         ..cx.selection.clone()
     };
     let analysis = analysis::analyze(cx.ingested, &selection, cx.options)?;
     let name = format!(
         "traces starting {}{}",
-        cx.args
-            .baseline_since
-            .as_deref()
+        since
+            .as_ref()
             .map(|t| format!("from {t} "))
             .unwrap_or_default(),
-        cx.args
-            .baseline_until
-            .as_deref()
+        until
+            .as_ref()
             .map(|t| format!("before {t}"))
             .unwrap_or_default()
     )

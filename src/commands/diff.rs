@@ -66,12 +66,12 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
     let input = InputArgs {
         inputs: vec![path.to_path_buf()],
         input_format: args.input_format,
-        strict: false,
-        threads: None,
+        strict: args.strict,
+        threads: args.threads,
         quiet: false,
     };
     let ingested = super::read_inputs(&input)?;
-    let selection = super::selection(&args.select)?;
+    let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
     let analysis = analysis::analyze(&ingested, &selection, &options)?;
     super::ensure_selected(

@@ -19,7 +19,7 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
             bail!("--percentile {p}: expected a number in (0, 100], e.g. 95");
         }
     }
-    let selection = super::selection(&args.select)?;
+    let selection = super::selection(&args.select);
     let after = stacks(&args.input, &selection, args.percentile)?;
     let mut buf: Vec<u8> = Vec::new();
     match &args.diff {

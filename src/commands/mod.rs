@@ -25,7 +25,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Diff(args) => diff::run(&args),
-        Command::Trace(args) => trace::run(&args),
+        Command::Trace(args) => trace::run(&args, cli.color),
         Command::Flame(args) => flame::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -106,13 +106,6 @@ pub(crate) fn read_inputs_within(
     Ok(ingested)
 }
 
-/// Parses a duration flag such as `250ms` into nanoseconds.
-pub(crate) fn duration_flag(flag: &str, text: &str) -> anyhow::Result<i64> {
-    let d = humantime::parse_duration(text)
-        .with_context(|| format!("--{flag} {text}: expected a duration such as 250ms or 2s"))?;
-    Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 /// Turns threshold flags into validated [`FindingOptions`].
 pub(crate) fn finding_options(args: &FindingArgs) -> anyhow::Result<FindingOptions> {
     if !(0.0..=1.0).contains(&args.uninstrumented_min_share) {
@@ -123,43 +116,24 @@ pub(crate) fn finding_options(args: &FindingArgs) -> anyhow::Result<FindingOptio
     }
     Ok(FindingOptions {
         n_plus_one_min: args.n_plus_one_min,
-        n_plus_one_min_total: duration_flag("n-plus-one-min-total", &args.n_plus_one_min_total)?,
+        n_plus_one_min_total: args.n_plus_one_min_total.nanos,
         fan_out_min: args.fan_out_min,
-        sequential_min_call: duration_flag("sequential-min-call", &args.sequential_min_call)?,
-        sequential_min_savings: duration_flag(
-            "sequential-min-savings",
-            &args.sequential_min_savings,
-        )?,
+        sequential_min_call: args.sequential_min_call.nanos,
+        sequential_min_savings: args.sequential_min_savings.nanos,
         uninstrumented_min_share: args.uninstrumented_min_share,
     })
 }
 
-/// Turns selection flags into a validated [`Selection`].
-pub(crate) fn selection(args: &SelectArgs) -> anyhow::Result<Selection> {
-    let time = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<i64>> {
-        text.as_deref()
-            .map(|t| {
-                let at = humantime::parse_rfc3339_weak(t).with_context(|| {
-                    format!("--{flag} {t}: expected an RFC 3339 time such as 2024-05-01T12:00:00Z")
-                })?;
-                let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-                Ok(i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX))
-            })
-            .transpose()
-    };
-    let min_duration = args
-        .min_duration
-        .as_deref()
-        .map(|t| duration_flag("min-duration", t))
-        .transpose()?;
-    Ok(Selection {
+/// Turns selection flags into a [`Selection`].
+pub(crate) fn selection(args: &SelectArgs) -> Selection {
+    Selection {
         root: args.root.as_deref().map(SpanPattern::parse),
         entry: args.entry.as_deref().map(SpanPattern::parse),
         service: args.service.as_deref().map(wildmatch::WildMatch::new),
-        since: time("since", &args.since)?,
-        until: time("until", &args.until)?,
-        min_duration,
-    })
+        since: args.since.as_ref().map(|t| t.nanos),
+        until: args.until.as_ref().map(|t| t.nanos),
+        min_duration: args.min_duration.as_ref().map(|d| d.nanos),
+    }
 }
 
 /// Fails (exit 2) when the selection left nothing to analyse, naming the
@@ -168,13 +142,17 @@ pub(crate) fn ensure_selected(analysed: u64, read: u64, args: &SelectArgs) -> an
     if analysed > 0 {
         return Ok(());
     }
+    let text = |v: &Option<String>| v.clone();
     let filters: Vec<String> = [
-        ("--root", &args.root),
-        ("--entry", &args.entry),
-        ("--service", &args.service),
-        ("--since", &args.since),
-        ("--until", &args.until),
-        ("--min-duration", &args.min_duration),
+        ("--root", text(&args.root)),
+        ("--entry", text(&args.entry)),
+        ("--service", text(&args.service)),
+        ("--since", args.since.as_ref().map(ToString::to_string)),
+        ("--until", args.until.as_ref().map(ToString::to_string)),
+        (
+            "--min-duration",
+            args.min_duration.as_ref().map(ToString::to_string),
+        ),
     ]
     .iter()
     .filter_map(|(flag, v)| v.as_ref().map(|v| format!("{flag} {v}")))

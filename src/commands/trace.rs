@@ -10,18 +10,13 @@ use crate::model::{Trace, TraceSet};
 use crate::report::waterfall::{WaterfallOptions, write};
 
 /// Runs `critpath trace`.
-pub fn run(args: &TraceArgs) -> anyhow::Result<ExitStatus> {
-    let min_duration = args
-        .min_duration
-        .as_deref()
-        .map(|t| super::duration_flag("min-duration", t))
-        .transpose()?
-        .unwrap_or(i64::MIN);
+pub fn run(args: &TraceArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
+    let min_duration = args.min_duration.as_ref().map_or(i64::MIN, |d| d.nanos);
     let ingested = super::read_inputs(&args.input)?;
     let set = &ingested.set;
     let trace = find(set, &args.trace_id)?;
     let stdout = std::io::stdout();
-    let color = match args.color {
+    let color = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {

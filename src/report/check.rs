@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::units::{millis, percent};
-use crate::check::{CheckReport, CheckResult};
+use crate::check::{CheckReport, CheckResult, Metric, Unit};
 
 /// Output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,11 +20,11 @@ pub enum CheckFormat {
 }
 
 /// A value in the metric's unit.
-fn value(metric: &str, v: Option<f64>) -> String {
+fn value(metric: Metric, v: Option<f64>) -> String {
     match v {
         None => "-".into(),
-        Some(v) if metric.contains("_ms") => millis(v),
-        Some(v) if metric.contains("share") || metric.contains("rate") => percent(v),
+        Some(v) if metric.unit() == Unit::Millis => millis(v),
+        Some(v) if metric.unit() == Unit::Share => percent(v),
         Some(v) => format!("{v}"),
     }
 }
@@ -55,27 +55,25 @@ fn table(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         t.add_row(vec![
             r.rule.clone(),
             r.target.clone(),
-            r.metric.clone(),
-            value(&r.metric, r.measured),
-            value(&r.metric, Some(r.limit)),
+            r.metric.to_string(),
+            value(r.metric, r.measured),
+            value(r.metric, Some(r.limit)),
             status(r).to_string(),
         ]);
     }
     writeln!(out, "{t}")?;
-    let failed = report.results.iter().filter(|r| !r.passed).count();
-    if failed == 0 {
-        writeln!(out, "All {} checks passed.", report.results.len())
+    if report.failed == 0 {
+        writeln!(out, "All {} checks passed.", report.checks)
     } else {
-        writeln!(out, "{failed} of {} checks failed.", report.results.len())
+        writeln!(out, "{} of {} checks failed.", report.failed, report.checks)
     }
 }
 
 fn markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
-    let failed = report.results.iter().filter(|r| !r.passed).count();
-    let verdict = if failed == 0 {
-        "✅ all checks passed".to_string()
+    let verdict = if report.failed == 0 {
+        format!("✅ all {} checks passed", report.checks)
     } else {
-        format!("❌ {failed} checks failed")
+        format!("❌ {} of {} checks failed", report.failed, report.checks)
     };
     writeln!(out, "### critpath check: {verdict}\n")?;
     writeln!(
@@ -91,8 +89,8 @@ fn markdown(report: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             r.rule.replace('|', "\\|"),
             r.target.replace('|', "\\|"),
             r.metric,
-            value(&r.metric, r.measured),
-            value(&r.metric, Some(r.limit))
+            value(r.metric, r.measured),
+            value(r.metric, Some(r.limit))
         )?;
     }
     Ok(())
@@ -140,8 +138,8 @@ pub fn failure_message(r: &CheckResult) -> String {
             r.rule,
             r.target,
             r.metric,
-            value(&r.metric, r.measured),
-            value(&r.metric, Some(r.limit))
+            value(r.metric, r.measured),
+            value(r.metric, Some(r.limit))
         ),
     }
 }
@@ -180,26 +178,37 @@ mod tests {
     use super::*;
 
     fn report() -> CheckReport {
-        CheckReport::new(vec![
-            CheckResult {
-                rule: "operation a:b".into(),
-                line: Some(2),
-                target: "a:b".into(),
-                metric: "p99_ms".into(),
-                measured: Some(12_600.0),
-                limit: 10_000.0,
-                passed: false,
-            },
-            CheckResult {
-                rule: "service <x>".into(),
-                line: Some(7),
-                target: "x".into(),
-                metric: "critical_share".into(),
-                measured: Some(0.1),
-                limit: 0.25,
-                passed: true,
-            },
-        ])
+        CheckReport::new(
+            vec![
+                CheckResult {
+                    rule: "operation a:b".into(),
+                    line: Some(2),
+                    target: "a:b".into(),
+                    metric: Metric::P99Ms,
+                    measured: Some(12_600.0),
+                    limit: 10_000.0,
+                    passed: false,
+                },
+                CheckResult {
+                    rule: "service <x>".into(),
+                    line: Some(7),
+                    target: "x".into(),
+                    metric: Metric::CriticalShare,
+                    measured: Some(0.1),
+                    limit: 0.25,
+                    passed: true,
+                },
+            ],
+            3,
+        )
+    }
+
+    #[test]
+    fn the_summary_counts_unlisted_passing_checks() {
+        let mut out = Vec::new();
+        write(&report(), CheckFormat::Table, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with("1 of 5 checks failed.\n"), "{text}");
     }
 
     #[test]

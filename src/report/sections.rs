@@ -230,7 +230,7 @@ fn findings(findings: &[Finding], top: usize) -> Section {
             .take(top)
             .map(|f| {
                 vec![
-                    f.kind.clone(),
+                    f.kind.to_string(),
                     f.service.clone(),
                     f.parent_operation.clone(),
                     f.shape.clone(),

@@ -8,7 +8,7 @@
 //! time (first start to last end) minus its longest call.
 
 use super::siblings::{MOSTLY_SEQUENTIAL, repeated_groups, sequential_fraction};
-use super::{Detector, FindingOptions, Occurrence};
+use super::{Detector, FindingKind, FindingOptions, Occurrence};
 use crate::analysis::breakdown::UnitView;
 use crate::model::Nanos;
 
@@ -16,8 +16,8 @@ use crate::model::Nanos;
 pub struct FanOut;
 
 impl Detector for FanOut {
-    fn kind(&self) -> &'static str {
-        "fan_out"
+    fn kind(&self) -> FindingKind {
+        FindingKind::FanOut
     }
 
     fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>) {
@@ -30,7 +30,7 @@ impl Detector for FanOut {
                 .spans
                 .iter()
                 .map(|&i| spans[i].duration().max(0))
-                .sum();
+                .fold(0, Nanos::saturating_add);
             let first = group
                 .spans
                 .iter()

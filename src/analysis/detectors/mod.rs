@@ -3,6 +3,7 @@
 //! means adding a file and a line in [`DETECTORS`].
 
 mod fan_out;
+mod kind;
 mod n_plus_one;
 mod sequential;
 mod siblings;
@@ -11,6 +12,8 @@ mod tests;
 mod uninstrumented;
 
 use std::collections::BTreeMap;
+
+pub use kind::FindingKind;
 
 use super::breakdown::{Breakdown, UnitView};
 use super::results::{Finding, ms};
@@ -51,7 +54,7 @@ impl Default for FindingOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Occurrence {
     /// The finding kind.
-    pub kind: &'static str,
+    pub kind: FindingKind,
     /// The service where it happens.
     pub service: Sym,
     /// The parent span's operation.
@@ -83,7 +86,7 @@ pub fn finding_ids(trace: &Trace, occurrence: &Occurrence) -> FindingIds {
     // Uninstrumented findings name the span itself; the others' spans share
     // one parent.
     let parent = occurrence.spans.first().map(|&i| {
-        if occurrence.kind == "uninstrumented" {
+        if occurrence.kind == FindingKind::Uninstrumented {
             i
         } else {
             trace.parent(i).unwrap_or(i)
@@ -102,7 +105,7 @@ pub fn finding_ids(trace: &Trace, occurrence: &Occurrence) -> FindingIds {
 /// A pattern detector.
 pub trait Detector: Sync {
     /// The `kind` its findings carry.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> FindingKind;
     /// Adds what it finds in one unit to `out`.
     fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>);
 }
@@ -139,7 +142,7 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
         let mut seen = Vec::new();
         for (oi, o) in unit.findings.iter().enumerate() {
             let key = (
-                o.kind,
+                o.kind.as_str(),
                 strings.resolve(o.service),
                 strings.resolve(o.parent_operation),
                 o.shape.as_str(),
@@ -156,8 +159,8 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
                 seen.push(key);
                 acc.traces += 1;
             }
-            acc.total += o.total;
-            acc.savings += o.savings;
+            acc.total = acc.total.saturating_add(o.total);
+            acc.savings = acc.savings.saturating_add(o.savings);
             if unit.duration > acc.example.0 {
                 acc.example = (unit.duration, ui, oi);
             }
@@ -169,7 +172,7 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
             let unit = &bd.units[acc.example.1];
             let ids = &unit.finding_ids[acc.example.2];
             Finding {
-                kind: kind.to_string(),
+                kind: FindingKind::parse(kind).expect("keyed by a kind's spelling"),
                 service: service.to_string(),
                 parent_operation: parent.to_string(),
                 shape: shape.to_string(),
@@ -187,7 +190,13 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
         b.estimated_savings_ms
             .total_cmp(&a.estimated_savings_ms)
             .then_with(|| b.total_ms.total_cmp(&a.total_ms))
-            .then_with(|| (&a.kind, &a.service, &a.shape).cmp(&(&b.kind, &b.service, &b.shape)))
+            .then_with(|| {
+                (a.kind.as_str(), &a.service, &a.shape).cmp(&(
+                    b.kind.as_str(),
+                    &b.service,
+                    &b.shape,
+                ))
+            })
     });
     out
 }

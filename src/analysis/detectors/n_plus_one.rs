@@ -16,7 +16,7 @@
 //! repeat (never negative).
 
 use super::siblings::{MOSTLY_SEQUENTIAL, repeated_groups, sequential_fraction};
-use super::{Detector, FindingOptions, Occurrence};
+use super::{Detector, FindingKind, FindingOptions, Occurrence};
 use crate::analysis::breakdown::UnitView;
 use crate::analysis::shape::ShapeKind;
 use crate::model::Nanos;
@@ -26,8 +26,8 @@ use crate::normalize::is_key_value_system;
 pub struct NPlusOne;
 
 impl Detector for NPlusOne {
-    fn kind(&self) -> &'static str {
-        "n_plus_one"
+    fn kind(&self) -> FindingKind {
+        FindingKind::NPlusOne
     }
 
     fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>) {
@@ -37,7 +37,7 @@ impl Detector for NPlusOne {
                 .spans
                 .iter()
                 .map(|&i| spans[i].duration().max(0))
-                .sum();
+                .fold(0, Nanos::saturating_add);
             if total < options.n_plus_one_min_total
                 || sequential_fraction(view, &group.spans) < MOSTLY_SEQUENTIAL
             {
@@ -51,7 +51,7 @@ impl Detector for NPlusOne {
                         .is_some_and(|s| is_key_value_system(view.strings.resolve(s)))
             };
             let kind = if key_value(group.spans[0]) {
-                "n_plus_one_cache"
+                FindingKind::NPlusOneCache
             } else {
                 if preceded_by_cache_read(view, &group.spans, &key_value) {
                     continue;
@@ -64,7 +64,11 @@ impl Detector for NPlusOne {
                 .map(|&i| spans[i].duration().max(0))
                 .max()
                 .unwrap_or(0);
-            let critical: Nanos = group.spans.iter().map(|&i| view.critical[i]).sum();
+            let critical: Nanos = group
+                .spans
+                .iter()
+                .map(|&i| view.critical[i])
+                .fold(0, Nanos::saturating_add);
             out.push(Occurrence {
                 kind,
                 service: group.service,
@@ -72,7 +76,7 @@ impl Detector for NPlusOne {
                 shape: view.strings.resolve(group.shape.text).to_string(),
                 count: group.spans.len() as u64,
                 total,
-                savings: (critical - longest).max(0),
+                savings: critical.saturating_sub(longest).max(0),
                 spans: group.spans,
             });
         }

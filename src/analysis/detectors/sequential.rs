@@ -22,7 +22,7 @@
 //! max(longest independent, sum of dependent). With only HTTP or RPC calls
 //! that is sum − max.
 
-use super::{Detector, FindingOptions, Occurrence};
+use super::{Detector, FindingKind, FindingOptions, Occurrence};
 use crate::analysis::breakdown::UnitView;
 use crate::analysis::shape::ShapeKind;
 use crate::model::Nanos;
@@ -33,8 +33,8 @@ use super::siblings::is_call;
 pub struct SequentialCalls;
 
 impl Detector for SequentialCalls {
-    fn kind(&self) -> &'static str {
-        "sequential_calls"
+    fn kind(&self) -> FindingKind {
+        FindingKind::SequentialCalls
     }
 
     fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>) {
@@ -96,14 +96,20 @@ impl SequentialCalls {
         if independent.is_empty() {
             return;
         }
-        let total: Nanos = run.iter().map(|&i| spans[i].duration()).sum();
+        let total: Nanos = run
+            .iter()
+            .map(|&i| spans[i].duration())
+            .fold(0, Nanos::saturating_add);
         let longest = independent
             .iter()
             .map(|&i| spans[i].duration())
             .max()
             .unwrap_or(0);
-        let in_line: Nanos = dependent.iter().map(|&i| spans[i].duration()).sum();
-        let savings = total - longest.max(in_line);
+        let in_line: Nanos = dependent
+            .iter()
+            .map(|&i| spans[i].duration())
+            .fold(0, Nanos::saturating_add);
+        let savings = total.saturating_sub(longest.max(in_line));
         if savings < options.sequential_min_savings {
             return;
         }

@@ -2,7 +2,7 @@
 //! is named after and stays quiet on the near misses.
 
 use crate::analysis::breakdown::breakdown;
-use crate::analysis::detectors::{FindingOptions, aggregate};
+use crate::analysis::detectors::{FindingKind, FindingOptions, aggregate};
 use crate::analysis::results::Finding;
 use crate::analysis::select::{Selection, select};
 use crate::model::testutil::TraceBuilder;
@@ -45,7 +45,10 @@ fn loop_of(n: usize, d: i64, step: i64) -> TraceBuilder {
 #[test]
 fn n_plus_one_fires_on_a_loop_of_30_queries() {
     let f = findings(loop_of(30, 10, 11));
-    let n1: Vec<_> = f.iter().filter(|f| f.kind == "n_plus_one").collect();
+    let n1: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == FindingKind::NPlusOne)
+        .collect();
     assert_eq!(n1.len(), 1, "{f:?}");
     assert_eq!(n1[0].count, 30);
     assert_eq!(n1[0].parent_operation, "GET /records");
@@ -83,7 +86,10 @@ fn sequential_calls_fire_on_three_independent_calls() {
         .span_in("bff", "assets", Some("GET /v1/home"), 460 * MS, 610 * MS)
         .http("GET", "http://assets-api/assets");
     let f = findings(b);
-    let seq: Vec<_> = f.iter().filter(|f| f.kind == "sequential_calls").collect();
+    let seq: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == FindingKind::SequentialCalls)
+        .collect();
     assert_eq!(seq.len(), 1, "{f:?}");
     assert_eq!(seq[0].count, 3);
     assert!((seq[0].estimated_savings_ms - 350.0).abs() < 1e-9);
@@ -110,7 +116,10 @@ fn uninstrumented_time_is_named() {
         .span_in("aaa-api", "q", Some("POST /authorize"), 990 * MS, 991 * MS)
         .db("postgresql", "SELECT 1");
     let f = findings(b);
-    let u: Vec<_> = f.iter().filter(|f| f.kind == "uninstrumented").collect();
+    let u: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == FindingKind::Uninstrumented)
+        .collect();
     assert_eq!(u.len(), 1, "{f:?}");
     assert_eq!(u[0].service, "aaa-api");
     assert!(u[0].total_ms > 900.0);

@@ -8,15 +8,15 @@
 //! (25%) of the unit's duration. `total_ms` is that invisible time; no
 //! saving is estimated (`estimated_savings_ms` is 0): first instrument it.
 
-use super::{Detector, FindingOptions, Occurrence};
+use super::{Detector, FindingKind, FindingOptions, Occurrence};
 use crate::analysis::breakdown::UnitView;
 
 /// See the module docs.
 pub struct Uninstrumented;
 
 impl Detector for Uninstrumented {
-    fn kind(&self) -> &'static str {
-        "uninstrumented"
+    fn kind(&self) -> FindingKind {
+        FindingKind::Uninstrumented
     }
 
     fn detect(&self, view: &UnitView<'_>, options: &FindingOptions, out: &mut Vec<Occurrence>) {

@@ -1,6 +1,8 @@
 //! Command-line definitions (clap derive). No logic lives here: commands in
 //! [`crate::commands`] turn these into work.
 
+pub mod values;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +11,7 @@ use crate::ingest::Format;
 use crate::report::check::CheckFormat;
 use crate::report::diff::DiffFormat;
 use crate::report::{CsvSection, ReportFormat};
+use values::{DurationArg, PercentArg, SizeArg, TimeArg};
 
 /// Reads exported distributed traces and tells you where the time went.
 #[derive(Debug, Parser)]
@@ -17,6 +20,10 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+
+    /// When to colour output on a terminal (NO_COLOR turns `auto` off).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
 }
 
 /// critpath's commands.
@@ -137,16 +144,16 @@ pub struct SelectArgs {
 
     /// Keep only traces starting at or after this time (RFC 3339, e.g.
     /// 2024-05-01T12:00:00Z).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time)]
+    pub since: Option<TimeArg>,
 
     /// Keep only traces starting before this time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time)]
+    pub until: Option<TimeArg>,
 
     /// Keep only roots (or entries) at least this long, e.g. 250ms, 2s.
-    #[arg(long, value_name = "DURATION")]
-    pub min_duration: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub min_duration: Option<DurationArg>,
 }
 
 /// Arguments of `critpath analyze`.
@@ -193,8 +200,8 @@ pub struct AnalyzeArgs {
     /// exact percentiles need still stay in memory. Without it, critpath
     /// spills only when the input looks larger than 80% of available
     /// memory.
-    #[arg(long, value_name = "SIZE")]
-    pub memory_limit: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = values::size)]
+    pub memory_limit: Option<SizeArg>,
 
     /// Print the wall time and peak memory of each stage (read, analyse,
     /// write) and the spans per second of the whole run to stderr.
@@ -218,37 +225,19 @@ pub struct DiagnoseArgs {
 
     /// Take the baseline from the same input: traces starting at or after
     /// this time (RFC 3339). Combine with --since for the incident.
-    #[arg(long, value_name = "TIME")]
-    pub baseline_since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time)]
+    pub baseline_since: Option<TimeArg>,
 
     /// Take the baseline from the same input: traces starting before this
     /// time (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub baseline_until: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time)]
+    pub baseline_until: Option<TimeArg>,
 
     /// Without a baseline, the traces above this latency percentile of their
     /// root operation are the slow ones compared with the rest (p90, p95,
     /// 99%, ...).
-    #[arg(long, value_name = "PERCENTILE", default_value = "p90", value_parser = parse_percentile)]
+    #[arg(long, value_name = "PERCENTILE", default_value = "p90", value_parser = values::percentile)]
     pub slow: f64,
-}
-
-/// Parses `p90`, `90%`, `90` or `0.9` into a quantile in (0, 1).
-pub fn parse_percentile(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let t = t.strip_prefix(['p', 'P']).unwrap_or(t);
-    let t = t.strip_suffix('%').unwrap_or(t);
-    let v: f64 = t
-        .parse()
-        .map_err(|_| format!("expected a percentile such as p90, 95% or 0.99, not {text:?}"))?;
-    let q = if v >= 1.0 { v / 100.0 } else { v };
-    if q > 0.0 && q < 1.0 {
-        Ok(q)
-    } else {
-        Err(format!(
-            "expected a percentile between 0 and 100 (exclusive), not {text:?}"
-        ))
-    }
 }
 
 /// Thresholds of the detectors (see the README's "Findings" section).
@@ -260,20 +249,20 @@ pub struct FindingArgs {
     pub n_plus_one_min: usize,
 
     /// Least summed duration of the repeats for an N+1 finding.
-    #[arg(long, default_value = "50ms", value_name = "DURATION")]
-    pub n_plus_one_min_total: String,
+    #[arg(long, default_value = "50ms", value_name = "DURATION", value_parser = values::duration)]
+    pub n_plus_one_min_total: DurationArg,
 
     /// Least same-shaped concurrent siblings for a fan-out finding.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub fan_out_min: usize,
 
     /// Least duration of each call in a sequential-calls run.
-    #[arg(long, default_value = "30ms", value_name = "DURATION")]
-    pub sequential_min_call: String,
+    #[arg(long, default_value = "30ms", value_name = "DURATION", value_parser = values::duration)]
+    pub sequential_min_call: DurationArg,
 
     /// Least saving (sum minus longest) for a sequential-calls finding.
-    #[arg(long, default_value = "100ms", value_name = "DURATION")]
-    pub sequential_min_savings: String,
+    #[arg(long, default_value = "100ms", value_name = "DURATION", value_parser = values::duration)]
+    pub sequential_min_savings: DurationArg,
 
     /// Least share of a root's duration that a parent span's own critical
     /// time must hold for an uninstrumented finding.
@@ -306,8 +295,8 @@ pub struct CheckArgs {
 
     /// Fail when any operation's p50/p95/p99 grew by more than this against
     /// the baseline, e.g. 20%.
-    #[arg(long, value_name = "PERCENT", requires = "baseline")]
-    pub max_regression: Option<String>,
+    #[arg(long, value_name = "PERCENT", requires = "baseline", value_parser = values::percent)]
+    pub max_regression: Option<PercentArg>,
 
     /// Least spans an operation needs on both sides before a regression is
     /// judged.
@@ -333,6 +322,15 @@ pub struct DiffArgs {
     /// Read trace inputs as this format instead of detecting it.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<Format>,
+
+    /// Make any unparsable record fatal (exit 2) instead of skipping and
+    /// counting it.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 
     /// The selection, applied to both sides that are trace sets.
     #[command(flatten)]
@@ -378,12 +376,8 @@ pub struct TraceArgs {
     pub depth: Option<usize>,
 
     /// Hide spans shorter than this (with their subtrees), e.g. 1ms.
-    #[arg(long, value_name = "DURATION")]
-    pub min_duration: Option<String>,
-
-    /// When to use colour.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub min_duration: Option<DurationArg>,
 
     /// Width of the timeline column.
     #[arg(long, default_value_t = 40, value_name = "CHARS")]
