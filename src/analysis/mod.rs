@@ -126,7 +126,12 @@ pub fn finish(
     bd: &breakdown::Breakdown,
     read: summary::Summary,
 ) -> Result<Analysis, AnalysisError> {
-    let total_root: i64 = bd.units.iter().map(|u| u.duration).sum();
+    // Saturating: root durations are at most 230 years each (the ingest
+    // bounds), but there can be many.
+    let total_root: i64 = bd
+        .units
+        .iter()
+        .fold(0, |sum: i64, u| sum.saturating_add(u.duration));
     let tables = aggregate::aggregate(strings, bd, total_root)?;
     let mut per_unit = vec![0u64; bd.units.len()];
     for row in &bd.rows {
@@ -145,7 +150,8 @@ pub fn finish(
             analysed_traces: traces.len() as u64,
             total_root_ms: ms(total_root),
             percentile_method: aggregate::PERCENTILE_METHOD,
-            max_spans_per_trace: per_unit.into_iter().max().unwrap_or(0),
+            max_spans_per_trace: per_unit.iter().copied().max().unwrap_or(0),
+            analysed_spans: per_unit.iter().sum(),
         },
         operations: tables.operations,
         services: tables.services,

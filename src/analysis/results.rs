@@ -61,6 +61,32 @@ pub struct AnalysisSummary {
     pub percentile_method: &'static str,
     /// The most spans in one analysed root's subtree.
     pub max_spans_per_trace: u64,
+    /// Spans in the analysed roots' subtrees (what the selection kept, of
+    /// `spans` read).
+    #[serde(default)]
+    pub analysed_spans: u64,
+}
+
+impl AnalysisSummary {
+    /// The opening line of every report: what was analysed, of what was
+    /// read when a selection kept less.
+    pub fn line(&self) -> String {
+        let r = &self.read;
+        let what = if self.analysed_traces == r.traces && self.analysed_spans == r.spans {
+            format!("{} traces, {} spans", r.traces, r.spans)
+        } else {
+            format!(
+                "{} of {} traces, {} of {} spans selected",
+                self.analysed_traces, r.traces, self.analysed_spans, r.spans
+            )
+        };
+        format!(
+            "{what}, {} services; {} roots analysed, {} of root time in all.",
+            r.services,
+            self.analysed_roots,
+            crate::units::millis(self.total_root_ms)
+        )
+    }
 }
 
 /// Statistics of one `service:operation`.

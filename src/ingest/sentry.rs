@@ -13,10 +13,18 @@
 //!   no `contexts.trace` have no explicit root: when their spans all hang
 //!   off one parent id outside the event, that id becomes the root span,
 //!   timed by the event (as Sentry's detectors read such events).
-//! - one span per `spans[]` entry (`span_id`, `parent_span_id`, `trace_id`
-//!   or the event's, `start_timestamp`, `timestamp`); one missing an id or a
-//!   time is skipped and counted at its line. Spans sharing an id (test data
-//!   does this) are all emitted; the model keeps one.
+//! - one span per `spans[]` entry (`span_id`, `parent_span_id`,
+//!   `start_timestamp`, `timestamp`); one missing an id or a time is skipped
+//!   and counted at its line. Spans sharing an id (test data does this) are
+//!   all emitted; the model keeps one.
+//!
+//! An event's spans belong to its transaction, as Sentry reads them: they
+//! take the event's trace id (`contexts.trace.trace_id`; a span's own
+//! `trace_id` only when the event has none), and a span whose own
+//! `trace_id` says otherwise is counted (`sentry_span_trace_mismatch`,
+//! located). In an event with a root, a span whose parent is not in the
+//! event (or that names none) is put under the root, as Sentry's span tree
+//! shows it, and counted (`sentry_orphan_spans`, located).
 //!
 //! Times are float seconds (or RFC 3339 text); see [`super::sentry_time`]
 //! for how they keep microsecond precision. The service of every span of an
@@ -34,14 +42,15 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::json_locate::{Step, skip_at};
+use super::json_locate::{Step, line_of, skip_at};
 use super::json_util::{Record, first_byte, lines_framing, parse, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::sentry_naming::{describe, kind};
 use super::sentry_time::timestamp_nanos;
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
+    AttrKey, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind, SpanLink,
+    Status, Sym, TraceId,
 };
 
 /// Reads Sentry transaction events.
@@ -184,33 +193,140 @@ fn read_event(
         .get("contexts")
         .and_then(|c| c.get("trace"))
         .and_then(Value::as_object);
+    let mut root = None;
     if let Some(trace) = trace {
         match root_span(event, trace, service, strings) {
-            Ok(span) => sink.spans.push(span),
+            Ok(span) => {
+                root = Some(span.span_id);
+                sink.spans.push(span);
+            }
             Err(message) => skip_at(sink, record, path, format!("transaction root: {message}")),
         }
     }
     let Some((spans, spans_path)) = spans_of(event) else {
         return;
     };
-    let event_trace = trace.and_then(|t| str_field(t, "trace_id"));
+    // The event's trace id, when it is one.
+    let event_trace = trace
+        .and_then(|t| str_field(t, "trace_id"))
+        .filter(|text| TraceId::parse(text).is_ok());
+    let span_at = |i: usize| {
+        let mut at = path.to_vec();
+        at.extend(spans_path.iter().copied());
+        at.push(Step::Index(i));
+        at
+    };
     let first = sink.spans.len();
+    // The `spans[]` index of each span read.
+    let mut read = Vec::new();
     for (i, span) in spans.iter().enumerate() {
         match child_span(span, event_trace, service, strings) {
-            Ok(span) => sink.spans.push(span),
-            Err(message) => {
-                let mut at = path.to_vec();
-                at.extend(spans_path.iter().copied());
-                at.push(Step::Index(i));
-                skip_at(sink, record, &at, message);
+            Ok(child) => {
+                if let Some(event_trace) = event_trace {
+                    let own = span.get("trace_id").and_then(Value::as_str);
+                    if let Some(own) = own.filter(|own| !same_trace(own, event_trace)) {
+                        let message = format!(
+                            "the span's trace_id {own:?} is not its event's ({event_trace}); kept in the event's trace"
+                        );
+                        let what = (Count::SentrySpanTraceMismatch, message);
+                        count_span(sink, record, &span_at(i), ids_of(&child), what);
+                    }
+                }
+                sink.spans.push(child);
+                read.push(i);
             }
+            Err(message) => skip_at(sink, record, &span_at(i), message),
         }
+    }
+    if let Some(root) = root {
+        adopt_orphans(sink, record, first, &read, root, &span_at);
     }
     if trace.is_none() {
         if let Some(root) = implicit_root(event, &sink.spans[first..], service, strings) {
             sink.spans.push(root);
         }
     }
+}
+
+/// Whether a span's own trace id text names the same trace as its event's.
+fn same_trace(own: &str, event: &str) -> bool {
+    match (TraceId::parse(own), TraceId::parse(event)) {
+        (Ok((own, _)), Ok((event, _))) => own == event,
+        _ => false,
+    }
+}
+
+/// Puts the spans read from one event (`sink.spans[first..]`, read from
+/// `spans[read[k]]`) whose parent is not in the event, or that name none,
+/// under the event's root, as Sentry's span tree does; each is counted.
+fn adopt_orphans<'p>(
+    sink: &mut Sink<'_>,
+    record: &Record<'_>,
+    first: usize,
+    read: &[usize],
+    root: SpanId,
+    span_at: &impl Fn(usize) -> Vec<Step<'p>>,
+) {
+    let own: rustc_hash::FxHashSet<SpanId> = sink.spans[first..]
+        .iter()
+        .map(|s| s.span_id)
+        .chain([root])
+        .collect();
+    for (k, &i) in read.iter().enumerate() {
+        let span = &sink.spans[first + k];
+        if span.span_id == root || span.parent_id.is_some_and(|p| own.contains(&p)) {
+            continue;
+        }
+        let message = match span.parent_id {
+            Some(parent) => format!(
+                "parent {parent} is not in the span's event; put under the event's root {root}"
+            ),
+            None => format!("names no parent; put under its event's root {root}"),
+        };
+        let ids = ids_of(span);
+        count_span(
+            sink,
+            record,
+            &span_at(i),
+            ids,
+            (Count::SentryOrphanSpans, message),
+        );
+        sink.spans[first + k].parent_id = Some(root);
+    }
+}
+
+/// A span's trace id, trace label and span id.
+type Ids = (TraceId, Option<Sym>, SpanId);
+
+fn ids_of(span: &Span) -> Ids {
+    (span.trace_id, span.trace_label, span.span_id)
+}
+
+/// Counts a problem of the span with `ids`, read at `path` of `record`,
+/// keeping it as a located example while there is room (the line is only
+/// looked for then).
+fn count_span(
+    sink: &mut Sink<'_>,
+    record: &Record<'_>,
+    path: &[Step<'_>],
+    (trace_id, label, span_id): Ids,
+    (count, message): (Count, String),
+) {
+    let location = sink
+        .quality
+        .wants_example(count)
+        .then(|| Location::Line(record.line + line_of(record.bytes, path).unwrap_or(1) - 1));
+    let (file, strings) = (&sink.name, sink.strings);
+    sink.quality.count(count, || SpanExample {
+        file: Some(file.clone()),
+        location,
+        trace_id: match label {
+            Some(label) => strings.resolve(label).to_string(),
+            None => trace_id.to_string(),
+        },
+        span_id: span_id.to_string(),
+        message,
+    });
 }
 
 /// The root of an event without `contexts.trace`: when all of its top-level
@@ -332,8 +448,8 @@ fn child_span(
 ) -> Result<Span, String> {
     let span = value.as_object().ok_or("expected a span object")?;
     let span_text = str_field(span, "span_id").ok_or("span has no span_id")?;
-    let trace_text = str_field(span, "trace_id")
-        .or(event_trace)
+    let trace_text = event_trace
+        .or_else(|| str_field(span, "trace_id"))
         .ok_or("span has no trace_id, nor has its event")?;
     let data = span.get("data").and_then(Value::as_object);
     let described = describe(str_field(span, "op"), str_field(span, "description"), data);

@@ -14,7 +14,9 @@ mod trace;
 
 pub use ids::{IdError, SpanId, TraceId};
 pub use intern::{Interner, Sym};
-pub use quality::{Location, MAX_EXAMPLES, Problem, Quality};
+pub use quality::{
+    Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample,
+};
 pub use span::{AttrKey, Attrs, Nanos, Span, SpanKind, SpanLink, Status};
 pub use trace::Trace;
 

@@ -1,6 +1,7 @@
 //! The data-quality summary: everything odd that was found in the input,
 //! counted, with a few located examples. Nothing is dropped silently.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -62,6 +63,92 @@ impl fmt::Display for Problem {
 /// How many located examples of unparsable records are kept.
 pub const MAX_EXAMPLES: usize = 20;
 
+/// How many located spans are kept for each other count.
+pub const EXAMPLES_PER_COUNT: usize = 5;
+
+/// The counts of [`Quality`] about spans that were kept (all but skipped
+/// records), each shown with a few of its spans. The serde name is the
+/// name of the count's field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    /// See [`Quality::missing_parent`].
+    MissingParent,
+    /// See [`Quality::duplicate_spans`].
+    DuplicateSpans,
+    /// See [`Quality::parent_cycles`].
+    ParentCycles,
+    /// See [`Quality::multi_root_traces`].
+    MultiRootTraces,
+    /// See [`Quality::child_starts_before_parent`].
+    ChildStartsBeforeParent,
+    /// See [`Quality::child_ends_after_parent`].
+    ChildEndsAfterParent,
+    /// See [`Quality::zero_duration`].
+    ZeroDuration,
+    /// See [`Quality::negative_duration`].
+    NegativeDuration,
+    /// See [`Quality::sentry_span_trace_mismatch`].
+    SentrySpanTraceMismatch,
+    /// See [`Quality::sentry_orphan_spans`].
+    SentryOrphanSpans,
+}
+
+impl Count {
+    /// The name of the count in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Count::MissingParent => "missing parent (made root)",
+            Count::DuplicateSpans => "duplicate span ids",
+            Count::ParentCycles => "parent cycles broken",
+            Count::MultiRootTraces => "traces with several roots",
+            Count::ChildStartsBeforeParent => "child starts before parent",
+            Count::ChildEndsAfterParent => "child ends after parent",
+            Count::ZeroDuration => "zero duration",
+            Count::NegativeDuration => "negative duration",
+            Count::SentrySpanTraceMismatch => "Sentry span with another trace id than its event",
+            Count::SentryOrphanSpans => {
+                "Sentry span with no parent in its event (put under its root)"
+            }
+        }
+    }
+}
+
+/// One span behind a count, located as far as it is known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpanExample {
+    /// The input it was read from; `None` where that is not known (counts
+    /// made when building traces from all inputs together).
+    pub file: Option<String>,
+    /// Where in that input, when known.
+    pub location: Option<Location>,
+    /// The trace (hex, or the original text of a non-hex id when read).
+    pub trace_id: String,
+    /// The span (hex).
+    pub span_id: String,
+    /// What is odd about it.
+    pub message: String,
+}
+
+impl fmt::Display for SpanExample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "trace {} span {}: {}",
+            self.trace_id, self.span_id, self.message
+        )?;
+        match (&self.file, &self.location) {
+            (Some(file), Some(Location::Whole) | None) => write!(f, " ({file})"),
+            (Some(file), Some(at)) => write!(f, " ({file}: {at})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts of every integrity case, summed over all inputs and traces.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Quality {
@@ -83,8 +170,23 @@ pub struct Quality {
     pub zero_duration: u64,
     /// Spans whose end precedes their start.
     pub negative_duration: u64,
+    /// Sentry spans whose `trace_id` differs from their event's
+    /// `contexts.trace.trace_id`; each is kept in the event's trace. Left
+    /// out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sentry_span_trace_mismatch: u64,
+    /// Sentry spans of an event with a root (`contexts.trace`) whose parent
+    /// is not in the event, or who name none; each is put under that root,
+    /// as Sentry shows them. Left out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sentry_orphan_spans: u64,
     /// The first [`MAX_EXAMPLES`] unparsable records, located.
     pub examples: Vec<Problem>,
+    /// For every non-zero count about kept spans (keyed by the count's
+    /// field name), its first [`EXAMPLES_PER_COUNT`] spans. Left out of
+    /// JSON when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub span_examples: BTreeMap<Count, Vec<SpanExample>>,
 }
 
 impl Quality {
@@ -96,11 +198,49 @@ impl Quality {
         }
     }
 
+    /// The counter of `count`.
+    fn slot(&mut self, count: Count) -> &mut u64 {
+        match count {
+            Count::MissingParent => &mut self.missing_parent,
+            Count::DuplicateSpans => &mut self.duplicate_spans,
+            Count::ParentCycles => &mut self.parent_cycles,
+            Count::MultiRootTraces => &mut self.multi_root_traces,
+            Count::ChildStartsBeforeParent => &mut self.child_starts_before_parent,
+            Count::ChildEndsAfterParent => &mut self.child_ends_after_parent,
+            Count::ZeroDuration => &mut self.zero_duration,
+            Count::NegativeDuration => &mut self.negative_duration,
+            Count::SentrySpanTraceMismatch => &mut self.sentry_span_trace_mismatch,
+            Count::SentryOrphanSpans => &mut self.sentry_orphan_spans,
+        }
+    }
+
+    /// Whether another example of `count` would be kept.
+    pub fn wants_example(&self, count: Count) -> bool {
+        self.span_examples
+            .get(&count)
+            .is_none_or(|kept| kept.len() < EXAMPLES_PER_COUNT)
+    }
+
+    /// Counts one problem of a kept span and keeps the span as an example
+    /// while there is room (`example` is only called then). Every count
+    /// about kept spans goes through here, so none lacks an example.
+    pub fn count(&mut self, count: Count, example: impl FnOnce() -> SpanExample) {
+        *self.slot(count) += 1;
+        if self.wants_example(count) {
+            self.span_examples.entry(count).or_default().push(example());
+        }
+    }
+
     /// Moves every example's location by the lines and bytes of input that
     /// preceded the part it was found in.
     pub fn shift(&mut self, lines: u64, bytes: u64) {
         for problem in &mut self.examples {
             problem.location.shift(lines, bytes);
+        }
+        for example in self.span_examples.values_mut().flatten() {
+            if let Some(at) = &mut example.location {
+                at.shift(lines, bytes);
+            }
         }
     }
 
@@ -115,12 +255,19 @@ impl Quality {
         self.child_ends_after_parent += other.child_ends_after_parent;
         self.zero_duration += other.zero_duration;
         self.negative_duration += other.negative_duration;
+        self.sentry_span_trace_mismatch += other.sentry_span_trace_mismatch;
+        self.sentry_orphan_spans += other.sentry_orphan_spans;
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
+        for (count, examples) in other.span_examples {
+            let kept = self.span_examples.entry(count).or_default();
+            let room = EXAMPLES_PER_COUNT.saturating_sub(kept.len());
+            kept.extend(examples.into_iter().take(room));
+        }
     }
 
     /// The counts by name, in a fixed order, for tables.
-    pub fn counts(&self) -> [(&'static str, u64); 9] {
+    pub fn counts(&self) -> [(&'static str, u64); 11] {
         [
             ("unparsable records", self.unparsable_records),
             ("missing parent (made root)", self.missing_parent),
@@ -134,6 +281,11 @@ impl Quality {
             ("child ends after parent", self.child_ends_after_parent),
             ("zero duration", self.zero_duration),
             ("negative duration", self.negative_duration),
+            (
+                Count::SentrySpanTraceMismatch.label(),
+                self.sentry_span_trace_mismatch,
+            ),
+            (Count::SentryOrphanSpans.label(), self.sentry_orphan_spans),
         ]
     }
 }
@@ -160,6 +312,38 @@ mod tests {
         assert_eq!(a.unparsable_records, 30);
         assert_eq!(a.missing_parent, 3);
         assert_eq!(a.examples.len(), MAX_EXAMPLES);
+    }
+
+    #[test]
+    fn each_count_keeps_a_few_examples_through_merges_and_shifts() {
+        let example = |i: u64| SpanExample {
+            file: Some("f".into()),
+            location: Some(Location::Line(i)),
+            trace_id: "t".into(),
+            span_id: format!("{i}"),
+            message: "late".into(),
+        };
+        let (mut a, mut b) = (Quality::default(), Quality::default());
+        for i in 0..4 {
+            a.count(Count::ChildEndsAfterParent, || example(i));
+            b.count(Count::ChildEndsAfterParent, || example(10 + i));
+        }
+        b.count(Count::ZeroDuration, || example(99));
+        b.shift(100, 0);
+        a.merge(b);
+        assert_eq!(a.child_ends_after_parent, 8);
+        assert_eq!(a.zero_duration, 1);
+        let late = &a.span_examples[&Count::ChildEndsAfterParent];
+        assert_eq!(late.len(), EXAMPLES_PER_COUNT);
+        assert_eq!(late[4].location, Some(Location::Line(110)));
+        assert!(!a.wants_example(Count::ChildEndsAfterParent));
+        let mut called = false;
+        a.count(Count::ChildEndsAfterParent, || {
+            called = true;
+            example(0)
+        });
+        assert!(!called, "no example is made once there is no room");
+        assert_eq!(a.child_ends_after_parent, 9);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use super::ids::TraceId;
 use super::intern::Sym;
-use super::quality::Quality;
+use super::quality::{Count, Quality, SpanExample};
 use super::span::{Nanos, Span};
 
 /// A trace: its spans and the parent→child graph over them.
@@ -38,9 +38,9 @@ impl Trace {
         // A total order on content, so the kept duplicate and every index are
         // the same whatever order the files were read in.
         spans.sort_unstable_by_key(|s| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8));
-        let spans = drop_duplicates(spans, quality);
-        let mut parents = resolve_parents(&spans, quality);
-        break_cycles(&spans, &mut parents, quality);
+        let spans = drop_duplicates(id, spans, quality);
+        let mut parents = resolve_parents(id, &spans, quality);
+        break_cycles(id, &spans, &mut parents, quality);
 
         let mut graph = DiGraph::with_capacity(spans.len(), spans.len());
         for _ in &spans {
@@ -51,20 +51,31 @@ impl Trace {
             match *parent {
                 Some(p) => {
                     graph.add_edge(NodeIndex::new(p), NodeIndex::new(child), ());
-                    count_skew(&spans[p], &spans[child], quality);
+                    count_skew(id, &spans[p], &spans[child], quality);
                 }
                 None => roots.push(child),
             }
         }
         for span in &spans {
             match span.duration() {
-                0 => quality.zero_duration += 1,
-                d if d < 0 => quality.negative_duration += 1,
+                0 => quality.count(Count::ZeroDuration, || {
+                    example(id, span, "ends when it starts".to_string())
+                }),
+                d if d < 0 => quality.count(Count::NegativeDuration, || {
+                    example(id, span, format!("ends {} before it starts", ms(-d)))
+                }),
                 _ => {}
             }
         }
-        if roots.len() > 1 {
-            quality.multi_root_traces += 1;
+        if let [first, second, ..] = roots[..] {
+            quality.count(Count::MultiRootTraces, || {
+                let message = format!(
+                    "one of {} roots (the first is span {})",
+                    roots.len(),
+                    spans[first].span_id
+                );
+                example(id, &spans[second], message)
+            });
         }
         Trace {
             id,
@@ -110,22 +121,48 @@ impl Trace {
     }
 }
 
+/// A located example of a span of trace `trace` (the trace builder does
+/// not know which input a span came from).
+fn example(trace: TraceId, span: &Span, message: String) -> SpanExample {
+    SpanExample {
+        file: None,
+        location: None,
+        trace_id: trace.to_string(),
+        span_id: span.span_id.to_string(),
+        message,
+    }
+}
+
+/// A length of time for an example's message.
+fn ms(ns: Nanos) -> String {
+    format!("{:.3} ms", ns as f64 / 1e6)
+}
+
 /// Keeps the first span of each id (in the content order sorted above).
-fn drop_duplicates(spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
+fn drop_duplicates(id: TraceId, spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
     let mut seen = rustc_hash::FxHashSet::default();
     seen.reserve(spans.len());
-    let before = spans.len();
-    let kept: Vec<Span> = spans
+    spans
         .into_iter()
-        .filter(|s| seen.insert(s.span_id))
-        .collect();
-    quality.duplicate_spans += (before - kept.len()) as u64;
-    kept
+        .filter(|s| {
+            let first = seen.insert(s.span_id);
+            if !first {
+                quality.count(Count::DuplicateSpans, || {
+                    let message = format!(
+                        "repeats the id of a span kept instead (this one: {} long, dropped)",
+                        ms(s.duration())
+                    );
+                    example(id, s, message)
+                });
+            }
+            first
+        })
+        .collect()
 }
 
 /// The index of each span's parent; a parent that is absent (or the span
 /// itself) makes the span a root, counted as a missing parent.
-fn resolve_parents(spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
+fn resolve_parents(id: TraceId, spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
     let index: FxHashMap<_, _> = spans
         .iter()
         .enumerate()
@@ -139,11 +176,16 @@ fn resolve_parents(spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> 
             match index.get(&pid) {
                 Some(&p) if p != i => Some(p),
                 Some(_) => {
-                    quality.parent_cycles += 1;
+                    quality.count(Count::ParentCycles, || {
+                        example(id, s, "is its own parent; made a root".to_string())
+                    });
                     None
                 }
                 None => {
-                    quality.missing_parent += 1;
+                    quality.count(Count::MissingParent, || {
+                        let message = format!("parent {pid} is not in the input; made a root");
+                        example(id, s, message)
+                    });
                     None
                 }
             }
@@ -152,7 +194,7 @@ fn resolve_parents(spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> 
 }
 
 /// Finds spans whose ancestry loops and cuts each loop at its earliest span.
-fn break_cycles(spans: &[Span], parents: &mut [Option<usize>], quality: &mut Quality) {
+fn break_cycles(id: TraceId, spans: &[Span], parents: &mut [Option<usize>], quality: &mut Quality) {
     // 0 = unknown, 1 = on the current walk, 2 = reaches a root.
     let mut state = vec![0u8; spans.len()];
     for start in 0..spans.len() {
@@ -167,7 +209,13 @@ fn break_cycles(spans: &[Span], parents: &mut [Option<usize>], quality: &mut Qua
                 // Walk holds indices in start order; the smallest is earliest.
                 let earliest = walk[cycle_from..].iter().copied().min().unwrap_or(at);
                 parents[earliest] = None;
-                quality.parent_cycles += 1;
+                quality.count(Count::ParentCycles, || {
+                    let message = format!(
+                        "earliest span of a parent cycle of {}; made a root",
+                        walk.len() - cycle_from
+                    );
+                    example(id, &spans[earliest], message)
+                });
                 break;
             }
             state[at] = 1;
@@ -183,12 +231,20 @@ fn break_cycles(spans: &[Span], parents: &mut [Option<usize>], quality: &mut Qua
     }
 }
 
-fn count_skew(parent: &Span, child: &Span, quality: &mut Quality) {
+fn count_skew(id: TraceId, parent: &Span, child: &Span, quality: &mut Quality) {
     if child.start < parent.start {
-        quality.child_starts_before_parent += 1;
+        quality.count(Count::ChildStartsBeforeParent, || {
+            let by = ms(parent.start.saturating_sub(child.start));
+            let message = format!("starts {by} before its parent {}", parent.span_id);
+            example(id, child, message)
+        });
     }
     if child.end > parent.end {
-        quality.child_ends_after_parent += 1;
+        quality.count(Count::ChildEndsAfterParent, || {
+            let by = ms(child.end.saturating_sub(parent.end));
+            let message = format!("ends {by} after its parent {}", parent.span_id);
+            example(id, child, message)
+        });
     }
 }
 
@@ -275,6 +331,24 @@ mod tests {
         assert_eq!(q.negative_duration, 1);
         let early = t.spans.iter().find(|s| s.start == 5).unwrap();
         assert_eq!(early.end, 20);
+        // Each count keeps its span, by trace and span id.
+        let late = &q.span_examples[&Count::ChildEndsAfterParent];
+        assert_eq!(late.len(), 1);
+        assert_eq!(late[0].trace_id, t.id.to_string());
+        let late_span = t.spans.iter().find(|s| s.start == 90).unwrap();
+        assert_eq!(late[0].span_id, late_span.span_id.to_string());
+        assert!(late[0].message.contains("ends 0.000 ms after its parent"));
+        assert_eq!(
+            (late[0].file.as_ref(), late[0].location.as_ref()),
+            (None, None)
+        );
+        for count in [
+            Count::ChildStartsBeforeParent,
+            Count::ZeroDuration,
+            Count::NegativeDuration,
+        ] {
+            assert_eq!(q.span_examples[&count].len(), 1, "{count:?}");
+        }
     }
 
     #[test]

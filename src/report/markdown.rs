@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 
 use super::sections::sections;
-use super::units::millis;
 use super::{ReportOptions, Reporter};
 use crate::analysis::results::Analysis;
 
@@ -17,15 +16,7 @@ impl Reporter for MarkdownReporter {
         if let Some(text) = super::sections::verdict(analysis) {
             writeln!(out, "**{}**\n", text.replace('*', "\\*"))?;
         }
-        writeln!(
-            out,
-            "{} traces, {} spans, {} services; {} roots analysed, {} of root time.\n",
-            s.read.traces,
-            s.read.spans,
-            s.read.services,
-            s.analysed_roots,
-            millis(s.total_root_ms)
-        )?;
+        writeln!(out, "{}\n", s.line())?;
         let suspects = super::sections::suspects(&analysis.suspects, self.0.top);
         for section in std::iter::once(suspects).chain(sections(analysis, self.0.top)) {
             writeln!(out, "### {}\n", section.title)?;

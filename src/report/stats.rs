@@ -62,5 +62,10 @@ pub fn write_quality(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
             quality.unparsable_records - quality.examples.len() as u64
         )?;
     }
+    for (count, examples) in &quality.span_examples {
+        for example in examples {
+            writeln!(out, "  {}: {example}", count.label())?;
+        }
+    }
     Ok(())
 }

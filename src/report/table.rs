@@ -27,15 +27,7 @@ impl Reporter for TableReporter {
         if let Some(text) = super::sections::verdict(analysis) {
             writeln!(out, "{text}\n")?;
         }
-        writeln!(
-            out,
-            "{} traces, {} spans, {} services; {} roots analysed, {} of root time in all.",
-            s.read.traces,
-            s.read.spans,
-            s.read.services,
-            s.analysed_roots,
-            millis(s.total_root_ms)
-        )?;
+        writeln!(out, "{}", s.line())?;
         let suspects = super::sections::suspects(&analysis.suspects, self.0.top);
         for section in std::iter::once(suspects).chain(sections(analysis, self.0.top)) {
             if section.rows.is_empty() {

@@ -3,6 +3,7 @@
 //! to link than one per file).
 
 mod cli;
+mod data_quality;
 mod determinism;
 mod diagnosis;
 mod gate;

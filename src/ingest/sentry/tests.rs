@@ -87,9 +87,10 @@ fn django_n_plus_one_root_orphans_and_late_child() {
         "unknown",
         "no project, server or sdk"
     );
-    // The middleware chain hangs off a span that is not in the file.
+    // The middleware chain hangs off a span that is not in the file; it is
+    // put under the transaction, as Sentry's span tree shows it.
     let first = by_id(&spans, "97b250f72d59f230");
-    assert_eq!(first.parent_id, SpanId::parse("adecc71b05091633").ok());
+    assert_eq!(first.parent_id, Some(root.span_id));
     // This child really ends 2,000 s after its parent; keep its times.
     let late = by_id(&spans, "b33db57efd994615");
     assert_eq!(late.parent_id, SpanId::parse("82428e8ef4c5a539").ok());
@@ -109,6 +110,79 @@ fn django_n_plus_one_root_orphans_and_late_child() {
     );
     let offender = by_id(&spans, "b8be6138369491dd");
     assert!(strings.resolve(offender.name).starts_with("db SELECT"));
+}
+
+#[test]
+fn django_spans_stay_in_their_events_trace() {
+    // Every span of these events names trace 3c08…, its event 10d0…: the
+    // spans are the transaction's, so they take the event's trace, and each
+    // disagreement is counted and located. The chain hanging off a span
+    // outside the event goes under the event's root.
+    for name in [
+        "n-plus-one-in-django-index-view.json",
+        "n-plus-one-in-django-index-view-activerecord.json",
+        "n-plus-one-in-django-index-view-repeating-redis.json",
+        "n-plus-one-in-django-index-view-source-redis.json",
+        "n-plus-one-in-django-index-view-unparameterized.json",
+    ] {
+        let strings = Interner::new();
+        let (spans, quality) = read(&strings, &oracle(name)).unwrap();
+        let event = TraceId::parse("10d0b72df0fe4392a6788bce71ec2028")
+            .unwrap()
+            .0;
+        assert!(spans.iter().all(|s| s.trace_id == event), "{name}");
+        assert_eq!(quality.sentry_span_trace_mismatch, 23, "{name}");
+        assert_eq!(quality.sentry_orphan_spans, 1, "{name}");
+        let mismatches = &quality.span_examples[&Count::SentrySpanTraceMismatch];
+        assert_eq!(mismatches.len(), crate::model::EXAMPLES_PER_COUNT);
+        let first = &mismatches[0];
+        assert_eq!(first.file.as_deref(), Some("test-input"), "{name}");
+        assert_eq!(first.trace_id, "10d0b72df0fe4392a6788bce71ec2028");
+        assert!(first.message.contains("3c080d683c904cb68a18361a093aa6ce"));
+        // The first span of `spans[]` opens on this line of the file.
+        let text = String::from_utf8(oracle(name)).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.contains(&format!("\"{}\"", first.span_id)))
+            .unwrap() as u64;
+        let Some(Location::Line(at)) = first.location else {
+            panic!("{first:?}")
+        };
+        assert!(
+            at <= line + 1 && line + 1 - at < 20,
+            "{at} vs {line}: {first:?}"
+        );
+        let orphan = &quality.span_examples[&Count::SentryOrphanSpans][0];
+        assert_eq!(orphan.span_id, "97b250f72d59f230");
+        assert!(orphan.message.contains("adecc71b05091633"), "{orphan:?}");
+
+        let set = crate::model::TraceSet::build(spans, strings, quality);
+        assert_eq!(set.traces.len(), 1, "{name}");
+        assert_eq!(set.traces[0].roots.len(), 1, "{name}");
+        assert_eq!(set.quality.multi_root_traces, 0, "{name}");
+    }
+}
+
+#[test]
+fn a_span_agreeing_with_its_event_is_not_counted() {
+    let doc = br#"{"event_id": "e", "start_timestamp": 1, "timestamp": 3,
+  "contexts": {"trace": {"trace_id": "ABCDEF0123456789ABCDEF0123456789", "span_id": "aa"}},
+  "spans": [
+    {"span_id": "bb", "parent_span_id": "aa", "trace_id": "abcdef0123456789abcdef0123456789",
+     "start_timestamp": 1, "timestamp": 2},
+    {"span_id": "cc", "parent_span_id": "bb", "start_timestamp": 1, "timestamp": 2},
+    {"span_id": "dd", "parent_span_id": "aa", "trace_id": "not hex",
+     "start_timestamp": 1, "timestamp": 2}
+  ]}"#;
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc).unwrap();
+    assert_eq!(spans.len(), 4);
+    assert!(spans.iter().all(|s| s.trace_id == spans[0].trace_id));
+    assert_eq!(quality.sentry_span_trace_mismatch, 1, "only dd disagrees");
+    let example = &quality.span_examples[&Count::SentrySpanTraceMismatch][0];
+    assert_eq!(example.span_id, "00000000000000dd");
+    assert_eq!(example.location, Some(Location::Line(7)));
+    assert_eq!(quality.sentry_orphan_spans, 0);
 }
 
 #[test]
@@ -210,6 +284,16 @@ fn api_export_with_entries_and_text_times() {
         (spans[2].status, spans[3].status),
         (Status::Unset, Status::Error)
     );
+    // dd and ee name no parent: they go under the transaction, counted.
+    assert_eq!(quality.sentry_orphan_spans, 2);
+    assert!(
+        spans[2..]
+            .iter()
+            .all(|s| s.parent_id == Some(spans[0].span_id))
+    );
+    let orphan = &quality.span_examples[&Count::SentryOrphanSpans][0];
+    assert_eq!(orphan.location, Some(Location::Line(11)));
+    assert_eq!(orphan.trace_id, "t-1", "the trace's own text");
     let root = &spans[0];
     assert_eq!(strings.resolve(root.name), "GET /x");
     assert_eq!(strings.resolve(root.service), "backend");
