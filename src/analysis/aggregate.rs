@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use super::breakdown::Breakdown;
 use super::results::{HotPath, OperationStats, ServiceStats, ms, share};
-use crate::model::{Interner, Sym};
+use crate::model::{Interner, Nanos, Sym};
 
 /// The quantile method, named in reports.
 pub const PERCENTILE_METHOD: &str = "nearest-rank";
@@ -65,6 +65,30 @@ pub(super) fn percentile(column: &str, q: f64, alias: &str) -> Expr {
     col(column).quantile(lit(q), METHOD).alias(alias)
 }
 
+/// Whether every group sum of `values` (nanoseconds) fits in an `i64`:
+/// true when the sum of their magnitudes does, which holds for any real
+/// input (it takes 292 years of summed time to fail).
+pub(super) fn sums_fit(values: impl IntoIterator<Item = Nanos>) -> bool {
+    let total: u128 = values
+        .into_iter()
+        .map(|v| u128::from(v.unsigned_abs()))
+        .sum();
+    total <= i64::MAX as u128
+}
+
+/// The per-group sum of the nanoseconds in `column`, named `alias`: exact,
+/// in `i64`, when `exact` (see [`sums_fit`]); otherwise in `f64`, which is
+/// approximate but, unlike polars' `i64` sum, cannot wrap around to a
+/// negative. Read it back cast to `f64`.
+pub(super) fn total_ns(column: &str, exact: bool, alias: &str) -> Expr {
+    let values = if exact {
+        col(column)
+    } else {
+        col(column).cast(DataType::Float64)
+    };
+    values.sum().alias(alias)
+}
+
 /// The unit of the longest value of `by` in each group.
 pub(super) fn slowest_unit(by: &str) -> Expr {
     col("unit")
@@ -85,6 +109,10 @@ fn operations(
     strings: &Interner,
 ) -> PolarsResult<Vec<OperationStats>> {
     let sym = |id| resolve(strings, id);
+    let exact = |c: &str| -> PolarsResult<bool> {
+        Ok(sums_fit(spans.column(c)?.i64()?.into_no_null_iter()))
+    };
+    let (dur, slf, crit) = (exact("dur")?, exact("self")?, exact("crit")?);
     let out = spans
         .clone()
         .lazy()
@@ -95,9 +123,9 @@ fn operations(
             percentile("dur", 0.95, "p95"),
             percentile("dur", 0.99, "p99"),
             col("dur").max().alias("max"),
-            col("dur").sum().alias("total"),
-            col("self").sum().alias("self"),
-            col("crit").sum().alias("crit"),
+            total_ns("dur", dur, "total"),
+            total_ns("self", slf, "self"),
+            total_ns("crit", crit, "crit"),
             col("err").sum().alias("errors"),
             slowest_unit("dur"),
         ])
@@ -153,28 +181,33 @@ fn operations(
 
 fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<Vec<ServiceStats>> {
     let sym = |id| resolve(strings, id);
+    let exact = |c: &str| -> PolarsResult<bool> {
+        Ok(sums_fit(spans.column(c)?.i64()?.into_no_null_iter()))
+    };
+    let (slf, crit) = (exact("self")?, exact("crit")?);
     let out = spans
         .clone()
         .lazy()
         .group_by([col("service")])
         .agg([
             len().alias("spans"),
-            col("self").sum().alias("self"),
-            col("crit").sum().alias("crit"),
+            total_ns("self", slf, "self"),
+            total_ns("crit", crit, "crit"),
             col("err").sum().alias("errors"),
         ])
         .collect()?;
     let service = out.column("service")?.u32()?;
     let spans_col = out.column("spans")?.cast(&DataType::UInt64)?;
     let spans_n = spans_col.u64()?;
-    let slf = out.column("self")?.i64()?;
-    let crit = out.column("crit")?.i64()?;
+    let slf = out.column("self")?.cast(&DataType::Float64)?;
+    let crit = out.column("crit")?.cast(&DataType::Float64)?;
+    let (slf, crit) = (slf.f64()?, crit.f64()?);
     let errors = out.column("errors")?.cast(&DataType::UInt64)?;
     let errors = errors.u64()?;
     let mut rows: Vec<ServiceStats> = (0..out.height())
         .map(|i| {
-            let self_ms = ms(slf.get(i).unwrap_or(0));
-            let critical_ms = ms(crit.get(i).unwrap_or(0));
+            let self_ms = slf.get(i).unwrap_or(0.0) / 1e6;
+            let critical_ms = crit.get(i).unwrap_or(0.0) / 1e6;
             ServiceStats {
                 service: sym(service.get(i).unwrap_or(0)).to_string(),
                 spans: spans_n.get(i).unwrap_or(0),

@@ -34,7 +34,7 @@ pub struct SpanRow {
     pub service: Sym,
     /// The span's operation name.
     pub name: Sym,
-    /// Its duration.
+    /// Its duration; 0 when its end precedes its start.
     pub duration: Nanos,
     /// Its self time.
     pub self_time: Nanos,
@@ -55,7 +55,7 @@ pub struct QueryRow {
     pub system: Option<Sym>,
     /// The statement's shape.
     pub shape: Sym,
-    /// The span's duration.
+    /// The span's duration; 0 when its end precedes its start.
     pub duration: Nanos,
 }
 
@@ -278,7 +278,8 @@ fn trace_breakdown(
     for &(index, unit) in units {
         let segments = critical_path(trace, unit.root);
         for seg in &segments {
-            critical[seg.span] += seg.end - seg.start;
+            critical[seg.span] =
+                critical[seg.span].saturating_add(seg.end.saturating_sub(seg.start));
         }
         let members = subtree(trace, unit.root);
         for &i in &members {
@@ -288,7 +289,8 @@ fn trace_breakdown(
                 span: i as u32,
                 service: s.service,
                 name: s.name,
-                duration: s.duration(),
+                // A negative duration (end before start) counts as 0.
+                duration: s.duration().max(0),
                 self_time: selfs[i],
                 critical: critical[i],
                 error: s.status == Status::Error,
@@ -299,7 +301,7 @@ fn trace_breakdown(
                     service: s.service,
                     system: s.attrs().db_system,
                     shape: shapes[i].text,
-                    duration: s.duration(),
+                    duration: s.duration().max(0),
                 });
             }
         }
@@ -369,7 +371,9 @@ fn hot_path(view: &UnitView<'_>) -> Vec<(Sym, Sym)> {
             totals.push((key, 0));
             totals.len() - 1
         });
-        totals[slot].1 += seg.end - seg.start;
+        totals[slot].1 = totals[slot]
+            .1
+            .saturating_add(seg.end.saturating_sub(seg.start));
     }
     let min = (view.duration as f64 * HOT_PATH_MIN_SHARE).ceil() as Nanos;
     totals

@@ -42,20 +42,23 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
     // a client span in another service whose children all run here (the gap
     // in front of it).
     let mut attributed: FxHashMap<usize, Nanos> = FxHashMap::default();
+    // Sums saturate: times at the i64 extremes must not wrap.
     for seg in view.segments {
-        *attributed.entry(seg.span).or_default() += seg.end - seg.start;
+        let t = attributed.entry(seg.span).or_default();
+        *t = t.saturating_add(seg.end.saturating_sub(seg.start));
     }
     let gaps: Vec<(usize, Nanos)> = attributed
         .iter()
         .filter_map(|(&p, &t)| gap_callee(view, p).map(|c| (c, t)))
         .collect();
     for (callee, t) in gaps {
-        *attributed.entry(callee).or_default() += t;
+        let total = attributed.entry(callee).or_default();
+        *total = total.saturating_add(t);
     }
     let mut per_service: FxHashMap<Sym, (Nanos, usize)> = FxHashMap::default();
     for (&i, &t) in &attributed {
         let e = per_service.entry(spans[i].service).or_insert((0, i));
-        e.0 += t;
+        e.0 = e.0.saturating_add(t);
         let best = attributed[&e.1];
         if t > best || (t == best && i < e.1) {
             e.1 = i;
@@ -66,8 +69,10 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
         .filter(|&(_, (t, _))| t > 0)
         .map(|(s, (t, anchor))| (s, t, anchor))
         .collect();
-    // Most time first; ties go to the service named first in symbol order.
-    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    // Most time first; ties go to the service whose name sorts first (not
+    // by symbol, whose number depends on the order spans were read in).
+    let name = |s: Sym| view.strings.resolve(s);
+    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| name(a.0).cmp(name(b.0))));
     let mut obs: Vec<CascadeObs> = all
         .iter()
         .map(|&(culprit, t, anchor)| chain_to(view, culprit, t, anchor))
@@ -174,7 +179,7 @@ pub fn aggregate(
             example: (Nanos::MIN, ui),
         });
         acc.traces += 1;
-        acc.culprit += obs.culprit_critical;
+        acc.culprit = acc.culprit.saturating_add(obs.culprit_critical);
         for (level, &d) in acc.levels.iter_mut().zip(&obs.levels) {
             level.push(d);
         }

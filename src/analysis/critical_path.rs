@@ -34,7 +34,9 @@
 //! started first (the longer), then the earlier in the trace, so results do
 //! not depend on input order. A span with a negative duration is treated as
 //! zero-length at its start. The walk is iterative: a 17,000-span chain must
-//! not overflow the stack.
+//! not overflow the stack. Arithmetic on times saturates, so spans built by
+//! hand with times at the `i64` extremes (readers refuse such times) give a
+//! path, never an overflow.
 
 use crate::model::{Nanos, SpanKind, Trace};
 
@@ -78,7 +80,7 @@ impl Frame {
             window,
             next: 0,
             cursor: window.end,
-            tolerance: (window.end - window.start) / OVERLAP_TOLERANCE,
+            tolerance: window.end.saturating_sub(window.start) / OVERLAP_TOLERANCE,
         }
     }
 }
@@ -165,10 +167,10 @@ fn blocking_children(trace: &Trace, parent: Window) -> Vec<Window> {
 /// Critical time per span of `trace` over the paths of every root, indexed
 /// like [`Trace::spans`].
 pub fn critical_times(trace: &Trace) -> Vec<Nanos> {
-    let mut times = vec![0; trace.spans.len()];
+    let mut times: Vec<Nanos> = vec![0; trace.spans.len()];
     for &root in &trace.roots {
         for s in critical_path(trace, root) {
-            times[s.span] += s.end - s.start;
+            times[s.span] = times[s.span].saturating_add(s.end.saturating_sub(s.start));
         }
     }
     times

@@ -20,7 +20,7 @@ use polars::prelude::*;
 
 use super::aggregate::{percentile, slowest_unit};
 use super::breakdown::UnitView;
-use super::results::{EdgeStats, ms};
+use super::results::EdgeStats;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
 
 /// One call on one edge in one unit.
@@ -129,13 +129,13 @@ fn covered_by(view: &UnitView<'_>, i: usize, children: &[usize], callee: Sym) ->
         current = match current {
             Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
             Some((cs, ce)) => {
-                total = total.saturating_add(ce - cs);
+                total = total.saturating_add(ce.saturating_sub(cs));
                 Some((s, e))
             }
             None => Some((s, e)),
         };
     }
-    total.saturating_add(current.map_or(0, |(s, e)| e - s))
+    total.saturating_add(current.map_or(0, |(s, e)| e.saturating_sub(s)))
 }
 
 /// The peer a leaf client span names: `peer.service`, then `server.address`,
@@ -202,6 +202,7 @@ pub fn aggregate(
         "gap_crit" => col_i64(&|r| r.gap_critical),
     )?;
     let q = percentile;
+    let exact = super::aggregate::sums_fit(rows.iter().map(|r| r.gap_critical));
     let out = frame
         .lazy()
         .group_by([col("caller"), col("callee"), col("peer")])
@@ -220,7 +221,7 @@ pub fn aggregate(
             col("gap").cast(DataType::Float64).mean().alias("gap_mean"),
             col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
             col("err").sum().alias("errors"),
-            col("gap_crit").sum().alias("gap_crit"),
+            super::aggregate::total_ns("gap_crit", exact, "gap_crit"),
             slowest_unit("caller_dur"),
         ])
         .collect()?;
@@ -247,7 +248,7 @@ pub fn aggregate(
     .iter()
     .map(|c| f(c))
     .collect::<PolarsResult<_>>()?;
-    let gap_crit = u("gap_crit")?;
+    let gap_crit = f("gap_crit")?;
     let gap_mean = f("gap_mean")?;
     // Variance is in ns²: scale twice, and a single call has none.
     let gap_var_col = out.column("gap_var")?.cast(&DataType::Float64)?;
@@ -285,7 +286,7 @@ pub fn aggregate(
             } else {
                 0.0
             },
-            gap_critical_ms: ms(gap_crit[i] as i64),
+            gap_critical_ms: gap_crit[i],
             example_trace_id: label(example[i] as u32),
         })
         .collect();

@@ -48,7 +48,8 @@ pub fn folded(set: &TraceSet, bd: &Breakdown, percentile: Option<f64>) -> Folded
                 frames.reverse();
                 frames.join(";")
             });
-            *ns.entry(stack.clone()).or_default() += seg.end - seg.start;
+            let total = ns.entry(stack.clone()).or_default();
+            *total = total.saturating_add(seg.end.saturating_sub(seg.start));
         }
     }
     ns.into_iter()

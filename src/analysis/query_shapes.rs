@@ -26,6 +26,7 @@ pub fn aggregate(
         "dur" => q.iter().map(|r| r.duration).collect::<Vec<_>>(),
         "unit" => q.iter().map(|r| r.unit).collect::<Vec<_>>(),
     )?;
+    let exact = super::aggregate::sums_fit(q.iter().map(|r| r.duration));
     let out = frame
         .lazy()
         .group_by([col("service"), col("system"), col("shape")])
@@ -35,7 +36,7 @@ pub fn aggregate(
             col("dur")
                 .quantile(lit(0.95), QuantileMethod::Equiprobable)
                 .alias("p95"),
-            col("dur").sum().alias("total"),
+            super::aggregate::total_ns("dur", exact, "total"),
             super::aggregate::slowest_unit("dur"),
         ])
         .collect()?;
@@ -53,12 +54,13 @@ pub fn aggregate(
     let avg = out.column("avg")?.cast(&DataType::Float64)?;
     let p95 = out.column("p95")?.cast(&DataType::Float64)?;
     let (avg, p95) = (avg.f64()?, p95.f64()?);
-    let total = out.column("total")?.i64()?;
+    let total = out.column("total")?.cast(&DataType::Float64)?;
+    let total = total.f64()?;
     let example = out.column("example")?.u32()?;
     let whole = ms(total_root);
     let mut rows: Vec<QueryShape> = (0..out.height())
         .map(|i| {
-            let total_ms = ms(total.get(i).unwrap_or(0));
+            let total_ms = total.get(i).unwrap_or(0.0) / 1e6;
             let unit = example.get(i).unwrap_or(0) as usize;
             QueryShape {
                 service: resolve(service.get(i)),

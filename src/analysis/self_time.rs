@@ -4,7 +4,8 @@
 //! Every child counts, blocking or not (Jaeger UI's trace statistics do the
 //! same): self time answers "what did this span do itself", which a
 //! fire-and-forget child also takes away from. A child partly outside its
-//! parent only counts for the part inside it.
+//! parent only counts for the part inside it. Arithmetic saturates, so
+//! times at the `i64` extremes cannot overflow it.
 
 use crate::model::{Nanos, Trace};
 
@@ -21,7 +22,9 @@ pub fn self_times(trace: &Trace) -> Vec<Nanos> {
                 let (s, e) = (child.start.max(start), child.end.min(end));
                 (e > s).then_some((s, e))
             }));
-            (end - start - union_length(&mut intervals)).max(0)
+            end.saturating_sub(start)
+                .saturating_sub(union_length(&mut intervals))
+                .max(0)
         })
         .collect()
 }
@@ -35,13 +38,13 @@ fn union_length(intervals: &mut [(Nanos, Nanos)]) -> Nanos {
         match current {
             Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
             Some((cs, ce)) => {
-                total += ce - cs;
+                total = ce.saturating_sub(cs).saturating_add(total);
                 current = Some((s, e));
             }
             None => current = Some((s, e)),
         }
     }
-    total + current.map_or(0, |(s, e)| e - s)
+    current.map_or(total, |(s, e)| e.saturating_sub(s).saturating_add(total))
 }
 
 #[cfg(test)]

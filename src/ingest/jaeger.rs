@@ -10,7 +10,9 @@
 //!
 //! Per span: `spanID`, a trace id (the span's `traceID`, else the trace's)
 //! and `startTime`/`duration` (microseconds) are required; a span without
-//! them is skipped and counted at the line its object opens on. The parent
+//! them is skipped and counted at the line its object opens on, and one
+//! whose start or end (`startTime + duration`) lies outside 1970..2200 is
+//! counted there as an invalid time (see [`super::times`]). The parent
 //! is the first `CHILD_OF` reference into the same trace, else the first
 //! `FOLLOWS_FROM` one, else the legacy `parentSpanID`; every other reference
 //! becomes a link. The service is the span's own `process.serviceName`, else
@@ -30,9 +32,10 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json_locate::{Step, skip_at};
+use super::json_locate::{Step, reject_at, skip_at};
 use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
+use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
@@ -225,9 +228,13 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         trace_id: text(&trace.trace_id),
         services,
     };
-    let converted: Vec<Result<Span, String>> = parts
+    let converted: Vec<Result<Span, Rejected>> = parts
         .iter()
-        .map(|p| convert_span(p, &context, sink.strings))
+        .map(|p| {
+            convert_span(p, &context, sink.strings)
+                .map_err(Rejected::from)
+                .and_then(times::checked)
+        })
         .collect();
     // A bad span is located by the general path, which finds its index.
     if converted.iter().any(Result::is_err) {
@@ -268,12 +275,16 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
         services,
     };
     for (i, span) in spans.iter().enumerate() {
-        match value_parts(span).and_then(|parts| convert_span(&parts, &context, sink.strings)) {
+        let converted = value_parts(span)
+            .and_then(|parts| convert_span(&parts, &context, sink.strings))
+            .map_err(Rejected::from)
+            .and_then(times::checked);
+        match converted {
             Ok(span) => sink.spans.push(span),
             Err(message) => {
                 let mut at = path.to_vec();
                 at.extend([Step::Key("spans"), Step::Index(i)]);
-                skip_at(sink, record, &at, message);
+                reject_at(sink, record, &at, message);
             }
         }
     }
@@ -409,9 +420,9 @@ fn convert_span(
         TraceId::parse(trace_text).map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
     let start = micros_to_nanos(parts.start.as_deref(), "startTime")?;
     let duration = micros_to_nanos(parts.duration.as_deref(), "duration")?;
-    let end = start
-        .checked_add(duration)
-        .ok_or("startTime + duration overflows")?;
+    // Saturates: an end beyond i64 is out of bounds and the span is then
+    // counted as an invalid time (see `times::checked`), never wrapped.
+    let end = start.saturating_add(duration);
     let (parent_id, links) = references(&parts.references, trace_id);
     let parent_id = parent_id.or_else(|| parts.parent_span_id.and_then(SpanId::parse_parent));
 
@@ -521,8 +532,10 @@ fn micros_to_nanos(value: Option<&Value>, field: &str) -> Result<Nanos, String> 
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     };
+    // A count too large for i64 nanoseconds saturates, so the span is
+    // counted as an invalid time rather than as unparsable.
     micros
-        .and_then(|m| m.checked_mul(1000))
+        .map(|m| m.saturating_mul(1000))
         .ok_or_else(|| format!("\"{field}\" is not a microsecond count in range: {value}"))
 }
 

@@ -13,6 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::Sink;
 use super::json_util::Record;
+use super::times::Rejected;
 use crate::model::{Location, MAX_EXAMPLES};
 
 /// One step of a path into a JSON value.
@@ -130,16 +131,27 @@ pub fn line_of(bytes: &[u8], path: &[Step<'_>]) -> Option<u64> {
     Some(1 + memchr::memchr_iter(b'\n', &bytes[..bracket]).count() as u64)
 }
 
+/// Where the value of `record` at `path` opens: its line.
+pub fn location_of(record: &Record<'_>, path: &[Step<'_>]) -> Location {
+    Location::Line(record.line + line_of(record.bytes, path).unwrap_or(1) - 1)
+}
+
 /// Counts a skipped value of `record` found at `path`, located by line while
 /// the problem can still be kept as an example (otherwise at the record's
 /// first line, which is then never shown).
 pub fn skip_at(sink: &mut Sink<'_>, record: &Record<'_>, path: &[Step<'_>], message: String) {
+    reject_at(sink, record, path, Rejected::Unparsable(message));
+}
+
+/// [`skip_at`] for any rejection: an out-of-bounds time is counted as such
+/// (see [`super::times`]), anything else as unparsable.
+pub fn reject_at(sink: &mut Sink<'_>, record: &Record<'_>, path: &[Step<'_>], rejected: Rejected) {
     let within = if sink.quality.examples.len() < MAX_EXAMPLES {
         line_of(record.bytes, path).unwrap_or(1)
     } else {
         1
     };
-    sink.skip(Location::Line(record.line + within - 1), message);
+    rejected.record(sink, Location::Line(record.line + within - 1));
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ mod sentry_time;
 mod stream;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub(crate) mod times;
+mod xray;
+mod zipkin;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -49,6 +52,10 @@ pub enum Format {
     Jaeger,
     /// Sentry transaction events.
     Sentry,
+    /// Zipkin v2 JSON, as Zipkin's API and UI download write it.
+    Zipkin,
+    /// AWS X-Ray `batch-get-traces` output or segment documents.
+    Xray,
 }
 
 impl Format {
@@ -59,6 +66,8 @@ impl Format {
             Format::OtlpProto => "otlp-proto",
             Format::Jaeger => "jaeger",
             Format::Sentry => "sentry",
+            Format::Zipkin => "zipkin",
+            Format::Xray => "xray",
         }
     }
 }
@@ -103,6 +112,16 @@ impl<'a> Sink<'a> {
     /// Records one skipped, unparsable record and where it was.
     pub fn skip(&mut self, location: Location, message: impl Into<String>) {
         self.quality.unparsable(Problem {
+            file: self.name.clone(),
+            location,
+            message: message.into(),
+        });
+    }
+
+    /// Records one span skipped because a time is out of bounds (see
+    /// [`times`]), and where it was.
+    pub fn invalid_time(&mut self, location: Location, message: impl Into<String>) {
+        self.quality.invalid_time(Problem {
             file: self.name.clone(),
             location,
             message: message.into(),
@@ -189,6 +208,8 @@ pub static READERS: &[&dyn Reader] = &[
     &otlp_json::OtlpJsonReader,
     &jaeger::JaegerReader,
     &sentry::SentryReader,
+    &zipkin::ZipkinReader,
+    &xray::XrayReader,
     &otlp_proto::OtlpProtoReader,
 ];
 
@@ -249,7 +270,7 @@ pub enum IngestError {
     },
     /// An input's format could not be recognised.
     #[error(
-        "{0}: not a recognised trace format (expected OTLP JSON or protobuf, Jaeger JSON or Sentry events); use --input-format to force one"
+        "{0}: not a recognised trace format (expected OTLP JSON or protobuf, Jaeger JSON, Sentry events, Zipkin v2 JSON or AWS X-Ray); use --input-format to force one"
     )]
     Unrecognised(String),
     /// An input could not be read at all, or (with `--strict`) had a bad record.
@@ -435,4 +456,36 @@ pub fn fuzz_read(format: Format, bytes: &[u8]) {
     if let Some(reader) = detect(bytes, Some(format)) {
         let _ = reader.read(&input, &mut sink);
     }
+}
+
+/// Reads one in-memory input named `name` whole (as `format`, or sniffed)
+/// and builds the trace set, as [`ingest`] does for a small file: for fuzz
+/// targets and tests that run the whole pipeline on bytes.
+pub fn ingest_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let strings = Interner::new();
+    let reader =
+        detect(bytes, options.format).ok_or_else(|| IngestError::Unrecognised(name.into()))?;
+    let input = Input {
+        name,
+        bytes,
+        window: false,
+    };
+    let mut sink = Sink::new(name, &strings);
+    reader.read(&input, &mut sink)?;
+    strict(&sink, options)?;
+    let spans = std::mem::take(&mut sink.spans);
+    let quality = std::mem::take(&mut sink.quality);
+    drop(sink);
+    let count = spans.len() as u64;
+    Ok(Ingested {
+        set: TraceSet::build(spans, strings, quality),
+        spans_per_format: BTreeMap::from([(reader.format(), count)]),
+        inputs: 1,
+        skipped: Vec::new(),
+        spill: None,
+    })
 }

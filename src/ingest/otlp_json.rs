@@ -14,7 +14,9 @@
 //! Per span: hex `traceId` and `spanId` (any case; text that is not hex is
 //! hashed, keeping the trace id as label) and non-zero
 //! `startTimeUnixNano`/`endTimeUnixNano` are required; a span without them
-//! is skipped and counted at the line its object opens on. An empty or
+//! is skipped and counted at the line its object opens on. A span with a
+//! time after 2200-01-01 is skipped and counted there as an invalid time
+//! (see [`super::times`]). An empty or
 //! absent `parentSpanId` makes a root. 64-bit integers may be strings or
 //! numbers; `kind` and `status.code` numbers, numeric strings or names
 //! (`SPAN_KIND_SERVER`); status code 2 is an error. The service is the
@@ -39,8 +41,9 @@ use serde_json::Value;
 
 use self::common::{Kept, UNKNOWN};
 use self::json_model::{Document, Resource, ResourceSpans, SpanJson};
-use super::json_locate::{Step, skip_at};
+use super::json_locate::{Step, reject_at, skip_at};
 use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
+use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
 
@@ -236,7 +239,10 @@ fn read_resource_spans(
     ] {
         for (j, scope) in scopes.items.iter().enumerate() {
             for (k, span) in scope.spans.items.iter().enumerate() {
-                match convert_span(span, service, sink.strings) {
+                match convert_span(span, service, sink.strings)
+                    .map_err(Rejected::from)
+                    .and_then(times::checked)
+                {
                     Ok(span) => sink.spans.push(span),
                     Err(message) => {
                         let mut at = path.to_vec();
@@ -246,7 +252,7 @@ fn read_resource_spans(
                             Step::Key("spans"),
                             Step::Index(k),
                         ]);
-                        skip_at(sink, record, &at, message);
+                        reject_at(sink, record, &at, message);
                     }
                 }
             }
@@ -375,12 +381,14 @@ fn read_scope_value<'v>(
             for (k, span) in spans.iter().enumerate() {
                 let converted = SpanJson::deserialize(span)
                     .map_err(|err| format!("unreadable span: {err}"))
-                    .and_then(|span| convert_span(&span, service, sink.strings));
+                    .and_then(|span| convert_span(&span, service, sink.strings))
+                    .map_err(Rejected::from)
+                    .and_then(times::checked);
                 match converted {
                     Ok(span) => sink.spans.push(span),
                     Err(message) => {
                         path.push(Step::Index(k));
-                        skip_at(sink, record, path, message);
+                        reject_at(sink, record, path, message);
                         path.pop();
                     }
                 }

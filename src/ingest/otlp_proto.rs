@@ -22,7 +22,8 @@
 //! and counted at its byte offset, and the rest is still read. Spans follow
 //! the same rules as [`super::otlp_json`]: 16-byte trace and 8-byte span ids
 //! and non-zero times are required (else the span is skipped and counted at
-//! its `ResourceSpans`' offset), an empty parent id makes a root, the
+//! its `ResourceSpans`' offset; one with a time after 2200-01-01 is counted
+//! there as an invalid time), an empty parent id makes a root, the
 //! service is the resource's `service.name`, status code 2 is an error, and
 //! only the attributes [`crate::model::AttrKey::lookup`] knows are kept.
 
@@ -36,6 +37,7 @@ use rayon::prelude::*;
 
 use super::otlp_json::common;
 use super::otlp_json::read_framed_json;
+use super::times;
 use super::{Format, Framing, Input, ReadError, Reader, SNIFF_LEN, Sink};
 use crate::model::Location;
 
@@ -388,11 +390,13 @@ impl Unit<'_> {
 
 /// Reads one encoded `ResourceSpans` at `at`; whether it decoded.
 fn read_resource_spans(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool {
+    let before = sink.spans.len();
     match proto_wire::read_resource_spans(bytes, sink.strings, &mut sink.spans) {
         Ok(skipped) => {
             for message in skipped {
                 sink.skip(at.clone(), message);
             }
+            times::check_batch(sink, before, || at.clone());
             true
         }
         Err(err) => {

@@ -42,7 +42,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::json_locate::{Step, line_of, skip_at};
+use super::json_locate::{Step, line_of, location_of, skip_at};
 use super::json_util::{Record, first_byte, lines_framing, parse, records_of};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::sentry_naming::{describe, kind};
@@ -125,7 +125,10 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     let mut events = Vec::new();
     find_events(value, &mut Vec::new(), &mut events);
     for (path, event) in &events {
+        let from = sink.spans.len();
         read_event(record, path, event, sink);
+        // A span with a time out of bounds is counted at its event's line.
+        super::times::check_batch(sink, from, || location_of(record, path));
     }
     !events.is_empty()
 }

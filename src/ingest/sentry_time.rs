@@ -7,6 +7,11 @@
 //! is rounded to whole microseconds, the finest unit Sentry SDKs record.
 //! Timestamps given as text (`"1661957869.624976"` or RFC 3339) are exact to
 //! the nanosecond.
+//!
+//! A time that is a number but lies beyond what `i64` nanoseconds hold
+//! (before 1677 or after 2262) saturates to `i64::MIN`/`i64::MAX` rather
+//! than being refused: the reader then counts its span as an invalid time
+//! (see [`super::times`]), which is what it is, not as unparsable.
 
 use serde_json::Value;
 
@@ -18,7 +23,7 @@ const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub fn timestamp_nanos(value: &Value) -> Result<Nanos, String> {
     let nanos = match value {
         Value::Number(n) => match n.as_i64() {
-            Some(secs) => secs.checked_mul(NANOS_PER_SEC),
+            Some(secs) => Some(secs.saturating_mul(NANOS_PER_SEC)),
             None => n.as_f64().and_then(float_secs_to_nanos),
         },
         Value::String(s) => {
@@ -32,11 +37,16 @@ pub fn timestamp_nanos(value: &Value) -> Result<Nanos, String> {
     })
 }
 
-/// Float seconds in nanoseconds, rounded to the microsecond (see module docs).
+/// Float seconds in nanoseconds, rounded to the microsecond (see module
+/// docs); beyond ±9.2e9 s (the years 1677 and 2262) saturated; `None` for
+/// NaN.
 pub fn float_secs_to_nanos(secs: f64) -> Option<Nanos> {
     // i64 nanoseconds reach 9.22e9 s (year 2262).
-    if !secs.is_finite() || secs.abs() >= 9.2e9 {
+    if secs.is_nan() {
         return None;
+    }
+    if secs.abs() >= 9.2e9 {
+        return Some(if secs < 0.0 { Nanos::MIN } else { Nanos::MAX });
     }
     let whole = secs.trunc();
     let micros = ((secs - whole) * 1e6).round() as i64;
@@ -65,11 +75,14 @@ fn decimal_secs_to_nanos(text: &str) -> Option<Nanos> {
             .map_or(0, |d| i64::from(d - b'0'));
         nanos = nanos * 10 + digit;
     }
-    let total = whole
-        .parse::<i64>()
-        .ok()?
-        .checked_mul(NANOS_PER_SEC)?
-        .checked_add(nanos)?;
+    // Saturating: too many seconds for i64 nanoseconds is a time out of
+    // bounds, reported as such (see module docs).
+    let whole = whole.parse::<u64>().map_or(i64::MAX, |w| {
+        i64::try_from(w)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(NANOS_PER_SEC)
+    });
+    let total = whole.saturating_add(nanos);
     Some(if negative { -total } else { total })
 }
 
@@ -95,8 +108,8 @@ fn rfc3339_to_nanos(text: &str) -> Option<Nanos> {
     };
     let time = humantime::parse_rfc3339_weak(local).ok()?;
     let since_epoch = time.duration_since(std::time::UNIX_EPOCH).ok()?;
-    let nanos = i64::try_from(since_epoch.as_nanos()).ok()?;
-    nanos.checked_sub(offset_secs * NANOS_PER_SEC)
+    let nanos = i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX);
+    Some(nanos.saturating_sub(offset_secs * NANOS_PER_SEC))
 }
 
 #[cfg(test)]
@@ -122,7 +135,9 @@ mod tests {
         assert_eq!(float_secs_to_nanos(0.011), Some(11_000_000));
         assert_eq!(float_secs_to_nanos(-1.5), Some(-1_500_000_000));
         assert_eq!(float_secs_to_nanos(f64::NAN), None);
-        assert_eq!(float_secs_to_nanos(1e12), None);
+        assert_eq!(float_secs_to_nanos(1e12), Some(i64::MAX));
+        assert_eq!(float_secs_to_nanos(-1e300), Some(i64::MIN));
+        assert_eq!(float_secs_to_nanos(f64::INFINITY), Some(i64::MAX));
     }
 
     #[test]
@@ -161,6 +176,22 @@ mod tests {
         assert!(timestamp_nanos(&json!("1.2.3")).is_err());
         assert!(timestamp_nanos(&json!("2011-05-02T17:41:3€")).is_err());
         assert!(timestamp_nanos(&json!(null)).is_err());
-        assert!(timestamp_nanos(&json!(u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn times_beyond_i64_saturate_instead_of_wrapping() {
+        assert_eq!(timestamp_nanos(&json!(u64::MAX)), Ok(i64::MAX));
+        assert_eq!(timestamp_nanos(&json!(i64::MAX)), Ok(i64::MAX));
+        assert_eq!(timestamp_nanos(&json!(i64::MIN)), Ok(i64::MIN));
+        assert_eq!(timestamp_nanos(&json!(-9.3e9)), Ok(i64::MIN));
+        assert_eq!(
+            timestamp_nanos(&json!("99999999999999999999")),
+            Ok(i64::MAX)
+        );
+        assert_eq!(timestamp_nanos(&json!("-9300000000.5")), Ok(-i64::MAX));
+        assert_eq!(
+            timestamp_nanos(&json!("9999-12-31T23:59:59Z")),
+            Ok(i64::MAX)
+        );
     }
 }

@@ -17,7 +17,9 @@ pub use intern::{Interner, Sym};
 pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample,
 };
-pub use span::{AttrKey, Attrs, Nanos, Span, SpanKind, SpanLink, Status};
+pub use span::{
+    AttrKey, Attrs, EARLIEST, LATEST, Nanos, Span, SpanKind, SpanLink, Status, check_times,
+};
 pub use trace::Trace;
 
 use std::sync::Arc;

@@ -170,6 +170,12 @@ pub struct Quality {
     pub zero_duration: u64,
     /// Spans whose end precedes their start.
     pub negative_duration: u64,
+    /// Spans skipped because a start or end lies outside
+    /// [`crate::model::EARLIEST`]..=[`crate::model::LATEST`] (1970 to 2200);
+    /// each is also kept as an example while there is room. Left out of
+    /// JSON when zero, so reports of sound inputs keep their shape.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub invalid_time: u64,
     /// Sentry spans whose `trace_id` differs from their event's
     /// `contexts.trace.trace_id`; each is kept in the event's trace. Left
     /// out of JSON when zero.
@@ -193,6 +199,15 @@ impl Quality {
     /// Counts a skipped record and keeps it as an example while there is room.
     pub fn unparsable(&mut self, problem: Problem) {
         self.unparsable_records += 1;
+        if self.examples.len() < MAX_EXAMPLES {
+            self.examples.push(problem);
+        }
+    }
+
+    /// Counts a span skipped for an out-of-range time and keeps it as an
+    /// example while there is room.
+    pub fn invalid_time(&mut self, problem: Problem) {
+        self.invalid_time += 1;
         if self.examples.len() < MAX_EXAMPLES {
             self.examples.push(problem);
         }
@@ -255,6 +270,7 @@ impl Quality {
         self.child_ends_after_parent += other.child_ends_after_parent;
         self.zero_duration += other.zero_duration;
         self.negative_duration += other.negative_duration;
+        self.invalid_time += other.invalid_time;
         self.sentry_span_trace_mismatch += other.sentry_span_trace_mismatch;
         self.sentry_orphan_spans += other.sentry_orphan_spans;
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
@@ -267,9 +283,10 @@ impl Quality {
     }
 
     /// The counts by name, in a fixed order, for tables.
-    pub fn counts(&self) -> [(&'static str, u64); 11] {
+    pub fn counts(&self) -> [(&'static str, u64); 12] {
         [
             ("unparsable records", self.unparsable_records),
+            ("invalid times (span skipped)", self.invalid_time),
             ("missing parent (made root)", self.missing_parent),
             ("duplicate span ids", self.duplicate_spans),
             ("parent cycles broken", self.parent_cycles),

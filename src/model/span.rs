@@ -10,6 +10,41 @@ use super::intern::Sym;
 /// duration and can be reported instead of wrapping around.
 pub type Nanos = i64;
 
+/// The earliest time a span may start or end: 1970-01-01T00:00:00Z, as
+/// Unix nanoseconds. Readers count a span with an earlier time as an invalid
+/// time (see [`check_times`]) instead of reading it.
+pub const EARLIEST: Nanos = 0;
+
+/// The latest time a span may start or end: 2200-01-01T00:00:00Z, as Unix
+/// nanoseconds (7,258,118,400 s). Far beyond any real trace, and far enough
+/// below `i64::MAX` (year 2262) that the difference of two valid times
+/// always fits: a valid span's duration never overflows.
+pub const LATEST: Nanos = 7_258_118_400 * 1_000_000_000;
+
+/// Why a span's times cannot be read: a start or end before [`EARLIEST`] or
+/// after [`LATEST`]. `None` for a span whose times are within them (its end
+/// may still precede its start; that is counted later as a negative
+/// duration).
+pub fn check_times(start: Nanos, end: Nanos) -> Option<String> {
+    let out = |what: &str, t: Nanos| {
+        let side = if t < EARLIEST {
+            "before 1970-01-01"
+        } else {
+            "after 2200-01-01"
+        };
+        format!(
+            "{what} time {t} ns since the epoch is {side} (times must lie within 1970-01-01..2200-01-01)"
+        )
+    };
+    if !(EARLIEST..=LATEST).contains(&start) {
+        Some(out("start", start))
+    } else if !(EARLIEST..=LATEST).contains(&end) {
+        Some(out("end", end))
+    } else {
+        None
+    }
+}
+
 /// What role a span plays in a call (OTLP `SpanKind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -221,9 +256,12 @@ pub struct Span {
 }
 
 impl Span {
-    /// `end - start`, which can be zero or negative in broken data.
+    /// `end - start`, which can be zero or negative in broken data. Spans
+    /// read from inputs have times within [`EARLIEST`]..=[`LATEST`], so this
+    /// is exact for them; for others it saturates at the `i64` bounds
+    /// instead of wrapping around.
     pub fn duration(&self) -> Nanos {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
 
     /// The attribute block, or an empty one.
@@ -272,6 +310,39 @@ mod tests {
         b.set(AttrKey::DbStatement, true, new);
         b.set(AttrKey::DbStatement, false, old);
         assert_eq!(b.db_statement, Some(new));
+    }
+
+    #[test]
+    fn times_are_bounded_and_durations_never_wrap() {
+        assert_eq!(LATEST, 7_258_118_400_000_000_000);
+        assert_eq!(check_times(0, 0), None);
+        assert_eq!(check_times(LATEST, 0), None);
+        assert_eq!(check_times(1_700_000_000_000_000_000, 1), None);
+        let before = check_times(-1, 5).unwrap();
+        assert!(before.starts_with("start time -1 ns") && before.contains("before 1970"));
+        let after = check_times(5, LATEST + 1).unwrap();
+        assert!(after.starts_with("end time") && after.contains("after 2200"));
+        assert!(check_times(i64::MIN, i64::MAX).is_some());
+        let strings = crate::model::Interner::new();
+        let sym = strings.intern("x");
+        let span = |start, end| Span {
+            trace_id: Default::default(),
+            span_id: SpanId::parse("01").unwrap(),
+            parent_id: None,
+            start,
+            end,
+            service: sym,
+            name: sym,
+            kind: SpanKind::Unspecified,
+            status: Status::Unset,
+            attrs: None,
+            links: None,
+            trace_label: None,
+        };
+        assert_eq!(span(i64::MIN, i64::MAX).duration(), i64::MAX);
+        assert_eq!(span(i64::MAX, i64::MIN).duration(), i64::MIN);
+        assert_eq!(span(LATEST, EARLIEST).duration(), -LATEST);
+        assert_eq!(span(10, 25).duration(), 15);
     }
 
     #[test]

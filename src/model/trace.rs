@@ -62,7 +62,8 @@ impl Trace {
                     example(id, span, "ends when it starts".to_string())
                 }),
                 d if d < 0 => quality.count(Count::NegativeDuration, || {
-                    example(id, span, format!("ends {} before it starts", ms(-d)))
+                    let before = ms(d.saturating_neg());
+                    example(id, span, format!("ends {before} before it starts"))
                 }),
                 _ => {}
             }

@@ -7,6 +7,7 @@ mod data_quality;
 mod determinism;
 mod diagnosis;
 mod gate;
+mod hostile_times;
 mod html;
 mod oracles;
 mod parquet;

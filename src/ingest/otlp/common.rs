@@ -92,11 +92,13 @@ pub fn name(text: &str, strings: &Interner) -> Sym {
 }
 
 /// A span time from OTLP's unsigned nanoseconds. Zero is what protobuf
-/// writes for an unset time, so it counts as missing in both encodings.
+/// writes for an unset time, so it counts as missing in both encodings. A
+/// time beyond `i64` saturates: the reader then counts the span as an
+/// invalid time (see `ingest::times`), never wraps it.
 pub fn time(nanos: u64, field: &str) -> Result<Nanos, String> {
     match nanos {
         0 => Err(format!("span has no \"{field}\" (or it is 0)")),
-        n => Nanos::try_from(n).map_err(|_| format!("\"{field}\" {n} is out of range")),
+        n => Ok(Nanos::try_from(n).unwrap_or(Nanos::MAX)),
     }
 }
 
@@ -172,9 +174,9 @@ mod tests {
     }
 
     #[test]
-    fn zero_and_huge_times_are_refused() {
+    fn zero_is_refused_and_huge_times_saturate() {
         assert!(time(0, "startTimeUnixNano").is_err());
-        assert!(time(u64::MAX, "startTimeUnixNano").is_err());
+        assert_eq!(time(u64::MAX, "startTimeUnixNano"), Ok(i64::MAX));
         assert_eq!(
             time(1_544_712_660_000_000_000, "x"),
             Ok(1_544_712_660_000_000_000)
