@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// Where in an input a problem sits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Location {
     /// A 1-based line of a text file (JSON lines, or a pretty JSON document).
@@ -128,6 +128,19 @@ pub struct SpanExample {
     pub span_id: String,
     /// What is odd about it.
     pub message: String,
+}
+
+impl SpanExample {
+    /// The order examples are kept in: by trace, then span, then place.
+    fn key(&self) -> impl Ord + '_ {
+        (
+            &self.trace_id,
+            &self.span_id,
+            &self.file,
+            &self.location,
+            &self.message,
+        )
+    }
 }
 
 impl fmt::Display for SpanExample {
@@ -275,10 +288,13 @@ impl Quality {
         self.sentry_orphan_spans += other.sentry_orphan_spans;
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
+        // The smallest by trace and span id, so the examples do not depend
+        // on the order parts are merged in (threads, spilled parts).
         for (count, examples) in other.span_examples {
             let kept = self.span_examples.entry(count).or_default();
-            let room = EXAMPLES_PER_COUNT.saturating_sub(kept.len());
-            kept.extend(examples.into_iter().take(room));
+            kept.extend(examples);
+            kept.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            kept.truncate(EXAMPLES_PER_COUNT);
         }
     }
 
@@ -352,7 +368,16 @@ mod tests {
         assert_eq!(a.zero_duration, 1);
         let late = &a.span_examples[&Count::ChildEndsAfterParent];
         assert_eq!(late.len(), EXAMPLES_PER_COUNT);
-        assert_eq!(late[4].location, Some(Location::Line(110)));
+        assert!(late.iter().any(|e| e.location == Some(Location::Line(110))));
+        // Merging in the other order keeps the same examples.
+        let (mut c, mut d) = (Quality::default(), Quality::default());
+        for i in 0..4 {
+            c.count(Count::ChildEndsAfterParent, || example(i));
+            d.count(Count::ChildEndsAfterParent, || example(10 + i));
+        }
+        d.shift(100, 0);
+        d.merge(c);
+        assert_eq!(&d.span_examples[&Count::ChildEndsAfterParent], late);
         assert!(!a.wants_example(Count::ChildEndsAfterParent));
         let mut called = false;
         a.count(Count::ChildEndsAfterParent, || {
