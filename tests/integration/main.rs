@@ -10,6 +10,7 @@ mod gate;
 mod hostile_times;
 mod html;
 mod oracles;
+mod outside_formats;
 mod parquet;
 mod reports;
 mod scale;

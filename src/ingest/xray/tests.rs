@@ -1,0 +1,203 @@
+//! X-Ray reader tests against the AWS CLI's documented output and
+//! hand-made documents.
+
+use super::*;
+use crate::ingest::test_support::{oracle, read_with};
+use crate::model::{Quality, TraceSet};
+
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+    read_with(&XrayReader, strings, bytes)
+}
+
+fn id(text: &str) -> SpanId {
+    SpanId::parse(text).unwrap()
+}
+
+#[test]
+fn cli_example_gives_segment_aws_call_and_inferred_segment() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, &oracle("xray/batch-traces-get.output.json")).unwrap();
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 3);
+    let (trace, hex) = TraceId::parse("5d82881a0a9126e92a73e971eed891b9").unwrap();
+    assert!(hex);
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.trace_id == trace && s.trace_label.is_none())
+    );
+
+    let root = &spans[0];
+    assert_eq!(root.span_id, id("54aff5735b12dd28"));
+    assert_eq!(root.parent_id, None);
+    assert_eq!(root.kind, SpanKind::Server);
+    assert_eq!(strings.resolve(root.service), "Scorekeep");
+    assert_eq!(strings.resolve(root.name), "POST /api/user");
+    assert_eq!(root.start, 1_568_835_610_432_000_000);
+    assert_eq!(root.duration(), 232_000_000);
+    assert_eq!(
+        root.attrs().url_full.map(|s| strings.resolve(s)),
+        Some("http://scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com/api/user")
+    );
+
+    let call = &spans[1];
+    assert_eq!(call.span_id, id("2d6900034ccfe558"));
+    assert_eq!(call.parent_id, Some(root.span_id));
+    assert_eq!(call.kind, SpanKind::Client, "namespace aws");
+    assert_eq!(strings.resolve(call.service), "Scorekeep");
+    assert_eq!(strings.resolve(call.name), "DynamoDB UpdateItem");
+    assert_eq!(
+        call.attrs().peer_service.map(|s| strings.resolve(s)),
+        Some("DynamoDB")
+    );
+    assert_eq!(call.duration(), 6_000_000);
+
+    let inferred = &spans[2];
+    assert_eq!(inferred.parent_id, Some(call.span_id));
+    assert_eq!(strings.resolve(inferred.service), "DynamoDB");
+    assert_eq!(inferred.kind, SpanKind::Server);
+
+    let set = TraceSet::build(spans, strings, quality);
+    assert_eq!(set.traces.len(), 1);
+    assert_eq!(set.quality.missing_parent, 0);
+    assert_eq!(set.quality.child_starts_before_parent, 0);
+}
+
+#[test]
+fn trace_ids_read_as_the_hex_they_spell() {
+    let (a, hex) = trace_id("1-5d82881a-0a9126e92a73e971eed891b9").unwrap();
+    assert!(hex);
+    assert_eq!(a.to_string(), "5d82881a0a9126e92a73e971eed891b9");
+    let (b, hex) = trace_id("trace-one").unwrap();
+    assert!(!hex);
+    assert_eq!(b, TraceId::parse("trace-one").unwrap().0);
+    assert!(trace_id(" ").is_err());
+}
+
+const SEGMENT: &str = r#"{"trace_id":"1-5d82881a-0a9126e92a73e971eed891b9","id":"aaaaaaaaaaaaaaaa","name":"api","start_time":100.0,"end_time":100.5,"fault":true,
+ "subsegments":[{"id":"bbbbbbbbbbbbbbbb","name":"db.example.com","namespace":"remote","start_time":100.1,"end_time":100.2,
+   "sql":{"sanitized_query":"SELECT * FROM t WHERE id = ?","database_type":"PostgreSQL"},
+   "subsegments":[{"id":"cccccccccccccccc","name":"inner","start_time":100.1,"in_progress":true}]},
+  {"id":"dddddddddddddddd","name":"render","start_time":100.2,"end_time":100.3,"error":false}]}"#;
+
+#[test]
+fn bare_documents_nest_subsegments() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, SEGMENT.as_bytes()).unwrap();
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 4);
+    assert_eq!(spans[0].status, Status::Error, "fault");
+    assert_eq!(strings.resolve(spans[0].name), "api");
+    let db = &spans[1];
+    assert_eq!(db.kind, SpanKind::Client);
+    assert_eq!(strings.resolve(db.service), "api");
+    let attrs = db.attrs();
+    assert_eq!(
+        attrs.db_system.map(|s| strings.resolve(s)),
+        Some("postgresql")
+    );
+    assert_eq!(
+        attrs.db_statement.map(|s| strings.resolve(s)),
+        Some("SELECT * FROM t WHERE id = ?")
+    );
+    assert_eq!(spans[2].parent_id, Some(db.span_id));
+    assert_eq!(spans[2].duration(), 0, "in progress: zero long");
+    assert_eq!(spans[3].kind, SpanKind::Internal);
+    assert_eq!(spans[3].status, Status::Unset);
+    assert_eq!(spans[3].parent_id, Some(id("aaaaaaaaaaaaaaaa")));
+
+    // A list of documents, and JSON lines of them, read the same.
+    let list = format!("[{SEGMENT}]");
+    assert_eq!(read(&strings, list.as_bytes()).unwrap().0, spans);
+    let one_line = SEGMENT.replace('\n', "");
+    let lines = format!("{one_line}\n{one_line}\n");
+    assert_eq!(read(&strings, lines.as_bytes()).unwrap().0.len(), 8);
+}
+
+#[test]
+fn separate_subsegment_documents_take_their_parents_service() {
+    let strings = Interner::new();
+    let doc = r#"[{"type":"subsegment","trace_id":"1-5d82881a-0a9126e92a73e971eed891b9","id":"eeeeeeeeeeeeeeee","parent_id":"bbbbbbbbbbbbbbbb","name":"late","start_time":100.15,"end_time":100.16},
+{"type":"subsegment","trace_id":"1-5d82881a-0a9126e92a73e971eed891b9","id":"ffffffffffffffff","parent_id":"0123456789abcdef","name":"lost","start_time":100.15,"end_time":100.16},
+SEGMENT]"#
+        .replace("SEGMENT", SEGMENT);
+    let (spans, _) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(spans.len(), 6);
+    assert_eq!(strings.resolve(spans[0].service), "api");
+    assert_eq!(spans[0].kind, SpanKind::Internal);
+    assert_eq!(strings.resolve(spans[1].service), "unknown");
+}
+
+#[test]
+fn bad_segments_and_unprocessed_ids_are_counted() {
+    let strings = Interner::new();
+    let doc = r#"{
+  "Traces": [
+    {
+      "Id": "1-5d82881a-0a9126e92a73e971eed891b9",
+      "Segments": [
+        {"Id": "1", "Document": "{\"id\":\"1111111111111111\",\"name\":\"a\",\"start_time\":10,\"end_time\":11}"},
+        {"Id": "2", "Document": "{not json"},
+        {"Id": "3", "Document": "{\"id\":\"3333333333333333\",\"name\":\"a\"}"},
+        {"Id": "4", "Document": "{\"id\":\"4444444444444444\",\"name\":\"a\",\"start_time\":1e10,\"end_time\":1e10}"},
+        {"Id": "5"}
+      ]
+    }
+  ],
+  "UnprocessedTraceIds": ["1-00000000-000000000000000000000001"]
+}"#;
+    let (spans, quality) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(
+        spans.len(),
+        1,
+        "the trace's Id stands in for a missing trace_id"
+    );
+    assert_eq!(quality.unparsable_records, 4);
+    assert_eq!(quality.invalid_time, 1);
+    let lines: Vec<&Location> = quality.examples.iter().map(|p| &p.location).collect();
+    assert_eq!(
+        lines[0],
+        &Location::Line(1),
+        "the unprocessed id: the record"
+    );
+    assert!(quality.examples[0].message.contains("UnprocessedTraceIds"));
+    assert_eq!(
+        lines[1..],
+        [
+            &Location::Line(7),
+            &Location::Line(8),
+            &Location::Line(9),
+            &Location::Line(10)
+        ]
+    );
+}
+
+#[test]
+fn not_xray_is_an_error() {
+    let strings = Interner::new();
+    assert!(read(&strings, b"{\"a\": 1}").is_err());
+    assert!(read(&strings, b"{\"Traces\": ").is_err());
+}
+
+#[test]
+fn sniffing_accepts_xray_only() {
+    assert!(sniff(&oracle("xray/batch-traces-get.output.json")));
+    assert!(sniff(SEGMENT.as_bytes()));
+    assert!(!sniff(&oracle("sentry/consecutive-http-basic.json")));
+    assert!(!sniff(&oracle("zipkin/skew.json")));
+    assert!(!sniff(&oracle("jaeger/ui_01.json")));
+}
+
+#[test]
+fn odd_values_never_panic() {
+    let template: Value = serde_json::from_str(SEGMENT).unwrap();
+    let mut templates = vec![template.clone()];
+    templates.push(serde_json::from_slice(&oracle("xray/batch-traces-get.output.json")).unwrap());
+    for template in &templates {
+        for mutated in super::super::json_value::mutations(template) {
+            let strings = Interner::new();
+            let bytes = serde_json::to_vec(&mutated).unwrap();
+            let _ = read(&strings, &bytes);
+        }
+    }
+}

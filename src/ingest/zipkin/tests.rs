@@ -1,0 +1,242 @@
+//! Zipkin reader tests against Zipkin's own test data and hand-made edge
+//! cases.
+
+use super::*;
+use crate::ingest::test_support::{oracle, read_with};
+use crate::model::{Quality, TraceSet};
+
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+    read_with(&ZipkinReader, strings, bytes)
+}
+
+fn id(text: &str) -> SpanId {
+    SpanId::parse(text).unwrap()
+}
+
+fn one(spans: &[Span], span_id: SpanId) -> &Span {
+    let found: Vec<&Span> = spans.iter().filter(|s| s.span_id == span_id).collect();
+    assert_eq!(found.len(), 1, "{span_id}");
+    found[0]
+}
+
+#[test]
+fn skew_splits_the_shared_span_into_client_parent_and_server_child() {
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, &oracle("zipkin/skew.json")).unwrap();
+    assert_eq!(spans.len(), 4);
+    assert_eq!(quality.unparsable_records, 0);
+    let shared = id("74280ae0c10d8062");
+    let client = one(&spans, shared);
+    assert_eq!(client.kind, SpanKind::Client);
+    assert_eq!(strings.resolve(client.service), "servicea");
+    assert_eq!(client.parent_id, Some(id("bf396325699c84bf")));
+    assert_eq!(client.start, 1_470_150_004_074_202_000);
+    assert_eq!(client.duration(), 94_539_000);
+    let server = one(&spans, server_half_id(shared));
+    assert_eq!(server.kind, SpanKind::Server);
+    assert_eq!(strings.resolve(server.service), "serviceb");
+    assert_eq!(
+        server.parent_id,
+        Some(shared),
+        "the server half is the client's child"
+    );
+    assert_eq!(server.start, 1_470_150_004_008_761_000);
+    let local = one(&spans, id("43210ae0c10d1234"));
+    assert_eq!(local.kind, SpanKind::Internal, "no kind: a local span");
+    assert_eq!(
+        local.parent_id,
+        Some(server.span_id),
+        "serviceb's own work hangs under the server half"
+    );
+    let set = TraceSet::build(spans, strings, quality);
+    assert_eq!(set.traces.len(), 1);
+    assert_eq!(set.traces[0].spans.len(), 4);
+    assert_eq!(set.quality.duplicate_spans, 0);
+    assert_eq!(set.quality.missing_parent, 0);
+    assert_eq!(
+        set.quality.child_starts_before_parent, 1,
+        "the server half starts 65 ms before its client: clock skew"
+    );
+}
+
+#[test]
+fn derived_ids_are_fixed_and_distinct() {
+    let shared = id("74280ae0c10d8062");
+    assert_eq!(server_half_id(shared), server_half_id(shared));
+    assert_eq!(server_half_id(shared), id("23902a13a2e702d4"));
+    assert_ne!(server_half_id(shared), shared);
+    assert_ne!(server_half_id(SpanId(1)), server_half_id(SpanId(2)));
+    assert_ne!(server_half_id(SpanId(u64::MAX)).0, 0);
+}
+
+#[test]
+fn a_lone_shared_server_span_keeps_its_id_and_root() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("zipkin/envoy.json")).unwrap();
+    assert_eq!(spans.len(), 1);
+    let span = &spans[0];
+    assert_eq!(span.span_id, id("978883983d506fa5"));
+    assert_eq!(span.parent_id, None);
+    assert_eq!(strings.resolve(span.service), "unknown", "no serviceName");
+    assert_eq!(strings.resolve(span.name), "localhost:10000");
+    assert_eq!(span.duration(), 127_115_000);
+    let attrs = span.attrs();
+    assert_eq!(
+        attrs.url_full.map(|s| strings.resolve(s)),
+        Some("http://www.google.com/")
+    );
+    assert_eq!(attrs.http_method.map(|s| strings.resolve(s)), Some("GET"));
+}
+
+#[test]
+fn messaging_kinds_peers_and_statements() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("zipkin/messaging.json")).unwrap();
+    let publish = one(&spans, id("05e3ac9a4f6e3b90"));
+    assert_eq!(publish.kind, SpanKind::Producer);
+    let attrs = publish.attrs();
+    assert_eq!(
+        attrs.peer_service.map(|s| strings.resolve(s)),
+        Some("rabbitmq")
+    );
+    assert_eq!(
+        attrs.messaging_system.map(|s| strings.resolve(s)),
+        Some("rabbitmq")
+    );
+    assert_eq!(one(&spans, id("e457b5a2e4d86bd1")).kind, SpanKind::Consumer);
+    assert_eq!(one(&spans, id("b33447baae403ed6")).kind, SpanKind::Server);
+
+    let (spans, _) = read(&strings, &oracle("zipkin/simple-db-p6.json")).unwrap();
+    let queries: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s.attrs().db_statement.map(|q| strings.resolve(q)))
+        .collect();
+    assert_eq!(queries.len(), 4, "sql.query is the statement");
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.attrs().peer_service.map(|p| strings.resolve(p)) == Some("app_db"))
+    );
+}
+
+#[test]
+fn error_tags_make_errors() {
+    let strings = Interner::new();
+    let (spans, _) = read(&strings, &oracle("zipkin/messaging-kafka.json")).unwrap();
+    assert_eq!(spans.len(), 28);
+    assert_eq!(
+        spans.iter().filter(|s| s.status == Status::Error).count(),
+        3
+    );
+}
+
+#[test]
+fn incomplete_and_bad_spans_are_kept_or_counted_with_their_line() {
+    let strings = Interner::new();
+    let doc = br#"[
+  {"traceId": "a", "id": "1", "timestamp": 1000, "name": "incomplete"},
+  {"traceId": "a", "id": "2", "duration": 5},
+  {"traceId": "a", "id": "3", "timestamp": 9999999999999999, "duration": 5},
+  "not a span",
+  {"traceId": "a", "id": "4", "parentId": "1", "timestamp": "2000", "duration": 1.4,
+   "tags": {"error": "", "db.statement": "SELECT 1", "sql.query": "ignored"}}
+]"#;
+    let (spans, quality) = read(&strings, doc).unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].duration(), 0, "no duration: kept, zero long");
+    assert_eq!(spans[0].start, 1_000_000);
+    let four = &spans[1];
+    assert_eq!((four.start, four.end), (2_000_000, 2_001_000));
+    assert_eq!(four.status, Status::Error, "an error tag, even empty");
+    assert_eq!(
+        four.attrs().db_statement.map(|s| strings.resolve(s)),
+        Some("SELECT 1"),
+        "the standard key wins over sql.query"
+    );
+    assert_eq!(quality.unparsable_records, 2);
+    assert_eq!(quality.invalid_time, 1);
+    let at: Vec<(Location, &str)> = quality
+        .examples
+        .iter()
+        .map(|p| (p.location.clone(), p.message.as_str()))
+        .collect();
+    assert_eq!(at[0].0, Location::Line(3));
+    assert!(at[0].1.contains("timestamp"), "{}", at[0].1);
+    assert_eq!(at[1].0, Location::Line(4));
+    assert!(at[1].1.contains("after 2200"), "{}", at[1].1);
+    assert!(at[2].1.contains("expected a Zipkin span object"));
+}
+
+#[test]
+fn json_lines_and_lists_of_traces() {
+    let strings = Interner::new();
+    let lines = b"{\"traceId\":\"a\",\"id\":\"1\",\"kind\":\"CLIENT\",\"timestamp\":10,\"duration\":8,\"localEndpoint\":{\"serviceName\":\"front\"}}\n\
+{\"traceId\":\"a\",\"id\":\"1\",\"kind\":\"SERVER\",\"shared\":true,\"timestamp\":12,\"duration\":4,\"localEndpoint\":{\"serviceName\":\"back\"}}\n\
+{\"traceId\":\"a\",\"id\":\"2\",\"parentId\":\"1\",\"timestamp\":13,\"duration\":1,\"localEndpoint\":{\"serviceName\":\"back\"}}\n";
+    let (spans, quality) = read(&strings, lines).unwrap();
+    assert_eq!(quality.unparsable_records, 0);
+    assert_eq!(spans.len(), 3);
+    assert_eq!(
+        spans[1].span_id,
+        server_half_id(id("1")),
+        "halves on separate lines"
+    );
+    assert_eq!(spans[2].parent_id, Some(spans[1].span_id));
+
+    let traces = br#"[[{"traceId":"a","id":"1","timestamp":1,"duration":1}],
+                       [{"traceId":"b","id":"1","timestamp":1,"duration":1}]]"#;
+    let (spans, _) = read(&strings, traces).unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_ne!(spans[0].trace_id, spans[1].trace_id);
+}
+
+#[test]
+fn unshared_server_with_a_client_of_the_same_id_is_split_too() {
+    let strings = Interner::new();
+    let doc = br#"[
+{"traceId":"a","id":"1","kind":"CLIENT","timestamp":10,"duration":8,"localEndpoint":{"serviceName":"front"}},
+{"traceId":"a","id":"1","kind":"SERVER","timestamp":12,"duration":4,"localEndpoint":{"serviceName":"back"}},
+{"traceId":"a","id":"3","parentId":"1","timestamp":11,"duration":1,"localEndpoint":{"serviceName":"front"}}]"#;
+    let (spans, _) = read(&strings, doc).unwrap();
+    assert_eq!(spans[0].span_id, id("1"));
+    assert_eq!(spans[1].span_id, server_half_id(id("1")));
+    assert_eq!(
+        spans[2].parent_id,
+        Some(id("1")),
+        "the client's service stays under the client"
+    );
+}
+
+#[test]
+fn not_zipkin_is_an_error() {
+    let strings = Interner::new();
+    assert!(read(&strings, b"{\"a\": 1}").is_err());
+    assert!(read(&strings, b"[1, 2").is_err());
+}
+
+#[test]
+fn sniffing_accepts_zipkin_only() {
+    for file in [
+        "skew.json",
+        "envoy.json",
+        "yelp.json",
+        "messaging-kafka.json",
+    ] {
+        assert!(sniff(&oracle(&format!("zipkin/{file}"))), "{file}");
+    }
+    assert!(!sniff(&oracle("jaeger/ui_01.json")));
+    assert!(!sniff(&oracle("otlp/spec-example.json")));
+    assert!(!sniff(
+        b"[{\"traceId\":\"a\",\"id\":\"1\",\"binaryAnnotations\":[]}]"
+    ));
+}
+
+#[test]
+fn odd_values_never_panic() {
+    let template: Value = serde_json::from_slice(&oracle("zipkin/skew.json")).unwrap();
+    for mutated in super::super::json_value::mutations(&template) {
+        let strings = Interner::new();
+        let bytes = serde_json::to_vec(&mutated).unwrap();
+        let _ = read(&strings, &bytes);
+    }
+}
