@@ -86,6 +86,8 @@ pub struct UnitBreakdown {
     pub features: UnitFeatures,
     /// Where its failure happened, if it failed.
     pub error_locus: Option<LocusObs>,
+    /// Its trace's data-quality counts.
+    pub trace_issues: crate::model::TraceIssues,
 }
 
 /// The error locus of one unit.
@@ -335,6 +337,7 @@ fn trace_breakdown(
             findings,
             segments: Vec::new(),
             features,
+            trace_issues: trace.issues,
             error_locus: locus.map(|l| LocusObs {
                 service: trace.spans[l].service,
                 name: trace.spans[l].name,

@@ -119,6 +119,28 @@ pub fn breakdown_of(
     breakdown::breakdown(set, &units, options)
 }
 
+/// The trace-level data-quality counts of the analysed traces, each trace
+/// counted once however many of its roots were analysed.
+fn selected_quality(bd: &breakdown::Breakdown) -> std::collections::BTreeMap<String, u64> {
+    let mut sums = [0u64; 8];
+    let mut last = None;
+    for unit in &bd.units {
+        // A trace's units are adjacent (units come in trace order).
+        if last == Some(unit.trace_id) {
+            continue;
+        }
+        last = Some(unit.trace_id);
+        for (sum, n) in sums.iter_mut().zip(unit.trace_issues.0) {
+            *sum += u64::from(n);
+        }
+    }
+    crate::model::TraceIssues::NAMES
+        .iter()
+        .zip(sums)
+        .map(|(name, n)| (name.to_string(), n))
+        .collect()
+}
+
 /// The aggregation stage: every table and finding from a breakdown, with
 /// `read` as the summary of what was read.
 pub fn finish(
@@ -152,6 +174,7 @@ pub fn finish(
             percentile_method: aggregate::PERCENTILE_METHOD,
             max_spans_per_trace: per_unit.iter().copied().max().unwrap_or(0),
             analysed_spans: per_unit.iter().sum(),
+            selected_data_quality: selected_quality(bd),
         },
         operations: tables.operations,
         services: tables.services,

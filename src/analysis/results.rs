@@ -65,6 +65,10 @@ pub struct AnalysisSummary {
     /// `spans` read).
     #[serde(default)]
     pub analysed_spans: u64,
+    /// The data-quality counts of the analysed traces (those a trace's own
+    /// build makes; `data_quality` counts the whole input), by name.
+    #[serde(default)]
+    pub selected_data_quality: std::collections::BTreeMap<String, u64>,
 }
 
 impl AnalysisSummary {

@@ -15,7 +15,7 @@ mod trace;
 pub use ids::{IdError, SpanId, TraceId};
 pub use intern::{Interner, Sym};
 pub use quality::{
-    Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample,
+    Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };
 pub use span::{
     AttrKey, Attrs, EARLIEST, LATEST, Nanos, Span, SpanKind, SpanLink, Status, check_times,

@@ -298,6 +298,42 @@ impl Quality {
         }
     }
 
+    /// The counts a trace's own build makes (not those of reading).
+    pub fn trace_counts(&self) -> TraceIssues {
+        let c = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        TraceIssues([
+            c(self.missing_parent),
+            c(self.duplicate_spans),
+            c(self.parent_cycles),
+            c(self.multi_root_traces),
+            c(self.child_starts_before_parent),
+            c(self.child_ends_after_parent),
+            c(self.zero_duration),
+            c(self.negative_duration),
+        ])
+    }
+
+    /// The counts with their labels and JSON keys, in [`Quality::counts`]
+    /// order.
+    pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); 12] {
+        const KEYS: [&str; 12] = [
+            "unparsable_records",
+            "invalid_time",
+            "missing_parent",
+            "duplicate_spans",
+            "parent_cycles",
+            "multi_root_traces",
+            "child_starts_before_parent",
+            "child_ends_after_parent",
+            "zero_duration",
+            "negative_duration",
+            "sentry_span_trace_mismatch",
+            "sentry_orphan_spans",
+        ];
+        let counts = self.counts();
+        std::array::from_fn(|i| (counts[i].0, KEYS[i], counts[i].1))
+    }
+
     /// The counts by name, in a fixed order, for tables.
     pub fn counts(&self) -> [(&'static str, u64); 12] {
         [
@@ -323,9 +359,62 @@ impl Quality {
     }
 }
 
+/// One trace's own data-quality counts (those its build makes), so a
+/// report can count what its selection holds, not only the whole input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TraceIssues(pub [u32; 8]);
+
+impl TraceIssues {
+    /// The names of the counts, in order, as the JSON report spells them.
+    pub const NAMES: [&'static str; 8] = [
+        "missing_parent",
+        "duplicate_spans",
+        "parent_cycles",
+        "multi_root_traces",
+        "child_starts_before_parent",
+        "child_ends_after_parent",
+        "zero_duration",
+        "negative_duration",
+    ];
+
+    /// The counts added since `before`.
+    pub fn since(self, before: TraceIssues) -> TraceIssues {
+        let mut out = self;
+        for (o, b) in out.0.iter_mut().zip(before.0) {
+            *o = o.saturating_sub(b);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_counts_name_the_json_fields() {
+        let q = Quality {
+            child_ends_after_parent: 3,
+            ..Quality::default()
+        };
+        let json = serde_json::to_value(&q).unwrap();
+        for (_, key, n) in q.counts_keyed() {
+            if let Some(v) = json.get(key) {
+                assert_eq!(v.as_u64(), Some(n), "{key}");
+            }
+        }
+        assert!(
+            q.counts_keyed()
+                .iter()
+                .any(|&(_, k, n)| k == "child_ends_after_parent" && n == 3)
+        );
+        for name in TraceIssues::NAMES {
+            assert!(
+                q.counts_keyed().iter().any(|&(_, k, _)| k == name),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn merge_adds_counts_and_caps_examples() {

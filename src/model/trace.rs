@@ -27,6 +27,8 @@ pub struct Trace {
     pub graph: DiGraph<(), (), u32>,
     /// Spans without a (present) parent, by start time.
     pub roots: Vec<usize>,
+    /// The data-quality counts building this trace made.
+    pub issues: super::quality::TraceIssues,
 }
 
 impl Trace {
@@ -35,6 +37,7 @@ impl Trace {
     pub fn build(mut spans: Vec<Span>, quality: &mut Quality) -> Trace {
         let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
         let label = spans.iter().find_map(|s| s.trace_label);
+        let counted_before = quality.trace_counts();
         // A total order on content, so the kept duplicate and every index are
         // the same whatever order the files were read in.
         spans.sort_unstable_by_key(|s| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8));
@@ -84,6 +87,7 @@ impl Trace {
             spans,
             graph,
             roots,
+            issues: quality.trace_counts().since(counted_before),
         }
     }
 

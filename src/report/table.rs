@@ -50,11 +50,20 @@ impl Reporter for TableReporter {
             write_chain(top, out)?;
         }
         let quality = &analysis.summary.read.data_quality;
+        let selected = &analysis.summary.selected_data_quality;
+        let whole = analysis.summary.analysed_traces == analysis.summary.read.traces;
         let problems: Vec<String> = quality
-            .counts()
+            .counts_keyed()
             .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(name, n)| format!("{name}: {n}"))
+            .filter(|(_, _, n)| *n > 0)
+            .map(|(name, key, n)| {
+                // Counts of the selected traces first, the input's beside
+                // them, where the selection kept less than the input.
+                match selected.get(*key) {
+                    Some(s) if !whole => format!("{name}: {s} ({n} in the input)"),
+                    _ => format!("{name}: {n}"),
+                }
+            })
             .collect();
         if !problems.is_empty() {
             writeln!(

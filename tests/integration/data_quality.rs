@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::util::{json, path};
+use crate::util::{critpath, json, path, succeed};
 
 /// Counts whose cases are skipped records, shown in `examples` (file,
 /// location, message); a skipped record may have no readable ids.
@@ -176,4 +176,36 @@ fn django_events_read_as_one_trace_with_one_root_each() {
             );
         }
     }
+}
+
+#[test]
+fn the_selection_has_its_own_data_quality_counts() {
+    let window = path("tests/oracles/nezha/W1_ob_currency_netdelay.otlp.jsonl.gz");
+    let report = |extra: &[&str]| -> serde_json::Value {
+        let (out, _) = succeed(
+            critpath()
+                .arg("analyze")
+                .arg(&window)
+                .args(extra)
+                .args(["--format", "json"]),
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    let key = "child_ends_after_parent";
+    // Everything selected: the selection's counts are the input's.
+    let all = report(&[]);
+    let summary = &all["summary"];
+    assert_eq!(
+        summary["selected_data_quality"][key],
+        summary["data_quality"][key]
+    );
+    // Traces after the injection only: fewer, and the input's stay.
+    let some = report(&["--since", "2022-08-22T05:27:06Z"]);
+    let summary = &some["summary"];
+    let (selected, input) = (
+        summary["selected_data_quality"][key].as_u64().unwrap(),
+        summary["data_quality"][key].as_u64().unwrap(),
+    );
+    assert_eq!(input, all["summary"]["data_quality"][key].as_u64().unwrap());
+    assert!(0 < selected && selected < input, "{selected} of {input}");
 }
