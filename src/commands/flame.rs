@@ -8,7 +8,7 @@ use crate::analysis::breakdown::breakdown;
 use crate::analysis::detectors::FindingOptions;
 use crate::analysis::flame::{Folded, folded};
 use crate::analysis::select::{Selection, select};
-use crate::cli::{FlameArgs, InputArgs};
+use crate::cli::{FlameArgs, InputArgs, SelectArgs};
 use crate::error::ExitStatus;
 use crate::report::flame;
 
@@ -20,7 +20,7 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let selection = super::selection(&args.select);
-    let after = stacks(&args.input, &selection, args.percentile)?;
+    let after = stacks(&args.input, &selection, &args.select, args.percentile)?;
     let mut buf: Vec<u8> = Vec::new();
     match &args.diff {
         Some(base) => {
@@ -31,7 +31,7 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
                 threads: None,
                 quiet: args.input.quiet,
             };
-            let before = stacks(&input, &selection, args.percentile)?;
+            let before = stacks(&input, &selection, &args.select, args.percentile)?;
             flame::diff_svg(&before, &after, &args.title, &mut buf)?;
         }
         None if args.folded => flame::folded_text(&after, &mut buf)?,
@@ -53,11 +53,13 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
 fn stacks(
     input: &InputArgs,
     selection: &Selection,
+    flags: &SelectArgs,
     percentile: Option<f64>,
 ) -> anyhow::Result<Folded> {
     let ingested = super::read_inputs(input)?;
     let set = &ingested.set;
     let units = select(set, selection);
+    super::ensure_selected(units.len() as u64, set.traces.len() as u64, flags)?;
     let bd = breakdown(set, &units, &FindingOptions::default());
     Ok(folded(set, &bd, percentile))
 }

@@ -190,6 +190,22 @@ fn a_finding_rule_that_matches_nothing_passes_and_says_0() {
 }
 
 #[test]
+fn every_command_with_a_selection_says_when_it_keeps_nothing() {
+    for args in [
+        vec!["analyze", "fixtures/otlp-json"],
+        vec!["flame", "fixtures/otlp-json", "-o", "/dev/null"],
+        vec!["diff", "fixtures/otlp-json", "fixtures/otlp-json"],
+    ] {
+        critpath()
+            .args(&args)
+            .args(["--root", "no-such-service"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--root no-such-service keeps none"));
+    }
+}
+
+#[test]
 fn check_on_an_empty_selection_exits_2_instead_of_passing() {
     critpath()
         .args(["check", "fixtures/otlp-json", "--budget", "critpath.toml"])
