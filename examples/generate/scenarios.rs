@@ -3,7 +3,7 @@
 //! (see `fixtures/README.md`). Every scenario draws from its own generator
 //! seeded by its name, so changing one leaves the others' bytes alone.
 //!
-//! Times are whole milliseconds, so all four formats (OTLP nanoseconds,
+//! Times are whole milliseconds, so all six formats (OTLP nanoseconds,
 //! Jaeger microseconds, Sentry float seconds) hold exactly the same spans.
 //! The one exception is `cascade`'s sub-millisecond permission queries,
 //! which are whole microseconds: still exact in every format.
@@ -26,7 +26,7 @@ pub struct Scenario {
 /// Builds a scenario's traces from its generator and start time.
 type Build = fn(&mut Rng, i64) -> Vec<Trace>;
 
-/// The scenarios written in all four formats.
+/// The scenarios written in all six formats.
 pub fn all() -> Vec<Scenario> {
     let scenarios: [(&'static str, Build); 5] = [
         ("cascade", cascade),

@@ -1,7 +1,7 @@
 //! The generator's own trace model: what a scenario describes and what every
 //! format writer reads. Deliberately format-neutral (no OTLP scopes, Jaeger
 //! processes or Sentry transactions): those are derived by the writers, so a
-//! scenario is written once and comes out identical in all four formats.
+//! scenario is written once and comes out identical in all six formats.
 
 use crate::rng::Rng;
 

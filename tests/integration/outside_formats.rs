@@ -251,7 +251,7 @@ fn trace_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         let p = entry.unwrap().path();
         if p.is_dir() {
             trace_files(&p, out);
-        } else if !p.extension().is_some_and(|e| e == "md") && !p.ends_with("nezha/faults.json") {
+        } else if p.extension().is_none_or(|e| e != "md") && !p.ends_with("nezha/faults.json") {
             out.push(p);
         }
     }

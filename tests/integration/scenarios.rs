@@ -13,6 +13,8 @@ fn files(scenario: &str) -> Vec<(&'static str, String)> {
         ("otlp-proto", "binpb"),
         ("jaeger", "json"),
         ("sentry", "jsonl"),
+        ("zipkin", "json"),
+        ("xray", "json"),
     ]
     .into_iter()
     .map(|(format, ext)| {
@@ -67,7 +69,7 @@ fn service_table(report: &Value) -> Vec<(String, u64, i64, i64)> {
 }
 
 #[test]
-fn the_four_formats_give_the_same_traces_spans_services_and_times() {
+fn every_format_gives_the_same_traces_spans_services_and_times() {
     for scenario in SCENARIOS {
         let mut seen: Option<(String, Value, Value)> = None;
         for (format, file) in files(scenario) {
@@ -297,6 +299,6 @@ fn compressed_inputs_and_stdin_read_like_plain_files() {
 fn a_folder_is_read_recursively_and_formats_mix() {
     let all = json(&["stats", "fixtures", "--format", "json"]);
     let formats = all["spans_per_format"].as_object().unwrap();
-    assert_eq!(formats.len(), 4, "{formats:?}");
+    assert_eq!(formats.len(), 6, "{formats:?}");
     assert!(all["inputs"].as_u64().unwrap() >= 20);
 }

@@ -10,6 +10,8 @@ mod otlp_proto;
 mod sentry;
 #[cfg(test)]
 mod tests;
+mod xray;
+mod zipkin;
 
 use std::io::{self, Write};
 
@@ -28,15 +30,21 @@ pub enum Format {
     Jaeger,
     /// Sentry transaction events, one per line.
     Sentry,
+    /// Zipkin v2 JSON as `/api/v2/traces` returns it.
+    Zipkin,
+    /// AWS X-Ray `batch-get-traces` output.
+    Xray,
 }
 
 impl Format {
     /// Every format, in fixture order.
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 6] = [
         Format::OtlpJson,
         Format::OtlpProto,
         Format::Jaeger,
         Format::Sentry,
+        Format::Zipkin,
+        Format::Xray,
     ];
 
     /// The command-line and fixture-folder name.
@@ -46,6 +54,8 @@ impl Format {
             Format::OtlpProto => "otlp-proto",
             Format::Jaeger => "jaeger",
             Format::Sentry => "sentry",
+            Format::Zipkin => "zipkin",
+            Format::Xray => "xray",
         }
     }
 
@@ -59,7 +69,7 @@ impl Format {
         match self {
             Format::OtlpJson | Format::Sentry => "jsonl",
             Format::OtlpProto => "binpb",
-            Format::Jaeger => "json",
+            Format::Jaeger | Format::Zipkin | Format::Xray => "json",
         }
     }
 
@@ -70,6 +80,8 @@ impl Format {
             Format::OtlpProto => Box::new(otlp_proto::OtlpProtoWriter),
             Format::Jaeger => Box::new(jaeger::JaegerWriter::default()),
             Format::Sentry => Box::new(sentry::SentryWriter),
+            Format::Zipkin => Box::new(zipkin::ZipkinWriter::default()),
+            Format::Xray => Box::new(xray::XrayWriter::default()),
         }
     }
 }
