@@ -142,7 +142,7 @@ pub fn write(
         }
         DiffFormat::Table => {
             if let Some(v) = &d.verdict {
-                writeln!(out, "{}\n", v.text)?;
+                writeln!(out, "{}\n", super::table::wrap(&v.text, width))?;
             }
             for s in sections(d, top) {
                 if s.rows.is_empty() {

@@ -201,7 +201,9 @@ fn every_command_with_a_selection_says_when_it_keeps_nothing() {
             .args(["--root", "no-such-service"])
             .assert()
             .code(2)
-            .stderr(predicates::str::contains("--root no-such-service keeps none"));
+            .stderr(predicates::str::contains(
+                "--root no-such-service keeps none",
+            ));
     }
 }
 
