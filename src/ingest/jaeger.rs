@@ -33,7 +33,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
+use super::json_util::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -67,19 +67,8 @@ impl Reader for JaegerReader {
                 recognised = true;
                 continue;
             }
-            let value: Value = match serde_json::from_slice(record.bytes) {
-                Ok(value) => value,
-                Err(err) if single => {
-                    return Err(ReadError::new(
-                        input,
-                        record.error_location(&err),
-                        format!("invalid JSON: {err}"),
-                    ));
-                }
-                Err(err) => {
-                    sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
-                    continue;
-                }
+            let Some(value) = value_or_skip(input, record, single, sink)? else {
+                continue;
             };
             if read_record(record, &value, sink) {
                 recognised = true;

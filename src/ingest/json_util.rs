@@ -54,6 +54,29 @@ pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Resu
     }
 }
 
+/// One record parsed as a JSON value. Bad JSON is the whole input's error
+/// when the input is this one record (`single`), else the record is skipped
+/// and counted with its line (`Ok(None)`), as every JSON reader does.
+pub fn value_or_skip(
+    input: &Input<'_>,
+    record: &Record<'_>,
+    single: bool,
+    sink: &mut super::Sink<'_>,
+) -> Result<Option<serde_json::Value>, super::ReadError> {
+    match parse(record.bytes) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if single => Err(super::ReadError::new(
+            input,
+            record.error_location(&err),
+            format!("invalid JSON: {err}"),
+        )),
+        Err(err) => {
+            sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
+            Ok(None)
+        }
+    }
+}
+
 /// The records of an input: [`records`] of a whole input; every non-blank
 /// line of a window of a JSON-lines stream, whatever its first line holds.
 pub fn records_of<'a>(input: &Input<'a>) -> Vec<Record<'a>> {

@@ -41,7 +41,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_util::{Record, first_byte, lines_framing, parse, records_of};
+use super::json_util::{Record, first_byte, lines_framing, records_of, value_or_skip};
 use super::json_value::{AttrsBuilder, scalar_text, str_field};
 use super::sentry_time::timestamp_nanos;
 use super::times::{self, Rejected};
@@ -73,19 +73,8 @@ impl Reader for XrayReader {
         let mut orphans = Vec::new();
         let mut recognised = false;
         for record in &records {
-            let value: Value = match parse(record.bytes) {
-                Ok(value) => value,
-                Err(err) if single => {
-                    return Err(ReadError::new(
-                        input,
-                        record.error_location(&err),
-                        format!("invalid JSON: {err}"),
-                    ));
-                }
-                Err(err) => {
-                    sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
-                    continue;
-                }
+            let Some(value) = value_or_skip(input, record, single, sink)? else {
+                continue;
             };
             let mut reading = Reading {
                 record,
