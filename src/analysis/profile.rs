@@ -14,11 +14,11 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::breakdown::{UnitBreakdown, UnitView};
 use super::edges::EdgeRow;
-use super::percentile::nearest_rank;
 use crate::model::{Interner, Nanos, Sym};
 
 /// One per-unit feature.
@@ -86,11 +86,10 @@ pub struct UnitFeatures {
 /// The features of one unit. `locus` is its error locus, if it failed.
 pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> UnitFeatures {
     let spans = &view.trace.spans;
-    let mut values: BTreeMap<Feature, Nanos> = BTreeMap::new();
-    let mut add = |f: Feature, v: Nanos| {
-        let slot = values.entry(f).or_default();
-        *slot = slot.saturating_add(v);
-    };
+    // Pushed, then sorted and summed per feature: a map per unit costs more
+    // than the few dozen values a unit has.
+    let mut values: Vec<(Feature, Nanos)> = Vec::new();
+    let mut add = |f: Feature, v: Nanos| values.push((f, v));
     let mut client = vec![false; 0];
     client.resize(
         edges.iter().map(|e| e.span as usize + 1).max().unwrap_or(0),
@@ -139,8 +138,21 @@ pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> 
     let root = &spans[view.root];
     UnitFeatures {
         root: (root.service, root.name),
-        values: values.into_iter().collect(),
+        values: summed(values),
     }
+}
+
+/// One value per feature, sorted: the sums of `values`' repeats.
+fn summed(mut values: Vec<(Feature, Nanos)>) -> Vec<(Feature, Nanos)> {
+    values.sort_unstable_by_key(|&(f, _)| f);
+    let mut out: Vec<(Feature, Nanos)> = Vec::with_capacity(values.len());
+    for (f, v) in values {
+        match out.last_mut() {
+            Some((last, sum)) if *last == f => *sum = sum.saturating_add(v),
+            _ => out.push((f, v)),
+        }
+    }
+    out
 }
 
 /// Per root operation, the distribution of every feature over its units.
@@ -235,7 +247,7 @@ fn group(
     let durations: Vec<(usize, Nanos)> = members.iter().map(|&m| (m, units[m].duration)).collect();
     let label = |m: usize| units[m].label(strings);
     let mut features: Vec<FeatureMoments> = by_feature
-        .into_iter()
+        .into_par_iter()
         .map(|(f, present)| {
             let (kind, service, other) = describe(strings, f);
             let (callee, operation) = if kind == FeatureKind::OperationCritical {
@@ -295,15 +307,33 @@ fn moments(
 ) -> Moments {
     let scale = if time { 1e-6 } else { 1.0 };
     let mut sorted: Vec<i64> = present.iter().map(|&(_, v)| v).collect();
-    sorted.resize(n.max(sorted.len()), 0);
     sorted.sort_unstable();
-    let mean = sorted.iter().map(|&v| v as f64).sum::<f64>() / n.max(1) as f64;
+    // The units without the feature count as zeros. Most features are in
+    // few units, so the zeros are counted rather than stored and sorted;
+    // with a negative value (never from the analyses, but cheap to honour)
+    // they are stored.
+    if sorted.first().is_some_and(|&v| v < 0) {
+        sorted.resize(n.max(sorted.len()), 0);
+        sorted.sort_unstable();
+    }
+    let zeros_first = n.saturating_sub(sorted.len());
+    let rank = |q: f64| -> i64 {
+        let total = sorted.len() + zeros_first;
+        if total == 0 {
+            return 0;
+        }
+        let r = ((q * total as f64).ceil() as usize).clamp(1, total);
+        if r <= zeros_first {
+            0
+        } else {
+            sorted[r - zeros_first - 1]
+        }
+    };
+    let count = n.max(1) as f64;
+    let mean = sorted.iter().map(|&v| v as f64).sum::<f64>() / count;
     let var = if n > 1 {
-        sorted
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(2))
-            .sum::<f64>()
-            / (n - 1) as f64
+        let spread: f64 = sorted.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
+        (spread + zeros_first as f64 * mean * mean) / (n - 1) as f64
     } else {
         0.0
     };
@@ -315,9 +345,54 @@ fn moments(
     Moments {
         mean: mean * scale,
         var: var * scale * scale,
-        p50: nearest_rank(&sorted, 0.50) as f64 * scale,
-        p90: nearest_rank(&sorted, 0.90) as f64 * scale,
-        p99: nearest_rank(&sorted, 0.99) as f64 * scale,
+        p50: rank(0.50) as f64 * scale,
+        p90: rank(0.90) as f64 * scale,
+        p99: rank(0.99) as f64 * scale,
         example_trace_id: example,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::percentile::nearest_rank;
+
+    /// The moments of `present` over `n` units, the slow way: every unit's
+    /// value stored, sorted, nearest-rank.
+    fn naive(present: &[(usize, Nanos)], n: usize) -> (f64, f64, [i64; 3]) {
+        let mut all: Vec<i64> = present.iter().map(|&(_, v)| v).collect();
+        all.resize(n, 0);
+        all.sort_unstable();
+        let mean = all.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+        let var = all.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let q = [0.5, 0.9, 0.99].map(|q| nearest_rank(&all, q));
+        (mean, var, q)
+    }
+
+    #[test]
+    fn counted_zeros_give_the_same_moments_as_stored_ones() {
+        let mut seed = 7u64;
+        for case in 0..200 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = 2 + (seed >> 40) as usize % 60;
+            let k = (seed >> 20) as usize % (n + 1);
+            let present: Vec<(usize, Nanos)> = (0..k)
+                .map(|i| {
+                    let v =
+                        ((seed >> (i % 30)) % 1000) as i64 - if case % 7 == 0 { 300 } else { 0 };
+                    (i, v)
+                })
+                .collect();
+            let m = moments(&present, n, false, &|_| String::new());
+            let (mean, var, q) = naive(&present, n);
+            assert!((m.mean - mean).abs() < 1e-9, "{case}: {m:?} vs {mean}");
+            assert!(
+                (m.var - var).abs() <= 1e-6 * var.max(1.0),
+                "{case}: {m:?} vs {var}"
+            );
+            assert_eq!([m.p50, m.p90, m.p99], q.map(|v| v as f64), "{case}");
+        }
     }
 }
