@@ -46,7 +46,15 @@ pub fn folded(set: &TraceSet, bd: &Breakdown, percentile: Option<f64>) -> Folded
                     };
                 }
                 frames.reverse();
-                frames.join(";")
+                let stack = frames.join(";");
+                // inferno skips a line that starts with "# " (after
+                // trimming) as a comment, so a root service named "# ..."
+                // lost its stacks, or the whole graph (found by fuzzing):
+                // a no-break space after the "#" looks the same.
+                match stack.trim_start().strip_prefix("# ") {
+                    Some(rest) => format!("#\u{a0}{rest}"),
+                    None => stack,
+                }
             });
             let total = ns.entry(stack.clone()).or_default();
             *total = total.saturating_add(seg.end.saturating_sub(seg.start));
@@ -68,4 +76,30 @@ fn frame(service: &str, operation: &str) -> String {
 /// The folded text: one `stack count` line per stack.
 pub fn to_lines(folded: &Folded) -> Vec<String> {
     folded.iter().map(|(k, v)| format!("{k} {v}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::breakdown::breakdown;
+    use crate::analysis::detectors::FindingOptions;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+
+    #[test]
+    fn a_service_named_like_a_comment_keeps_its_stacks() {
+        let set = TraceBuilder::new()
+            .span_in("# reports-worker", "root", None, 0, 10_000)
+            .span_in("# reports-worker", "child", Some("root"), 1_000, 4_000)
+            .build_set();
+        let units = select(&set, &Selection::default());
+        let bd = breakdown(&set, &units, &FindingOptions::default());
+        let folded = folded(&set, &bd, None);
+        assert_eq!(folded.values().sum::<u64>(), 10);
+        let mut svg = Vec::new();
+        crate::report::flame::svg(&folded, "t", &mut svg).expect("an SVG, not an empty graph");
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("#\u{a0}reports-worker:root (10 µs"), "{svg}");
+        assert!(svg.contains("# reports-worker:child (3 µs"), "{svg}");
+    }
 }

@@ -458,3 +458,20 @@ fn otlp_and_jaeger_times_beyond_the_bounds_are_counted() {
         (0, 1)
     );
 }
+
+/// Found by the `jaeger` fuzz target: a root service whose name starts with
+/// "# " made every folded line look like a comment to inferno, and
+/// `critpath flame` failed with "No stack counts found" (the HTML report's
+/// flame graph lost those stacks).
+#[test]
+fn fuzz_find_a_service_named_like_a_comment_still_has_a_flame_graph() {
+    let trace = r##"{"data":[{"traceID":"dbeffbaa1e409851b702cf41796b22e4","spans":[
+{"traceID":"dbeffbaa1e409851b702cf41796b22e4","spanID":"fb25b5001364fa09","operationName":"build_report","references":[],"startTime":1710241351958000,"duration":27742000,"processID":"p1"},
+{"traceID":"dbeffbaa1e409851b702cf41796b22e4","spanID":"2720f21a56428177","operationName":"SELECT report_definitions","references":[{"refType":"CHILD_OF","traceID":"dbeffbaa1e409851b702cf41796b22e4","spanID":"fb25b5001364fa09"}],"startTime":1710241351960000,"duration":2000,"processID":"p1"}],
+"processes":{"p1":{"serviceName":"# reports-worker"}}}]}"##;
+    let (_dir, path) = crate::util::temp_file("trace.json", trace.as_bytes());
+    let (svg, _) = succeed(critpath().arg("flame").arg(&path));
+    assert!(svg.contains("reports-worker:build_report"), "{svg}");
+    let (folded, _) = succeed(critpath().args(["flame", "--folded"]).arg(&path));
+    assert_eq!(folded.lines().count(), 2, "{folded}");
+}
