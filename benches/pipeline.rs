@@ -43,6 +43,7 @@ fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
                 attrs: None,
                 links: None,
                 trace_label: None,
+                origin: critpath::model::Origin::UNKNOWN,
             });
             id
         };

@@ -35,7 +35,18 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
             flame::diff_svg(&before, &after, &args.title, &mut buf)?;
         }
         None if args.folded => flame::folded_text(&after, &mut buf)?,
-        None => flame::svg(&after, &args.title, &mut buf)?,
+        None => {
+            // inferno's own message for this ("No stack counts found") does
+            // not say why there is nothing to draw.
+            if after.values().all(|&us| us == 0) {
+                bail!(
+                    "the selected traces have no critical-path time to draw \
+                     (every span on their critical paths lasts under a microsecond); \
+                     `critpath stats` shows their durations, `--folded` writes the empty stacks"
+                );
+            }
+            flame::svg(&after, &args.title, &mut buf)?
+        }
     }
     match &args.output {
         Some(path) => {

@@ -63,6 +63,7 @@ impl Reader for JaegerReader {
         let single = records.len() == 1 && !input.window;
         let mut recognised = false;
         for record in &records {
+            let from = sink.spans.len();
             if read_envelope(record, sink) {
                 recognised = true;
                 continue;
@@ -71,6 +72,7 @@ impl Reader for JaegerReader {
                 continue;
             };
             if read_record(record, &value, sink) {
+                sink.locate(from, &Location::Line(record.line));
                 recognised = true;
             } else if !single {
                 sink.skip(Location::Line(record.line), NOT_JAEGER);
@@ -124,13 +126,14 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let chunks = subrecords.chunks(TRACES_PER_TASK).collect();
     super::read_chunks(chunks, sink, |chunk, part| {
         for sub in chunk {
-            if read_typed_trace(sub, part) {
-                continue;
+            let from = part.spans.len();
+            if !read_typed_trace(sub, part) {
+                match serde_json::from_slice::<Value>(sub.bytes) {
+                    Ok(trace) => read_trace(sub, &trace, &[], part),
+                    Err(err) => part.skip(sub.error_location(&err), format!("invalid JSON: {err}")),
+                }
             }
-            match serde_json::from_slice::<Value>(sub.bytes) {
-                Ok(trace) => read_trace(sub, &trace, &[], part),
-                Err(err) => part.skip(sub.error_location(&err), format!("invalid JSON: {err}")),
-            }
+            part.locate(from, &Location::Line(sub.line));
         }
         true
     });
@@ -447,6 +450,7 @@ fn convert_span(
         attrs: attrs.finish(),
         links,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+        origin: crate::model::Origin::UNKNOWN,
     })
 }
 
@@ -464,7 +468,7 @@ fn service(parts: &Parts<'_>, context: &TraceContext<'_>, strings: &Interner) ->
 fn references(
     references: &[(Option<&str>, Option<&str>, bool)],
     trace_id: TraceId,
-) -> (Option<SpanId>, Option<Box<[SpanLink]>>) {
+) -> (Option<SpanId>, Option<crate::model::Links>) {
     let mut refs = Vec::new();
     for &(span_id, ref_trace, child_of) in references {
         let Some(span_id) = span_id.and_then(SpanId::parse_parent) else {
@@ -495,10 +499,7 @@ fn references(
             links.push(link);
         }
     }
-    (
-        parent,
-        (!links.is_empty()).then(|| links.into_boxed_slice()),
-    )
+    (parent, (!links.is_empty()).then(|| Box::new(links)))
 }
 
 fn is_true(value: &Value) -> bool {

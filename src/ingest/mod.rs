@@ -31,7 +31,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::model::spill::Spill;
-use crate::model::{Interner, Location, Problem, Quality, Span, TraceSet};
+use crate::model::{Interner, Location, Origin, Problem, Quality, Span, Sym, TraceSet};
 
 pub use inputs::{InputSource, expand_inputs};
 pub use stream::Framing;
@@ -95,6 +95,8 @@ pub struct Sink<'a> {
     /// Spans read and already written to a spill instead of `spans`.
     pub spilled: u64,
     name: String,
+    /// `name`, interned, for the spans' [`Origin`].
+    file: Sym,
 }
 
 impl<'a> Sink<'a> {
@@ -106,6 +108,26 @@ impl<'a> Sink<'a> {
             quality: Quality::default(),
             spilled: 0,
             name: name.to_string(),
+            file: strings.intern(name),
+        }
+    }
+
+    /// Marks `spans[from..]` as read at `location` of this input (their
+    /// record's line or offset), so problems found later, when traces are
+    /// built, name where each span was.
+    pub fn locate(&mut self, from: usize, location: &Location) {
+        let origin = Origin::new(self.file, location);
+        for span in &mut self.spans[from..] {
+            span.origin = origin;
+        }
+    }
+
+    /// Marks every span not yet located as read from this input (where in
+    /// it is not known).
+    fn locate_rest(&mut self) {
+        let origin = Origin::new(self.file, &Location::Whole);
+        for span in self.spans.iter_mut().filter(|s| s.origin.file().is_none()) {
+            span.origin = origin;
         }
     }
 
@@ -375,6 +397,7 @@ fn read_one<'s>(
             window: false,
         };
         reader.read(&input, &mut sink)?;
+        sink.locate_rest();
         strict(&sink, options)?;
         spill(&mut sink, options)?;
         return Ok(Some((reader.format(), sink)));
@@ -392,6 +415,10 @@ fn read_one<'s>(
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);
         part.quality.shift(window.lines, window.offset);
+        part.locate_rest();
+        for span in &mut part.spans {
+            span.origin.shift(window.lines, window.offset);
+        }
         sink.spans.append(&mut part.spans);
         sink.quality.merge(part.quality);
         spill(&mut sink, options)?;

@@ -78,7 +78,9 @@ impl Reader for OtlpJsonReader {
         };
         let records = records_of(input);
         if let ([record], false) = (records.as_slice(), input.window) {
-            return match read_record(record, sink) {
+            let outcome = read_record(record, sink);
+            sink.locate(0, &Location::Line(record.line));
+            return match outcome {
                 Outcome::Read => Ok(()),
                 Outcome::Invalid(err) => Err(ReadError::new(
                     input,
@@ -104,7 +106,10 @@ const NOT_OTLP: &str = "expected OTLP JSON: an object with \"resourceSpans\" (Ex
 fn read_records(records: &[Record<'_>], sink: &mut Sink<'_>) -> bool {
     let mut recognised = false;
     for record in records {
-        match read_record(record, sink) {
+        let from = sink.spans.len();
+        let outcome = read_record(record, sink);
+        sink.locate(from, &Location::Line(record.line));
+        match outcome {
             Outcome::Read => recognised = true,
             Outcome::Invalid(err) => {
                 sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
@@ -176,7 +181,9 @@ pub(super) fn read_framed_json(bytes: &[u8], at: &Location, sink: &mut Sink<'_>)
     let record = Record { line: 1, bytes };
     let mut part = Sink::new(&sink.name, sink.strings);
     let outcome = read_record(&record, &mut part);
+    let from = sink.spans.len();
     sink.spans.append(&mut part.spans);
+    sink.locate(from, at);
     for problem in &mut part.quality.examples {
         if let Location::Line(line) = problem.location {
             problem.message = format!("{} (line {line} of the frame's JSON)", problem.message);
@@ -453,8 +460,9 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
             }
             kept.finish()
         },
-        links: (!links.is_empty()).then(|| links.into_boxed_slice()),
+        links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+        origin: crate::model::Origin::UNKNOWN,
     })
 }
 

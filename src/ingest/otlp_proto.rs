@@ -397,6 +397,7 @@ fn read_resource_spans(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool
                 sink.skip(at.clone(), message);
             }
             times::check_batch(sink, before, || at.clone());
+            sink.locate(before, at);
             true
         }
         Err(err) => {

@@ -129,6 +129,7 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
         read_event(record, path, event, sink);
         // A span with a time out of bounds is counted at its event's line.
         super::times::check_batch(sink, from, || location_of(record, path));
+        sink.locate(from, &location_of(record, path));
     }
     !events.is_empty()
 }
@@ -370,6 +371,7 @@ fn implicit_root(
         attrs: None,
         links: None,
         trace_label: template.trace_label,
+        origin: crate::model::Origin::UNKNOWN,
     })
 }
 
@@ -507,6 +509,7 @@ fn ids(trace_text: &str, span_text: &str, strings: &Interner) -> Result<Span, St
         attrs: None,
         links: None,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+        origin: crate::model::Origin::UNKNOWN,
     })
 }
 
@@ -530,7 +533,7 @@ fn status(object: &Map<String, Value>) -> Status {
 }
 
 /// Span links (newer SDKs): `[{"trace_id", "span_id", ...}]`.
-fn links(object: &Map<String, Value>) -> Option<Box<[SpanLink]>> {
+fn links(object: &Map<String, Value>) -> Option<crate::model::Links> {
     let links: Vec<SpanLink> = object
         .get("links")?
         .as_array()?
@@ -543,7 +546,7 @@ fn links(object: &Map<String, Value>) -> Option<Box<[SpanLink]>> {
             })
         })
         .collect();
-    (!links.is_empty()).then(|| links.into_boxed_slice())
+    (!links.is_empty()).then(|| Box::new(links))
 }
 
 #[cfg(test)]

@@ -212,6 +212,17 @@ mod tests {
             .collect();
         assert_eq!(located, [crate::model::Location::Line(3500)]);
         assert_eq!(quality.examples[0].location, located[0]);
+        // Every span knows the line it was read on (its id is its line
+        // number), across windows, for examples made when traces are built.
+        for span in streamed.set.traces.iter().flat_map(|t| &t.spans) {
+            assert_eq!(
+                span.origin.location(),
+                Some(crate::model::Location::Line(span.span_id.0)),
+                "{span:?}"
+            );
+            let file = span.origin.file().map(|f| streamed.set.strings.resolve(f));
+            assert!(file.is_some_and(|f| f.ends_with("big.jsonl")), "{file:?}");
+        }
     }
 
     #[test]

@@ -98,6 +98,7 @@ mod tests {
             attrs: None,
             links: None,
             trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
         };
         sink.spans = vec![
             span("a1", 10, 20),

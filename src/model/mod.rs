@@ -18,7 +18,8 @@ pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };
 pub use span::{
-    AttrKey, Attrs, EARLIEST, LATEST, Nanos, Span, SpanKind, SpanLink, Status, check_times,
+    AttrKey, Attrs, EARLIEST, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status,
+    check_times,
 };
 pub use trace::Trace;
 
@@ -63,11 +64,12 @@ impl TraceSet {
             }
         }
         groups.reverse();
+        let strings: Arc<Interner> = strings.into();
         let built: Vec<(Trace, Quality)> = groups
             .into_par_iter()
             .map(|group| {
                 let mut q = Quality::default();
-                (Trace::build(group, &mut q), q)
+                (Trace::build(group, &strings, &mut q), q)
             })
             .collect();
         let mut all = quality;
@@ -78,7 +80,7 @@ impl TraceSet {
         }
         TraceSet {
             traces,
-            strings: strings.into(),
+            strings,
             quality: all,
         }
     }

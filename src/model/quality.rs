@@ -117,8 +117,8 @@ impl Count {
 /// One span behind a count, located as far as it is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SpanExample {
-    /// The input it was read from; `None` where that is not known (counts
-    /// made when building traces from all inputs together).
+    /// The input it was read from; `None` where that is not known (spans
+    /// not made by a reader).
     pub file: Option<String>,
     /// Where in that input, when known.
     pub location: Option<Location>,

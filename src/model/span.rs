@@ -3,6 +3,7 @@
 
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
+use super::quality::Location;
 
 /// Nanoseconds since the Unix epoch (a time) or a length of time.
 ///
@@ -226,6 +227,11 @@ impl Attrs {
     }
 }
 
+/// A span's links, boxed twice so a span without links (nearly all) pays
+/// one pointer for them, not the two of a boxed slice.
+#[allow(clippy::box_collection)]
+pub type Links = Box<Vec<SpanLink>>;
+
 /// One span, as every reader produces it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -250,9 +256,87 @@ pub struct Span {
     /// The attributes analyses use; `None` when the span carries none of them.
     pub attrs: Option<Box<Attrs>>,
     /// Links to other spans; `None` when there are none.
-    pub links: Option<Box<[SpanLink]>>,
+    pub links: Option<Links>,
     /// The original text of a trace id that was not hex (see [`super::ids`]).
     pub trace_label: Option<Sym>,
+    /// Where the span was read, for data-quality examples made after
+    /// reading (when traces are built).
+    pub origin: Origin,
+}
+
+/// Where a span was read: its input and its record's line (text formats)
+/// or byte offset (protobuf), in 8 bytes. A line or offset past 2^31 is
+/// not kept (the example then names only the file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    file: Option<Sym>,
+    /// A line, or with [`Origin::BYTE`] set a byte offset, or
+    /// [`Origin::NOWHERE`].
+    at: u32,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin::UNKNOWN
+    }
+}
+
+impl Origin {
+    const BYTE: u32 = 1 << 31;
+    const NOWHERE: u32 = u32::MAX;
+
+    /// Not known (spans made by hand, or by tests).
+    pub const UNKNOWN: Origin = Origin {
+        file: None,
+        at: Origin::NOWHERE,
+    };
+
+    /// A span of input `file` (its interned name) at `location`.
+    pub fn new(file: Sym, location: &Location) -> Origin {
+        let small = |n: u64| u32::try_from(n).ok().filter(|&n| n < Origin::BYTE);
+        let at = match *location {
+            Location::Line(n) => small(n),
+            Location::Byte(n) => small(n).map(|n| n | Origin::BYTE),
+            Location::Whole => None,
+        };
+        Origin {
+            file: Some(file),
+            at: at.unwrap_or(Origin::NOWHERE),
+        }
+    }
+
+    /// The parts, for the spill's encoding.
+    pub(crate) fn raw(self) -> (Option<Sym>, u32) {
+        (self.file, self.at)
+    }
+
+    /// An origin from [`Origin::raw`]'s parts.
+    pub(crate) fn from_raw(file: Option<Sym>, at: u32) -> Origin {
+        Origin { file, at }
+    }
+
+    /// The input's interned name, when known.
+    pub fn file(&self) -> Option<Sym> {
+        self.file
+    }
+
+    /// The line or byte offset, when known.
+    pub fn location(&self) -> Option<Location> {
+        match self.at {
+            Origin::NOWHERE => None,
+            at if at & Origin::BYTE != 0 => Some(Location::Byte(u64::from(at & !Origin::BYTE))),
+            at => Some(Location::Line(u64::from(at))),
+        }
+    }
+
+    /// Moves the location by the lines and bytes of input that preceded
+    /// the window it was read in.
+    pub fn shift(&mut self, lines: u64, bytes: u64) {
+        if let (Some(file), Some(mut at)) = (self.file, self.location()) {
+            at.shift(lines, bytes);
+            *self = Origin::new(file, &at);
+        }
+    }
 }
 
 impl Span {
@@ -285,6 +369,22 @@ impl Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origin_keeps_lines_and_offsets_and_forgets_what_does_not_fit() {
+        let strings = super::super::Interner::new();
+        let file = strings.intern("in.json");
+        let line = Origin::new(file, &Location::Line(7));
+        assert_eq!(line.location(), Some(Location::Line(7)));
+        assert_eq!(line.file(), Some(file));
+        let mut byte = Origin::new(file, &Location::Byte(1 << 30));
+        assert_eq!(byte.location(), Some(Location::Byte(1 << 30)));
+        byte.shift(5, 10);
+        assert_eq!(byte.location(), Some(Location::Byte((1 << 30) + 10)));
+        let far = Origin::new(file, &Location::Byte(1 << 31));
+        assert_eq!((far.file(), far.location()), (Some(file), None));
+        assert_eq!(Origin::UNKNOWN.location(), None);
+    }
 
     #[test]
     fn span_stays_small() {
@@ -338,6 +438,7 @@ mod tests {
             attrs: None,
             links: None,
             trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
         };
         assert_eq!(span(i64::MIN, i64::MAX).duration(), i64::MAX);
         assert_eq!(span(i64::MAX, i64::MIN).duration(), i64::MIN);

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
-use super::span::{Attrs, Span, SpanKind, SpanLink, Status};
+use super::span::{Attrs, Origin, Span, SpanKind, SpanLink, Status};
 
 /// Spans written so far, by partition, in temporary files.
 pub struct Spill {
@@ -206,6 +206,9 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
     out.extend_from_slice(&sym_code(Some(span.service)).to_le_bytes());
     out.extend_from_slice(&sym_code(Some(span.name)).to_le_bytes());
     out.extend_from_slice(&sym_code(span.trace_label).to_le_bytes());
+    let (file, at) = span.origin.raw();
+    out.extend_from_slice(&sym_code(file).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
     out.push(span.kind as u8);
     out.push(span.status as u8);
     out.push(flags);
@@ -260,6 +263,7 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
     let service = sym_of(u32_of(rest)?)?;
     let name = sym_of(u32_of(rest)?)?;
     let trace_label = sym_of(u32_of(rest)?);
+    let origin = Origin::from_raw(sym_of(u32_of(rest)?), u32_of(rest)?);
     let [kind, status, flags] = take::<3>(rest)?;
     let attrs = if flags & HAS_ATTRS != 0 {
         let mut f = [None; 10];
@@ -290,7 +294,7 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
                 span_id: SpanId(u64::from_le_bytes(take(rest)?)),
             });
         }
-        Some(links.into_boxed_slice())
+        Some(Box::new(links))
     } else {
         None
     };
@@ -307,6 +311,7 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
         attrs,
         links,
         trace_label,
+        origin,
     })
 }
 
@@ -329,6 +334,7 @@ mod tests {
             attrs: None,
             links: None,
             trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
         };
         let rich = Span {
             span_id: SpanId(u64::MAX),
@@ -341,14 +347,12 @@ mod tests {
                 messaging_operation: Some(strings.intern("publish")),
                 ..Attrs::default()
             })),
-            links: Some(
-                vec![SpanLink {
-                    trace_id: TraceId(9),
-                    span_id: SpanId(3),
-                }]
-                .into_boxed_slice(),
-            ),
+            links: Some(Box::new(vec![SpanLink {
+                trace_id: TraceId(9),
+                span_id: SpanId(3),
+            }])),
             trace_label: Some(strings.intern("trace-A")),
+            origin: Origin::new(strings.intern("in.pb"), &crate::model::Location::Byte(77)),
             ..plain.clone()
         };
         vec![plain, rich]

@@ -49,6 +49,7 @@ impl TraceBuilder {
             attrs: None,
             links: None,
             trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
         };
         self.spans.push(span);
         self
@@ -72,14 +73,14 @@ impl TraceBuilder {
 
     /// Builds the trace, counting problems into `quality`.
     pub fn build(self, quality: &mut Quality) -> Trace {
-        Trace::build(self.spans, quality)
+        Trace::build(self.spans, &self.strings, quality)
     }
 
     /// Builds the trace and keeps the strings, for tests that resolve names.
     pub fn build_with_strings(self) -> (Trace, Interner) {
         let mut q = Quality::default();
         let strings = self.strings;
-        (Trace::build(self.spans, &mut q), strings)
+        (Trace::build(self.spans, &strings, &mut q), strings)
     }
 
     /// Puts the spans added from now on into trace `id` (default 1).

@@ -6,7 +6,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use super::ids::TraceId;
-use super::intern::Sym;
+use super::intern::{Interner, Sym};
 use super::quality::{Count, Quality, SpanExample};
 use super::span::{Nanos, Span};
 
@@ -34,16 +34,18 @@ pub struct Trace {
 impl Trace {
     /// Builds a trace from its spans (all with the same trace id), counting
     /// integrity problems into `quality`.
-    pub fn build(mut spans: Vec<Span>, quality: &mut Quality) -> Trace {
+    /// `strings` names the inputs in the examples of problems.
+    pub fn build(mut spans: Vec<Span>, strings: &Interner, quality: &mut Quality) -> Trace {
         let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
+        let ex = Examples { trace: id, strings };
         let label = spans.iter().find_map(|s| s.trace_label);
         let counted_before = quality.trace_counts();
         // A total order on content, so the kept duplicate and every index are
         // the same whatever order the files were read in.
         spans.sort_unstable_by_key(|s| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8));
-        let spans = drop_duplicates(id, spans, quality);
-        let mut parents = resolve_parents(id, &spans, quality);
-        break_cycles(id, &spans, &mut parents, quality);
+        let spans = drop_duplicates(&ex, spans, quality);
+        let mut parents = resolve_parents(&ex, &spans, quality);
+        break_cycles(&ex, &spans, &mut parents, quality);
 
         let mut graph = DiGraph::with_capacity(spans.len(), spans.len());
         for _ in &spans {
@@ -54,7 +56,7 @@ impl Trace {
             match *parent {
                 Some(p) => {
                     graph.add_edge(NodeIndex::new(p), NodeIndex::new(child), ());
-                    count_skew(id, &spans[p], &spans[child], quality);
+                    count_skew(&ex, &spans[p], &spans[child], quality);
                 }
                 None => roots.push(child),
             }
@@ -62,11 +64,11 @@ impl Trace {
         for span in &spans {
             match span.duration() {
                 0 => quality.count(Count::ZeroDuration, || {
-                    example(id, span, "ends when it starts".to_string())
+                    ex.of(span, "ends when it starts".to_string())
                 }),
                 d if d < 0 => quality.count(Count::NegativeDuration, || {
                     let before = ms(d.saturating_neg());
-                    example(id, span, format!("ends {before} before it starts"))
+                    ex.of(span, format!("ends {before} before it starts"))
                 }),
                 _ => {}
             }
@@ -78,7 +80,7 @@ impl Trace {
                     roots.len(),
                     spans[first].span_id
                 );
-                example(id, &spans[second], message)
+                ex.of(&spans[second], message)
             });
         }
         Trace {
@@ -126,15 +128,25 @@ impl Trace {
     }
 }
 
-/// A located example of a span of trace `trace` (the trace builder does
-/// not know which input a span came from).
-fn example(trace: TraceId, span: &Span, message: String) -> SpanExample {
-    SpanExample {
-        file: None,
-        location: None,
-        trace_id: trace.to_string(),
-        span_id: span.span_id.to_string(),
-        message,
+/// Makes the located examples of one trace's problems.
+struct Examples<'a> {
+    trace: TraceId,
+    strings: &'a Interner,
+}
+
+impl Examples<'_> {
+    /// `span` as an example, at the input and record it was read from.
+    fn of(&self, span: &Span, message: String) -> SpanExample {
+        SpanExample {
+            file: span
+                .origin
+                .file()
+                .map(|f| self.strings.resolve(f).to_string()),
+            location: span.origin.location(),
+            trace_id: self.trace.to_string(),
+            span_id: span.span_id.to_string(),
+            message,
+        }
     }
 }
 
@@ -144,7 +156,7 @@ fn ms(ns: Nanos) -> String {
 }
 
 /// Keeps the first span of each id (in the content order sorted above).
-fn drop_duplicates(id: TraceId, spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
+fn drop_duplicates(id: &Examples<'_>, spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
     let mut seen = rustc_hash::FxHashSet::default();
     seen.reserve(spans.len());
     spans
@@ -157,7 +169,7 @@ fn drop_duplicates(id: TraceId, spans: Vec<Span>, quality: &mut Quality) -> Vec<
                         "repeats the id of a span kept instead (this one: {} long, dropped)",
                         ms(s.duration())
                     );
-                    example(id, s, message)
+                    id.of(s, message)
                 });
             }
             first
@@ -167,7 +179,7 @@ fn drop_duplicates(id: TraceId, spans: Vec<Span>, quality: &mut Quality) -> Vec<
 
 /// The index of each span's parent; a parent that is absent (or the span
 /// itself) makes the span a root, counted as a missing parent.
-fn resolve_parents(id: TraceId, spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
+fn resolve_parents(id: &Examples<'_>, spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
     let index: FxHashMap<_, _> = spans
         .iter()
         .enumerate()
@@ -182,14 +194,14 @@ fn resolve_parents(id: TraceId, spans: &[Span], quality: &mut Quality) -> Vec<Op
                 Some(&p) if p != i => Some(p),
                 Some(_) => {
                     quality.count(Count::ParentCycles, || {
-                        example(id, s, "is its own parent; made a root".to_string())
+                        id.of(s, "is its own parent; made a root".to_string())
                     });
                     None
                 }
                 None => {
                     quality.count(Count::MissingParent, || {
                         let message = format!("parent {pid} is not in the input; made a root");
-                        example(id, s, message)
+                        id.of(s, message)
                     });
                     None
                 }
@@ -199,7 +211,12 @@ fn resolve_parents(id: TraceId, spans: &[Span], quality: &mut Quality) -> Vec<Op
 }
 
 /// Finds spans whose ancestry loops and cuts each loop at its earliest span.
-fn break_cycles(id: TraceId, spans: &[Span], parents: &mut [Option<usize>], quality: &mut Quality) {
+fn break_cycles(
+    id: &Examples<'_>,
+    spans: &[Span],
+    parents: &mut [Option<usize>],
+    quality: &mut Quality,
+) {
     // 0 = unknown, 1 = on the current walk, 2 = reaches a root.
     let mut state = vec![0u8; spans.len()];
     for start in 0..spans.len() {
@@ -219,7 +236,7 @@ fn break_cycles(id: TraceId, spans: &[Span], parents: &mut [Option<usize>], qual
                         "earliest span of a parent cycle of {}; made a root",
                         walk.len() - cycle_from
                     );
-                    example(id, &spans[earliest], message)
+                    id.of(&spans[earliest], message)
                 });
                 break;
             }
@@ -236,19 +253,19 @@ fn break_cycles(id: TraceId, spans: &[Span], parents: &mut [Option<usize>], qual
     }
 }
 
-fn count_skew(id: TraceId, parent: &Span, child: &Span, quality: &mut Quality) {
+fn count_skew(id: &Examples<'_>, parent: &Span, child: &Span, quality: &mut Quality) {
     if child.start < parent.start {
         quality.count(Count::ChildStartsBeforeParent, || {
             let by = ms(parent.start.saturating_sub(child.start));
             let message = format!("starts {by} before its parent {}", parent.span_id);
-            example(id, child, message)
+            id.of(child, message)
         });
     }
     if child.end > parent.end {
         quality.count(Count::ChildEndsAfterParent, || {
             let by = ms(child.end.saturating_sub(parent.end));
             let message = format!("ends {by} after its parent {}", parent.span_id);
-            example(id, child, message)
+            id.of(child, message)
         });
     }
 }

@@ -55,11 +55,13 @@ pub fn write_quality(summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
     for problem in &quality.examples {
         writeln!(out, "  skipped: {problem}")?;
     }
-    if quality.unparsable_records > quality.examples.len() as u64 {
+    // Unparsable records and spans with invalid times share the examples.
+    let skipped = quality.unparsable_records + quality.invalid_time;
+    if skipped > quality.examples.len() as u64 {
         writeln!(
             out,
             "  ... and {} more skipped records",
-            quality.unparsable_records - quality.examples.len() as u64
+            skipped - quality.examples.len() as u64
         )?;
     }
     for (count, examples) in &quality.span_examples {

@@ -66,6 +66,7 @@ fn set_of(rows: &[Row]) -> TraceSet {
             attrs: None,
             links: None,
             trace_label: None,
+            origin: critpath::model::Origin::UNKNOWN,
         })
         .collect();
     TraceSet::build(spans, Arc::new(strings), Quality::default())
@@ -474,4 +475,19 @@ fn fuzz_find_a_service_named_like_a_comment_still_has_a_flame_graph() {
     assert!(svg.contains("reports-worker:build_report"), "{svg}");
     let (folded, _) = succeed(critpath().args(["flame", "--folded"]).arg(&path));
     assert_eq!(folded.lines().count(), 2, "{folded}");
+}
+
+/// Spans that all last 0 µs leave no critical-path time: `flame` says so
+/// (exit 2) instead of passing on inferno's "No stack counts found".
+#[test]
+fn flame_of_zero_length_traces_says_why_it_draws_nothing() {
+    let trace = r#"{"data":[{"traceID":"dbeffbaa1e409851b702cf41796b22e4","spans":[
+{"traceID":"dbeffbaa1e409851b702cf41796b22e4","spanID":"fb25b5001364fa09","operationName":"ping","references":[],"startTime":1710241351958000,"duration":0,"processID":"p1"}],
+"processes":{"p1":{"serviceName":"api"}}}]}"#;
+    let (_dir, path) = crate::util::temp_file("trace.json", trace.as_bytes());
+    let out = critpath().arg("flame").arg(&path).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no critical-path time"), "{stderr}");
+    assert!(!stderr.contains("No stack counts"), "{stderr}");
 }

@@ -94,7 +94,7 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
         text(&strings, spans[0].attrs().peer_service),
         Some("service-y")
     );
-    assert_eq!(spans[0].links.as_deref().map(<[_]>::len), Some(2));
+    assert_eq!(spans[0].links.as_deref().map(Vec::len), Some(2));
     assert_eq!(
         spans[0].links.as_deref().unwrap()[0],
         SpanLink {

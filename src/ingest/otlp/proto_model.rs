@@ -222,7 +222,8 @@ fn convert_span(
             common::status_from_code(i64::from(s.code))
         }),
         attrs: kept.finish(),
-        links: (!links.is_empty()).then(|| links.into_boxed_slice()),
+        links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: None,
+        origin: crate::model::Origin::UNKNOWN,
     })
 }

@@ -98,7 +98,14 @@ fn binary_oracles_read_exactly_as_their_json_twins() {
         let (from_json, _) =
             read_with(&OtlpJsonReader, &strings, &oracle(&format!("{name}.json"))).unwrap();
         assert!(!from_proto.is_empty());
-        assert_eq!(from_proto, from_json, "{name}");
+        // The same content; where each was read (byte vs line) differs.
+        let content = |mut spans: Vec<crate::model::Span>| {
+            for span in &mut spans {
+                span.origin = crate::model::Origin::UNKNOWN;
+            }
+            spans
+        };
+        assert_eq!(content(from_proto), content(from_json), "{name}");
     }
 }
 

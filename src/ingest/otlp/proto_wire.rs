@@ -574,8 +574,9 @@ impl Walker<'_, '_> {
             kind: SpanKind::from_otlp(i64::from(span.kind)),
             status: common::status_from_code(i64::from(span.status)),
             attrs: kept.finish(),
-            links: (!links.is_empty()).then(|| links.into_boxed_slice()),
+            links: (!links.is_empty()).then(|| Box::new(links)),
             trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
         })
     }
 }

@@ -76,12 +76,14 @@ impl Reader for XrayReader {
             let Some(value) = value_or_skip(input, record, single, sink)? else {
                 continue;
             };
+            let first = sink.spans.len();
             let mut reading = Reading {
                 record,
                 sink,
                 orphans: &mut orphans,
             };
             if reading.value(&value, &mut Vec::new(), None, 0) {
+                sink.locate(first, &Location::Line(record.line));
                 recognised = true;
             } else if !single {
                 sink.skip(Location::Line(record.line), NOT_XRAY);
@@ -404,6 +406,7 @@ fn convert(
         attrs,
         links: None,
         trace_label: context.label,
+        origin: crate::model::Origin::UNKNOWN,
     });
     if let Some(Value::Array(subsegments)) = doc.get("subsegments") {
         if depth >= MAX_DEPTH {

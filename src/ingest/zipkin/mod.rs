@@ -72,7 +72,9 @@ impl Reader for ZipkinReader {
             let Some(value) = value_or_skip(input, record, single, sink)? else {
                 continue;
             };
+            let first = sink.spans.len();
             if read_record(record, &value, sink, &mut halves) {
+                sink.locate(first, &Location::Line(record.line));
                 recognised = true;
             } else if !single {
                 sink.skip(Location::Line(record.line), NOT_ZIPKIN);
@@ -222,6 +224,7 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), Strin
             attrs: attrs.finish(),
             links: None,
             trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+            origin: crate::model::Origin::UNKNOWN,
         },
         Half { shared, kind },
     ))
