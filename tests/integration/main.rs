@@ -2,6 +2,7 @@
 //! the outside oracles in `tests/oracles/`. One test binary for all (faster
 //! to link than one per file).
 
+mod async_fan_out;
 mod cli;
 mod data_quality;
 mod determinism;
