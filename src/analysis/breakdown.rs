@@ -68,6 +68,8 @@ pub struct UnitBreakdown {
     pub trace_id: TraceId,
     /// Its trace's original id text, when that was not hex.
     pub trace_label: Option<Sym>,
+    /// The subtree root's start.
+    pub start: Nanos,
     /// The subtree root's duration.
     pub duration: Nanos,
     /// The critical path, in time order.
@@ -327,6 +329,7 @@ fn trace_breakdown(
             unit,
             trace_id: trace.id,
             trace_label: trace.label,
+            start: trace.spans[unit.root].start,
             duration: view.duration,
             hot_path: hot_path(&view),
             cascade: cascade::observe(&view),

@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod breakdown;
 pub mod cascade;
+pub mod change_point;
 pub mod critical_path;
 pub mod detectors;
 pub mod diagnose;
@@ -20,6 +21,7 @@ pub mod self_time;
 pub mod shape;
 pub mod summary;
 pub mod suspects;
+pub mod timeline;
 
 use crate::ingest::Ingested;
 use std::sync::Arc;
@@ -185,6 +187,7 @@ pub fn finish(
         edges,
         errors: errors::aggregate(strings, bd),
         profile,
+        timeline: timeline::build(strings, bd, None)?,
         verdict: None,
         suspects: Vec::new(),
     })

@@ -43,6 +43,10 @@ pub struct Analysis {
     /// Per root operation, what each service and edge adds per trace: what
     /// a later run compares with when this report is its baseline.
     pub profile: crate::analysis::profile::Profile,
+    /// Traffic per time bucket and the moments root latency shifted;
+    /// absent when nothing was analysed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::analysis::timeline::Timeline>,
 }
 
 /// The summary section of `analyze`.
@@ -385,6 +389,9 @@ pub enum DiagnosisMode {
     Baseline,
     /// An earlier time range of the same input.
     EarlierRange,
+    /// The traces before the first root-latency change point of the same
+    /// input, against those after it.
+    BeforeChange,
     /// The slow traces of each root operation against the rest.
     SlowVsRest,
 }

@@ -218,8 +218,12 @@ pub struct AnalyzeArgs {
 /// operation are compared with the rest.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DiagnoseArgs {
-    /// Normal traffic to compare with: trace files or folders, or a saved
-    /// `analyze --format json` report. Repeat for several files.
+    /// Normal traffic to compare with: trace files or folders, a saved
+    /// `analyze --format json` report, or `before-change`: the traces of the
+    /// same input from before root latency's first change point (see the
+    /// timeline). Repeat for several files. Without any baseline, a change
+    /// point is used when there is one, else the slow traces are compared
+    /// with the rest.
     #[arg(long, value_name = "BASELINE", conflicts_with_all = ["baseline_since", "baseline_until"])]
     pub baseline: Vec<PathBuf>,
 
@@ -238,6 +242,14 @@ pub struct DiagnoseArgs {
     /// 99%, ...).
     #[arg(long, value_name = "PERCENTILE", default_value = "p90", value_parser = values::percentile)]
     pub slow: f64,
+}
+
+impl DiagnoseArgs {
+    /// Whether `--baseline before-change` asks for the change point (a file
+    /// of that name is still a file).
+    pub fn before_change(&self) -> bool {
+        matches!(&self.baseline[..], [one] if one.as_os_str() == "before-change" && !one.exists())
+    }
 }
 
 /// Thresholds of the detectors (see the README's "Findings" section).

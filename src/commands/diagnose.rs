@@ -11,6 +11,7 @@ use crate::analysis::detectors::FindingOptions;
 use crate::analysis::diagnose::{self, Compared};
 use crate::analysis::results::{Analysis, Confidence, DiagnosisMode, Verdict};
 use crate::analysis::select::Selection;
+use crate::analysis::timeline::ChangePoint;
 use crate::analysis::{self};
 use crate::cli::{DiagnoseArgs, InputArgs};
 use crate::ingest::Ingested;
@@ -37,7 +38,18 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
         profile: analysis.profile.clone(),
         edges: analysis.edges.clone(),
     };
-    let found = if !cx.args.baseline.is_empty() {
+    let shift = analysis.timeline.as_ref().and_then(|t| {
+        t.first_latency_shift()
+            .map(|c| (c.clone(), t.next_shift_after(c)))
+    });
+    let found = if cx.args.before_change() {
+        let Some((at, until)) = shift else {
+            anyhow::bail!(
+                "--baseline before-change: root latency has no change point in the selected traces (see the timeline); give a baseline file or --baseline-until TIME"
+            );
+        };
+        Some(before_change(cx, &at, until)?)
+    } else if !cx.args.baseline.is_empty() {
         let base = baseline_from_paths(cx, &cx.args.baseline)?;
         let name = names(&cx.args.baseline);
         Some(diagnose::compare(
@@ -54,6 +66,9 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
             DiagnosisMode::EarlierRange,
             &name,
         )?)
+    } else if let Some((at, until)) = shift {
+        // One export across an incident: its own "before" is the baseline.
+        Some(before_change(cx, &at, until)?)
     } else {
         diagnose::slow_vs_rest(strings, bd, cx.args.slow)?
     };
@@ -146,6 +161,39 @@ fn from_report(path: &Path) -> anyhow::Result<Compared> {
         profile: saved.profile,
         edges: saved.edges,
     })
+}
+
+/// The traces before the change point `at` against those from `at` to the
+/// next change point (`until`), if any: the stretch the shift held.
+fn before_change(
+    cx: &Inputs<'_>,
+    at: &ChangePoint,
+    until: Option<i64>,
+) -> anyhow::Result<crate::analysis::suspects::Diagnosis> {
+    let side = |since: Option<i64>, until: Option<i64>| -> anyhow::Result<Compared> {
+        let selection = Selection {
+            since: since.or(cx.selection.since),
+            until: until.or(cx.selection.until),
+            ..cx.selection.clone()
+        };
+        let analysis = analysis::analyze(cx.ingested, &selection, cx.options)?;
+        Ok(Compared {
+            profile: analysis.profile,
+            edges: analysis.edges,
+        })
+    };
+    let base = side(None, Some(at.at_unix_nano))?;
+    let incident = side(Some(at.at_unix_nano), until)?;
+    let name = format!(
+        "traces before root latency changed ×{:.2} at {}",
+        at.ratio, at.at
+    );
+    Ok(diagnose::compare(
+        &base,
+        &incident,
+        DiagnosisMode::BeforeChange,
+        &name,
+    )?)
 }
 
 /// A baseline from a time range of the incident's own input.

@@ -139,13 +139,67 @@ fn one_export_spanning_before_and_during_takes_its_baseline_by_time() {
     );
 }
 
+/// The windows whose fault moves root latency and that hold traffic from
+/// before the injection: W1 (network delay, roots ×6.9), W6 (CPU, ×2.0) and
+/// W9 (early return, roots ×0.12). Read with no baseline and no times,
+/// root latency's change point falls within seconds after the injection
+/// time Nezha recorded, and the traces before it are the baseline.
 #[test]
-fn without_a_baseline_the_slow_traces_are_compared_with_the_rest() {
-    let report = analyze(&[&nezha("W1_ob_currency_netdelay.otlp.jsonl.gz")]);
+fn one_export_across_an_incident_needs_no_baseline_and_no_times() {
+    let faults = faults();
+    for name in [
+        "W1_ob_currency_netdelay",
+        "W6_ob_cart_cpu",
+        "W9_ob_productcatalog_return",
+    ] {
+        let fault = &faults[name];
+        let report = analyze(&[&nezha(fault["file"].as_str().unwrap())]);
+        let injected = critpath::cli::values::time(fault["injected_at"].as_str().unwrap())
+            .unwrap()
+            .nanos;
+        let cp = &report["timeline"]["change_points"][0];
+        assert_eq!(cp["series"], "root_latency", "{name}: {cp}");
+        let at = cp["at_unix_nano"].as_i64().unwrap();
+        // The first trace to feel the fault starts after it is injected;
+        // the split lands on the first run of them that is clear.
+        assert!(
+            (injected..injected + 15_000_000_000).contains(&at),
+            "{name}: change at {} vs injection {}",
+            cp["at"],
+            fault["injected_at"]
+        );
+        assert_eq!(report["verdict"]["mode"], "before_change", "{name}");
+        assert_eq!(
+            suspects(&report).first().map(String::as_str),
+            fault["service"].as_str(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_fault_free_minute_has_no_change_point_and_before_change_says_so() {
+    let quiet = nezha("ob-quiet-12_53.otlp.jsonl.gz");
+    let report = analyze(&[&quiet]);
+    assert_eq!(report["timeline"]["change_points"], serde_json::json!([]));
+    assert_eq!(report["verdict"]["mode"], "slow_vs_rest");
+    let out = critpath()
+        .args(["analyze", &quiet, "--baseline", "before-change"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no change point"), "{stderr}");
+}
+
+#[test]
+fn without_a_baseline_or_a_change_the_slow_traces_are_compared_with_the_rest() {
+    let report = analyze(&[&nezha("W4_tt_contacts_netdelay.otlp.jsonl.gz")]);
+    assert_eq!(report["timeline"]["change_points"], serde_json::json!([]));
     assert_eq!(report["verdict"]["mode"], "slow_vs_rest");
     assert_eq!(
         suspects(&report).first().map(String::as_str),
-        Some("currencyservice")
+        Some("ts-contacts-service")
     );
     // The bundled cascade: the SQL is a red herring, aaa-api's own wait is
     // the cause, and the cascade still ends there.

@@ -1,0 +1,418 @@
+//! How the analysed traffic changed over time: per time bucket, traces,
+//! root latency, errors and the critical time of the busiest services, and
+//! the moments root latency shifted (change points), which the diagnosis
+//! can take as the line between "before" and "during" an incident.
+//!
+//! Every per-bucket number is a polars aggregation over the units (one
+//! row per analysed root) and their span rows, bucketed by the root's
+//! start.
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use super::aggregate::percentile;
+use super::breakdown::Breakdown;
+use super::change_point;
+use super::summary::rfc3339;
+use crate::model::{Interner, Nanos, Sym};
+
+/// How many services get a critical-time series.
+pub const TOP_SERVICES: usize = 5;
+
+/// How many change points are looked for.
+pub const MAX_CHANGE_POINTS: usize = 3;
+
+/// Roughly how many buckets an automatic width aims at.
+const TARGET_BUCKETS: i64 = 40;
+
+/// What a series measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesMetric {
+    /// Analysed roots starting in the bucket.
+    Traces,
+    /// Median root duration, ms.
+    RootP50Ms,
+    /// 99th percentile root duration, ms.
+    RootP99Ms,
+    /// Share of roots that failed (0..1).
+    ErrorRate,
+    /// A service's critical time per trace, ms.
+    ServiceCriticalMs,
+    /// A queue destination's 99th percentile wait, ms.
+    QueueWaitP99Ms,
+}
+
+/// One series: a value per bucket (`None` where the bucket holds nothing
+/// to measure).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Series {
+    /// What it measures.
+    pub metric: SeriesMetric,
+    /// The service or destination it is about; empty for whole-traffic
+    /// series.
+    pub name: String,
+    /// How reports title it.
+    pub label: String,
+    /// One value per bucket.
+    pub values: Vec<Option<f64>>,
+}
+
+/// What shifted at a change point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftedSeries {
+    /// Root latency, relative to each root operation's median.
+    RootLatency,
+    /// A queue destination's wait.
+    QueueWait,
+}
+
+/// A moment a series shifted level.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangePoint {
+    /// When: the start of the first trace (or message) after the shift.
+    pub at: String,
+    /// The same, as Unix nanoseconds.
+    pub at_unix_nano: i64,
+    /// What shifted.
+    pub series: ShiftedSeries,
+    /// The destination, for a queue wait; empty otherwise.
+    pub name: String,
+    /// How many times larger the typical value became (geometric mean
+    /// after / before; under 1 when it fell).
+    pub ratio: f64,
+    /// Welch's t of the shift (see [`change_point`]).
+    pub z: f64,
+    /// Roots (or messages) before and after, within the stretch the shift
+    /// was found in.
+    pub before: u64,
+    /// See `before`.
+    pub after: u64,
+}
+
+/// The timeline of an analysis.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timeline {
+    /// The width of a bucket.
+    pub bucket_ms: f64,
+    /// The start of the first bucket (RFC 3339).
+    pub start: String,
+    /// The same, as Unix nanoseconds.
+    pub start_unix_nano: i64,
+    /// How many buckets each series has.
+    pub buckets: usize,
+    /// The series, whole-traffic ones first.
+    pub series: Vec<Series>,
+    /// Root-latency (and queue-wait) shifts, in time order.
+    pub change_points: Vec<ChangePoint>,
+}
+
+impl Timeline {
+    /// The start of the first root-latency change point after `cp`, where
+    /// the stretch `cp` began ends.
+    pub fn next_shift_after(&self, cp: &ChangePoint) -> Option<Nanos> {
+        self.change_points
+            .iter()
+            .filter(|c| c.series == ShiftedSeries::RootLatency)
+            .map(|c| c.at_unix_nano)
+            .find(|&t| t > cp.at_unix_nano)
+    }
+
+    /// The earliest root-latency change point, the natural start of an
+    /// incident.
+    pub fn first_latency_shift(&self) -> Option<&ChangePoint> {
+        self.change_points
+            .iter()
+            .find(|c| c.series == ShiftedSeries::RootLatency)
+    }
+}
+
+/// A width for about [`TARGET_BUCKETS`] buckets over `range`: the smallest
+/// round width (1, 2, 5 × a power of ten in ms up to a second, then the
+/// usual clock steps) at least `range / TARGET_BUCKETS`.
+pub fn auto_bucket(range: Nanos) -> Nanos {
+    const MS: Nanos = 1_000_000;
+    const S: Nanos = 1_000 * MS;
+    const STEPS: [Nanos; 22] = [
+        MS,
+        2 * MS,
+        5 * MS,
+        10 * MS,
+        20 * MS,
+        50 * MS,
+        100 * MS,
+        200 * MS,
+        500 * MS,
+        S,
+        2 * S,
+        5 * S,
+        10 * S,
+        15 * S,
+        30 * S,
+        60 * S,
+        120 * S,
+        300 * S,
+        600 * S,
+        900 * S,
+        1800 * S,
+        3600 * S,
+    ];
+    let wanted = range.max(0) / TARGET_BUCKETS;
+    STEPS
+        .iter()
+        .copied()
+        .find(|&w| w >= wanted)
+        // Past an hour a bucket, whole hours.
+        .unwrap_or_else(|| (wanted / (3600 * S) + 1) * 3600 * S)
+}
+
+/// The timeline of `bd`'s units in buckets of `bucket` (automatic when
+/// `None`); `None` when no unit was analysed.
+pub fn build(
+    strings: &Interner,
+    bd: &Breakdown,
+    bucket: Option<Nanos>,
+) -> PolarsResult<Option<Timeline>> {
+    let units = &bd.units;
+    let (Some(first), Some(last)) = (
+        units.iter().map(|u| u.start).min(),
+        units.iter().map(|u| u.start).max(),
+    ) else {
+        return Ok(None);
+    };
+    let width = bucket
+        .filter(|&b| b > 0)
+        .unwrap_or_else(|| auto_bucket(last.saturating_sub(first)));
+    // Buckets aligned to whole multiples of the width, as dashboards do.
+    let origin = first.div_euclid(width) * width;
+    let count = usize::try_from(last.saturating_sub(origin) / width + 1).unwrap_or(usize::MAX);
+    let bucket_of = |t: Nanos| t.saturating_sub(origin) / width;
+    let sym = |s: Sym| s.into_usize() as u32;
+
+    let frame = df!(
+        "unit" => (0..units.len() as u32).collect::<Vec<_>>(),
+        "start" => units.iter().map(|u| u.start).collect::<Vec<_>>(),
+        "bucket" => units.iter().map(|u| bucket_of(u.start)).collect::<Vec<_>>(),
+        "dur" => units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+        // Latency changes are relative: a root twice as slow is the same
+        // shift at 10 ms and at 10 s.
+        "log" => units.iter().map(|u| (u.duration.max(1) as f64).ln()).collect::<Vec<_>>(),
+        "err" => units.iter().map(|u| f64::from(u8::from(u.error_locus.is_some()))).collect::<Vec<_>>(),
+        "rsvc" => units.iter().map(|u| sym(u.features.root.0)).collect::<Vec<_>>(),
+        "rop" => units.iter().map(|u| sym(u.features.root.1)).collect::<Vec<_>>(),
+    )?;
+    let per_bucket = frame
+        .clone()
+        .lazy()
+        .group_by([col("bucket")])
+        .agg([
+            len().alias("traces"),
+            percentile("dur", 0.50, "p50"),
+            percentile("dur", 0.99, "p99"),
+            col("err").mean().alias("errors"),
+        ])
+        .collect()?;
+    let mut series = Vec::new();
+    let column = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
+        let buckets = per_bucket.column("bucket")?.i64()?;
+        let values = per_bucket.column(name)?.cast(&DataType::Float64)?;
+        let values = values.f64()?;
+        let mut out = vec![None; count];
+        for (b, v) in buckets.into_no_null_iter().zip(values.iter()) {
+            if let Some(slot) = usize::try_from(b).ok().and_then(|b| out.get_mut(b)) {
+                *slot = v;
+            }
+        }
+        Ok(out)
+    };
+    let to_ms = |v: Vec<Option<f64>>| v.into_iter().map(|x| x.map(|ns| ns / 1e6)).collect();
+    for (metric, label, name, ms) in [
+        (SeriesMetric::Traces, "traces", "traces", false),
+        (SeriesMetric::RootP50Ms, "root p50", "p50", true),
+        (SeriesMetric::RootP99Ms, "root p99", "p99", true),
+        (SeriesMetric::ErrorRate, "errors", "errors", false),
+    ] {
+        let values = column(name)?;
+        series.push(Series {
+            metric,
+            name: String::new(),
+            label: label.to_string(),
+            values: if ms { to_ms(values) } else { values },
+        });
+    }
+    series.extend(service_series(strings, bd, &frame, count)?);
+
+    let change_points = latency_shifts(&frame)?;
+    Ok(Some(Timeline {
+        bucket_ms: width as f64 / 1e6,
+        start: rfc3339(origin),
+        start_unix_nano: origin,
+        buckets: count,
+        series,
+        change_points,
+    }))
+}
+
+/// Critical time per trace of the [`TOP_SERVICES`] services with the most
+/// critical time overall.
+fn service_series(
+    strings: &Interner,
+    bd: &Breakdown,
+    units: &DataFrame,
+    count: usize,
+) -> PolarsResult<Vec<Series>> {
+    let rows = df!(
+        "unit" => bd.rows.iter().map(|r| r.unit).collect::<Vec<_>>(),
+        "service" => bd.rows.iter().map(|r| r.service.into_usize() as u32).collect::<Vec<_>>(),
+        "crit" => bd.rows.iter().map(|r| r.critical as f64).collect::<Vec<_>>(),
+    )?;
+    let top = rows
+        .clone()
+        .lazy()
+        .group_by([col("service")])
+        .agg([col("crit").sum()])
+        .sort_by_exprs(
+            [col("crit"), col("service")],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false])
+                .with_maintain_order(true),
+        )
+        .filter(col("crit").gt(lit(0.0)))
+        .limit(TOP_SERVICES as u32)
+        .collect()?;
+    let top: Vec<u32> = top.column("service")?.u32()?.into_no_null_iter().collect();
+    let traces = units
+        .clone()
+        .lazy()
+        .group_by([col("bucket")])
+        .agg([len().cast(DataType::Float64).alias("traces")]);
+    let top_frame = df!("service" => top.clone())?;
+    let sums = rows
+        .lazy()
+        .join(
+            top_frame.lazy(),
+            [col("service")],
+            [col("service")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            units.clone().lazy().select([col("unit"), col("bucket")]),
+            [col("unit")],
+            [col("unit")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("bucket"), col("service")])
+        .agg([col("crit").sum()])
+        .join(
+            traces,
+            [col("bucket")],
+            [col("bucket")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([
+            col("bucket"),
+            col("service"),
+            (col("crit") / col("traces") / lit(1e6)).alias("ms"),
+        ])
+        .collect()?;
+    let buckets = sums.column("bucket")?.i64()?;
+    let services = sums.column("service")?.u32()?;
+    let values = sums.column("ms")?.f64()?;
+    let mut out: Vec<Series> = top
+        .iter()
+        .map(|&s| {
+            let name = Sym::try_from_usize(s as usize).map_or("", |s| strings.resolve(s));
+            Series {
+                metric: SeriesMetric::ServiceCriticalMs,
+                name: name.to_string(),
+                label: format!("{name} critical/trace"),
+                values: vec![None; count],
+            }
+        })
+        .collect();
+    for ((b, s), v) in buckets
+        .into_no_null_iter()
+        .zip(services.into_no_null_iter())
+        .zip(values.into_no_null_iter())
+    {
+        let (Some(i), Ok(b)) = (top.iter().position(|&t| t == s), usize::try_from(b)) else {
+            continue;
+        };
+        if let Some(slot) = out[i].values.get_mut(b) {
+            *slot = Some(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Where root latency shifted: change points of each root's log duration
+/// less its root operation's median, in start order, so a change in the
+/// mix of operations is not taken for a change in latency.
+fn latency_shifts(units: &DataFrame) -> PolarsResult<Vec<ChangePoint>> {
+    let ordered = units
+        .clone()
+        .lazy()
+        .with_column(
+            (col("log") - col("log").median().over([col("rsvc"), col("rop")])?).alias("rel"),
+        )
+        .sort_by_exprs(
+            [col("start"), col("unit")],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .select([col("start"), col("rel")])
+        .collect()?;
+    let starts: Vec<i64> = ordered
+        .column("start")?
+        .i64()?
+        .into_no_null_iter()
+        .collect();
+    let rel: Vec<f64> = ordered.column("rel")?.f64()?.into_no_null_iter().collect();
+    Ok(change_points(
+        &starts,
+        &rel,
+        ShiftedSeries::RootLatency,
+        String::new(),
+    ))
+}
+
+/// The change points of `values` (log scale, ordered by `starts`).
+pub(crate) fn change_points(
+    starts: &[Nanos],
+    values: &[f64],
+    series: ShiftedSeries,
+    name: String,
+) -> Vec<ChangePoint> {
+    let found = change_point::shifts(values, MAX_CHANGE_POINTS);
+    let mut bounds: Vec<usize> = found.iter().map(|s| s.index).collect();
+    bounds.insert(0, 0);
+    bounds.push(values.len());
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ChangePoint {
+            at: rfc3339(starts[s.index]),
+            at_unix_nano: starts[s.index],
+            series,
+            name: name.clone(),
+            ratio: (s.after - s.before).exp(),
+            z: s.z,
+            before: (s.index - bounds[i]) as u64,
+            after: (bounds[i + 2] - s.index) as u64,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_buckets_are_round_and_about_forty() {
+        const S: Nanos = 1_000_000_000;
+        assert_eq!(auto_bucket(0), 1_000_000);
+        assert_eq!(auto_bucket(180 * S), 5 * S);
+        assert_eq!(auto_bucket(3600 * S), 120 * S);
+        assert_eq!(auto_bucket(10 * 86_400 * S), 7 * 3600 * S);
+    }
+}
