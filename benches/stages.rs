@@ -19,6 +19,8 @@ mod fixtures;
 mod integrity;
 #[path = "../examples/generate/load.rs"]
 mod load;
+#[path = "../examples/generate/queues.rs"]
+mod queues;
 #[path = "../examples/generate/rng.rs"]
 mod rng;
 #[path = "../examples/generate/scenarios.rs"]

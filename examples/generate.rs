@@ -20,6 +20,8 @@ mod fixtures;
 mod integrity;
 #[path = "generate/load.rs"]
 mod load;
+#[path = "generate/queues.rs"]
+mod queues;
 #[path = "generate/rng.rs"]
 mod rng;
 #[path = "generate/scenarios.rs"]

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::integrity;
+use crate::queues;
 use crate::scenarios::{self, fanout_17k};
 use crate::trace::Trace;
 use crate::writers::{Format, write_all};
@@ -111,6 +112,21 @@ pub fn write_tree(out: &Path) -> io::Result<()> {
                 &packed,
             )?;
         }
+    }
+    // The queue scenario, in a folder of its own (the per-format folders'
+    // analyses are snapshotted elsewhere): one file per format, named
+    // `orders.<format>.<extension>`; linked or nested as the format can hold.
+    let queues = queues::queues();
+    for format in Format::ALL {
+        let name = format!("{}.{}.{}", queues::NAME, format.name(), format.extension());
+        let mut bytes = Vec::new();
+        write_all(
+            format,
+            queues.traces(format),
+            TRACES_PER_REQUEST,
+            &mut bytes,
+        )?;
+        put(&out.join("queues").join(name), &bytes)?;
     }
     put(
         &out.join(Format::OtlpJson.name())

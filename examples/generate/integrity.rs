@@ -102,6 +102,7 @@ fn healthy(trace: u8) -> Trace {
         end: t0 + to * MS,
         error: false,
         attrs,
+        links: Vec::new(),
     };
     let s = |key, value: &str| Attr {
         key,

@@ -96,6 +96,7 @@ pub fn info(service: &str) -> ServiceInfo {
         "auth-service" => (Lang::Go, "2.7.1", true),
         "billing-worker" => (Lang::Python, "8.0.2", false),
         "email-worker" => (Lang::Node, "1.3.9", true),
+        "order-api" => (Lang::Node, "4.8.0", true),
         _ => {
             let h = fnv1a(service.as_bytes());
             let lang = [Lang::Python, Lang::Java, Lang::Go, Lang::Node][(h % 4) as usize];

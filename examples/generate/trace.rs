@@ -90,6 +90,16 @@ pub struct Attr {
     pub value: Value,
 }
 
+/// A link to a span of another trace (OTLP `Span.Link`): how a message's
+/// consumer, in its own trace, points at the producer that sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// The linked span's trace.
+    pub trace: u128,
+    /// The linked span.
+    pub span: u64,
+}
+
 /// One span.
 #[derive(Clone, Debug)]
 pub struct Span {
@@ -112,6 +122,9 @@ pub struct Span {
     pub error: bool,
     /// Attributes in the order an instrumentation sets them.
     pub attrs: Vec<Attr>,
+    /// Links to spans of other traces (only formats that carry links write
+    /// them; see `writers::Format::carries_links`).
+    pub links: Vec<Link>,
 }
 
 impl Span {
@@ -193,6 +206,7 @@ impl<'r> TraceBuilder<'r> {
             end,
             error: false,
             attrs: Vec::new(),
+            links: Vec::new(),
         });
         self.trace.spans.len() - 1
     }
@@ -209,6 +223,11 @@ impl<'r> TraceBuilder<'r> {
     /// Sets span `i`'s end.
     pub fn set_end(&mut self, i: usize, end: i64) {
         self.trace.spans[i].end = end;
+    }
+
+    /// Links span `i` to span `span` of trace `trace`.
+    pub fn link(&mut self, i: usize, trace: u128, span: u64) {
+        self.trace.spans[i].links.push(Link { trace, span });
     }
 
     /// Marks span `i` as failed.

@@ -3,9 +3,10 @@
 //! "errors"}`; per trace its spans and a `processes` map (`p1`, `p2`, ... in
 //! order of first appearance) holding each service's name and resource tags;
 //! per span `startTime` and `duration` in microseconds, the parent as a
-//! `CHILD_OF` reference, attributes as typed `tags`, plus the tags Jaeger's
-//! OTLP translation adds (`span.kind`, `otel.scope.name`,
-//! `otel.scope.version`, and `error`/`otel.status_code` on failures).
+//! `CHILD_OF` reference and links (to other traces) as `FOLLOWS_FROM` ones,
+//! attributes as typed `tags`, plus the tags Jaeger's OTLP translation adds
+//! (`span.kind`, `otel.scope.name`, `otel.scope.version`, and
+//! `error`/`otel.status_code` on failures).
 //!
 //! One trace per line inside the envelope: still one JSON document (which
 //! is all Jaeger promises), but the fixtures diff and grep well.
@@ -189,6 +190,8 @@ impl<'a> From<&'a Trace> for JaegerTrace<'a> {
                     trace_id: trace_hex(trace.id),
                     span_id: span_hex(span.id),
                     operation_name: &span.name,
+                    // Jaeger's OTLP translation writes each link as a
+                    // `FOLLOWS_FROM` reference after the parent's `CHILD_OF`.
                     references: span
                         .parent
                         .map(|p| Reference {
@@ -197,6 +200,11 @@ impl<'a> From<&'a Trace> for JaegerTrace<'a> {
                             span_id: span_hex(p),
                         })
                         .into_iter()
+                        .chain(span.links.iter().map(|link| Reference {
+                            ref_type: "FOLLOWS_FROM",
+                            trace_id: trace_hex(link.trace),
+                            span_id: span_hex(link.span),
+                        }))
                         .collect(),
                     flags: 1,
                     // Jaeger keeps microseconds; the generator's times are

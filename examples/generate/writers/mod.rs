@@ -73,6 +73,15 @@ impl Format {
         }
     }
 
+    /// Whether the format can link a span to a span of another trace (OTLP
+    /// links, Jaeger `FOLLOWS_FROM` references, Sentry `links`). Zipkin and
+    /// X-Ray cannot, and their writers drop [`crate::trace::Span::links`]: a
+    /// scenario with links gives them a shape without (see
+    /// `scenarios::Queues`).
+    pub fn carries_links(self) -> bool {
+        !matches!(self, Format::Zipkin | Format::Xray)
+    }
+
     /// A fresh writer for this format.
     pub fn writer(self) -> Box<dyn TraceWriter> {
         match self {

@@ -7,6 +7,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::span::Link;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
 use super::parent_services;
@@ -21,6 +22,9 @@ const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.24.0";
 const HAS_IS_REMOTE: u32 = 0x100;
 /// ...and `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`: it was (another process).
 const IS_REMOTE: u32 = 0x200;
+
+/// The W3C trace flags' `sampled` bit, as a link's flags carry it.
+const SAMPLED: u32 = 0x01;
 
 /// `STATUS_CODE_ERROR`.
 const STATUS_ERROR: i32 = 2;
@@ -106,6 +110,19 @@ fn proto_span(trace: &Trace, span: &crate::trace::Span, remote: bool) -> Span {
         start_time_unix_nano: u64::try_from(span.start).unwrap_or(0),
         end_time_unix_nano: u64::try_from(span.end).unwrap_or(0),
         attributes: span.attrs.iter().map(key_value).collect(),
+        // A link names a span of another trace, written by another process
+        // (the producer of a consumed message): remote, as the SDK knows
+        // from the propagated context it extracted. Sampled, as W3C says.
+        links: span
+            .links
+            .iter()
+            .map(|link| Link {
+                trace_id: link.trace.to_be_bytes().to_vec(),
+                span_id: link.span.to_be_bytes().to_vec(),
+                flags: HAS_IS_REMOTE | IS_REMOTE | SAMPLED,
+                ..Default::default()
+            })
+            .collect(),
         status: Some(if span.error {
             Status {
                 message: String::new(),

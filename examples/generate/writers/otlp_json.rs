@@ -100,7 +100,18 @@ struct Span<'a> {
     end_time_unix_nano: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     attributes: Vec<Attribute<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<Link>,
     status: Status<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Link {
+    trace_id: String,
+    span_id: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    flags: u32,
 }
 
 #[derive(Serialize)]
@@ -187,6 +198,15 @@ fn span(s: &pb::Span) -> Span<'_> {
         start_time_unix_nano: s.start_time_unix_nano.to_string(),
         end_time_unix_nano: s.end_time_unix_nano.to_string(),
         attributes: s.attributes.iter().filter_map(attribute).collect(),
+        links: s
+            .links
+            .iter()
+            .map(|l| Link {
+                trace_id: hex(&l.trace_id),
+                span_id: hex(&l.span_id),
+                flags: l.flags,
+            })
+            .collect(),
         status: Status {
             message: status.map_or("", |st| st.message.as_str()),
             code: status.map_or(0, |st| st.code),

@@ -16,7 +16,9 @@
 //! maps back to kinds and shapes: `db` with the SQL as description,
 //! `db.redis` with the command, `http.client` with `METHOD url`,
 //! `http.server` and `queue.process` roots (SERVER, CONSUMER),
-//! `queue.publish` (PRODUCER), `function` for in-process work.
+//! `queue.publish` (PRODUCER), `function` for in-process work. Links (a
+//! consumer's to the producer of its message) are `links` of
+//! `contexts.trace` or of the child span.
 
 use std::io::{self, Write};
 
@@ -86,6 +88,29 @@ struct TraceContext<'a> {
     op: &'static str,
     status: &'static str,
     data: Data<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<SentryLink>,
+}
+
+/// A span link as newer Sentry SDKs send it (sentry-javascript's
+/// `span.addLink`): on the transaction's `contexts.trace` and on its child
+/// spans, as critpath's reader takes them.
+#[derive(Serialize)]
+struct SentryLink {
+    trace_id: String,
+    span_id: String,
+    sampled: bool,
+}
+
+fn links(span: &Span) -> Vec<SentryLink> {
+    span.links
+        .iter()
+        .map(|link| SentryLink {
+            trace_id: trace_hex(link.trace),
+            span_id: span_hex(link.span),
+            sampled: true,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -100,6 +125,8 @@ struct SentrySpan<'a> {
     status: &'static str,
     data: Data<'a>,
     same_process_as_parent: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<SentryLink>,
 }
 
 /// Span `data`: the span's attributes, in the order they were set.
@@ -212,6 +239,7 @@ fn event<'a>(trace: &'a Trace, span: &'a Span) -> Event<'a> {
                 op,
                 status: status(span),
                 data: Data(&span.attrs),
+                links: links(span),
             },
         },
         spans: Vec::new(),
@@ -231,6 +259,7 @@ fn child<'a>(trace: &Trace, span: &'a Span) -> SentrySpan<'a> {
         status: status(span),
         data: Data(&span.attrs),
         same_process_as_parent: true,
+        links: links(span),
     }
 }
 

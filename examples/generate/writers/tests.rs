@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use super::{Format, write_all};
 use crate::integrity;
+use crate::queues;
 use crate::scenarios::{self, Scenario};
-use crate::trace::Trace;
+use crate::trace::{MS, Trace};
 
 /// What must survive a round trip: ids, parent, times, service, kind.
 type Key = (u128, u64, Option<u64>, i64, i64, String, u8);
@@ -276,4 +277,213 @@ fn the_fixture_tree_is_the_same_every_run() {
     let (fa, fb) = (files(a.path()), files(b.path()));
     assert!(fa.len() >= 30, "{}", fa.len());
     assert!(fa == fb, "two runs differ");
+}
+
+/// The queue scenario in every format: the spans come back as generated
+/// (Zipkin's server halves with derived ids, X-Ray's kinds as X-Ray has
+/// them), producers and consumers with their kinds and messaging
+/// attributes, each delivery linked to (or, without links, under) the
+/// PRODUCER span of its message.
+#[test]
+fn queues_read_back_with_kinds_messaging_and_links() {
+    use critpath::model::Status;
+
+    let q = queues::queues();
+    let orders = q.orders.len();
+    let deliveries: usize = q.orders.iter().map(|o| o.deliveries.len()).sum();
+    let spans = 3 * (orders + deliveries);
+    // Producer of each message, by span id; each delivery's consumer.
+    let producer_of: std::collections::HashMap<u64, (u128, u64)> = q
+        .orders
+        .iter()
+        .flat_map(|o| {
+            o.deliveries
+                .iter()
+                .map(move |d| (d.consumer, (o.trace, o.producer)))
+        })
+        .collect();
+    let failed: BTreeSet<u64> = q
+        .orders
+        .iter()
+        .flat_map(|o| &o.deliveries)
+        .filter(|d| d.failed)
+        .map(|d| d.consumer)
+        .collect();
+    assert_eq!(failed.len(), queues::REDELIVERED.len());
+
+    for format in Format::ALL {
+        let name = format.name();
+        let traces = q.traces(format);
+        let theirs = match format {
+            Format::OtlpJson => ingest::Format::OtlpJson,
+            Format::OtlpProto => ingest::Format::OtlpProto,
+            Format::Jaeger => ingest::Format::Jaeger,
+            Format::Sentry => ingest::Format::Sentry,
+            Format::Zipkin => ingest::Format::Zipkin,
+            Format::Xray => ingest::Format::Xray,
+        };
+        let (got, set) = read_back(theirs, &bytes(format, traces));
+        assert_eq!(got.len(), spans, "{name}");
+        // X-Ray knows servers, clients and local work only; Zipkin's
+        // server halves read back with derived ids.
+        let xray = format == Format::Xray;
+        let as_read = |kind: SpanKind| match (xray, kind) {
+            (true, SpanKind::Producer) => SpanKind::Client,
+            (true, SpanKind::Consumer) => SpanKind::Server,
+            (_, kind) => kind,
+        };
+        let comparable = |keys: BTreeSet<Key>| -> BTreeSet<Key> {
+            keys.into_iter()
+                .map(|mut k| {
+                    let server = k.6 == SpanKind::Server as u8;
+                    if format == Format::Zipkin && server && k.5 == "aaa-api" {
+                        k.1 = 0;
+                    }
+                    if xray && k.6 == SpanKind::Producer as u8 {
+                        k.6 = SpanKind::Client as u8;
+                    } else if xray && k.6 == SpanKind::Consumer as u8 {
+                        k.6 = SpanKind::Server as u8;
+                    }
+                    k
+                })
+                .collect()
+        };
+        assert_eq!(comparable(got), comparable(generated(traces)), "{name}");
+        assert_eq!(set.traces.len(), traces.len(), "{name}");
+        // A consumer under its producer ends after it: counted, not fixed.
+        let late = if format.carries_links() {
+            0
+        } else {
+            deliveries as u64
+        };
+        let mut quality = set.quality.clone();
+        assert_eq!(quality.child_ends_after_parent, late, "{name}");
+        quality.child_ends_after_parent = 0;
+        quality.span_examples.clear();
+        assert_eq!(quality, Quality::default(), "{name}");
+
+        let text = |sym: Option<critpath::model::Sym>| sym.map(|s| set.strings.resolve(s));
+        let (mut producers, mut consumers, mut errors) = (0, 0, BTreeSet::new());
+        for trace in &set.traces {
+            for s in &trace.spans {
+                let attrs = s.attrs.as_deref().cloned().unwrap_or_default();
+                let service = set.strings.resolve(s.service);
+                let producer = service == "order-api" && s.parent_id.is_some() && {
+                    let parent = trace.spans.iter().find(|p| Some(p.span_id) == s.parent_id);
+                    attrs.db_system.is_none() && parent.is_some_and(|p| p.parent_id.is_none())
+                };
+                let consumer = producer_of.get(&s.span_id.0);
+                if producer {
+                    producers += 1;
+                    assert_eq!(s.kind, as_read(SpanKind::Producer), "{name}");
+                } else if let Some(&(trace_id, producer)) = consumer {
+                    consumers += 1;
+                    if s.status == Status::Error {
+                        errors.insert(s.span_id.0);
+                    }
+                    assert_eq!(s.kind, as_read(SpanKind::Consumer), "{name}");
+                    // An X-Ray segment is named after its service.
+                    let want = if xray {
+                        service
+                    } else {
+                        "notifications process"
+                    };
+                    assert_eq!(set.strings.resolve(s.name), want, "{name}");
+                    let links: Vec<(u128, u64)> = s
+                        .links
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .map(|l| (l.trace_id.0, l.span_id.0))
+                        .collect();
+                    if format.carries_links() {
+                        assert_eq!(s.parent_id, None, "{name}: a root of its own trace");
+                        assert_eq!(links, [(trace_id, producer)], "{name}");
+                    } else {
+                        assert!(links.is_empty(), "{name}");
+                        assert_eq!(s.trace_id.0, trace_id, "{name}");
+                        assert_eq!(s.parent_id.map(|p| p.0), Some(producer), "{name}");
+                    }
+                } else {
+                    assert!(
+                        !matches!(s.kind, SpanKind::Producer | SpanKind::Consumer),
+                        "{name}"
+                    );
+                    continue;
+                }
+                // X-Ray keeps no messaging attributes (see the README).
+                if !xray {
+                    let operation = if producer { "publish" } else { "process" };
+                    assert_eq!(text(attrs.messaging_system), Some("rabbitmq"), "{name}");
+                    assert_eq!(
+                        text(attrs.messaging_destination),
+                        Some("notifications"),
+                        "{name}"
+                    );
+                    assert_eq!(text(attrs.messaging_operation), Some(operation), "{name}");
+                }
+            }
+        }
+        assert_eq!((producers, consumers), (orders, deliveries), "{name}");
+        assert_eq!(
+            errors, failed,
+            "{name}: the first of each redelivery failed"
+        );
+    }
+}
+
+/// The queue scenario's story: ~50 ms between publish and process, seconds
+/// while aaa-api is slow, ~50 ms again after; four messages delivered
+/// twice, the first time failing; every file small.
+#[test]
+fn queues_back_up_while_aaa_api_is_slow() {
+    let q = queues::queues();
+    assert!((40..=50).contains(&q.orders.len()), "{}", q.orders.len());
+    let mut waits: Vec<(i64, i64)> = q
+        .orders
+        .iter()
+        .flat_map(|o| {
+            o.deliveries
+                .iter()
+                .map(|d| (d.start, d.start - o.published))
+        })
+        .collect();
+    waits.sort();
+    let (slow_from, slow_to) = queues::SLOW;
+    for &(start, wait) in &waits {
+        if start < slow_from + 20_000 * MS || start > slow_to + 30_000 * MS {
+            assert!(wait < 300 * MS, "{wait} ns at {start}");
+        }
+    }
+    let backlog: Vec<i64> = waits
+        .iter()
+        .filter(|(_, w)| *w > 1_000 * MS)
+        .map(|&(s, _)| s)
+        .collect();
+    assert!(backlog.len() >= 10, "{}", backlog.len());
+    let max = waits.iter().map(|&(_, w)| w).max().unwrap();
+    assert!((5_000 * MS..10_000 * MS).contains(&max), "{max}");
+    assert!(backlog[0] >= slow_from && *backlog.last().unwrap() <= slow_to + 30_000 * MS);
+    let twice: Vec<&queues::Order> = q
+        .orders
+        .iter()
+        .filter(|o| o.deliveries.len() == 2)
+        .collect();
+    assert_eq!(twice.len(), queues::REDELIVERED.len());
+    assert!(q.orders.iter().all(|o| o.deliveries.len() <= 2));
+    for o in twice {
+        assert!(o.deliveries[0].failed && !o.deliveries[1].failed);
+        assert!(o.deliveries[0].start < o.deliveries[1].start);
+    }
+    assert!(
+        q.orders
+            .iter()
+            .flat_map(|o| &o.deliveries)
+            .filter(|d| d.failed)
+            .count()
+            == queues::REDELIVERED.len()
+    );
+    for format in Format::ALL {
+        let size = bytes(format, q.traces(format)).len();
+        assert!(size < 310_000, "{}: {size} bytes", format.name());
+    }
 }

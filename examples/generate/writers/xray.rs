@@ -5,8 +5,10 @@
 //! of another service opens a segment named after its service (`parent_id`
 //! the calling subsegment); the spans below it in the same service are its
 //! subsegments, nested as the spans are; a client call is a `remote`
-//! subsegment. Times are float seconds; the trace id is X-Ray's
-//! `1-{8 hex}-{24 hex}` spelling of the 128-bit id.
+//! subsegment, named after its `peer.service` when it has one. Times are
+//! float seconds; the trace id is X-Ray's `1-{8 hex}-{24 hex}` spelling of
+//! the 128-bit id. X-Ray has no links: a scenario with links gives this
+//! writer a shape without.
 
 use std::io::{self, Write};
 
@@ -82,8 +84,12 @@ fn xray_trace(trace: &Trace) -> Json {
 fn document(trace: &Trace, span: &Span, segment: bool) -> Map<String, Json> {
     let mut doc = Map::new();
     doc.insert("id".into(), json!(span_hex(span.id)));
+    // A call's subsegment is named after what it calls when the span says
+    // (`peer.service`), as the Collector's X-Ray exporter names it.
     let name = if segment {
         span.service
+    } else if matches!(span.kind, Kind::Client | Kind::Producer) {
+        span.str_attr(&["peer.service"]).unwrap_or(&span.name)
     } else {
         span.name.as_str()
     };
