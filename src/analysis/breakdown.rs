@@ -125,6 +125,8 @@ pub struct Breakdown {
     pub queries: Vec<QueryRow>,
     /// One row per call edge of every unit.
     pub edges: Vec<EdgeRow>,
+    /// Message hops and flows of the units' traces.
+    pub queues: super::queues::QueueRows,
 }
 
 impl Breakdown {
@@ -150,6 +152,7 @@ impl Breakdown {
             rows: Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum()),
             queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
             edges: Vec::with_capacity(parts.iter().map(|p| p.edges.len()).sum()),
+            queues: Default::default(),
         };
         // Each part's rows (and queries) are grouped by unit, in unit order.
         let starts = |units: usize, of: &mut dyn Iterator<Item = u32>| {
@@ -178,12 +181,15 @@ impl Breakdown {
         let mut rows = Vec::with_capacity(parts.len());
         let mut queries = Vec::with_capacity(parts.len());
         let mut edges = Vec::with_capacity(parts.len());
+        let mut queues = Vec::with_capacity(parts.len());
         for part in parts {
+            queues.push(part.queues);
             units.push(part.units.into_iter().map(Some).collect());
             rows.push(part.rows);
             queries.push(part.queries);
             edges.push(part.edges);
         }
+        out.queues = super::queues::QueueRows::merge(queues);
         for (index, &(_, p, u)) in order.iter().enumerate() {
             let (p, u) = (p as usize, u as usize);
             let index = index as u32;
@@ -237,6 +243,14 @@ pub struct UnitView<'a> {
 
 /// Computes the breakdown of every unit, in parallel over traces.
 pub fn breakdown(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdown {
+    let mut out = per_unit(set, units, options);
+    // Message hops cross traces, so they are found over the whole set.
+    out.queues = super::queues::observe(set, units);
+    out
+}
+
+/// The per-unit part of [`breakdown`], in parallel.
+fn per_unit(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdown {
     // Units arrive in trace order; process each trace's units together so
     // self times and shapes are computed once per trace.
     let mut by_trace: Vec<(usize, Vec<(u32, Unit)>)> = Vec::new();

@@ -15,6 +15,7 @@ pub mod flame;
 pub mod percentile;
 pub mod profile;
 pub mod query_shapes;
+pub mod queues;
 pub mod results;
 pub mod select;
 pub mod self_time;
@@ -188,6 +189,8 @@ pub fn finish(
         errors: errors::aggregate(strings, bd),
         profile,
         timeline: timeline::build(strings, bd, None)?,
+        queues: queues::destinations(strings, &bd.queues)?,
+        message_flows: queues::message_flows(strings, &bd.queues)?,
         verdict: None,
         suspects: Vec::new(),
     })

@@ -47,6 +47,11 @@ pub struct Analysis {
     /// absent when nothing was analysed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<crate::analysis::timeline::Timeline>,
+    /// Per queue destination: messages, waits, processing, redeliveries.
+    pub queues: Vec<crate::analysis::queues::QueueStats>,
+    /// Per originating operation: requests whose work went through a
+    /// queue, from their start to the end of the last consumer's work.
+    pub message_flows: Vec<crate::analysis::queues::MessageFlow>,
 }
 
 /// The summary section of `analyze`.

@@ -13,11 +13,15 @@ use serde::Serialize;
 use super::aggregate::percentile;
 use super::breakdown::Breakdown;
 use super::change_point;
+use super::queues::HopRow;
 use super::summary::rfc3339;
 use crate::model::{Interner, Nanos, Sym};
 
 /// How many services get a critical-time series.
 pub const TOP_SERVICES: usize = 5;
+
+/// The most buckets a timeline has: a narrower `--bucket` is widened.
+pub const MAX_BUCKETS: usize = 10_000;
 
 /// How many change points are looked for.
 pub const MAX_CHANGE_POINTS: usize = 3;
@@ -175,17 +179,24 @@ pub fn build(
     bucket: Option<Nanos>,
 ) -> PolarsResult<Option<Timeline>> {
     let units = &bd.units;
-    let (Some(first), Some(last)) = (
-        units.iter().map(|u| u.start).min(),
-        units.iter().map(|u| u.start).max(),
-    ) else {
+    let hops = &bd.queues.hops;
+    // A message is placed at when it was sent: a backlog starts when the
+    // messages that will wait are published.
+    let sent = |h: &HopRow| h.consumer_start.saturating_sub(h.wait);
+    let times = || units.iter().map(|u| u.start).chain(hops.iter().map(sent));
+    let (Some(first), Some(last)) = (times().min(), times().max()) else {
         return Ok(None);
     };
+    if units.is_empty() {
+        return Ok(None);
+    }
+    let range = last.saturating_sub(first);
     let width = bucket
         .filter(|&b| b > 0)
-        .unwrap_or_else(|| auto_bucket(last.saturating_sub(first)));
+        .unwrap_or_else(|| auto_bucket(range))
+        .max(range / MAX_BUCKETS as i64 + 1);
     // Buckets aligned to whole multiples of the width, as dashboards do.
-    let origin = first.div_euclid(width) * width;
+    let origin = first.div_euclid(width).saturating_mul(width);
     let count = usize::try_from(last.saturating_sub(origin) / width + 1).unwrap_or(usize::MAX);
     let bucket_of = |t: Nanos| t.saturating_sub(origin) / width;
     let sym = |s: Sym| s.into_usize() as u32;
@@ -242,8 +253,12 @@ pub fn build(
         });
     }
     series.extend(service_series(strings, bd, &frame, count)?);
+    let (queue_series, queue_shifts) = queue_series(strings, hops, &bucket_of, count)?;
+    series.extend(queue_series);
 
-    let change_points = latency_shifts(&frame)?;
+    let mut change_points = latency_shifts(&frame)?;
+    change_points.extend(queue_shifts);
+    change_points.sort_by(|a, b| (a.at_unix_nano, &a.name).cmp(&(b.at_unix_nano, &b.name)));
     Ok(Some(Timeline {
         bucket_ms: width as f64 / 1e6,
         start: rfc3339(origin),
@@ -344,6 +359,107 @@ fn service_series(
         }
     }
     Ok(out)
+}
+
+/// How many queue destinations get a wait series.
+const TOP_DESTINATIONS: usize = 5;
+
+/// The 99th percentile queue wait per bucket of the destinations with the
+/// most deliveries, and where each one's wait shifted.
+fn queue_series(
+    strings: &Interner,
+    hops: &[HopRow],
+    bucket_of: &dyn Fn(Nanos) -> i64,
+    count: usize,
+) -> PolarsResult<(Vec<Series>, Vec<ChangePoint>)> {
+    if hops.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let sent: Vec<Nanos> = hops
+        .iter()
+        .map(|h| h.consumer_start.saturating_sub(h.wait))
+        .collect();
+    let frame = df!(
+        "dest" => hops.iter().map(|h| h.destination.into_usize() as u32).collect::<Vec<_>>(),
+        "sent" => sent.clone(),
+        "bucket" => sent.iter().map(|&t| bucket_of(t)).collect::<Vec<_>>(),
+        "wait" => hops.iter().map(|h| h.wait).collect::<Vec<_>>(),
+        "row" => (0..hops.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let top = frame
+        .clone()
+        .lazy()
+        .group_by([col("dest")])
+        .agg([len().alias("n")])
+        .sort_by_exprs(
+            [col("n"), col("dest")],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false])
+                .with_maintain_order(true),
+        )
+        .limit(TOP_DESTINATIONS as u32)
+        .collect()?;
+    let top: Vec<u32> = top.column("dest")?.u32()?.into_no_null_iter().collect();
+    let per_bucket = frame
+        .clone()
+        .lazy()
+        .group_by([col("dest"), col("bucket")])
+        .agg([percentile("wait", 0.99, "p99")])
+        .collect()?;
+    let name = |d: u32| Sym::try_from_usize(d as usize).map_or("", |s| strings.resolve(s));
+    let mut series: Vec<Series> = top
+        .iter()
+        .map(|&d| Series {
+            metric: SeriesMetric::QueueWaitP99Ms,
+            name: name(d).to_string(),
+            label: format!("queue {} wait p99", name(d)),
+            values: vec![None; count],
+        })
+        .collect();
+    let dests = per_bucket.column("dest")?.u32()?;
+    let buckets = per_bucket.column("bucket")?.i64()?;
+    let p99 = per_bucket.column("p99")?.cast(&DataType::Float64)?;
+    for ((d, b), v) in dests
+        .into_no_null_iter()
+        .zip(buckets.into_no_null_iter())
+        .zip(p99.f64()?.iter())
+    {
+        let (Some(i), Ok(b)) = (top.iter().position(|&t| t == d), usize::try_from(b)) else {
+            continue;
+        };
+        if let Some(slot) = series[i].values.get_mut(b) {
+            *slot = v.map(|ns| ns / 1e6);
+        }
+    }
+    // Change points of each destination's log wait in order of sending; a
+    // wait under a microsecond counts as one (no wait at all).
+    let mut shifts = Vec::new();
+    for &d in &top {
+        let ordered = frame
+            .clone()
+            .lazy()
+            .filter(col("dest").eq(lit(d)))
+            .sort_by_exprs(
+                [col("sent"), col("row")],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .select([col("sent"), col("wait")])
+            .collect()?;
+        let at: Vec<Nanos> = ordered.column("sent")?.i64()?.into_no_null_iter().collect();
+        let log: Vec<f64> = ordered
+            .column("wait")?
+            .i64()?
+            .into_no_null_iter()
+            .map(|w| (w.max(1_000) as f64).ln())
+            .collect();
+        shifts.extend(change_points(
+            &at,
+            &log,
+            ShiftedSeries::QueueWait,
+            name(d).to_string(),
+        ));
+    }
+    Ok((series, shifts))
 }
 
 /// Where root latency shifted: change points of each root's log duration

@@ -208,6 +208,11 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub timings: bool,
 
+    /// The width of a timeline bucket (`10s`, `1m`); by default a round
+    /// width that gives about 40 buckets.
+    #[arg(long, value_name = "DURATION", value_parser = values::duration)]
+    pub bucket: Option<DurationArg>,
+
     /// What to compare with when naming the cause.
     #[command(flatten)]
     pub diagnose: DiagnoseArgs,

@@ -52,6 +52,22 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         options: &options,
         input: &args.input,
     };
+    if let Some(bucket) = &args.bucket {
+        analysis.timeline = analysis::timeline::build(
+            &ingested.set.strings,
+            &breakdown,
+            Some(bucket.nanos.max(1)),
+        )?;
+        if let Some(t) = &analysis.timeline {
+            if t.bucket_ms * 1e6 > bucket.nanos as f64 {
+                eprintln!(
+                    "note: --bucket widened to {} ms: the timeline has at most {} buckets",
+                    t.bucket_ms,
+                    analysis::timeline::MAX_BUCKETS
+                );
+            }
+        }
+    }
     super::diagnose::run(&cx, &mut analysis, &breakdown)?;
     timings.lap("analyse");
     if let Some(dir) = &args.export_parquet {

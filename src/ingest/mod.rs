@@ -333,7 +333,10 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
             spans.extend(sink.spans);
         }
     }
-    let set = TraceSet::build(spans, strings, quality);
+    let mut set = TraceSet::build(spans, strings, quality);
+    if options.spill.is_none() {
+        set.count_unresolved_links();
+    }
     if let Some(spill) = &options.spill {
         spill.finish().map_err(|err| spill_error(spill, err))?;
     }
@@ -503,13 +506,16 @@ pub fn ingest_bytes(
     };
     let mut sink = Sink::new(name, &strings);
     reader.read(&input, &mut sink)?;
+    sink.locate_rest();
     strict(&sink, options)?;
     let spans = std::mem::take(&mut sink.spans);
     let quality = std::mem::take(&mut sink.quality);
     drop(sink);
     let count = spans.len() as u64;
+    let mut set = TraceSet::build(spans, strings, quality);
+    set.count_unresolved_links();
     Ok(Ingested {
-        set: TraceSet::build(spans, strings, quality),
+        set,
         spans_per_format: BTreeMap::from([(reader.format(), count)]),
         inputs: 1,
         skipped: Vec::new(),

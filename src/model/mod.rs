@@ -85,6 +85,46 @@ impl TraceSet {
         }
     }
 
+    /// Counts every span link whose target span is not in the set, with
+    /// examples at the linking span. Only for a set holding the whole input:
+    /// a part of a spilled input would count links into other parts.
+    pub fn count_unresolved_links(&mut self) {
+        let mut span_ids: rustc_hash::FxHashMap<usize, Vec<SpanId>> = Default::default();
+        for trace in &self.traces {
+            for span in &trace.spans {
+                for link in span.links.iter().flat_map(|l| l.iter()) {
+                    let found = self
+                        .traces
+                        .binary_search_by_key(&link.trace_id, |t| t.id)
+                        .is_ok_and(|t| {
+                            let ids = span_ids.entry(t).or_insert_with(|| {
+                                let mut ids: Vec<SpanId> =
+                                    self.traces[t].spans.iter().map(|s| s.span_id).collect();
+                                ids.sort_unstable();
+                                ids
+                            });
+                            ids.binary_search(&link.span_id).is_ok()
+                        });
+                    if !found {
+                        self.quality.count(Count::UnresolvedLinks, || SpanExample {
+                            file: span
+                                .origin
+                                .file()
+                                .map(|f| self.strings.resolve(f).to_string()),
+                            location: span.origin.location(),
+                            trace_id: trace.id.to_string(),
+                            span_id: span.span_id.to_string(),
+                            message: format!(
+                                "links to span {} of trace {}, which is not in the input",
+                                link.span_id, link.trace_id
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     /// The number of spans held.
     pub fn span_count(&self) -> usize {
         self.traces.iter().map(|t| t.spans.len()).sum()

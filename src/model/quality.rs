@@ -92,6 +92,8 @@ pub enum Count {
     SentrySpanTraceMismatch,
     /// See [`Quality::sentry_orphan_spans`].
     SentryOrphanSpans,
+    /// See [`Quality::unresolved_links`].
+    UnresolvedLinks,
 }
 
 impl Count {
@@ -110,6 +112,7 @@ impl Count {
             Count::SentryOrphanSpans => {
                 "Sentry span with no parent in its event (put under its root)"
             }
+            Count::UnresolvedLinks => "links to spans not in the input",
         }
     }
 }
@@ -199,6 +202,11 @@ pub struct Quality {
     /// as Sentry shows them. Left out of JSON when zero.
     #[serde(skip_serializing_if = "is_zero")]
     pub sentry_orphan_spans: u64,
+    /// Span links whose target span is not in the input (a consumer's
+    /// message from a producer that was not exported, say); the message
+    /// flow is then not followed past it. Left out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unresolved_links: u64,
     /// The first [`MAX_EXAMPLES`] unparsable records, located.
     pub examples: Vec<Problem>,
     /// For every non-zero count about kept spans (keyed by the count's
@@ -239,6 +247,7 @@ impl Quality {
             Count::NegativeDuration => &mut self.negative_duration,
             Count::SentrySpanTraceMismatch => &mut self.sentry_span_trace_mismatch,
             Count::SentryOrphanSpans => &mut self.sentry_orphan_spans,
+            Count::UnresolvedLinks => &mut self.unresolved_links,
         }
     }
 
@@ -286,6 +295,7 @@ impl Quality {
         self.invalid_time += other.invalid_time;
         self.sentry_span_trace_mismatch += other.sentry_span_trace_mismatch;
         self.sentry_orphan_spans += other.sentry_orphan_spans;
+        self.unresolved_links += other.unresolved_links;
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
         // The smallest by trace and span id, so the examples do not depend
@@ -315,8 +325,8 @@ impl Quality {
 
     /// The counts with their labels and JSON keys, in [`Quality::counts`]
     /// order.
-    pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); 12] {
-        const KEYS: [&str; 12] = [
+    pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); 13] {
+        const KEYS: [&str; 13] = [
             "unparsable_records",
             "invalid_time",
             "missing_parent",
@@ -329,13 +339,14 @@ impl Quality {
             "negative_duration",
             "sentry_span_trace_mismatch",
             "sentry_orphan_spans",
+            "unresolved_links",
         ];
         let counts = self.counts();
         std::array::from_fn(|i| (counts[i].0, KEYS[i], counts[i].1))
     }
 
     /// The counts by name, in a fixed order, for tables.
-    pub fn counts(&self) -> [(&'static str, u64); 12] {
+    pub fn counts(&self) -> [(&'static str, u64); 13] {
         [
             ("unparsable records", self.unparsable_records),
             ("invalid times (span skipped)", self.invalid_time),
@@ -355,6 +366,7 @@ impl Quality {
                 self.sentry_span_trace_mismatch,
             ),
             (Count::SentryOrphanSpans.label(), self.sentry_orphan_spans),
+            (Count::UnresolvedLinks.label(), self.unresolved_links),
         ]
     }
 }

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use super::ids::TraceId;
 use super::intern::{Interner, Sym};
 use super::quality::{Count, Quality, SpanExample};
-use super::span::{Nanos, Span};
+use super::span::{Nanos, Span, SpanKind};
 
 /// A trace: its spans and the parent→child graph over them.
 ///
@@ -261,7 +261,10 @@ fn count_skew(id: &Examples<'_>, parent: &Span, child: &Span, quality: &mut Qual
             id.of(child, message)
         });
     }
-    if child.end > parent.end {
+    // A message's consumer outlives the producer that sent it: that is
+    // how queues work, not a clock problem.
+    let handoff = parent.kind == SpanKind::Producer && child.kind == SpanKind::Consumer;
+    if child.end > parent.end && !handoff {
         quality.count(Count::ChildEndsAfterParent, || {
             let by = ms(child.end.saturating_sub(parent.end));
             let message = format!("ends {by} after its parent {}", parent.span_id);

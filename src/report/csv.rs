@@ -57,6 +57,65 @@ impl Reporter for CsvReporter {
                     w.serialize(row)?;
                 }
             }
+            CsvSection::Queues => {
+                for row in analysis.queues.iter().take(limit) {
+                    w.serialize(row)?;
+                }
+            }
+            CsvSection::Flows => {
+                w.write_record([
+                    "service",
+                    "operation",
+                    "flows",
+                    "end_to_end_p50_ms",
+                    "end_to_end_p99_ms",
+                    "wait_share",
+                    "example_trace_id",
+                    "example_path",
+                ])?;
+                for f in analysis.message_flows.iter().take(limit) {
+                    w.write_record([
+                        f.service.clone(),
+                        f.operation.clone(),
+                        f.flows.to_string(),
+                        f.end_to_end_p50_ms.to_string(),
+                        f.end_to_end_p99_ms.to_string(),
+                        f.wait_share.to_string(),
+                        f.example_trace_id.clone(),
+                        super::sections::flow_path(&f.example_path),
+                    ])?;
+                }
+            }
+            CsvSection::Timeline => {
+                w.write_record([
+                    "bucket_start",
+                    "bucket_start_unix_nano",
+                    "metric",
+                    "name",
+                    "value",
+                ])?;
+                if let Some(t) = &analysis.timeline {
+                    let width = (t.bucket_ms * 1e6) as i64;
+                    for s in &t.series {
+                        for (i, v) in s.values.iter().enumerate() {
+                            let Some(v) = v else { continue };
+                            let at = t
+                                .start_unix_nano
+                                .saturating_add(width.saturating_mul(i as i64));
+                            w.write_record([
+                                crate::analysis::summary::rfc3339(at),
+                                at.to_string(),
+                                serde_json::to_value(s.metric)
+                                    .ok()
+                                    .and_then(|m| m.as_str().map(str::to_string))
+                                    .unwrap_or_default(),
+                                s.name.clone(),
+                                v.to_string(),
+                            ])?;
+                        }
+                    }
+                }
+            }
         }
         w.flush()
     }

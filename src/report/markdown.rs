@@ -29,6 +29,9 @@ impl Reporter for MarkdownReporter {
             }
             writeln!(out)?;
         }
+        if let Some(t) = &analysis.timeline {
+            super::timeline::write_markdown(t, out)?;
+        }
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ pub mod parquet;
 pub mod sections;
 pub mod stats;
 pub mod table;
+pub mod timeline;
 pub use crate::units;
 pub mod waterfall;
 
@@ -50,6 +51,12 @@ pub enum CsvSection {
     Edges,
     /// Where failures happened.
     Errors,
+    /// Queue destinations.
+    Queues,
+    /// Message flows per originating operation.
+    Flows,
+    /// The timeline: one row per bucket and series.
+    Timeline,
 }
 
 /// Options shared by the reporters.

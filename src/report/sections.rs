@@ -2,6 +2,7 @@
 //! shared by the terminal table and Markdown writers.
 
 use super::units::{millis, percent};
+use crate::analysis::queues::{FlowStep, MessageFlow, QueueStats, StepKind};
 use crate::analysis::results::{
     Analysis, Cascade, EdgeStats, ErrorLocus, Finding, HotPath, OperationStats, QueryShape,
     ServiceStats, Suspect,
@@ -31,8 +32,99 @@ pub fn sections(analysis: &Analysis, top: usize) -> Vec<Section> {
         query_shapes(&analysis.query_shapes, top),
         findings(&analysis.findings, top),
         edges(&analysis.edges, top),
+        queues(&analysis.queues, top),
+        message_flows(&analysis.message_flows, top),
         errors(&analysis.errors, top),
     ]
+}
+
+fn queues(queues: &[QueueStats], top: usize) -> Section {
+    let three = |a: Option<f64>, b: Option<f64>, c: Option<f64>| match (a, b, c) {
+        (Some(a), Some(b), Some(c)) => format!("{} / {} / {}", millis(a), millis(b), millis(c)),
+        _ => "–".to_string(),
+    };
+    Section {
+        title: "Queues (wait = consumer start − producer end)",
+        headers: vec![
+            "destination",
+            "system",
+            "messages",
+            "redelivered",
+            "unconsumed",
+            "wait p50 / p95 / p99",
+            "processing p50 / p95 / p99",
+            "waiting",
+            "example trace",
+        ],
+        rows: queues
+            .iter()
+            .take(top)
+            .map(|q| {
+                vec![
+                    q.destination.clone(),
+                    q.system.clone(),
+                    q.messages.to_string(),
+                    q.redelivered.to_string(),
+                    q.unconsumed.to_string(),
+                    three(q.wait_p50_ms, q.wait_p95_ms, q.wait_p99_ms),
+                    three(
+                        q.processing_p50_ms,
+                        q.processing_p95_ms,
+                        q.processing_p99_ms,
+                    ),
+                    percent(q.wait_share),
+                    q.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![8, 4, 1, 7],
+    }
+}
+
+/// A flow's steps as one line: `order-api POST /orders 12 ms → queue
+/// notifications: 6.26 s → notification-sender process 14.1 s`.
+pub fn flow_path(steps: &[FlowStep]) -> String {
+    steps
+        .iter()
+        .map(|s| match s.kind {
+            StepKind::Work => format!("{} {}", s.label, millis(s.ms)),
+            StepKind::QueueWait => format!("{}: {}", s.label, millis(s.ms)),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn message_flows(flows: &[MessageFlow], top: usize) -> Section {
+    Section {
+        title: "Message flows (request start → end of the last consumer's work)",
+        headers: vec![
+            "origin",
+            "flows",
+            "end to end p50 / p99",
+            "waiting",
+            "slowest flow",
+            "example trace",
+        ],
+        rows: flows
+            .iter()
+            .take(top)
+            .map(|f| {
+                vec![
+                    format!("{}:{}", f.service, f.operation),
+                    f.flows.to_string(),
+                    format!(
+                        "{} / {}",
+                        millis(f.end_to_end_p50_ms),
+                        millis(f.end_to_end_p99_ms)
+                    ),
+                    percent(f.wait_share),
+                    flow_path(&f.example_path),
+                    f.example_trace_id.clone(),
+                ]
+            })
+            .collect(),
+        drop_order: vec![5, 3],
+    }
 }
 
 /// The verdict's sentences, if a diagnosis ran.

@@ -49,6 +49,9 @@ impl Reporter for TableReporter {
             )?;
             write_chain(top, out)?;
         }
+        if let Some(t) = &analysis.timeline {
+            super::timeline::write_terminal(t, out)?;
+        }
         let quality = &analysis.summary.read.data_quality;
         let selected = &analysis.summary.selected_data_quality;
         let whole = analysis.summary.analysed_traces == analysis.summary.read.traces;

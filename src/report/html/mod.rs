@@ -11,6 +11,7 @@
 mod charts;
 mod script;
 mod tables;
+mod timeline;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -47,7 +48,7 @@ impl Reporter for HtmlReporter {
             "<header><h1>critpath report</h1><p id=\"summary\">{}</p><nav>\
              <a href=\"#diagnosis\">Verdict</a><a href=\"#flame-section\">Flame graph</a>\
              <a href=\"#services-chart\">Services</a><a href=\"#latency\">Latency</a>\
-             <a href=\"#tables\">Tables</a></nav></header>",
+             <a href=\"#timeline\">Timeline</a><a href=\"#tables\">Tables</a></nav></header>",
             esc(&analysis.summary.line())
         );
         diagnosis(&mut p, analysis, top);
@@ -74,6 +75,15 @@ impl Reporter for HtmlReporter {
         );
         if let Some(c) = super::table::top_cascade(analysis) {
             cascade(&mut p, c);
+        }
+        if let Some(t) = &analysis.timeline {
+            let _ = writeln!(
+                p,
+                "<section id=\"timeline\"><h2>Timeline</h2>\
+                 <p class=\"hint\">Per {} bucket; a dashed red line marks where the level shifted.</p>{}</section>",
+                crate::units::millis(t.bucket_ms),
+                timeline::charts(t)
+            );
         }
         let _ = writeln!(
             p,

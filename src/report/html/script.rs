@@ -43,6 +43,10 @@ svg.chart{display:block;width:100%;max-width:1100px;height:auto}
 svg.chart text{font:12px system-ui,sans-serif;fill:var(--fg)}
 svg.chart text.small{font-size:11px;fill:var(--muted)}
 svg.chart .grid{stroke:#e6e6e6}
+svg.chart .line{fill:none;stroke:#4c78a8;stroke-width:2}
+svg.chart .line.dashed{stroke-dasharray:6 4;stroke:#f58518}
+svg.chart .pt{fill:#4c78a8}
+svg.chart .change{stroke:var(--bad);stroke-width:2;stroke-dasharray:4 3}
 svg.chart .bar rect{fill:#4c78a8}
 svg.chart .bar.suspected rect{fill:var(--bad)}
 svg.chart .op:hover,svg.chart .bar:hover{opacity:.8}

@@ -1,0 +1,727 @@
+//! Work behind a queue. A message hop runs from a producer span to each
+//! consumer span that handled the message: the producer's CONSUMER
+//! children, and spans in any trace whose links point at the producer (how
+//! batch consumers and separate consumer traces say which messages they
+//! took). Per hop: how long the message waited, how long the consumer
+//! worked, and whether it was a redelivery. Per originating request: the
+//! message flow from its start to the end of the last consumer's work,
+//! following consumers that publish again, across traces.
+//!
+//! The queue wait is the consumer's start less the producer's end: by then
+//! the message has been handed over. Where the consumer starts before the
+//! producer ends (a send that waits for the broker's acknowledgement, or
+//! skewed clocks), it is measured from the producer's start instead, and
+//! never below zero. Processing runs from the consumer span's start to the
+//! end of the last span under it.
+//!
+//! This stage only observes rows; [`aggregate`] turns them into tables
+//! with polars.
+
+use polars::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::aggregate::percentile;
+use super::select::Unit;
+use crate::model::{Interner, Nanos, SpanKind, Sym, Trace, TraceId, TraceSet};
+
+/// One delivery of a message: a producer span and one consumer of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HopRow {
+    /// `messaging.destination.name`, else the producer's operation name.
+    pub destination: Sym,
+    /// `messaging.system` of the producer (else the consumer), if any.
+    pub system: Option<Sym>,
+    /// The producer's trace, and its original id text if not hex.
+    pub producer_trace: (TraceId, Option<Sym>),
+    /// The consumer's trace.
+    pub consumer_trace: (TraceId, Option<Sym>),
+    /// When the consumer started.
+    pub consumer_start: Nanos,
+    /// The queue wait (see the module notes).
+    pub wait: Nanos,
+    /// The consumer's work.
+    pub processing: Nanos,
+    /// From the producer's start to the end of the consumer's work.
+    pub message_time: Nanos,
+    /// 0 for the first consumer of the message, 1, 2, ... for the
+    /// redeliveries, by start.
+    pub delivery: u32,
+}
+
+/// One step of a message flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// A service working (the request before it publishes, a consumer).
+    Work,
+    /// A message waiting in a queue.
+    QueueWait,
+}
+
+/// One step of a flow, as rows hold it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    /// Work or waiting.
+    pub kind: StepKind,
+    /// The service working (for a wait, the destination's system, if any).
+    pub who: Option<Sym>,
+    /// The operation, or the destination waited in.
+    pub what: Sym,
+    /// How long.
+    pub time: Nanos,
+}
+
+/// One originating request whose work went through at least one queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRow {
+    /// The originating root's service and operation.
+    pub root: (Sym, Sym),
+    /// Its trace.
+    pub trace: (TraceId, Option<Sym>),
+    /// From the root's start to the end of the last consumer's work.
+    pub end_to_end: Nanos,
+    /// Queue waits along the chain that ends last.
+    pub wait: Nanos,
+    /// The chain that ends last, step by step.
+    pub steps: Vec<Step>,
+}
+
+/// What one pass over a trace set observed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueueRows {
+    /// Every delivery of every message produced in the selected traces.
+    pub hops: Vec<HopRow>,
+    /// Every selected root whose work went through a queue.
+    pub flows: Vec<FlowRow>,
+    /// Messages produced in the selected traces that no consumer in the
+    /// input handled, per destination.
+    pub unconsumed: Vec<Sym>,
+}
+
+/// Whether `span` sends a message.
+fn is_producer(strings: &Interner, span: &crate::model::Span) -> bool {
+    span.kind == SpanKind::Producer
+        || span
+            .attrs()
+            .messaging_operation
+            .is_some_and(|op| matches!(strings.resolve(op), "publish" | "send" | "create"))
+}
+
+/// A span: (trace index, span index).
+type At = (usize, usize);
+
+/// The end of the last span under (and including) span `i`.
+fn subtree_end(trace: &Trace, i: usize) -> Nanos {
+    let mut end = trace.spans[i].end;
+    let mut stack = vec![i];
+    while let Some(n) = stack.pop() {
+        for c in trace.children(n) {
+            end = end.max(trace.spans[c].end);
+            stack.push(c);
+        }
+    }
+    end
+}
+
+/// Observes the hops of messages produced in the traces of `units`, and
+/// the flows of those units.
+pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
+    let strings = &set.strings;
+    let mut selected: Vec<usize> = units.iter().map(|u| u.trace).collect();
+    selected.dedup();
+    let producers: Vec<At> = selected
+        .iter()
+        .flat_map(|&t| {
+            let trace = &set.traces[t];
+            (0..trace.spans.len())
+                .filter(move |&i| is_producer(strings, &trace.spans[i]))
+                .map(move |i| (t, i))
+        })
+        .collect();
+    if producers.is_empty() {
+        return QueueRows::default();
+    }
+    let by_id: FxHashMap<(TraceId, crate::model::SpanId), usize> = producers
+        .iter()
+        .enumerate()
+        .map(|(p, &(t, i))| ((set.traces[t].id, set.traces[t].spans[i].span_id), p))
+        .collect();
+    // Consumers of each producer: CONSUMER children, then linking spans.
+    let mut consumers: Vec<Vec<At>> = vec![Vec::new(); producers.len()];
+    for (p, &(t, i)) in producers.iter().enumerate() {
+        let trace = &set.traces[t];
+        consumers[p].extend(
+            trace
+                .children(i)
+                .filter(|&c| trace.spans[c].kind == SpanKind::Consumer)
+                .map(|c| (t, c)),
+        );
+    }
+    for (t, trace) in set.traces.iter().enumerate() {
+        for (i, span) in trace.spans.iter().enumerate() {
+            for link in span.links.iter().flat_map(|l| l.iter()) {
+                if let Some(&p) = by_id.get(&(link.trace_id, link.span_id)) {
+                    if !consumers[p].contains(&(t, i)) {
+                        consumers[p].push((t, i));
+                    }
+                }
+            }
+        }
+    }
+    let mut rows = QueueRows::default();
+    // Hops by consumer span, to find a producer's enclosing consumer.
+    let mut hop_of_consumer: FxHashMap<At, Vec<usize>> = FxHashMap::default();
+    let mut hop_at: Vec<(usize, At)> = Vec::new(); // (producer, consumer)
+    let mut hop_done: Vec<Nanos> = Vec::new();
+    for (p, &(t, i)) in producers.iter().enumerate() {
+        let producer = &set.traces[t].spans[i];
+        let attrs = producer.attrs();
+        let destination = attrs.messaging_destination.unwrap_or(producer.name);
+        let list = &mut consumers[p];
+        if list.is_empty() {
+            rows.unconsumed.push(destination);
+            continue;
+        }
+        list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
+        for (delivery, &(ct, ci)) in list.iter().enumerate() {
+            let ctrace = &set.traces[ct];
+            let consumer = &ctrace.spans[ci];
+            let from = if consumer.start >= producer.end {
+                producer.end
+            } else {
+                producer.start
+            };
+            let done = subtree_end(ctrace, ci).max(consumer.start);
+            hop_of_consumer
+                .entry((ct, ci))
+                .or_default()
+                .push(hop_at.len());
+            hop_at.push((p, (ct, ci)));
+            hop_done.push(done);
+            rows.hops.push(HopRow {
+                destination,
+                system: attrs.messaging_system.or(consumer.attrs().messaging_system),
+                producer_trace: (set.traces[t].id, set.traces[t].label),
+                consumer_trace: (ctrace.id, ctrace.label),
+                consumer_start: consumer.start,
+                wait: consumer.start.saturating_sub(from).max(0),
+                processing: done.saturating_sub(consumer.start),
+                message_time: done.saturating_sub(producer.start).max(0),
+                delivery: delivery as u32,
+            });
+        }
+    }
+    // Which hop's consumer each producer works inside (its nearest
+    // ancestor that consumed a message), so chains can be followed.
+    let enclosing = |(t, i): At| -> Option<Vec<usize>> {
+        let trace = &set.traces[t];
+        let mut at = trace.parent(i);
+        let mut steps = 0;
+        while let Some(a) = at {
+            if let Some(h) = hop_of_consumer.get(&(t, a)) {
+                return Some(h.clone());
+            }
+            at = trace.parent(a);
+            steps += 1;
+            if steps > trace.spans.len() {
+                break;
+            }
+        }
+        None
+    };
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); hop_at.len()];
+    let mut hops_of_producer: Vec<Vec<usize>> = vec![Vec::new(); producers.len()];
+    for (h, &(p, _)) in hop_at.iter().enumerate() {
+        hops_of_producer[p].push(h);
+    }
+    for (p, &at) in producers.iter().enumerate() {
+        for outer in enclosing(at).unwrap_or_default() {
+            next[outer].extend(&hops_of_producer[p]);
+        }
+    }
+    let chain_end = ChainEnds::new(&hop_done, &next);
+    rows.flows = flows(
+        set,
+        units,
+        &producers,
+        &hop_at,
+        &hops_of_producer,
+        &rows,
+        &chain_end,
+    );
+    rows.canonical_order();
+    rows
+}
+
+impl QueueRows {
+    /// Appends another part's rows (a spilled input's partitions).
+    pub fn merge(parts: impl IntoIterator<Item = QueueRows>) -> QueueRows {
+        let mut out = QueueRows::default();
+        for part in parts {
+            out.hops.extend(part.hops);
+            out.flows.extend(part.flows);
+            out.unconsumed.extend(part.unconsumed);
+        }
+        out.canonical_order();
+        out
+    }
+
+    /// One order whatever the order traces were read or merged in, so ties
+    /// (the example of a longest wait) are broken the same way every time.
+    fn canonical_order(&mut self) {
+        self.hops.sort_by(|a, b| {
+            (
+                a.producer_trace.0,
+                a.consumer_start,
+                a.consumer_trace.0,
+                a.delivery,
+                a.wait,
+            )
+                .cmp(&(
+                    b.producer_trace.0,
+                    b.consumer_start,
+                    b.consumer_trace.0,
+                    b.delivery,
+                    b.wait,
+                ))
+        });
+        self.flows.sort_by_key(|f| (f.trace.0, f.end_to_end));
+        self.unconsumed.sort_unstable();
+    }
+}
+
+/// The latest end reachable from each hop through consumers that publish
+/// again, and which next hop reaches it (cycles in hostile links are cut).
+struct ChainEnds {
+    end: Vec<Nanos>,
+    via: Vec<Option<usize>>,
+}
+
+impl ChainEnds {
+    fn new(done: &[Nanos], next: &[Vec<usize>]) -> ChainEnds {
+        let n = done.len();
+        let mut end = done.to_vec();
+        let mut via = vec![None; n];
+        // 0 unvisited, 1 on the stack, 2 finished.
+        let mut state = vec![0u8; n];
+        for start in 0..n {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack = vec![(start, 0usize)];
+            state[start] = 1;
+            while let Some(&mut (h, ref mut k)) = stack.last_mut() {
+                if let Some(&c) = next[h].get(*k) {
+                    *k += 1;
+                    if state[c] == 0 {
+                        state[c] = 1;
+                        stack.push((c, 0));
+                    }
+                    continue;
+                }
+                for &c in &next[h] {
+                    if state[c] == 2 && end[c] > end[h] {
+                        end[h] = end[c];
+                        via[h] = Some(c);
+                    }
+                }
+                state[h] = 2;
+                stack.pop();
+            }
+        }
+        ChainEnds { end, via }
+    }
+}
+
+/// The flows of the selected units that produced messages themselves (not
+/// those downstream of another unit's message).
+fn flows(
+    set: &TraceSet,
+    units: &[Unit],
+    producers: &[At],
+    hop_at: &[(usize, At)],
+    hops_of_producer: &[Vec<usize>],
+    rows: &QueueRows,
+    chains: &ChainEnds,
+) -> Vec<FlowRow> {
+    let unit_of: FxHashMap<At, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(u, unit)| ((unit.trace, unit.root), u))
+        .collect();
+    let unit_above = |(t, i): At| -> Option<usize> {
+        let trace = &set.traces[t];
+        let mut at = Some(i);
+        let mut steps = 0;
+        while let Some(a) = at {
+            if let Some(&u) = unit_of.get(&(t, a)) {
+                return Some(u);
+            }
+            at = trace.parent(a);
+            steps += 1;
+            if steps > trace.spans.len() {
+                break;
+            }
+        }
+        None
+    };
+    // Units that hold a consumer of another unit's message are downstream.
+    let mut downstream = vec![false; units.len()];
+    let mut hops_of_unit: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
+    for (p, &at) in producers.iter().enumerate() {
+        if let Some(u) = unit_above(at) {
+            hops_of_unit[u].extend(&hops_of_producer[p]);
+        }
+    }
+    for &(p, consumer) in hop_at {
+        let from = unit_above(producers[p]);
+        if let Some(u) = unit_above(consumer) {
+            if from != Some(u) {
+                downstream[u] = true;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (u, unit) in units.iter().enumerate() {
+        let Some(&first) = hops_of_unit[u]
+            .iter()
+            .max_by_key(|&&h| (chains.end[h], std::cmp::Reverse(h)))
+        else {
+            continue;
+        };
+        if downstream[u] {
+            continue;
+        }
+        let trace = &set.traces[unit.trace];
+        let root = &trace.spans[unit.root];
+        let end = chains.end[first].max(root.end);
+        // The chain that ends last, as steps.
+        let mut steps = Vec::new();
+        let mut wait = 0;
+        let mut from = root.start;
+        let mut who = (Some(root.service), root.name);
+        let mut h = Some(first);
+        let mut guard = 0;
+        while let Some(hop) = h {
+            let (p, (ct, ci)) = hop_at[hop];
+            let (pt, pi) = producers[p];
+            let producer = &set.traces[pt].spans[pi];
+            let consumer = &set.traces[ct].spans[ci];
+            let row = &rows.hops[hop];
+            steps.push(Step {
+                kind: StepKind::Work,
+                who: who.0,
+                what: who.1,
+                time: producer.end.saturating_sub(from).max(0),
+            });
+            steps.push(Step {
+                kind: StepKind::QueueWait,
+                who: row.system,
+                what: row.destination,
+                time: row.wait,
+            });
+            wait += row.wait;
+            from = consumer.start;
+            who = (Some(consumer.service), consumer.name);
+            h = chains.via[hop];
+            guard += 1;
+            if guard > hop_at.len() {
+                break;
+            }
+        }
+        steps.push(Step {
+            kind: StepKind::Work,
+            who: who.0,
+            what: who.1,
+            time: end.saturating_sub(from).max(0),
+        });
+        out.push(FlowRow {
+            root: (root.service, root.name),
+            trace: (trace.id, trace.label),
+            end_to_end: end.saturating_sub(root.start).max(0),
+            wait,
+            steps,
+        });
+    }
+    out
+}
+
+/// Per destination: messages, deliveries, waits and processing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueStats {
+    /// The destination (queue, topic).
+    pub destination: String,
+    /// The messaging system, if spans name it.
+    pub system: String,
+    /// Messages sent (consumed or not).
+    pub messages: u64,
+    /// Deliveries beyond the first (a message consumed more than once).
+    pub redelivered: u64,
+    /// Messages produced that no consumer in the input handled.
+    pub unconsumed: u64,
+    /// Queue wait percentiles over deliveries (`null` when no message was
+    /// consumed).
+    pub wait_p50_ms: Option<f64>,
+    /// See `wait_p50_ms`.
+    pub wait_p95_ms: Option<f64>,
+    /// See `wait_p50_ms`.
+    pub wait_p99_ms: Option<f64>,
+    /// Consumer processing percentiles over deliveries.
+    pub processing_p50_ms: Option<f64>,
+    /// See `processing_p50_ms`.
+    pub processing_p95_ms: Option<f64>,
+    /// See `processing_p50_ms`.
+    pub processing_p99_ms: Option<f64>,
+    /// Summed wait over summed message time (producer start to the end of
+    /// the consumer's work): the share of a message's life spent waiting.
+    pub wait_share: f64,
+    /// The producer's trace of the longest wait.
+    pub example_trace_id: String,
+    /// The consumer's trace of the longest wait.
+    pub example_consumer_trace_id: String,
+}
+
+/// One step of a flow, for reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowStep {
+    /// Work or queue wait.
+    pub kind: StepKind,
+    /// `service operation`, or `queue destination`.
+    pub label: String,
+    /// How long.
+    pub ms: f64,
+}
+
+/// Per originating root operation: the end-to-end time of its message
+/// flows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageFlow {
+    /// The originating service.
+    pub service: String,
+    /// The originating operation.
+    pub operation: String,
+    /// Requests whose work went through a queue.
+    pub flows: u64,
+    /// From the request's start to the end of its last consumer's work.
+    pub end_to_end_p50_ms: f64,
+    /// See `end_to_end_p50_ms`.
+    pub end_to_end_p99_ms: f64,
+    /// Summed queue wait over summed end-to-end time.
+    pub wait_share: f64,
+    /// The slowest flow's trace.
+    pub example_trace_id: String,
+    /// The slowest flow, step by step.
+    pub example_path: Vec<FlowStep>,
+}
+
+fn label((id, label): (TraceId, Option<Sym>), strings: &Interner) -> String {
+    label.map_or_else(|| id.to_string(), |s| strings.resolve(s).to_string())
+}
+
+fn sym_id(s: Sym) -> u32 {
+    s.into_usize() as u32 + 1
+}
+
+fn resolve(strings: &Interner, id: u32) -> String {
+    id.checked_sub(1)
+        .and_then(|i| Sym::try_from_usize(i as usize))
+        .map_or_else(String::new, |s| strings.resolve(s).to_string())
+}
+
+/// The per-destination table, most waited-in first.
+pub fn destinations(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<QueueStats>> {
+    if rows.hops.is_empty() && rows.unconsumed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hops = &rows.hops;
+    // One row per delivery, then one per message nobody consumed (with no
+    // wait or processing, which the percentiles skip).
+    let n = hops.len() + rows.unconsumed.len();
+    let lost = rows.unconsumed.iter();
+    let frame = df!(
+        "dest" => hops.iter().map(|h| sym_id(h.destination)).chain(lost.clone().map(|&d| sym_id(d))).collect::<Vec<_>>(),
+        "system" => hops.iter().map(|h| h.system.map_or(0, sym_id)).chain(lost.clone().map(|_| 0)).collect::<Vec<_>>(),
+        "wait" => hops.iter().map(|h| Some(h.wait)).chain(lost.clone().map(|_| None)).collect::<Vec<_>>(),
+        "proc" => hops.iter().map(|h| Some(h.processing)).chain(lost.clone().map(|_| None)).collect::<Vec<_>>(),
+        "life" => hops.iter().map(|h| h.message_time as f64).chain(lost.clone().map(|_| 0.0)).collect::<Vec<_>>(),
+        "waitf" => hops.iter().map(|h| h.wait as f64).chain(lost.clone().map(|_| 0.0)).collect::<Vec<_>>(),
+        "first" => hops.iter().map(|h| u32::from(h.delivery == 0)).chain(lost.clone().map(|_| 0)).collect::<Vec<_>>(),
+        "delivered" => (0..n).map(|i| u32::from(i < hops.len())).collect::<Vec<_>>(),
+        "hop" => (0..n as u32).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col("dest")])
+        .agg([
+            col("system").max().alias("system"),
+            col("delivered").sum().alias("deliveries"),
+            (len().cast(DataType::UInt32) - col("delivered").sum()).alias("unconsumed"),
+            col("first").sum().alias("messages"),
+            percentile("wait", 0.50, "w50"),
+            percentile("wait", 0.95, "w95"),
+            percentile("wait", 0.99, "w99"),
+            percentile("proc", 0.50, "p50"),
+            percentile("proc", 0.95, "p95"),
+            percentile("proc", 0.99, "p99"),
+            col("waitf").sum().alias("wsum"),
+            col("life").sum().alias("lsum"),
+            col("hop")
+                .sort_by(
+                    [col("wait")],
+                    SortMultipleOptions::default()
+                        .with_order_descending(true)
+                        .with_nulls_last(true)
+                        .with_maintain_order(true),
+                )
+                .first()
+                .alias("example"),
+        ])
+        .collect()?;
+    let u32s = |c: &str| -> PolarsResult<Vec<Option<u32>>> {
+        let s = out.column(c)?.cast(&DataType::UInt32)?;
+        Ok(s.u32()?.iter().collect())
+    };
+    let f64s = |c: &str| -> PolarsResult<Vec<Option<f64>>> {
+        let s = out.column(c)?.cast(&DataType::Float64)?;
+        Ok(s.f64()?.iter().collect())
+    };
+    let (dest, system, deliveries, messages, example, unconsumed) = (
+        u32s("dest")?,
+        u32s("system")?,
+        u32s("deliveries")?,
+        u32s("messages")?,
+        u32s("example")?,
+        u32s("unconsumed")?,
+    );
+    let [w50, w95, w99, p50, p95, p99, wsum, lsum] =
+        ["w50", "w95", "w99", "p50", "p95", "p99", "wsum", "lsum"].map(f64s);
+    let (w50, w95, w99, p50, p95, p99, wsum, lsum) =
+        (w50?, w95?, w99?, p50?, p95?, p99?, wsum?, lsum?);
+    let mut table: Vec<QueueStats> = (0..out.height())
+        .map(|r| {
+            let example = example[r].and_then(|h| hops.get(h as usize));
+            let deliveries = u64::from(deliveries[r].unwrap_or(0));
+            let consumed = u64::from(messages[r].unwrap_or(0));
+            let unconsumed = u64::from(unconsumed[r].unwrap_or(0));
+            let ms = |v: Option<f64>| v.map(|ns| ns / 1e6);
+            let (wsum, lsum) = (wsum[r].unwrap_or(0.0), lsum[r].unwrap_or(0.0));
+            QueueStats {
+                destination: resolve(strings, dest[r].unwrap_or(0)),
+                system: resolve(strings, system[r].unwrap_or(0)),
+                messages: consumed + unconsumed,
+                redelivered: deliveries - consumed,
+                unconsumed,
+                wait_p50_ms: ms(w50[r]),
+                wait_p95_ms: ms(w95[r]),
+                wait_p99_ms: ms(w99[r]),
+                processing_p50_ms: ms(p50[r]),
+                processing_p95_ms: ms(p95[r]),
+                processing_p99_ms: ms(p99[r]),
+                wait_share: if lsum > 0.0 { wsum / lsum } else { 0.0 },
+                example_trace_id: example
+                    .map(|h| label(h.producer_trace, strings))
+                    .unwrap_or_default(),
+                example_consumer_trace_id: example
+                    .map(|h| label(h.consumer_trace, strings))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    // Most time spent waiting first.
+    let waited = |q: &QueueStats| q.wait_p99_ms.unwrap_or(0.0) * q.messages as f64;
+    table.sort_by(|a, b| {
+        waited(b)
+            .total_cmp(&waited(a))
+            .then_with(|| a.destination.cmp(&b.destination))
+    });
+    Ok(table)
+}
+
+/// The per-originating-operation flows, most flows first.
+pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<MessageFlow>> {
+    let flows = &rows.flows;
+    if flows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let frame = df!(
+        "svc" => flows.iter().map(|f| sym_id(f.root.0)).collect::<Vec<_>>(),
+        "op" => flows.iter().map(|f| sym_id(f.root.1)).collect::<Vec<_>>(),
+        "e2e" => flows.iter().map(|f| f.end_to_end).collect::<Vec<_>>(),
+        "e2ef" => flows.iter().map(|f| f.end_to_end as f64).collect::<Vec<_>>(),
+        "wait" => flows.iter().map(|f| f.wait as f64).collect::<Vec<_>>(),
+        "flow" => (0..flows.len() as u32).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col("svc"), col("op")])
+        .agg([
+            len().alias("flows"),
+            percentile("e2e", 0.50, "p50"),
+            percentile("e2e", 0.99, "p99"),
+            col("wait").sum().alias("wsum"),
+            col("e2ef").sum().alias("esum"),
+            col("flow")
+                .sort_by(
+                    [col("e2e")],
+                    SortMultipleOptions::default()
+                        .with_order_descending(true)
+                        .with_maintain_order(true),
+                )
+                .first()
+                .alias("example"),
+        ])
+        .sort_by_exprs(
+            [col("flows"), col("svc"), col("op")],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false, false])
+                .with_maintain_order(true),
+        )
+        .collect()?;
+    let u32s = |c: &str| -> PolarsResult<Vec<u32>> {
+        let s = out.column(c)?.cast(&DataType::UInt32)?;
+        Ok(s.u32()?.into_no_null_iter().collect())
+    };
+    let f64s = |c: &str| -> PolarsResult<Vec<f64>> {
+        let s = out.column(c)?.cast(&DataType::Float64)?;
+        Ok(s.f64()?.into_no_null_iter().collect())
+    };
+    let (svc, op, count, example) = (u32s("svc")?, u32s("op")?, u32s("flows")?, u32s("example")?);
+    let (p50, p99, wsum, esum) = (f64s("p50")?, f64s("p99")?, f64s("wsum")?, f64s("esum")?);
+    Ok((0..out.height())
+        .map(|r| {
+            let slowest = &flows[example[r] as usize];
+            MessageFlow {
+                service: resolve(strings, svc[r]),
+                operation: resolve(strings, op[r]),
+                flows: u64::from(count[r]),
+                end_to_end_p50_ms: p50[r] / 1e6,
+                end_to_end_p99_ms: p99[r] / 1e6,
+                wait_share: if esum[r] > 0.0 {
+                    wsum[r] / esum[r]
+                } else {
+                    0.0
+                },
+                example_trace_id: label(slowest.trace, strings),
+                example_path: slowest
+                    .steps
+                    .iter()
+                    .map(|s| FlowStep {
+                        kind: s.kind,
+                        label: match s.kind {
+                            StepKind::Work => format!(
+                                "{} {}",
+                                s.who.map_or("", |w| strings.resolve(w)),
+                                strings.resolve(s.what)
+                            ),
+                            StepKind::QueueWait => {
+                                format!("queue {}", strings.resolve(s.what))
+                            }
+                        },
+                        ms: s.time as f64 / 1e6,
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
