@@ -44,8 +44,8 @@ pub struct HopRow {
     pub processing: Nanos,
     /// From the producer's start to the end of the consumer's work.
     pub message_time: Nanos,
-    /// 0 for the first consumer of the message, 1, 2, ... for the
-    /// redeliveries, by start.
+    /// 0 for the first consumer of the message in its service, 1, 2, ...
+    /// for that service's redeliveries, by start.
     pub delivery: u32,
 }
 
@@ -177,16 +177,32 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     for (p, &(t, i)) in producers.iter().enumerate() {
         let producer = &set.traces[t].spans[i];
         let attrs = producer.attrs();
-        let destination = attrs.messaging_destination.unwrap_or(producer.name);
         let list = &mut consumers[p];
+        list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
+        // The producer's destination, else the one its consumers name (a
+        // RabbitMQ publish names the exchange, the consumer the queue),
+        // else the producer's operation.
+        let destination = attrs
+            .messaging_destination
+            .or_else(|| {
+                list.iter()
+                    .find_map(|&(ct, ci)| set.traces[ct].spans[ci].attrs().messaging_destination)
+            })
+            .unwrap_or(producer.name);
         if list.is_empty() {
             rows.unconsumed.push(destination);
             continue;
         }
-        list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
-        for (delivery, &(ct, ci)) in list.iter().enumerate() {
+        for (k, &(ct, ci)) in list.iter().enumerate() {
             let ctrace = &set.traces[ct];
             let consumer = &ctrace.spans[ci];
+            // Consumers in different services are different subscribers
+            // (Kafka consumer groups); a redelivery is the same service
+            // taking the message again.
+            let delivery = list[..k]
+                .iter()
+                .filter(|&&(t, i)| set.traces[t].spans[i].service == consumer.service)
+                .count();
             let from = if consumer.start >= producer.end {
                 producer.end
             } else {
@@ -454,7 +470,8 @@ pub struct QueueStats {
     pub destination: String,
     /// The messaging system, if spans name it.
     pub system: String,
-    /// Messages sent (consumed or not).
+    /// Messages sent (consumed or not), counted once per consuming service
+    /// (a topic read by two consumer groups counts each message twice).
     pub messages: u64,
     /// Deliveries beyond the first (a message consumed more than once).
     pub redelivered: u64,

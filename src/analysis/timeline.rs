@@ -113,22 +113,22 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// The start of the first root-latency change point after `cp`, where
-    /// the stretch `cp` began ends.
+    /// The start of the next change point of the same series after `cp`,
+    /// where the stretch `cp` began ends.
     pub fn next_shift_after(&self, cp: &ChangePoint) -> Option<Nanos> {
         self.change_points
             .iter()
-            .filter(|c| c.series == ShiftedSeries::RootLatency)
+            .filter(|c| c.series == cp.series && c.name == cp.name)
             .map(|c| c.at_unix_nano)
             .find(|&t| t > cp.at_unix_nano)
     }
 
-    /// The earliest root-latency change point, the natural start of an
-    /// incident.
-    pub fn first_latency_shift(&self) -> Option<&ChangePoint> {
-        self.change_points
-            .iter()
-            .find(|c| c.series == ShiftedSeries::RootLatency)
+    /// Where an incident starts: the earliest root-latency change point,
+    /// else (work behind a queue, whose requests stay fast) the earliest
+    /// queue-wait change point.
+    pub fn incident_start(&self) -> Option<&ChangePoint> {
+        let first = |series| self.change_points.iter().find(|c| c.series == series);
+        first(ShiftedSeries::RootLatency).or_else(|| first(ShiftedSeries::QueueWait))
     }
 }
 

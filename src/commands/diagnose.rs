@@ -11,7 +11,7 @@ use crate::analysis::detectors::FindingOptions;
 use crate::analysis::diagnose::{self, Compared};
 use crate::analysis::results::{Analysis, Confidence, DiagnosisMode, Verdict};
 use crate::analysis::select::Selection;
-use crate::analysis::timeline::ChangePoint;
+use crate::analysis::timeline::{ChangePoint, ShiftedSeries};
 use crate::analysis::{self};
 use crate::cli::{DiagnoseArgs, InputArgs};
 use crate::ingest::Ingested;
@@ -39,13 +39,13 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
         edges: analysis.edges.clone(),
     };
     let shift = analysis.timeline.as_ref().and_then(|t| {
-        t.first_latency_shift()
+        t.incident_start()
             .map(|c| (c.clone(), t.next_shift_after(c)))
     });
     let found = if cx.args.before_change() {
         let Some((at, until)) = shift else {
             anyhow::bail!(
-                "--baseline before-change: root latency has no change point in the selected traces (see the timeline); give a baseline file or --baseline-until TIME"
+                "--baseline before-change: neither root latency nor a queue's wait has a change point in the selected traces (see the timeline); give a baseline file or --baseline-until TIME"
             );
         };
         Some(before_change(cx, &at, until)?)
@@ -184,10 +184,11 @@ fn before_change(
     };
     let base = side(None, Some(at.at_unix_nano))?;
     let incident = side(Some(at.at_unix_nano), until)?;
-    let name = format!(
-        "traces before root latency changed ×{:.2} at {}",
-        at.ratio, at.at
-    );
+    let what = match at.series {
+        ShiftedSeries::RootLatency => "root latency".to_string(),
+        ShiftedSeries::QueueWait => format!("queue {} wait", at.name),
+    };
+    let name = format!("traces before {what} changed ×{:.2} at {}", at.ratio, at.at);
     Ok(diagnose::compare(
         &base,
         &incident,

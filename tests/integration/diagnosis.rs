@@ -189,7 +189,7 @@ fn a_fault_free_minute_has_no_change_point_and_before_change_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no change point"), "{stderr}");
+    assert!(stderr.contains("neither root latency nor"), "{stderr}");
 }
 
 #[test]

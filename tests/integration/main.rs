@@ -13,6 +13,7 @@ mod html;
 mod oracles;
 mod outside_formats;
 mod parquet;
+mod queues;
 mod reports;
 mod scale;
 mod scenarios;

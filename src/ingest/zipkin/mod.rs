@@ -19,8 +19,8 @@
 //! messaging system). Tags: an `error` tag (any value) makes the span an
 //! error, `otel.status_code` `ERROR`/`OK` too; the keys
 //! [`crate::model::AttrKey::lookup`] knows are kept, plus Brave's
-//! `sql.query` (the statement) and `kafka.topic` (the destination), which
-//! never override the standard keys.
+//! `sql.query` (the statement), `kafka.topic` and `rabbit.queue` (the
+//! destination), which never override the standard keys.
 //!
 //! Shared spans: Zipkin lets the client and server halves of one RPC carry
 //! the same span id, the server half marked `shared: true` (a `SERVER` span
@@ -197,6 +197,8 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), Strin
         for (key, slot) in [
             ("sql.query", AttrKey::DbStatement),
             ("kafka.topic", AttrKey::MessagingDestination),
+            // Brave's RabbitMQ tags: a consumer names its queue.
+            ("rabbit.queue", AttrKey::MessagingDestination),
         ] {
             if let Some(text) = tags.get(key).and_then(scalar_text) {
                 attrs.imply(strings, slot, &text);
