@@ -14,8 +14,8 @@
 //! never below zero. Processing runs from the consumer span's start to the
 //! end of the last span under it.
 //!
-//! This stage only observes rows; [`aggregate`] turns them into tables
-//! with polars.
+//! This stage only observes rows; [`destinations`] and [`message_flows`]
+//! turn them into tables with polars.
 
 use polars::prelude::*;
 use rustc_hash::FxHashMap;

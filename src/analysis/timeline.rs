@@ -132,7 +132,7 @@ impl Timeline {
     }
 }
 
-/// A width for about [`TARGET_BUCKETS`] buckets over `range`: the smallest
+/// A width for about 40 buckets over `range`: the smallest
 /// round width (1, 2, 5 × a power of ten in ms up to a second, then the
 /// usual clock steps) at least `range / TARGET_BUCKETS`.
 pub fn auto_bucket(range: Nanos) -> Nanos {

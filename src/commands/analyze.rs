@@ -28,7 +28,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let limit = if needs_traces {
         None
     } else {
-        super::memory::MemoryLimit::new(args.memory_limit.map(|s| s.0))
+        crate::ingest::memory::MemoryLimit::new(args.memory_limit.map(|s| s.0))
     };
     let mut ingested = super::read_inputs_within(&args.input, limit)?;
     timings.lap("read");

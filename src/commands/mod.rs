@@ -5,7 +5,6 @@ mod check;
 mod diagnose;
 mod diff;
 mod flame;
-mod memory;
 mod stats;
 mod timings;
 mod trace;
@@ -49,7 +48,7 @@ pub(crate) fn read_inputs(args: &InputArgs) -> anyhow::Result<Ingested> {
 /// disk by trace when `limit` says they may not fit in memory.
 pub(crate) fn read_inputs_within(
     args: &InputArgs,
-    limit: Option<memory::MemoryLimit>,
+    limit: Option<crate::ingest::memory::MemoryLimit>,
 ) -> anyhow::Result<Ingested> {
     if let Some(n) = args.threads {
         // Only fails if a pool exists already, which is harmless.
@@ -73,7 +72,7 @@ pub(crate) fn read_inputs_within(
             if !args.quiet {
                 eprintln!(
                     "critpath: the input may not fit in {}{}; spilling spans to {} in {partitions} partitions",
-                    memory::human(limit.bytes),
+                    crate::ingest::memory::human(limit.bytes),
                     if limit.explicit {
                         ""
                     } else {

@@ -15,7 +15,7 @@ pub struct Timings {
 /// The process's peak resident memory so far, in bytes, where the system
 /// tells (Linux's `/proc/self/status`).
 pub fn peak_rss() -> Option<u64> {
-    super::memory::proc_bytes("/proc/self/status", "VmHWM:")
+    crate::ingest::memory::proc_bytes("/proc/self/status", "VmHWM:")
 }
 
 impl Timings {

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Sink;
-use super::json_util::Record;
+use super::json_records::Record;
 use super::times::Rejected;
 use crate::model::{Location, MAX_EXAMPLES};
 

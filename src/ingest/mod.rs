@@ -9,13 +9,11 @@ mod decompress;
 mod inputs;
 mod jaeger;
 mod json_locate;
-pub mod json_util;
-mod json_value;
-pub(crate) mod otlp_json;
-mod otlp_proto;
+pub mod json_records;
+mod json_scalars;
+pub mod memory;
+pub(crate) mod otlp;
 mod sentry;
-mod sentry_naming;
-mod sentry_time;
 mod stream;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -227,12 +225,12 @@ impl ReadError {
 
 /// The readers, in the order they are tried when sniffing.
 pub static READERS: &[&dyn Reader] = &[
-    &otlp_json::OtlpJsonReader,
+    &otlp::json::OtlpJsonReader,
     &jaeger::JaegerReader,
     &sentry::SentryReader,
     &zipkin::ZipkinReader,
     &xray::XrayReader,
-    &otlp_proto::OtlpProtoReader,
+    &otlp::proto::OtlpProtoReader,
 ];
 
 /// How many leading bytes sniffing looks at.

@@ -196,7 +196,7 @@ mod tests {
 
         let strings = crate::model::Interner::new();
         let (whole, quality) = crate::ingest::test_support::read_with(
-            &crate::ingest::otlp_json::OtlpJsonReader,
+            &crate::ingest::otlp::json::OtlpJsonReader,
             &strings,
             &bytes,
         )

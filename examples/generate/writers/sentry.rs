@@ -10,7 +10,7 @@
 //! service is the event's `project` (critpath reads `project`, then
 //! `server_name`, then the SDK name). Times are float seconds: the
 //! generator's times are whole microseconds, which survive the float (see
-//! critpath's `ingest::sentry_time`).
+//! critpath's `ingest::sentry::time`).
 //!
 //! Ops and descriptions follow Sentry's span conventions, which critpath
 //! maps back to kinds and shapes: `db` with the SQL as description,

@@ -304,7 +304,7 @@ fn odd_field_values_never_panic() {
                      {"key": "db.system", "value": "x"}]}]}],
         "errors": [{"msg": "m"}]});
     let strings = Interner::new();
-    for mutated in crate::ingest::json_value::mutations(&template) {
+    for mutated in crate::ingest::json_scalars::mutations(&template) {
         let bytes = serde_json::to_vec_pretty(&mutated).unwrap();
         let _ = read(&strings, &bytes);
     }

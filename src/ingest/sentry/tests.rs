@@ -359,7 +359,7 @@ fn odd_field_values_never_panic() {
         "entries": [{"type": "spans", "data": [{"span_id": "7", "op": "db.redis",
             "description": "GET k", "start_timestamp": 1, "timestamp": 2}]}]}]});
     let strings = Interner::new();
-    for mutated in crate::ingest::json_value::mutations(&template) {
+    for mutated in crate::ingest::json_scalars::mutations(&template) {
         let bytes = serde_json::to_vec_pretty(&mutated).unwrap();
         let _ = read(&strings, &bytes);
     }

@@ -9,7 +9,7 @@
 //! `UnprocessedTraceIds` is counted as a record that could not be read.
 //!
 //! Per segment or subsegment: `id` and `start_time` (float seconds since
-//! the epoch, kept to the microsecond, see [`super::sentry_time`]) are
+//! the epoch, kept to the microsecond, see [`super::sentry::time`]) are
 //! required, and a trace id (the document's `trace_id`, else its trace's
 //! `Id`); a segment without them is skipped and counted at the line its
 //! entry opens on, as is one with a time outside 1970..2200 (as an invalid
@@ -41,9 +41,9 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_util::{Record, first_byte, lines_framing, records_of, value_or_skip};
-use super::json_value::{AttrsBuilder, scalar_text, str_field};
-use super::sentry_time::timestamp_nanos;
+use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
+use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
+use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{

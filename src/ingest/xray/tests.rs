@@ -194,7 +194,7 @@ fn odd_values_never_panic() {
     let mut templates = vec![template.clone()];
     templates.push(serde_json::from_slice(&oracle("xray/batch-traces-get.output.json")).unwrap());
     for template in &templates {
-        for mutated in super::super::json_value::mutations(template) {
+        for mutated in super::super::json_scalars::mutations(template) {
             let strings = Interner::new();
             let bytes = serde_json::to_vec(&mutated).unwrap();
             let _ = read(&strings, &bytes);

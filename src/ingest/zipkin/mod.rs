@@ -40,8 +40,8 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, reject_at};
-use super::json_util::{Record, first_byte, lines_framing, records_of, value_or_skip};
-use super::json_value::{AttrsBuilder, scalar_text, str_field};
+use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
+use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, Status, TraceId};

@@ -26,32 +26,35 @@
 //! event (or that names none) is put under the root, as Sentry's span tree
 //! shows it, and counted (`sentry_orphan_spans`, located).
 //!
-//! Times are float seconds (or RFC 3339 text); see [`super::sentry_time`]
+//! Times are float seconds (or RFC 3339 text); see [`time`]
 //! for how they keep microsecond precision. The service of every span of an
 //! event is the event's project (`project_name`, `projectSlug`, `project`,
 //! `project_id`, `projectID`, first present, string or number), else its
 //! `server_name`, else its `sdk.name`, else `unknown`. Kind and name come
-//! from `op` and `description` (see [`super::sentry_naming`]). Status `ok`
+//! from `op` and `description` (see [`naming`]). Status `ok`
 //! is OK; `cancelled` and `unknown` are unset, as Sentry's failure rate
 //! leaves them out; any other (`internal_error`, `deadline_exceeded`, ...)
 //! is an error. Attributes come from `data` and `tags` through
 //! [`crate::model::AttrKey::lookup`], plus what op and description imply.
 //! A distributed trace is the union of the events sharing a trace id.
 
+mod naming;
+pub(crate) mod time;
+
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
 use super::json_locate::{Step, line_of, location_of, skip_at};
-use super::json_util::{Record, first_byte, lines_framing, parse, records_of};
-use super::json_value::{AttrsBuilder, scalar_text, str_field};
-use super::sentry_naming::{describe, kind};
-use super::sentry_time::timestamp_nanos;
+use super::json_records::{Record, first_byte, lines_framing, parse, records_of};
+use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind, SpanLink,
     Status, Sym, TraceId,
 };
+use naming::{describe, kind};
+use time::timestamp_nanos;
 
 /// Reads Sentry transaction events.
 pub struct SentryReader;

@@ -2,7 +2,7 @@
 //! wire walker over `&[u8]` that borrows every string and id from the input
 //! and allocates nothing but the spans it produces.
 //!
-//! Decoding into prost messages first (the `proto_model` schema, now the
+//! Decoding into prost messages first (the `model` schema, now the
 //! reference the tests compare against) dominated the reader's profile: a
 //! copy of every entry, a reference-counted `Bytes` per string and id, and
 //! a `Vec` per span's attributes and links, all dropped again right after
@@ -20,7 +20,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::ingest::otlp_json::common::{self, Kept, Pick, Scalar};
+use crate::ingest::otlp::common::{self, Kept, Pick, Scalar};
 use crate::model::{Interner, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// Wire type 0: a varint.
@@ -648,5 +648,4 @@ fn read_into(
 }
 
 #[cfg(test)]
-#[path = "proto_wire_tests.rs"]
 mod tests;

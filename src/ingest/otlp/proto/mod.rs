@@ -20,7 +20,7 @@
 //! Each message is split into its `resource_spans` entries, which are
 //! decoded in parallel; an entry or frame that does not decode is skipped
 //! and counted at its byte offset, and the rest is still read. Spans follow
-//! the same rules as [`super::otlp_json`]: 16-byte trace and 8-byte span ids
+//! the same rules as [`crate::ingest::otlp::json`]: 16-byte trace and 8-byte span ids
 //! and non-zero times are required (else the span is skipped and counted at
 //! its `ResourceSpans`' offset; one with a time after 2200-01-01 is counted
 //! there as an invalid time), an empty parent id makes a root, the
@@ -28,17 +28,15 @@
 //! only the attributes [`crate::model::AttrKey::lookup`] knows are kept.
 
 #[cfg(test)]
-#[path = "otlp/proto_model.rs"]
-mod proto_model;
-#[path = "otlp/proto_wire.rs"]
-mod proto_wire;
+mod model;
+mod wire;
 
 use rayon::prelude::*;
 
-use super::otlp_json::common;
-use super::otlp_json::read_framed_json;
-use super::times;
-use super::{Format, Framing, Input, ReadError, Reader, SNIFF_LEN, Sink};
+use crate::ingest::otlp::common;
+use crate::ingest::otlp::json::read_framed_json;
+use crate::ingest::times;
+use crate::ingest::{Format, Framing, Input, ReadError, Reader, SNIFF_LEN, Sink};
 use crate::model::Location;
 
 /// Reads binary OTLP protobuf, framed or not.
@@ -113,7 +111,7 @@ impl Reader for OtlpProtoReader {
         }));
 
         let chunks = common::chunks(&units, Unit::size);
-        let recognised = super::read_chunks(chunks, sink, |chunk, part| {
+        let recognised = crate::ingest::read_chunks(chunks, sink, |chunk, part| {
             // Every unit is read, whether or not an earlier one was.
             chunk.iter().fold(false, |any, unit| unit.read(part) | any)
         });
@@ -391,7 +389,7 @@ impl Unit<'_> {
 /// Reads one encoded `ResourceSpans` at `at`; whether it decoded.
 fn read_resource_spans(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool {
     let before = sink.spans.len();
-    match proto_wire::read_resource_spans(bytes, sink.strings, &mut sink.spans) {
+    match wire::read_resource_spans(bytes, sink.strings, &mut sink.spans) {
         Ok(skipped) => {
             for message in skipped {
                 sink.skip(at.clone(), message);
@@ -408,5 +406,4 @@ fn read_resource_spans(bytes: &[u8], at: &Location, sink: &mut Sink<'_>) -> bool
 }
 
 #[cfg(test)]
-#[path = "otlp/proto_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
 //! The wire walker against its reference, prost decoding through the lean
-//! schema of `proto_model`: on the fixtures and oracles, on random requests
+//! schema of `model`: on the fixtures and oracles, on random requests
 //! built with opentelemetry-proto and then reshuffled on the wire, and on
 //! damaged or arbitrary bytes, both must read the same spans, skip the same
 //! spans for the same reasons, and reject the same messages.
@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use prost::Message;
 use prost::encoding::{decode_varint, encode_varint};
 
-use super::super::{Frame, Payload, Unit, proto_model, split_frames};
+use super::super::{Frame, Payload, Unit, model, split_frames};
 use super::*;
 use crate::model::Span;
 
@@ -35,7 +35,7 @@ fn walked(strings: &Interner, bytes: &[u8]) -> Read {
 
 fn decoded(strings: &Interner, bytes: &[u8]) -> Read {
     let mut spans = Vec::new();
-    proto_model::read_resource_spans(bytes, strings, &mut spans)
+    model::read_resource_spans(bytes, strings, &mut spans)
         .map(|skipped| (spans, skipped))
         .map_err(|err| err.to_string())
 }

@@ -16,7 +16,7 @@
 //! `startTimeUnixNano`/`endTimeUnixNano` are required; a span without them
 //! is skipped and counted at the line its object opens on. A span with a
 //! time after 2200-01-01 is skipped and counted there as an invalid time
-//! (see [`super::times`]). An empty or
+//! (see [`crate::ingest::times`]). An empty or
 //! absent `parentSpanId` makes a root. 64-bit integers may be strings or
 //! numbers; `kind` and `status.code` numbers, numeric strings or names
 //! (`SPAN_KIND_SERVER`); status code 2 is an error. The service is the
@@ -27,24 +27,22 @@
 //! stands for an absent member anywhere.
 //!
 //! Each record is first decoded straight into the typed, borrowing model
-//! of [`json_model`]; only a record that fails that (a member of the wrong
+//! of [`model`]; only a record that fails that (a member of the wrong
 //! type) is parsed again as a generic value so that the bad span alone is
 //! skipped. JSON lines are read in parallel, in chunks of lines.
 
-#[path = "otlp/common.rs"]
-pub(super) mod common;
-#[path = "otlp/json_model.rs"]
-mod json_model;
+use crate::ingest::otlp::common;
+mod model;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use self::common::{Kept, UNKNOWN};
-use self::json_model::{Document, Resource, ResourceSpans, SpanJson};
-use super::json_locate::{Step, reject_at, skip_at};
-use super::json_util::{Record, json_with_key, lines_framing, parse, records_of};
-use super::times::{self, Rejected};
-use super::{Format, Framing, Input, ReadError, Reader, Sink};
+use self::model::{Document, Resource, ResourceSpans, SpanJson};
+use crate::ingest::json_locate::{Step, reject_at, skip_at};
+use crate::ingest::json_records::{Record, json_with_key, lines_framing, parse, records_of};
+use crate::ingest::times::{self, Rejected};
+use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
 
 /// Reads OTLP/JSON exports.
@@ -91,7 +89,7 @@ impl Reader for OtlpJsonReader {
             };
         }
         let chunks = common::chunks(&records, |r| r.bytes.len());
-        let recognised = super::read_chunks(chunks, sink, read_records);
+        let recognised = crate::ingest::read_chunks(chunks, sink, read_records);
         if recognised {
             Ok(())
         } else {
@@ -408,7 +406,7 @@ fn read_scope_value<'v>(
 }
 
 /// A required id member's text.
-fn required<'s>(member: &'s Option<json_model::Str<'_>>, name: &str) -> Result<&'s str, String> {
+fn required<'s>(member: &'s Option<model::Str<'_>>, name: &str) -> Result<&'s str, String> {
     member
         .as_ref()
         .map(|s| s.0.as_ref())
@@ -467,5 +465,4 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
 }
 
 #[cfg(test)]
-#[path = "otlp/json_tests.rs"]
 mod tests;

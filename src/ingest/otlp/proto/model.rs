@@ -1,4 +1,4 @@
-//! The reference the wire walker (`proto_wire`) is tested against: the
+//! The reference the wire walker (`wire`) is tested against: the
 //! reader's former decoding, through prost, of the part of
 //! `opentelemetry.proto.trace.v1` that critpath reads. Field numbers are
 //! those of opentelemetry-proto; fields left out (events, scopes, trace
@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use prost::Message;
 use prost::bytes::Bytes;
 
-use crate::ingest::otlp_json::common::{self, Kept, Pick, Scalar};
+use crate::ingest::otlp::common::{self, Kept, Pick, Scalar};
 use crate::model::{Interner, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// `ResourceSpans`.

@@ -23,7 +23,6 @@
 //! test data uses `span-A`) are hashed, keeping the trace id text as label.
 //! Spans sharing an id are all emitted; the model keeps one.
 
-#[path = "jaeger/typed.rs"]
 mod typed;
 
 use std::borrow::Cow;
@@ -33,8 +32,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_util::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
-use super::json_value::{AttrsBuilder, scalar_text, str_field};
+use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
+use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{

@@ -8,7 +8,7 @@ use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
 use super::*;
-use crate::ingest::otlp_json::OtlpJsonReader;
+use crate::ingest::otlp::json::OtlpJsonReader;
 use crate::ingest::test_support::{self, read_with};
 use crate::model::{Interner, Quality, Span, SpanId, SpanKind, Status};
 

@@ -413,7 +413,7 @@ fn sniff_accepts_otlp_json_only() {
 fn mutated_requests_never_panic() {
     let template: serde_json::Value =
         serde_json::from_slice(&oracle("jaeger-memory-otel_traces_01.json")).unwrap();
-    for mutated in crate::ingest::json_value::mutations(&template) {
+    for mutated in crate::ingest::json_scalars::mutations(&template) {
         let strings = Interner::new();
         let _ = read(&strings, mutated.to_string().as_bytes());
     }
