@@ -91,15 +91,41 @@ pub(super) fn total_ns(column: &str, exact: bool, alias: &str) -> Expr {
 
 /// The unit of the longest value of `by` in each group.
 pub(super) fn slowest_unit(by: &str) -> Expr {
-    col("unit")
+    id_of_largest("unit", by, "example")
+}
+
+/// The `id` of the row with the largest `by` in each group (nulls last,
+/// ties to the first row), named `alias`: the example of a group.
+pub(super) fn id_of_largest(id: &str, by: &str, alias: &str) -> Expr {
+    col(id)
         .sort_by(
             [col(by)],
             SortMultipleOptions::default()
                 .with_order_descending(true)
+                .with_nulls_last(true)
                 .with_maintain_order(true),
         )
         .first()
-        .alias("example")
+        .alias(alias)
+}
+
+/// The p50, p95 and p99 of `column`, named `{prefix}50`, `{prefix}95` and
+/// `{prefix}99`.
+pub(super) fn percentiles(column: &str, prefix: &str) -> [Expr; 3] {
+    [0.50, 0.95, 0.99].map(|q| percentile(column, q, &format!("{prefix}{:.0}", q * 100.0)))
+}
+
+/// A column of a result frame as optional floats (nulls where a group had
+/// nothing to measure).
+pub(super) fn f64_column(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    let s = frame.column(name)?.cast(&DataType::Float64)?;
+    Ok(s.f64()?.iter().collect())
+}
+
+/// A column of a result frame as optional `u32`s (symbol ids, counts).
+pub(super) fn u32_column(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
+    let s = frame.column(name)?.cast(&DataType::UInt32)?;
+    Ok(s.u32()?.iter().collect())
 }
 
 fn operations(

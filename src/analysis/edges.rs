@@ -18,7 +18,7 @@
 
 use polars::prelude::*;
 
-use super::aggregate::{percentile, slowest_unit};
+use super::aggregate::{percentiles, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::EdgeStats;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
@@ -201,29 +201,23 @@ pub fn aggregate(
         "gap" => col_i64(&|r| r.gap),
         "gap_crit" => col_i64(&|r| r.gap_critical),
     )?;
-    let q = percentile;
     let exact = super::aggregate::sums_fit(rows.iter().map(|r| r.gap_critical));
+    let mut agg = vec![
+        len().alias("calls"),
+        col("unit").n_unique().alias("traces"),
+        col("gap").cast(DataType::Float64).mean().alias("gap_mean"),
+        col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
+        col("err").sum().alias("errors"),
+        super::aggregate::total_ns("gap_crit", exact, "gap_crit"),
+        slowest_unit("caller_dur"),
+    ];
+    agg.extend(percentiles("caller_dur", "c"));
+    agg.extend(percentiles("callee_dur", "e"));
+    agg.extend(percentiles("gap", "g"));
     let out = frame
         .lazy()
         .group_by([col("caller"), col("callee"), col("peer")])
-        .agg([
-            len().alias("calls"),
-            col("unit").n_unique().alias("traces"),
-            q("caller_dur", 0.50, "c50"),
-            q("caller_dur", 0.95, "c95"),
-            q("caller_dur", 0.99, "c99"),
-            q("callee_dur", 0.50, "e50"),
-            q("callee_dur", 0.95, "e95"),
-            q("callee_dur", 0.99, "e99"),
-            q("gap", 0.50, "g50"),
-            q("gap", 0.95, "g95"),
-            q("gap", 0.99, "g99"),
-            col("gap").cast(DataType::Float64).mean().alias("gap_mean"),
-            col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
-            col("err").sum().alias("errors"),
-            super::aggregate::total_ns("gap_crit", exact, "gap_crit"),
-            slowest_unit("caller_dur"),
-        ])
+        .agg(agg)
         .collect()?;
     let u = |c: &str| -> PolarsResult<Vec<u64>> {
         let s = out.column(c)?.cast(&DataType::UInt64)?;

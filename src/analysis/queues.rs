@@ -21,7 +21,7 @@ use polars::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::aggregate::percentile;
+use super::aggregate::{f64_column, id_of_largest, percentile, percentiles, u32_column};
 use super::select::Unit;
 use crate::model::{Interner, Nanos, SpanKind, Sym, Trace, TraceId, TraceSet};
 
@@ -567,42 +567,20 @@ pub fn destinations(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<Qu
         "delivered" => (0..n).map(|i| u32::from(i < hops.len())).collect::<Vec<_>>(),
         "hop" => (0..n as u32).collect::<Vec<_>>(),
     )?;
-    let out = frame
-        .lazy()
-        .group_by([col("dest")])
-        .agg([
-            col("system").max().alias("system"),
-            col("delivered").sum().alias("deliveries"),
-            (len().cast(DataType::UInt32) - col("delivered").sum()).alias("unconsumed"),
-            col("first").sum().alias("messages"),
-            percentile("wait", 0.50, "w50"),
-            percentile("wait", 0.95, "w95"),
-            percentile("wait", 0.99, "w99"),
-            percentile("proc", 0.50, "p50"),
-            percentile("proc", 0.95, "p95"),
-            percentile("proc", 0.99, "p99"),
-            col("waitf").sum().alias("wsum"),
-            col("life").sum().alias("lsum"),
-            col("hop")
-                .sort_by(
-                    [col("wait")],
-                    SortMultipleOptions::default()
-                        .with_order_descending(true)
-                        .with_nulls_last(true)
-                        .with_maintain_order(true),
-                )
-                .first()
-                .alias("example"),
-        ])
-        .collect()?;
-    let u32s = |c: &str| -> PolarsResult<Vec<Option<u32>>> {
-        let s = out.column(c)?.cast(&DataType::UInt32)?;
-        Ok(s.u32()?.iter().collect())
-    };
-    let f64s = |c: &str| -> PolarsResult<Vec<Option<f64>>> {
-        let s = out.column(c)?.cast(&DataType::Float64)?;
-        Ok(s.f64()?.iter().collect())
-    };
+    let mut agg = vec![
+        col("system").max().alias("system"),
+        col("delivered").sum().alias("deliveries"),
+        (len().cast(DataType::UInt32) - col("delivered").sum()).alias("unconsumed"),
+        col("first").sum().alias("messages"),
+        col("waitf").sum().alias("wsum"),
+        col("life").sum().alias("lsum"),
+        id_of_largest("hop", "wait", "example"),
+    ];
+    agg.extend(percentiles("wait", "w"));
+    agg.extend(percentiles("proc", "p"));
+    let out = frame.lazy().group_by([col("dest")]).agg(agg).collect()?;
+    let u32s = |c: &str| u32_column(&out, c);
+    let f64s = |c: &str| f64_column(&out, c);
     let (dest, system, deliveries, messages, example, unconsumed) = (
         u32s("dest")?,
         u32s("system")?,
@@ -678,15 +656,7 @@ pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<M
             percentile("e2e", 0.99, "p99"),
             col("wait").sum().alias("wsum"),
             col("e2ef").sum().alias("esum"),
-            col("flow")
-                .sort_by(
-                    [col("e2e")],
-                    SortMultipleOptions::default()
-                        .with_order_descending(true)
-                        .with_maintain_order(true),
-                )
-                .first()
-                .alias("example"),
+            id_of_largest("flow", "e2e", "example"),
         ])
         .sort_by_exprs(
             [col("flows"), col("svc"), col("op")],
