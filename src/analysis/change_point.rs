@@ -29,10 +29,15 @@ pub struct Shift {
     pub before: f64,
     /// The mean after it.
     pub after: f64,
+    /// The stretch of the series it was found in: `from..to`.
+    pub from: usize,
+    /// See `from`.
+    pub to: usize,
 }
 
-/// Up to `max` accepted shifts of `values`, by index.
-pub fn shifts(values: &[f64], max: usize) -> Vec<Shift> {
+/// Up to `max` accepted shifts of `values`, by index, splitting only where
+/// `cut(k)` allows (between two distinct times, say).
+pub fn shifts(values: &[f64], max: usize, cut: &dyn Fn(usize) -> bool) -> Vec<Shift> {
     let mut found = Vec::new();
     // Segments still to search, as (start, end) ranges.
     let mut pending = vec![(0, values.len())];
@@ -40,22 +45,28 @@ pub fn shifts(values: &[f64], max: usize) -> Vec<Shift> {
         let best = pending
             .iter()
             .enumerate()
-            .filter_map(|(i, &(a, b))| strongest(&values[a..b]).map(|s| (i, a, s)))
+            .filter_map(|(i, &(a, b))| strongest(&values[a..b], &|k| cut(a + k)).map(|s| (i, a, s)))
             .max_by(|x, y| x.2.z.abs().total_cmp(&y.2.z.abs()));
         let Some((i, offset, shift)) = best else {
             break;
         };
         let (a, b) = pending.swap_remove(i);
         let at = offset + shift.index;
-        found.push(Shift { index: at, ..shift });
+        found.push(Shift {
+            index: at,
+            from: a,
+            to: b,
+            ..shift
+        });
         pending.extend([(a, at), (at, b)]);
     }
     found.sort_by_key(|s| s.index);
     found
 }
 
-/// The accepted split of `values` with the largest |t|, if any.
-pub fn strongest(values: &[f64]) -> Option<Shift> {
+/// The accepted split of `values` with the largest |t| among those `cut`
+/// allows, if any.
+pub fn strongest(values: &[f64], cut: &dyn Fn(usize) -> bool) -> Option<Shift> {
     let n = values.len();
     if n < 2 * MIN_SIDE {
         return None;
@@ -75,7 +86,7 @@ pub fn strongest(values: &[f64]) -> Option<Shift> {
         (mean, var * k / (k - 1.0), k)
     };
     let mut best: Option<Shift> = None;
-    for k in MIN_SIDE..=n - MIN_SIDE {
+    for k in (MIN_SIDE..=n - MIN_SIDE).filter(|&k| cut(k)) {
         let (a, va, na) = stats(0, k);
         let (b, vb, nb) = stats(k, n);
         // A floor on the variance: two constant sides that differ are a
@@ -88,6 +99,8 @@ pub fn strongest(values: &[f64]) -> Option<Shift> {
                 z,
                 before: a + centre,
                 after: b + centre,
+                from: 0,
+                to: n,
             });
         }
     }
@@ -109,7 +122,7 @@ mod tests {
         let values: Vec<f64> = (0..300)
             .map(|i| if i < 120 { 0.0 } else { 1.0 } + noise(i))
             .collect();
-        let s = strongest(&values).expect("a step of 1 over noise of 0.1");
+        let s = strongest(&values, &|_| true).expect("a step of 1 over noise of 0.1");
         assert_eq!(s.index, 120);
         assert!(s.z > MIN_Z, "{s:?}");
         assert!((s.after - s.before - 1.0).abs() < 0.05, "{s:?}");
@@ -120,7 +133,7 @@ mod tests {
         let values: Vec<f64> = (0..100)
             .map(|i| if i < 50 { 2.0 } else { 0.5 } + noise(i))
             .collect();
-        let s = strongest(&values).unwrap();
+        let s = strongest(&values, &|_| true).unwrap();
         assert_eq!(s.index, 50);
         assert!(s.z < -MIN_Z);
     }
@@ -128,12 +141,12 @@ mod tests {
     #[test]
     fn noise_alone_and_small_steps_are_not_shifts() {
         let flat: Vec<f64> = (0..1000).map(noise).collect();
-        assert_eq!(strongest(&flat), None);
+        assert_eq!(strongest(&flat, &|_| true), None);
         // Clear (many points) but small: a tenth is under MIN_EFFECT.
         let small: Vec<f64> = (0..100_000)
             .map(|i| if i < 50_000 { 0.0 } else { 0.1 } + noise(i))
             .collect();
-        let s = strongest(&small);
+        let s = strongest(&small, &|_| true);
         assert_eq!(s, None, "a 10% shift is not an incident");
     }
 
@@ -142,7 +155,7 @@ mod tests {
         let values: Vec<f64> = (0..2 * MIN_SIDE - 1)
             .map(|i| if i < MIN_SIDE { 0.0 } else { 5.0 })
             .collect();
-        assert_eq!(strongest(&values), None);
+        assert_eq!(strongest(&values, &|_| true), None);
     }
 
     #[test]
@@ -150,10 +163,25 @@ mod tests {
         let values: Vec<f64> = (0..600)
             .map(|i| if (200..400).contains(&i) { 1.5 } else { 0.0 } + noise(i))
             .collect();
-        let found = shifts(&values, 3);
+        let found = shifts(&values, 3, &|_| true);
         let at: Vec<usize> = found.iter().map(|s| s.index).collect();
         assert_eq!(at, [200, 400], "{found:?}");
         assert!(found[0].z > 0.0 && found[1].z < 0.0);
+        // Each is measured within the stretch it was found in.
+        let stretches: Vec<(usize, usize)> = found.iter().map(|s| (s.from, s.to)).collect();
+        assert!(stretches.contains(&(0, 600)), "{found:?}");
+    }
+
+    #[test]
+    fn no_split_falls_between_equal_times() {
+        // The step is at 100, but points 95..105 share one time: the only
+        // splits allowed there are at 95 and 105.
+        let values: Vec<f64> = (0..200)
+            .map(|i| if i < 100 { 0.0 } else { 1.0 } + noise(i))
+            .collect();
+        let time = |k: usize| if (95..105).contains(&k) { 95 } else { k };
+        let s = strongest(&values, &|k| time(k - 1) != time(k)).unwrap();
+        assert!(s.index == 95 || s.index == 105, "{s:?}");
     }
 
     proptest! {
@@ -161,7 +189,7 @@ mod tests {
         /// and meets both bars.
         #[test]
         fn shifts_respect_their_bars(values in prop::collection::vec(-1e6f64..1e6, 0..200)) {
-            for s in shifts(&values, 4) {
+            for s in shifts(&values, 4, &|_| true) {
                 prop_assert!(s.index >= MIN_SIDE && s.index + MIN_SIDE <= values.len());
                 prop_assert!(s.z.abs() >= MIN_Z);
                 prop_assert!((s.after - s.before).abs() >= MIN_EFFECT);

@@ -137,10 +137,10 @@ fn selected_quality(bd: &breakdown::Breakdown) -> std::collections::BTreeMap<Str
             *sum += u64::from(n);
         }
     }
-    crate::model::TraceIssues::NAMES
+    crate::model::TraceIssues::COUNTS
         .iter()
         .zip(sums)
-        .map(|(name, n)| (name.to_string(), n))
+        .map(|(count, n)| (count.key().to_string(), n))
         .collect()
 }
 

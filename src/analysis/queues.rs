@@ -36,6 +36,9 @@ pub struct HopRow {
     pub producer_trace: (TraceId, Option<Sym>),
     /// The consumer's trace.
     pub consumer_trace: (TraceId, Option<Sym>),
+    /// When the message was handed over: the producer's end, or its start
+    /// when the consumer started first (see the module notes).
+    pub sent: Nanos,
     /// When the consumer started.
     pub consumer_start: Nanos,
     /// The queue wait (see the module notes).
@@ -111,12 +114,17 @@ fn is_producer(strings: &Interner, span: &crate::model::Span) -> bool {
 /// A span: (trace index, span index).
 type At = (usize, usize);
 
-/// The end of the last span under (and including) span `i`.
-fn subtree_end(trace: &Trace, i: usize) -> Nanos {
+/// The end of the last span under (and including) span `i`, not counting
+/// the consumers of a message sent under it: their work is the next hop's.
+fn subtree_end(strings: &Interner, trace: &Trace, i: usize) -> Nanos {
     let mut end = trace.spans[i].end;
     let mut stack = vec![i];
     while let Some(n) = stack.pop() {
+        let sends = is_producer(strings, &trace.spans[n]);
         for c in trace.children(n) {
+            if sends && trace.spans[c].kind == SpanKind::Consumer {
+                continue;
+            }
             end = end.max(trace.spans[c].end);
             stack.push(c);
         }
@@ -124,16 +132,70 @@ fn subtree_end(trace: &Trace, i: usize) -> Nanos {
     end
 }
 
+/// The nearest span at or above a span (within its trace) that `hit`
+/// names, remembered for every span on the way so each is walked once.
+struct Above<'a, T: Copy> {
+    set: &'a TraceSet,
+    hit: &'a FxHashMap<At, T>,
+    memo: FxHashMap<At, Option<T>>,
+}
+
+impl<'a, T: Copy> Above<'a, T> {
+    fn new(set: &'a TraceSet, hit: &'a FxHashMap<At, T>) -> Self {
+        Above {
+            set,
+            hit,
+            memo: FxHashMap::default(),
+        }
+    }
+
+    /// The nearest hit at or above `(t, i)`.
+    fn of(&mut self, (t, i): At) -> Option<T> {
+        let trace = &self.set.traces[t];
+        let mut path = Vec::new();
+        let mut at = Some(i);
+        let mut found = None;
+        while let Some(a) = at {
+            if let Some(&known) = self.memo.get(&(t, a)) {
+                found = known;
+                break;
+            }
+            if let Some(&h) = self.hit.get(&(t, a)) {
+                found = Some(h);
+                path.push(a);
+                break;
+            }
+            path.push(a);
+            // Parents form a tree (cycles are broken when traces are
+            // built); the bound only guards against a broken invariant.
+            if path.len() > trace.spans.len() {
+                break;
+            }
+            at = trace.parent(a);
+        }
+        for a in path {
+            self.memo.insert((t, a), found);
+        }
+        found
+    }
+
+    /// The nearest hit strictly above `(t, i)`.
+    fn above(&mut self, (t, i): At) -> Option<T> {
+        self.set.traces[t].parent(i).and_then(|p| self.of((t, p)))
+    }
+}
+
 /// Observes the hops of messages produced in the traces of `units`, and
 /// the flows of those units.
 pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     let strings = &set.strings;
-    let mut selected: Vec<usize> = units.iter().map(|u| u.trace).collect();
-    selected.dedup();
-    let producers: Vec<At> = selected
+    // Every producer of the set, so a selected flow is followed through
+    // consumers in traces the selection left out.
+    let producers: Vec<At> = set
+        .traces
         .iter()
-        .flat_map(|&t| {
-            let trace = &set.traces[t];
+        .enumerate()
+        .flat_map(|(t, trace)| {
             (0..trace.spans.len())
                 .filter(move |&i| is_producer(strings, &trace.spans[i]))
                 .map(move |i| (t, i))
@@ -142,12 +204,17 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     if producers.is_empty() {
         return QueueRows::default();
     }
+    let mut selected = vec![false; set.traces.len()];
+    for unit in units {
+        selected[unit.trace] = true;
+    }
     let by_id: FxHashMap<(TraceId, crate::model::SpanId), usize> = producers
         .iter()
         .enumerate()
         .map(|(p, &(t, i))| ((set.traces[t].id, set.traces[t].spans[i].span_id), p))
         .collect();
-    // Consumers of each producer: CONSUMER children, then linking spans.
+    // Consumers of each producer: CONSUMER children, then linking spans
+    // that do not send themselves (a batch "send" links to its "create"s).
     let mut consumers: Vec<Vec<At>> = vec![Vec::new(); producers.len()];
     for (p, &(t, i)) in producers.iter().enumerate() {
         let trace = &set.traces[t];
@@ -160,25 +227,48 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     }
     for (t, trace) in set.traces.iter().enumerate() {
         for (i, span) in trace.spans.iter().enumerate() {
+            if span.links.is_none() || is_producer(strings, span) {
+                continue;
+            }
             for link in span.links.iter().flat_map(|l| l.iter()) {
                 if let Some(&p) = by_id.get(&(link.trace_id, link.span_id)) {
-                    if !consumers[p].contains(&(t, i)) {
-                        consumers[p].push((t, i));
-                    }
+                    consumers[p].push((t, i));
                 }
             }
         }
     }
-    let mut rows = QueueRows::default();
-    // Hops by consumer span, to find a producer's enclosing consumer.
-    let mut hop_of_consumer: FxHashMap<At, Vec<usize>> = FxHashMap::default();
-    let mut hop_at: Vec<(usize, At)> = Vec::new(); // (producer, consumer)
-    let mut hop_done: Vec<Nanos> = Vec::new();
+    // Consumer spans, numbered; a span under another consumer of the same
+    // message (a "process" under its "receive") is part of that one.
+    let mut consumer_of: FxHashMap<At, usize> = FxHashMap::default();
+    let mut consumer_spans: Vec<At> = Vec::new();
+    for list in &mut consumers {
+        list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
+        list.dedup();
+        let members: FxHashMap<At, ()> = list.iter().map(|&c| (c, ())).collect();
+        let mut above = Above::new(set, &members);
+        list.retain(|&c| above.above(c).is_none());
+        for &c in list.iter() {
+            consumer_of.entry(c).or_insert_with(|| {
+                consumer_spans.push(c);
+                consumer_spans.len() - 1
+            });
+        }
+    }
+    let done: Vec<Nanos> = consumer_spans
+        .iter()
+        .map(|&(t, i)| {
+            let trace = &set.traces[t];
+            subtree_end(strings, trace, i).max(trace.spans[i].start)
+        })
+        .collect();
+    let mut all_hops: Vec<HopRow> = Vec::new();
+    let mut hop_at: Vec<(usize, usize)> = Vec::new(); // (producer, consumer)
+    let mut hops_of_producer: Vec<Vec<usize>> = vec![Vec::new(); producers.len()];
+    let mut unconsumed = Vec::new();
     for (p, &(t, i)) in producers.iter().enumerate() {
         let producer = &set.traces[t].spans[i];
         let attrs = producer.attrs();
-        let list = &mut consumers[p];
-        list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
+        let list = &consumers[p];
         // The producer's destination, else the one its consumers name (a
         // RabbitMQ publish names the exchange, the consumer the queue),
         // else the producer's operation.
@@ -190,82 +280,74 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
             })
             .unwrap_or(producer.name);
         if list.is_empty() {
-            rows.unconsumed.push(destination);
+            if selected[t] {
+                unconsumed.push(destination);
+            }
             continue;
         }
-        for (k, &(ct, ci)) in list.iter().enumerate() {
+        // Consumers in different services are different subscribers (Kafka
+        // consumer groups); a redelivery is the same service taking the
+        // message again.
+        let mut seen: FxHashMap<Sym, u32> = FxHashMap::default();
+        for &(ct, ci) in list {
             let ctrace = &set.traces[ct];
             let consumer = &ctrace.spans[ci];
-            // Consumers in different services are different subscribers
-            // (Kafka consumer groups); a redelivery is the same service
-            // taking the message again.
-            let delivery = list[..k]
-                .iter()
-                .filter(|&&(t, i)| set.traces[t].spans[i].service == consumer.service)
-                .count();
-            let from = if consumer.start >= producer.end {
+            let delivery = {
+                let n = seen.entry(consumer.service).or_insert(0);
+                *n += 1;
+                *n - 1
+            };
+            let sent = if consumer.start >= producer.end {
                 producer.end
             } else {
                 producer.start
             };
-            let done = subtree_end(ctrace, ci).max(consumer.start);
-            hop_of_consumer
-                .entry((ct, ci))
-                .or_default()
-                .push(hop_at.len());
-            hop_at.push((p, (ct, ci)));
-            hop_done.push(done);
-            rows.hops.push(HopRow {
+            let c = consumer_of[&(ct, ci)];
+            hops_of_producer[p].push(hop_at.len());
+            hop_at.push((p, c));
+            all_hops.push(HopRow {
                 destination,
                 system: attrs.messaging_system.or(consumer.attrs().messaging_system),
                 producer_trace: (set.traces[t].id, set.traces[t].label),
                 consumer_trace: (ctrace.id, ctrace.label),
+                sent,
                 consumer_start: consumer.start,
-                wait: consumer.start.saturating_sub(from).max(0),
-                processing: done.saturating_sub(consumer.start),
-                message_time: done.saturating_sub(producer.start).max(0),
-                delivery: delivery as u32,
+                wait: consumer.start.saturating_sub(sent).max(0),
+                processing: done[c].saturating_sub(consumer.start),
+                message_time: done[c].saturating_sub(producer.start).max(0),
+                delivery,
             });
         }
     }
-    // Which hop's consumer each producer works inside (its nearest
-    // ancestor that consumed a message), so chains can be followed.
-    let enclosing = |(t, i): At| -> Option<Vec<usize>> {
-        let trace = &set.traces[t];
-        let mut at = trace.parent(i);
-        let mut steps = 0;
-        while let Some(a) = at {
-            if let Some(h) = hop_of_consumer.get(&(t, a)) {
-                return Some(h.clone());
-            }
-            at = trace.parent(a);
-            steps += 1;
-            if steps > trace.spans.len() {
-                break;
-            }
-        }
-        None
-    };
-    let mut next: Vec<Vec<usize>> = vec![Vec::new(); hop_at.len()];
-    let mut hops_of_producer: Vec<Vec<usize>> = vec![Vec::new(); producers.len()];
-    for (h, &(p, _)) in hop_at.iter().enumerate() {
-        hops_of_producer[p].push(h);
-    }
+    // The producers each consumer's work sends, to follow chains.
+    let mut inside: Vec<Vec<usize>> = vec![Vec::new(); consumer_spans.len()];
+    let mut enclosing = Above::new(set, &consumer_of);
     for (p, &at) in producers.iter().enumerate() {
-        for outer in enclosing(at).unwrap_or_default() {
-            next[outer].extend(&hops_of_producer[p]);
+        if let Some(c) = enclosing.above(at) {
+            inside[c].push(p);
         }
     }
-    let chain_end = ChainEnds::new(&hop_done, &next);
-    rows.flows = flows(
+    let chains = ChainEnds::new(&done, &inside, &hops_of_producer, &hop_at);
+    let flows = flows(
         set,
         units,
         &producers,
         &hop_at,
+        &consumer_spans,
         &hops_of_producer,
-        &rows,
-        &chain_end,
+        &all_hops,
+        &chains,
     );
+    let mut rows = QueueRows {
+        hops: all_hops
+            .into_iter()
+            .zip(&hop_at)
+            .filter(|(_, (p, _))| selected[producers[*p].0])
+            .map(|(h, _)| h)
+            .collect(),
+        flows,
+        unconsumed,
+    };
     rows.canonical_order();
     rows
 }
@@ -307,18 +389,34 @@ impl QueueRows {
     }
 }
 
-/// The latest end reachable from each hop through consumers that publish
-/// again, and which next hop reaches it (cycles in hostile links are cut).
+/// The latest end reachable from each consumer span through the messages
+/// its work sends, and the hop that reaches it (cycles in hostile links are
+/// cut).
 struct ChainEnds {
     end: Vec<Nanos>,
     via: Vec<Option<usize>>,
 }
 
 impl ChainEnds {
-    fn new(done: &[Nanos], next: &[Vec<usize>]) -> ChainEnds {
+    fn new(
+        done: &[Nanos],
+        inside: &[Vec<usize>],
+        hops_of_producer: &[Vec<usize>],
+        hop_at: &[(usize, usize)],
+    ) -> ChainEnds {
         let n = done.len();
         let mut end = done.to_vec();
         let mut via = vec![None; n];
+        // The hops leaving consumer c: those of the producers inside it
+        // (each hop leaves at most one consumer, so this is linear).
+        let next: Vec<Vec<usize>> = inside
+            .iter()
+            .map(|ps| {
+                ps.iter()
+                    .flat_map(|&p| hops_of_producer[p].iter().copied())
+                    .collect()
+            })
+            .collect();
         // 0 unvisited, 1 on the stack, 2 finished.
         let mut state = vec![0u8; n];
         for start in 0..n {
@@ -327,22 +425,24 @@ impl ChainEnds {
             }
             let mut stack = vec![(start, 0usize)];
             state[start] = 1;
-            while let Some(&mut (h, ref mut k)) = stack.last_mut() {
-                if let Some(&c) = next[h].get(*k) {
+            while let Some(&mut (c, ref mut k)) = stack.last_mut() {
+                if let Some(&h) = next[c].get(*k) {
                     *k += 1;
-                    if state[c] == 0 {
-                        state[c] = 1;
-                        stack.push((c, 0));
+                    let d = hop_at[h].1;
+                    if state[d] == 0 {
+                        state[d] = 1;
+                        stack.push((d, 0));
                     }
                     continue;
                 }
-                for &c in &next[h] {
-                    if state[c] == 2 && end[c] > end[h] {
-                        end[h] = end[c];
-                        via[h] = Some(c);
+                for &h in &next[c] {
+                    let d = hop_at[h].1;
+                    if state[d] == 2 && end[d] > end[c] {
+                        end[c] = end[d];
+                        via[c] = Some(h);
                     }
                 }
-                state[h] = 2;
+                state[c] = 2;
                 stack.pop();
             }
         }
@@ -352,13 +452,15 @@ impl ChainEnds {
 
 /// The flows of the selected units that produced messages themselves (not
 /// those downstream of another unit's message).
+#[allow(clippy::too_many_arguments)]
 fn flows(
     set: &TraceSet,
     units: &[Unit],
     producers: &[At],
-    hop_at: &[(usize, At)],
+    hop_at: &[(usize, usize)],
+    consumer_spans: &[At],
     hops_of_producer: &[Vec<usize>],
-    rows: &QueueRows,
+    hops: &[HopRow],
     chains: &ChainEnds,
 ) -> Vec<FlowRow> {
     let unit_of: FxHashMap<At, usize> = units
@@ -366,65 +468,52 @@ fn flows(
         .enumerate()
         .map(|(u, unit)| ((unit.trace, unit.root), u))
         .collect();
-    let unit_above = |(t, i): At| -> Option<usize> {
-        let trace = &set.traces[t];
-        let mut at = Some(i);
-        let mut steps = 0;
-        while let Some(a) = at {
-            if let Some(&u) = unit_of.get(&(t, a)) {
-                return Some(u);
-            }
-            at = trace.parent(a);
-            steps += 1;
-            if steps > trace.spans.len() {
-                break;
-            }
-        }
-        None
-    };
-    // Units that hold a consumer of another unit's message are downstream.
+    let mut unit_above = Above::new(set, &unit_of);
+    // Units that hold a consumer of another unit's message (or of one sent
+    // outside the selection) are downstream.
     let mut downstream = vec![false; units.len()];
     let mut hops_of_unit: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
     for (p, &at) in producers.iter().enumerate() {
-        if let Some(u) = unit_above(at) {
+        if let Some(u) = unit_above.of(at) {
             hops_of_unit[u].extend(&hops_of_producer[p]);
         }
     }
-    for &(p, consumer) in hop_at {
-        let from = unit_above(producers[p]);
-        if let Some(u) = unit_above(consumer) {
+    for &(p, c) in hop_at {
+        let from = unit_above.of(producers[p]);
+        if let Some(u) = unit_above.of(consumer_spans[c]) {
             if from != Some(u) {
                 downstream[u] = true;
             }
         }
     }
+    let end_of = |h: usize| chains.end[hop_at[h].1];
     let mut out = Vec::new();
     for (u, unit) in units.iter().enumerate() {
-        let Some(&first) = hops_of_unit[u]
-            .iter()
-            .max_by_key(|&&h| (chains.end[h], std::cmp::Reverse(h)))
-        else {
-            continue;
-        };
         if downstream[u] {
             continue;
         }
+        let Some(&first) = hops_of_unit[u]
+            .iter()
+            .max_by_key(|&&h| (end_of(h), std::cmp::Reverse(h)))
+        else {
+            continue;
+        };
         let trace = &set.traces[unit.trace];
         let root = &trace.spans[unit.root];
-        let end = chains.end[first].max(root.end);
+        let end = end_of(first).max(root.end);
         // The chain that ends last, as steps.
         let mut steps = Vec::new();
-        let mut wait = 0;
+        let mut wait: Nanos = 0;
         let mut from = root.start;
         let mut who = (Some(root.service), root.name);
         let mut h = Some(first);
-        let mut guard = 0;
         while let Some(hop) = h {
-            let (p, (ct, ci)) = hop_at[hop];
+            let (p, c) = hop_at[hop];
             let (pt, pi) = producers[p];
+            let (ct, ci) = consumer_spans[c];
             let producer = &set.traces[pt].spans[pi];
             let consumer = &set.traces[ct].spans[ci];
-            let row = &rows.hops[hop];
+            let row = &hops[hop];
             steps.push(Step {
                 kind: StepKind::Work,
                 who: who.0,
@@ -437,12 +526,13 @@ fn flows(
                 what: row.destination,
                 time: row.wait,
             });
-            wait += row.wait;
+            wait = wait.saturating_add(row.wait);
             from = consumer.start;
             who = (Some(consumer.service), consumer.name);
-            h = chains.via[hop];
-            guard += 1;
-            if guard > hop_at.len() {
+            h = chains.via[c];
+            // Each step moves to a later consumer in the DFS order, which
+            // has no cycles; the bound only guards against a broken one.
+            if steps.len() > 2 * hop_at.len() {
                 break;
             }
         }
@@ -658,12 +748,6 @@ pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<M
             col("e2ef").sum().alias("esum"),
             id_of_largest("flow", "e2e", "example"),
         ])
-        .sort_by_exprs(
-            [col("flows"), col("svc"), col("op")],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false, false])
-                .with_maintain_order(true),
-        )
         .collect()?;
     let u32s = |c: &str| -> PolarsResult<Vec<u32>> {
         let s = out.column(c)?.cast(&DataType::UInt32)?;
@@ -675,7 +759,7 @@ pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<M
     };
     let (svc, op, count, example) = (u32s("svc")?, u32s("op")?, u32s("flows")?, u32s("example")?);
     let (p50, p99, wsum, esum) = (f64s("p50")?, f64s("p99")?, f64s("wsum")?, f64s("esum")?);
-    Ok((0..out.height())
+    let mut table: Vec<MessageFlow> = (0..out.height())
         .map(|r| {
             let slowest = &flows[example[r] as usize];
             MessageFlow {
@@ -710,5 +794,12 @@ pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<M
                     .collect(),
             }
         })
-        .collect())
+        .collect();
+    // Most flows first; ties by name (symbol numbers follow thread order).
+    table.sort_by(|a, b| {
+        b.flows
+            .cmp(&a.flows)
+            .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
+    });
+    Ok(table)
 }

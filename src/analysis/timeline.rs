@@ -182,8 +182,12 @@ pub fn build(
     let hops = &bd.queues.hops;
     // A message is placed at when it was sent: a backlog starts when the
     // messages that will wait are published.
-    let sent = |h: &HopRow| h.consumer_start.saturating_sub(h.wait);
-    let times = || units.iter().map(|u| u.start).chain(hops.iter().map(sent));
+    let times = || {
+        units
+            .iter()
+            .map(|u| u.start)
+            .chain(hops.iter().map(|h| h.sent))
+    };
     let (Some(first), Some(last)) = (times().min(), times().max()) else {
         return Ok(None);
     };
@@ -244,7 +248,11 @@ pub fn build(
         (SeriesMetric::RootP99Ms, "root p99", "p99", true),
         (SeriesMetric::ErrorRate, "errors", "errors", false),
     ] {
-        let values = column(name)?;
+        let mut values = column(name)?;
+        if metric == SeriesMetric::Traces {
+            // A bucket nobody started a trace in had none, not "no data".
+            values.iter_mut().for_each(|v| *v = Some(v.unwrap_or(0.0)));
+        }
         series.push(Series {
             metric,
             name: String::new(),
@@ -269,6 +277,26 @@ pub fn build(
     }))
 }
 
+/// The `n` symbols of column `id` with the largest `value`, ties broken by
+/// name (symbol numbers depend on the order threads met the strings).
+fn largest(
+    strings: &Interner,
+    frame: &DataFrame,
+    id: &str,
+    value: &str,
+    n: usize,
+) -> PolarsResult<Vec<u32>> {
+    let ids = frame.column(id)?.u32()?;
+    let values = frame.column(value)?.f64()?;
+    let name = |s: u32| Sym::try_from_usize(s as usize).map_or("", |s| strings.resolve(s));
+    let mut all: Vec<(u32, f64)> = ids
+        .into_no_null_iter()
+        .zip(values.into_no_null_iter())
+        .collect();
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| name(a.0).cmp(name(b.0))));
+    Ok(all.into_iter().take(n).map(|(s, _)| s).collect())
+}
+
 /// Critical time per trace of the [`TOP_SERVICES`] services with the most
 /// critical time overall.
 fn service_series(
@@ -282,21 +310,14 @@ fn service_series(
         "service" => bd.rows.iter().map(|r| r.service.into_usize() as u32).collect::<Vec<_>>(),
         "crit" => bd.rows.iter().map(|r| r.critical as f64).collect::<Vec<_>>(),
     )?;
-    let top = rows
+    let totals = rows
         .clone()
         .lazy()
         .group_by([col("service")])
         .agg([col("crit").sum()])
-        .sort_by_exprs(
-            [col("crit"), col("service")],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false])
-                .with_maintain_order(true),
-        )
         .filter(col("crit").gt(lit(0.0)))
-        .limit(TOP_SERVICES as u32)
         .collect()?;
-    let top: Vec<u32> = top.column("service")?.u32()?.into_no_null_iter().collect();
+    let top = largest(strings, &totals, "service", "crit", TOP_SERVICES)?;
     let traces = units
         .clone()
         .lazy()
@@ -375,10 +396,7 @@ fn queue_series(
     if hops.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let sent: Vec<Nanos> = hops
-        .iter()
-        .map(|h| h.consumer_start.saturating_sub(h.wait))
-        .collect();
+    let sent: Vec<Nanos> = hops.iter().map(|h| h.sent).collect();
     let frame = df!(
         "dest" => hops.iter().map(|h| h.destination.into_usize() as u32).collect::<Vec<_>>(),
         "sent" => sent.clone(),
@@ -386,20 +404,13 @@ fn queue_series(
         "wait" => hops.iter().map(|h| h.wait).collect::<Vec<_>>(),
         "row" => (0..hops.len() as u32).collect::<Vec<_>>(),
     )?;
-    let top = frame
+    let counts = frame
         .clone()
         .lazy()
         .group_by([col("dest")])
-        .agg([len().alias("n")])
-        .sort_by_exprs(
-            [col("n"), col("dest")],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false])
-                .with_maintain_order(true),
-        )
-        .limit(TOP_DESTINATIONS as u32)
+        .agg([len().cast(DataType::Float64).alias("n")])
         .collect()?;
-    let top: Vec<u32> = top.column("dest")?.u32()?.into_no_null_iter().collect();
+    let top = largest(strings, &counts, "dest", "n", TOP_DESTINATIONS)?;
     let per_bucket = frame
         .clone()
         .lazy()
@@ -463,14 +474,16 @@ fn queue_series(
 }
 
 /// Where root latency shifted: change points of each root's log duration
-/// less its root operation's median, in start order, so a change in the
+/// less its root operation's mean, in start order, so a change in the
 /// mix of operations is not taken for a change in latency.
 fn latency_shifts(units: &DataFrame) -> PolarsResult<Vec<ChangePoint>> {
     let ordered = units
         .clone()
         .lazy()
         .with_column(
-            (col("log") - col("log").median().over([col("rsvc"), col("rop")])?).alias("rel"),
+            // Less the mean, not the median: then each operation's values
+            // average zero, and a change in the mix cannot move the level.
+            (col("log") - col("log").mean().over([col("rsvc"), col("rop")])?).alias("rel"),
         )
         .sort_by_exprs(
             [col("start"), col("unit")],
@@ -499,22 +512,20 @@ pub(crate) fn change_points(
     series: ShiftedSeries,
     name: String,
 ) -> Vec<ChangePoint> {
-    let found = change_point::shifts(values, MAX_CHANGE_POINTS);
-    let mut bounds: Vec<usize> = found.iter().map(|s| s.index).collect();
-    bounds.insert(0, 0);
-    bounds.push(values.len());
+    // A split between two equal times would put one moment on both sides.
+    let cut = |k: usize| starts[k - 1] != starts[k];
+    let found = change_point::shifts(values, MAX_CHANGE_POINTS, &cut);
     found
         .iter()
-        .enumerate()
-        .map(|(i, s)| ChangePoint {
+        .map(|s| ChangePoint {
             at: rfc3339(starts[s.index]),
             at_unix_nano: starts[s.index],
             series,
             name: name.clone(),
             ratio: (s.after - s.before).exp(),
             z: s.z,
-            before: (s.index - bounds[i]) as u64,
-            after: (bounds[i + 2] - s.index) as u64,
+            before: (s.index - s.from) as u64,
+            after: (s.to - s.index) as u64,
         })
         .collect()
 }

@@ -66,9 +66,12 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
             DiagnosisMode::EarlierRange,
             &name,
         )?)
-    } else if let Some((at, until)) = shift {
-        // One export across an incident: its own "before" is the baseline.
-        Some(before_change(cx, &at, until)?)
+    } else if let Some(d) = shift.and_then(|(at, until)| {
+        // One export across an incident: its own "before" is the baseline,
+        // when the two sides share a root operation to compare.
+        before_change(cx, &at, until).ok()
+    }) {
+        Some(d)
     } else {
         diagnose::slow_vs_rest(strings, bd, cx.args.slow)?
     };

@@ -66,12 +66,16 @@ pub const MAX_EXAMPLES: usize = 20;
 /// How many located spans are kept for each other count.
 pub const EXAMPLES_PER_COUNT: usize = 5;
 
-/// The counts of [`Quality`] about spans that were kept (all but skipped
-/// records), each shown with a few of its spans. The serde name is the
-/// name of the count's field.
+/// The counts of [`Quality`]. Those about kept spans are shown with a few
+/// of their spans (`span_examples`); the first two are of skipped records
+/// (`examples`). The serde name is the name of the count's field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Count {
+    /// See [`Quality::unparsable_records`].
+    UnparsableRecords,
+    /// See [`Quality::invalid_time`].
+    InvalidTime,
     /// See [`Quality::missing_parent`].
     MissingParent,
     /// See [`Quality::duplicate_spans`].
@@ -97,9 +101,47 @@ pub enum Count {
 }
 
 impl Count {
+    /// Every count, in the order tables show them.
+    pub const ALL: [Count; 13] = [
+        Count::UnparsableRecords,
+        Count::InvalidTime,
+        Count::MissingParent,
+        Count::DuplicateSpans,
+        Count::ParentCycles,
+        Count::MultiRootTraces,
+        Count::ChildStartsBeforeParent,
+        Count::ChildEndsAfterParent,
+        Count::ZeroDuration,
+        Count::NegativeDuration,
+        Count::SentrySpanTraceMismatch,
+        Count::SentryOrphanSpans,
+        Count::UnresolvedLinks,
+    ];
+
+    /// The count's JSON name (its field in [`Quality`]).
+    pub fn key(self) -> &'static str {
+        match self {
+            Count::UnparsableRecords => "unparsable_records",
+            Count::InvalidTime => "invalid_time",
+            Count::MissingParent => "missing_parent",
+            Count::DuplicateSpans => "duplicate_spans",
+            Count::ParentCycles => "parent_cycles",
+            Count::MultiRootTraces => "multi_root_traces",
+            Count::ChildStartsBeforeParent => "child_starts_before_parent",
+            Count::ChildEndsAfterParent => "child_ends_after_parent",
+            Count::ZeroDuration => "zero_duration",
+            Count::NegativeDuration => "negative_duration",
+            Count::SentrySpanTraceMismatch => "sentry_span_trace_mismatch",
+            Count::SentryOrphanSpans => "sentry_orphan_spans",
+            Count::UnresolvedLinks => "unresolved_links",
+        }
+    }
+
     /// The name of the count in tables.
     pub fn label(self) -> &'static str {
         match self {
+            Count::UnparsableRecords => "unparsable records",
+            Count::InvalidTime => "invalid times (span skipped)",
             Count::MissingParent => "missing parent (made root)",
             Count::DuplicateSpans => "duplicate span ids",
             Count::ParentCycles => "parent cycles broken",
@@ -234,9 +276,30 @@ impl Quality {
         }
     }
 
+    /// The value of `count`.
+    pub fn get(&self, count: Count) -> u64 {
+        match count {
+            Count::UnparsableRecords => self.unparsable_records,
+            Count::InvalidTime => self.invalid_time,
+            Count::MissingParent => self.missing_parent,
+            Count::DuplicateSpans => self.duplicate_spans,
+            Count::ParentCycles => self.parent_cycles,
+            Count::MultiRootTraces => self.multi_root_traces,
+            Count::ChildStartsBeforeParent => self.child_starts_before_parent,
+            Count::ChildEndsAfterParent => self.child_ends_after_parent,
+            Count::ZeroDuration => self.zero_duration,
+            Count::NegativeDuration => self.negative_duration,
+            Count::SentrySpanTraceMismatch => self.sentry_span_trace_mismatch,
+            Count::SentryOrphanSpans => self.sentry_orphan_spans,
+            Count::UnresolvedLinks => self.unresolved_links,
+        }
+    }
+
     /// The counter of `count`.
     fn slot(&mut self, count: Count) -> &mut u64 {
         match count {
+            Count::UnparsableRecords => &mut self.unparsable_records,
+            Count::InvalidTime => &mut self.invalid_time,
             Count::MissingParent => &mut self.missing_parent,
             Count::DuplicateSpans => &mut self.duplicate_spans,
             Count::ParentCycles => &mut self.parent_cycles,
@@ -283,19 +346,9 @@ impl Quality {
 
     /// Adds another summary into this one.
     pub fn merge(&mut self, other: Quality) {
-        self.unparsable_records += other.unparsable_records;
-        self.missing_parent += other.missing_parent;
-        self.duplicate_spans += other.duplicate_spans;
-        self.parent_cycles += other.parent_cycles;
-        self.multi_root_traces += other.multi_root_traces;
-        self.child_starts_before_parent += other.child_starts_before_parent;
-        self.child_ends_after_parent += other.child_ends_after_parent;
-        self.zero_duration += other.zero_duration;
-        self.negative_duration += other.negative_duration;
-        self.invalid_time += other.invalid_time;
-        self.sentry_span_trace_mismatch += other.sentry_span_trace_mismatch;
-        self.sentry_orphan_spans += other.sentry_orphan_spans;
-        self.unresolved_links += other.unresolved_links;
+        for count in Count::ALL {
+            *self.slot(count) += other.get(count);
+        }
         let room = MAX_EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
         // The smallest by trace and span id, so the examples do not depend
@@ -310,64 +363,17 @@ impl Quality {
 
     /// The counts a trace's own build makes (not those of reading).
     pub fn trace_counts(&self) -> TraceIssues {
-        let c = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        TraceIssues([
-            c(self.missing_parent),
-            c(self.duplicate_spans),
-            c(self.parent_cycles),
-            c(self.multi_root_traces),
-            c(self.child_starts_before_parent),
-            c(self.child_ends_after_parent),
-            c(self.zero_duration),
-            c(self.negative_duration),
-        ])
+        TraceIssues(TraceIssues::COUNTS.map(|c| u32::try_from(self.get(c)).unwrap_or(u32::MAX)))
     }
 
-    /// The counts with their labels and JSON keys, in [`Quality::counts`]
-    /// order.
+    /// Every count with its label and JSON key, in [`Count::ALL`] order.
     pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); 13] {
-        const KEYS: [&str; 13] = [
-            "unparsable_records",
-            "invalid_time",
-            "missing_parent",
-            "duplicate_spans",
-            "parent_cycles",
-            "multi_root_traces",
-            "child_starts_before_parent",
-            "child_ends_after_parent",
-            "zero_duration",
-            "negative_duration",
-            "sentry_span_trace_mismatch",
-            "sentry_orphan_spans",
-            "unresolved_links",
-        ];
-        let counts = self.counts();
-        std::array::from_fn(|i| (counts[i].0, KEYS[i], counts[i].1))
+        Count::ALL.map(|c| (c.label(), c.key(), self.get(c)))
     }
 
-    /// The counts by name, in a fixed order, for tables.
+    /// Every count by label, in [`Count::ALL`] order, for tables.
     pub fn counts(&self) -> [(&'static str, u64); 13] {
-        [
-            ("unparsable records", self.unparsable_records),
-            ("invalid times (span skipped)", self.invalid_time),
-            ("missing parent (made root)", self.missing_parent),
-            ("duplicate span ids", self.duplicate_spans),
-            ("parent cycles broken", self.parent_cycles),
-            ("traces with several roots", self.multi_root_traces),
-            (
-                "child starts before parent",
-                self.child_starts_before_parent,
-            ),
-            ("child ends after parent", self.child_ends_after_parent),
-            ("zero duration", self.zero_duration),
-            ("negative duration", self.negative_duration),
-            (
-                Count::SentrySpanTraceMismatch.label(),
-                self.sentry_span_trace_mismatch,
-            ),
-            (Count::SentryOrphanSpans.label(), self.sentry_orphan_spans),
-            (Count::UnresolvedLinks.label(), self.unresolved_links),
-        ]
+        Count::ALL.map(|c| (c.label(), self.get(c)))
     }
 }
 
@@ -377,16 +383,16 @@ impl Quality {
 pub struct TraceIssues(pub [u32; 8]);
 
 impl TraceIssues {
-    /// The names of the counts, in order, as the JSON report spells them.
-    pub const NAMES: [&'static str; 8] = [
-        "missing_parent",
-        "duplicate_spans",
-        "parent_cycles",
-        "multi_root_traces",
-        "child_starts_before_parent",
-        "child_ends_after_parent",
-        "zero_duration",
-        "negative_duration",
+    /// The counts, in order.
+    pub const COUNTS: [Count; 8] = [
+        Count::MissingParent,
+        Count::DuplicateSpans,
+        Count::ParentCycles,
+        Count::MultiRootTraces,
+        Count::ChildStartsBeforeParent,
+        Count::ChildEndsAfterParent,
+        Count::ZeroDuration,
+        Count::NegativeDuration,
     ];
 
     /// The counts added since `before`.
@@ -420,11 +426,20 @@ mod tests {
                 .iter()
                 .any(|&(_, k, n)| k == "child_ends_after_parent" && n == 3)
         );
-        for name in TraceIssues::NAMES {
-            assert!(
-                q.counts_keyed().iter().any(|&(_, k, _)| k == name),
-                "{name}"
-            );
+        // Every count is a field of the JSON, by its key.
+        let all = serde_json::to_value(Quality {
+            unparsable_records: 1,
+            invalid_time: 1,
+            sentry_span_trace_mismatch: 1,
+            sentry_orphan_spans: 1,
+            unresolved_links: 1,
+            ..Quality::default()
+        })
+        .unwrap();
+        for count in Count::ALL {
+            assert!(all.get(count.key()).is_some(), "{}", count.key());
+            let serde_name = serde_json::to_value(count).unwrap();
+            assert_eq!(serde_name, count.key(), "span_examples keys match");
         }
     }
 

@@ -296,7 +296,10 @@ impl Origin {
         let small = |n: u64| u32::try_from(n).ok().filter(|&n| n < Origin::BYTE);
         let at = match *location {
             Location::Line(n) => small(n),
-            Location::Byte(n) => small(n).map(|n| n | Origin::BYTE),
+            // Below BYTE - 1, so an offset never encodes as NOWHERE.
+            Location::Byte(n) => small(n)
+                .filter(|&n| n < Origin::BYTE - 1)
+                .map(|n| n | Origin::BYTE),
             Location::Whole => None,
         };
         Origin {

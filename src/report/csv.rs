@@ -95,7 +95,7 @@ impl Reporter for CsvReporter {
                     "value",
                 ])?;
                 if let Some(t) = &analysis.timeline {
-                    let width = (t.bucket_ms * 1e6) as i64;
+                    let width = (t.bucket_ms * 1e6).round() as i64;
                     for s in &t.series {
                         for (i, v) in s.values.iter().enumerate() {
                             let Some(v) = v else { continue };

@@ -148,7 +148,7 @@ pub fn write_markdown(t: &Timeline, out: &mut dyn Write) -> io::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let width = (t.bucket_ms * 1e6) as i64;
+    let width = (t.bucket_ms * 1e6).round() as i64;
     let clock = |i: usize| {
         let at = t
             .start_unix_nano

@@ -33,11 +33,12 @@ pub fn charts(t: &Timeline) -> String {
         ShiftedSeries::RootLatency,
         "",
     );
-    for q in find(SeriesMetric::QueueWaitP99Ms) {
+    for (k, q) in find(SeriesMetric::QueueWaitP99Ms).enumerate() {
         chart(
             &mut s,
             t,
-            &format!("timeline-queue-{}", slug(&q.name)),
+            // Numbered: two destination names can share a slug.
+            &format!("timeline-queue-{k}-{}", slug(&q.name)),
             &format!(
                 "Queue {} wait p99 per bucket (by when messages were sent)",
                 q.name
