@@ -475,3 +475,79 @@ fn html_report_tables_sort_on_a_header_click_and_trace_ids_copy() {
         "copy button says {copy:?}"
     );
 }
+
+/// The timeline's charts: root p50/p99 per bucket and one chart per queue
+/// destination, each point carrying the JSON report's value, and the
+/// change-point marker where the JSON says root latency shifted.
+#[test]
+fn html_timeline_charts_match_the_json_timeline() {
+    let Some(browser) = chromium("html_timeline_charts_match_the_json_timeline") else {
+        return;
+    };
+    #[derive(serde::Deserialize)]
+    struct Series {
+        metric: String,
+        values: Vec<Option<Box<RawValue>>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Timeline {
+        series: Vec<Series>,
+        change_points: Vec<serde_json::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        timeline: Timeline,
+    }
+    for (input, charts) in [
+        (path(NEZHA), vec![("timeline-root", "root_p99_ms")]),
+        (
+            path("fixtures/queues/orders.otlp-json.jsonl"),
+            vec![("timeline-queue-0-notifications", "queue_wait_p99_ms")],
+        ),
+    ] {
+        let input = input.to_str().unwrap();
+        let (json, _) = succeed(critpath().args(["analyze", input, "--format", "json"]));
+        let report: Report = serde_json::from_str(&json).expect("JSON report");
+        let dir = tempfile::tempdir().unwrap();
+        let (html, _) = html_report(dir.path(), &[input]);
+        let dom = dump_dom(&browser, dir.path(), &html);
+        assert_loaded(&dom);
+        for (id, metric) in charts {
+            let svg = element(&dom, &format!("svg id=\"{id}\""), "svg");
+            let drawn: Vec<f64> = svg
+                .split(&format!("data-k=\"{metric}\" data-v=\""))
+                .skip(1)
+                .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+                .collect();
+            let series = report
+                .timeline
+                .series
+                .iter()
+                .find(|s| s.metric == metric)
+                .unwrap_or_else(|| panic!("{metric} in the JSON"));
+            let json_values: Vec<f64> = series
+                .values
+                .iter()
+                .flatten()
+                .map(|v| v.get().parse().unwrap())
+                .collect();
+            assert!(!drawn.is_empty(), "{id}: no points");
+            assert_eq!(drawn, json_values, "{id}");
+        }
+        let markers = dom.matches("class=\"change\"").count();
+        let latency_shifts = report
+            .timeline
+            .change_points
+            .iter()
+            .filter(|c| c["series"] == "root_latency")
+            .count();
+        assert!(
+            markers >= latency_shifts,
+            "{input}: {markers} markers for {latency_shifts} shifts"
+        );
+        if input.contains("W1_") {
+            assert_eq!(latency_shifts, 1);
+            assert!(dom.contains("<ul id=\"change-points\">"), "listed");
+        }
+    }
+}
