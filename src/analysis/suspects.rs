@@ -435,21 +435,36 @@ fn evidence(
         (None, None)
     };
     Evidence {
-        kind,
-        service: service.to_string(),
         callee: callee.map(str::to_string),
-        operation: None,
-        before: ch.before,
-        after: ch.after,
-        before_p99: ch.before_p99,
-        after_p99: ch.after_p99,
-        z: ch.z(),
         call_z: ch.call_z,
         contribution,
         call_p50_before_ms: b.map(|x| x.0),
         call_p50_after_ms: i.map(|x| x.0),
         callee_p50_before_ms: b.map(|x| x.1),
         callee_p50_after_ms: i.map(|x| x.1),
+        ..change_evidence(kind, service, ch, reason)
+    }
+}
+
+/// Evidence of a change of `kind` in `service`: its numbers, and nothing
+/// about an edge or a score.
+fn change_evidence(kind: FeatureKind, service: &str, ch: &Change, reason: String) -> Evidence {
+    Evidence {
+        kind,
+        service: service.to_string(),
+        callee: None,
+        operation: None,
+        before: ch.before,
+        after: ch.after,
+        before_p99: ch.before_p99,
+        after_p99: ch.after_p99,
+        z: ch.z(),
+        call_z: None,
+        contribution: 0.0,
+        call_p50_before_ms: None,
+        call_p50_after_ms: None,
+        callee_p50_before_ms: None,
+        callee_p50_after_ms: None,
         reason,
     }
 }
@@ -461,23 +476,10 @@ fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evid
     for ((kind, a, b), ch) in changes {
         let Some(b) = b else { continue };
         if *kind == FeatureKind::OperationCritical && a == service && ch.grew() {
+            let reason = format!("{a}'s operation {b} holds more critical time per trace");
             out.push(Evidence {
-                kind: *kind,
-                service: a.clone(),
-                callee: None,
                 operation: Some(b.clone()),
-                before: ch.before,
-                after: ch.after,
-                before_p99: ch.before_p99,
-                after_p99: ch.after_p99,
-                z: ch.z(),
-                call_z: None,
-                contribution: 0.0,
-                call_p50_before_ms: None,
-                call_p50_after_ms: None,
-                callee_p50_before_ms: None,
-                callee_p50_after_ms: None,
-                reason: format!("{a}'s operation {b} holds more critical time per trace"),
+                ..change_evidence(*kind, a, ch, reason)
             });
             continue;
         }
@@ -493,23 +495,10 @@ fn structural(changes: &BTreeMap<Key, Change>, service: &str, out: &mut Vec<Evid
             } else {
                 "more"
             };
+            let reason = format!("{what} calls {a} → {b} per trace");
             out.push(Evidence {
-                kind: *kind,
-                service: a.clone(),
                 callee: Some(b.clone()),
-                operation: None,
-                before: ch.before,
-                after: ch.after,
-                before_p99: ch.before_p99,
-                after_p99: ch.after_p99,
-                z: ch.z(),
-                call_z: None,
-                contribution: 0.0,
-                call_p50_before_ms: None,
-                call_p50_after_ms: None,
-                callee_p50_before_ms: None,
-                callee_p50_after_ms: None,
-                reason: format!("{what} calls {a} → {b} per trace"),
+                ..change_evidence(*kind, a, ch, reason)
             });
         }
     }
