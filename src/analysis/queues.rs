@@ -749,13 +749,18 @@ pub fn message_flows(strings: &Interner, rows: &QueueRows) -> PolarsResult<Vec<M
             id_of_largest("flow", "e2e", "example"),
         ])
         .collect()?;
+    // Every group holds a flow, so these columns have no nulls.
     let u32s = |c: &str| -> PolarsResult<Vec<u32>> {
-        let s = out.column(c)?.cast(&DataType::UInt32)?;
-        Ok(s.u32()?.into_no_null_iter().collect())
+        Ok(u32_column(&out, c)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
     };
     let f64s = |c: &str| -> PolarsResult<Vec<f64>> {
-        let s = out.column(c)?.cast(&DataType::Float64)?;
-        Ok(s.f64()?.into_no_null_iter().collect())
+        Ok(f64_column(&out, c)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
     };
     let (svc, op, count, example) = (u32s("svc")?, u32s("op")?, u32s("flows")?, u32s("example")?);
     let (p50, p99, wsum, esum) = (f64s("p50")?, f64s("p99")?, f64s("wsum")?, f64s("esum")?);

@@ -80,6 +80,57 @@ pub struct AnalysisSummary {
     pub selected_data_quality: std::collections::BTreeMap<String, u64>,
 }
 
+impl Analysis {
+    /// Every length of time the report shows, named: what the fuzz targets
+    /// and the hostile-time tests check is never negative.
+    pub fn reported_times(&self) -> Vec<(&'static str, f64)> {
+        let mut out = vec![("total root", self.summary.total_root_ms)];
+        for op in &self.operations {
+            out.extend([
+                ("p50", op.p50_ms),
+                ("p95", op.p95_ms),
+                ("p99", op.p99_ms),
+                ("max", op.max_ms),
+                ("total", op.total_ms),
+                ("self", op.self_ms),
+                ("critical", op.critical_ms),
+            ]);
+        }
+        for s in &self.services {
+            out.extend([
+                ("service self", s.self_ms),
+                ("service critical", s.critical_ms),
+            ]);
+        }
+        for shape in &self.query_shapes {
+            out.push(("query total", shape.total_ms));
+        }
+        for e in &self.edges {
+            out.push(("edge gap critical", e.gap_critical_ms));
+        }
+        for f in &self.findings {
+            out.push(("finding total", f.total_ms));
+        }
+        for q in &self.queues {
+            let waits = [
+                q.wait_p50_ms,
+                q.wait_p99_ms,
+                q.processing_p50_ms,
+                q.processing_p99_ms,
+            ];
+            out.extend(waits.into_iter().flatten().map(|v| ("queue time", v)));
+        }
+        for f in &self.message_flows {
+            out.extend([
+                ("flow end to end p50", f.end_to_end_p50_ms),
+                ("flow end to end p99", f.end_to_end_p99_ms),
+            ]);
+            out.extend(f.example_path.iter().map(|s| ("flow step", s.ms)));
+        }
+        out
+    }
+}
+
 impl AnalysisSummary {
     /// The opening line of every report: what was analysed, of what was
     /// read when a selection kept less.

@@ -109,30 +109,9 @@ fn analyse_and_report(ingested: &Ingested) -> Analysis {
             "{row:?}"
         );
     }
-    let nonnegative = |what: &str, v: f64| assert!(v >= 0.0, "{what}: {v}");
-    for op in &analysis.operations {
-        for (what, v) in [
-            ("p50", op.p50_ms),
-            ("p99", op.p99_ms),
-            ("max", op.max_ms),
-            ("total", op.total_ms),
-            ("self", op.self_ms),
-            ("critical", op.critical_ms),
-        ] {
-            nonnegative(what, v);
-        }
+    for (what, v) in analysis.reported_times() {
+        assert!(v >= 0.0, "{what}: {v}");
     }
-    for s in &analysis.services {
-        nonnegative("service self", s.self_ms);
-        nonnegative("service critical", s.critical_ms);
-    }
-    for e in &analysis.edges {
-        nonnegative("edge gap critical", e.gap_critical_ms);
-    }
-    for f in &analysis.findings {
-        nonnegative("finding total", f.total_ms);
-    }
-    nonnegative("total root", analysis.summary.total_root_ms);
     let folded = critpath::analysis::flame::folded(&ingested.set, &breakdown, None);
     let options = |csv_section| ReportOptions {
         top: 10,
