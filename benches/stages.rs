@@ -5,37 +5,11 @@
 //!
 //! Whole-process throughput and peak memory: `benches/throughput.sh`.
 
-// The generator's modules are shared with `examples/generate.rs` by path; the
-// benches use only its load model, so the rest is dead code here, and its
-// unit tests (compiled when the benches are checked in test mode) import what
-// only the example's own test build provides.
-#![allow(dead_code, unused_imports)]
-
-#[path = "../examples/generate/calls.rs"]
-mod calls;
-#[path = "../examples/generate/fixtures.rs"]
-mod fixtures;
-#[path = "../examples/generate/integrity.rs"]
-mod integrity;
-#[path = "../examples/generate/load.rs"]
-mod load;
-#[path = "../examples/generate/queues.rs"]
-mod queues;
-#[path = "../examples/generate/rng.rs"]
-mod rng;
-#[path = "../examples/generate/scenarios.rs"]
-mod scenarios;
-#[path = "../examples/generate/services.rs"]
-mod services;
-#[path = "../examples/generate/trace.rs"]
-mod trace;
-#[path = "../examples/generate/writers/mod.rs"]
-mod writers;
-
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use critpath::analysis::critical_path::critical_path;
 use critpath::ingest::{Input, Sink, detect};
 use critpath::model::{Interner, Quality, TraceSet};
+use critpath_gen::{load, writers};
 
 /// Traces per input: ~10 spans each, enough to be past start-up effects.
 const TRACES: u64 = 5_000;

@@ -1,4 +1,4 @@
-//! The bundled fixtures (`fixtures/`, made by `examples/generate.rs`): each
+//! The bundled fixtures (`fixtures/`, made by the generator in `gen/`): each
 //! realistic scenario gives the answer its write-up gives, in every format,
 //! and the integrity cases are counted, not fatal.
 

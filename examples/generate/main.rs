@@ -1,4 +1,5 @@
-//! critpath's trace generator.
+//! critpath's trace generator, the command line over the `critpath-gen`
+//! library (`gen/`).
 //!
 //! - `generate fixtures --out DIR` writes the committed fixture tree (see
 //!   `fixtures/README.md`), byte for byte the same on every run;
@@ -7,31 +8,11 @@
 //!   [--seed S] [--out FILE]` streams a large, realistic trace set for
 //!   benchmarks (stdout without `--out`).
 //!
-//! Layout: scenarios and the load model build format-neutral traces
-//! (`trace`, `calls`, `services`); one writer per format turns them into
-//! bytes (`writers`). Randomness is our own seeded SplitMix64 (`rng`) so
-//! that the fixtures never change under a dependency upgrade.
+//! Its tests (`tests.rs`) read the generator's output back through
+//! critpath's readers, which the library itself does not depend on.
 
-#[path = "generate/calls.rs"]
-mod calls;
-#[path = "generate/fixtures.rs"]
-mod fixtures;
-#[path = "generate/integrity.rs"]
-mod integrity;
-#[path = "generate/load.rs"]
-mod load;
-#[path = "generate/queues.rs"]
-mod queues;
-#[path = "generate/rng.rs"]
-mod rng;
-#[path = "generate/scenarios.rs"]
-mod scenarios;
-#[path = "generate/services.rs"]
-mod services;
-#[path = "generate/trace.rs"]
-mod trace;
-#[path = "generate/writers/mod.rs"]
-mod writers;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -40,7 +21,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use writers::Format;
+use critpath_gen::writers::Format;
+use critpath_gen::{fixtures, load};
 
 /// Writes critpath's fixtures, or a large synthetic trace set.
 #[derive(Parser)]

@@ -11,11 +11,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde_json::Value;
 
-use super::{Format, write_all};
-use crate::integrity;
-use crate::queues;
-use crate::scenarios::{self, Scenario};
-use crate::trace::{MS, Trace};
+use critpath_gen::scenarios::{self, Scenario};
+use critpath_gen::trace::{MS, Trace};
+use critpath_gen::writers::{Format, write_all};
+use critpath_gen::{fixtures, integrity, queues};
 
 /// What must survive a round trip: ids, parent, times, service, kind.
 type Key = (u128, u64, Option<u64>, i64, i64, String, u8);
@@ -261,8 +260,8 @@ fn integrity_cases_count_what_they_break() {
 fn the_fixture_tree_is_the_same_every_run() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    crate::fixtures::write_tree(a.path()).unwrap();
-    crate::fixtures::write_tree(b.path()).unwrap();
+    fixtures::write_tree(a.path()).unwrap();
+    fixtures::write_tree(b.path()).unwrap();
     let files = |root: &std::path::Path| {
         let mut out = Vec::new();
         for entry in walkdir::WalkDir::new(root).sort_by_file_name() {

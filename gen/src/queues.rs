@@ -43,7 +43,6 @@ pub const QUEUE: &str = "notifications";
 pub const SYSTEM: &str = "rabbitmq";
 
 /// One published message and its deliveries, for the tests.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub struct Order {
     /// The producer's trace.
@@ -58,7 +57,6 @@ pub struct Order {
 }
 
 /// One delivery of a message.
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug)]
 pub struct Delivery {
     /// The delivery's own trace (linked shape).
@@ -72,7 +70,6 @@ pub struct Delivery {
 }
 
 /// The scenario in both shapes.
-#[cfg_attr(not(test), allow(dead_code))]
 pub struct Queues {
     /// Producers and deliveries in their own traces, in order of start.
     pub linked: Vec<Trace>,

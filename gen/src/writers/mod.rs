@@ -8,8 +8,6 @@ mod otlp;
 mod otlp_json;
 mod otlp_proto;
 mod sentry;
-#[cfg(test)]
-mod tests;
 mod xray;
 mod zipkin;
 
