@@ -3,7 +3,8 @@
 //!
 //! - a baseline: other traces, or a saved report (its `profile` and
 //!   `edges` sections);
-//! - an earlier time range of the same input;
+//! - an earlier time range of the same input, or the same traces' own
+//!   stretch before a change point ([`split_at`]);
 //! - without either, the slow traces of each root operation against the
 //!   rest of the same set (Honeycomb's BubbleUp, CRISP's percentile ranges).
 
@@ -12,7 +13,7 @@ use super::edges;
 use super::profile::{self, Profile};
 use super::results::{DiagnosisMode, EdgeStats};
 use super::suspects::{self, Diagnosis, DiagnosisError, Side};
-use crate::model::Interner;
+use crate::model::{Interner, Nanos};
 
 /// Root operations with fewer units than this are left out of a
 /// slow-against-rest comparison: a "slowest 10%" of a handful of traces is
@@ -39,21 +40,49 @@ pub fn slow_vs_rest(
     if !grouped.iter().any(|&g| g) {
         return Ok(None);
     }
-    let side = |want: bool| -> Result<Compared, polars::error::PolarsError> {
-        let keep = |u: usize| slow[u] == Some(want);
-        let n = slow.iter().filter(|s| **s == Some(want)).count() as u64;
-        let label = |u: u32| bd.units[u as usize].label(strings);
-        Ok(Compared {
-            profile: profile::build(strings, &bd.units, &keep),
-            edges: edges::aggregate(strings, &bd.edges, &|u| keep(u as usize), n, &label)?,
-        })
-    };
+    let side = |want: bool| side_of(strings, bd, &|u| slow[u] == Some(want));
     let (rest, slowest) = (side(false)?, side(true)?);
     let name = format!(
         "the fastest {:.0}% of each root operation",
         quantile * 100.0
     );
     Ok(compare(&rest, &slowest, DiagnosisMode::SlowVsRest, &name).ok())
+}
+
+/// Splits `bd`'s units at the time `at`: those placed before it are the
+/// baseline, those from `at` up to `until` (when given; else to the end)
+/// the incident; units past `until` are in neither. `starts` holds, per
+/// unit, the time it is placed by: its trace's start, which is what
+/// `--since`/`--until` select by, so each side is what selecting that
+/// range would analyse (a trace's units all land on one side).
+pub fn split_at(
+    strings: &Interner,
+    bd: &Breakdown,
+    starts: &[Nanos],
+    at: Nanos,
+    until: Option<Nanos>,
+) -> Result<(Compared, Compared), polars::error::PolarsError> {
+    debug_assert_eq!(starts.len(), bd.units.len());
+    let base = side_of(strings, bd, &|u| starts[u] < at);
+    let incident = side_of(strings, bd, &|u| {
+        starts[u] >= at && until.is_none_or(|t| starts[u] < t)
+    });
+    Ok((base?, incident?))
+}
+
+/// The profile and edges table of the units of `bd` that `keep` takes (by
+/// index), as an analysis of those units alone gives them.
+fn side_of(
+    strings: &Interner,
+    bd: &Breakdown,
+    keep: &dyn Fn(usize) -> bool,
+) -> Result<Compared, polars::error::PolarsError> {
+    let n = (0..bd.units.len()).filter(|&u| keep(u)).count() as u64;
+    let label = |u: u32| bd.units[u as usize].label(strings);
+    Ok(Compared {
+        profile: profile::build(strings, &bd.units, keep),
+        edges: edges::aggregate(strings, &bd.edges, &|u| keep(u as usize), n, &label)?,
+    })
 }
 
 /// Per unit: `Some(true)` when it is among the slowest of its root
@@ -98,4 +127,96 @@ pub fn compare(
         mode,
         baseline_name,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::breakdown::breakdown;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::TraceSet;
+    use crate::model::testutil::TraceBuilder;
+
+    /// Traces 1–6 start at 0, 100, …, 500, each an `api:root` calling
+    /// `db`; trace 7 has two roots, `api:root` at 250 and `api:late` at 320.
+    fn set() -> TraceSet {
+        let mut b = TraceBuilder::new();
+        for t in 0..6i64 {
+            let (start, dur) = (t * 100, if t < 3 { 50 } else { 90 });
+            b = b
+                .trace(t as u128 + 1)
+                .span_in("api", "root", None, start, start + dur)
+                .span_in("db", "q", Some("root"), start + 10, start + dur - 10);
+        }
+        b.trace(7)
+            .span_in("api", "root", None, 250, 290)
+            .span_in("api", "late", None, 320, 330)
+            .build_set()
+    }
+
+    /// Units per root operation of a side.
+    fn traces(side: &Compared) -> Vec<(String, u64)> {
+        let groups = side.profile.groups.iter();
+        groups
+            .map(|g| (g.root_operation.clone(), g.traces))
+            .collect()
+    }
+
+    fn calls(side: &Compared) -> u64 {
+        side.edges.iter().map(|e| e.calls).sum()
+    }
+
+    #[test]
+    fn a_split_at_a_time_is_the_selection_of_each_side() {
+        let set = set();
+        let units = select(&set, &Selection::default());
+        let bd = breakdown(&set, &units, &Default::default());
+        let starts: Vec<Nanos> = bd
+            .units
+            .iter()
+            .map(|u| set.traces[u.unit.trace].start())
+            .collect();
+        let s = |n: &str, k: u64| (n.to_string(), k);
+
+        // Before 300: traces 1–3 and both roots of trace 7, which started
+        // at 250 (its second root, at 320, goes with its trace). From 300
+        // (trace 4, on the boundary) up to 500 (trace 6, left out): 4 and 5.
+        let (base, incident) = split_at(&set.strings, &bd, &starts, 300, Some(500)).unwrap();
+        assert_eq!(traces(&base), [s("late", 1), s("root", 4)]);
+        assert_eq!(traces(&incident), [s("root", 2)]);
+        assert_eq!((calls(&base), calls(&incident)), (3, 2));
+        // With no end, the incident runs to the last trace.
+        let (_, open) = split_at(&set.strings, &bd, &starts, 300, None).unwrap();
+        assert_eq!(traces(&open), [s("root", 3)]);
+        assert_eq!(calls(&open), 3);
+
+        // Each side is what selecting its range and analysing gives.
+        let selected = |since, until| {
+            let units = select(
+                &set,
+                &Selection {
+                    since,
+                    until,
+                    ..Default::default()
+                },
+            );
+            let bd = breakdown(&set, &units, &Default::default());
+            side_of(&set.strings, &bd, &|_| true).unwrap()
+        };
+        for (side, since, until) in [
+            (&base, None, Some(300)),
+            (&incident, Some(300), Some(500)),
+            (&open, Some(300), None),
+        ] {
+            let want = selected(since, until);
+            assert_eq!(side.profile, want.profile, "{since:?}..{until:?}");
+            assert_eq!(side.edges, want.edges, "{since:?}..{until:?}");
+        }
+
+        // A side with no unit has nothing to compare, as an empty
+        // selection has not.
+        let (none, _) = split_at(&set.strings, &bd, &starts, 0, None).unwrap();
+        assert!(none.profile.groups.is_empty() && none.edges.is_empty());
+        assert!(compare(&none, &open, DiagnosisMode::BeforeChange, "x").is_err());
+    }
 }

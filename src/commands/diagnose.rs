@@ -15,6 +15,7 @@ use crate::analysis::timeline::{ChangePoint, ShiftedSeries};
 use crate::analysis::{self};
 use crate::cli::{DiagnoseArgs, InputArgs};
 use crate::ingest::Ingested;
+use crate::model::Nanos;
 
 /// Everything the diagnosis of one analysis may need.
 pub(crate) struct Inputs<'a> {
@@ -48,7 +49,7 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
                 "--baseline before-change: neither root latency nor a queue's wait has a change point in the selected traces (see the timeline); give a baseline file or --baseline-until TIME"
             );
         };
-        Some(before_change(cx, &at, until)?)
+        Some(before_change(cx, bd, &at, until)?)
     } else if !cx.args.baseline.is_empty() {
         let base = baseline_from_paths(cx, &cx.args.baseline)?;
         let name = names(&cx.args.baseline);
@@ -69,7 +70,7 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
     } else if let Some(d) = shift.and_then(|(at, until)| {
         // One export across an incident: its own "before" is the baseline,
         // when the two sides share a root operation to compare.
-        before_change(cx, &at, until).ok()
+        before_change(cx, bd, &at, until).ok()
     }) {
         Some(d)
     } else {
@@ -167,26 +168,18 @@ fn from_report(path: &Path) -> anyhow::Result<Compared> {
 }
 
 /// The traces before the change point `at` against those from `at` to the
-/// next change point (`until`), if any: the stretch the shift held.
+/// next change point (`until`), if any: the stretch the shift held. Both
+/// sides are split off the analysed units `bd` (already within the
+/// incident's `--since`/`--until`), not analysed again.
 fn before_change(
     cx: &Inputs<'_>,
+    bd: &Breakdown,
     at: &ChangePoint,
     until: Option<i64>,
 ) -> anyhow::Result<crate::analysis::suspects::Diagnosis> {
-    let side = |since: Option<i64>, until: Option<i64>| -> anyhow::Result<Compared> {
-        let selection = Selection {
-            since: since.or(cx.selection.since),
-            until: until.or(cx.selection.until),
-            ..cx.selection.clone()
-        };
-        let analysis = analysis::analyze(cx.ingested, &selection, cx.options)?;
-        Ok(Compared {
-            profile: analysis.profile,
-            edges: analysis.edges,
-        })
-    };
-    let base = side(None, Some(at.at_unix_nano))?;
-    let incident = side(Some(at.at_unix_nano), until)?;
+    let starts = trace_starts(cx.ingested, bd);
+    let strings = &cx.ingested.set.strings;
+    let (base, incident) = diagnose::split_at(strings, bd, &starts, at.at_unix_nano, until)?;
     let what = match at.series {
         ShiftedSeries::RootLatency => "root latency".to_string(),
         ShiftedSeries::QueueWait => format!("queue {} wait", at.name),
@@ -198,6 +191,46 @@ fn before_change(
         DiagnosisMode::BeforeChange,
         &name,
     )?)
+}
+
+/// Each unit's trace start: the time a selection's `--since`/`--until`
+/// compare, so that splitting the units at a time gives each side what
+/// selecting its range would. (A unit's own `start` is its root's, which
+/// is later for a trace's second root, an `--entry` span, or a root that
+/// starts after a span under it.)
+fn trace_starts(ingested: &Ingested, bd: &Breakdown) -> Vec<Nanos> {
+    if ingested.spill.is_some() {
+        // Spilled: the set holds no spans (the analysis read each partition
+        // back once and removed its file), and a unit's trace index is into
+        // its partition's set. The earliest start of the trace's units
+        // stands in: the same when one of them is the trace's earliest span.
+        return earliest_unit_starts(bd);
+    }
+    let traces = &ingested.set.traces;
+    // A trace's units are adjacent: its start is found once.
+    let mut last: Option<(usize, Nanos)> = None;
+    bd.units
+        .iter()
+        .map(|u| match last {
+            Some((t, start)) if t == u.unit.trace => start,
+            _ => {
+                let start = traces[u.unit.trace].start();
+                last = Some((u.unit.trace, start));
+                start
+            }
+        })
+        .collect()
+}
+
+/// Per unit, the earliest start of its trace's units.
+fn earliest_unit_starts(bd: &Breakdown) -> Vec<Nanos> {
+    // A trace's units are adjacent (units come in trace order).
+    let mut starts = Vec::with_capacity(bd.units.len());
+    for run in bd.units.chunk_by(|a, b| a.trace_id == b.trace_id) {
+        let first = run.iter().map(|u| u.start).min().unwrap_or_default();
+        starts.extend(std::iter::repeat_n(first, run.len()));
+    }
+    starts
 }
 
 /// A baseline from a time range of the incident's own input.

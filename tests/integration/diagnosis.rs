@@ -177,6 +177,34 @@ fn one_export_across_an_incident_needs_no_baseline_and_no_times() {
     }
 }
 
+/// A spilled input splits at its change point as one read into memory
+/// does: the sides are split off the analysed traces, whose spans are no
+/// longer on disk (each spill file is removed once read back).
+#[test]
+fn a_spilled_export_across_an_incident_splits_as_in_memory() {
+    let w1 = nezha("W1_ob_currency_netdelay.otlp.jsonl.gz");
+    let tmp = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--baseline", "before-change"]] {
+        let report = |limit: &[&str]| {
+            succeed(
+                critpath()
+                    .args(["analyze", &w1, "--format", "json"])
+                    .args(extra)
+                    .args(limit)
+                    .env("TMPDIR", tmp.path()),
+            )
+        };
+        let (in_memory, _) = report(&[]);
+        let (spilled, said) = report(&["--memory-limit", "1KiB"]);
+        assert!(said.contains("spilling spans to"), "{said}");
+        assert!(
+            in_memory.contains(r#""mode": "before_change""#),
+            "{extra:?}"
+        );
+        assert_eq!(in_memory, spilled, "{extra:?}");
+    }
+}
+
 #[test]
 fn a_fault_free_minute_has_no_change_point_and_before_change_says_so() {
     let quiet = nezha("ob-quiet-12_53.otlp.jsonl.gz");
