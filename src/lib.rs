@@ -7,8 +7,9 @@
 //!    sniffing → one reader per format → [`model::Span`]s.
 //! 2. [`model`]: spans grouped by trace id into [`model::Trace`] graphs,
 //!    integrity problems repaired minimally and counted.
-//! 3. [`analysis`]: critical paths, self time, aggregation and findings,
-//!    computed in parallel into plain result data.
+//! 3. [`analysis`]: critical paths, self time and findings, computed per
+//!    trace in parallel into the columnar span table ([`table`]), then
+//!    aggregated by polars queries into plain result data.
 //! 4. [`report`]: result data formatted as tables, JSON, CSV or Markdown.
 //!
 //! [`commands`] glues the stages together per subcommand; [`cli`] only
@@ -25,6 +26,7 @@ pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod report;
+pub mod table;
 pub mod units;
 
 pub use error::ExitStatus;

@@ -48,16 +48,12 @@ fn resolve(strings: &Interner, id: u32) -> &str {
 }
 
 fn span_frame(bd: &Breakdown) -> PolarsResult<DataFrame> {
-    let rows = &bd.rows;
-    df!(
-        "service" => rows.iter().map(|r| r.service.into_usize() as u32).collect::<Vec<_>>(),
-        "name" => rows.iter().map(|r| r.name.into_usize() as u32).collect::<Vec<_>>(),
-        "dur" => rows.iter().map(|r| r.duration).collect::<Vec<_>>(),
-        "self" => rows.iter().map(|r| r.self_time).collect::<Vec<_>>(),
-        "crit" => rows.iter().map(|r| r.critical).collect::<Vec<_>>(),
-        "unit" => rows.iter().map(|r| r.unit).collect::<Vec<_>>(),
-        "err" => rows.iter().map(|r| u32::from(r.error)).collect::<Vec<_>>(),
-    )
+    // A clone of a frame shares its columns; the error flag is counted as
+    // a number.
+    let mut frame = bd.spans.frame().clone();
+    let errors = frame.column("err")?.cast(&DataType::UInt32)?;
+    frame.replace("err", errors)?;
+    Ok(frame)
 }
 
 /// The nearest-rank `q` quantile of `column`, named `alias`.

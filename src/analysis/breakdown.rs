@@ -18,31 +18,12 @@ use super::select::Unit;
 use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind, Shaper};
 use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceId, TraceSet};
+pub use crate::table::SpanRow;
+use crate::table::{SpanColumns, SpanTable};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
 pub const HOT_PATH_MIN_SHARE: f64 = 0.05;
-
-/// One span of one unit, with its times.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpanRow {
-    /// Index into the breakdown's units.
-    pub unit: u32,
-    /// Index of the span in its trace.
-    pub span: u32,
-    /// The span's service.
-    pub service: Sym,
-    /// The span's operation name.
-    pub name: Sym,
-    /// Its duration; 0 when its end precedes its start.
-    pub duration: Nanos,
-    /// Its self time.
-    pub self_time: Nanos,
-    /// Its time on the unit's critical path.
-    pub critical: Nanos,
-    /// Whether the span reported an error.
-    pub error: bool,
-}
 
 /// One database span, for the query-shape table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,8 +100,8 @@ impl UnitBreakdown {
 pub struct Breakdown {
     /// One entry per unit, in the order given.
     pub units: Vec<UnitBreakdown>,
-    /// One row per span of every unit.
-    pub rows: Vec<SpanRow>,
+    /// One row per span of every unit, grouped by unit in unit order.
+    pub spans: SpanTable,
     /// One row per database span of every unit.
     pub queries: Vec<QueryRow>,
     /// One row per call edge of every unit.
@@ -134,7 +115,7 @@ impl Breakdown {
     /// of traces (the partitions of a spill) into the breakdown the whole
     /// input gives: units in trace-id order, as a trace set orders its
     /// traces, each unit's rows and queries following it, renumbered.
-    pub fn merge(parts: Vec<Breakdown>) -> Breakdown {
+    pub fn merge(parts: Vec<Breakdown>) -> polars::prelude::PolarsResult<Breakdown> {
         let mut order: Vec<(TraceId, u32, u32)> = parts
             .iter()
             .enumerate()
@@ -149,7 +130,7 @@ impl Breakdown {
         order.sort_unstable();
         let mut out = Breakdown {
             units: Vec::with_capacity(order.len()),
-            rows: Vec::with_capacity(parts.iter().map(|p| p.rows.len()).sum()),
+            spans: SpanTable::default(),
             queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
             edges: Vec::with_capacity(parts.iter().map(|p| p.edges.len()).sum()),
             queues: Default::default(),
@@ -165,10 +146,17 @@ impl Breakdown {
             }
             starts
         };
-        let row_starts: Vec<Vec<usize>> = parts
-            .iter()
-            .map(|p| starts(p.units.len(), &mut p.rows.iter().map(|r| r.unit)))
-            .collect();
+        // Each part's span rows get their units' new numbers, and a stable
+        // sort by unit puts them in the merged order.
+        let mut renumber: Vec<Vec<u32>> = parts.iter().map(|p| vec![0; p.units.len()]).collect();
+        for (index, &(_, p, u)) in order.iter().enumerate() {
+            renumber[p as usize][u as usize] = index as u32;
+        }
+        let mut spans = SpanTable::default();
+        for (part, map) in parts.iter().zip(&renumber) {
+            spans.append(part.spans.renumbered(map)?);
+        }
+        out.spans = spans.sorted_by_unit()?;
         let query_starts: Vec<Vec<usize>> = parts
             .iter()
             .map(|p| starts(p.units.len(), &mut p.queries.iter().map(|q| q.unit)))
@@ -178,14 +166,12 @@ impl Breakdown {
             .map(|p| starts(p.units.len(), &mut p.edges.iter().map(|e| e.unit)))
             .collect();
         let mut units: Vec<Vec<Option<UnitBreakdown>>> = Vec::with_capacity(parts.len());
-        let mut rows = Vec::with_capacity(parts.len());
         let mut queries = Vec::with_capacity(parts.len());
         let mut edges = Vec::with_capacity(parts.len());
         let mut queues = Vec::with_capacity(parts.len());
         for part in parts {
             queues.push(part.queues);
             units.push(part.units.into_iter().map(Some).collect());
-            rows.push(part.rows);
             queries.push(part.queries);
             edges.push(part.edges);
         }
@@ -196,12 +182,6 @@ impl Breakdown {
             if let Some(unit) = units[p][u].take() {
                 out.units.push(unit);
             }
-            let (from, to) = (row_starts[p][u], row_starts[p][u + 1]);
-            out.rows.extend(
-                rows[p][from..to]
-                    .iter()
-                    .map(|r| SpanRow { unit: index, ..*r }),
-            );
             let (from, to) = (query_starts[p][u], query_starts[p][u + 1]);
             out.queries.extend(
                 queries[p][from..to]
@@ -215,7 +195,7 @@ impl Breakdown {
                     .map(|e| EdgeRow { unit: index, ..*e }),
             );
         }
-        out
+        Ok(out)
     }
 }
 
@@ -266,16 +246,32 @@ fn per_unit(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdo
     by_trace
         .par_iter()
         .fold(
-            || (Shaper::new(&set.strings), Breakdown::default()),
-            |(mut shaper, mut out), (t, list)| {
-                trace_breakdown(set, &set.traces[*t], list, &mut shaper, options, &mut out);
-                (shaper, out)
+            || {
+                let columns = SpanColumns::default();
+                (Shaper::new(&set.strings), Breakdown::default(), columns)
+            },
+            |(mut shaper, mut out, mut columns), (t, list)| {
+                let trace = &set.traces[*t];
+                trace_breakdown(
+                    set,
+                    trace,
+                    list,
+                    &mut shaper,
+                    options,
+                    &mut out,
+                    &mut columns,
+                );
+                (shaper, out, columns)
             },
         )
-        .map(|(_, out)| out)
+        // Each task's buffers become one chunk of the span table as they are.
+        .map(|(_, out, columns)| Breakdown {
+            spans: SpanTable::from_columns(columns),
+            ..out
+        })
         .reduce(Breakdown::default, |mut left, right| {
             left.units.extend(right.units);
-            left.rows.extend(right.rows);
+            left.spans.append(right.spans);
             left.queries.extend(right.queries);
             left.edges.extend(right.edges);
             left
@@ -289,6 +285,7 @@ fn trace_breakdown(
     shaper: &mut Shaper<'_>,
     options: &FindingOptions,
     out: &mut Breakdown,
+    columns: &mut SpanColumns,
 ) {
     let selfs = self_times(trace);
     let shapes: Vec<Shape> = trace.spans.iter().map(|s| shaper.shape(s)).collect();
@@ -302,7 +299,7 @@ fn trace_breakdown(
         let members = subtree(trace, unit.root);
         for &i in &members {
             let s = &trace.spans[i];
-            out.rows.push(SpanRow {
+            columns.push(SpanRow {
                 unit: index,
                 span: i as u32,
                 service: s.service,

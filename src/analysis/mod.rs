@@ -104,7 +104,7 @@ fn analyze_spilled(
             bar.inc(1);
         }
     }
-    let bd = breakdown::Breakdown::merge(parts);
+    let bd = breakdown::Breakdown::merge(parts)?;
     let read = summary::Summary::from_facts(ingested, facts);
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
@@ -144,6 +144,22 @@ fn selected_quality(bd: &breakdown::Breakdown) -> std::collections::BTreeMap<Str
         .collect()
 }
 
+/// The most spans any one unit has.
+fn spans_per_unit(bd: &breakdown::Breakdown) -> Result<u64, AnalysisError> {
+    use crate::table::SpanColumn;
+    use polars::prelude::*;
+    let most = bd
+        .spans
+        .frame()
+        .clone()
+        .lazy()
+        .group_by([SpanColumn::Unit.col()])
+        .agg([len().alias("spans")])
+        .select([col("spans").max().cast(DataType::UInt64)])
+        .collect()?;
+    Ok(most.column("spans")?.u64()?.get(0).unwrap_or(0))
+}
+
 /// The aggregation stage: every table and finding from a breakdown, with
 /// `read` as the summary of what was read.
 pub fn finish(
@@ -158,10 +174,7 @@ pub fn finish(
         .iter()
         .fold(0, |sum: i64, u| sum.saturating_add(u.duration));
     let tables = aggregate::aggregate(strings, bd, total_root)?;
-    let mut per_unit = vec![0u64; bd.units.len()];
-    for row in &bd.rows {
-        per_unit[row.unit as usize] += 1;
-    }
+    let per_unit = spans_per_unit(bd)?;
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
@@ -175,8 +188,8 @@ pub fn finish(
             analysed_traces: traces.len() as u64,
             total_root_ms: ms(total_root),
             percentile_method: aggregate::PERCENTILE_METHOD,
-            max_spans_per_trace: per_unit.iter().copied().max().unwrap_or(0),
-            analysed_spans: per_unit.iter().sum(),
+            max_spans_per_trace: per_unit,
+            analysed_spans: bd.spans.len() as u64,
             selected_data_quality: selected_quality(bd),
         },
         operations: tables.operations,

@@ -305,11 +305,17 @@ fn service_series(
     units: &DataFrame,
     count: usize,
 ) -> PolarsResult<Vec<Series>> {
-    let rows = df!(
-        "unit" => bd.rows.iter().map(|r| r.unit).collect::<Vec<_>>(),
-        "service" => bd.rows.iter().map(|r| r.service.into_usize() as u32).collect::<Vec<_>>(),
-        "crit" => bd.rows.iter().map(|r| r.critical as f64).collect::<Vec<_>>(),
-    )?;
+    let rows = bd
+        .spans
+        .frame()
+        .clone()
+        .lazy()
+        .select([
+            col("unit"),
+            col("service"),
+            col("crit").cast(DataType::Float64),
+        ])
+        .collect()?;
     let totals = rows
         .clone()
         .lazy()

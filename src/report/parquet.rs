@@ -26,6 +26,7 @@ use polars_io::parquet::write::ParquetWriter;
 use crate::analysis::breakdown::Breakdown;
 use crate::analysis::shape::Shaper;
 use crate::model::TraceSet;
+use crate::table::SpanColumn;
 
 /// Writes `spans.parquet` and `traces.parquet` into `dir` (created if need be).
 pub fn export(set: &TraceSet, bd: &Breakdown, dir: &Path) -> anyhow::Result<()> {
@@ -51,7 +52,7 @@ fn span_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {
         .map(|u| set.trace_label(&set.traces[u.unit.trace]))
         .collect();
     let mut shaper = Shaper::new(strings);
-    let n = bd.rows.len();
+    let n = bd.spans.len();
     let (mut trace_id, mut root_id, mut span_id, mut parent_id) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -64,21 +65,26 @@ fn span_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {
         Vec::with_capacity(n),
     );
     let (mut start, mut is_root) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for row in &bd.rows {
-        let unit = bd.units[row.unit as usize].unit;
+    let rows = bd
+        .spans
+        .u32s(SpanColumn::Unit)?
+        .zip(bd.spans.u32s(SpanColumn::Span)?);
+    for (row_unit, row_span) in rows {
+        let unit = bd.units[row_unit as usize].unit;
         let trace = &set.traces[unit.trace];
-        let span = &trace.spans[row.span as usize];
-        trace_id.push(labels[row.unit as usize].as_str());
+        let span = &trace.spans[row_span as usize];
+        trace_id.push(labels[row_unit as usize].as_str());
         root_id.push(trace.spans[unit.root].span_id.to_string());
         span_id.push(span.span_id.to_string());
         parent_id.push(span.parent_id.map(|p| p.to_string()));
-        service.push(strings.resolve(row.service));
-        operation.push(strings.resolve(row.name));
+        service.push(strings.resolve(span.service));
+        operation.push(strings.resolve(span.name));
         shape.push(strings.resolve(shaper.shape(span).text));
         start.push(span.start);
-        is_root.push(row.span as usize == unit.root);
+        is_root.push(row_span as usize == unit.root);
     }
-    df!(
+    let column = |c: SpanColumn| bd.spans.frame().column(c.name()).cloned();
+    let mut frame = df!(
         "trace_id" => trace_id,
         "root_span_id" => root_id,
         "span_id" => span_id,
@@ -86,13 +92,19 @@ fn span_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {
         "service" => service,
         "operation" => operation,
         "start_unix_nano" => start,
-        "duration_ns" => bd.rows.iter().map(|r| r.duration).collect::<Vec<_>>(),
-        "self_ns" => bd.rows.iter().map(|r| r.self_time).collect::<Vec<_>>(),
-        "critical_ns" => bd.rows.iter().map(|r| r.critical).collect::<Vec<_>>(),
-        "is_root" => is_root,
-        "error" => bd.rows.iter().map(|r| r.error).collect::<Vec<_>>(),
-        "shape" => shape,
-    )
+    )?;
+    // The times and the error flag are the span table's own columns.
+    for (c, name) in [
+        (SpanColumn::Duration, "duration_ns"),
+        (SpanColumn::SelfTime, "self_ns"),
+        (SpanColumn::Critical, "critical_ns"),
+    ] {
+        frame.with_column(column(c)?.with_name(name.into()))?;
+    }
+    frame.with_column(Column::new("is_root".into(), is_root))?;
+    frame.with_column(column(SpanColumn::Error)?.with_name("error".into()))?;
+    frame.with_column(Column::new("shape".into(), shape))?;
+    Ok(frame)
 }
 
 fn trace_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {

@@ -16,6 +16,7 @@ use critpath::model::{
     Interner, LATEST, Nanos, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet,
 };
 use critpath::report::{self, CsvSection, ReportFormat, ReportOptions};
+use critpath::table::SpanColumn;
 use proptest::prelude::*;
 
 use crate::util::{critpath, succeed};
@@ -103,11 +104,16 @@ fn analyse_and_report(ingested: &Ingested) -> Analysis {
             unit.duration
         );
     }
-    for row in &breakdown.rows {
-        assert!(
-            row.duration >= 0 && row.self_time >= 0 && row.critical >= 0,
-            "{row:?}"
-        );
+    for column in [
+        SpanColumn::Duration,
+        SpanColumn::SelfTime,
+        SpanColumn::Critical,
+    ] {
+        let values: Vec<i64> = breakdown.spans.i64s(column).unwrap().collect();
+        assert_eq!(values.len(), breakdown.spans.len());
+        for (row, v) in values.into_iter().enumerate() {
+            assert!(v >= 0, "span row {row}: {column:?} {v}");
+        }
     }
     for (what, v) in analysis.reported_times() {
         assert!(v >= 0.0, "{what}: {v}");

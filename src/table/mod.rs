@@ -1,0 +1,321 @@
+//! The columnar span table: one row per span of every analysed unit, with
+//! the times the per-trace stage computed for it.
+//!
+//! It is the interface between per-trace work and aggregation. The
+//! per-trace stage (rayon) appends rows to a [`SpanColumns`] per task; each
+//! task's vectors are handed to polars as they are (no copy), and the tasks'
+//! frames are stacked chunk by chunk (again no copy). Every span-level table
+//! is then a polars query over [`SpanTable::frame`].
+
+use polars::prelude::*;
+
+use crate::model::{Nanos, Sym};
+
+/// The columns of the span table, named as the aggregation queries use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanColumn {
+    /// Index of the span's unit in the breakdown (`u32`).
+    Unit,
+    /// Index of the span in its trace (`u32`).
+    Span,
+    /// The span's service, a symbol id (`u32`).
+    Service,
+    /// The span's operation name, a symbol id (`u32`).
+    Name,
+    /// Its duration in nanoseconds, 0 when its end precedes its start (`i64`).
+    Duration,
+    /// Its self time in nanoseconds (`i64`).
+    SelfTime,
+    /// Its time on its unit's critical path in nanoseconds (`i64`).
+    Critical,
+    /// Whether it reported an error (`bool`).
+    Error,
+}
+
+impl SpanColumn {
+    /// Every column, in frame order.
+    pub const ALL: [SpanColumn; 8] = [
+        SpanColumn::Unit,
+        SpanColumn::Span,
+        SpanColumn::Service,
+        SpanColumn::Name,
+        SpanColumn::Duration,
+        SpanColumn::SelfTime,
+        SpanColumn::Critical,
+        SpanColumn::Error,
+    ];
+
+    /// The column's name in the frame.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SpanColumn::Unit => "unit",
+            SpanColumn::Span => "span",
+            SpanColumn::Service => "service",
+            SpanColumn::Name => "name",
+            SpanColumn::Duration => "dur",
+            SpanColumn::SelfTime => "self",
+            SpanColumn::Critical => "crit",
+            SpanColumn::Error => "err",
+        }
+    }
+
+    /// The column as a polars expression.
+    pub fn col(self) -> Expr {
+        col(self.name())
+    }
+}
+
+/// One row, as the per-trace stage produces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanRow {
+    /// Index into the breakdown's units.
+    pub unit: u32,
+    /// Index of the span in its trace.
+    pub span: u32,
+    /// The span's service.
+    pub service: Sym,
+    /// The span's operation name.
+    pub name: Sym,
+    /// Its duration; 0 when its end precedes its start.
+    pub duration: Nanos,
+    /// Its self time.
+    pub self_time: Nanos,
+    /// Its time on the unit's critical path.
+    pub critical: Nanos,
+    /// Whether the span reported an error.
+    pub error: bool,
+}
+
+/// Column buffers one rayon task appends rows to.
+#[derive(Clone, Debug, Default)]
+pub struct SpanColumns {
+    unit: Vec<u32>,
+    span: Vec<u32>,
+    service: Vec<u32>,
+    name: Vec<u32>,
+    duration: Vec<i64>,
+    self_time: Vec<i64>,
+    critical: Vec<i64>,
+    error: Vec<bool>,
+}
+
+impl SpanColumns {
+    /// Appends one row.
+    pub fn push(&mut self, row: SpanRow) {
+        self.unit.push(row.unit);
+        self.span.push(row.span);
+        self.service.push(row.service.into_usize() as u32);
+        self.name.push(row.name.into_usize() as u32);
+        self.duration.push(row.duration);
+        self.self_time.push(row.self_time);
+        self.critical.push(row.critical);
+        self.error.push(row.error);
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.unit.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.unit.is_empty()
+    }
+
+    /// The buffers as a frame; the numeric vectors move into polars as
+    /// they are.
+    fn into_frame(self) -> DataFrame {
+        let height = self.unit.len();
+        debug_assert!(
+            [self.span.len(), self.service.len(), self.name.len()]
+                .into_iter()
+                .chain([self.duration.len(), self.self_time.len()])
+                .chain([self.critical.len(), self.error.len()])
+                .all(|n| n == height)
+        );
+        let columns = vec![
+            Column::new(SpanColumn::Unit.name().into(), self.unit),
+            Column::new(SpanColumn::Span.name().into(), self.span),
+            Column::new(SpanColumn::Service.name().into(), self.service),
+            Column::new(SpanColumn::Name.name().into(), self.name),
+            Column::new(SpanColumn::Duration.name().into(), self.duration),
+            Column::new(SpanColumn::SelfTime.name().into(), self.self_time),
+            Column::new(SpanColumn::Critical.name().into(), self.critical),
+            Column::new(SpanColumn::Error.name().into(), self.error),
+        ];
+        // SAFETY: `push` is the only way rows get in and it appends to
+        // every vector, so all columns have `height` rows; the names are
+        // `SpanColumn`'s, which are distinct.
+        unsafe { DataFrame::new_unchecked(height, columns) }
+    }
+}
+
+/// The span table: every analysed span, one polars frame.
+#[derive(Clone, Debug)]
+pub struct SpanTable {
+    frame: DataFrame,
+}
+
+impl Default for SpanTable {
+    fn default() -> Self {
+        SpanTable::from_columns(SpanColumns::default())
+    }
+}
+
+impl SpanTable {
+    /// The table of one task's buffers.
+    pub fn from_columns(columns: SpanColumns) -> SpanTable {
+        SpanTable {
+            frame: columns.into_frame(),
+        }
+    }
+
+    /// Appends `other`'s rows after this table's, sharing its column chunks
+    /// rather than copying them.
+    pub fn append(&mut self, other: SpanTable) {
+        if other.frame.height() == 0 {
+            return;
+        }
+        if self.frame.height() == 0 {
+            self.frame = other.frame;
+            return;
+        }
+        // Every span table's frame comes from `SpanColumns::into_frame`
+        // (or is a query result with its columns), so the schemas match.
+        self.frame.vstack_mut_owned_unchecked(other.frame);
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.frame.height() == 0
+    }
+
+    /// The frame, to query.
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    /// A `u32` column (unit, span, service, name).
+    pub fn u32s(&self, column: SpanColumn) -> PolarsResult<impl Iterator<Item = u32> + '_> {
+        let values = self.frame.column(column.name())?.as_materialized_series();
+        Ok(values.u32()?.into_no_null_iter())
+    }
+
+    /// An `i64` column (duration, self, critical).
+    pub fn i64s(&self, column: SpanColumn) -> PolarsResult<impl Iterator<Item = i64> + '_> {
+        let values = self.frame.column(column.name())?.as_materialized_series();
+        Ok(values.i64()?.into_no_null_iter())
+    }
+
+    /// The table with each row's unit `u` renumbered to `map[u]`.
+    pub fn renumbered(&self, map: &[u32]) -> PolarsResult<SpanTable> {
+        let units: Vec<u32> = self
+            .u32s(SpanColumn::Unit)?
+            .map(|u| map[u as usize])
+            .collect();
+        let mut frame = self.frame.clone();
+        frame.replace(
+            SpanColumn::Unit.name(),
+            Column::new(SpanColumn::Unit.name().into(), units),
+        )?;
+        Ok(SpanTable { frame })
+    }
+
+    /// The rows in unit order, keeping the order of each unit's rows.
+    pub fn sorted_by_unit(self) -> PolarsResult<SpanTable> {
+        let frame = self.frame.sort(
+            [SpanColumn::Unit.name()],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )?;
+        Ok(SpanTable { frame })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Interner;
+
+    fn columns(rows: &[(u32, u32, i64)], strings: &Interner) -> SpanColumns {
+        let (service, name) = (strings.intern("svc"), strings.intern("op"));
+        let mut c = SpanColumns::default();
+        for &(unit, span, duration) in rows {
+            c.push(SpanRow {
+                unit,
+                span,
+                service,
+                name,
+                duration,
+                self_time: duration / 2,
+                critical: duration / 3,
+                error: span % 2 == 1,
+            });
+        }
+        c
+    }
+
+    fn units_and_spans(t: &SpanTable) -> Vec<(u32, u32)> {
+        let units = t.u32s(SpanColumn::Unit).unwrap();
+        units.zip(t.u32s(SpanColumn::Span).unwrap()).collect()
+    }
+
+    #[test]
+    fn every_column_is_in_the_frame_with_its_type() {
+        let strings = Interner::default();
+        let t = SpanTable::from_columns(columns(&[(0, 0, 90), (0, 1, 30)], &strings));
+        assert_eq!(t.len(), 2);
+        let names: Vec<&str> = t
+            .frame()
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        let expected: Vec<_> = SpanColumn::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(names, expected);
+        assert_eq!(
+            t.i64s(SpanColumn::SelfTime).unwrap().collect::<Vec<_>>(),
+            [45, 15]
+        );
+        assert_eq!(
+            t.i64s(SpanColumn::Critical).unwrap().collect::<Vec<_>>(),
+            [30, 10]
+        );
+        let errors = t.frame().column("err").unwrap().bool().unwrap();
+        assert_eq!(errors.iter().collect::<Vec<_>>(), [Some(false), Some(true)]);
+    }
+
+    #[test]
+    fn appending_keeps_both_tables_rows_in_order() {
+        let strings = Interner::default();
+        let mut t = SpanTable::default();
+        t.append(SpanTable::from_columns(columns(
+            &[(0, 0, 1), (0, 1, 2)],
+            &strings,
+        )));
+        t.append(SpanTable::default());
+        t.append(SpanTable::from_columns(columns(&[(1, 0, 3)], &strings)));
+        assert_eq!(units_and_spans(&t), [(0, 0), (0, 1), (1, 0)]);
+        // Appending shares chunks instead of copying them.
+        assert_eq!(t.frame().first_col_n_chunks(), 2);
+    }
+
+    #[test]
+    fn renumbering_then_sorting_interleaves_parts_and_keeps_each_units_rows_in_order() {
+        let strings = Interner::default();
+        // Two parts of two units each; merged order: a0, b0, a1, b1.
+        let a = SpanTable::from_columns(columns(&[(0, 5, 1), (0, 4, 1), (1, 9, 1)], &strings));
+        let b = SpanTable::from_columns(columns(&[(0, 7, 1), (1, 3, 1), (1, 2, 1)], &strings));
+        let mut t = a.renumbered(&[0, 2]).unwrap();
+        t.append(b.renumbered(&[1, 3]).unwrap());
+        let t = t.sorted_by_unit().unwrap();
+        assert_eq!(
+            units_and_spans(&t),
+            [(0, 5), (0, 4), (1, 7), (2, 9), (3, 3), (3, 2)]
+        );
+    }
+}
