@@ -51,6 +51,9 @@ pub struct UnitBreakdown {
     pub trace_label: Option<Sym>,
     /// The subtree root's start.
     pub start: Nanos,
+    /// Its trace's start (its earliest span's), which `--since`/`--until`
+    /// compare: later than `start` for a second root or an `--entry` span.
+    pub trace_start: Nanos,
     /// The subtree root's duration.
     pub duration: Nanos,
     /// The critical path, in time order.
@@ -290,6 +293,7 @@ fn trace_breakdown(
     let selfs = self_times(trace);
     let shapes: Vec<Shape> = trace.spans.iter().map(|s| shaper.shape(s)).collect();
     let mut critical = vec![0 as Nanos; trace.spans.len()];
+    let trace_start = trace.start();
     for &(index, unit) in units {
         let segments = critical_path(trace, unit.root);
         for seg in &segments {
@@ -341,6 +345,7 @@ fn trace_breakdown(
             trace_id: trace.id,
             trace_label: trace.label,
             start: trace.spans[unit.root].start,
+            trace_start,
             duration: view.duration,
             hot_path: hot_path(&view),
             cascade: cascade::observe(&view),

@@ -177,7 +177,8 @@ fn before_change(
     at: &ChangePoint,
     until: Option<i64>,
 ) -> anyhow::Result<crate::analysis::suspects::Diagnosis> {
-    let starts = trace_starts(cx.ingested, bd);
+    // Split by trace start, as selecting each side's range would.
+    let starts: Vec<Nanos> = bd.units.iter().map(|u| u.trace_start).collect();
     let strings = &cx.ingested.set.strings;
     let (base, incident) = diagnose::split_at(strings, bd, &starts, at.at_unix_nano, until)?;
     let what = match at.series {
@@ -191,46 +192,6 @@ fn before_change(
         DiagnosisMode::BeforeChange,
         &name,
     )?)
-}
-
-/// Each unit's trace start: the time a selection's `--since`/`--until`
-/// compare, so that splitting the units at a time gives each side what
-/// selecting its range would. (A unit's own `start` is its root's, which
-/// is later for a trace's second root, an `--entry` span, or a root that
-/// starts after a span under it.)
-fn trace_starts(ingested: &Ingested, bd: &Breakdown) -> Vec<Nanos> {
-    if ingested.spill.is_some() {
-        // Spilled: the set holds no spans (the analysis read each partition
-        // back once and removed its file), and a unit's trace index is into
-        // its partition's set. The earliest start of the trace's units
-        // stands in: the same when one of them is the trace's earliest span.
-        return earliest_unit_starts(bd);
-    }
-    let traces = &ingested.set.traces;
-    // A trace's units are adjacent: its start is found once.
-    let mut last: Option<(usize, Nanos)> = None;
-    bd.units
-        .iter()
-        .map(|u| match last {
-            Some((t, start)) if t == u.unit.trace => start,
-            _ => {
-                let start = traces[u.unit.trace].start();
-                last = Some((u.unit.trace, start));
-                start
-            }
-        })
-        .collect()
-}
-
-/// Per unit, the earliest start of its trace's units.
-fn earliest_unit_starts(bd: &Breakdown) -> Vec<Nanos> {
-    // A trace's units are adjacent (units come in trace order).
-    let mut starts = Vec::with_capacity(bd.units.len());
-    for run in bd.units.chunk_by(|a, b| a.trace_id == b.trace_id) {
-        let first = run.iter().map(|u| u.start).min().unwrap_or_default();
-        starts.extend(std::iter::repeat_n(first, run.len()));
-    }
-    starts
 }
 
 /// A baseline from a time range of the incident's own input.
