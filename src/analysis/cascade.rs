@@ -11,12 +11,11 @@
 //! it) counts as the suspect's, so the chain reaches the suspect even when
 //! its own spans are short.
 
-use std::collections::BTreeMap;
-
+use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::aggregate::{f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column};
 use super::breakdown::{Breakdown, UnitView};
-use super::percentile::nearest_rank;
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 
@@ -146,80 +145,320 @@ pub fn aggregate(
     total_root: Nanos,
     suspect: Option<&str>,
 ) -> Vec<Cascade> {
-    struct Acc {
-        traces: u64,
-        culprit: Nanos,
-        levels: Vec<Vec<Nanos>>,
-        example: (Nanos, usize),
-    }
-    let mut groups: BTreeMap<(Vec<&str>, CascadeRule), Acc> = BTreeMap::new();
+    by_chain(strings, bd, total_root, suspect)
+        .expect("the cascade query reads only the columns it builds")
+}
+
+/// The observation rows of [`aggregate`]: one per unit with a cascade, and
+/// one per level of each.
+#[derive(Default)]
+struct Rows {
+    /// Per unit: its chain's symbol ids joined with spaces (the group key;
+    /// two symbols never resolve to one string, so this groups as the
+    /// names would).
+    chain: Vec<String>,
+    /// Whether the chain ends in the suspect.
+    top: Vec<bool>,
+    /// The culprit's critical-path time.
+    culprit: Vec<Nanos>,
+    /// The unit's duration, which picks the example.
+    dur: Vec<Nanos>,
+    /// The unit's index.
+    unit: Vec<u32>,
+    /// Per unit × level: the unit's chain key, rule and level index, and the
+    /// level's duration.
+    level_chain: Vec<String>,
+    level_top: Vec<bool>,
+    level: Vec<u32>,
+    level_dur: Vec<Nanos>,
+}
+
+fn by_chain(
+    strings: &Interner,
+    bd: &Breakdown,
+    total_root: Nanos,
+    suspect: Option<&str>,
+) -> PolarsResult<Vec<Cascade>> {
+    let ends_in =
+        |o: &CascadeObs, name: &str| o.chain.last().is_some_and(|&s| strings.resolve(s) == name);
+    let mut rows = Rows::default();
     for (ui, unit) in bd.units.iter().enumerate() {
         let Some(obs) = &unit.cascade else { continue };
         let obs = match suspect {
             Some(name) => std::iter::once(obs)
                 .chain(&obs.others)
-                .find(|o| o.chain.last().is_some_and(|&s| strings.resolve(s) == name))
+                .find(|o| ends_in(o, name))
                 .unwrap_or(obs),
             None => obs,
         };
-        let rule = if suspect.is_some_and(|name| {
-            obs.chain
-                .last()
-                .is_some_and(|&s| strings.resolve(s) == name)
-        }) {
-            CascadeRule::TopSuspect
-        } else {
-            CascadeRule::MostCriticalTime
-        };
-        let key: Vec<&str> = obs.chain.iter().map(|&s| strings.resolve(s)).collect();
-        let acc = groups.entry((key, rule)).or_insert_with(|| Acc {
-            traces: 0,
-            culprit: 0,
-            levels: vec![Vec::new(); obs.levels.len()],
-            example: (Nanos::MIN, ui),
-        });
-        acc.traces += 1;
-        acc.culprit = acc.culprit.saturating_add(obs.culprit_critical);
-        for (level, &d) in acc.levels.iter_mut().zip(&obs.levels) {
-            level.push(d);
+        let top = suspect.is_some_and(|name| ends_in(obs, name));
+        let key = obs
+            .chain
+            .iter()
+            .map(|s| s.into_usize().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (level, &d) in obs.levels.iter().enumerate() {
+            rows.level_chain.push(key.clone());
+            rows.level_top.push(top);
+            rows.level.push(level as u32);
+            rows.level_dur.push(d);
         }
-        if unit.duration > acc.example.0 {
-            acc.example = (unit.duration, ui);
-        }
+        rows.chain.push(key);
+        rows.top.push(top);
+        rows.culprit.push(obs.culprit_critical);
+        rows.dur.push(unit.duration);
+        rows.unit.push(ui as u32);
     }
+    // Culprit times summed exactly in i64 when every sum fits (always, for
+    // real data); otherwise in f64, as every other table's sums: not exact,
+    // but never wrapped to a negative.
+    let exact = sums_fit(rows.culprit.iter().copied());
+    let units = df!(
+        "chain" => rows.chain,
+        "top" => rows.top,
+        "culprit" => rows.culprit,
+        "dur" => rows.dur,
+        "unit" => rows.unit,
+    )?;
+    let levels = df!(
+        "chain" => rows.level_chain,
+        "top" => rows.level_top,
+        "level" => rows.level,
+        "dur" => rows.level_dur,
+    )?;
+    // Per chain and level, the percentiles of the level's durations; then
+    // per chain, those as lists in level order.
+    let by_level = SortMultipleOptions::default();
+    let levels = levels
+        .lazy()
+        .group_by([col("chain"), col("top"), col("level")])
+        .agg([
+            percentile("dur", 0.50, "p50"),
+            percentile("dur", 0.99, "p99"),
+        ])
+        .group_by([col("chain"), col("top")])
+        .agg([
+            col("p50").sort_by([col("level")], by_level.clone()),
+            col("p99").sort_by([col("level")], by_level),
+        ]);
+    let keys = [col("chain"), col("top")];
+    let out = units
+        .lazy()
+        .group_by(keys.clone())
+        .agg([
+            len().alias("traces"),
+            total_ns("culprit", exact, "culprit"),
+            slowest_unit("dur"),
+        ])
+        .join(levels, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .collect()?;
+    let chain = out.column("chain")?.str()?;
+    let top = out.column("top")?.bool()?;
+    let traces = out.column("traces")?.cast(&DataType::UInt64)?;
+    let traces = traces.u64()?;
+    let culprit = f64_column(&out, "culprit")?;
+    let example = u32_column(&out, "example")?;
+    let (p50, p99) = (out.column("p50")?.list()?, out.column("p99")?.list()?);
+    let list = |l: &ListChunked, i: usize| -> PolarsResult<Vec<Option<f64>>> {
+        match l.get_as_series(i) {
+            Some(s) => Ok(s.cast(&DataType::Float64)?.f64()?.iter().collect()),
+            None => Ok(Vec::new()),
+        }
+    };
     let total = ms(total_root);
-    let mut out: Vec<Cascade> = groups
-        .into_iter()
-        .map(|((chain, rule), mut acc)| {
-            let levels = chain
-                .iter()
-                .zip(acc.levels.iter_mut())
-                .map(|(service, durations)| {
-                    durations.sort_unstable();
-                    CascadeLevel {
-                        service: service.to_string(),
-                        p50_ms: ms(nearest_rank(durations, 0.50)),
-                        p99_ms: ms(nearest_rank(durations, 0.99)),
-                    }
-                })
-                .collect();
-            Cascade {
-                culprit: chain.last().map(|s| s.to_string()).unwrap_or_default(),
-                chain: chain.iter().map(|s| s.to_string()).collect(),
-                traces: acc.traces,
-                culprit_critical_ms: ms(acc.culprit),
-                share: share(ms(acc.culprit), total),
-                levels,
-                example_trace_id: bd.units[acc.example.1].label(strings),
-                rule,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| {
+    let mut cascades = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        let chain: Vec<String> = chain
+            .get(i)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|id| {
+                id.parse::<usize>()
+                    .ok()
+                    .and_then(Sym::try_from_usize)
+                    .map_or("", |s| strings.resolve(s))
+                    .to_string()
+            })
+            .collect();
+        let levels = chain
+            .iter()
+            .zip(list(p50, i)?.into_iter().zip(list(p99, i)?))
+            .map(|(service, (p50, p99))| CascadeLevel {
+                service: service.clone(),
+                p50_ms: p50.unwrap_or(0.0) / 1e6,
+                p99_ms: p99.unwrap_or(0.0) / 1e6,
+            })
+            .collect();
+        let culprit_ms = culprit[i].unwrap_or(0.0) / 1e6;
+        let unit = example[i].unwrap_or(0) as usize;
+        cascades.push(Cascade {
+            culprit: chain.last().cloned().unwrap_or_default(),
+            chain,
+            traces: traces.get(i).unwrap_or(0),
+            culprit_critical_ms: culprit_ms,
+            share: share(culprit_ms, total),
+            levels,
+            example_trace_id: bd.units[unit].label(strings),
+            rule: if top.get(i).unwrap_or(false) {
+                CascadeRule::TopSuspect
+            } else {
+                CascadeRule::MostCriticalTime
+            },
+        });
+    }
+    cascades.sort_by(|a, b| {
         b.rule
             .cmp(&a.rule)
             .then_with(|| b.culprit_critical_ms.total_cmp(&a.culprit_critical_ms))
             .then_with(|| a.chain.cmp(&b.chain))
     });
-    out
+    Ok(cascades)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::breakdown::breakdown;
+    use crate::analysis::percentile::nearest_rank;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+    use crate::model::{TraceId, TraceSet};
+
+    /// `n` one-span traces broken down, unit `i` being trace `i + 1`; the
+    /// tests then give the units hand-made cascades and durations.
+    fn units(n: usize) -> (TraceSet, Breakdown) {
+        let mut b = TraceBuilder::new();
+        for t in 0..n {
+            b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
+        }
+        let set = b.build_set();
+        let bd = breakdown(
+            &set,
+            &select(&set, &Selection::default()),
+            &Default::default(),
+        );
+        (set, bd)
+    }
+
+    fn obs(strings: &Interner, chain: &[&str], culprit: Nanos, levels: &[Nanos]) -> CascadeObs {
+        CascadeObs {
+            chain: chain.iter().map(|s| strings.intern(s)).collect(),
+            culprit_critical: culprit,
+            levels: levels.to_vec(),
+            others: Vec::new(),
+        }
+    }
+
+    fn label(trace: u128) -> String {
+        TraceId(trace).to_string()
+    }
+
+    #[test]
+    fn no_cascades_give_an_empty_table() {
+        let (set, mut bd) = units(3);
+        for u in &mut bd.units {
+            u.cascade = None;
+        }
+        assert!(aggregate(&set.strings, &bd, 3_000, None).is_empty());
+        assert!(aggregate(&set.strings, &Breakdown::default(), 0, Some("db")).is_empty());
+    }
+
+    #[test]
+    fn level_percentiles_are_nearest_rank_per_chain() {
+        let n = 23;
+        let (set, mut bd) = units(n);
+        // Even units: gw → api → db; odd ones: gw → api. Scrambled level
+        // durations, so no group arrives sorted.
+        let mut expected: [Vec<Vec<Nanos>>; 2] = [vec![Vec::new(); 3], vec![Vec::new(); 2]];
+        let mut culprit = [0; 2];
+        for (u, unit) in bd.units.iter_mut().enumerate() {
+            let g = u % 2;
+            let chain: &[&str] = [&["gw", "api", "db"][..], &["gw", "api"]][g];
+            let levels: Vec<Nanos> = (0..chain.len())
+                .map(|k| ((u * 7919 + k * 31) % 101) as Nanos * 1_000)
+                .collect();
+            for (e, &d) in expected[g].iter_mut().zip(&levels) {
+                e.push(d);
+            }
+            culprit[g] += u as Nanos + 1;
+            unit.cascade = Some(obs(&set.strings, chain, u as Nanos + 1, &levels));
+        }
+        let out = aggregate(&set.strings, &bd, 1_000, None);
+        assert_eq!(out.len(), 2);
+        for (g, chain) in [vec!["gw", "api", "db"], vec!["gw", "api"]]
+            .into_iter()
+            .enumerate()
+        {
+            let c = out.iter().find(|c| c.chain == chain).unwrap();
+            assert_eq!(c.culprit, *chain.last().unwrap());
+            assert_eq!(c.traces, [12, 11][g]);
+            assert_eq!(c.culprit_critical_ms, ms(culprit[g]));
+            assert_eq!(c.levels.len(), chain.len());
+            for ((level, service), durations) in c.levels.iter().zip(&chain).zip(&mut expected[g]) {
+                durations.sort_unstable();
+                assert_eq!(level.service, *service);
+                assert_eq!(level.p50_ms, ms(nearest_rank(durations, 0.50)), "{chain:?}");
+                assert_eq!(level.p99_ms, ms(nearest_rank(durations, 0.99)), "{chain:?}");
+            }
+        }
+        // Largest culprit time first.
+        assert!(out[0].culprit_critical_ms > out[1].culprit_critical_ms);
+    }
+
+    #[test]
+    fn the_example_is_the_first_of_the_slowest_units() {
+        let (set, mut bd) = units(5);
+        for (unit, d) in bd.units.iter_mut().zip([5, 9, 3, 9, 1]) {
+            unit.duration = d;
+            unit.cascade = Some(obs(&set.strings, &["gw", "db"], 1, &[d, 1]));
+        }
+        let out = aggregate(&set.strings, &bd, 27, None);
+        assert_eq!(out[0].example_trace_id, label(2));
+        // All equal, even at the lowest time there is: the first unit.
+        for unit in &mut bd.units {
+            unit.duration = Nanos::MIN;
+        }
+        let out = aggregate(&set.strings, &bd, 0, None);
+        assert_eq!(out[0].example_trace_id, label(1));
+    }
+
+    #[test]
+    fn a_suspect_redraws_chains_and_comes_first() {
+        let (set, mut bd) = units(3);
+        // Units 1 and 2 hold time in db, unit 3 does not.
+        for (u, unit) in bd.units.iter_mut().enumerate() {
+            let mut o = obs(&set.strings, &["gw", "api"], 100, &[10, 8]);
+            if u < 2 {
+                o.others = vec![obs(&set.strings, &["gw", "auth", "db"], 1, &[10, 4, 2])];
+            }
+            unit.cascade = Some(o);
+        }
+        let out = aggregate(&set.strings, &bd, 30, Some("db"));
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].rule, CascadeRule::TopSuspect);
+        assert_eq!(out[0].chain, ["gw", "auth", "db"]);
+        assert_eq!((out[0].traces, out[0].culprit_critical_ms), (2, ms(2)));
+        assert_eq!(out[1].rule, CascadeRule::MostCriticalTime);
+        assert_eq!((out[1].traces, out[1].culprit_critical_ms), (1, ms(100)));
+        assert_eq!(out[1].example_trace_id, label(3));
+        // Without the suspect, every unit keeps its own culprit.
+        let out = aggregate(&set.strings, &bd, 30, None);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].traces, out[0].culprit_critical_ms), (3, ms(300)));
+    }
+
+    #[test]
+    fn culprit_sums_beyond_i64_are_summed_in_f64() {
+        // Two units at the largest time each: the sum does not fit in an
+        // i64, so it is summed in f64 as every other table's sums are
+        // (an approximate sum, not a wrapped or clamped one).
+        let (set, mut bd) = units(2);
+        for unit in &mut bd.units {
+            unit.cascade = Some(obs(&set.strings, &["gw"], Nanos::MAX, &[1]));
+        }
+        let out = aggregate(&set.strings, &bd, Nanos::MAX, None);
+        assert_eq!(out[0].culprit_critical_ms, 2.0 * Nanos::MAX as f64 / 1e6);
+        assert!(out[0].share > 1.0);
+    }
 }
