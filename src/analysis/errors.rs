@@ -1,42 +1,139 @@
 //! The `errors` section: units grouped by where their failure happened
 //! (their error locus, see [`super::error_locus`]), most traces first.
 
-use std::collections::BTreeMap;
+use polars::prelude::*;
 
+use super::aggregate::{slowest_unit, u32_column};
 use super::breakdown::Breakdown;
 use super::results::ErrorLocus;
-use crate::model::Interner;
+use crate::model::{Interner, Sym};
 
 /// Groups every failed unit by its locus `service:operation`.
 pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<ErrorLocus> {
-    // (traces, hung, slowest unit's duration and index) per locus.
-    let mut groups: BTreeMap<(&str, &str), (u64, u64, i64, usize)> = BTreeMap::new();
-    for (i, unit) in bd.units.iter().enumerate() {
-        let Some(l) = unit.error_locus else { continue };
-        let key = (strings.resolve(l.service), strings.resolve(l.name));
-        let g = groups.entry(key).or_insert((0, 0, i64::MIN, i));
-        g.0 += 1;
-        g.1 += u64::from(l.hung);
-        if unit.duration > g.2 {
-            (g.2, g.3) = (unit.duration, i);
-        }
-    }
-    let mut out: Vec<ErrorLocus> = groups
-        .into_iter()
-        .map(
-            |((service, operation), (traces, hung, _, example))| ErrorLocus {
-                service: service.to_string(),
-                operation: operation.to_string(),
-                traces,
-                hung,
-                example_trace_id: bd.units[example].label(strings),
-            },
-        )
+    by_locus(strings, bd).expect("the error query reads only the columns it builds")
+}
+
+fn by_locus(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLocus>> {
+    // One row per failed unit; symbol ids as keys (two symbols never
+    // resolve to one string, so this groups as the names would).
+    let failed = || {
+        bd.units
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.error_locus.map(|l| (i as u32, u.duration, l)))
+    };
+    let frame = df!(
+        "service" => failed().map(|(_, _, l)| l.service.into_usize() as u32).collect::<Vec<_>>(),
+        "name" => failed().map(|(_, _, l)| l.name.into_usize() as u32).collect::<Vec<_>>(),
+        "hung" => failed().map(|(_, _, l)| u32::from(l.hung)).collect::<Vec<_>>(),
+        "dur" => failed().map(|(_, d, _)| d).collect::<Vec<_>>(),
+        "unit" => failed().map(|(i, _, _)| i).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col("service"), col("name")])
+        .agg([
+            len().alias("traces"),
+            col("hung").sum().alias("hung"),
+            slowest_unit("dur"),
+        ])
+        .collect()?;
+    let resolve = |id: Option<u32>| {
+        id.and_then(|id| Sym::try_from_usize(id as usize))
+            .map_or("", |s| strings.resolve(s))
+            .to_string()
+    };
+    let (service, name) = (u32_column(&out, "service")?, u32_column(&out, "name")?);
+    let traces = out.column("traces")?.cast(&DataType::UInt64)?;
+    let hung = out.column("hung")?.cast(&DataType::UInt64)?;
+    let (traces, hung) = (traces.u64()?, hung.u64()?);
+    let example = u32_column(&out, "example")?;
+    let mut loci: Vec<ErrorLocus> = (0..out.height())
+        .map(|i| ErrorLocus {
+            service: resolve(service[i]),
+            operation: resolve(name[i]),
+            traces: traces.get(i).unwrap_or(0),
+            hung: hung.get(i).unwrap_or(0),
+            example_trace_id: bd.units[example[i].unwrap_or(0) as usize].label(strings),
+        })
         .collect();
-    out.sort_by(|a, b| {
+    loci.sort_by(|a, b| {
         b.traces
             .cmp(&a.traces)
             .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
     });
-    out
+    Ok(loci)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::breakdown::{LocusObs, breakdown};
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+    use crate::model::{TraceId, TraceSet};
+
+    /// `n` one-span traces broken down, unit `i` being trace `i + 1`.
+    fn units(n: usize) -> (TraceSet, Breakdown) {
+        let mut b = TraceBuilder::new();
+        for t in 0..n {
+            b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
+        }
+        let set = b.build_set();
+        let bd = breakdown(
+            &set,
+            &select(&set, &Selection::default()),
+            &Default::default(),
+        );
+        (set, bd)
+    }
+
+    #[test]
+    fn no_failures_give_an_empty_table() {
+        let (set, mut bd) = units(2);
+        for u in &mut bd.units {
+            u.error_locus = None;
+        }
+        assert!(aggregate(&set.strings, &bd).is_empty());
+        assert!(aggregate(&set.strings, &Breakdown::default()).is_empty());
+    }
+
+    #[test]
+    fn loci_count_traces_and_hangs_with_the_first_slowest_example() {
+        let (set, mut bd) = units(6);
+        let locus = |service: &str, name: &str, hung: bool| LocusObs {
+            service: set.strings.intern(service),
+            name: set.strings.intern(name),
+            hung,
+        };
+        let loci = [
+            Some(locus("db", "query", false)),
+            Some(locus("api", "GET", true)),
+            None,
+            Some(locus("api", "GET", false)),
+            Some(locus("api", "GET", true)),
+            Some(locus("api", "POST", false)),
+        ];
+        for ((unit, l), d) in bd.units.iter_mut().zip(loci).zip([1, 4, 9, 7, 7, 2]) {
+            unit.error_locus = l;
+            unit.duration = d;
+        }
+        let out = aggregate(&set.strings, &bd);
+        let summary: Vec<_> = out
+            .iter()
+            .map(|l| (l.service.as_str(), l.operation.as_str(), l.traces, l.hung))
+            .collect();
+        // Most traces first, then by name.
+        assert_eq!(
+            summary,
+            [
+                ("api", "GET", 3, 2),
+                ("api", "POST", 1, 0),
+                ("db", "query", 1, 0)
+            ]
+        );
+        // Units 4 and 5 tie at 7: the first of them.
+        assert_eq!(out[0].example_trace_id, TraceId(4).to_string());
+        assert_eq!(out[2].example_trace_id, TraceId(1).to_string());
+    }
 }
