@@ -11,12 +11,13 @@ mod siblings;
 mod tests;
 mod uninstrumented;
 
-use std::collections::BTreeMap;
+use polars::prelude::*;
 
 pub use kind::FindingKind;
 
+use super::aggregate::{f64_column, id_of_largest, sums_fit, total_ns, u32_column};
 use super::breakdown::{Breakdown, UnitView};
-use super::results::{Finding, ms};
+use super::results::Finding;
 use crate::model::{Interner, Nanos, SpanId, Sym, Trace};
 
 /// Thresholds of every detector; each is a command-line flag.
@@ -130,63 +131,100 @@ pub fn detect_all(view: &UnitView<'_>, options: &FindingOptions) -> Vec<Occurren
 /// Aggregates occurrences over units by kind, service, parent operation and
 /// shape; largest estimated saving first.
 pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
-    struct Acc {
-        count: u64,
-        traces: u64,
-        total: Nanos,
-        savings: Nanos,
-        example: (Nanos, usize, usize),
-    }
-    let mut groups: BTreeMap<(&str, &str, &str, &str), Acc> = BTreeMap::new();
-    for (ui, unit) in bd.units.iter().enumerate() {
-        let mut seen = Vec::new();
-        for (oi, o) in unit.findings.iter().enumerate() {
-            let key = (
-                o.kind.as_str(),
-                strings.resolve(o.service),
-                strings.resolve(o.parent_operation),
-                o.shape.as_str(),
-            );
-            let acc = groups.entry(key).or_insert(Acc {
-                count: 0,
-                traces: 0,
-                total: 0,
-                savings: 0,
-                example: (Nanos::MIN, ui, oi),
-            });
-            acc.count = acc.count.max(o.count);
-            if !seen.contains(&key) {
-                seen.push(key);
-                acc.traces += 1;
-            }
-            acc.total = acc.total.saturating_add(o.total);
-            acc.savings = acc.savings.saturating_add(o.savings);
-            if unit.duration > acc.example.0 {
-                acc.example = (unit.duration, ui, oi);
-            }
-        }
-    }
-    let mut out: Vec<Finding> = groups
-        .into_iter()
-        .map(|((kind, service, parent, shape), acc)| {
-            let unit = &bd.units[acc.example.1];
-            let ids = &unit.finding_ids[acc.example.2];
-            Finding {
-                kind: FindingKind::parse(kind).expect("keyed by a kind's spelling"),
-                service: service.to_string(),
-                parent_operation: parent.to_string(),
-                shape: shape.to_string(),
-                count: acc.count,
-                traces: acc.traces,
-                total_ms: ms(acc.total),
-                estimated_savings_ms: ms(acc.savings),
-                example_trace_id: unit.label(strings),
-                example_span_ids: ids.spans.iter().map(|id| id.to_string()).collect(),
-                example_parent_span_id: ids.parent.map(|p| p.to_string()).unwrap_or_default(),
-            }
+    by_pattern(strings, bd).expect("the findings query reads only the columns it builds")
+}
+
+/// `kind`'s index in [`FindingKind::ALL`].
+fn kind_index(kind: FindingKind) -> u32 {
+    FindingKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .expect("ALL holds every kind") as u32
+}
+
+fn by_pattern(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding>> {
+    // One row per occurrence, in unit order then the unit's own order (the
+    // example is the first of the slowest units' occurrences). Symbol ids
+    // and the kind's index as keys: two symbols never resolve to one string,
+    // so this groups as the names would.
+    let found = || {
+        bd.units.iter().enumerate().flat_map(|(u, unit)| {
+            unit.findings
+                .iter()
+                .enumerate()
+                .map(move |(f, o)| (u as u32, f as u32, unit.duration, o))
         })
-        .collect();
-    out.sort_by(|a, b| {
+    };
+    let sym = |f: fn(&Occurrence) -> Sym| {
+        found()
+            .map(|(.., o)| f(o).into_usize() as u32)
+            .collect::<Vec<_>>()
+    };
+    let (exact_total, exact_savings) = (
+        sums_fit(found().map(|(.., o)| o.total)),
+        sums_fit(found().map(|(.., o)| o.savings)),
+    );
+    let frame = df!(
+        "kind" => found().map(|(.., o)| kind_index(o.kind)).collect::<Vec<_>>(),
+        "service" => sym(|o| o.service),
+        "parent" => sym(|o| o.parent_operation),
+        "shape" => found().map(|(.., o)| o.shape.as_str()).collect::<Vec<_>>(),
+        "count" => found().map(|(.., o)| o.count).collect::<Vec<_>>(),
+        "total" => found().map(|(.., o)| o.total).collect::<Vec<_>>(),
+        "savings" => found().map(|(.., o)| o.savings).collect::<Vec<_>>(),
+        "dur" => found().map(|(_, _, d, _)| d).collect::<Vec<_>>(),
+        "unit" => found().map(|(u, ..)| u).collect::<Vec<_>>(),
+        "finding" => found().map(|(_, f, ..)| f).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col("kind"), col("service"), col("parent"), col("shape")])
+        .agg([
+            col("count").max().alias("count"),
+            col("unit").n_unique().alias("traces"),
+            total_ns("total", exact_total, "total"),
+            total_ns("savings", exact_savings, "savings"),
+            // Both by the same stable sort, so from the same row.
+            id_of_largest("unit", "dur", "example"),
+            id_of_largest("finding", "dur", "example_finding"),
+        ])
+        .collect()?;
+    let resolve = |id: Option<u32>| {
+        id.and_then(|id| Sym::try_from_usize(id as usize))
+            .map_or("", |s| strings.resolve(s))
+            .to_string()
+    };
+    let kind = u32_column(&out, "kind")?;
+    let (service, parent) = (u32_column(&out, "service")?, u32_column(&out, "parent")?);
+    let shape = out.column("shape")?.str()?;
+    let count = out.column("count")?.cast(&DataType::UInt64)?;
+    let traces = out.column("traces")?.cast(&DataType::UInt64)?;
+    let (count, traces) = (count.u64()?, traces.u64()?);
+    let (total, savings) = (f64_column(&out, "total")?, f64_column(&out, "savings")?);
+    let (example, finding) = (
+        u32_column(&out, "example")?,
+        u32_column(&out, "example_finding")?,
+    );
+    let mut findings = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        let unit = &bd.units[example[i].unwrap_or(0) as usize];
+        let ids = &unit.finding_ids[finding[i].unwrap_or(0) as usize];
+        let kind = kind[i].and_then(|k| FindingKind::ALL.get(k as usize));
+        findings.push(Finding {
+            kind: *kind.expect("keyed by an index into FindingKind::ALL"),
+            service: resolve(service[i]),
+            parent_operation: resolve(parent[i]),
+            shape: shape.get(i).unwrap_or("").to_string(),
+            count: count.get(i).unwrap_or(0),
+            traces: traces.get(i).unwrap_or(0),
+            total_ms: total[i].unwrap_or(0.0) / 1e6,
+            estimated_savings_ms: savings[i].unwrap_or(0.0) / 1e6,
+            example_trace_id: unit.label(strings),
+            example_span_ids: ids.spans.iter().map(|id| id.to_string()).collect(),
+            example_parent_span_id: ids.parent.map(|p| p.to_string()).unwrap_or_default(),
+        });
+    }
+    findings.sort_by(|a, b| {
         b.estimated_savings_ms
             .total_cmp(&a.estimated_savings_ms)
             .then_with(|| b.total_ms.total_cmp(&a.total_ms))
@@ -197,6 +235,131 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
                     &b.shape,
                 ))
             })
+            // The parent operation last: the order the groups had before
+            // this sort when they were kept in a map keyed by (kind,
+            // service, parent, shape).
+            .then_with(|| a.parent_operation.cmp(&b.parent_operation))
     });
-    out
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod aggregate_tests {
+    use super::*;
+    use crate::analysis::breakdown::breakdown;
+    use crate::analysis::results::ms;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+    use crate::model::{TraceId, TraceSet};
+
+    /// `n` one-span traces broken down with no findings, unit `i` being
+    /// trace `i + 1`; the tests then give them hand-made findings.
+    fn units(n: usize) -> (TraceSet, Breakdown) {
+        let mut b = TraceBuilder::new();
+        for t in 0..n {
+            b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
+        }
+        let set = b.build_set();
+        let mut bd = breakdown(
+            &set,
+            &select(&set, &Selection::default()),
+            &Default::default(),
+        );
+        for u in &mut bd.units {
+            (u.findings, u.finding_ids) = (Vec::new(), Vec::new());
+        }
+        (set, bd)
+    }
+
+    /// Adds an occurrence to `unit`, naming span id `id`.
+    fn add(
+        unit: &mut crate::analysis::breakdown::UnitBreakdown,
+        strings: &Interner,
+        (kind, parent, shape): (FindingKind, &str, &str),
+        (count, total, savings): (u64, Nanos, Nanos),
+        id: u64,
+    ) {
+        unit.findings.push(Occurrence {
+            kind,
+            service: strings.intern("api"),
+            parent_operation: strings.intern(parent),
+            shape: shape.to_string(),
+            count,
+            total,
+            savings,
+            spans: Vec::new(),
+        });
+        unit.finding_ids.push(FindingIds {
+            spans: vec![SpanId(id)],
+            parent: Some(SpanId(id + 1000)),
+        });
+    }
+
+    #[test]
+    fn no_findings_give_an_empty_table() {
+        let (set, bd) = units(2);
+        assert!(aggregate(&set.strings, &bd).is_empty());
+        assert!(aggregate(&set.strings, &Breakdown::default()).is_empty());
+    }
+
+    #[test]
+    fn groups_count_units_once_and_take_the_first_slowest_example() {
+        let (set, mut bd) = units(3);
+        let loop_ = (FindingKind::NPlusOne, "GET /a", "SELECT ?");
+        let s = &set.strings;
+        for (unit, d) in bd.units.iter_mut().zip([5, 9, 9]) {
+            unit.duration = d;
+        }
+        add(&mut bd.units[0], s, loop_, (7, 70, 60), 1);
+        // Twice in unit 2, which ties with unit 3 as the slowest.
+        add(&mut bd.units[1], s, loop_, (5, 50, 40), 2);
+        add(&mut bd.units[1], s, loop_, (6, 60, 50), 3);
+        add(&mut bd.units[2], s, loop_, (5, 50, 40), 4);
+        let out = aggregate(s, &bd);
+        assert_eq!(out.len(), 1);
+        let f = &out[0];
+        assert_eq!((f.count, f.traces), (7, 3));
+        assert_eq!((f.total_ms, f.estimated_savings_ms), (ms(230), ms(190)));
+        assert_eq!(f.example_trace_id, TraceId(2).to_string());
+        assert_eq!(f.example_span_ids, [SpanId(2).to_string()]);
+        assert_eq!(f.example_parent_span_id, SpanId(1002).to_string());
+    }
+
+    #[test]
+    fn ties_in_saving_total_kind_service_and_shape_go_by_parent() {
+        let (set, mut bd) = units(1);
+        let s = &set.strings;
+        for parent in ["GET /c", "GET /a", "GET /b"] {
+            add(
+                &mut bd.units[0],
+                s,
+                (FindingKind::FanOut, parent, "GET"),
+                (10, 100, 90),
+                1,
+            );
+        }
+        add(
+            &mut bd.units[0],
+            s,
+            (FindingKind::FanOut, "GET /z", "GET"),
+            (10, 100, 95),
+            1,
+        );
+        let out = aggregate(s, &bd);
+        let parents: Vec<&str> = out.iter().map(|f| f.parent_operation.as_str()).collect();
+        assert_eq!(parents, ["GET /z", "GET /a", "GET /b", "GET /c"]);
+    }
+
+    #[test]
+    fn sums_beyond_i64_are_summed_in_f64() {
+        // As in every other table: approximate, never wrapped or clamped.
+        let (set, mut bd) = units(2);
+        for unit in &mut bd.units {
+            let key = (FindingKind::SequentialCalls, "GET /a", "a | b");
+            add(unit, &set.strings, key, (2, Nanos::MAX, 1), 1);
+        }
+        let out = aggregate(&set.strings, &bd);
+        assert_eq!(out[0].total_ms, 2.0 * Nanos::MAX as f64 / 1e6);
+        assert_eq!(out[0].estimated_savings_ms, ms(2));
+    }
 }
