@@ -43,7 +43,7 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsR
 }
 
 /// The string behind a symbol id stored in a frame column.
-fn resolve(strings: &Interner, id: u32) -> &str {
+pub(super) fn resolve(strings: &Interner, id: u32) -> &str {
     Sym::try_from_usize(id as usize).map_or("", |s| strings.resolve(s))
 }
 

@@ -137,18 +137,6 @@ fn chain_to(
     }
 }
 
-/// Aggregates every unit's cascade by chain, largest culprit time first;
-/// with a `suspect`, each unit's chain goes to it where it holds time.
-pub fn aggregate(
-    strings: &Interner,
-    bd: &Breakdown,
-    total_root: Nanos,
-    suspect: Option<&str>,
-) -> Vec<Cascade> {
-    by_chain(strings, bd, total_root, suspect)
-        .expect("the cascade query reads only the columns it builds")
-}
-
 /// The observation rows of [`aggregate`]: one per unit with a cascade, and
 /// one per level of each.
 #[derive(Default)]
@@ -173,7 +161,9 @@ struct Rows {
     level_dur: Vec<Nanos>,
 }
 
-fn by_chain(
+/// Aggregates every unit's cascade by chain, largest culprit time first;
+/// with a `suspect`, each unit's chain goes to it where it holds time.
+pub fn aggregate(
     strings: &Interner,
     bd: &Breakdown,
     total_root: Nanos,
@@ -360,8 +350,16 @@ mod tests {
         for u in &mut bd.units {
             u.cascade = None;
         }
-        assert!(aggregate(&set.strings, &bd, 3_000, None).is_empty());
-        assert!(aggregate(&set.strings, &Breakdown::default(), 0, Some("db")).is_empty());
+        assert!(
+            aggregate(&set.strings, &bd, 3_000, None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            aggregate(&set.strings, &Breakdown::default(), 0, Some("db"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -384,7 +382,7 @@ mod tests {
             culprit[g] += u as Nanos + 1;
             unit.cascade = Some(obs(&set.strings, chain, u as Nanos + 1, &levels));
         }
-        let out = aggregate(&set.strings, &bd, 1_000, None);
+        let out = aggregate(&set.strings, &bd, 1_000, None).unwrap();
         assert_eq!(out.len(), 2);
         for (g, chain) in [vec!["gw", "api", "db"], vec!["gw", "api"]]
             .into_iter()
@@ -413,13 +411,13 @@ mod tests {
             unit.duration = d;
             unit.cascade = Some(obs(&set.strings, &["gw", "db"], 1, &[d, 1]));
         }
-        let out = aggregate(&set.strings, &bd, 27, None);
+        let out = aggregate(&set.strings, &bd, 27, None).unwrap();
         assert_eq!(out[0].example_trace_id, label(2));
         // All equal, even at the lowest time there is: the first unit.
         for unit in &mut bd.units {
             unit.duration = Nanos::MIN;
         }
-        let out = aggregate(&set.strings, &bd, 0, None);
+        let out = aggregate(&set.strings, &bd, 0, None).unwrap();
         assert_eq!(out[0].example_trace_id, label(1));
     }
 
@@ -434,7 +432,7 @@ mod tests {
             }
             unit.cascade = Some(o);
         }
-        let out = aggregate(&set.strings, &bd, 30, Some("db"));
+        let out = aggregate(&set.strings, &bd, 30, Some("db")).unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].rule, CascadeRule::TopSuspect);
         assert_eq!(out[0].chain, ["gw", "auth", "db"]);
@@ -443,7 +441,7 @@ mod tests {
         assert_eq!((out[1].traces, out[1].culprit_critical_ms), (1, ms(100)));
         assert_eq!(out[1].example_trace_id, label(3));
         // Without the suspect, every unit keeps its own culprit.
-        let out = aggregate(&set.strings, &bd, 30, None);
+        let out = aggregate(&set.strings, &bd, 30, None).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].traces, out[0].culprit_critical_ms), (3, ms(300)));
     }
@@ -457,7 +455,7 @@ mod tests {
         for unit in &mut bd.units {
             unit.cascade = Some(obs(&set.strings, &["gw"], Nanos::MAX, &[1]));
         }
-        let out = aggregate(&set.strings, &bd, Nanos::MAX, None);
+        let out = aggregate(&set.strings, &bd, Nanos::MAX, None).unwrap();
         assert_eq!(out[0].culprit_critical_ms, 2.0 * Nanos::MAX as f64 / 1e6);
         assert!(out[0].share > 1.0);
     }

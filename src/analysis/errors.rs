@@ -3,17 +3,13 @@
 
 use polars::prelude::*;
 
-use super::aggregate::{slowest_unit, u32_column};
+use super::aggregate::{resolve, slowest_unit, u32_column};
 use super::breakdown::Breakdown;
 use super::results::ErrorLocus;
-use crate::model::{Interner, Sym};
+use crate::model::Interner;
 
 /// Groups every failed unit by its locus `service:operation`.
-pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<ErrorLocus> {
-    by_locus(strings, bd).expect("the error query reads only the columns it builds")
-}
-
-fn by_locus(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLocus>> {
+pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLocus>> {
     // One row per failed unit; symbol ids as keys (two symbols never
     // resolve to one string, so this groups as the names would).
     let failed = || {
@@ -38,11 +34,7 @@ fn by_locus(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLocus>>
             slowest_unit("dur"),
         ])
         .collect()?;
-    let resolve = |id: Option<u32>| {
-        id.and_then(|id| Sym::try_from_usize(id as usize))
-            .map_or("", |s| strings.resolve(s))
-            .to_string()
-    };
+    let resolve = |id: Option<u32>| id.map_or("", |id| resolve(strings, id)).to_string();
     let (service, name) = (u32_column(&out, "service")?, u32_column(&out, "name")?);
     let traces = out.column("traces")?.cast(&DataType::UInt64)?;
     let hung = out.column("hung")?.cast(&DataType::UInt64)?;
@@ -94,8 +86,12 @@ mod tests {
         for u in &mut bd.units {
             u.error_locus = None;
         }
-        assert!(aggregate(&set.strings, &bd).is_empty());
-        assert!(aggregate(&set.strings, &Breakdown::default()).is_empty());
+        assert!(aggregate(&set.strings, &bd).unwrap().is_empty());
+        assert!(
+            aggregate(&set.strings, &Breakdown::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -118,7 +114,7 @@ mod tests {
             unit.error_locus = l;
             unit.duration = d;
         }
-        let out = aggregate(&set.strings, &bd);
+        let out = aggregate(&set.strings, &bd).unwrap();
         let summary: Vec<_> = out
             .iter()
             .map(|l| (l.service.as_str(), l.operation.as_str(), l.traces, l.hung))

@@ -82,7 +82,7 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
             if let Some(top) = d.verdict.suspect.as_deref() {
                 let total = bd.units.iter().map(|u| u.duration).sum();
                 analysis.cascades =
-                    crate::analysis::cascade::aggregate(strings, bd, total, Some(top));
+                    crate::analysis::cascade::aggregate(strings, bd, total, Some(top))?;
             }
             analysis.verdict = Some(d.verdict);
             analysis.suspects = d.suspects;

@@ -15,7 +15,7 @@ use polars::prelude::*;
 
 pub use kind::FindingKind;
 
-use super::aggregate::{f64_column, id_of_largest, sums_fit, total_ns, u32_column};
+use super::aggregate::{f64_column, id_of_largest, resolve, sums_fit, total_ns, u32_column};
 use super::breakdown::{Breakdown, UnitView};
 use super::results::Finding;
 use crate::model::{Interner, Nanos, SpanId, Sym, Trace};
@@ -128,12 +128,6 @@ pub fn detect_all(view: &UnitView<'_>, options: &FindingOptions) -> Vec<Occurren
     out
 }
 
-/// Aggregates occurrences over units by kind, service, parent operation and
-/// shape; largest estimated saving first.
-pub fn aggregate(strings: &Interner, bd: &Breakdown) -> Vec<Finding> {
-    by_pattern(strings, bd).expect("the findings query reads only the columns it builds")
-}
-
 /// `kind`'s index in [`FindingKind::ALL`].
 fn kind_index(kind: FindingKind) -> u32 {
     FindingKind::ALL
@@ -142,7 +136,9 @@ fn kind_index(kind: FindingKind) -> u32 {
         .expect("ALL holds every kind") as u32
 }
 
-fn by_pattern(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding>> {
+/// Aggregates occurrences over units by kind, service, parent operation and
+/// shape; largest estimated saving first.
+pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding>> {
     // One row per occurrence, in unit order then the unit's own order (the
     // example is the first of the slowest units' occurrences). Symbol ids
     // and the kind's index as keys: two symbols never resolve to one string,
@@ -189,11 +185,7 @@ fn by_pattern(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding>> 
             id_of_largest("finding", "dur", "example_finding"),
         ])
         .collect()?;
-    let resolve = |id: Option<u32>| {
-        id.and_then(|id| Sym::try_from_usize(id as usize))
-            .map_or("", |s| strings.resolve(s))
-            .to_string()
-    };
+    let resolve = |id: Option<u32>| id.map_or("", |id| resolve(strings, id)).to_string();
     let kind = u32_column(&out, "kind")?;
     let (service, parent) = (u32_column(&out, "service")?, u32_column(&out, "parent")?);
     let shape = out.column("shape")?.str()?;
@@ -298,8 +290,12 @@ mod aggregate_tests {
     #[test]
     fn no_findings_give_an_empty_table() {
         let (set, bd) = units(2);
-        assert!(aggregate(&set.strings, &bd).is_empty());
-        assert!(aggregate(&set.strings, &Breakdown::default()).is_empty());
+        assert!(aggregate(&set.strings, &bd).unwrap().is_empty());
+        assert!(
+            aggregate(&set.strings, &Breakdown::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -315,7 +311,7 @@ mod aggregate_tests {
         add(&mut bd.units[1], s, loop_, (5, 50, 40), 2);
         add(&mut bd.units[1], s, loop_, (6, 60, 50), 3);
         add(&mut bd.units[2], s, loop_, (5, 50, 40), 4);
-        let out = aggregate(s, &bd);
+        let out = aggregate(s, &bd).unwrap();
         assert_eq!(out.len(), 1);
         let f = &out[0];
         assert_eq!((f.count, f.traces), (7, 3));
@@ -345,7 +341,7 @@ mod aggregate_tests {
             (10, 100, 95),
             1,
         );
-        let out = aggregate(s, &bd);
+        let out = aggregate(s, &bd).unwrap();
         let parents: Vec<&str> = out.iter().map(|f| f.parent_operation.as_str()).collect();
         assert_eq!(parents, ["GET /z", "GET /a", "GET /b", "GET /c"]);
     }
@@ -358,7 +354,7 @@ mod aggregate_tests {
             let key = (FindingKind::SequentialCalls, "GET /a", "a | b");
             add(unit, &set.strings, key, (2, Nanos::MAX, 1), 1);
         }
-        let out = aggregate(&set.strings, &bd);
+        let out = aggregate(&set.strings, &bd).unwrap();
         assert_eq!(out[0].total_ms, 2.0 * Nanos::MAX as f64 / 1e6);
         assert_eq!(out[0].estimated_savings_ms, ms(2));
     }

@@ -13,7 +13,7 @@ fn findings(b: TraceBuilder) -> Vec<Finding> {
     let set = b.build_set();
     let units = select(&set, &Selection::default());
     let bd = breakdown(&set, &units, &FindingOptions::default());
-    aggregate(&set.strings, &bd)
+    aggregate(&set.strings, &bd).unwrap()
 }
 
 fn kinds(f: &[Finding]) -> Vec<&str> {
