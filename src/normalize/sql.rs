@@ -16,7 +16,12 @@
 //! - comments (`--`, `/* */`, and `# ` on MySQL) are dropped, whitespace
 //!   collapses to one space, none inside parentheses or before a comma;
 //! - SQL keywords are upper-cased; identifiers, function names and quoted
-//!   identifiers keep their text (MySQL's double-quoted strings are literals).
+//!   identifiers keep their text (MySQL's double-quoted strings are literals);
+//! - a shape is its own shape: where it matters, the scanner reads tokens
+//!   alike whatever whitespace or comments come between them (a `::type`
+//!   after a literal, `{d '...'}`, `#`), and the render never writes two
+//!   tokens so that they read as others (`<` and `%s`, `:` and `::`, `[`
+//!   and a name).
 //!
 //! Deliberate differences from Relay: critpath keeps column lists and table
 //! qualifiers (`SELECT a.id, a.name`, where Relay writes `SELECT ..`): a shape
@@ -85,19 +90,13 @@ impl<'a> Scanner<'a> {
         while self.i < self.s.len() {
             let c = self.s[self.i];
             let start = self.i;
+            let trivia = self.trivia_end(start);
+            if trivia > start {
+                self.i = trivia;
+                self.spaced = true;
+                continue;
+            }
             match c {
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
-                    self.i += 1;
-                    self.spaced = true;
-                }
-                b'-' if self.peek(1) == b'-' => self.skip_line(),
-                b'#' if matches!(self.peek(1), b' ' | b'\t' | b'\n' | b'\r' | 0) => {
-                    self.skip_line()
-                }
-                b'/' if self.peek(1) == b'*' => {
-                    self.i = find(self.s, self.i + 2, b"*/").map_or(self.s.len(), |j| j + 2);
-                    self.spaced = true;
-                }
                 b'\'' => {
                     self.skip_string(b'\'');
                     self.literal(start);
@@ -176,19 +175,32 @@ impl<'a> Scanner<'a> {
                 }
                 b';' => {
                     self.i += 1;
-                    // A trailing semicolon is not part of the shape.
-                    if self.s[self.i..].iter().any(|b| !b.is_ascii_whitespace()) {
-                        self.push(Kind::Other, start);
-                    }
+                    self.push(Kind::Other, start);
                 }
                 c if is_word_start(c) => self.word(start),
                 _ => {
-                    // Operators: a run of symbol bytes is one token.
+                    // Operators: a run of symbol bytes is one token, up to
+                    // a comment or placeholder; `#` only leads one (`##`,
+                    // `#>`).
                     self.i += 1;
-                    self.skip_while(|b| b"<>=!|&^~*/%+-".contains(&b));
+                    if c == b'#' {
+                        self.skip_while(|b| b == b'#');
+                    }
+                    while b"<>=!|&^~*/%+-".contains(&self.peek(0)) && !self.ends_operator() {
+                        self.i += 1;
+                    }
                     self.push(Kind::Other, start);
                 }
             }
+        }
+        // Trailing semicolons are not part of the shape, whatever whitespace
+        // or comments come after them (`SELECT 1; -- done`).
+        while self
+            .out
+            .last()
+            .is_some_and(|t| t.kind == Kind::Other && self.s[t.start] == b';')
+        {
+            self.out.pop();
         }
         self.out
     }
@@ -206,10 +218,21 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A literal or placeholder, with any `::type[]` cast after it.
+    /// A literal or placeholder, with any `::type[]` cast after it. The
+    /// cast is taken whatever whitespace or comments surround its `::`, as
+    /// the shape writes none there: `'a' :: text` is `%s`, as its shape
+    /// `%s::text` would be.
     fn literal(&mut self, start: usize) {
-        while self.peek(0) == b':' && self.peek(1) == b':' && is_word_start(self.peek(2)) {
-            self.i += 2;
+        loop {
+            let colons = self.trivia_end(self.i);
+            if self.s.get(colons..colons + 2) != Some(b"::") {
+                break;
+            }
+            let name = self.trivia_end(colons + 2);
+            if !self.s.get(name).copied().is_some_and(is_word_start) {
+                break;
+            }
+            self.i = name;
             self.skip_while(is_word_byte);
             if self.peek(0) == b'[' && self.peek(1) == b']' {
                 self.i += 2;
@@ -220,12 +243,11 @@ impl<'a> Scanner<'a> {
 
     /// A quoted identifier, or the value of a savepoint name.
     fn name(&mut self, start: usize) {
-        let kind = if self.savepoint {
-            Kind::Placeholder
+        if self.savepoint {
+            self.literal(start);
         } else {
-            Kind::Word
-        };
-        self.push(kind, start);
+            self.push(Kind::Word, start);
+        }
     }
 
     fn word(&mut self, start: usize) {
@@ -260,9 +282,37 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn skip_line(&mut self) {
-        self.skip_while(|b| b != b'\n');
-        self.spaced = true;
+    /// Where the whitespace and comments from `from` end (`from` if none
+    /// start there): `--` and `#` comments run to the end of the line, an
+    /// unterminated `/*` to the end of the statement.
+    ///
+    /// A `#` begins a (MySQL) comment when whitespace or another comment
+    /// follows it (or the `#`s after it): any other `#` is an operator
+    /// (PostgreSQL's `#`, `##`, `#>`, `#-`), also one that ends the
+    /// statement. So no `#` a shape keeps reads back as a comment: the
+    /// shape writes after it either nothing (the end, or a trailing `;`)
+    /// or the next token, with a space only if whitespace or a comment
+    /// came between, that is if the `#` was a comment after all.
+    fn trivia_end(&self, from: usize) -> usize {
+        let s = self.s;
+        let at = |j: usize| s.get(j).copied().unwrap_or(0);
+        let mut j = from;
+        while j < s.len() {
+            j = match s[j] {
+                c if is_space(c) => j + 1,
+                b'-' if at(j + 1) == b'-' => line_end(s, j),
+                b'#' => {
+                    let k = j + s[j..].iter().take_while(|&&b| b == b'#').count();
+                    if !is_space(at(k)) && !starts_comment(at(k), at(k + 1)) {
+                        break;
+                    }
+                    line_end(s, j)
+                }
+                b'/' if at(j + 1) == b'*' => find(s, j + 2, b"*/").map_or(s.len(), |e| e + 2),
+                _ => break,
+            };
+        }
+        j
     }
 
     /// Past a string opened at `self.i` by `quote`: doubled quotes and
@@ -335,8 +385,11 @@ impl<'a> Scanner<'a> {
     fn odbc_escape(&mut self) -> bool {
         let rest = &self.s[self.i + 1..];
         let tag = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        let is_escape = matches!(&rest[..tag], b"d" | b"t" | b"ts")
-            && rest.get(tag).is_some_and(u8::is_ascii_whitespace);
+        // The tag is followed by whitespace or a comment, which the shape
+        // writes as a space: `{d--` read otherwise would read back as `{d `.
+        let tag_end = self.i + 1 + tag;
+        let is_escape =
+            matches!(&rest[..tag], b"d" | b"t" | b"ts") && self.trivia_end(tag_end) > tag_end;
         if is_escape {
             self.i = memchr::memchr(b'}', rest).map_or(self.s.len(), |j| self.i + 1 + j + 1);
         }
@@ -358,6 +411,18 @@ impl<'a> Scanner<'a> {
             .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Close) && !self.spaced)
     }
 
+    /// Whether the bytes at `self.i`, though operator bytes, begin a token
+    /// of their own and so end a run of operator bytes: a comment (`--`,
+    /// `/*`, as they are everywhere else; PostgreSQL allows neither inside
+    /// an operator) or a `%s` or `%(name)s` placeholder (which the driver
+    /// fills in whatever comes before it). Read into the operator, `<%s`
+    /// would be `<%` and `s`: `<''et` shapes to `<%set`, which read so would
+    /// shape to `<%SET`.
+    fn ends_operator(&self) -> bool {
+        let (a, b) = (self.peek(0), self.peek(1));
+        starts_comment(a, b) || (a == b'%' && matches!(b, b's' | b'('))
+    }
+
     /// Whether a `-` or `+` here is a sign rather than an operator.
     fn expects_operand(&self) -> bool {
         match self.out.last() {
@@ -372,6 +437,21 @@ impl<'a> Scanner<'a> {
 
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay.get(from..)?, needle).map(|j| from + j)
+}
+
+/// The whitespace between tokens.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Where the line that `from` is on ends (at its `\n`, or the end).
+fn line_end(s: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &s[from..]).map_or(s.len(), |j| from + j)
+}
+
+/// Whether the bytes `a`, `b` begin a `--` or `/*` comment.
+fn starts_comment(a: u8, b: u8) -> bool {
+    matches!((a, b), (b'-', b'-') | (b'/', b'*'))
 }
 
 fn is_word_start(b: u8) -> bool {
@@ -553,9 +633,16 @@ fn render(statement: &str, tokens: &[Token]) -> String {
 
     let mut out = String::with_capacity(statement.len());
     let mut prev: Option<Kind> = None;
+    // The previous token is a `[` that a name right after would make a
+    // SQL Server identifier.
+    let mut bare_bracket = false;
     for t in &kept {
         let space = match (prev, t.kind) {
             (None, _) => false,
+            // `: ::a` is not `:::a`, which reads as `::` and `:a`.
+            (Some(Kind::Other), Kind::Cast) => t.spaced,
+            // `[ a]` is not `[a]`, which reads as one identifier.
+            (Some(Kind::Open), Kind::Word | Kind::Keyword) if bare_bracket => t.spaced,
             (_, Kind::Comma | Kind::Close | Kind::Dot | Kind::Cast) => false,
             (Some(Kind::Open | Kind::Dot | Kind::Cast), _) => false,
             (Some(Kind::Comma), _) => true,
@@ -564,6 +651,8 @@ fn render(statement: &str, tokens: &[Token]) -> String {
         if space {
             out.push(' ');
         }
+        let after_word = matches!(prev, Some(Kind::Word | Kind::Keyword | Kind::Close)) && !space;
+        bare_bracket = t.kind == Kind::Open && statement.as_bytes()[t.start] == b'[' && !after_word;
         match t.kind {
             Kind::Placeholder => out.push_str("%s"),
             Kind::Keyword => out.extend(
