@@ -25,7 +25,6 @@ pub mod suspects;
 pub mod timeline;
 
 use crate::ingest::Ingested;
-use rayon::prelude::*;
 use std::sync::Arc;
 
 use crate::model::spill::Spill;
@@ -76,30 +75,6 @@ pub fn analyze_with_progress(
     }
     let bd = breakdown_of(&ingested.set, selection, options);
     let read = summary::Summary::from_ingested(ingested);
-    let analysis = finish(&ingested.set.strings, &bd, read)?;
-    Ok((analysis, bd))
-}
-
-/// [`analyze_with_progress`] for a caller that needs nothing of the traces
-/// afterwards: they are freed as soon as the per-trace stage is done, so
-/// the aggregation's working memory takes their place instead of adding
-/// to it. `ingested.set` keeps its strings and quality counts.
-pub fn analyze_releasing_traces(
-    ingested: &mut Ingested,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    progress: Option<&indicatif::ProgressBar>,
-) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    if let Some(spill) = &ingested.spill {
-        // Partitions are already freed one by one.
-        return analyze_spilled(ingested, spill, selection, options, progress);
-    }
-    let bd = breakdown_of(&ingested.set, selection, options);
-    let read = summary::Summary::from_ingested(ingested);
-    let traces = std::mem::take(&mut ingested.set.traces);
-    // Freeing a million spans one by one takes a third of a second; spread
-    // over the cores it overlaps nothing else, but costs half as long.
-    traces.into_par_iter().for_each(drop);
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
 }

@@ -34,16 +34,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     timings.lap("read");
     let read_spans = ingested.spans_per_format.values().sum();
     let progress = super::analysis_progress(&args.input, read_spans);
-    // The traces are needed after the analysis only to draw them, to
-    // export them, or to analyse an earlier range of them as the baseline.
-    let keep_traces = needs_traces
-        || args.diagnose.baseline_since.is_some()
-        || args.diagnose.baseline_until.is_some();
-    let result = if keep_traces {
-        analysis::analyze_with_progress(&ingested, &selection, &options, progress.as_ref())
-    } else {
-        analysis::analyze_releasing_traces(&mut ingested, &selection, &options, progress.as_ref())
-    };
+    let result =
+        analysis::analyze_with_progress(&ingested, &selection, &options, progress.as_ref());
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
