@@ -370,6 +370,20 @@ fn trace_breakdown(
     }
 }
 
+/// `n` one-span traces broken down, unit `i` being trace `i + 1`: for tests
+/// that then give the units hand-made observations.
+#[cfg(test)]
+pub(crate) fn one_span_units(n: usize) -> (TraceSet, Breakdown) {
+    let mut b = crate::model::testutil::TraceBuilder::new();
+    for t in 0..n {
+        b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
+    }
+    let set = b.build_set();
+    let units = super::select::select(&set, &super::select::Selection::default());
+    let bd = breakdown(&set, &units, &Default::default());
+    (set, bd)
+}
+
 /// The spans under `root` (itself first), depth first.
 fn subtree(trace: &Trace, root: usize) -> Vec<usize> {
     let mut members = Vec::new();

@@ -309,25 +309,13 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::breakdown::breakdown;
     use crate::analysis::percentile::nearest_rank;
-    use crate::analysis::select::{Selection, select};
-    use crate::model::testutil::TraceBuilder;
     use crate::model::{TraceId, TraceSet};
 
     /// `n` one-span traces broken down, unit `i` being trace `i + 1`; the
     /// tests then give the units hand-made cascades and durations.
     fn units(n: usize) -> (TraceSet, Breakdown) {
-        let mut b = TraceBuilder::new();
-        for t in 0..n {
-            b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
-        }
-        let set = b.build_set();
-        let bd = breakdown(
-            &set,
-            &select(&set, &Selection::default()),
-            &Default::default(),
-        );
+        let (set, bd) = crate::analysis::breakdown::one_span_units(n);
         (set, bd)
     }
 

@@ -238,25 +238,13 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding
 #[cfg(test)]
 mod aggregate_tests {
     use super::*;
-    use crate::analysis::breakdown::breakdown;
     use crate::analysis::results::ms;
-    use crate::analysis::select::{Selection, select};
-    use crate::model::testutil::TraceBuilder;
     use crate::model::{TraceId, TraceSet};
 
     /// `n` one-span traces broken down with no findings, unit `i` being
     /// trace `i + 1`; the tests then give them hand-made findings.
     fn units(n: usize) -> (TraceSet, Breakdown) {
-        let mut b = TraceBuilder::new();
-        for t in 0..n {
-            b = b.trace(t as u128 + 1).span("root", None, 0, 1_000);
-        }
-        let set = b.build_set();
-        let mut bd = breakdown(
-            &set,
-            &select(&set, &Selection::default()),
-            &Default::default(),
-        );
+        let (set, mut bd) = crate::analysis::breakdown::one_span_units(n);
         for u in &mut bd.units {
             (u.findings, u.finding_ids) = (Vec::new(), Vec::new());
         }
