@@ -3,7 +3,9 @@
 # `critpath analyze --format json` (all sections, output to a file) under
 # /usr/bin/time -v, and print spans/s and peak RSS per format, with the
 # read/analyse split that `--timings` reports. A last row runs the
-# OTLP/protobuf input again spilled to disk (`--memory-limit 200MiB`).
+# OTLP/protobuf input again spilled to disk (`--memory-limit 64MiB`, a fifth
+# of that input), and a yardstick row times Python's `json.loads` over the
+# OTLP/JSON file, line by line.
 #
 #   benches/throughput.sh [TRACES]     (default 100000 traces ≈ 1M spans)
 #
@@ -16,9 +18,13 @@ traces=${1:-100000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release --quiet --bin critpath --example generate
-bin=target/release/critpath
-gen=target/release/examples/generate
+# CRITPATH and GENERATE name binaries already built (say, copied out of a
+# target folder another worktree shares); otherwise both are built here.
+if [ -z "${CRITPATH:-}" ] || [ -z "${GENERATE:-}" ]; then
+  cargo build --release --quiet --bin critpath --example generate
+fi
+bin=${CRITPATH:-target/release/critpath}
+gen=${GENERATE:-target/release/examples/generate}
 
 printf '%-11s %10s %10s %8s %12s %10s %10s %8s %8s\n' format spans "MB in" "wall s" "spans/s" "peak MiB" "B/span" "read s" "anal. s"
 for format in otlp-json otlp-proto jaeger sentry spilled; do
@@ -27,7 +33,7 @@ for format in otlp-json otlp-proto jaeger sentry spilled; do
   if [ "$format" = spilled ]; then
     input="$work/input.otlp-proto"
     "$gen" --traces "$traces" --format otlp-proto --seed 7 --out "$input"
-    extra=(--memory-limit 200MiB)
+    extra=(--memory-limit 64MiB)
   else
     "$gen" --traces "$traces" --format "$format" --seed 7 --out "$input"
   fi
@@ -47,5 +53,20 @@ fmt, spans, mb, wall, rss_kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 
 read_s, analyse_s = float(sys.argv[6]), float(sys.argv[7])
 print(f"{fmt:<11} {spans:>10} {mb:>10} {wall:>8.2f} {spans / wall:>12,.0f} {rss_kb / 1024:>10.0f} {rss_kb * 1024 / spans:>10.0f} {read_s:>8.2f} {analyse_s:>8.2f}")
 PY
+  if [ "$format" = otlp-json ]; then
+    # The yardstick: Python's json.loads on the same file, line by line,
+    # doing nothing with the result.
+    /usr/bin/time -v python3 -c 'import json, sys
+for line in open(sys.argv[1], "rb"):
+    json.loads(line)' "$input" 2> "$work/time.txt"
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt" \
+      | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+    rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+    python3 - "$spans" "$mb" "$wall" "$rss_kb" <<'PY'
+import sys
+spans, mb, wall, rss_kb = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+print(f"{'json.loads':<11} {spans:>10} {mb:>10} {wall:>8.2f} {spans / wall:>12,.0f} {rss_kb / 1024:>10.0f} {rss_kb * 1024 / spans:>10.0f} {'-':>8} {'-':>8}")
+PY
+  fi
   rm -f "$input"
 done
