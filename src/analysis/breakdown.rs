@@ -114,6 +114,15 @@ pub struct Breakdown {
 }
 
 impl Breakdown {
+    /// The summed duration of every unit's root: the denominator of every
+    /// share. Saturating: root durations are at most 230 years each (the
+    /// ingest bounds), but there can be many.
+    pub fn total_root(&self) -> Nanos {
+        self.units
+            .iter()
+            .fold(0, |sum: Nanos, u| sum.saturating_add(u.duration))
+    }
+
     /// Joins the breakdowns of parts of one input that hold disjoint sets
     /// of traces (the partitions of a spill) into the breakdown the whole
     /// input gives: units in trace-id order, as a trace set orders its

@@ -167,12 +167,7 @@ pub fn finish(
     bd: &breakdown::Breakdown,
     read: summary::Summary,
 ) -> Result<Analysis, AnalysisError> {
-    // Saturating: root durations are at most 230 years each (the ingest
-    // bounds), but there can be many.
-    let total_root: i64 = bd
-        .units
-        .iter()
-        .fold(0, |sum: i64, u| sum.saturating_add(u.duration));
+    let total_root = bd.total_root();
     let tables = aggregate::aggregate(strings, bd, total_root)?;
     let per_unit = spans_per_unit(bd)?;
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();

@@ -80,9 +80,8 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
         Some(d) => {
             // Cascades go to the top suspect when one stands out.
             if let Some(top) = d.verdict.suspect.as_deref() {
-                let total = bd.units.iter().map(|u| u.duration).sum();
                 analysis.cascades =
-                    crate::analysis::cascade::aggregate(strings, bd, total, Some(top))?;
+                    crate::analysis::cascade::aggregate(strings, bd, bd.total_root(), Some(top))?;
             }
             analysis.verdict = Some(d.verdict);
             analysis.suspects = d.suspects;

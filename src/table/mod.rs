@@ -112,16 +112,6 @@ impl SpanColumns {
         self.error.push(row.error);
     }
 
-    /// The number of rows.
-    pub fn len(&self) -> usize {
-        self.unit.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.unit.is_empty()
-    }
-
     /// The buffers as a frame; the numeric vectors move into polars as
     /// they are.
     fn into_frame(self) -> DataFrame {
