@@ -95,7 +95,8 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Worker threads (default: one per core).
+    /// Threads for the per-trace stage and, as many, for aggregation
+    /// (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -345,7 +346,8 @@ pub struct DiffArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Worker threads (default: one per core).
+    /// Threads for the per-trace stage and, as many, for aggregation
+    /// (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 

@@ -6,6 +6,7 @@ mod diagnose;
 mod diff;
 mod flame;
 mod stats;
+mod threads;
 mod timings;
 mod trace;
 
@@ -50,12 +51,7 @@ pub(crate) fn read_inputs_within(
     args: &InputArgs,
     limit: Option<crate::ingest::memory::MemoryLimit>,
 ) -> anyhow::Result<Ingested> {
-    if let Some(n) = args.threads {
-        // Only fails if a pool exists already, which is harmless.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
+    threads::bound(args.threads);
     let sources = ingest::expand_inputs(&args.inputs).context("finding inputs")?;
     if sources.is_empty() {
         let names: Vec<_> = args

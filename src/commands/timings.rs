@@ -61,5 +61,11 @@ impl Timings {
             "total",
             total.as_secs_f64()
         );
+        if let Some((per_trace, aggregation)) = super::threads::started() {
+            eprintln!(
+                "critpath: timings: {:<12} {per_trace} per-trace, {aggregation} aggregation",
+                "threads"
+            );
+        }
     }
 }

@@ -102,6 +102,38 @@ fn timings_go_to_stderr_and_leave_the_report_alone() {
     assert!(said.contains("spans/s"), "{said}");
 }
 
+/// The `threads` line of `--timings`: (per-trace threads, aggregation
+/// threads).
+fn threads_started(said: &str) -> (usize, usize) {
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("critpath: timings: threads"))
+        .unwrap_or_else(|| panic!("no threads line in {said}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    (numbers[0], numbers[1])
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn threads_bounds_the_aggregation_pool_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    for n in [1, 3] {
+        let (_, said) = report(
+            "fixtures/otlp-json",
+            &["--timings", "--threads", &n.to_string()],
+            tmp.path(),
+        );
+        let (per_trace, aggregation) = threads_started(&said);
+        assert_eq!(per_trace, n, "{said}");
+        // Before, polars started one thread per core whatever was asked.
+        assert_eq!(aggregation, n, "{said}");
+    }
+}
+
 #[test]
 fn spill_files_are_removed_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
