@@ -9,6 +9,7 @@ use polars::prelude::*;
 use super::breakdown::Breakdown;
 use super::results::{HotPath, OperationStats, ServiceStats, ms, share};
 use crate::model::{Interner, Nanos, Sym};
+use crate::table::SpanColumn;
 
 /// The quantile method, named in reports.
 pub const PERCENTILE_METHOD: &str = "nearest-rank";
@@ -51,14 +52,20 @@ fn span_frame(bd: &Breakdown) -> PolarsResult<DataFrame> {
     // A clone of a frame shares its columns; the error flag is counted as
     // a number.
     let mut frame = bd.spans.frame().clone();
-    let errors = frame.column("err")?.cast(&DataType::UInt32)?;
-    frame.replace("err", errors)?;
+    let err = SpanColumn::Error.name();
+    let errors = frame.column(err)?.cast(&DataType::UInt32)?;
+    frame.replace(err, errors)?;
     Ok(frame)
 }
 
 /// The nearest-rank `q` quantile of `column`, named `alias`.
 pub(super) fn percentile(column: &str, q: f64, alias: &str) -> Expr {
-    col(column).quantile(lit(q), METHOD).alias(alias)
+    quantile(col(column), q, alias)
+}
+
+/// The nearest-rank `q` quantile of `values`, named `alias`.
+pub(super) fn quantile(values: Expr, q: f64, alias: &str) -> Expr {
+    values.quantile(lit(q), METHOD).alias(alias)
 }
 
 /// Whether every group sum of `values` (nanoseconds) fits in an `i64`:
@@ -85,9 +92,10 @@ pub(super) fn total_ns(column: &str, exact: bool, alias: &str) -> Expr {
     values.sum().alias(alias)
 }
 
-/// The unit of the longest value of `by` in each group.
+/// The unit of the longest value of `by` in each group, from a column
+/// named as the span table's unit column.
 pub(super) fn slowest_unit(by: &str) -> Expr {
-    id_of_largest("unit", by, "example")
+    id_of_largest(SpanColumn::Unit.name(), by, "example")
 }
 
 /// The `id` of the row with the largest `by` in each group (nulls last,
@@ -134,26 +142,33 @@ fn operations(
     let exact = |c: &str| -> PolarsResult<bool> {
         Ok(sums_fit(spans.column(c)?.i64()?.into_no_null_iter()))
     };
-    let (dur, slf, crit) = (exact("dur")?, exact("self")?, exact("crit")?);
+    let [dur, slf, crit, err] = [
+        SpanColumn::Duration,
+        SpanColumn::SelfTime,
+        SpanColumn::Critical,
+        SpanColumn::Error,
+    ]
+    .map(SpanColumn::name);
+    let (exact_dur, exact_self, exact_crit) = (exact(dur)?, exact(slf)?, exact(crit)?);
     let out = spans
         .clone()
         .lazy()
-        .group_by([col("service"), col("name")])
+        .group_by([SpanColumn::Service.col(), SpanColumn::Name.col()])
         .agg([
             len().alias("count"),
-            percentile("dur", 0.50, "p50"),
-            percentile("dur", 0.95, "p95"),
-            percentile("dur", 0.99, "p99"),
-            col("dur").max().alias("max"),
-            total_ns("dur", dur, "total"),
-            total_ns("self", slf, "self"),
-            total_ns("crit", crit, "crit"),
-            col("err").sum().alias("errors"),
-            slowest_unit("dur"),
+            percentile(dur, 0.50, "p50"),
+            percentile(dur, 0.95, "p95"),
+            percentile(dur, 0.99, "p99"),
+            col(dur).max().alias("max"),
+            total_ns(dur, exact_dur, "total"),
+            total_ns(slf, exact_self, "self"),
+            total_ns(crit, exact_crit, "crit"),
+            col(err).sum().alias("errors"),
+            slowest_unit(dur),
         ])
         .collect()?;
-    let service = out.column("service")?.u32()?;
-    let name = out.column("name")?.u32()?;
+    let service = out.column(SpanColumn::Service.name())?.u32()?;
+    let name = out.column(SpanColumn::Name.name())?.u32()?;
     let count = out.column("count")?.cast(&DataType::UInt64)?;
     let count = count.u64()?;
     let f = |c: &str| -> PolarsResult<Vec<f64>> {
@@ -206,19 +221,20 @@ fn services(spans: &DataFrame, total: f64, strings: &Interner) -> PolarsResult<V
     let exact = |c: &str| -> PolarsResult<bool> {
         Ok(sums_fit(spans.column(c)?.i64()?.into_no_null_iter()))
     };
-    let (slf, crit) = (exact("self")?, exact("crit")?);
+    let [slf, crit] = [SpanColumn::SelfTime, SpanColumn::Critical].map(SpanColumn::name);
+    let (exact_self, exact_crit) = (exact(slf)?, exact(crit)?);
     let out = spans
         .clone()
         .lazy()
-        .group_by([col("service")])
+        .group_by([SpanColumn::Service.col()])
         .agg([
             len().alias("spans"),
-            total_ns("self", slf, "self"),
-            total_ns("crit", crit, "crit"),
-            col("err").sum().alias("errors"),
+            total_ns(slf, exact_self, "self"),
+            total_ns(crit, exact_crit, "crit"),
+            SpanColumn::Error.col().sum().alias("errors"),
         ])
         .collect()?;
-    let service = out.column("service")?.u32()?;
+    let service = out.column(SpanColumn::Service.name())?.u32()?;
     let spans_col = out.column("spans")?.cast(&DataType::UInt64)?;
     let spans_n = spans_col.u64()?;
     let slf = out.column("self")?.cast(&DataType::Float64)?;
@@ -266,19 +282,20 @@ fn hot_paths(
                 .join("\u{1f}")
         })
         .collect();
+    let (dur, unit) = (SpanColumn::Duration.name(), SpanColumn::Unit.name());
     let frame = df!(
         "path" => keys,
-        "dur" => bd.units.iter().map(|u| u.duration).collect::<Vec<_>>(),
-        "unit" => (0..bd.units.len() as u32).collect::<Vec<_>>(),
+        dur => bd.units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+        unit => (0..bd.units.len() as u32).collect::<Vec<_>>(),
     )?;
     let out = frame
         .lazy()
         .group_by([col("path")])
         .agg([
             len().alias("traces"),
-            percentile("dur", 0.50, "p50"),
-            percentile("dur", 0.99, "p99"),
-            slowest_unit("dur"),
+            percentile(dur, 0.50, "p50"),
+            percentile(dur, 0.99, "p99"),
+            slowest_unit(dur),
         ])
         .collect()?;
     let path = out.column("path")?.str()?;

@@ -18,6 +18,7 @@ use super::aggregate::{f64_column, percentile, slowest_unit, sums_fit, total_ns,
 use super::breakdown::{Breakdown, UnitView};
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
+use crate::table::SpanColumn;
 
 /// What one unit says about its cascade.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,18 +205,21 @@ pub fn aggregate(
     // real data); otherwise in f64, as every other table's sums: not exact,
     // but never wrapped to a negative.
     let exact = sums_fit(rows.culprit.iter().copied());
+    // Durations and units named as in the span table, which is what
+    // `slowest_unit` reads.
+    let (dur, unit) = (SpanColumn::Duration.name(), SpanColumn::Unit.name());
     let units = df!(
         "chain" => rows.chain,
         "top" => rows.top,
         "culprit" => rows.culprit,
-        "dur" => rows.dur,
-        "unit" => rows.unit,
+        dur => rows.dur,
+        unit => rows.unit,
     )?;
     let levels = df!(
         "chain" => rows.level_chain,
         "top" => rows.level_top,
         "level" => rows.level,
-        "dur" => rows.level_dur,
+        dur => rows.level_dur,
     )?;
     // Per chain and level, the percentiles of the level's durations; then
     // per chain, those as lists in level order.
@@ -223,10 +227,7 @@ pub fn aggregate(
     let levels = levels
         .lazy()
         .group_by([col("chain"), col("top"), col("level")])
-        .agg([
-            percentile("dur", 0.50, "p50"),
-            percentile("dur", 0.99, "p99"),
-        ])
+        .agg([percentile(dur, 0.50, "p50"), percentile(dur, 0.99, "p99")])
         .group_by([col("chain"), col("top")])
         .agg([
             col("p50").sort_by([col("level")], by_level.clone()),
@@ -239,7 +240,7 @@ pub fn aggregate(
         .agg([
             len().alias("traces"),
             total_ns("culprit", exact, "culprit"),
-            slowest_unit("dur"),
+            slowest_unit(dur),
         ])
         .join(levels, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .collect()?;

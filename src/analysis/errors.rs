@@ -7,6 +7,7 @@ use super::aggregate::{resolve, slowest_unit, u32_column};
 use super::breakdown::Breakdown;
 use super::results::ErrorLocus;
 use crate::model::Interner;
+use crate::table::SpanColumn;
 
 /// Groups every failed unit by its locus `service:operation`.
 pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLocus>> {
@@ -18,24 +19,33 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<ErrorLo
             .enumerate()
             .filter_map(|(i, u)| u.error_locus.map(|l| (i as u32, u.duration, l)))
     };
+    // Columns named as in the span table: the locus span's service and
+    // operation, the unit's duration and index (which `slowest_unit` reads).
+    let [service, name, dur, unit] = [
+        SpanColumn::Service,
+        SpanColumn::Name,
+        SpanColumn::Duration,
+        SpanColumn::Unit,
+    ]
+    .map(SpanColumn::name);
     let frame = df!(
-        "service" => failed().map(|(_, _, l)| l.service.into_usize() as u32).collect::<Vec<_>>(),
-        "name" => failed().map(|(_, _, l)| l.name.into_usize() as u32).collect::<Vec<_>>(),
+        service => failed().map(|(_, _, l)| l.service.into_usize() as u32).collect::<Vec<_>>(),
+        name => failed().map(|(_, _, l)| l.name.into_usize() as u32).collect::<Vec<_>>(),
         "hung" => failed().map(|(_, _, l)| u32::from(l.hung)).collect::<Vec<_>>(),
-        "dur" => failed().map(|(_, d, _)| d).collect::<Vec<_>>(),
-        "unit" => failed().map(|(i, _, _)| i).collect::<Vec<_>>(),
+        dur => failed().map(|(_, d, _)| d).collect::<Vec<_>>(),
+        unit => failed().map(|(i, _, _)| i).collect::<Vec<_>>(),
     )?;
     let out = frame
         .lazy()
-        .group_by([col("service"), col("name")])
+        .group_by([col(service), col(name)])
         .agg([
             len().alias("traces"),
             col("hung").sum().alias("hung"),
-            slowest_unit("dur"),
+            slowest_unit(dur),
         ])
         .collect()?;
     let resolve = |id: Option<u32>| id.map_or("", |id| resolve(strings, id)).to_string();
-    let (service, name) = (u32_column(&out, "service")?, u32_column(&out, "name")?);
+    let (service, name) = (u32_column(&out, service)?, u32_column(&out, name)?);
     let traces = out.column("traces")?.cast(&DataType::UInt64)?;
     let hung = out.column("hung")?.cast(&DataType::UInt64)?;
     let (traces, hung) = (traces.u64()?, hung.u64()?);
