@@ -80,7 +80,7 @@ fn side_of(
     let n = (0..bd.units.len()).filter(|&u| keep(u)).count() as u64;
     let label = |u: u32| bd.units[u as usize].label(strings);
     Ok(Compared {
-        profile: profile::build(strings, &bd.units, keep),
+        profile: profile::build(strings, &bd.units, keep)?,
         edges: edges::aggregate(strings, &bd.edges, &|u| keep(u as usize), n, &label)?,
     })
 }

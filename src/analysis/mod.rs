@@ -174,7 +174,7 @@ pub fn finish(
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
     let edges = edges::aggregate(strings, &bd.edges, &|_| true, bd.units.len() as u64, &label)?;
-    let profile = profile::build(strings, &bd.units, &|_| true);
+    let profile = profile::build(strings, &bd.units, &|_| true)?;
     Ok(Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {

@@ -12,14 +12,14 @@
 //! units (a unit without the feature counts as 0), so two groups of
 //! different sizes compare per trace, whatever the traffic.
 
-use std::collections::BTreeMap;
-
-use rayon::prelude::*;
+use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::aggregate::{self, f64_column, resolve, u32_column};
 use super::breakdown::{UnitBreakdown, UnitView};
 use super::edges::EdgeRow;
 use crate::model::{Interner, Nanos, Sym};
+use crate::table::SpanColumn;
 
 /// One per-unit feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -213,149 +213,333 @@ pub struct FeatureMoments {
     pub moments: Moments,
 }
 
-/// The profile of the units `keep` selects.
-pub fn build(strings: &Interner, units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> Profile {
-    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+impl Feature {
+    /// The feature as the feature table stores it: its kind and up to two
+    /// symbols, [`NO_SYM`] where it has fewer.
+    fn parts(self) -> (FeatureKind, u32, u32) {
+        let id = |s: Sym| s.into_usize() as u32;
+        match self {
+            Feature::SelfCritical(a) => (FeatureKind::SelfCritical, id(a), NO_SYM),
+            Feature::GapCritical(a, b) => (FeatureKind::GapCritical, id(a), id(b)),
+            Feature::Calls(a, b) => (FeatureKind::Calls, id(a), id(b)),
+            Feature::ErrorCalls(a, b) => (FeatureKind::ErrorCalls, id(a), id(b)),
+            Feature::OperationCritical(a, o) => (FeatureKind::OperationCritical, id(a), id(o)),
+            Feature::EndsIn(a) => (FeatureKind::EndsIn, id(a), NO_SYM),
+            Feature::FailsIn(a) => (FeatureKind::FailsIn, id(a), NO_SYM),
+            Feature::Spans => (FeatureKind::Spans, NO_SYM, NO_SYM),
+        }
+    }
+}
+
+impl FeatureKind {
+    /// Every kind, indexed by its code in the feature table.
+    const ALL: [FeatureKind; 8] = [
+        FeatureKind::SelfCritical,
+        FeatureKind::GapCritical,
+        FeatureKind::Calls,
+        FeatureKind::ErrorCalls,
+        FeatureKind::OperationCritical,
+        FeatureKind::EndsIn,
+        FeatureKind::FailsIn,
+        FeatureKind::Spans,
+    ];
+
+    fn code(self) -> u32 {
+        self as u32
+    }
+
+    fn from_code(code: u32) -> Option<FeatureKind> {
+        FeatureKind::ALL.get(code as usize).copied()
+    }
+}
+
+/// The symbol column value of a feature without that symbol (no symbol has
+/// this index: see [`Sym::try_from_usize`]).
+const NO_SYM: u32 = u32::MAX;
+
+/// The columns of the per-unit tables, besides the span table's unit,
+/// root service and root operation (`SpanColumn::Unit`, `Service`, `Name`)
+/// and duration (`SpanColumn::Duration`, the root's).
+const KIND: &str = "kind";
+const FIRST: &str = "first";
+const SECOND: &str = "second";
+const VALUE: &str = "value";
+/// Result columns: the units of the root operation, a group's values in
+/// ascending order, its example unit and the index of its root operation's
+/// row in the roots frame.
+const UNITS: &str = "units";
+const SORTED: &str = "sorted";
+const EXAMPLE: &str = "example";
+const GROUP: &str = "group";
+
+/// The percentiles a profile keeps, with their column names.
+const QUANTILES: [(f64, &str); 3] = [(0.50, "p50"), (0.90, "p90"), (0.99, "p99")];
+
+/// The per-unit tables of the units `keep` selects: one row per unit (its
+/// root operation and duration), and one per unit and feature it has.
+fn unit_tables(
+    units: &[UnitBreakdown],
+    keep: &dyn Fn(usize) -> bool,
+) -> PolarsResult<(DataFrame, DataFrame)> {
+    let (mut unit, mut service, mut name, mut duration) = (vec![], vec![], vec![], vec![]);
+    let (mut f_unit, mut f_service, mut f_name) = (vec![], vec![], vec![]);
+    let (mut kind, mut first, mut second, mut value) = (vec![], vec![], vec![], vec![]);
+    let id = |s: Sym| s.into_usize() as u32;
     for (i, u) in units.iter().enumerate().filter(|&(i, _)| keep(i)) {
         let (s, o) = u.features.root;
-        groups
-            .entry((strings.resolve(s), strings.resolve(o)))
-            .or_default()
-            .push(i);
+        unit.push(i as u32);
+        service.push(id(s));
+        name.push(id(o));
+        duration.push(u.duration);
+        for &(f, v) in &u.features.values {
+            let (k, a, b) = f.parts();
+            f_unit.push(i as u32);
+            f_service.push(id(s));
+            f_name.push(id(o));
+            kind.push(k.code());
+            first.push(a);
+            second.push(b);
+            value.push(v);
+        }
     }
-    let groups = groups
-        .into_iter()
-        .map(|((service, operation), members)| group(strings, units, service, operation, &members))
-        .collect();
-    Profile { groups }
+    let roots = df!(
+        SpanColumn::Unit.name() => unit,
+        SpanColumn::Service.name() => service,
+        SpanColumn::Name.name() => name,
+        SpanColumn::Duration.name() => duration,
+    )?;
+    let features = df!(
+        SpanColumn::Unit.name() => f_unit,
+        SpanColumn::Service.name() => f_service,
+        SpanColumn::Name.name() => f_name,
+        KIND => kind,
+        FIRST => first,
+        SECOND => second,
+        VALUE => value,
+    )?;
+    Ok((roots, features))
 }
 
-fn group(
+/// The aggregations of one value column over a group: its values in
+/// ascending order (for the moments, see [`mean_var`]), the percentiles
+/// over `units` units (when more than the group's rows, those without a row
+/// count as 0), and the unit with the largest value (the first, on a tie).
+fn distribution(value: &str, units: Option<Expr>) -> Vec<Expr> {
+    let unit = SpanColumn::Unit.col();
+    // The zeros are stored for the percentiles only, where they take their
+    // place among negative values too (see `mean_var` for the moments).
+    let all = match units {
+        Some(units) => col(value).extend_constant(lit(0i64), units - len()),
+        None => col(value),
+    };
+    let mut exprs = vec![
+        col(value).sort(SortOptions::default()).alias(SORTED),
+        unit.clone()
+            .sort_by(
+                [col(value), unit],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .first()
+            .alias(EXAMPLE),
+    ];
+    exprs.extend(QUANTILES.map(|(q, name)| aggregate::quantile(all.clone(), q, name)));
+    exprs
+}
+
+/// The profile of the units `keep` selects.
+pub fn build(
     strings: &Interner,
     units: &[UnitBreakdown],
-    service: &str,
-    operation: &str,
-    members: &[usize],
-) -> ProfileGroup {
-    let n = members.len();
-    let mut by_feature: BTreeMap<Feature, Vec<(usize, Nanos)>> = BTreeMap::new();
-    for &m in members {
-        for &(f, v) in &units[m].features.values {
-            by_feature.entry(f).or_default().push((m, v));
-        }
+    keep: &dyn Fn(usize) -> bool,
+) -> PolarsResult<Profile> {
+    let (roots, features) = unit_tables(units, keep)?;
+    let root = [SpanColumn::Service.col(), SpanColumn::Name.col()];
+    let dur = SpanColumn::Duration.name();
+    let roots = roots
+        .lazy()
+        .group_by(root.clone())
+        .agg([vec![len().alias(UNITS)], distribution(dur, None)].concat())
+        .collect()?
+        .with_row_index(GROUP.into(), None)?;
+    let counts =
+        roots
+            .clone()
+            .lazy()
+            .select([root[0].clone(), root[1].clone(), col(UNITS), col(GROUP)]);
+    let features = features
+        .lazy()
+        .join(counts, root.clone(), root, JoinArgs::new(JoinType::Inner))
+        .group_by([col(GROUP), col(KIND), col(FIRST), col(SECOND)])
+        .agg(
+            [
+                vec![col(UNITS).first()],
+                distribution(VALUE, Some(col(UNITS).first())),
+            ]
+            .concat(),
+        )
+        .collect()?;
+    let mut groups = root_groups(strings, units, &roots)?;
+    for (group, feature) in feature_rows(strings, units, &features)? {
+        groups[group].features.push(feature);
     }
-    let durations: Vec<(usize, Nanos)> = members.iter().map(|&m| (m, units[m].duration)).collect();
-    let label = |m: usize| units[m].label(strings);
-    let mut features: Vec<FeatureMoments> = by_feature
-        .into_par_iter()
-        .map(|(f, present)| {
-            let (kind, service, other) = describe(strings, f);
-            let (callee, operation) = if kind == FeatureKind::OperationCritical {
-                (None, other)
-            } else {
-                (other, None)
-            };
-            FeatureMoments {
-                kind,
-                service,
-                callee,
-                operation,
-                moments: moments(&present, n, kind.is_time(), &label),
-            }
-        })
-        .collect();
-    // By name, not by symbol: symbol numbers depend on the order spans were
-    // read in, the report must not.
-    features.sort_by(|a, b| {
-        (a.kind, &a.service, &a.callee, &a.operation).cmp(&(
-            b.kind,
-            &b.service,
-            &b.callee,
-            &b.operation,
-        ))
+    for g in &mut groups {
+        // By name, not by symbol: symbol numbers depend on the order spans
+        // were read in, the report must not.
+        g.features.sort_by(|a, b| {
+            (a.kind, &a.service, &a.callee, &a.operation).cmp(&(
+                b.kind,
+                &b.service,
+                &b.callee,
+                &b.operation,
+            ))
+        });
+    }
+    groups.sort_by(|a, b| {
+        (&a.root_service, &a.root_operation).cmp(&(&b.root_service, &b.root_operation))
     });
-    ProfileGroup {
-        root_service: service.to_string(),
-        root_operation: operation.to_string(),
-        traces: n as u64,
-        duration: moments(&durations, n, true, &label),
-        features,
-    }
+    Ok(Profile { groups })
 }
 
-/// A feature's kind, service, and callee or operation.
-fn describe(strings: &Interner, f: Feature) -> (FeatureKind, String, Option<String>) {
-    let s = |sym: Sym| strings.resolve(sym).to_string();
-    match f {
-        Feature::OperationCritical(a, o) => (FeatureKind::OperationCritical, s(a), Some(s(o))),
-        Feature::SelfCritical(a) => (FeatureKind::SelfCritical, s(a), None),
-        Feature::GapCritical(a, b) => (FeatureKind::GapCritical, s(a), Some(s(b))),
-        Feature::Calls(a, b) => (FeatureKind::Calls, s(a), Some(s(b))),
-        Feature::ErrorCalls(a, b) => (FeatureKind::ErrorCalls, s(a), Some(s(b))),
-        Feature::EndsIn(a) => (FeatureKind::EndsIn, s(a), None),
-        Feature::FailsIn(a) => (FeatureKind::FailsIn, s(a), None),
-        Feature::Spans => (FeatureKind::Spans, String::new(), None),
-    }
+/// One group per row of the roots frame, in its order, without features.
+fn root_groups(
+    strings: &Interner,
+    units: &[UnitBreakdown],
+    roots: &DataFrame,
+) -> PolarsResult<Vec<ProfileGroup>> {
+    let service = u32_column(roots, SpanColumn::Service.name())?;
+    let name = u32_column(roots, SpanColumn::Name.name())?;
+    let n = u32_column(roots, UNITS)?;
+    let moments = moments_column(strings, units, roots, &|_| true)?;
+    Ok(moments
+        .into_iter()
+        .enumerate()
+        .map(|(i, duration)| ProfileGroup {
+            root_service: resolve(strings, service[i].unwrap_or(NO_SYM)).to_string(),
+            root_operation: resolve(strings, name[i].unwrap_or(NO_SYM)).to_string(),
+            traces: u64::from(n[i].unwrap_or(0)),
+            duration,
+            features: Vec::new(),
+        })
+        .collect())
 }
 
-/// Moments over `n` units, of which `present` hold a value and the rest 0.
-fn moments(
-    present: &[(usize, Nanos)],
-    n: usize,
-    time: bool,
-    label: &dyn Fn(usize) -> String,
-) -> Moments {
-    let scale = if time { 1e-6 } else { 1.0 };
-    let mut sorted: Vec<i64> = present.iter().map(|&(_, v)| v).collect();
-    sorted.sort_unstable();
-    // The units without the feature count as zeros. Most features are in
-    // few units, so the zeros are counted rather than stored and sorted;
-    // with a negative value (never from the analyses, but cheap to honour)
-    // they are stored.
-    if sorted.first().is_some_and(|&v| v < 0) {
-        sorted.resize(n.max(sorted.len()), 0);
-        sorted.sort_unstable();
-    }
-    let zeros_first = n.saturating_sub(sorted.len());
-    let rank = |q: f64| -> i64 {
-        let total = sorted.len() + zeros_first;
-        if total == 0 {
-            return 0;
-        }
-        let r = ((q * total as f64).ceil() as usize).clamp(1, total);
-        if r <= zeros_first {
-            0
+/// Each row of the features frame, with the index of its root group.
+fn feature_rows(
+    strings: &Interner,
+    units: &[UnitBreakdown],
+    features: &DataFrame,
+) -> PolarsResult<Vec<(usize, FeatureMoments)>> {
+    let group = u32_column(features, GROUP)?;
+    let kind: Vec<Option<FeatureKind>> = u32_column(features, KIND)?
+        .into_iter()
+        .map(|k| k.and_then(FeatureKind::from_code))
+        .collect();
+    let (first, second) = (u32_column(features, FIRST)?, u32_column(features, SECOND)?);
+    let is_time = |i: usize| kind[i].is_some_and(FeatureKind::is_time);
+    let moments = moments_column(strings, units, features, &is_time)?;
+    let name = |id: Option<u32>| resolve(strings, id.unwrap_or(NO_SYM)).to_string();
+    let named = |id: Option<u32>| (id != Some(NO_SYM)).then(|| name(id));
+    let mut rows = Vec::with_capacity(moments.len());
+    for (i, moments) in moments.into_iter().enumerate() {
+        let Some(kind) = kind[i] else { continue };
+        let (callee, operation) = if kind == FeatureKind::OperationCritical {
+            (None, named(second[i]))
         } else {
-            sorted[r - zeros_first - 1]
-        }
+            (named(second[i]), None)
+        };
+        let feature = FeatureMoments {
+            kind,
+            service: name(first[i]),
+            callee,
+            operation,
+            moments,
+        };
+        rows.push((group[i].unwrap_or(0) as usize, feature));
+    }
+    Ok(rows)
+}
+
+/// The moments of every row of a frame [`distribution`] aggregated; `time`
+/// says which rows hold times.
+fn moments_column(
+    strings: &Interner,
+    units: &[UnitBreakdown],
+    frame: &DataFrame,
+    time: &dyn Fn(usize) -> bool,
+) -> PolarsResult<Vec<Moments>> {
+    let n = u32_column(frame, UNITS)?;
+    let sorted = frame.column(SORTED)?.list()?;
+    let example = u32_column(frame, EXAMPLE)?;
+    let [p50, p90, p99] = QUANTILES.map(|(_, name)| f64_column(frame, name));
+    let (p50, p90, p99) = (p50?, p90?, p99?);
+    let mut out = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let values: Vec<i64> = match sorted.get_as_series(i) {
+            Some(s) => s.i64()?.into_no_null_iter().collect(),
+            None => Vec::new(),
+        };
+        let (mean, var) = mean_var(&values, n[i].unwrap_or(0) as usize);
+        let scale = if time(i) { 1e-6 } else { 1.0 };
+        out.push(Moments {
+            mean: mean * scale,
+            var: var * scale * scale,
+            p50: p50[i].unwrap_or(0.0) * scale,
+            p90: p90[i].unwrap_or(0.0) * scale,
+            p99: p99[i].unwrap_or(0.0) * scale,
+            example_trace_id: example[i]
+                .and_then(|u| units.get(u as usize))
+                .map(|u| u.label(strings))
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Mean and variance (n − 1) over `n` units, of which `sorted` (ascending)
+/// hold a value and the rest 0.
+///
+/// Summed in plain `f64`, in ascending order, the zeros' share of the
+/// variance added last: this is how the report has always computed them.
+/// polars' own `mean` and `var` sum with compensation and in chunks, which
+/// is more accurate in the last digits but would change them.
+fn mean_var(sorted: &[i64], n: usize) -> (f64, f64) {
+    // Most features are in few units, so the zeros are counted rather than
+    // stored; with a negative value (never from the analyses, but cheap to
+    // honour) they are stored, in their place.
+    let stored: Vec<i64>;
+    let sorted = if sorted.first().is_some_and(|&v| v < 0) {
+        let mut all = sorted.to_vec();
+        all.resize(n.max(sorted.len()), 0);
+        all.sort_unstable();
+        stored = all;
+        &stored[..]
+    } else {
+        sorted
     };
-    let count = n.max(1) as f64;
-    let mean = sorted.iter().map(|&v| v as f64).sum::<f64>() / count;
+    let zeros = n.saturating_sub(sorted.len());
+    let mean = sorted.iter().map(|&v| v as f64).sum::<f64>() / n.max(1) as f64;
     let var = if n > 1 {
         let spread: f64 = sorted.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
-        (spread + zeros_first as f64 * mean * mean) / (n - 1) as f64
+        (spread + zeros as f64 * mean * mean) / (n - 1) as f64
     } else {
         0.0
     };
-    let example = present
-        .iter()
-        .max_by_key(|&&(m, v)| (v, std::cmp::Reverse(m)))
-        .map(|&(m, _)| label(m))
-        .unwrap_or_default();
-    Moments {
-        mean: mean * scale,
-        var: var * scale * scale,
-        p50: rank(0.50) as f64 * scale,
-        p90: rank(0.90) as f64 * scale,
-        p99: rank(0.99) as f64 * scale,
-        example_trace_id: example,
-    }
+    (mean, var)
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::analysis::percentile::nearest_rank;
+    use crate::analysis::breakdown::one_span_units;
+    use crate::model::TraceId;
+
+    /// Nearest rank, written out independently of polars.
+    fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
 
     /// The moments of `present` over `n` units, the slow way: every unit's
     /// value stored, sorted, nearest-rank.
@@ -369,6 +553,47 @@ mod tests {
         (mean, var, q)
     }
 
+    /// Mean and variance as the report computed them before they were
+    /// aggregated by polars: the floats `mean_var` must reproduce exactly.
+    fn before_polars(present: &[i64], n: usize) -> (f64, f64) {
+        let mut sorted = present.to_vec();
+        sorted.sort_unstable();
+        if sorted.first().is_some_and(|&v| v < 0) {
+            sorted.resize(n.max(sorted.len()), 0);
+            sorted.sort_unstable();
+        }
+        let zeros_first = n.saturating_sub(sorted.len());
+        let count = n.max(1) as f64;
+        let mean = sorted.iter().map(|&v| v as f64).sum::<f64>() / count;
+        let var = if n > 1 {
+            let spread: f64 = sorted.iter().map(|&v| (v as f64 - mean).powi(2)).sum();
+            (spread + zeros_first as f64 * mean * mean) / (n - 1) as f64
+        } else {
+            0.0
+        };
+        (mean, var)
+    }
+
+    /// The profile of one-span units where unit `i` (trace `i + 1`) has the
+    /// one feature `ends_in: db` with value `values[i]`, or no feature.
+    fn profile_of(values: &[Option<i64>]) -> Profile {
+        let (set, mut bd) = one_span_units(values.len());
+        let db = set.strings.intern("db");
+        for (unit, v) in bd.units.iter_mut().zip(values) {
+            unit.features.values = v.map(|v| (Feature::EndsIn(db), v)).into_iter().collect();
+        }
+        build(&set.strings, &bd.units, &|_| true).unwrap()
+    }
+
+    /// The moments of the one feature of a one-group profile.
+    fn ends_in(profile: &Profile) -> &Moments {
+        assert_eq!(profile.groups.len(), 1);
+        let features = &profile.groups[0].features;
+        assert_eq!(features.len(), 1, "{features:?}");
+        assert_eq!(features[0].kind, FeatureKind::EndsIn);
+        &features[0].moments
+    }
+
     #[test]
     fn counted_zeros_give_the_same_moments_as_stored_ones() {
         let mut seed = 7u64;
@@ -378,6 +603,10 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let n = 2 + (seed >> 40) as usize % 60;
             let k = (seed >> 20) as usize % (n + 1);
+            if k == 0 {
+                // A feature no unit has is not in the profile.
+                continue;
+            }
             let present: Vec<(usize, Nanos)> = (0..k)
                 .map(|i| {
                     let v =
@@ -385,7 +614,9 @@ mod tests {
                     (i, v)
                 })
                 .collect();
-            let m = moments(&present, n, false, &|_| String::new());
+            let values: Vec<Option<i64>> = (0..n).map(|i| present.get(i).map(|p| p.1)).collect();
+            let profile = profile_of(&values);
+            let m = ends_in(&profile);
             let (mean, var, q) = naive(&present, n);
             assert!((m.mean - mean).abs() < 1e-9, "{case}: {m:?} vs {mean}");
             assert!(
@@ -393,6 +624,97 @@ mod tests {
                 "{case}: {m:?} vs {var}"
             );
             assert_eq!([m.p50, m.p90, m.p99], q.map(|v| v as f64), "{case}");
+        }
+    }
+
+    #[test]
+    fn a_feature_missing_from_some_units_counts_as_zero() {
+        let profile = profile_of(&[Some(10), None, Some(30), None]);
+        assert_eq!(profile.groups[0].traces, 4);
+        let m = ends_in(&profile);
+        // Over 10, 0, 30, 0: mean 10, variance (0 + 100 + 400 + 100) / 3.
+        assert_eq!((m.mean, m.var), (10.0, 200.0));
+        // Sorted 0, 0, 10, 30: ranks 2, 4 and 4.
+        assert_eq!((m.p50, m.p90, m.p99), (0.0, 30.0, 30.0));
+    }
+
+    #[test]
+    fn the_example_is_the_first_unit_with_the_largest_value() {
+        let profile = profile_of(&[Some(5), Some(9), None, Some(9), Some(0)]);
+        assert_eq!(ends_in(&profile).example_trace_id, TraceId(2).to_string());
+        // A feature that is 0 wherever it is present still names one.
+        let profile = profile_of(&[None, Some(0), Some(0)]);
+        assert_eq!(ends_in(&profile).example_trace_id, TraceId(2).to_string());
+    }
+
+    #[test]
+    fn root_durations_and_features_count_each_root_operations_own_units() {
+        let (set, mut bd) = one_span_units(4);
+        let db = set.strings.intern("db");
+        let other = (set.strings.intern("api"), set.strings.intern("GET /b"));
+        for (i, unit) in bd.units.iter_mut().enumerate() {
+            unit.duration = [40, 10, 30, 20][i];
+            unit.features.values = vec![(Feature::EndsIn(db), [1, 0, 3, 2][i])];
+        }
+        bd.units[3].features.root = other;
+        // The second unit is left out.
+        let profile = build(&set.strings, &bd.units, &|u| u != 1).unwrap();
+        let groups: Vec<_> = profile
+            .groups
+            .iter()
+            .map(|g| (g.root_service.as_str(), g.root_operation.as_str(), g.traces))
+            .collect();
+        let (service, operation) = (set.strings.resolve(bd.units[0].features.root.0), "root");
+        let mut expected = vec![("api", "GET /b", 1), (service, operation, 2)];
+        expected.sort();
+        assert_eq!(groups, expected);
+        let own = profile
+            .groups
+            .iter()
+            .find(|g| g.root_operation == "root")
+            .unwrap();
+        // Units 0 and 2: durations 40 and 30 ns, features 1 and 3.
+        assert_eq!(
+            (own.duration.mean, own.duration.p50),
+            (35.0 * 1e-6, 30.0 * 1e-6)
+        );
+        assert_eq!(own.duration.example_trace_id, TraceId(1).to_string());
+        assert_eq!(own.features[0].moments.mean, 2.0);
+        assert_eq!(
+            own.features[0].moments.example_trace_id,
+            TraceId(3).to_string()
+        );
+    }
+
+    #[test]
+    fn feature_kinds_round_trip_through_their_codes() {
+        for kind in FeatureKind::ALL {
+            assert_eq!(FeatureKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(FeatureKind::from_code(FeatureKind::ALL.len() as u32), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Percentiles are nearest-rank over every unit, the missing ones as
+        /// zeros, and the moments are the floats the report always had.
+        #[test]
+        fn percentiles_and_moments_over_units_with_and_without_the_feature(
+            values in prop::collection::vec(
+                prop::option::of(-1_000i64..1_000_000_000_000),
+                1..80,
+            )
+        ) {
+            prop_assume!(values.iter().any(Option::is_some));
+            let m = ends_in(&profile_of(&values)).clone();
+            let mut all: Vec<i64> = values.iter().map(|v| v.unwrap_or(0)).collect();
+            all.sort_unstable();
+            let q = [0.5, 0.9, 0.99].map(|q| nearest_rank(&all, q) as f64);
+            prop_assert_eq!([m.p50, m.p90, m.p99], q);
+            let present: Vec<i64> = values.iter().flatten().copied().collect();
+            let (mean, var) = before_polars(&present, values.len());
+            prop_assert_eq!((m.mean.to_bits(), m.var.to_bits()), (mean.to_bits(), var.to_bits()));
         }
     }
 }
