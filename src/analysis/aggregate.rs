@@ -68,6 +68,21 @@ pub(super) fn quantile(values: Expr, q: f64, alias: &str) -> Expr {
     values.quantile(lit(q), METHOD).alias(alias)
 }
 
+/// The nearest-rank `q` quantile of `values`, exactly (`None` when there
+/// are none). polars returns quantiles as floats, which round nanoseconds
+/// past 2^53, so polars picks the rank among the positions of the sorted
+/// values and the value is read at it.
+pub(super) fn quantile_of(mut values: Vec<i64>, q: f64) -> PolarsResult<Option<i64>> {
+    values.sort_unstable();
+    let positions = df!("position" => (0..values.len() as u64).collect::<Vec<_>>())?;
+    let rank = positions
+        .lazy()
+        .select([quantile(col("position"), q, "rank")])
+        .collect()?;
+    let rank = f64_column(&rank, "rank")?.first().copied().flatten();
+    Ok(rank.and_then(|r| values.get(r as usize).copied()))
+}
+
 /// Whether every group sum of `values` (nanoseconds) fits in an `i64`:
 /// true when the sum of their magnitudes does, which holds for any real
 /// input (it takes 292 years of summed time to fail).

@@ -310,8 +310,14 @@ pub fn aggregate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::percentile::nearest_rank;
     use crate::model::{TraceId, TraceSet};
+
+    /// Nearest rank, written out independently of polars: the value at
+    /// 1-based rank `ceil(q × n)` of `sorted`.
+    fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
 
     /// `n` one-span traces broken down, unit `i` being trace `i + 1`; the
     /// tests then give the units hand-made cascades and durations.

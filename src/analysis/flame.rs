@@ -7,21 +7,25 @@
 
 use std::collections::BTreeMap;
 
+use polars::prelude::PolarsResult;
+
+use super::aggregate::quantile_of;
 use super::breakdown::Breakdown;
-use super::percentile::nearest_rank;
-use crate::model::TraceSet;
+use crate::model::{Nanos, TraceSet};
 
 /// Folded stacks: `frame;frame;frame` → critical time in microseconds.
 pub type Folded = BTreeMap<String, u64>;
 
-/// Folds the critical paths of every unit at or under the `percentile`-th
-/// duration percentile (all units when `None`).
-pub fn folded(set: &TraceSet, bd: &Breakdown, percentile: Option<f64>) -> Folded {
-    let cutoff = percentile.map(|p| {
-        let mut d: Vec<i64> = bd.units.iter().map(|u| u.duration).collect();
-        d.sort_unstable();
-        nearest_rank(&d, p / 100.0)
-    });
+/// The `percentile`-th percentile (nearest rank) of the units' durations,
+/// a `cutoff` for [`folded`]; `None` without units.
+pub fn duration_percentile(bd: &Breakdown, percentile: f64) -> PolarsResult<Option<Nanos>> {
+    let durations = bd.units.iter().map(|u| u.duration).collect();
+    quantile_of(durations, (percentile / 100.0).clamp(0.0, 1.0))
+}
+
+/// Folds the critical paths of every unit that lasts at most `cutoff` (all
+/// units when `None`).
+pub fn folded(set: &TraceSet, bd: &Breakdown, cutoff: Option<Nanos>) -> Folded {
     let mut ns: BTreeMap<String, i64> = BTreeMap::new();
     for unit in &bd.units {
         if cutoff.is_some_and(|c| unit.duration > c) {

@@ -12,7 +12,6 @@ pub mod edges;
 pub mod error_locus;
 pub mod errors;
 pub mod flame;
-pub mod percentile;
 pub mod profile;
 pub mod query_shapes;
 pub mod queues;

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 
 use crate::analysis::breakdown::breakdown;
 use crate::analysis::detectors::FindingOptions;
-use crate::analysis::flame::{Folded, folded};
+use crate::analysis::flame::{Folded, duration_percentile, folded};
 use crate::analysis::select::{Selection, select};
 use crate::cli::{FlameArgs, InputArgs, SelectArgs};
 use crate::error::ExitStatus;
@@ -72,5 +72,9 @@ fn stacks(
     let units = select(set, selection);
     super::ensure_selected(units.len() as u64, set.traces.len() as u64, flags)?;
     let bd = breakdown(set, &units, &FindingOptions::default());
-    Ok(folded(set, &bd, percentile))
+    let cutoff = match percentile {
+        Some(p) => duration_percentile(&bd, p)?,
+        None => None,
+    };
+    Ok(folded(set, &bd, cutoff))
 }
