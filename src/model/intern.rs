@@ -3,6 +3,7 @@
 
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -48,6 +49,7 @@ const SHARDS: usize = 64;
 pub struct Interner {
     shards: Box<[Shard]>,
     strings: boxcar::Vec<Arc<str>>,
+    id: u64,
 }
 
 impl std::fmt::Debug for Interner {
@@ -60,9 +62,12 @@ impl std::fmt::Debug for Interner {
 
 impl Default for Interner {
     fn default() -> Self {
+        // Starts at 1: 0 is "no interner" to the caches that check ids.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Interner {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             strings: boxcar::Vec::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
@@ -119,6 +124,13 @@ impl Interner {
         self.strings.count()
     }
 
+    /// An id no other interner of this process has, not even one made
+    /// after this one is dropped: caches of symbols that outlive a run's
+    /// interner (see `shape_cache`) know by it whose symbols they hold.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Whether nothing was interned yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -150,6 +162,13 @@ mod tests {
         let indices: Vec<usize> = syms.iter().map(|s| s.into_usize()).collect();
         assert_eq!(indices, [0, 1, 2]);
         assert_eq!(Sym::try_from_usize(2), Some(syms[2]));
+    }
+
+    #[test]
+    fn every_interner_has_its_own_id() {
+        let (a, b) = (Interner::new(), Interner::new());
+        assert_ne!(a.id(), b.id());
+        assert_ne!(a.id(), 0);
     }
 
     #[test]
