@@ -16,8 +16,8 @@ use super::error_locus;
 use super::profile::{self, UnitFeatures};
 use super::select::Unit;
 use super::self_time::self_times;
-use super::shape::{Shape, ShapeKind, Shaper};
-use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceId, TraceSet};
+use super::shape::{Shape, ShapeKind};
+use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::SpanRow;
 use crate::table::{SpanColumns, SpanTable};
 
@@ -258,26 +258,15 @@ fn per_unit(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdo
     by_trace
         .par_iter()
         .fold(
-            || {
-                let columns = SpanColumns::default();
-                (Shaper::new(&set.strings), Breakdown::default(), columns)
-            },
-            |(mut shaper, mut out, mut columns), (t, list)| {
+            || (Breakdown::default(), SpanColumns::default()),
+            |(mut out, mut columns), (t, list)| {
                 let trace = &set.traces[*t];
-                trace_breakdown(
-                    set,
-                    trace,
-                    list,
-                    &mut shaper,
-                    options,
-                    &mut out,
-                    &mut columns,
-                );
-                (shaper, out, columns)
+                trace_breakdown(set, trace, list, options, &mut out, &mut columns);
+                (out, columns)
             },
         )
         // Each task's buffers become one chunk of the span table as they are.
-        .map(|(_, out, columns)| Breakdown {
+        .map(|(out, columns)| Breakdown {
             spans: SpanTable::from_columns(columns),
             ..out
         })
@@ -294,13 +283,12 @@ fn trace_breakdown(
     set: &TraceSet,
     trace: &Trace,
     units: &[(u32, Unit)],
-    shaper: &mut Shaper<'_>,
     options: &FindingOptions,
     out: &mut Breakdown,
     columns: &mut SpanColumns,
 ) {
     let selfs = self_times(trace);
-    let shapes: Vec<Shape> = trace.spans.iter().map(|s| shaper.shape(s)).collect();
+    let shapes: Vec<Shape> = trace.spans.iter().map(Span::shape).collect();
     let mut critical = vec![0 as Nanos; trace.spans.len()];
     let trace_start = trace.start();
     for &(index, unit) in units {

@@ -68,7 +68,7 @@ pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
         callees.dedup();
         let duration = caller.duration().max(0);
         if callees.is_empty() {
-            if let Some(peer) = peer_of(view.strings, i, view) {
+            if let Some(peer) = peer_of(i, view) {
                 out.push(EdgeRow {
                     unit,
                     span: i as u32,
@@ -143,7 +143,7 @@ fn covered_by(view: &UnitView<'_>, i: usize, children: &[usize], callee: Sym) ->
 /// name one: kind client or producer, or, without a kind, a span naming a
 /// peer service or database. A server span's `server.address` and URL are
 /// its own name, not a peer.
-fn peer_of(strings: &Interner, i: usize, view: &UnitView<'_>) -> Option<Sym> {
+fn peer_of(i: usize, view: &UnitView<'_>) -> Option<Sym> {
     let span = &view.trace.spans[i];
     let attrs = span.attrs();
     match span.kind {
@@ -151,28 +151,11 @@ fn peer_of(strings: &Interner, i: usize, view: &UnitView<'_>) -> Option<Sym> {
         SpanKind::Unspecified => return attrs.peer_service.or(attrs.db_system),
         _ => return None,
     }
-    if let Some(p) = attrs
+    attrs
         .peer_service
         .or(attrs.server_address)
         .or(attrs.db_system)
-    {
-        return Some(p);
-    }
-    let url = strings.resolve(attrs.url_full?);
-    url_host(url).map(|h| strings.intern(h))
-}
-
-/// The host of an absolute URL (`https://user@host:8080/path` → `host`).
-pub fn url_host(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = if host.starts_with('[') {
-        host.split_inclusive(']').next()?
-    } else {
-        host.split(':').next()?
-    };
-    (!host.is_empty()).then_some(host)
+        .or(attrs.url_host)
 }
 
 /// Aggregates the edge rows of the units `keep` selects, over `units` of
@@ -357,20 +340,5 @@ mod tests {
             .find(|r| r.client && !r.peer)
             .expect("client edge");
         assert_eq!(client.gap_critical, 10);
-    }
-
-    #[test]
-    fn hosts_of_urls() {
-        assert_eq!(
-            url_host("https://geo-service.internal/v1/reverse?x=1"),
-            Some("geo-service.internal")
-        );
-        assert_eq!(
-            url_host("http://user:pw@db.example:5432/x"),
-            Some("db.example")
-        );
-        assert_eq!(url_host("http://[::1]:80/"), Some("[::1]"));
-        assert_eq!(url_host("/relative/path"), None);
-        assert_eq!(url_host("https:///nohost"), None);
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::model::{AttrKey, Attrs, Interner};
+use crate::model::{AttrKey, AttrsBuilder, Interner};
 
 /// The text of a scalar: strings as they are, numbers and booleans as JSON
 /// writes them; `None` for null, arrays, objects and empty strings.
@@ -27,33 +27,20 @@ pub fn str_field<'v>(object: &'v serde_json::Map<String, Value>, key: &str) -> O
         .filter(|s| !s.is_empty())
 }
 
-/// Collects the attributes [`AttrKey::lookup`] knows from key/value pairs.
-#[derive(Default)]
-pub struct AttrsBuilder {
-    attrs: Attrs,
+/// Key/value pairs of a JSON object into the attribute builder every
+/// reader shares.
+pub trait AddJson<'v> {
+    /// Keeps `value` if `key` is an attribute the analyses use.
+    fn add(&mut self, strings: &Interner, key: &str, value: &'v Value);
 }
 
-impl AttrsBuilder {
-    /// Keeps `value` if `key` is an attribute the analyses use.
-    pub fn add(&mut self, strings: &Interner, key: &str, value: &Value) {
+impl<'v> AddJson<'v> for AttrsBuilder<'v> {
+    fn add(&mut self, strings: &Interner, key: &str, value: &'v Value) {
         if let Some((slot, preferred)) = AttrKey::lookup(key) {
             if let Some(text) = scalar_text(value) {
-                self.attrs.set(slot, preferred, strings.intern(&text));
+                self.set(strings, slot, preferred, text);
             }
         }
-    }
-
-    /// Fills a field from a value the format implies (never overriding one
-    /// an attribute gave).
-    pub fn imply(&mut self, strings: &Interner, slot: AttrKey, text: &str) {
-        if !text.is_empty() {
-            self.attrs.set(slot, false, strings.intern(text));
-        }
-    }
-
-    /// The attribute block a span stores: `None` when nothing was kept.
-    pub fn finish(self) -> Option<Box<Attrs>> {
-        (!self.attrs.is_empty()).then(|| Box::new(self.attrs))
     }
 }
 
@@ -126,14 +113,17 @@ mod tests {
     #[test]
     fn builder_keeps_known_keys_and_lets_attributes_win() {
         let strings = Interner::new();
+        let (get, temperature, url) = (json!("GET"), json!(72.5), json!("https://api/x/1"));
         let mut b = AttrsBuilder::default();
-        b.add(&strings, "http.method", &json!("GET"));
-        b.add(&strings, "temperature", &json!(72.5));
+        b.add(&strings, "http.method", &get);
+        b.add(&strings, "temperature", &temperature);
         b.imply(&strings, AttrKey::HttpMethod, "POST");
         b.imply(&strings, AttrKey::DbSystem, "redis");
-        let attrs = b.finish().unwrap();
-        assert_eq!(strings.resolve(attrs.http_method.unwrap()), "GET");
+        b.add(&strings, "url.full", &url);
+        let attrs = b.finish(&strings).unwrap();
+        let shape = strings.resolve(attrs.shape.unwrap().text);
+        assert_eq!(shape, "GET https://api/x/*", "the method attribute won");
         assert_eq!(strings.resolve(attrs.db_system.unwrap()), "redis");
-        assert!(AttrsBuilder::default().finish().is_none());
+        assert!(AttrsBuilder::default().finish(&strings).is_none());
     }
 }

@@ -3,23 +3,25 @@
 //! Readers in [`crate::ingest`] produce [`Span`]s; [`TraceSet::build`] groups
 //! them by trace id across all inputs and builds one [`Trace`] graph each.
 
+mod attrs;
 mod ids;
 mod intern;
 mod quality;
+mod shape_cache;
 mod span;
 pub mod spill;
 #[cfg(test)]
 pub mod testutil;
 mod trace;
 
+pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
 pub use ids::{IdError, SpanId, TraceId};
 pub use intern::{Interner, Sym};
 pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };
 pub use span::{
-    AttrKey, Attrs, EARLIEST, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status,
-    check_times,
+    EARLIEST, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status, check_times,
 };
 pub use trace::Trace;
 

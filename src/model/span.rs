@@ -1,6 +1,7 @@
 //! The span: one timed operation of one service, normalised from any input
 //! format. Plain data; every reader produces it, every analysis consumes it.
 
+use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
 use super::quality::Location;
@@ -113,118 +114,6 @@ pub struct SpanLink {
     pub trace_id: TraceId,
     /// The linked span.
     pub span_id: SpanId,
-}
-
-/// The attributes later analyses read; everything else is dropped at ingest
-/// to keep memory per span small.
-///
-/// Each field is the value of the first attribute key listed beside it that
-/// the span carries (current semantic conventions first, then older names).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attrs {
-    /// `db.system.name`, `db.system`.
-    pub db_system: Option<Sym>,
-    /// `db.query.text`, `db.statement` (or a Sentry `db` span's description).
-    pub db_statement: Option<Sym>,
-    /// `http.request.method`, `http.method`.
-    pub http_method: Option<Sym>,
-    /// `http.route`.
-    pub http_route: Option<Sym>,
-    /// `url.full`, `http.url`.
-    pub url_full: Option<Sym>,
-    /// `server.address`, `net.peer.name`.
-    pub server_address: Option<Sym>,
-    /// `peer.service`.
-    pub peer_service: Option<Sym>,
-    /// `messaging.system`.
-    pub messaging_system: Option<Sym>,
-    /// `messaging.destination.name`, `messaging.destination`.
-    pub messaging_destination: Option<Sym>,
-    /// `messaging.operation.type`, `messaging.operation`.
-    pub messaging_operation: Option<Sym>,
-}
-
-/// Which [`Attrs`] field an attribute key fills, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttrKey {
-    /// See [`Attrs::db_system`].
-    DbSystem,
-    /// See [`Attrs::db_statement`].
-    DbStatement,
-    /// See [`Attrs::http_method`].
-    HttpMethod,
-    /// See [`Attrs::http_route`].
-    HttpRoute,
-    /// See [`Attrs::url_full`].
-    UrlFull,
-    /// See [`Attrs::server_address`].
-    ServerAddress,
-    /// See [`Attrs::peer_service`].
-    PeerService,
-    /// See [`Attrs::messaging_system`].
-    MessagingSystem,
-    /// See [`Attrs::messaging_destination`].
-    MessagingDestination,
-    /// See [`Attrs::messaging_operation`].
-    MessagingOperation,
-}
-
-impl AttrKey {
-    /// The field an attribute key fills, and whether the key is the preferred
-    /// (current convention) one, which wins over an older alias.
-    pub fn lookup(key: &str) -> Option<(Self, bool)> {
-        Some(match key {
-            "db.system.name" => (Self::DbSystem, true),
-            "db.system" => (Self::DbSystem, false),
-            "db.query.text" => (Self::DbStatement, true),
-            "db.statement" => (Self::DbStatement, false),
-            "http.request.method" => (Self::HttpMethod, true),
-            "http.method" => (Self::HttpMethod, false),
-            "http.route" => (Self::HttpRoute, true),
-            "url.full" => (Self::UrlFull, true),
-            "http.url" => (Self::UrlFull, false),
-            "server.address" => (Self::ServerAddress, true),
-            "net.peer.name" => (Self::ServerAddress, false),
-            "peer.service" => (Self::PeerService, true),
-            "messaging.system" => (Self::MessagingSystem, true),
-            "messaging.destination.name" => (Self::MessagingDestination, true),
-            "messaging.destination" => (Self::MessagingDestination, false),
-            "messaging.operation.type" => (Self::MessagingOperation, true),
-            "messaging.operation" => (Self::MessagingOperation, false),
-            _ => return None,
-        })
-    }
-}
-
-impl Attrs {
-    fn slot(&mut self, key: AttrKey) -> &mut Option<Sym> {
-        match key {
-            AttrKey::DbSystem => &mut self.db_system,
-            AttrKey::DbStatement => &mut self.db_statement,
-            AttrKey::HttpMethod => &mut self.http_method,
-            AttrKey::HttpRoute => &mut self.http_route,
-            AttrKey::UrlFull => &mut self.url_full,
-            AttrKey::ServerAddress => &mut self.server_address,
-            AttrKey::PeerService => &mut self.peer_service,
-            AttrKey::MessagingSystem => &mut self.messaging_system,
-            AttrKey::MessagingDestination => &mut self.messaging_destination,
-            AttrKey::MessagingOperation => &mut self.messaging_operation,
-        }
-    }
-
-    /// Stores a value; a preferred key overwrites an alias, an alias never
-    /// overwrites anything.
-    pub fn set(&mut self, key: AttrKey, preferred: bool, value: Sym) {
-        let slot = self.slot(key);
-        if preferred || slot.is_none() {
-            *slot = Some(value);
-        }
-    }
-
-    /// Whether no field is set (then the span stores no attribute block).
-    pub fn is_empty(&self) -> bool {
-        *self == Attrs::default()
-    }
 }
 
 /// A span's links, boxed twice so a span without links (nearly all) pays
@@ -353,19 +242,16 @@ impl Span {
 
     /// The attribute block, or an empty one.
     pub fn attrs(&self) -> &Attrs {
-        static EMPTY: Attrs = Attrs {
-            db_system: None,
-            db_statement: None,
-            http_method: None,
-            http_route: None,
-            url_full: None,
-            server_address: None,
-            peer_service: None,
-            messaging_system: None,
-            messaging_destination: None,
-            messaging_operation: None,
-        };
-        self.attrs.as_deref().unwrap_or(&EMPTY)
+        self.attrs.as_deref().unwrap_or(&Attrs::EMPTY)
+    }
+
+    /// What makes this span "the same call" as another: its statement's or
+    /// HTTP call's shape, as read (see [`Attrs::shape`]), else its name.
+    pub fn shape(&self) -> Shape {
+        self.attrs().shape.unwrap_or(Shape {
+            kind: ShapeKind::Operation,
+            text: self.name,
+        })
     }
 }
 
@@ -397,22 +283,6 @@ mod tests {
             "{}",
             std::mem::size_of::<Span>()
         );
-    }
-
-    #[test]
-    fn preferred_attribute_key_wins_in_any_order() {
-        let strings = crate::model::Interner::new();
-        let (new, old) = (strings.intern("new"), strings.intern("old"));
-        let mut a = Attrs::default();
-        let (key, pref) = AttrKey::lookup("db.statement").unwrap();
-        a.set(key, pref, old);
-        let (key, pref) = AttrKey::lookup("db.query.text").unwrap();
-        a.set(key, pref, new);
-        assert_eq!(a.db_statement, Some(new));
-        let mut b = Attrs::default();
-        b.set(AttrKey::DbStatement, true, new);
-        b.set(AttrKey::DbStatement, false, old);
-        assert_eq!(b.db_statement, Some(new));
     }
 
     #[test]

@@ -12,9 +12,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
-use super::span::{Attrs, Origin, Span, SpanKind, SpanLink, Status};
+use super::span::{Origin, Span, SpanKind, SpanLink, Status};
 
 /// Spans written so far, by partition, in temporary files.
 pub struct Spill {
@@ -172,19 +173,38 @@ fn sym_of(code: u32) -> Option<Sym> {
         .and_then(|i| Sym::try_from_usize(i as usize))
 }
 
-fn attr_fields(a: &Attrs) -> [Option<Sym>; 10] {
+/// The symbols of an attribute block, the shape's text second; the
+/// shape's kind is a byte of its own (see [`shape_code`]).
+fn attr_fields(a: &Attrs) -> [Option<Sym>; 8] {
     [
         a.db_system,
-        a.db_statement,
-        a.http_method,
-        a.http_route,
-        a.url_full,
+        a.shape.map(|s| s.text),
         a.server_address,
+        a.url_host,
         a.peer_service,
         a.messaging_system,
         a.messaging_destination,
         a.messaging_operation,
     ]
+}
+
+/// A stored shape's kind as a byte, 0 for none.
+fn shape_code(shape: Option<Shape>) -> u8 {
+    match shape.map(|s| s.kind) {
+        None => 0,
+        Some(ShapeKind::Query) => 1,
+        Some(ShapeKind::Http) => 2,
+        Some(ShapeKind::Operation) => 3,
+    }
+}
+
+fn shape_kind_of(code: u8) -> Option<ShapeKind> {
+    match code {
+        1 => Some(ShapeKind::Query),
+        2 => Some(ShapeKind::Http),
+        3 => Some(ShapeKind::Operation),
+        _ => None,
+    }
 }
 
 fn encode(span: &Span, out: &mut Vec<u8>) {
@@ -213,6 +233,7 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
     out.push(span.status as u8);
     out.push(flags);
     if let Some(attrs) = &span.attrs {
+        out.push(shape_code(attrs.shape));
         for field in attr_fields(attrs) {
             out.extend_from_slice(&sym_code(field).to_le_bytes());
         }
@@ -266,21 +287,24 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
     let origin = Origin::from_raw(sym_of(u32_of(rest)?), u32_of(rest)?);
     let [kind, status, flags] = take::<3>(rest)?;
     let attrs = if flags & HAS_ATTRS != 0 {
-        let mut f = [None; 10];
+        let [shape_kind] = take::<1>(rest)?;
+        let mut f = [None; 8];
         for slot in &mut f {
             *slot = sym_of(u32_of(rest)?);
         }
+        let shape = match (shape_kind_of(shape_kind), f[1]) {
+            (Some(kind), Some(text)) => Some(Shape { kind, text }),
+            _ => None,
+        };
         Some(Box::new(Attrs {
             db_system: f[0],
-            db_statement: f[1],
-            http_method: f[2],
-            http_route: f[3],
-            url_full: f[4],
-            server_address: f[5],
-            peer_service: f[6],
-            messaging_system: f[7],
-            messaging_destination: f[8],
-            messaging_operation: f[9],
+            shape,
+            server_address: f[2],
+            url_host: f[3],
+            peer_service: f[4],
+            messaging_system: f[5],
+            messaging_destination: f[6],
+            messaging_operation: f[7],
         }))
     } else {
         None
@@ -343,7 +367,11 @@ mod tests {
             status: Status::Ok,
             attrs: Some(Box::new(Attrs {
                 db_system: Some(strings.intern("postgresql")),
-                db_statement: Some(strings.intern("SELECT 1")),
+                shape: Some(Shape {
+                    kind: ShapeKind::Query,
+                    text: strings.intern("SELECT %s"),
+                }),
+                url_host: Some(strings.intern("db.internal")),
                 messaging_operation: Some(strings.intern("publish")),
                 ..Attrs::default()
             })),

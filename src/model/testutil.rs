@@ -1,5 +1,6 @@
 //! A small builder for hand-made traces in unit tests.
 
+use super::attrs::{AttrKey, AttrsBuilder};
 use super::ids::{SpanId, TraceId};
 use super::intern::Interner;
 use super::quality::Quality;
@@ -95,24 +96,28 @@ impl TraceBuilder {
     }
 
     /// Gives the last added span a database system and statement.
-    pub fn db(mut self, system: &str, statement: &str) -> Self {
-        let (system, statement) = (self.strings.intern(system), self.strings.intern(statement));
-        if let Some(s) = self.spans.last_mut() {
-            let attrs = s.attrs.get_or_insert_with(Default::default);
-            attrs.db_system = Some(system);
-            attrs.db_statement = Some(statement);
-            s.kind = SpanKind::Client;
-        }
-        self
+    pub fn db(self, system: &str, statement: &str) -> Self {
+        self.client_attrs(&[
+            (AttrKey::DbSystem, system),
+            (AttrKey::DbStatement, statement),
+        ])
     }
 
     /// Gives the last added span an HTTP method and URL (a client call).
-    pub fn http(mut self, method: &str, url: &str) -> Self {
-        let (method, url) = (self.strings.intern(method), self.strings.intern(url));
+    pub fn http(self, method: &str, url: &str) -> Self {
+        self.client_attrs(&[(AttrKey::HttpMethod, method), (AttrKey::UrlFull, url)])
+    }
+
+    /// Makes the last added span a client whose attributes are these (and
+    /// no others), built as a reader builds them.
+    fn client_attrs(mut self, attrs: &[(AttrKey, &str)]) -> Self {
+        let mut builder = AttrsBuilder::default();
+        for &(key, text) in attrs {
+            builder.set(&self.strings, key, true, text);
+        }
+        let attrs = builder.finish(&self.strings);
         if let Some(s) = self.spans.last_mut() {
-            let attrs = s.attrs.get_or_insert_with(Default::default);
-            attrs.http_method = Some(method);
-            attrs.url_full = Some(url);
+            s.attrs = attrs;
             s.kind = SpanKind::Client;
         }
         self

@@ -28,6 +28,12 @@ pub fn url_shape(method: Option<&str>, url: &str) -> String {
     }
 }
 
+/// The host of an absolute URL (`https://user@host:8080/path` → `host`),
+/// `None` for a bare path or route.
+pub fn url_host(url: &str) -> Option<&str> {
+    url::host(url)
+}
+
 fn is_mysql(system: &str) -> bool {
     system.eq_ignore_ascii_case("mysql") || system.eq_ignore_ascii_case("mariadb")
 }

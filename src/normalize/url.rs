@@ -29,6 +29,19 @@ pub fn shape(url: &str) -> String {
     out
 }
 
+/// The host of an absolute URL (`https://user@host:8080/path` → `host`).
+pub fn host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next()?
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty()).then_some(host)
+}
+
 /// Whether a path segment is an id: digits, a UUID, a hex hash (8 or more
 /// hex digits with at least one digit), or a long token mixing letters and
 /// digits (an opaque key). Words, versions (`v2`) and routes' own
@@ -55,6 +68,7 @@ fn is_identifier(segment: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::url_host;
 
     #[test]
     fn ids_queries_and_fragments() {
@@ -119,5 +133,20 @@ mod tests {
         {
             let _ = shape(url);
         }
+    }
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            url_host("https://geo-service.internal/v1/reverse?x=1"),
+            Some("geo-service.internal")
+        );
+        assert_eq!(
+            url_host("http://user:pw@db.example:5432/x"),
+            Some("db.example")
+        );
+        assert_eq!(url_host("http://[::1]:80/"), Some("[::1]"));
+        assert_eq!(url_host("/relative/path"), None);
+        assert_eq!(url_host("https:///nohost"), None);
     }
 }

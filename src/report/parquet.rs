@@ -24,7 +24,6 @@ use polars::prelude::*;
 use polars_io::parquet::write::ParquetWriter;
 
 use crate::analysis::breakdown::Breakdown;
-use crate::analysis::shape::Shaper;
 use crate::model::TraceSet;
 use crate::table::SpanColumn;
 
@@ -51,7 +50,6 @@ fn span_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {
         .iter()
         .map(|u| set.trace_label(&set.traces[u.unit.trace]))
         .collect();
-    let mut shaper = Shaper::new(strings);
     let n = bd.spans.len();
     let (mut trace_id, mut root_id, mut span_id, mut parent_id) = (
         Vec::with_capacity(n),
@@ -79,7 +77,7 @@ fn span_frame(set: &TraceSet, bd: &Breakdown) -> PolarsResult<DataFrame> {
         parent_id.push(span.parent_id.map(|p| p.to_string()));
         service.push(strings.resolve(span.service));
         operation.push(strings.resolve(span.name));
-        shape.push(strings.resolve(shaper.shape(span).text));
+        shape.push(strings.resolve(span.shape().text));
         start.push(span.start);
         is_root.push(row_span as usize == unit.root);
     }

@@ -33,11 +33,12 @@ use serde_json::value::RawValue;
 
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
-use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
+use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status, Sym, TraceId,
+    AttrKey, AttrsBuilder, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status,
+    Sym, TraceId,
 };
 
 /// Reads Jaeger JSON exports.
@@ -446,7 +447,7 @@ fn convert_span(
         name: strings.intern(parts.operation.unwrap_or("unknown")),
         kind,
         status,
-        attrs: attrs.finish(),
+        attrs: attrs.finish(strings),
         links,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
         origin: crate::model::Origin::UNKNOWN,

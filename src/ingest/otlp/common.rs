@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{AttrKey, Attrs, Interner, Nanos, Status, Sym};
+use crate::model::{AttrKey, AttrsBuilder, Interner, Nanos, Status, Sym};
 
 /// The service of spans whose resource has no `service.name`, and the name
 /// of spans with an empty one.
@@ -46,36 +46,44 @@ pub enum Scalar<'a> {
     Other,
 }
 
-impl Scalar<'_> {
+impl<'a> Scalar<'a> {
+    /// The value as text, borrowed from the input where it can be; `None`
+    /// for `Other` and empty strings.
+    pub fn into_text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Str(s) if !s.is_empty() => Some(s),
+            Scalar::Str(_) | Scalar::Other => None,
+            Scalar::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+            Scalar::Int(i) => Some(Cow::Owned(i.to_string())),
+            Scalar::Double(d) => Some(Cow::Owned(d.to_string())),
+        }
+    }
+
     /// The value as interned text; `None` for `Other` and empty strings.
     pub fn intern(&self, strings: &Interner) -> Option<Sym> {
+        self.borrowed()
+            .into_text()
+            .map(|text| strings.intern(&text))
+    }
+
+    /// The same value, borrowing this one's text.
+    pub fn borrowed(&self) -> Scalar<'_> {
         match self {
-            Scalar::Str(s) if !s.is_empty() => Some(strings.intern(s)),
-            Scalar::Str(_) | Scalar::Other => None,
-            Scalar::Bool(b) => Some(strings.intern(if *b { "true" } else { "false" })),
-            Scalar::Int(i) => Some(strings.intern(&i.to_string())),
-            Scalar::Double(d) => Some(strings.intern(&d.to_string())),
+            Scalar::Str(s) => Scalar::Str(Cow::Borrowed(s)),
+            Scalar::Bool(b) => Scalar::Bool(*b),
+            Scalar::Int(i) => Scalar::Int(*i),
+            Scalar::Double(d) => Scalar::Double(*d),
+            Scalar::Other => Scalar::Other,
         }
     }
 }
 
-/// Collects the span attributes analyses read.
-#[derive(Default)]
-pub struct Kept(Attrs);
-
-impl Kept {
-    /// Keeps `value` if `pick` is a span attribute.
-    pub fn add(&mut self, pick: Pick, value: &Scalar<'_>, strings: &Interner) {
-        if let Pick::Attr(slot, preferred) = pick {
-            if let Some(sym) = value.intern(strings) {
-                self.0.set(slot, preferred, sym);
-            }
+/// Keeps `value` in `attrs` if `pick` is a span attribute.
+pub fn keep<'a>(attrs: &mut AttrsBuilder<'a>, pick: Pick, value: Scalar<'a>, strings: &Interner) {
+    if let Pick::Attr(slot, preferred) = pick {
+        if let Some(text) = value.into_text() {
+            attrs.set(strings, slot, preferred, text);
         }
-    }
-
-    /// The attribute block a span stores: `None` when nothing was kept.
-    pub fn finish(self) -> Option<Box<Attrs>> {
-        (!self.0.is_empty()).then(|| Box::new(self.0))
     }
 }
 

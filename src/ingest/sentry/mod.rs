@@ -47,11 +47,11 @@ use serde_json::{Map, Value};
 
 use super::json_locate::{Step, line_of, location_of, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, parse, records_of};
-use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
+use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind, SpanLink,
-    Status, Sym, TraceId,
+    AttrKey, AttrsBuilder, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind,
+    SpanLink, Status, Sym, TraceId,
 };
 use naming::{describe, kind};
 use time::timestamp_nanos;
@@ -442,7 +442,7 @@ fn root_span(
         name: strings.intern(name),
         kind: op.map_or(SpanKind::Internal, kind),
         status: status(trace),
-        attrs: attrs.finish(),
+        attrs: attrs.finish(strings),
         links: links(trace),
         ..ids(trace_text, span_text, strings)?
     })
@@ -485,7 +485,7 @@ fn child_span(
         name: strings.intern(&described.name),
         kind: described.kind,
         status: status(span),
-        attrs: attrs.finish(),
+        attrs: attrs.finish(strings),
         links: links(span),
         ..ids(trace_text, span_text, strings)?
     })

@@ -42,12 +42,12 @@ use serde_json::{Map, Value};
 
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
-use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
+use super::json_scalars::{scalar_text, str_field};
 use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, Attrs, Interner, Location, Span, SpanId, SpanKind, Status, Sym, TraceId,
+    AttrKey, Attrs, AttrsBuilder, Interner, Location, Span, SpanId, SpanKind, Status, Sym, TraceId,
 };
 
 /// Reads X-Ray `BatchGetTraces` output and segment documents.
@@ -456,7 +456,7 @@ fn describe(
             attrs.imply(strings, AttrKey::DbStatement, query);
         }
         if let Some(system) = str_field(sql, "database_type") {
-            attrs.imply(strings, AttrKey::DbSystem, &system.to_ascii_lowercase());
+            attrs.imply(strings, AttrKey::DbSystem, system.to_ascii_lowercase());
         }
     }
     if remote {
@@ -468,7 +468,7 @@ fn describe(
         (_, _, _, Some(operation)) => format!("{name} {operation}"),
         _ => name.to_string(),
     };
-    (strings.intern(&op), attrs.finish())
+    (strings.intern(&op), attrs.finish(strings))
 }
 
 /// The path of a URL, without scheme, host, query or fragment (`/` when

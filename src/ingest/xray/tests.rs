@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ingest::test_support::{oracle, read_with};
-use crate::model::{Quality, TraceSet};
+use crate::model::{Quality, ShapeKind, TraceSet};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
     read_with(&XrayReader, strings, bytes)
@@ -36,8 +36,12 @@ fn cli_example_gives_segment_aws_call_and_inferred_segment() {
     assert_eq!(root.start, 1_568_835_610_432_000_000);
     assert_eq!(root.duration(), 232_000_000);
     assert_eq!(
-        root.attrs().url_full.map(|s| strings.resolve(s)),
-        Some("http://scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com/api/user")
+        root.attrs().shape.map(|s| strings.resolve(s.text)),
+        Some("POST http://scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com/api/user")
+    );
+    assert_eq!(
+        root.attrs().url_host.map(|s| strings.resolve(s)),
+        Some("scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com")
     );
 
     let call = &spans[1];
@@ -97,8 +101,8 @@ fn bare_documents_nest_subsegments() {
         Some("postgresql")
     );
     assert_eq!(
-        attrs.db_statement.map(|s| strings.resolve(s)),
-        Some("SELECT * FROM t WHERE id = ?")
+        attrs.shape.map(|s| (s.kind, strings.resolve(s.text))),
+        Some((ShapeKind::Query, "SELECT * FROM t WHERE id = %s"))
     );
     assert_eq!(spans[2].parent_id, Some(db.span_id));
     assert_eq!(spans[2].duration(), 0, "in progress: zero long");

@@ -41,10 +41,12 @@ use serde_json::{Map, Value};
 
 use super::json_locate::{Step, reject_at};
 use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
-use super::json_scalars::{AttrsBuilder, scalar_text, str_field};
+use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
-use crate::model::{AttrKey, Interner, Location, Nanos, Span, SpanId, SpanKind, Status, TraceId};
+use crate::model::{
+    AttrKey, AttrsBuilder, Interner, Location, Nanos, Span, SpanId, SpanKind, Status, TraceId,
+};
 
 /// Reads Zipkin v2 JSON.
 pub struct ZipkinReader;
@@ -201,7 +203,7 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), Strin
             ("rabbit.queue", AttrKey::MessagingDestination),
         ] {
             if let Some(text) = tags.get(key).and_then(scalar_text) {
-                attrs.imply(strings, slot, &text);
+                attrs.imply(strings, slot, text);
             }
         }
     }
@@ -223,7 +225,7 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), Strin
             name: strings.intern(str_field(span, "name").unwrap_or("unknown")),
             kind,
             status,
-            attrs: attrs.finish(),
+            attrs: attrs.finish(strings),
             links: None,
             trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
             origin: crate::model::Origin::UNKNOWN,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::ingest::test_support::{oracle, read_with};
-use crate::model::{Quality, TraceSet};
+use crate::model::{Quality, Shape, ShapeKind, TraceSet};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
     read_with(&ZipkinReader, strings, bytes)
@@ -82,10 +82,13 @@ fn a_lone_shared_server_span_keeps_its_id_and_root() {
     assert_eq!(span.duration(), 127_115_000);
     let attrs = span.attrs();
     assert_eq!(
-        attrs.url_full.map(|s| strings.resolve(s)),
-        Some("http://www.google.com/")
+        attrs.shape.map(|s| strings.resolve(s.text)),
+        Some("GET http://www.google.com/")
     );
-    assert_eq!(attrs.http_method.map(|s| strings.resolve(s)), Some("GET"));
+    assert_eq!(
+        attrs.url_host.map(|s| strings.resolve(s)),
+        Some("www.google.com")
+    );
 }
 
 #[test]
@@ -107,9 +110,9 @@ fn messaging_kinds_peers_and_statements() {
     assert_eq!(one(&spans, id("b33447baae403ed6")).kind, SpanKind::Server);
 
     let (spans, _) = read(&strings, &oracle("zipkin/simple-db-p6.json")).unwrap();
-    let queries: Vec<&str> = spans
+    let queries: Vec<Shape> = spans
         .iter()
-        .filter_map(|s| s.attrs().db_statement.map(|q| strings.resolve(q)))
+        .filter_map(|s| s.attrs().shape.filter(|q| q.kind == ShapeKind::Query))
         .collect();
     assert_eq!(queries.len(), 4, "sql.query is the statement");
     assert!(
@@ -149,9 +152,9 @@ fn incomplete_and_bad_spans_are_kept_or_counted_with_their_line() {
     assert_eq!((four.start, four.end), (2_000_000, 2_001_000));
     assert_eq!(four.status, Status::Error, "an error tag, even empty");
     assert_eq!(
-        four.attrs().db_statement.map(|s| strings.resolve(s)),
-        Some("SELECT 1"),
-        "the standard key wins over sql.query"
+        four.attrs().shape.map(|s| strings.resolve(s.text)),
+        Some("SELECT %s"),
+        "the standard key (SELECT 1) wins over sql.query"
     );
     assert_eq!(quality.unparsable_records, 2);
     assert_eq!(quality.invalid_time, 1);

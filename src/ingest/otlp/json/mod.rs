@@ -37,13 +37,13 @@ mod model;
 use serde::Deserialize;
 use serde_json::Value;
 
-use self::common::{Kept, UNKNOWN};
+use self::common::UNKNOWN;
 use self::model::{Document, Resource, ResourceSpans, SpanJson};
 use crate::ingest::json_locate::{Step, reject_at, skip_at};
 use crate::ingest::json_records::{Record, json_with_key, lines_framing, parse, records_of};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
-use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
+use crate::model::{AttrsBuilder, Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
 
 /// Reads OTLP/JSON exports.
 pub struct OtlpJsonReader;
@@ -452,11 +452,11 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
             .as_ref()
             .map_or_else(Default::default, |s| s.code.0),
         attrs: {
-            let mut kept = Kept::default();
+            let mut kept = AttrsBuilder::default();
             for (pick, value) in &span.attributes.0 {
-                kept.add(*pick, value, strings);
+                common::keep(&mut kept, *pick, value.borrowed(), strings);
             }
-            kept.finish()
+            kept.finish(strings)
         },
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::ingest::test_support::{self, read_with};
-use crate::model::{Quality, SpanKind, Status};
+use crate::model::{Quality, ShapeKind, SpanKind, Status};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
     read_with(&OtlpJsonReader, strings, bytes)
@@ -204,7 +204,7 @@ fn many_lines_are_read_in_parallel_in_line_order() {
             "\"traceId\":\"1\","
         };
         text.push_str(&request(&format!(
-            r#"{{{bad}"spanId":"{id}","startTimeUnixNano":"5","endTimeUnixNano":"6","attributes":[{{"key":"http.route","value":{{"stringValue":"/r/{{id}}"}}}},{{"key":"pad","value":{{"stringValue":"{}"}}}}]}}"#,
+            r#"{{{bad}"spanId":"{id}","startTimeUnixNano":"5","endTimeUnixNano":"6","attributes":[{{"key":"peer.service","value":{{"stringValue":"/r/{{id}}"}}}},{{"key":"pad","value":{{"stringValue":"{}"}}}}]}}"#,
             "x".repeat(200)
         )));
         text.push('\n');
@@ -230,7 +230,7 @@ fn many_lines_are_read_in_parallel_in_line_order() {
 }
 
 fn text_of<'s>(strings: &'s Interner, span: &Span) -> Option<&'s str> {
-    span.attrs().http_route.map(|s| strings.resolve(s))
+    span.attrs().peer_service.map(|s| strings.resolve(s))
 }
 
 #[test]
@@ -308,21 +308,22 @@ fn every_any_value_kind_is_accepted() {
         {"key":"ignored","value":{"arrayValue":{"values":[{"doubleValue":"-Infinity"},{}]}}},
         {"value":{"stringValue":"no key"}},
         {"key":"net.peer.name"},
-        {"value":{"stringValue":"x"},"key":"http.url"}
+        {"value":{"stringValue":"http://x/y"},"key":"http.url"}
     ]"#;
     let (spans, quality) = read_ok(&strings, &request(&span("01", attributes)));
     assert_eq!(quality.unparsable_records, 0);
     let a = spans[0].attrs();
-    assert_eq!(text(&strings, a.http_route), Some("NaN"));
+    let shape = a.shape.unwrap();
+    // The route NaN with the method 42; no statement, so no query shape.
+    assert_eq!(strings.resolve(shape.text), "42 NaN");
     assert_eq!(text(&strings, a.db_system), Some("inf"));
-    assert_eq!(text(&strings, a.http_method), Some("42"));
     assert_eq!(text(&strings, a.peer_service), Some("true"));
-    assert_eq!(a.db_statement, None, "arrays are not scalars");
+    assert_eq!(shape.kind, ShapeKind::Http, "arrays are not scalars");
     assert_eq!(a.server_address, None, "bytes are not kept");
     assert_eq!(text(&strings, a.messaging_system), Some("kafka"));
     assert_eq!(text(&strings, a.messaging_destination), Some("-1.5"));
     assert_eq!(text(&strings, a.messaging_operation), Some("-7"));
-    assert_eq!(text(&strings, a.url_full), Some("x"), "value before key");
+    assert_eq!(text(&strings, a.url_host), Some("x"), "value before key");
 }
 
 #[test]

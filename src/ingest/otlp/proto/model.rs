@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use prost::Message;
 use prost::bytes::Bytes;
 
-use crate::ingest::otlp::common::{self, Kept, Pick, Scalar};
-use crate::model::{Interner, SpanId, SpanKind, SpanLink, Sym, TraceId};
+use crate::ingest::otlp::common::{self, Pick, Scalar};
+use crate::model::{AttrsBuilder, Interner, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// `ResourceSpans`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -191,12 +191,12 @@ fn convert_span(
         SpanId::from_bytes(&span.span_id).map_err(|e| format!("bad or missing span_id: {e}"))?;
     let start = common::time(span.start_time_unix_nano, "startTimeUnixNano")?;
     let end = common::time(span.end_time_unix_nano, "endTimeUnixNano")?;
-    let mut kept = Kept::default();
+    let mut kept = AttrsBuilder::default();
     for kv in &span.attributes {
         let Some(pick) = std::str::from_utf8(&kv.key).ok().and_then(Pick::of) else {
             continue;
         };
-        kept.add(pick, &scalar(kv.value.as_ref()), strings);
+        common::keep(&mut kept, pick, scalar(kv.value.as_ref()), strings);
     }
     let links: Vec<SpanLink> = span
         .links
@@ -221,7 +221,7 @@ fn convert_span(
         status: span.status.as_ref().map_or_else(Default::default, |s| {
             common::status_from_code(i64::from(s.code))
         }),
-        attrs: kept.finish(),
+        attrs: kept.finish(strings),
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: None,
         origin: crate::model::Origin::UNKNOWN,

@@ -20,8 +20,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::ingest::otlp::common::{self, Kept, Pick, Scalar};
-use crate::model::{Interner, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
+use crate::ingest::otlp::common::{self, Pick, Scalar};
+use crate::model::{AttrsBuilder, Interner, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
 
 /// Wire type 0: a varint.
 const VARINT: u8 = 0;
@@ -510,7 +510,7 @@ impl Walker<'_, '_> {
         let mut span = SpanFields::default();
         // Attribute values are interned as they come, before the span is
         // known to be valid: a skipped span only leaves unused strings.
-        let mut kept = Kept::default();
+        let mut kept = AttrsBuilder::default();
         let mut links = Vec::new();
         let (mut attributes, mut link_index) = (0, 0);
         for field in Fields::new(bytes, depth) {
@@ -527,7 +527,7 @@ impl Walker<'_, '_> {
                         .map_err(|e| e.within("attributes", Some(attributes)))?;
                     attributes += 1;
                     if let Some(pick) = std::str::from_utf8(key).ok().and_then(Pick::of) {
-                        kept.add(pick, &value.scalar(), strings);
+                        common::keep(&mut kept, pick, value.scalar(), strings);
                     }
                 }
                 (13, Value::Bytes(bytes)) => {
@@ -553,7 +553,7 @@ impl Walker<'_, '_> {
     fn finish(
         &self,
         span: &SpanFields<'_>,
-        kept: Kept,
+        kept: AttrsBuilder<'_>,
         links: Vec<SpanLink>,
     ) -> Result<Span, String> {
         let trace_id = TraceId::from_bytes(span.trace_id)
@@ -573,7 +573,7 @@ impl Walker<'_, '_> {
             name: common::name(&name, self.strings),
             kind: SpanKind::from_otlp(i64::from(span.kind)),
             status: common::status_from_code(i64::from(span.status)),
-            attrs: kept.finish(),
+            attrs: kept.finish(self.strings),
             links: (!links.is_empty()).then(|| Box::new(links)),
             trace_label: None,
             origin: crate::model::Origin::UNKNOWN,
