@@ -7,7 +7,7 @@ mod attrs;
 mod ids;
 mod intern;
 mod quality;
-mod shape_cache;
+pub mod shape_cache;
 mod span;
 pub mod spill;
 #[cfg(test)]

@@ -51,7 +51,7 @@ use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind,
-    SpanLink, Status, Sym, TraceId,
+    SpanLink, Status, Sym, TraceId, shape_cache,
 };
 use naming::{describe, kind};
 use time::timestamp_nanos;
@@ -460,7 +460,14 @@ fn child_span(
         .or_else(|| str_field(span, "trace_id"))
         .ok_or("span has no trace_id, nor has its event")?;
     let data = span.get("data").and_then(Value::as_object);
-    let described = describe(str_field(span, "op"), str_field(span, "description"), data);
+    // The builder below shapes the same statement again, from the cache.
+    let shape = |system: Option<&str>, statement: &str| {
+        let system = system.map(|s| strings.intern(s));
+        let shape = shape_cache::statement(strings, system, statement);
+        strings.resolve(shape).to_string()
+    };
+    let op = str_field(span, "op");
+    let described = describe(op, str_field(span, "description"), data, shape);
     let mut attrs = AttrsBuilder::default();
     let tags = span.get("tags").and_then(Value::as_object);
     for (key, value) in data.into_iter().chain(tags).flatten() {

@@ -3,16 +3,16 @@
 //! the analyses read.
 //!
 //! Names are `op`, then a parameterised description: a database statement
-//! shaped by [`crate::normalize::statement_shape`]; for `http.client` the
-//! method and the URL with id-like path segments (digits only, UUIDs, hex of
-//! 8+ characters with a digit) and any query string replaced by `*`; other
-//! descriptions as they are. URL shaping is private here until the crate
-//! has a shared URL normaliser.
+//! shaped by [`crate::normalize::statement_shape`] (through the caller, so
+//! that the reader shapes a statement once for the name and the span's
+//! attributes); for `http.client` the method as given and the URL shaped by
+//! [`crate::normalize::url_shape`] (id-like path segments and any query
+//! string replaced by `*`); other descriptions as they are.
 
 use serde_json::{Map, Value};
 
 use crate::model::SpanKind;
-use crate::normalize::{statement_shape, url_shape};
+use crate::normalize::url_shape;
 
 /// The facts taken from one span's op, description and data.
 #[derive(Debug, PartialEq, Eq)]
@@ -31,11 +31,13 @@ pub struct Described<'a> {
     pub url: Option<&'a str>,
 }
 
-/// Describes a span from its `op`, `description` and `data`.
+/// Describes a span from its `op`, `description` and `data`; a database
+/// statement's shape in the name is `statement_shape(system, statement)`.
 pub fn describe<'a>(
     op: Option<&'a str>,
     description: Option<&'a str>,
     data: Option<&'a Map<String, Value>>,
+    statement_shape: impl FnOnce(Option<&str>, &str) -> String,
 ) -> Described<'a> {
     let op = op.map(str::trim).filter(|s| !s.is_empty());
     let description = description.map(str::trim).filter(|s| !s.is_empty());
@@ -140,7 +142,16 @@ fn split_method(description: &str) -> (Option<&str>, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::statement_shape;
     use serde_json::json;
+
+    fn describe<'a>(
+        op: Option<&'a str>,
+        description: Option<&'a str>,
+        data: Option<&'a Map<String, Value>>,
+    ) -> Described<'a> {
+        super::describe(op, description, data, statement_shape)
+    }
 
     fn name(op: Option<&str>, description: Option<&str>) -> String {
         describe(op, description, None).name
