@@ -85,6 +85,7 @@ pub(crate) fn read_inputs_within(
         format: args.input_format,
         strict: args.strict,
         progress: progress_bar(args, &sources),
+        window_bytes: spill.as_ref().and(limit).map(|l| l.window_bytes()),
         spill,
     };
     let result = ingest::ingest(&sources, &options);

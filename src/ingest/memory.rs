@@ -27,6 +27,14 @@ const MACHINE_SHARE: f64 = 0.8;
 /// nothing), at most what stays well under the usual open-file limit.
 const PARTITIONS: (u64, u64) = (2, 256);
 
+/// The share of the limit one window of streamed input may take: a few
+/// windows are in flight (one read, one parsed, one queued), and a window's
+/// spans stay in memory until they are written to the spill.
+const WINDOW_SHARE: u64 = 16;
+/// The smallest window: below this, per-window work costs more than the
+/// memory it saves.
+const MIN_WINDOW: u64 = 256 << 10;
+
 /// A byte count for people: `512 B`, `10 KiB`, `4.0 GiB`.
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -72,6 +80,13 @@ impl MemoryLimit {
                 explicit: false,
             }),
         }
+    }
+
+    /// Bytes of input a streamed window may hold under this limit: a
+    /// sixteenth of it, between 256 KiB and the usual window size.
+    pub fn window_bytes(&self) -> usize {
+        let most = crate::ingest::stream::WINDOW_BYTES as u64;
+        (self.bytes / WINDOW_SHARE).clamp(MIN_WINDOW.min(most), most) as usize
     }
 
     /// How many partitions to spill `sources` into, or `None` to read them
@@ -144,6 +159,18 @@ mod tests {
             explicit: true,
         };
         assert_eq!(tiny.partitions(&sources), Some(256));
+    }
+
+    #[test]
+    fn windows_shrink_with_the_limit() {
+        let limit = |bytes| MemoryLimit {
+            bytes,
+            explicit: true,
+        };
+        let most = crate::ingest::stream::WINDOW_BYTES;
+        assert_eq!(limit(64 << 20).window_bytes(), (4 << 20).min(most));
+        assert_eq!(limit(64 << 30).window_bytes(), most);
+        assert_eq!(limit(1024).window_bytes(), (256 << 10).min(most));
     }
 
     #[test]

@@ -259,6 +259,10 @@ pub struct IngestOptions {
     /// the trace set is then built from what is left (nothing), and the
     /// analysis reads the spill a partition at a time.
     pub spill: Option<Arc<Spill>>,
+    /// Bytes of input a window of a streamed input aims at (`None`:
+    /// [`stream::WINDOW_BYTES`]); a few windows are in memory at once, so
+    /// a memory limit makes them smaller.
+    pub window_bytes: Option<usize>,
 }
 
 /// What was read: the trace set plus per-input facts.
@@ -375,7 +379,7 @@ fn read_one<'s>(
     } else {
         // A JSON-lines reader decides on the whole first line, which can
         // be longer than the sniffed head (one request of a thousand spans).
-        let wanted = stream::WINDOW_BYTES as u64;
+        let wanted = options.window_bytes.unwrap_or(stream::WINDOW_BYTES) as u64;
         if memchr::memchr(b'\n', &head).is_none() {
             let mut more = (&mut stream).take(wanted);
             let mut chunk = [0u8; 1 << 16];
@@ -407,7 +411,8 @@ fn read_one<'s>(
     // as it would be if read whole.
     let mut first_error = None;
     let mut recognised = false;
-    stream::windows(head, stream, framing, io_error, |window| {
+    let window_bytes = options.window_bytes.unwrap_or(stream::WINDOW_BYTES);
+    stream::windows(head, stream, framing, window_bytes, io_error, |window| {
         let input = Input {
             name: &name,
             bytes: &window.bytes,

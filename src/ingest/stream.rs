@@ -62,13 +62,15 @@ pub struct Window {
 }
 
 /// Reads `first` (bytes already read from `rest` for sniffing) followed by
-/// the rest of `rest` as windows cut by `framing`, on a thread of its own,
+/// the rest of `rest` as windows of about `window_bytes` (more when one
+/// record is longer) cut by `framing`, on a thread of its own,
 /// handing each to `each` in order. Stops at the first error of either side;
 /// `io_error` turns a read error into the caller's.
 pub fn windows<E>(
     first: Vec<u8>,
     mut rest: Box<dyn Read + Send + '_>,
     framing: Framing,
+    window_bytes: usize,
     io_error: impl Fn(io::Error) -> E,
     mut each: impl FnMut(&Window) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -81,7 +83,8 @@ pub fn windows<E>(
         scope.spawn(move || {
             let mut buf = first;
             let (mut offset, mut lines) = (0u64, 0u64);
-            let (mut ended, mut target) = (false, WINDOW_BYTES);
+            let window_bytes = window_bytes.max(1);
+            let (mut ended, mut target) = (false, window_bytes);
             loop {
                 if !ended {
                     match fill(&mut rest, &mut buf, target) {
@@ -101,7 +104,7 @@ pub fn windows<E>(
                     target = buf.len() * 2;
                     continue;
                 }
-                target = WINDOW_BYTES;
+                target = window_bytes;
                 let mut tail = recycled.try_recv().unwrap_or_default();
                 tail.clear();
                 tail.extend_from_slice(&buf[cut..]);
@@ -148,12 +151,17 @@ mod tests {
     use super::*;
 
     fn collect(input: &[u8], framing: Framing) -> Vec<(u64, u64, Vec<u8>)> {
+        collect_in(input, framing, WINDOW_BYTES)
+    }
+
+    fn collect_in(input: &[u8], framing: Framing, window: usize) -> Vec<(u64, u64, Vec<u8>)> {
         let (first, rest) = input.split_at(input.len().min(3));
         let mut out = Vec::new();
         windows::<io::Error>(
             first.to_vec(),
             Box::new(std::io::Cursor::new(rest.to_vec())),
             framing,
+            window,
             |e| e,
             |w| {
                 out.push((w.offset, w.lines, w.bytes.clone()));
@@ -248,6 +256,21 @@ mod tests {
         assert_eq!(joined, input);
         assert_eq!(got[0].0, 0);
         assert_eq!(got[0].1, 0);
+    }
+
+    #[test]
+    fn small_windows_hold_whole_records_of_about_their_size() {
+        let input: Vec<u8> = (0..200)
+            .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+            .collect();
+        let got = collect_in(&input, Framing::Lines, 64);
+        assert!(got.len() > 20, "{} windows", got.len());
+        for (_, _, bytes) in &got {
+            assert!(bytes.len() <= 64, "{}", bytes.len());
+            assert_eq!(bytes.last(), Some(&b'\n'));
+        }
+        let joined: Vec<u8> = got.iter().flat_map(|(_, _, b)| b.clone()).collect();
+        assert_eq!(joined, input);
     }
 
     #[test]
