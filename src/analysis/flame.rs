@@ -91,6 +91,23 @@ mod tests {
     use crate::model::testutil::TraceBuilder;
 
     #[test]
+    fn the_cutoff_is_the_nearest_rank_duration_exactly() {
+        // Past 2^53 ns, where these durations would all round to one float.
+        let base = 1i64 << 60;
+        let (_, mut bd) = crate::analysis::breakdown::one_span_units(7);
+        for (unit, d) in bd.units.iter_mut().zip([5, 1, 4, 7, 2, 6, 3]) {
+            unit.duration = base + d;
+        }
+        // Ranks ceil(q × 7): 4, 7, 1 and 7.
+        for (p, rank) in [(50.0, 4), (90.0, 7), (14.0, 1), (100.0, 7)] {
+            let cutoff = duration_percentile(&bd, p).unwrap();
+            assert_eq!(cutoff, Some(base + rank), "p{p}");
+        }
+        let none = duration_percentile(&Breakdown::default(), 50.0).unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[test]
     fn a_service_named_like_a_comment_keeps_its_stacks() {
         let set = TraceBuilder::new()
             .span_in("# reports-worker", "root", None, 0, 10_000)
