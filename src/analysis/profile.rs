@@ -321,18 +321,11 @@ fn unit_tables(
 }
 
 /// The aggregations of one value column over a group: its values in
-/// ascending order (for the moments, see [`mean_var`]), the percentiles
-/// over `units` units (when more than the group's rows, those without a row
-/// count as 0), and the unit with the largest value (the first, on a tie).
-fn distribution(value: &str, units: Option<Expr>) -> Vec<Expr> {
+/// ascending order (for the moments and percentiles, see [`moments_column`])
+/// and the unit with the largest value (the first, on a tie).
+fn distribution(value: &str) -> [Expr; 2] {
     let unit = SpanColumn::Unit.col();
-    // The zeros are stored for the percentiles only, where they take their
-    // place among negative values too (see `mean_var` for the moments).
-    let all = match units {
-        Some(units) => col(value).extend_constant(lit(0i64), units - len()),
-        None => col(value),
-    };
-    let mut exprs = vec![
+    [
         col(value).sort(SortOptions::default()).alias(SORTED),
         unit.clone()
             .sort_by(
@@ -341,9 +334,21 @@ fn distribution(value: &str, units: Option<Expr>) -> Vec<Expr> {
             )
             .first()
             .alias(EXAMPLE),
-    ];
-    exprs.extend(QUANTILES.map(|(q, name)| aggregate::quantile(all.clone(), q, name)));
-    exprs
+    ]
+}
+
+/// Per group of units, the 0-based positions of the percentiles among the
+/// group's values in ascending order. Units are numbered apart, so polars'
+/// nearest-rank quantile of the group's unit numbers is the one at that
+/// position, and the units numbered below it count it. A feature's group
+/// reads its percentiles at these positions with its missing units counted
+/// as zeros, which are not stored.
+fn ranks() -> [Expr; 3] {
+    let unit = || SpanColumn::Unit.col();
+    QUANTILES.map(|(q, name)| {
+        let at_rank = aggregate::quantile(unit(), q, name);
+        unit().lt(at_rank).sum().alias(name)
+    })
 }
 
 /// The profile of the units `keep` selects.
@@ -358,22 +363,35 @@ pub fn build(
     let roots = roots
         .lazy()
         .group_by(root.clone())
-        .agg([vec![len().alias(UNITS)], distribution(dur, None)].concat())
+        .agg(
+            [
+                vec![len().alias(UNITS)],
+                Vec::from(distribution(dur)),
+                Vec::from(ranks()),
+            ]
+            .concat(),
+        )
         .collect()?
         .with_row_index(GROUP.into(), None)?;
-    let counts =
-        roots
-            .clone()
-            .lazy()
-            .select([root[0].clone(), root[1].clone(), col(UNITS), col(GROUP)]);
+    // Each feature row gets its root operation's group, unit count and
+    // percentile ranks.
+    let per_root: Vec<&str> = [UNITS].into_iter().chain(QUANTILES.map(|q| q.1)).collect();
+    let counts = roots.clone().lazy().select(
+        [
+            &root[..],
+            &[col(GROUP)],
+            &per_root.iter().map(|&c| col(c)).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
     let features = features
         .lazy()
         .join(counts, root.clone(), root, JoinArgs::new(JoinType::Inner))
         .group_by([col(GROUP), col(KIND), col(FIRST), col(SECOND)])
         .agg(
             [
-                vec![col(UNITS).first()],
-                distribution(VALUE, Some(col(UNITS).first())),
+                per_root.iter().map(|&c| col(c).first()).collect(),
+                Vec::from(distribution(VALUE)),
             ]
             .concat(),
         )
@@ -471,21 +489,26 @@ fn moments_column(
     let sorted = frame.column(SORTED)?.list()?;
     let example = u32_column(frame, EXAMPLE)?;
     let [p50, p90, p99] = QUANTILES.map(|(_, name)| f64_column(frame, name));
-    let (p50, p90, p99) = (p50?, p90?, p99?);
+    let ranks = [p50?, p90?, p99?];
     let mut out = Vec::with_capacity(frame.height());
     for i in 0..frame.height() {
         let values: Vec<i64> = match sorted.get_as_series(i) {
             Some(s) => s.i64()?.into_no_null_iter().collect(),
             None => Vec::new(),
         };
-        let (mean, var) = mean_var(&values, n[i].unwrap_or(0) as usize);
+        let n = n[i].unwrap_or(0) as usize;
+        let (mean, var) = mean_var(&values, n);
+        let zeros = n.saturating_sub(values.len());
+        let [p50, p90, p99] = ranks
+            .each_ref()
+            .map(|r| r[i].map_or(0, |r| at(&values, zeros, r as usize)) as f64);
         let scale = if time(i) { 1e-6 } else { 1.0 };
         out.push(Moments {
             mean: mean * scale,
             var: var * scale * scale,
-            p50: p50[i].unwrap_or(0.0) * scale,
-            p90: p90[i].unwrap_or(0.0) * scale,
-            p99: p99[i].unwrap_or(0.0) * scale,
+            p50: p50 * scale,
+            p90: p90 * scale,
+            p99: p99 * scale,
             example_trace_id: example[i]
                 .and_then(|u| units.get(u as usize))
                 .map(|u| u.label(strings))
@@ -493,6 +516,19 @@ fn moments_column(
         });
     }
     Ok(out)
+}
+
+/// The value at 0-based position `index` of `sorted` (ascending) with
+/// `zeros` zeros in their place: the units a feature is missing from.
+fn at(sorted: &[i64], zeros: usize, index: usize) -> i64 {
+    let negative = sorted.partition_point(|&v| v < 0);
+    if index < negative {
+        sorted[index]
+    } else if index < negative + zeros {
+        0
+    } else {
+        sorted.get(index - zeros).copied().unwrap_or(0)
+    }
 }
 
 /// Mean and variance (n − 1) over `n` units, of which `sorted` (ascending)
