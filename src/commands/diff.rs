@@ -17,7 +17,7 @@ use crate::report::diff::{DiffFormat, write};
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let base = side(&args.base, args)?;
     let candidate = side(&args.candidate, args)?;
-    let mut d = diff(&base, &candidate);
+    let mut d = diff(&base, &candidate)?;
     if !base.profile.groups.is_empty() && !candidate.profile.groups.is_empty() {
         let side = |a: &SavedAnalysis| Compared {
             profile: a.profile.clone(),
