@@ -1,6 +1,8 @@
 //! One trace as a graph of spans, built from whatever the readers produced,
 //! with every integrity problem repaired minimally and counted.
 
+use std::cmp::Ordering;
+
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashMap;
@@ -38,11 +40,12 @@ impl Trace {
     pub fn build(mut spans: Vec<Span>, strings: &Interner, quality: &mut Quality) -> Trace {
         let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
         let ex = Examples { trace: id, strings };
-        let label = spans.iter().find_map(|s| s.trace_label);
         let counted_before = quality.trace_counts();
-        // A total order on content, so the kept duplicate and every index are
-        // the same whatever order the files were read in.
-        spans.sort_unstable_by_key(|s| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8));
+        // A total order on content, so the kept duplicate, the label and
+        // every index are the same whatever order the spans arrive in: the
+        // order files were read in, or a spill partition was written in.
+        spans.sort_unstable_by(|a, b| content_order(a, b, strings));
+        let label = spans.iter().find_map(|s| s.trace_label);
         let spans = drop_duplicates(&ex, spans, quality);
         let mut parents = resolve_parents(&ex, &spans, quality);
         break_cycles(&ex, &spans, &mut parents, quality);
@@ -153,6 +156,48 @@ impl Examples<'_> {
 /// A length of time for an example's message.
 fn ms(ns: Nanos) -> String {
     format!("{:.3} ms", ns as f64 / 1e6)
+}
+
+/// The order [`Trace::build`] puts spans in: by start, then id, end,
+/// parent and kind, which is all that sets apart spans of distinct ids.
+/// Spans equal in those are one span read more than once (from several
+/// inputs, or twice from one), and the rest of their content decides which
+/// is kept: first the input's name and the place in it, then everything
+/// else, so that only identical spans tie. Interned strings are compared as
+/// text, since a symbol's number depends on which reader thread interned
+/// the string first.
+fn content_order(a: &Span, b: &Span, strings: &Interner) -> Ordering {
+    let key = |s: &Span| (s.start, s.span_id, s.end, s.parent_id, s.kind as u8);
+    key(a).cmp(&key(b)).then_with(|| {
+        let text = |sym: Option<Sym>| sym.map(|s| strings.resolve(s));
+        let rest = |s: &Span| {
+            let attrs = s.attrs();
+            let texts = [
+                Some(s.service),
+                Some(s.name),
+                s.trace_label,
+                attrs.db_system,
+                attrs.shape.map(|shape| shape.text),
+                attrs.server_address,
+                attrs.url_host,
+                attrs.peer_service,
+                attrs.messaging_system,
+                attrs.messaging_destination,
+                attrs.messaging_operation,
+            ];
+            let links = s.links.iter().flat_map(|l| l.iter());
+            (
+                s.status as u8,
+                attrs.shape.map(|shape| shape.kind),
+                texts.map(text),
+                links.map(|l| (l.trace_id, l.span_id)).collect::<Vec<_>>(),
+            )
+        };
+        let origin = |s: &Span| (text(s.origin.file()), s.origin.location());
+        origin(a)
+            .cmp(&origin(b))
+            .then_with(|| rest(a).cmp(&rest(b)))
+    })
 }
 
 /// Keeps the first span of each id (in the content order sorted above).
@@ -276,6 +321,7 @@ fn count_skew(id: &Examples<'_>, parent: &Span, child: &Span, quality: &mut Qual
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Location;
     use crate::model::testutil::TraceBuilder;
 
     #[test]
@@ -315,6 +361,72 @@ mod tests {
             .build(&mut q);
         assert_eq!(t.spans.len(), 1);
         assert_eq!(q.duplicate_spans, 1);
+    }
+
+    /// Span 1 of trace 1 (0..100 ns), named `name`, read from `file` at
+    /// `line`.
+    fn read_at(strings: &Interner, file: &str, line: u64, name: &str) -> Span {
+        Span {
+            trace_id: TraceId(1),
+            span_id: crate::model::SpanId(1),
+            parent_id: None,
+            start: 0,
+            end: 100,
+            service: strings.intern("svc"),
+            name: strings.intern(name),
+            kind: SpanKind::Server,
+            status: crate::model::Status::Unset,
+            attrs: None,
+            links: None,
+            trace_label: None,
+            origin: crate::model::Origin::new(strings.intern(file), &Location::Line(line)),
+        }
+    }
+
+    #[test]
+    fn the_kept_duplicate_depends_on_content_not_on_arrival_or_interning() {
+        let copies = [
+            ("b.json", 1, "z"),
+            ("a.json", 5, "x"),
+            ("a.json", 2, "y"),
+            ("a.json", 2, "w"),
+        ];
+        let texts = ["a.json", "b.json", "w", "x", "y", "z", "svc"];
+        for reversed in [false, true] {
+            // Symbol numbers follow the order strings are first interned,
+            // which reader threads decide.
+            let strings = Interner::new();
+            let mut order = texts.to_vec();
+            if reversed {
+                order.reverse();
+            }
+            for text in order {
+                strings.intern(text);
+            }
+            for rotation in 0..copies.len() {
+                for backwards in [false, true] {
+                    let mut arrival = copies.to_vec();
+                    arrival.rotate_left(rotation);
+                    if backwards {
+                        arrival.reverse();
+                    }
+                    let spans = arrival
+                        .iter()
+                        .map(|&(file, line, name)| read_at(&strings, file, line, name))
+                        .collect();
+                    let mut q = Quality::default();
+                    let t = Trace::build(spans, &strings, &mut q);
+                    let kept = &t.spans[0];
+                    let seen = format!("{arrival:?}, interned reversed: {reversed}");
+                    assert_eq!(t.spans.len(), 1, "{seen}");
+                    assert_eq!(q.duplicate_spans, 3, "{seen}");
+                    // The first input by name, the earliest place in it,
+                    // then the name.
+                    assert_eq!(strings.resolve(kept.name), "w", "{seen}");
+                    assert_eq!(kept.origin.location(), Some(Location::Line(2)), "{seen}");
+                }
+            }
+        }
     }
 
     #[test]
