@@ -6,10 +6,15 @@ use crate::util::{critpath, path, succeed};
 /// The JSON report of `analyze` on `input`, with extra flags, run with
 /// `TMPDIR` pointing at `tmp` so that spill folders can be checked.
 fn report(input: &str, extra: &[&str], tmp: &std::path::Path) -> (String, String) {
+    report_of(&[input], extra, tmp)
+}
+
+/// [`report`] on several inputs.
+fn report_of(inputs: &[&str], extra: &[&str], tmp: &std::path::Path) -> (String, String) {
     succeed(
         critpath()
             .arg("analyze")
-            .arg(path(input))
+            .args(inputs.iter().map(|input| path(input)))
             .args(["--format", "json"])
             .args(extra)
             .env("TMPDIR", tmp),
@@ -24,6 +29,9 @@ fn a_spilled_report_is_byte_for_byte_the_in_memory_one() {
         "fixtures/sentry",
         "fixtures/otlp-proto",
         "fixtures/integrity",
+        "fixtures/xray",
+        "fixtures/zipkin",
+        "fixtures/queues",
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let (in_memory, quiet) = report(input, &[], tmp.path());
@@ -34,6 +42,52 @@ fn a_spilled_report_is_byte_for_byte_the_in_memory_one() {
         let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert!(left.is_empty(), "{input}: spill files left: {left:?}");
     }
+}
+
+/// Every fixture folder holds the same traces in another format, so read
+/// together each span comes several times, and which copy a trace keeps
+/// must not depend on the order the copies arrive in: reader threads
+/// decide the order spilled spans reach a partition, and the command line
+/// the order of the inputs. Several runs and thread counts, because one
+/// run can happen to write a partition in the in-memory order.
+#[test]
+fn a_spilled_report_of_repeated_spans_is_the_in_memory_one_on_any_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Every fixture at once takes seconds a run in a debug build.
+    let all = [("2MiB", "2"), ("1KiB", "3"), ("2MiB", "1")];
+    same_report_spilled_or_not(&["fixtures"], &all, 1, tmp.path());
+    let formats = ["fixtures/xray", "fixtures/zipkin", "fixtures/sentry"];
+    let runs = [("1MiB", "2"), ("1KiB", "3"), ("1MiB", "1")];
+    let forwards = same_report_spilled_or_not(&formats, &runs, 3, tmp.path());
+    let mut reversed = formats;
+    reversed.reverse();
+    let backwards = same_report_spilled_or_not(&reversed, &runs[..1], 2, tmp.path());
+    assert_eq!(forwards, backwards, "the order of the inputs changed it");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left: {left:?}");
+}
+
+/// Asserts that `inputs` give one report in memory on 1 and 3 threads and
+/// spilled under each `(limit, threads)` of `runs`, `times` runs each, and
+/// returns it.
+fn same_report_spilled_or_not(
+    inputs: &[&str],
+    runs: &[(&str, &str)],
+    times: usize,
+    tmp: &std::path::Path,
+) -> String {
+    let (in_memory, _) = report_of(inputs, &["--threads", "1"], tmp);
+    let (again, _) = report_of(inputs, &["--threads", "3"], tmp);
+    assert_eq!(in_memory, again, "{inputs:?} in memory on 3 threads");
+    for &(limit, threads) in runs {
+        for time in 0..times {
+            let flags = ["--memory-limit", limit, "--threads", threads];
+            let (spilled, said) = report_of(inputs, &flags, tmp);
+            assert!(said.contains("spilling spans to"), "{inputs:?}: {said}");
+            assert_eq!(in_memory, spilled, "{inputs:?} {flags:?}, run {time}");
+        }
+    }
+    in_memory
 }
 
 #[test]
