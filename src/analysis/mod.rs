@@ -49,30 +49,35 @@ pub fn analyze(
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<Analysis, AnalysisError> {
-    analyze_with_breakdown(ingested, selection, options).map(|(a, _)| a)
+    let drop = breakdown::Segments::Drop;
+    analyze_with_progress(ingested, selection, options, drop, None).map(|(a, _)| a)
 }
 
-/// [`analyze`], also returning the per-unit breakdown (for flame graphs).
+/// [`analyze`], also returning the per-unit breakdown with its critical
+/// paths (for flame graphs).
 pub fn analyze_with_breakdown(
     ingested: &Ingested,
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    analyze_with_progress(ingested, selection, options, None)
+    let keep = breakdown::Segments::Keep;
+    analyze_with_progress(ingested, selection, options, keep, None)
 }
 
-/// [`analyze_with_breakdown`], advancing `progress` (by partitions, for a
+/// [`analyze_with_breakdown`], keeping the critical paths only if
+/// `segments` says so, and advancing `progress` (by partitions, for a
 /// spilled input).
 pub fn analyze_with_progress(
     ingested: &Ingested,
     selection: &Selection,
     options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
     if let Some(spill) = &ingested.spill {
-        return analyze_spilled(ingested, spill, selection, options, progress);
+        return analyze_spilled(ingested, spill, selection, options, segments, progress);
     }
-    let bd = breakdown_of(&ingested.set, selection, options);
+    let bd = breakdown_of(&ingested.set, selection, options, segments);
     let read = summary::Summary::from_ingested(ingested);
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
@@ -86,6 +91,7 @@ fn analyze_spilled(
     spill: &Spill,
     selection: &Selection,
     options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
     let mut facts = summary::SetFacts::default();
@@ -98,7 +104,7 @@ fn analyze_spilled(
         let spans = spill.read(partition)?;
         let set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
         facts.add(&set);
-        parts.push(breakdown_of(&set, selection, options));
+        parts.push(breakdown_of(&set, selection, options, segments));
         if let Some(bar) = progress {
             bar.inc(1);
         }
@@ -116,9 +122,10 @@ pub fn breakdown_of(
     set: &TraceSet,
     selection: &Selection,
     options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
 ) -> breakdown::Breakdown {
     let units = select::select(set, selection);
-    breakdown::breakdown(set, &units, options)
+    breakdown::breakdown_keeping(set, &units, options, segments)
 }
 
 /// The trace-level data-quality counts of the analysed traces, each trace

@@ -34,8 +34,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     timings.lap("read");
     let read_spans = ingested.spans_per_format.values().sum();
     let progress = super::analysis_progress(&args.input, read_spans);
-    let result =
-        analysis::analyze_with_progress(&ingested, &selection, &options, progress.as_ref());
+    // Only the HTML report draws a flame graph from the critical paths.
+    let segments = if args.format == ReportFormat::Html {
+        analysis::breakdown::Segments::Keep
+    } else {
+        analysis::breakdown::Segments::Drop
+    };
+    let result = analysis::analyze_with_progress(
+        &ingested,
+        &selection,
+        &options,
+        segments,
+        progress.as_ref(),
+    );
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
