@@ -15,7 +15,7 @@ use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::aggregate::{f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column};
-use super::breakdown::{Breakdown, UnitView};
+use super::breakdown::{Breakdown, UnitView, exact};
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
@@ -81,7 +81,7 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
         return None;
     }
     let mut first = obs.remove(0);
-    first.others = obs;
+    first.others = exact(obs);
     Some(first)
 }
 
@@ -131,9 +131,9 @@ fn chain_to(
         }
     }
     CascadeObs {
-        chain,
+        chain: exact(chain),
         culprit_critical,
-        levels,
+        levels: exact(levels),
         others: Vec::new(),
     }
 }

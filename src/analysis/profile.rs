@@ -145,14 +145,16 @@ pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> 
 /// One value per feature, sorted: the sums of `values`' repeats.
 fn summed(mut values: Vec<(Feature, Nanos)>) -> Vec<(Feature, Nanos)> {
     values.sort_unstable_by_key(|&(f, _)| f);
-    let mut out: Vec<(Feature, Nanos)> = Vec::with_capacity(values.len());
-    for (f, v) in values {
-        match out.last_mut() {
-            Some((last, sum)) if *last == f => *sum = sum.saturating_add(v),
-            _ => out.push((f, v)),
+    // Summed in place: `dedup_by` passes the later repeat first and keeps
+    // the earlier one.
+    values.dedup_by(|(f, v), (kept, sum)| {
+        let repeat = f == kept;
+        if repeat {
+            *sum = sum.saturating_add(*v);
         }
-    }
-    out
+        repeat
+    });
+    super::breakdown::exact(values)
 }
 
 /// Per root operation, the distribution of every feature over its units.
