@@ -20,19 +20,21 @@ use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
 
-/// What one unit says about its cascade.
+/// What one unit says about its cascade. Boxed slices rather than vectors:
+/// every unit's are held until aggregation, across every spill partition,
+/// and a slice's handle is a third smaller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CascadeObs {
     /// Services from the root's down to the culprit.
-    pub chain: Vec<Sym>,
+    pub chain: Box<[Sym]>,
     /// The culprit's critical-path time in this unit.
     pub culprit_critical: Nanos,
     /// Per chain level, the duration of that service's topmost span on the
     /// way down (its server-side time).
-    pub levels: Vec<Nanos>,
+    pub levels: Box<[Nanos]>,
     /// The same for every other service holding critical time in the unit,
     /// so the cascade can be redrawn towards a suspect.
-    pub others: Vec<CascadeObs>,
+    pub others: Box<[CascadeObs]>,
 }
 
 /// The cascade of one unit, or `None` when its critical path is empty.
@@ -81,7 +83,7 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
         return None;
     }
     let mut first = obs.remove(0);
-    first.others = exact(obs);
+    first.others = exact(obs).into_boxed_slice();
     Some(first)
 }
 
@@ -131,10 +133,10 @@ fn chain_to(
         }
     }
     CascadeObs {
-        chain: exact(chain),
+        chain: exact(chain).into_boxed_slice(),
         culprit_critical,
-        levels: exact(levels),
-        others: Vec::new(),
+        levels: exact(levels).into_boxed_slice(),
+        others: Box::default(),
     }
 }
 
@@ -330,8 +332,8 @@ mod tests {
         CascadeObs {
             chain: chain.iter().map(|s| strings.intern(s)).collect(),
             culprit_critical: culprit,
-            levels: levels.to_vec(),
-            others: Vec::new(),
+            levels: levels.into(),
+            others: Box::default(),
         }
     }
 
@@ -423,7 +425,7 @@ mod tests {
         for (u, unit) in bd.units.iter_mut().enumerate() {
             let mut o = obs(&set.strings, &["gw", "api"], 100, &[10, 8]);
             if u < 2 {
-                o.others = vec![obs(&set.strings, &["gw", "auth", "db"], 1, &[10, 4, 2])];
+                o.others = Box::new([obs(&set.strings, &["gw", "auth", "db"], 1, &[10, 4, 2])]);
             }
             unit.cascade = Some(o);
         }
