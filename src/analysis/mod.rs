@@ -36,10 +36,10 @@ use select::Selection;
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
     /// The aggregation engine failed.
-    #[error("aggregation failed: {0}")]
+    #[error("aggregation failed")]
     Aggregation(#[from] polars::error::PolarsError),
     /// A spill file could not be read back.
-    #[error("reading spilled spans back: {0}")]
+    #[error("reading spilled spans back")]
     Spill(#[from] std::io::Error),
 }
 

@@ -85,10 +85,14 @@ impl Spill {
         files.iter_mut().try_for_each(Write::flush)
     }
 
-    /// The spans of one partition, in the order they were written.
+    /// The spans of one partition, in the order they were written. A
+    /// partition can be read again (a diagnosis against an earlier time
+    /// range analyses the input a second time); the files go with the
+    /// folder when the spill is dropped.
     pub fn read(&self, partition: usize) -> io::Result<Vec<Span>> {
         let path = partition_path(self.dir(), partition);
-        let bytes = std::fs::read(&path)?;
+        let bytes = std::fs::read(&path)
+            .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
         let mut spans = Vec::with_capacity(bytes.len() / FIXED_LEN);
         let mut rest = &bytes[..];
         while !rest.is_empty() {
@@ -100,8 +104,6 @@ impl Spill {
             })?;
             spans.push(span);
         }
-        // The file is no longer needed: give its disk space back early.
-        let _ = std::fs::remove_file(&path);
         Ok(spans)
     }
 }
@@ -403,6 +405,19 @@ mod tests {
         for other in (0..4).filter(|&q| q != p) {
             assert!(spill.read(other).unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn a_partition_reads_the_same_twice() {
+        let strings = Interner::new();
+        let spans = sample(&strings);
+        let spill = Spill::new(2).unwrap();
+        spill.write(&spans).unwrap();
+        spill.finish().unwrap();
+        let p = spill.partition_of(spans[0].trace_id);
+        let first = spill.read(p).unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(spill.read(p).unwrap(), first);
     }
 
     #[test]

@@ -91,6 +91,30 @@ fn same_report_spilled_or_not(
 }
 
 #[test]
+fn a_diagnosis_against_an_earlier_range_reads_the_spill_again() {
+    // The baseline range is analysed after the incident, from the same
+    // spill; its files used to be deleted as they were first read.
+    let input = "tests/oracles/nezha/W1_ob_currency_netdelay.otlp.jsonl.gz";
+    let range = [
+        "--since",
+        "2022-08-22T05:27:06Z",
+        "--baseline-until",
+        "2022-08-22T05:27:06Z",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let (in_memory, _) = report(input, &range, tmp.path());
+    let mut spilled_args = range.to_vec();
+    spilled_args.extend(["--memory-limit", "1KiB"]);
+    let (spilled, said) = report(input, &spilled_args, tmp.path());
+    assert!(said.contains("spilling spans to"), "{said}");
+    assert_eq!(in_memory, spilled);
+    assert!(
+        in_memory.contains("\"suspects\""),
+        "no diagnosis: {in_memory}"
+    );
+}
+
+#[test]
 fn a_roomy_limit_reads_into_memory() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, said) = report(
