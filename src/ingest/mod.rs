@@ -129,6 +129,13 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// Appends what `part`, a sink of the same input, read.
+    fn append(&mut self, part: Sink<'_>) {
+        self.spans.extend(part.spans);
+        self.quality.merge(part.quality);
+        self.spilled += part.spilled;
+    }
+
     /// Records one skipped, unparsable record and where it was.
     pub fn skip(&mut self, location: Location, message: impl Into<String>) {
         self.quality.unparsable(Problem {
@@ -171,10 +178,55 @@ pub(crate) fn read_chunks<T: Sync>(
     let mut recognised = false;
     for (part, any) in parts {
         recognised |= any;
-        sink.spans.extend(part.spans);
-        sink.quality.merge(part.quality);
+        sink.append(part);
     }
     recognised
+}
+
+/// Reads batches in parallel while `produce` is still finding them: the
+/// producer hands each batch to `submit` and goes on; the batches are read
+/// by the pool's other threads, each into a sink of its own, and appended
+/// to `sink` in the order they were submitted. A producer that scans a
+/// large document serially (a Jaeger export's `data` array) thus overlaps
+/// with the parsing instead of preceding it. When `produce` fails, what the
+/// batches read is discarded, so the caller can read the input another way.
+pub(crate) fn read_streamed<T: Send, R: Send, E: Send>(
+    sink: &mut Sink<'_>,
+    produce: impl FnOnce(&mut dyn FnMut(Vec<T>)) -> Result<R, E> + Send,
+    read: impl Fn(&[T], &mut Sink<'_>) + Sync,
+) -> Result<R, E> {
+    let strings = sink.strings;
+    let name = sink.name.as_str();
+    let read = &read;
+    let done = std::sync::Mutex::new(Vec::new());
+    let done_ref = &done;
+    // `scope` runs `produce` on a pool thread, so the producer and the
+    // readers together use no more threads than `--threads` allows.
+    let produced = rayon::scope(|scope| {
+        let mut next = 0usize;
+        let mut submit = |batch: Vec<T>| {
+            let index = next;
+            next += 1;
+            scope.spawn(move |_| {
+                let mut part = Sink::new(name, strings);
+                read(&batch, &mut part);
+                // A poisoned lock means a reader panicked, and the scope
+                // re-raises that panic; the parts are not used then.
+                if let Ok(mut done) = done_ref.lock() {
+                    done.push((index, part));
+                }
+            });
+        };
+        produce(&mut submit)
+    });
+    let mut parts = done.into_inner().unwrap_or_default();
+    if produced.is_ok() {
+        parts.sort_unstable_by_key(|(index, _)| *index);
+        for (_, part) in parts {
+            sink.append(part);
+        }
+    }
+    produced
 }
 
 /// A reader of one trace format.

@@ -23,6 +23,7 @@
 //! test data uses `span-A`) are hashed, keeping the trace id text as label.
 //! Spans sharing an id are all emitted; the model keeps one.
 
+mod envelope;
 mod typed;
 
 use std::borrow::Cow;
@@ -86,58 +87,43 @@ impl Reader for JaegerReader {
     }
 }
 
-/// The query API envelope with its traces left as raw JSON, so that each
-/// trace is parsed on its own: a 1 GB export never becomes one 1 GB tree of
-/// `Value`s, and its traces are read in parallel.
-#[derive(serde::Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    data: Option<Vec<&'a RawValue>>,
-    errors: Option<Value>,
-}
-
 /// Reads `record` if it is a `{"data": [...]}` envelope; `false` if it is
 /// not (or is malformed), for the general path to read or report.
+///
+/// The envelope is scanned once, serially, and each trace is left as raw
+/// JSON to be parsed on its own: a 1 GB export never becomes one 1 GB tree
+/// of `Value`s. Batches of traces are parsed by the other threads while the
+/// scan goes on (the scan is about half the work of reading an export).
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(Envelope {
-        data: Some(traces),
-        errors,
-    }) = parse::<Envelope<'_>>(record.bytes)
-    else {
-        return false;
-    };
-    report_export_errors(record, errors.as_ref(), sink);
-    // Each trace becomes a record of its own, starting on its own line, so
-    // that problems inside it are still located by line.
-    let base = record.bytes.as_ptr() as usize;
-    let (mut line, mut counted) = (record.line, 0);
-    let subrecords: Vec<Record<'_>> = traces
-        .iter()
-        .map(|raw| {
-            let offset = raw.get().as_ptr() as usize - base;
-            line += memchr::memchr_iter(b'\n', &record.bytes[counted..offset]).count() as u64;
-            counted = offset;
-            Record {
-                line,
-                bytes: raw.get().as_bytes(),
-            }
-        })
-        .collect();
-    let chunks = subrecords.chunks(TRACES_PER_TASK).collect();
-    super::read_chunks(chunks, sink, |chunk, part| {
-        for sub in chunk {
-            let from = part.spans.len();
-            if !read_typed_trace(sub, part) {
-                match serde_json::from_slice::<Value>(sub.bytes) {
-                    Ok(trace) => read_trace(sub, &trace, &[], part),
-                    Err(err) => part.skip(sub.error_location(&err), format!("invalid JSON: {err}")),
+    // The traces go to a sink of their own so that the export's reported
+    // errors, found only at the end of the scan, are counted before them.
+    let mut traces = Sink::new(&sink.name, sink.strings);
+    let scanned = super::read_streamed(
+        &mut traces,
+        |submit| envelope::scan(record, TRACES_PER_TASK, submit),
+        |chunk: &[Record<'_>], part| {
+            for sub in chunk {
+                let from = part.spans.len();
+                if !read_typed_trace(sub, part) {
+                    match serde_json::from_slice::<Value>(sub.bytes) {
+                        Ok(trace) => read_trace(sub, &trace, &[], part),
+                        Err(err) => {
+                            part.skip(sub.error_location(&err), format!("invalid JSON: {err}"))
+                        }
+                    }
                 }
+                part.locate(from, &Location::Line(sub.line));
             }
-            part.locate(from, &Location::Line(sub.line));
+        },
+    );
+    match scanned {
+        Ok(Some(errors)) => {
+            report_export_errors(record, errors.as_ref(), sink);
+            sink.append(traces);
+            true
         }
-        true
-    });
-    true
+        Ok(None) | Err(_) => false,
+    }
 }
 
 /// Traces per parallel task: enough to amortise the task, few enough to
