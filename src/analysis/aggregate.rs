@@ -68,18 +68,34 @@ pub(super) fn quantile(values: Expr, q: f64, alias: &str) -> Expr {
     values.quantile(lit(q), METHOD).alias(alias)
 }
 
+/// The 0-based position, among the values of `distinct` in ascending
+/// order, of their nearest-rank `q` quantile, named `alias`: how many of
+/// them lie below it (0 when there are none).
+///
+/// polars returns quantiles as floats, which round nanoseconds past 2^53.
+/// So where a quantile must be exact, polars picks the rank among numbers
+/// that are all distinct and small (positions, unit numbers) and the value
+/// is read at that position of the sorted values. Every such read goes
+/// through here, so there is one definition of the rank.
+pub(super) fn nearest_rank_position(distinct: Expr, q: f64, alias: &str) -> Expr {
+    let at_rank = quantile(distinct.clone(), q, alias);
+    distinct.lt(at_rank).sum().alias(alias)
+}
+
 /// The nearest-rank `q` quantile of `values`, exactly (`None` when there
-/// are none). polars returns quantiles as floats, which round nanoseconds
-/// past 2^53, so polars picks the rank among the positions of the sorted
-/// values and the value is read at it.
+/// are none): read at [`nearest_rank_position`] among the positions of the
+/// sorted values.
 pub(super) fn quantile_of(mut values: Vec<i64>, q: f64) -> PolarsResult<Option<i64>> {
+    if values.is_empty() {
+        return Ok(None);
+    }
     values.sort_unstable();
     let positions = df!("position" => (0..values.len() as u64).collect::<Vec<_>>())?;
     let rank = positions
         .lazy()
-        .select([quantile(col("position"), q, "rank")])
+        .select([nearest_rank_position(col("position"), q, "rank")])
         .collect()?;
-    let rank = f64_column(&rank, "rank")?.first().copied().flatten();
+    let rank = u32_column(&rank, "rank")?.first().copied().flatten();
     Ok(rank.and_then(|r| values.get(r as usize).copied()))
 }
 
@@ -397,6 +413,48 @@ mod tests {
             );
             assert_eq!(op.max_ms, *durs.last().unwrap() as f64 / 1e6);
         }
+    }
+
+    #[test]
+    fn quantile_of_is_the_nearest_rank_value_exactly() {
+        assert_eq!(quantile_of(Vec::new(), 0.5).unwrap(), None);
+        // Past 2^53, where neighbouring values round to one float; repeats
+        // take a rank each.
+        let base = 1i64 << 60;
+        for n in [1usize, 2, 3, 7, 20, 101] {
+            let values: Vec<i64> = (0..n).map(|i| base + ((i * 7919) % 13) as i64).collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            for q in [0.01, 0.5, 0.9, 0.95, 0.99, 1.0] {
+                let got = quantile_of(values.clone(), q).unwrap();
+                assert_eq!(got, Some(nearest_rank(&sorted, q)), "n={n} q={q}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_nearest_rank_position_counts_the_values_below_the_quantile() -> PolarsResult<()> {
+        // Distinct numbers, not positions: the position is still the rank's.
+        let frame = df!("unit" => [40u32, 10, 30, 20, 50])?;
+        let out = frame
+            .lazy()
+            .select([
+                nearest_rank_position(col("unit"), 0.5, "p50"),
+                nearest_rank_position(col("unit"), 0.99, "p99"),
+                nearest_rank_position(col("unit"), 0.2, "p20"),
+            ])
+            .collect()?;
+        // Ranks ceil(q × 5): 3, 5 and 1.
+        for (name, position) in [("p50", 2), ("p99", 4), ("p20", 0)] {
+            assert_eq!(u32_column(&out, name)?, [Some(position)], "{name}");
+        }
+        // No values: position 0, which no value is read at.
+        let empty = df!("unit" => Vec::<u32>::new())?
+            .lazy()
+            .select([nearest_rank_position(col("unit"), 0.5, "p50")])
+            .collect()?;
+        assert_eq!(u32_column(&empty, "p50")?, [Some(0)]);
+        Ok(())
     }
 
     #[test]

@@ -340,17 +340,12 @@ fn distribution(value: &str) -> [Expr; 2] {
 }
 
 /// Per group of units, the 0-based positions of the percentiles among the
-/// group's values in ascending order. Units are numbered apart, so polars'
-/// nearest-rank quantile of the group's unit numbers is the one at that
-/// position, and the units numbered below it count it. A feature's group
-/// reads its percentiles at these positions with its missing units counted
-/// as zeros, which are not stored.
+/// group's values in ascending order: units are numbered apart, so their
+/// numbers give the positions. A feature's group reads its percentiles at
+/// these positions with its missing units counted as zeros, which are not
+/// stored.
 fn ranks() -> [Expr; 3] {
-    let unit = || SpanColumn::Unit.col();
-    QUANTILES.map(|(q, name)| {
-        let at_rank = aggregate::quantile(unit(), q, name);
-        unit().lt(at_rank).sum().alias(name)
-    })
+    QUANTILES.map(|(q, name)| aggregate::nearest_rank_position(SpanColumn::Unit.col(), q, name))
 }
 
 /// The profile of the units `keep` selects.

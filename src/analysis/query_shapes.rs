@@ -33,9 +33,7 @@ pub fn aggregate(
         .agg([
             len().alias("count"),
             col("dur").mean().alias("avg"),
-            col("dur")
-                .quantile(lit(0.95), QuantileMethod::Equiprobable)
-                .alias("p95"),
+            super::aggregate::percentile("dur", 0.95, "p95"),
             super::aggregate::total_ns("dur", exact, "total"),
             super::aggregate::slowest_unit("dur"),
         ])
