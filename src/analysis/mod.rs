@@ -131,7 +131,7 @@ pub fn breakdown_of(
 /// The trace-level data-quality counts of the analysed traces, each trace
 /// counted once however many of its roots were analysed.
 fn selected_quality(bd: &breakdown::Breakdown) -> std::collections::BTreeMap<String, u64> {
-    let mut sums = [0u64; 8];
+    let mut sums = [0u64; crate::model::TraceIssues::COUNTS.len()];
     let mut last = None;
     for unit in &bd.units {
         // A trace's units are adjacent (units come in trace order).

@@ -118,6 +118,23 @@ impl Count {
         Count::UnresolvedLinks,
     ];
 
+    /// Whether a trace's own build makes this count; the others are made
+    /// while reading (records and spans skipped, Sentry events, links
+    /// resolved across traces), before there is a trace to count them in.
+    pub const fn of_trace_build(self) -> bool {
+        matches!(
+            self,
+            Count::MissingParent
+                | Count::DuplicateSpans
+                | Count::ParentCycles
+                | Count::MultiRootTraces
+                | Count::ChildStartsBeforeParent
+                | Count::ChildEndsAfterParent
+                | Count::ZeroDuration
+                | Count::NegativeDuration
+        )
+    }
+
     /// The count's JSON name (its field in [`Quality`]).
     pub fn key(self) -> &'static str {
         match self {
@@ -367,33 +384,50 @@ impl Quality {
     }
 
     /// Every count with its label and JSON key, in [`Count::ALL`] order.
-    pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); 13] {
+    pub fn counts_keyed(&self) -> [(&'static str, &'static str, u64); Count::ALL.len()] {
         Count::ALL.map(|c| (c.label(), c.key(), self.get(c)))
     }
 
     /// Every count by label, in [`Count::ALL`] order, for tables.
-    pub fn counts(&self) -> [(&'static str, u64); 13] {
+    pub fn counts(&self) -> [(&'static str, u64); Count::ALL.len()] {
         Count::ALL.map(|c| (c.label(), self.get(c)))
     }
 }
 
+/// How many counts a trace's own build makes.
+const TRACE_COUNTS: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < Count::ALL.len() {
+        if Count::ALL[i].of_trace_build() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
 /// One trace's own data-quality counts (those its build makes), so a
 /// report can count what its selection holds, not only the whole input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TraceIssues(pub [u32; 8]);
+pub struct TraceIssues(pub [u32; TRACE_COUNTS]);
 
 impl TraceIssues {
-    /// The counts, in order.
-    pub const COUNTS: [Count; 8] = [
-        Count::MissingParent,
-        Count::DuplicateSpans,
-        Count::ParentCycles,
-        Count::MultiRootTraces,
-        Count::ChildStartsBeforeParent,
-        Count::ChildEndsAfterParent,
-        Count::ZeroDuration,
-        Count::NegativeDuration,
-    ];
+    /// The counts, in [`Count::ALL`] order: those of
+    /// [`Count::of_trace_build`], so a count added to [`Count`] is listed
+    /// in one place.
+    pub const COUNTS: [Count; TRACE_COUNTS] = {
+        let mut out = [Count::MissingParent; TRACE_COUNTS];
+        let (mut i, mut n) = (0, 0);
+        while i < Count::ALL.len() {
+            if Count::ALL[i].of_trace_build() {
+                out[n] = Count::ALL[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        out
+    };
 
     /// The counts added since `before`.
     pub fn since(self, before: TraceIssues) -> TraceIssues {
@@ -440,6 +474,34 @@ mod tests {
             assert!(all.get(count.key()).is_some(), "{}", count.key());
             let serde_name = serde_json::to_value(count).unwrap();
             assert_eq!(serde_name, count.key(), "span_examples keys match");
+        }
+    }
+
+    #[test]
+    fn a_traces_counts_are_those_its_build_makes_in_table_order() {
+        let listed: Vec<Count> = Count::ALL
+            .into_iter()
+            .filter(|c| c.of_trace_build())
+            .collect();
+        assert_eq!(TraceIssues::COUNTS.to_vec(), listed);
+        assert!(!Count::UnparsableRecords.of_trace_build());
+        assert!(Count::MissingParent.of_trace_build());
+        // Each count lands in its own slot; counts of reading in none.
+        for (slot, &count) in TraceIssues::COUNTS.iter().enumerate() {
+            let mut q = Quality {
+                unresolved_links: 9,
+                ..Quality::default()
+            };
+            q.count(count, || SpanExample {
+                file: None,
+                location: None,
+                trace_id: "t".into(),
+                span_id: "s".into(),
+                message: "m".into(),
+            });
+            let mut want = [0; TraceIssues::COUNTS.len()];
+            want[slot] = 1;
+            assert_eq!(q.trace_counts(), TraceIssues(want), "{count:?}");
         }
     }
 
