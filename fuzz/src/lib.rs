@@ -54,7 +54,7 @@ pub fn pipeline(format: Format, data: &[u8]) {
             unit.duration
         );
     }
-    let folded = flame::folded(&ingested.set, &breakdown, None);
+    let folded = flame::folded(&ingested.set, &breakdown, None).expect("folded");
     // inferno refuses an empty graph ("No stack counts found"): inputs
     // whose critical paths hold no time have none.
     let svg = report::flame::svg(&folded, "fuzz", &mut out);

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use polars::prelude::PolarsResult;
+use polars::prelude::*;
 
 use super::aggregate::quantile_of;
 use super::breakdown::Breakdown;
@@ -23,10 +23,20 @@ pub fn duration_percentile(bd: &Breakdown, percentile: f64) -> PolarsResult<Opti
     quantile_of(durations, (percentile / 100.0).clamp(0.0, 1.0))
 }
 
+/// Columns of the segment table: a segment's stack, and the high and low
+/// 32 bits of its length.
+const STACK: &str = "stack";
+const HIGH: &str = "high";
+const LOW: &str = "low";
+
 /// Folds the critical paths of every unit that lasts at most `cutoff` (all
 /// units when `None`).
-pub fn folded(set: &TraceSet, bd: &Breakdown, cutoff: Option<Nanos>) -> Folded {
-    let mut ns: BTreeMap<String, i64> = BTreeMap::new();
+pub fn folded(set: &TraceSet, bd: &Breakdown, cutoff: Option<Nanos>) -> PolarsResult<Folded> {
+    // One row per critical-path segment. A segment's length is stored in
+    // two halves, each summed exactly by polars (whose `i64` sum wraps) and
+    // joined after: a stack's total may pass `i64::MAX` with spans built
+    // by hand at the extremes of time, and is then capped, as it always was.
+    let (mut stacks, mut high, mut low) = (Vec::new(), Vec::new(), Vec::new());
     for unit in &bd.units {
         if cutoff.is_some_and(|c| unit.duration > c) {
             continue;
@@ -60,14 +70,32 @@ pub fn folded(set: &TraceSet, bd: &Breakdown, cutoff: Option<Nanos>) -> Folded {
                     None => stack,
                 }
             });
-            let total = ns.entry(stack.clone()).or_default();
-            *total = total.saturating_add(seg.end.saturating_sub(seg.start));
+            // A segment is never empty (see `critical_path`), so its length
+            // is positive.
+            let ns = seg.end.saturating_sub(seg.start).max(0);
+            stacks.push(stack.clone());
+            high.push(ns >> 32);
+            low.push(ns & 0xffff_ffff);
         }
     }
-    ns.into_iter()
-        .map(|(k, v)| (k, (v.max(0) as u64).div_ceil(1000)))
-        .filter(|&(_, v)| v > 0)
-        .collect()
+    let out = df!(STACK => stacks, HIGH => high, LOW => low)?
+        .lazy()
+        .group_by([col(STACK)])
+        .agg([col(HIGH).sum(), col(LOW).sum()])
+        .collect()?;
+    let stack = out.column(STACK)?.str()?;
+    let high = out.column(HIGH)?.i64()?;
+    let low = out.column(LOW)?.i64()?;
+    let mut folded = Folded::new();
+    for ((stack, high), low) in stack.iter().zip(high.iter()).zip(low.iter()) {
+        let total = (i128::from(high.unwrap_or(0)) << 32) + i128::from(low.unwrap_or(0));
+        let ns = u64::try_from(total.min(i128::from(i64::MAX))).unwrap_or(0);
+        let us = ns.div_ceil(1000);
+        if us > 0 {
+            folded.insert(stack.unwrap_or("").to_string(), us);
+        }
+    }
+    Ok(folded)
 }
 
 /// One frame; `;` separates frames in the folded format, so it is replaced.
@@ -108,6 +136,47 @@ mod tests {
     }
 
     #[test]
+    fn a_stack_sums_over_units_and_is_capped_past_the_largest_time() {
+        use crate::analysis::critical_path::Segment;
+        let (set, mut bd) = crate::analysis::breakdown::one_span_units(3);
+        let one = |start, end| {
+            vec![Segment {
+                span: 0,
+                start,
+                end,
+            }]
+        };
+        // 1.5 µs in all rounds up to 2.
+        bd.units[0].segments = one(0, 700);
+        bd.units[1].segments = one(100, 900);
+        bd.units[2].segments = Vec::new();
+        let stacks = folded(&set, &bd, None).unwrap();
+        assert_eq!(
+            stacks.into_iter().collect::<Vec<_>>(),
+            [("svc:root".to_string(), 2)]
+        );
+        // The cutoff leaves out the units that last longer.
+        bd.units[1].duration = 2_000;
+        assert_eq!(folded(&set, &bd, Some(1_000)).unwrap()["svc:root"], 1);
+        // Two halves of the largest time and then some: past i64::MAX in
+        // all, so capped there, where each alone is exact.
+        bd.units[0].segments = one(0, i64::MAX);
+        bd.units[1].segments = one(-1, i64::MAX - 1);
+        let capped = folded(&set, &bd, None).unwrap();
+        assert_eq!(capped["svc:root"], (i64::MAX as u64).div_ceil(1000));
+        bd.units[1].segments = Vec::new();
+        bd.units[0].segments = one(0, (1 << 40) + 1_001);
+        let exact = folded(&set, &bd, None).unwrap();
+        assert_eq!(exact["svc:root"], ((1u64 << 40) + 1_001).div_ceil(1000));
+        // No units, no stacks.
+        assert!(
+            folded(&set, &Breakdown::default(), None)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn a_service_named_like_a_comment_keeps_its_stacks() {
         let set = TraceBuilder::new()
             .span_in("# reports-worker", "root", None, 0, 10_000)
@@ -115,7 +184,7 @@ mod tests {
             .build_set();
         let units = select(&set, &Selection::default());
         let bd = breakdown(&set, &units, &FindingOptions::default());
-        let folded = folded(&set, &bd, None);
+        let folded = folded(&set, &bd, None).unwrap();
         assert_eq!(folded.values().sum::<u64>(), 10);
         let mut svg = Vec::new();
         crate::report::flame::svg(&folded, "t", &mut svg).expect("an SVG, not an empty graph");

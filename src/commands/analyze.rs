@@ -86,7 +86,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         timings.lap("parquet");
     }
     let folded = if args.format == ReportFormat::Html {
-        analysis::flame::folded(&ingested.set, &breakdown, None)
+        analysis::flame::folded(&ingested.set, &breakdown, None)?
     } else {
         Default::default()
     };

@@ -76,5 +76,5 @@ fn stacks(
         Some(p) => duration_percentile(&bd, p)?,
         None => None,
     };
-    Ok(folded(set, &bd, cutoff))
+    Ok(folded(set, &bd, cutoff)?)
 }

@@ -118,7 +118,8 @@ fn analyse_and_report(ingested: &Ingested) -> Analysis {
     for (what, v) in analysis.reported_times() {
         assert!(v >= 0.0, "{what}: {v}");
     }
-    let folded = critpath::analysis::flame::folded(&ingested.set, &breakdown, None);
+    let folded =
+        critpath::analysis::flame::folded(&ingested.set, &breakdown, None).expect("folded");
     let options = |csv_section| ReportOptions {
         top: 10,
         top_explicit: false,
