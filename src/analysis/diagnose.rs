@@ -46,7 +46,11 @@ pub fn slow_vs_rest(
         "the fastest {:.0}% of each root operation",
         quantile * 100.0
     );
-    Ok(compare(&rest, &slowest, DiagnosisMode::SlowVsRest, &name).ok())
+    match compare(&rest, &slowest, DiagnosisMode::SlowVsRest, &name) {
+        Ok(found) => Ok(Some(found)),
+        Err(DiagnosisError::NoCommonRoot { .. }) => Ok(None),
+        Err(DiagnosisError::Aggregation(e)) => Err(e),
+    }
 }
 
 /// Splits `bd`'s units at the time `at`: those placed before it are the

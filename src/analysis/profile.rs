@@ -246,11 +246,13 @@ impl FeatureKind {
         FeatureKind::Spans,
     ];
 
-    fn code(self) -> u32 {
+    /// The kind's code in a frame column.
+    pub(super) fn code(self) -> u32 {
         self as u32
     }
 
-    fn from_code(code: u32) -> Option<FeatureKind> {
+    /// The kind of a code [`FeatureKind::code`] gave.
+    pub(super) fn from_code(code: u32) -> Option<FeatureKind> {
         FeatureKind::ALL.get(code as usize).copied()
     }
 }

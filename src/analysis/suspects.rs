@@ -24,7 +24,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::profile::{FeatureKind, Moments, Profile, ProfileGroup};
+use polars::prelude::*;
+
+use super::aggregate::u32_column;
+use super::profile::{FeatureKind, FeatureMoments, Moments, Profile, ProfileGroup};
 use super::results::{Confidence, DiagnosisMode, EdgeStats, Evidence, Suspect, Verdict};
 use crate::units::millis;
 
@@ -71,6 +74,9 @@ pub enum DiagnosisError {
         /// The baseline's.
         baseline: String,
     },
+    /// The aggregation engine failed.
+    #[error("aggregation failed")]
+    Aggregation(#[from] PolarsError),
 }
 
 type Key = (FeatureKind, String, Option<String>);
@@ -117,47 +123,25 @@ pub fn diagnose(
 ) -> Result<Diagnosis, DiagnosisError> {
     let pairs = pair_groups(base.profile, incident.profile)?;
     let total: f64 = pairs.iter().map(|(_, i)| i.traces as f64).sum();
-    let mut changes: BTreeMap<Key, Change> = BTreeMap::new();
+    let weight = |i: &ProfileGroup| i.traces as f64 / total;
     let mut root = Change::default();
     for (b, i) in &pairs {
-        let w = i.traces as f64 / total;
         add(
             &mut root,
-            w,
+            weight(i),
             Some(&b.duration),
             Some(&i.duration),
             (b.traces, i.traces),
             false,
         );
-        let mut keys: BTreeMap<Key, (Option<&Moments>, Option<&Moments>)> = BTreeMap::new();
-        for f in &b.features {
-            keys.entry((
-                f.kind,
-                f.service.clone(),
-                f.callee.clone().or(f.operation.clone()),
-            ))
-            .or_default()
-            .0 = Some(&f.moments);
-        }
-        for f in &i.features {
-            keys.entry((
-                f.kind,
-                f.service.clone(),
-                f.callee.clone().or(f.operation.clone()),
-            ))
-            .or_default()
-            .1 = Some(&f.moments);
-        }
-        for (key, (mb, mi)) in keys {
-            let proportion = matches!(key.0, FeatureKind::EndsIn | FeatureKind::FailsIn);
-            add(
-                changes.entry(key).or_default(),
-                w,
-                mb,
-                mi,
-                (b.traces, i.traces),
-                proportion,
-            );
+    }
+    let mut changes: BTreeMap<Key, Change> = BTreeMap::new();
+    for (key, rows) in paired_features(&pairs)? {
+        let proportion = matches!(key.0, FeatureKind::EndsIn | FeatureKind::FailsIn);
+        let ch = changes.entry(key).or_default();
+        for (pair, mb, mi) in rows {
+            let (b, i) = pairs[pair];
+            add(ch, weight(i), mb, mi, (b.traces, i.traces), proportion);
         }
     }
     for ((kind, a, b), ch) in changes.iter_mut() {
@@ -170,17 +154,66 @@ pub fn diagnose(
     Ok(Diagnosis { verdict, suspects })
 }
 
+/// Columns of the frames that pair two profiles: a group's root operation,
+/// its index in its profile and its units; a feature's pair of groups, kind,
+/// service and callee (or operation), and its index in its group.
+const ROOT_SERVICE: &str = "root_service";
+const ROOT_OPERATION: &str = "root_operation";
+const GROUP: &str = "group";
+const TRACES: &str = "traces";
+const PAIR: &str = "pair";
+const KIND: &str = "kind";
+const SERVICE: &str = "service";
+const OTHER: &str = "other";
+const FEATURE: &str = "feature";
+/// The suffix of the baseline's columns in a paired frame.
+const BASE: &str = "_base";
+
+/// `frame` with one row per `keys`, the last where a saved report (edited
+/// by hand) repeats one, as reading it into a map would keep.
+fn last_per_key(frame: DataFrame, keys: &[&str]) -> LazyFrame {
+    let keys = keys.iter().map(|&k| col(k)).collect();
+    frame
+        .lazy()
+        .unique_stable_generic(Some(keys), UniqueKeepStrategy::Last)
+}
+
+/// The root operations both sides have units of, as (baseline, incident)
+/// groups in the incident's order: an inner join on the root operation.
 fn pair_groups<'a>(
     base: &'a Profile,
     incident: &'a Profile,
 ) -> Result<Vec<(&'a ProfileGroup, &'a ProfileGroup)>, DiagnosisError> {
-    let key = |g: &ProfileGroup| (g.root_service.clone(), g.root_operation.clone());
-    let by: BTreeMap<_, &ProfileGroup> = base.groups.iter().map(|g| (key(g), g)).collect();
-    let pairs: Vec<_> = incident
-        .groups
-        .iter()
-        .filter_map(|i| by.get(&key(i)).map(|b| (*b, i)))
-        .filter(|(b, i)| b.traces > 0 && i.traces > 0)
+    let frame = |p: &Profile| {
+        df!(
+            ROOT_SERVICE => p.groups.iter().map(|g| g.root_service.as_str()).collect::<Vec<_>>(),
+            ROOT_OPERATION => p.groups.iter().map(|g| g.root_operation.as_str()).collect::<Vec<_>>(),
+            GROUP => (0..p.groups.len() as u32).collect::<Vec<_>>(),
+            TRACES => p.groups.iter().map(|g| g.traces).collect::<Vec<_>>(),
+        )
+    };
+    let on = [col(ROOT_SERVICE), col(ROOT_OPERATION)];
+    let base_traces = format!("{TRACES}{BASE}");
+    let joined = frame(incident)?
+        .lazy()
+        .join(
+            last_per_key(frame(base)?, &[ROOT_SERVICE, ROOT_OPERATION]),
+            on.clone(),
+            on,
+            JoinArgs::new(JoinType::Inner).with_suffix(Some(BASE.into())),
+        )
+        .filter(col(TRACES).gt(lit(0)).and(col(&base_traces).gt(lit(0))))
+        .sort([GROUP], SortMultipleOptions::default())
+        .collect()?;
+    let (inc, b) = (
+        u32_column(&joined, GROUP)?,
+        u32_column(&joined, &format!("{GROUP}{BASE}"))?,
+    );
+    let group = |p: &'a Profile, i: Option<u32>| i.and_then(|i| p.groups.get(i as usize));
+    let pairs: Vec<_> = b
+        .into_iter()
+        .zip(inc)
+        .filter_map(|(b, i)| Some((group(base, b)?, group(incident, i)?)))
         .collect();
     if pairs.is_empty() {
         let names = |p: &Profile| {
@@ -202,6 +235,90 @@ fn pair_groups<'a>(
         });
     }
     Ok(pairs)
+}
+
+/// A feature's moments in each paired root operation: the pair's index,
+/// then the baseline's and the incident's moments (`None` on the side
+/// that lacks the feature).
+type PairedRows<'a> = Vec<(usize, Option<&'a Moments>, Option<&'a Moments>)>;
+
+/// Every feature of either side of every pair, with its moments on each
+/// side: a full join per pair on the feature, grouped by feature, each
+/// group's rows in pairs order (the order its change is summed in, as it
+/// always was).
+fn paired_features<'a>(
+    pairs: &[(&'a ProfileGroup, &'a ProfileGroup)],
+) -> PolarsResult<Vec<(Key, PairedRows<'a>)>> {
+    fn key(f: &FeatureMoments) -> Option<&str> {
+        f.callee.as_deref().or(f.operation.as_deref())
+    }
+    let frame = |side: &dyn Fn(usize) -> &'a ProfileGroup| {
+        let rows = || {
+            (0..pairs.len()).flat_map(move |p| {
+                let features = &side(p).features;
+                features.iter().enumerate().map(move |(i, f)| (p, i, f))
+            })
+        };
+        let frame = df!(
+            PAIR => rows().map(|(p, _, _)| p as u32).collect::<Vec<_>>(),
+            KIND => rows().map(|(_, _, f)| f.kind.code()).collect::<Vec<_>>(),
+            SERVICE => rows().map(|(_, _, f)| f.service.as_str()).collect::<Vec<_>>(),
+            OTHER => rows().map(|(_, _, f)| key(f)).collect::<Vec<_>>(),
+            FEATURE => rows().map(|(_, i, _)| i as u32).collect::<Vec<_>>(),
+        )?;
+        Ok::<_, PolarsError>(last_per_key(frame, &[PAIR, KIND, SERVICE, OTHER]))
+    };
+    let on = [col(PAIR), col(KIND), col(SERVICE), col(OTHER)];
+    let mut args = JoinArgs::new(JoinType::Full).with_suffix(Some(BASE.into()));
+    // An edge's callee and an operation are null elsewhere, and a null
+    // matches a null.
+    args.nulls_equal = true;
+    // A feature only the baseline has is keyed by the baseline's columns.
+    let keys =
+        [PAIR, KIND, SERVICE, OTHER].map(|k| col(k).fill_null(col(format!("{k}{BASE}"))).alias(k));
+    let by_pair = |c: &str| col(c).sort_by([col(PAIR)], SortMultipleOptions::default());
+    let base_feature = format!("{FEATURE}{BASE}");
+    let joined = frame(&|p| pairs[p].1)?
+        .join(frame(&|p| pairs[p].0)?, on.clone(), on, args)
+        .with_columns(keys)
+        .group_by([col(KIND), col(SERVICE), col(OTHER)])
+        .agg([by_pair(PAIR), by_pair(FEATURE), by_pair(&base_feature)])
+        .collect()?;
+    let kind = u32_column(&joined, KIND)?;
+    let service = joined.column(SERVICE)?.str()?;
+    let other = joined.column(OTHER)?.str()?;
+    let list = |c: &str, i: usize| -> PolarsResult<Vec<Option<u32>>> {
+        Ok(match joined.column(c)?.list()?.get_as_series(i) {
+            Some(s) => s.cast(&DataType::UInt32)?.u32()?.iter().collect(),
+            None => Vec::new(),
+        })
+    };
+    let mut out = Vec::with_capacity(joined.height());
+    for (i, kind) in kind.into_iter().enumerate() {
+        let Some(k) = kind.and_then(FeatureKind::from_code) else {
+            continue;
+        };
+        let (pair, inc, b) = (list(PAIR, i)?, list(FEATURE, i)?, list(&base_feature, i)?);
+        let moments = |g: &'a ProfileGroup, f: Option<u32>| {
+            f.and_then(|f| g.features.get(f as usize))
+                .map(|f| &f.moments)
+        };
+        let rows = pair
+            .into_iter()
+            .zip(inc.into_iter().zip(b))
+            .filter_map(|(p, (inc, b))| {
+                let (bg, ig) = *pairs.get(p? as usize)?;
+                Some((p? as usize, moments(bg, b), moments(ig, inc)))
+            })
+            .collect();
+        let key = (
+            k,
+            service.get(i).unwrap_or("").to_string(),
+            other.get(i).map(str::to_string),
+        );
+        out.push((key, rows));
+    }
+    Ok(out)
 }
 
 /// Welch's z of the mean gap per call on `a → b`, when both sides have
@@ -630,7 +747,6 @@ pub fn sentence(e: &Evidence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::profile::FeatureMoments;
 
     /// A feature row: kind, service, callee, mean, variance (ms, ms²).
     type Row<'a> = (FeatureKind, &'a str, Option<&'a str>, f64, f64);
@@ -821,6 +937,107 @@ mod tests {
         let base = profile(50, 100.0, &[(Own, "db", None, 30.0, 0.0)]);
         let inc = profile(50, 100.5, &[(Own, "db", None, 30.5, 0.0)]);
         assert!(run(&base, &inc).suspects.is_empty());
+    }
+
+    /// A group of root operation `web:{operation}` with `traces` units and
+    /// one `self_critical` feature per service in `own`.
+    fn group(operation: &str, traces: u64, own: &[(&str, f64)]) -> ProfileGroup {
+        let mut g = profile(traces, 100.0, &[]).groups.remove(0);
+        g.root_operation = operation.into();
+        g.features = own
+            .iter()
+            .map(|&(s, mean)| FeatureMoments {
+                kind: Own,
+                service: s.into(),
+                callee: None,
+                operation: None,
+                moments: moments(mean, 1.0),
+            })
+            .collect();
+        g
+    }
+
+    #[test]
+    fn root_operations_pair_in_the_incidents_order_and_only_with_units_on_both_sides() {
+        let base = Profile {
+            groups: vec![
+                group("/a", 10, &[]),
+                group("/only-base", 10, &[]),
+                group("/b", 0, &[]),
+                group("/c", 10, &[]),
+                // A hand-edited report repeating a root operation: the last
+                // counts, as reading it into a map kept.
+                group("/a", 7, &[]),
+            ],
+        };
+        let incident = Profile {
+            groups: vec![
+                group("/c", 5, &[]),
+                group("/only-incident", 5, &[]),
+                group("/b", 5, &[]),
+                group("/a", 5, &[]),
+            ],
+        };
+        let pairs = pair_groups(&base, &incident).unwrap();
+        let got: Vec<_> = pairs
+            .iter()
+            .map(|(b, i)| {
+                (
+                    b.root_operation.as_str(),
+                    b.traces,
+                    i.root_operation.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("/c", 10, "/c"), ("/a", 7, "/a")]);
+        let none = Profile::default();
+        assert!(pair_groups(&none, &incident).is_err());
+        assert!(pair_groups(&base, &none).is_err());
+    }
+
+    #[test]
+    fn features_pair_across_sides_and_keep_the_pairs_order() {
+        let base = Profile {
+            groups: vec![
+                group("/a", 10, &[("db", 1.0), ("gone", 2.0)]),
+                group("/b", 10, &[("db", 3.0)]),
+            ],
+        };
+        let incident = Profile {
+            groups: vec![
+                group("/b", 10, &[("db", 4.0), ("new", 5.0)]),
+                group("/a", 10, &[("db", 6.0)]),
+            ],
+        };
+        let pairs = pair_groups(&base, &incident).unwrap();
+        let mean = |m: Option<&Moments>| m.map(|m| m.mean);
+        let got: Vec<_> = paired_features(&pairs)
+            .unwrap()
+            .into_iter()
+            .map(|((kind, service, other), rows)| {
+                assert_eq!((kind, &other), (Own, &None));
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .map(|(p, b, i)| (p, mean(b), mean(i)))
+                    .collect();
+                (service, rows)
+            })
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            got,
+            [
+                // Pair 0 is /b, the incident's first.
+                (
+                    s("db"),
+                    vec![(0, Some(3.0), Some(4.0)), (1, Some(1.0), Some(6.0))]
+                ),
+                (s("gone"), vec![(1, Some(2.0), None)]),
+                (s("new"), vec![(0, None, Some(5.0))]),
+            ]
+        );
     }
 
     #[test]
