@@ -149,7 +149,7 @@ pub fn diagnose(
             ch.call_z = per_call_z(base.edges, incident.edges, a, b);
         }
     }
-    let suspects = rank(&changes, root.before, base, incident);
+    let suspects = rank(&changes, root.before, base, incident)?;
     let verdict = verdict(&suspects, &root, &changes, mode, baseline_name, &pairs);
     Ok(Diagnosis { verdict, suspects })
 }
@@ -431,10 +431,11 @@ fn rank(
     root_mean: f64,
     base: &Side<'_>,
     incident: &Side<'_>,
-) -> Vec<Suspect> {
+) -> PolarsResult<Vec<Suspect>> {
     let owners = gap_owners(changes);
-    let mut by_service: BTreeMap<String, Vec<Evidence>> = BTreeMap::new();
-    let mut examples: BTreeMap<String, (f64, String, String)> = BTreeMap::new();
+    // Each grown change's evidence, with the service it is laid to and
+    // the change's example traces.
+    let mut found: Vec<(String, Evidence, &Change)> = Vec::new();
     for ((kind, service, callee), ch) in changes {
         if !ch.grew()
             || matches!(
@@ -476,41 +477,38 @@ fn rank(
             base,
             incident,
         );
-        let best = examples
-            .entry(owner.clone())
-            .or_insert((0.0, String::new(), String::new()));
-        if contribution > best.0 {
-            *best = (
-                contribution,
-                ch.example.1.clone(),
-                ch.baseline_example.1.clone(),
-            );
-        }
-        by_service.entry(owner).or_default().push(ev);
+        found.push((owner, ev, ch));
     }
-    let mut suspects: Vec<Suspect> = by_service
-        .into_iter()
-        .map(|(service, mut evidence)| {
-            evidence.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-            let score = evidence.iter().map(|e| e.contribution).sum();
-            let z = evidence
-                .iter()
-                .map(|e| e.z.max(e.call_z.unwrap_or(0.0)))
-                .fold(0.0, f64::max);
-            structural(changes, &service, &mut evidence);
-            let (_, example, baseline_example) = examples.remove(&service).unwrap_or_default();
-            Suspect {
-                rank: 0,
-                service,
-                score,
-                score_method: "sum of grown per-trace times as a share of the normal mean root duration, plus grown shares of traces stopping or failing here".into(),
-                confidence: if z >= Z_HIGH { Confidence::High } else { Confidence::Medium },
-                evidence,
-                example_trace_id: example,
-                baseline_example_trace_id: baseline_example,
-            }
-        })
-        .collect();
+    let mut suspects = Vec::new();
+    for (service, members) in evidence_by_service(&found)? {
+        // Largest contribution first, ties in the order of the changes; the
+        // score is summed in that order.
+        let mut evidence: Vec<Evidence> = members.iter().map(|&e| found[e].1.clone()).collect();
+        let score = evidence.iter().map(|e| e.contribution).sum();
+        let z = evidence
+            .iter()
+            .map(|e| e.z.max(e.call_z.unwrap_or(0.0)))
+            .fold(0.0, f64::max);
+        structural(changes, &service, &mut evidence);
+        // The examples of the first change that contributes most, if any
+        // contributes.
+        let (example, baseline_example) = members
+            .first()
+            .map(|&e| &found[e])
+            .filter(|(_, ev, _)| ev.contribution > 0.0)
+            .map(|(_, _, ch)| (ch.example.1.clone(), ch.baseline_example.1.clone()))
+            .unwrap_or_default();
+        suspects.push(Suspect {
+            rank: 0,
+            service,
+            score,
+            score_method: "sum of grown per-trace times as a share of the normal mean root duration, plus grown shares of traces stopping or failing here".into(),
+            confidence: if z >= Z_HIGH { Confidence::High } else { Confidence::Medium },
+            evidence,
+            example_trace_id: example,
+            baseline_example_trace_id: baseline_example,
+        });
+    }
     suspects.retain(|s| s.score >= MIN_SCORE);
     suspects.sort_by(|a, b| {
         b.score
@@ -520,7 +518,45 @@ fn rank(
     for (i, s) in suspects.iter_mut().enumerate() {
         s.rank = i as u64 + 1;
     }
-    suspects
+    Ok(suspects)
+}
+
+/// Column of the evidence frame: a piece's index among all pieces.
+const EVIDENCE: &str = "evidence";
+/// Column of the evidence frame: a piece's contribution to its score.
+const CONTRIBUTION: &str = "contribution";
+
+/// Per service, the indices of the `found` evidence laid to it, largest
+/// contribution first and, on a tie, in `found`'s order.
+fn evidence_by_service(
+    found: &[(String, Evidence, &Change)],
+) -> PolarsResult<Vec<(String, Vec<usize>)>> {
+    let frame = df!(
+        SERVICE => found.iter().map(|(s, _, _)| s.as_str()).collect::<Vec<_>>(),
+        EVIDENCE => (0..found.len() as u32).collect::<Vec<_>>(),
+        CONTRIBUTION => found.iter().map(|(_, e, _)| e.contribution).collect::<Vec<_>>(),
+    )?;
+    let out = frame
+        .lazy()
+        .group_by([col(SERVICE)])
+        .agg([col(EVIDENCE).sort_by(
+            [col(CONTRIBUTION)],
+            SortMultipleOptions::default()
+                .with_order_descending(true)
+                .with_maintain_order(true),
+        )])
+        .collect()?;
+    let service = out.column(SERVICE)?.str()?;
+    let members = out.column(EVIDENCE)?.list()?;
+    let mut groups = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        let members: Vec<usize> = match members.get_as_series(i) {
+            Some(s) => s.u32()?.into_no_null_iter().map(|e| e as usize).collect(),
+            None => Vec::new(),
+        };
+        groups.push((service.get(i).unwrap_or("").to_string(), members));
+    }
+    Ok(groups)
 }
 
 fn share(part: f64, whole: f64) -> f64 {
@@ -1038,6 +1074,35 @@ mod tests {
                 (s("new"), vec![(0, None, Some(5.0))]),
             ]
         );
+    }
+
+    #[test]
+    fn evidence_groups_by_service_largest_first_and_ties_in_order() {
+        let ch = Change::default();
+        let piece = |contribution| Evidence {
+            contribution,
+            ..change_evidence(Own, "x", &ch, String::new())
+        };
+        let found: Vec<(String, Evidence, &Change)> = [
+            ("db", 0.1),
+            ("web", 0.5),
+            ("db", 0.3),
+            ("db", 0.1),
+            ("db", 0.3),
+        ]
+        .into_iter()
+        .map(|(s, c)| (s.to_string(), piece(c), &ch))
+        .collect();
+        let mut groups = evidence_by_service(&found).unwrap();
+        groups.sort();
+        assert_eq!(
+            groups,
+            [
+                (String::from("db"), vec![2, 4, 0, 3]),
+                (String::from("web"), vec![1])
+            ]
+        );
+        assert!(evidence_by_service(&[]).unwrap().is_empty());
     }
 
     #[test]
