@@ -8,12 +8,15 @@
 //! - without either, the slow traces of each root operation against the
 //!   rest of the same set (Honeycomb's BubbleUp, CRISP's percentile ranges).
 
+use polars::prelude::*;
+
 use super::breakdown::Breakdown;
 use super::edges;
 use super::profile::{self, Profile};
 use super::results::{DiagnosisMode, EdgeStats};
 use super::suspects::{self, Diagnosis, DiagnosisError, Side};
 use crate::model::{Interner, Nanos};
+use crate::table::SpanColumn;
 
 /// Root operations with fewer units than this are left out of a
 /// slow-against-rest comparison: a "slowest 10%" of a handful of traces is
@@ -35,7 +38,7 @@ pub fn slow_vs_rest(
     bd: &Breakdown,
     quantile: f64,
 ) -> Result<Option<Diagnosis>, polars::error::PolarsError> {
-    let slow = slow_units(bd, quantile);
+    let slow = slow_units(bd, quantile)?;
     let grouped: Vec<bool> = slow.iter().map(Option::is_some).collect();
     if !grouped.iter().any(|&g| g) {
         return Ok(None);
@@ -92,24 +95,38 @@ fn side_of(
 /// Per unit: `Some(true)` when it is among the slowest of its root
 /// operation, `Some(false)` among the rest, `None` when its root operation
 /// is too small to split.
-fn slow_units(bd: &Breakdown, quantile: f64) -> Vec<Option<bool>> {
-    let mut groups: std::collections::BTreeMap<_, Vec<usize>> = Default::default();
-    for (i, u) in bd.units.iter().enumerate() {
-        groups.entry(u.features.root).or_default().push(i);
-    }
+fn slow_units(bd: &Breakdown, quantile: f64) -> PolarsResult<Vec<Option<bool>>> {
+    let (unit, dur) = (SpanColumn::Unit.name(), SpanColumn::Duration.name());
+    let id = |s: crate::model::Sym| s.into_usize() as u32;
+    let units = df!(
+        unit => (0..bd.units.len() as u32).collect::<Vec<_>>(),
+        SpanColumn::Service.name() => bd.units.iter().map(|u| id(u.features.root.0)).collect::<Vec<_>>(),
+        SpanColumn::Name.name() => bd.units.iter().map(|u| id(u.features.root.1)).collect::<Vec<_>>(),
+        dur => bd.units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+    )?;
+    // Slowest first; ties keep unit order, so the split is stable.
+    let slowest_first = SortMultipleOptions::default().with_order_descending_multi([true, false]);
+    let groups = units
+        .lazy()
+        .group_by([SpanColumn::Service.col(), SpanColumn::Name.col()])
+        .agg([col(unit).sort_by([col(dur), col(unit)], slowest_first)])
+        .filter(col(unit).list().len().gt_eq(lit(MIN_SLOW_GROUP as u32)))
+        .collect()?;
+    let members = groups.column(unit)?.list()?;
     let mut slow = vec![None; bd.units.len()];
-    for (_, mut members) in groups {
-        if members.len() < MIN_SLOW_GROUP {
+    for g in 0..groups.height() {
+        let Some(members) = members.get_as_series(g) else {
             continue;
-        }
-        // Slowest first; ties keep unit order, so the split is stable.
-        members.sort_by_key(|&i| (std::cmp::Reverse(bd.units[i].duration), i));
+        };
+        let members = members.u32()?;
         let n_slow = ((1.0 - quantile) * members.len() as f64).ceil().max(1.0) as usize;
-        for (rank, &i) in members.iter().enumerate() {
-            slow[i] = Some(rank < n_slow);
+        for (rank, i) in members.into_no_null_iter().enumerate() {
+            if let Some(s) = slow.get_mut(i as usize) {
+                *s = Some(rank < n_slow);
+            }
         }
     }
-    slow
+    Ok(slow)
 }
 
 /// Compares two sides.
@@ -168,6 +185,36 @@ mod tests {
 
     fn calls(side: &Compared) -> u64 {
         side.edges.iter().map(|e| e.calls).sum()
+    }
+
+    #[test]
+    fn the_slowest_of_each_large_enough_root_operation_are_split_off() {
+        let n = MIN_SLOW_GROUP + 2;
+        let (set, mut bd) = crate::analysis::breakdown::one_span_units(n + 3);
+        let other = (set.strings.intern("api"), set.strings.intern("GET /x"));
+        for (i, u) in bd.units.iter_mut().enumerate() {
+            // Units 3 and 7 tie for the slowest; 5 is next.
+            u.duration = match i {
+                3 | 7 => 900,
+                5 => 800,
+                _ => 100 + i as i64,
+            };
+            if i >= n {
+                // Three units of another root operation: too few to split.
+                u.features.root = other;
+            }
+        }
+        // The slowest 10% of 22 units: ceil(2.2) = 3.
+        let slow = slow_units(&bd, 0.9).unwrap();
+        let split: Vec<usize> = (0..n).filter(|&i| slow[i] == Some(true)).collect();
+        assert_eq!(split, [3, 5, 7]);
+        assert!((0..n).all(|i| slow[i].is_some()));
+        assert_eq!(&slow[n..], [None, None, None]);
+        // Ties keep unit order: at one unit, the first of the two.
+        let slowest = slow_units(&bd, 0.999).unwrap();
+        let split: Vec<usize> = (0..n).filter(|&i| slowest[i] == Some(true)).collect();
+        assert_eq!(split, [3]);
+        assert!(slow_units(&Breakdown::default(), 0.9).unwrap().is_empty());
     }
 
     #[test]
