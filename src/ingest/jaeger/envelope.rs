@@ -173,13 +173,13 @@ impl<'a> Visitor<'a> for Data<'_, 'a, '_> {
 mod tests {
     use super::*;
 
-    fn scanned(
-        text: &str,
-        batch: usize,
-    ) -> (
+    /// What `scan` reported, and each batch it handed over as (line, text).
+    type Scanned = (
         serde_json::Result<Option<Option<Value>>>,
         Vec<Vec<(u64, String)>>,
-    ) {
+    );
+
+    fn scanned(text: &str, batch: usize) -> Scanned {
         let record = Record {
             line: 3,
             bytes: text.as_bytes(),
