@@ -11,6 +11,38 @@ use polars::prelude::*;
 
 use crate::model::{Nanos, Sym};
 
+/// A vector that becomes a polars column without a copy.
+///
+/// polars' `Column::new(name, vec)` copies the vector (it reads it as a
+/// slice); `ChunkedArray::from_vec` takes the allocation as it is.
+pub trait OwnedColumn {
+    /// The vector as a column named `name`.
+    fn into_named_column(self, name: &str) -> Column;
+}
+
+impl OwnedColumn for Vec<u32> {
+    fn into_named_column(self, name: &str) -> Column {
+        UInt32Chunked::from_vec(name.into(), self).into_column()
+    }
+}
+
+impl OwnedColumn for Vec<i64> {
+    fn into_named_column(self, name: &str) -> Column {
+        Int64Chunked::from_vec(name.into(), self).into_column()
+    }
+}
+
+impl OwnedColumn for Vec<f64> {
+    fn into_named_column(self, name: &str) -> Column {
+        Float64Chunked::from_vec(name.into(), self).into_column()
+    }
+}
+
+/// `values` as a column named `name`, without a copy.
+pub fn owned_column(name: &str, values: impl OwnedColumn) -> Column {
+    values.into_named_column(name)
+}
+
 /// The columns of the span table, named as the aggregation queries use them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpanColumn {
@@ -124,13 +156,14 @@ impl SpanColumns {
                 .all(|n| n == height)
         );
         let columns = vec![
-            Column::new(SpanColumn::Unit.name().into(), self.unit),
-            Column::new(SpanColumn::Span.name().into(), self.span),
-            Column::new(SpanColumn::Service.name().into(), self.service),
-            Column::new(SpanColumn::Name.name().into(), self.name),
-            Column::new(SpanColumn::Duration.name().into(), self.duration),
-            Column::new(SpanColumn::SelfTime.name().into(), self.self_time),
-            Column::new(SpanColumn::Critical.name().into(), self.critical),
+            owned_column(SpanColumn::Unit.name(), self.unit),
+            owned_column(SpanColumn::Span.name(), self.span),
+            owned_column(SpanColumn::Service.name(), self.service),
+            owned_column(SpanColumn::Name.name(), self.name),
+            owned_column(SpanColumn::Duration.name(), self.duration),
+            owned_column(SpanColumn::SelfTime.name(), self.self_time),
+            owned_column(SpanColumn::Critical.name(), self.critical),
+            // A boolean column is a bitmap: built from the slice.
             Column::new(SpanColumn::Error.name().into(), self.error),
         ];
         // SAFETY: `push` is the only way rows get in and it appends to
@@ -252,6 +285,17 @@ mod tests {
     fn units_and_spans(t: &SpanTable) -> Vec<(u32, u32)> {
         let units = t.u32s(SpanColumn::Unit).unwrap();
         units.zip(t.u32s(SpanColumn::Span).unwrap()).collect()
+    }
+
+    #[test]
+    fn an_owned_column_keeps_the_vectors_allocation() {
+        let values: Vec<i64> = vec![3, 1, 2];
+        let at = values.as_ptr();
+        let column = owned_column("x", values);
+        let values = column.as_materialized_series().i64().unwrap();
+        let chunk = values.downcast_iter().next().unwrap();
+        assert_eq!(chunk.values().as_ptr(), at);
+        assert_eq!(values.into_no_null_iter().collect::<Vec<_>>(), [3, 1, 2]);
     }
 
     #[test]
