@@ -16,6 +16,7 @@ use super::change_point;
 use super::queues::HopRow;
 use super::summary::rfc3339;
 use crate::model::{Interner, Nanos, Sym};
+use crate::table::SpanColumn;
 
 /// How many services get a critical-time series.
 pub const TOP_SERVICES: usize = 5;
@@ -305,18 +306,35 @@ fn service_series(
     units: &DataFrame,
     count: usize,
 ) -> PolarsResult<Vec<Series>> {
-    let rows = bd
+    // A span's bucket is its unit's, and (bucket, service) is packed into
+    // one u64 key: one single-key group_by over the span rows, where
+    // joining the rows to the units and to the top services held two index
+    // pairs and a gathered copy per span (the analysis's peak on the
+    // benchmark set). Buckets are below MAX_BUCKETS + 1, so both halves fit.
+    let unit_bucket = units.column("bucket")?.i64()?;
+    let unit_bucket: Vec<u64> = unit_bucket.into_no_null_iter().map(|b| b as u64).collect();
+    let keys: Vec<u64> = bd
         .spans
-        .frame()
-        .clone()
+        .u32s(SpanColumn::Unit)?
+        .zip(bd.spans.u32s(SpanColumn::Service)?)
+        .map(|(unit, service)| unit_bucket[unit as usize] << 32 | u64::from(service))
+        .collect();
+    let mut rows = bd.spans.frame().select([SpanColumn::Critical.name()])?;
+    rows.with_column(Column::new("key".into(), keys))?;
+    let per_key = rows
         .lazy()
-        .select([
-            col("unit"),
-            col("service"),
-            col("crit").cast(DataType::Float64),
-        ])
+        .group_by([col("key")])
+        .agg([SpanColumn::Critical.col().cast(DataType::Float64).sum()])
         .collect()?;
-    let totals = rows
+    let key_of = per_key.column("key")?.u64()?;
+    let bucket_of = |key: u64| (key >> 32) as i64;
+    let service_of = |key: u64| key as u32;
+    let sums = df!(
+        "bucket" => key_of.into_no_null_iter().map(bucket_of).collect::<Vec<_>>(),
+        "service" => key_of.into_no_null_iter().map(service_of).collect::<Vec<_>>(),
+        "crit" => per_key.column(SpanColumn::Critical.name())?.clone().take_materialized_series(),
+    )?;
+    let totals = sums
         .clone()
         .lazy()
         .group_by([col("service")])
@@ -330,7 +348,7 @@ fn service_series(
         .group_by([col("bucket")])
         .agg([len().cast(DataType::Float64).alias("traces")]);
     let top_frame = df!("service" => top.clone())?;
-    let sums = rows
+    let sums = sums
         .lazy()
         .join(
             top_frame.lazy(),
@@ -338,14 +356,6 @@ fn service_series(
             [col("service")],
             JoinArgs::new(JoinType::Inner),
         )
-        .join(
-            units.clone().lazy().select([col("unit"), col("bucket")]),
-            [col("unit")],
-            [col("unit")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("bucket"), col("service")])
-        .agg([col("crit").sum()])
         .join(
             traces,
             [col("bucket")],
