@@ -19,7 +19,7 @@ use super::aggregate::{self, f64_column, resolve, u32_column};
 use super::breakdown::{UnitBreakdown, UnitView};
 use super::edges::EdgeRow;
 use crate::model::{Interner, Nanos, Sym};
-use crate::table::SpanColumn;
+use crate::table::{SpanColumn, owned_column};
 
 /// One per-unit feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -279,50 +279,75 @@ const GROUP: &str = "group";
 /// The percentiles a profile keeps, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.50, "p50"), (0.90, "p90"), (0.99, "p99")];
 
-/// The per-unit tables of the units `keep` selects: one row per unit (its
-/// root operation and duration), and one per unit and feature it has.
-fn unit_tables(
-    units: &[UnitBreakdown],
-    keep: &dyn Fn(usize) -> bool,
-) -> PolarsResult<(DataFrame, DataFrame)> {
-    let (mut unit, mut service, mut name, mut duration) = (vec![], vec![], vec![], vec![]);
-    let (mut f_unit, mut f_service, mut f_name) = (vec![], vec![], vec![]);
-    let (mut kind, mut first, mut second, mut value) = (vec![], vec![], vec![], vec![]);
+/// One row per unit `keep` selects: its index, root operation and
+/// duration.
+fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsResult<DataFrame> {
     let id = |s: Sym| s.into_usize() as u32;
-    for (i, u) in units.iter().enumerate().filter(|&(i, _)| keep(i)) {
-        let (s, o) = u.features.root;
-        unit.push(i as u32);
-        service.push(id(s));
-        name.push(id(o));
-        duration.push(u.duration);
+    let kept = || units.iter().enumerate().filter(|&(i, _)| keep(i));
+    let columns = vec![
+        owned_column(
+            SpanColumn::Unit.name(),
+            kept().map(|(i, _)| i as u32).collect::<Vec<_>>(),
+        ),
+        owned_column(
+            SpanColumn::Service.name(),
+            kept()
+                .map(|(_, u)| id(u.features.root.0))
+                .collect::<Vec<_>>(),
+        ),
+        owned_column(
+            SpanColumn::Name.name(),
+            kept()
+                .map(|(_, u)| id(u.features.root.1))
+                .collect::<Vec<_>>(),
+        ),
+        owned_column(
+            SpanColumn::Duration.name(),
+            kept().map(|(_, u)| u.duration).collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new_infer_height(columns)
+}
+
+/// One row per feature of every unit that has a root group: its unit, its
+/// root operation's group, the feature and its value. The vectors are sized
+/// exactly and handed to polars as they are: this table is the largest a
+/// profile holds (tens of rows a unit).
+fn feature_table(units: &[UnitBreakdown], group_of: &[u32]) -> PolarsResult<DataFrame> {
+    let grouped = || {
+        units
+            .iter()
+            .zip(group_of)
+            .enumerate()
+            .filter(|&(_, (_, &g))| g != NO_GROUP)
+    };
+    let rows = grouped().map(|(_, (u, _))| u.features.values.len()).sum();
+    let (mut unit, mut group) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut kind, mut first) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut second, mut value) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for (i, (u, &g)) in grouped() {
         for &(f, v) in &u.features.values {
             let (k, a, b) = f.parts();
-            f_unit.push(i as u32);
-            f_service.push(id(s));
-            f_name.push(id(o));
+            unit.push(i as u32);
+            group.push(g);
             kind.push(k.code());
             first.push(a);
             second.push(b);
             value.push(v);
         }
     }
-    let roots = df!(
-        SpanColumn::Unit.name() => unit,
-        SpanColumn::Service.name() => service,
-        SpanColumn::Name.name() => name,
-        SpanColumn::Duration.name() => duration,
-    )?;
-    let features = df!(
-        SpanColumn::Unit.name() => f_unit,
-        SpanColumn::Service.name() => f_service,
-        SpanColumn::Name.name() => f_name,
-        KIND => kind,
-        FIRST => first,
-        SECOND => second,
-        VALUE => value,
-    )?;
-    Ok((roots, features))
+    DataFrame::new_infer_height(vec![
+        owned_column(SpanColumn::Unit.name(), unit),
+        owned_column(GROUP, group),
+        owned_column(KIND, kind),
+        owned_column(FIRST, first),
+        owned_column(SECOND, second),
+        owned_column(VALUE, value),
+    ])
 }
+
+/// The group of a unit that `keep` left out.
+const NO_GROUP: u32 = u32::MAX;
 
 /// The aggregations of one value column over a group: its values in
 /// ascending order (for the moments and percentiles, see [`moments_column`])
@@ -356,10 +381,11 @@ pub fn build(
     units: &[UnitBreakdown],
     keep: &dyn Fn(usize) -> bool,
 ) -> PolarsResult<Profile> {
-    let (roots, features) = unit_tables(units, keep)?;
+    let per_unit = root_table(units, keep)?;
     let root = [SpanColumn::Service.col(), SpanColumn::Name.col()];
     let dur = SpanColumn::Duration.name();
-    let roots = roots
+    let roots = per_unit
+        .clone()
         .lazy()
         .group_by(root.clone())
         .agg(
@@ -372,27 +398,49 @@ pub fn build(
         )
         .collect()?
         .with_row_index(GROUP.into(), None)?;
-    // Each feature row gets its root operation's group, unit count and
-    // percentile ranks.
+    // Each unit's group, by a join of one row per unit; the feature rows
+    // then carry the group itself, not the root operation to join on (a
+    // join per feature row held index pairs and a gathered copy of the
+    // table, the profile's peak).
+    let unit_group = per_unit
+        .lazy()
+        .join(
+            roots
+                .clone()
+                .lazy()
+                .select([root[0].clone(), root[1].clone(), col(GROUP)]),
+            root.clone(),
+            root,
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select([SpanColumn::Unit.col(), col(GROUP)])
+        .collect()?;
+    let mut group_of = vec![NO_GROUP; units.len()];
+    let unit = u32_column(&unit_group, SpanColumn::Unit.name())?;
+    for (u, g) in unit.into_iter().zip(u32_column(&unit_group, GROUP)?) {
+        if let (Some(u), Some(g)) = (u, g) {
+            group_of[u as usize] = g;
+        }
+    }
+    // The root operation's unit count and percentile ranks join the
+    // grouped features, one row per group and feature.
     let per_root: Vec<&str> = [UNITS].into_iter().chain(QUANTILES.map(|q| q.1)).collect();
     let counts = roots.clone().lazy().select(
         [
-            &root[..],
-            &[col(GROUP)],
+            &[col(GROUP)][..],
             &per_root.iter().map(|&c| col(c)).collect::<Vec<_>>(),
         ]
         .concat(),
     );
-    let features = features
+    let features = feature_table(units, &group_of)?
         .lazy()
-        .join(counts, root.clone(), root, JoinArgs::new(JoinType::Inner))
         .group_by([col(GROUP), col(KIND), col(FIRST), col(SECOND)])
-        .agg(
-            [
-                per_root.iter().map(|&c| col(c).first()).collect(),
-                Vec::from(distribution(VALUE)),
-            ]
-            .concat(),
+        .agg(Vec::from(distribution(VALUE)))
+        .join(
+            counts,
+            [col(GROUP)],
+            [col(GROUP)],
+            JoinArgs::new(JoinType::Inner),
         )
         .collect()?;
     let mut groups = root_groups(strings, units, &roots)?;
