@@ -19,7 +19,7 @@ use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind};
 use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::SpanRow;
-use crate::table::{SpanColumns, SpanTable};
+use crate::table::{Run, SpanColumn, SpanColumns, SpanTable};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
@@ -140,6 +140,11 @@ impl Breakdown {
     /// of traces (the partitions of a spill) into the breakdown the whole
     /// input gives: units in trace-id order, as a trace set orders its
     /// traces, each unit's rows and queries following it, renumbered.
+    ///
+    /// Rows are moved, not copied beside the parts: span rows column by
+    /// column ([`SpanTable::gathered`]); units, queries and edges are
+    /// concatenated part by part (each part freed as it goes) and then put
+    /// in merged order in place.
     pub fn merge(parts: Vec<Breakdown>) -> polars::prelude::PolarsResult<Breakdown> {
         let mut order: Vec<(TraceId, u32, u32)> = parts
             .iter()
@@ -153,14 +158,13 @@ impl Breakdown {
             .collect();
         // A trace lies in one part, so its units keep their relative order.
         order.sort_unstable();
-        let mut out = Breakdown {
-            units: Vec::with_capacity(order.len()),
-            spans: SpanTable::default(),
-            queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
-            edges: Vec::with_capacity(parts.iter().map(|p| p.edges.len()).sum()),
-            queues: Default::default(),
-        };
-        // Each part's rows (and queries) are grouped by unit, in unit order.
+        // Each part's unit `u` becomes unit `renumber[p][u]`.
+        let mut renumber: Vec<Vec<u32>> = parts.iter().map(|p| vec![0; p.units.len()]).collect();
+        for (index, &(_, p, u)) in order.iter().enumerate() {
+            renumber[p as usize][u as usize] = index as u32;
+        }
+        // Each part's span rows, queries and edges are grouped by unit, in
+        // unit order: where each unit's rows start.
         let starts = |units: usize, of: &mut dyn Iterator<Item = u32>| {
             let mut starts = vec![0usize; units + 1];
             for unit in of {
@@ -171,17 +175,23 @@ impl Breakdown {
             }
             starts
         };
-        // Each part's span rows get their units' new numbers, and a stable
-        // sort by unit puts them in the merged order.
-        let mut renumber: Vec<Vec<u32>> = parts.iter().map(|p| vec![0; p.units.len()]).collect();
-        for (index, &(_, p, u)) in order.iter().enumerate() {
-            renumber[p as usize][u as usize] = index as u32;
-        }
-        let mut spans = SpanTable::default();
-        for (part, map) in parts.iter().zip(&renumber) {
-            spans.append(part.spans.renumbered(map)?);
-        }
-        out.spans = spans.sorted_by_unit()?;
+        let span_starts: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|p| Ok(starts(p.units.len(), &mut p.spans.u32s(SpanColumn::Unit)?)))
+            .collect::<polars::prelude::PolarsResult<_>>()?;
+        let runs: Vec<Run> = order
+            .iter()
+            .enumerate()
+            .map(|(index, &(_, p, u))| {
+                let (p, u) = (p as usize, u as usize);
+                Run {
+                    part: p,
+                    first: span_starts[p][u],
+                    rows: span_starts[p][u + 1] - span_starts[p][u],
+                    unit: index as u32,
+                }
+            })
+            .collect();
         let query_starts: Vec<Vec<usize>> = parts
             .iter()
             .map(|p| starts(p.units.len(), &mut p.queries.iter().map(|q| q.unit)))
@@ -190,37 +200,73 @@ impl Breakdown {
             .iter()
             .map(|p| starts(p.units.len(), &mut p.edges.iter().map(|e| e.unit)))
             .collect();
-        let mut units: Vec<Vec<Option<UnitBreakdown>>> = Vec::with_capacity(parts.len());
-        let mut queries = Vec::with_capacity(parts.len());
-        let mut edges = Vec::with_capacity(parts.len());
-        let mut queues = Vec::with_capacity(parts.len());
-        for part in parts {
-            queues.push(part.queues);
-            units.push(part.units.into_iter().map(Some).collect());
-            queries.push(part.queries);
-            edges.push(part.edges);
-        }
-        out.queues = super::queues::QueueRows::merge(queues);
-        for (index, &(_, p, u)) in order.iter().enumerate() {
-            let (p, u) = (p as usize, u as usize);
-            let index = index as u32;
-            if let Some(unit) = units[p][u].take() {
-                out.units.push(unit);
+        let total = |f: &dyn Fn(&Breakdown) -> usize| parts.iter().map(f).sum::<usize>();
+        let mut out = Breakdown {
+            units: Vec::with_capacity(order.len()),
+            spans: SpanTable::default(),
+            queries: Vec::with_capacity(total(&|p| p.queries.len())),
+            edges: Vec::with_capacity(total(&|p| p.edges.len())),
+            queues: Default::default(),
+        };
+        // Where each part's rows land: per unit of the merged order, its
+        // rows' first position.
+        let destinations = |starts: &[Vec<usize>]| {
+            let mut at = 0usize;
+            let mut first: Vec<Vec<usize>> = starts.iter().map(|s| vec![0; s.len() - 1]).collect();
+            for &(_, p, u) in &order {
+                let (p, u) = (p as usize, u as usize);
+                first[p][u] = at;
+                at += starts[p][u + 1] - starts[p][u];
             }
-            let (from, to) = (query_starts[p][u], query_starts[p][u + 1]);
-            out.queries.extend(
-                queries[p][from..to]
-                    .iter()
-                    .map(|q| QueryRow { unit: index, ..*q }),
-            );
-            let (from, to) = (edge_starts[p][u], edge_starts[p][u + 1]);
-            out.edges.extend(
-                edges[p][from..to]
-                    .iter()
-                    .map(|e| EdgeRow { unit: index, ..*e }),
-            );
+            // Row by row, in concatenated (part, then row) order.
+            let mut dest = Vec::with_capacity(at);
+            for (p, s) in starts.iter().enumerate() {
+                for u in 0..s.len() - 1 {
+                    dest.extend((0..s[u + 1] - s[u]).map(|k| (first[p][u] + k) as u32));
+                }
+            }
+            dest
+        };
+        let query_dest = destinations(&query_starts);
+        let edge_dest = destinations(&edge_starts);
+        let unit_dest: Vec<u32> = renumber.iter().flatten().copied().collect();
+        let mut spans = Vec::with_capacity(parts.len());
+        let mut queues = Vec::with_capacity(parts.len());
+        for (part, map) in parts.into_iter().zip(&renumber) {
+            spans.push(part.spans);
+            queues.push(part.queues);
+            out.units.extend(part.units);
+            out.queries
+                .extend(part.queries.into_iter().map(|q| QueryRow {
+                    unit: map[q.unit as usize],
+                    ..q
+                }));
+            out.edges.extend(part.edges.into_iter().map(|e| EdgeRow {
+                unit: map[e.unit as usize],
+                ..e
+            }));
         }
+        permute(&mut out.units, unit_dest);
+        permute(&mut out.queries, query_dest);
+        permute(&mut out.edges, edge_dest);
+        out.queues = super::queues::QueueRows::merge(queues);
+        out.spans = SpanTable::gathered(spans, &runs)?;
         Ok(out)
+    }
+}
+
+/// Moves each `rows[i]` to position `dest[i]`, in place: `dest` is a
+/// permutation of the positions (checked in debug builds).
+fn permute<T>(rows: &mut [T], mut dest: Vec<u32>) {
+    debug_assert_eq!(rows.len(), dest.len());
+    for i in 0..rows.len() {
+        // Each swap puts one row where it belongs, so there are fewer
+        // than `rows.len()` in all.
+        while dest[i] as usize != i {
+            let j = dest[i] as usize;
+            rows.swap(i, j);
+            dest.swap(i, j);
+        }
     }
 }
 
@@ -459,4 +505,33 @@ pub(crate) fn exact<T>(mut v: Vec<T>) -> Vec<T> {
     let mut out = Vec::with_capacity(v.len());
     out.append(&mut v);
     out
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::permute;
+    use proptest::prelude::*;
+
+    #[test]
+    fn permute_moves_each_row_to_its_destination() {
+        let mut rows = vec!['a', 'b', 'c', 'd', 'e'];
+        permute(&mut rows, vec![2, 0, 4, 1, 3]);
+        assert_eq!(rows, ['b', 'd', 'a', 'e', 'c']);
+    }
+
+    proptest! {
+        #[test]
+        fn permute_agrees_with_placing_rows_in_a_new_vector(
+            dest in (0usize..200).prop_flat_map(|n| Just((0..n as u32).collect::<Vec<_>>()).prop_shuffle())
+        ) {
+            let rows: Vec<u32> = (0..dest.len() as u32).map(|i| i * 7).collect();
+            let mut placed = vec![0; rows.len()];
+            for (i, &d) in dest.iter().enumerate() {
+                placed[d as usize] = rows[i];
+            }
+            let mut moved = rows;
+            permute(&mut moved, dest);
+            prop_assert_eq!(moved, placed);
+        }
+    }
 }

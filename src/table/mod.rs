@@ -26,6 +26,12 @@ impl OwnedColumn for Vec<u32> {
     }
 }
 
+impl OwnedColumn for Vec<u64> {
+    fn into_named_column(self, name: &str) -> Column {
+        UInt64Chunked::from_vec(name.into(), self).into_column()
+    }
+}
+
 impl OwnedColumn for Vec<i64> {
     fn into_named_column(self, name: &str) -> Column {
         Int64Chunked::from_vec(name.into(), self).into_column()
@@ -146,7 +152,16 @@ impl SpanColumns {
 
     /// The buffers as a frame; the numeric vectors move into polars as
     /// they are.
-    fn into_frame(self) -> DataFrame {
+    fn into_frame(mut self) -> DataFrame {
+        // Pushed vectors hold up to twice their rows, and the frame keeps
+        // the allocation it is given for as long as the table lives.
+        self.unit.shrink_to_fit();
+        self.span.shrink_to_fit();
+        self.service.shrink_to_fit();
+        self.name.shrink_to_fit();
+        self.duration.shrink_to_fit();
+        self.self_time.shrink_to_fit();
+        self.critical.shrink_to_fit();
         let height = self.unit.len();
         debug_assert!(
             [self.span.len(), self.service.len(), self.name.len()]
@@ -235,28 +250,91 @@ impl SpanTable {
         Ok(values.i64()?.into_no_null_iter())
     }
 
-    /// The table with each row's unit `u` renumbered to `map[u]`.
-    pub fn renumbered(&self, map: &[u32]) -> PolarsResult<SpanTable> {
-        let units: Vec<u32> = self
-            .u32s(SpanColumn::Unit)?
-            .map(|u| map[u as usize])
-            .collect();
-        let mut frame = self.frame.clone();
-        frame.replace(
-            SpanColumn::Unit.name(),
-            Column::new(SpanColumn::Unit.name().into(), units),
-        )?;
-        Ok(SpanTable { frame })
+    /// The rows of `parts` in a new order: each [`Run`] copies a part's
+    /// consecutive rows, in order, giving them one unit number.
+    ///
+    /// Column by column, each part's column freed once it is gathered: the
+    /// merge of a spill holds the parts and one merged column at a time, not
+    /// the parts, a renumbered copy and a sorted copy.
+    pub fn gathered(mut parts: Vec<SpanTable>, runs: &[Run]) -> PolarsResult<SpanTable> {
+        let total: usize = runs.iter().map(|r| r.rows).sum();
+        let mut columns = Vec::with_capacity(SpanColumn::ALL.len());
+        for column in SpanColumn::ALL {
+            let name = column.name();
+            let taken = parts
+                .iter_mut()
+                .map(|t| {
+                    Ok(t.frame
+                        .drop_in_place(name)?
+                        .as_materialized_series()
+                        .rechunk())
+                })
+                .collect::<PolarsResult<Vec<Series>>>()?;
+            let merged = match column {
+                SpanColumn::Unit => {
+                    let mut units = Vec::with_capacity(total);
+                    for r in runs {
+                        units.extend(std::iter::repeat_n(r.unit, r.rows));
+                    }
+                    owned_column(name, units)
+                }
+                SpanColumn::Span | SpanColumn::Service | SpanColumn::Name => {
+                    let slices = taken
+                        .iter()
+                        .map(|s| s.u32()?.cont_slice())
+                        .collect::<PolarsResult<Vec<_>>>()?;
+                    owned_column(name, gather(&slices, runs, total))
+                }
+                SpanColumn::Duration | SpanColumn::SelfTime | SpanColumn::Critical => {
+                    let slices = taken
+                        .iter()
+                        .map(|s| s.i64()?.cont_slice())
+                        .collect::<PolarsResult<Vec<_>>>()?;
+                    owned_column(name, gather(&slices, runs, total))
+                }
+                SpanColumn::Error => {
+                    let flags = taken
+                        .iter()
+                        .map(|s| {
+                            // The column is built from a Vec<bool>: no nulls.
+                            Ok(s.bool()?
+                                .iter()
+                                .map(|b| b.unwrap_or(false))
+                                .collect::<Vec<_>>())
+                        })
+                        .collect::<PolarsResult<Vec<_>>>()?;
+                    let slices: Vec<&[bool]> = flags.iter().map(Vec::as_slice).collect();
+                    Column::new(name.into(), gather(&slices, runs, total))
+                }
+            };
+            columns.push(merged);
+        }
+        Ok(SpanTable {
+            frame: DataFrame::new_infer_height(columns)?,
+        })
     }
+}
 
-    /// The rows in unit order, keeping the order of each unit's rows.
-    pub fn sorted_by_unit(self) -> PolarsResult<SpanTable> {
-        let frame = self.frame.sort(
-            [SpanColumn::Unit.name()],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )?;
-        Ok(SpanTable { frame })
+/// Consecutive rows of one part that [`SpanTable::gathered`] copies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// The part.
+    pub part: usize,
+    /// Its first row.
+    pub first: usize,
+    /// How many rows.
+    pub rows: usize,
+    /// The unit number they get.
+    pub unit: u32,
+}
+
+/// The runs' rows of `parts`, in run order.
+fn gather<T: Copy>(parts: &[&[T]], runs: &[Run], total: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(total);
+    for r in runs {
+        out.extend_from_slice(&parts[r.part][r.first..r.first + r.rows]);
     }
+    out
 }
 
 #[cfg(test)]
@@ -339,17 +417,64 @@ mod tests {
     }
 
     #[test]
-    fn renumbering_then_sorting_interleaves_parts_and_keeps_each_units_rows_in_order() {
+    fn gathering_interleaves_parts_and_keeps_each_runs_rows_in_order() {
         let strings = Interner::default();
         // Two parts of two units each; merged order: a0, b0, a1, b1.
-        let a = SpanTable::from_columns(columns(&[(0, 5, 1), (0, 4, 1), (1, 9, 1)], &strings));
-        let b = SpanTable::from_columns(columns(&[(0, 7, 1), (1, 3, 1), (1, 2, 1)], &strings));
-        let mut t = a.renumbered(&[0, 2]).unwrap();
-        t.append(b.renumbered(&[1, 3]).unwrap());
-        let t = t.sorted_by_unit().unwrap();
+        let a = SpanTable::from_columns(columns(&[(0, 5, 1), (0, 4, 2), (1, 9, 3)], &strings));
+        let b = SpanTable::from_columns(columns(&[(0, 7, 4), (1, 3, 5), (1, 2, 6)], &strings));
+        let run = |part, first, rows, unit| Run {
+            part,
+            first,
+            rows,
+            unit,
+        };
+        let runs = [
+            run(0, 0, 2, 0),
+            run(1, 0, 1, 1),
+            run(0, 2, 1, 2),
+            run(1, 1, 2, 3),
+        ];
+        let t = SpanTable::gathered(vec![a, b], &runs).unwrap();
         assert_eq!(
             units_and_spans(&t),
             [(0, 5), (0, 4), (1, 7), (2, 9), (3, 3), (3, 2)]
         );
+        // Every column follows its row.
+        let durations: Vec<i64> = t.i64s(SpanColumn::Duration).unwrap().collect();
+        assert_eq!(durations, [1, 2, 4, 3, 5, 6]);
+        let critical: Vec<i64> = t.i64s(SpanColumn::Critical).unwrap().collect();
+        assert_eq!(
+            critical,
+            durations.iter().map(|d| d / 3).collect::<Vec<_>>()
+        );
+        let errors = t.frame().column("err").unwrap().bool().unwrap();
+        let spans: Vec<u32> = t.u32s(SpanColumn::Span).unwrap().collect();
+        let odd: Vec<Option<bool>> = spans.iter().map(|s| Some(s % 2 == 1)).collect();
+        assert_eq!(errors.iter().collect::<Vec<_>>(), odd);
+        let names: Vec<&str> = t
+            .frame()
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(names, SpanColumn::ALL.map(|c| c.name()));
+    }
+
+    #[test]
+    fn gathering_a_multi_chunk_part_reads_across_its_chunks() {
+        let strings = Interner::default();
+        let mut a = SpanTable::from_columns(columns(&[(0, 1, 10)], &strings));
+        a.append(SpanTable::from_columns(columns(
+            &[(0, 2, 20), (1, 3, 30)],
+            &strings,
+        )));
+        let runs = [Run {
+            part: 0,
+            first: 1,
+            rows: 2,
+            unit: 7,
+        }];
+        let t = SpanTable::gathered(vec![a], &runs).unwrap();
+        assert_eq!(units_and_spans(&t), [(7, 2), (7, 3)]);
     }
 }
