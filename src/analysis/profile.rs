@@ -13,6 +13,7 @@
 //! different sizes compare per trace, whatever the traffic.
 
 use polars::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{self, f64_column, resolve, u32_column};
@@ -263,7 +264,9 @@ const NO_SYM: u32 = u32::MAX;
 
 /// The columns of the per-unit tables, besides the span table's unit,
 /// root service and root operation (`SpanColumn::Unit`, `Service`, `Name`)
-/// and duration (`SpanColumn::Duration`, the root's).
+/// and duration (`SpanColumn::Duration`, the root's). A key packs a
+/// feature row's root group (high half) and feature id (low half).
+const KEY: &str = "key";
 const KIND: &str = "kind";
 const FIRST: &str = "first";
 const SECOND: &str = "second";
@@ -309,11 +312,20 @@ fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsRe
     DataFrame::new_infer_height(columns)
 }
 
-/// One row per feature of every unit that has a root group: its unit, its
-/// root operation's group, the feature and its value. The vectors are sized
-/// exactly and handed to polars as they are: this table is the largest a
-/// profile holds (tens of rows a unit).
-fn feature_table(units: &[UnitBreakdown], group_of: &[u32]) -> PolarsResult<DataFrame> {
+/// One row per feature of every unit that has a root group: its unit, a
+/// key packing its root operation's group and the feature, and its value;
+/// and the features the keys name.
+///
+/// Features get dense ids, as strings get symbols, so that (group,
+/// feature) fits one u64 and polars groups the rows by one key: grouping
+/// by the group and the feature's three parts row-encoded four columns and
+/// hashed the encodings, 44 bytes a row at the profile's peak. The vectors
+/// are sized exactly and handed to polars as they are: this is the largest
+/// table a profile holds (tens of rows a unit).
+fn feature_table(
+    units: &[UnitBreakdown],
+    group_of: &[u32],
+) -> PolarsResult<(DataFrame, Vec<Feature>)> {
     let grouped = || {
         units
             .iter()
@@ -322,28 +334,30 @@ fn feature_table(units: &[UnitBreakdown], group_of: &[u32]) -> PolarsResult<Data
             .filter(|&(_, (_, &g))| g != NO_GROUP)
     };
     let rows = grouped().map(|(_, (u, _))| u.features.values.len()).sum();
-    let (mut unit, mut group) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let (mut kind, mut first) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let (mut second, mut value) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let mut ids: FxHashMap<Feature, u32> = FxHashMap::default();
+    let mut named = Vec::new();
+    let (mut unit, mut key, mut value) = (
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+    );
     for (i, (u, &g)) in grouped() {
         for &(f, v) in &u.features.values {
-            let (k, a, b) = f.parts();
+            let id = *ids.entry(f).or_insert_with(|| {
+                named.push(f);
+                (named.len() - 1) as u32
+            });
             unit.push(i as u32);
-            group.push(g);
-            kind.push(k.code());
-            first.push(a);
-            second.push(b);
+            key.push(u64::from(g) << 32 | u64::from(id));
             value.push(v);
         }
     }
-    DataFrame::new_infer_height(vec![
+    let frame = DataFrame::new_infer_height(vec![
         owned_column(SpanColumn::Unit.name(), unit),
-        owned_column(GROUP, group),
-        owned_column(KIND, kind),
-        owned_column(FIRST, first),
-        owned_column(SECOND, second),
+        owned_column(KEY, key),
         owned_column(VALUE, value),
-    ])
+    ])?;
+    Ok((frame, named))
 }
 
 /// The group of a unit that `keep` left out.
@@ -432,10 +446,28 @@ pub fn build(
         ]
         .concat(),
     );
-    let features = feature_table(units, &group_of)?
+    let (features, named) = feature_table(units, &group_of)?;
+    let mut features = features
         .lazy()
-        .group_by([col(GROUP), col(KIND), col(FIRST), col(SECOND)])
+        .group_by([col(KEY)])
         .agg(Vec::from(distribution(VALUE)))
+        .collect()?;
+    // The key's halves as columns, one row per group and feature.
+    let keys: Vec<u64> = features.column(KEY)?.u64()?.into_no_null_iter().collect();
+    let parts = |key: u64| named[key as u32 as usize].parts();
+    for (name, values) in [
+        (
+            GROUP,
+            keys.iter().map(|&k| (k >> 32) as u32).collect::<Vec<_>>(),
+        ),
+        (KIND, keys.iter().map(|&k| parts(k).0.code()).collect()),
+        (FIRST, keys.iter().map(|&k| parts(k).1).collect()),
+        (SECOND, keys.iter().map(|&k| parts(k).2).collect()),
+    ] {
+        features.with_column(owned_column(name, values))?;
+    }
+    let features = features
+        .lazy()
         .join(
             counts,
             [col(GROUP)],
