@@ -47,11 +47,11 @@ use serde_json::{Map, Value};
 
 use super::json_locate::{Step, line_of, location_of, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, parse, records_of};
-use super::json_scalars::{AddJson, scalar_text, str_field};
+use super::json_scalars::{scalar_text, str_field};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, AttrsBuilder, Count, Interner, Location, Nanos, Span, SpanExample, SpanId, SpanKind,
-    SpanLink, Status, Sym, TraceId, shape_cache,
+    AttrKey, AttrsBuilder, Count, IdError, Interner, Location, Nanos, Span, SpanExample, SpanId,
+    SpanKind, SpanLink, Status, Sym, TraceId, shape_cache,
 };
 use naming::{describe, kind};
 use time::timestamp_nanos;
@@ -128,13 +128,18 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     let mut events = Vec::new();
     find_events(value, &mut Vec::new(), &mut events);
     for (path, event) in &events {
-        let from = sink.spans.len();
-        read_event(record, path, event, sink);
-        // A span with a time out of bounds is counted at its event's line.
-        super::times::check_batch(sink, from, || location_of(record, path));
-        sink.locate(from, &location_of(record, path));
+        read_parts(record, path, &value_event(event), sink);
     }
     !events.is_empty()
+}
+
+/// Reads one event found at `path` of `record`, however it was parsed.
+fn read_parts(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, sink: &mut Sink<'_>) {
+    let from = sink.spans.len();
+    read_event(record, path, event, sink);
+    // A span with a time out of bounds is counted at its event's line.
+    super::times::check_batch(sink, from, || location_of(record, path));
+    sink.locate(from, &location_of(record, path));
 }
 
 const NOT_SENTRY: &str = "expected a Sentry transaction event (an object with \"spans\" or \"contexts\".\"trace\" and \"event_id\" or \"type\": \"transaction\")";
@@ -181,13 +186,190 @@ fn is_event(object: &Map<String, Value>) -> bool {
         || (marked && (has_array("spans") || has_array("entries") || has_trace))
 }
 
-fn read_event(
-    record: &Record<'_>,
-    path: &[Step<'_>],
-    event: &Map<String, Value>,
-    sink: &mut Sink<'_>,
-) {
-    if let Some(kind) = event.get("type").and_then(Value::as_str) {
+/// What reading an event uses, however the event was parsed, so that the
+/// spans are built from it by one piece of code.
+struct EventParts<'v> {
+    /// `type`, when it is a string.
+    kind: Option<&'v str>,
+    /// The service name (see [`service_name`]).
+    service: Cow<'v, str>,
+    /// `contexts.trace`, when it is an object.
+    trace: Option<TraceParts<'v>>,
+    transaction: Option<&'v str>,
+    title: Option<&'v str>,
+    /// The first non-null of `start_timestamp`, `startTimestamp`.
+    start: Option<Time<'v>>,
+    /// The first non-null of `timestamp`, `endTimestamp`.
+    end: Option<Time<'v>>,
+    /// The span list (`None` for an entry that is not an object) and its
+    /// path in the event (see [`spans_of`]).
+    spans: Option<(Vec<Option<SpanParts<'v>>>, Vec<Step<'static>>)>,
+}
+
+/// `contexts.trace`.
+struct TraceParts<'v> {
+    trace_id: Option<&'v str>,
+    span_id: Option<&'v str>,
+    parent_span_id: Option<&'v str>,
+    op: Option<&'v str>,
+    status: Option<&'v str>,
+    data: Cow<'v, [Member<'v>]>,
+    links: Vec<LinkParts<'v>>,
+}
+
+/// One `spans[]` object.
+struct SpanParts<'v> {
+    span_id: Option<&'v str>,
+    /// `trace_id` when it is a non-empty string, as it names a trace.
+    trace_id: Option<&'v str>,
+    /// `trace_id` when it is a string, empty or not, as it is compared
+    /// with the event's.
+    own_trace_id: Option<&'v str>,
+    parent_span_id: Option<&'v str>,
+    op: Option<&'v str>,
+    description: Option<&'v str>,
+    status: Option<&'v str>,
+    start: Option<Time<'v>>,
+    end: Option<Time<'v>>,
+    data: Cow<'v, [Member<'v>]>,
+    tags: Cow<'v, [Member<'v>]>,
+    links: Vec<LinkParts<'v>>,
+}
+
+/// A time's key and its (non-null) value.
+type Time<'v> = (&'static str, &'v Value);
+
+/// `(trace_id, span_id)` of a link object, when non-empty strings.
+type LinkParts<'v> = (Option<&'v str>, Option<&'v str>);
+
+/// A member of `data` or `tags` that reading uses (see [`kept`]).
+type Member<'v> = (Cow<'v, str>, Scalar<'v>);
+
+/// The value of a `data` or `tags` member: text (borrowed from the input
+/// when it can be), or another JSON value. Arrays and objects are kept as
+/// null, which says as little as they do: neither is text.
+#[derive(Clone, Debug, PartialEq)]
+enum Scalar<'v> {
+    Text(Cow<'v, str>),
+    Other(Value),
+}
+
+impl Scalar<'_> {
+    fn of(value: &Value) -> Scalar<'_> {
+        match value {
+            Value::String(text) => Scalar::Text(Cow::Borrowed(text)),
+            Value::Array(_) | Value::Object(_) => Scalar::Other(Value::Null),
+            other => Scalar::Other(other.clone()),
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(text) => Some(text),
+            Scalar::Other(_) => None,
+        }
+    }
+
+    /// As [`scalar_text`] gives it.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Scalar::Text(text) => (!text.is_empty()).then(|| Cow::Borrowed(text.as_ref())),
+            Scalar::Other(value) => scalar_text(value),
+        }
+    }
+}
+
+/// Whether a `data` or `tags` key is one reading uses: an attribute, or a
+/// key naming reads. The rest is never looked at.
+fn kept(key: &str) -> bool {
+    AttrKey::lookup(key).is_some() || naming::reads(key)
+}
+
+/// The members of an object that reading uses, in order.
+fn members(object: Option<&Map<String, Value>>) -> Cow<'_, [Member<'_>]> {
+    object
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| kept(key))
+        .map(|(key, value)| (Cow::Borrowed(key.as_str()), Scalar::of(value)))
+        .collect()
+}
+
+fn value_event(event: &Map<String, Value>) -> EventParts<'_> {
+    let trace = event
+        .get("contexts")
+        .and_then(|c| c.get("trace"))
+        .and_then(Value::as_object);
+    EventParts {
+        kind: event.get("type").and_then(Value::as_str),
+        service: service_name(event),
+        trace: trace.map(|trace| TraceParts {
+            trace_id: str_field(trace, "trace_id"),
+            span_id: str_field(trace, "span_id"),
+            parent_span_id: str_field(trace, "parent_span_id"),
+            op: str_field(trace, "op"),
+            status: str_field(trace, "status"),
+            data: members(trace.get("data").and_then(Value::as_object)),
+            links: value_links(trace),
+        }),
+        transaction: str_field(event, "transaction"),
+        title: str_field(event, "title"),
+        start: first_time(event, &["start_timestamp", "startTimestamp"]),
+        end: first_time(event, &["timestamp", "endTimestamp"]),
+        spans: spans_of(event).map(|(spans, path)| {
+            let spans = spans
+                .iter()
+                .map(|span| span.as_object().map(value_span))
+                .collect();
+            (spans, path)
+        }),
+    }
+}
+
+fn value_span(span: &Map<String, Value>) -> SpanParts<'_> {
+    SpanParts {
+        span_id: str_field(span, "span_id"),
+        trace_id: str_field(span, "trace_id"),
+        own_trace_id: span.get("trace_id").and_then(Value::as_str),
+        parent_span_id: str_field(span, "parent_span_id"),
+        op: str_field(span, "op"),
+        description: str_field(span, "description"),
+        status: str_field(span, "status"),
+        start: first_time(span, &["start_timestamp"]),
+        end: first_time(span, &["timestamp"]),
+        data: members(span.get("data").and_then(Value::as_object)),
+        tags: members(span.get("tags").and_then(Value::as_object)),
+        links: value_links(span),
+    }
+}
+
+/// The first of `keys` present with a non-null value.
+fn first_time<'v>(object: &'v Map<String, Value>, keys: &[&'static str]) -> Option<Time<'v>> {
+    keys.iter()
+        .find_map(|k| Some((*k, object.get(*k).filter(|v| !v.is_null())?)))
+}
+
+/// Span links (newer SDKs): `[{"trace_id", "span_id", ...}]`; what is not
+/// an object is no link.
+fn value_links(object: &Map<String, Value>) -> Vec<LinkParts<'_>> {
+    let links = object.get("links").and_then(Value::as_array);
+    links
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .map(|link| (str_field(link, "trace_id"), str_field(link, "span_id")))
+        .collect()
+}
+
+/// The event's trace id, parsed once for all of its spans: its text, the
+/// id, and whether the text was hex.
+type EventTrace<'v> = (&'v str, TraceId, bool);
+
+/// `contexts.trace.trace_id` and what parsing it gave.
+type ParsedTrace<'v> = (&'v str, Result<(TraceId, bool), IdError>);
+
+fn read_event(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, sink: &mut Sink<'_>) {
+    if let Some(kind) = event.kind {
         if kind != "transaction" {
             let message = format!("not a transaction event (type {kind:?})");
             skip_at(sink, record, path, message);
@@ -195,14 +377,14 @@ fn read_event(
         }
     }
     let strings = sink.strings;
-    let service = strings.intern(&service_name(event));
-    let trace = event
-        .get("contexts")
-        .and_then(|c| c.get("trace"))
-        .and_then(Value::as_object);
+    let service = strings.intern(&event.service);
+    let trace = event.trace.as_ref();
+    let parsed = trace
+        .and_then(|t| t.trace_id)
+        .map(|text| (text, TraceId::parse(text)));
     let mut root = None;
     if let Some(trace) = trace {
-        match root_span(event, trace, service, strings) {
+        match root_span(event, trace, parsed.clone(), service, strings) {
             Ok(span) => {
                 root = Some(span.span_id);
                 sink.spans.push(span);
@@ -210,13 +392,12 @@ fn read_event(
             Err(message) => skip_at(sink, record, path, format!("transaction root: {message}")),
         }
     }
-    let Some((spans, spans_path)) = spans_of(event) else {
+    let Some((spans, spans_path)) = &event.spans else {
         return;
     };
     // The event's trace id, when it is one.
-    let event_trace = trace
-        .and_then(|t| str_field(t, "trace_id"))
-        .filter(|text| TraceId::parse(text).is_ok());
+    let event_trace: Option<EventTrace<'_>> =
+        parsed.and_then(|(text, parsed)| parsed.ok().map(|(id, is_hex)| (text, id, is_hex)));
     let span_at = |i: usize| {
         let mut at = path.to_vec();
         at.extend(spans_path.iter().copied());
@@ -227,13 +408,17 @@ fn read_event(
     // The `spans[]` index of each span read.
     let mut read = Vec::new();
     for (i, span) in spans.iter().enumerate() {
+        let Some(span) = span else {
+            skip_at(sink, record, &span_at(i), "expected a span object".into());
+            continue;
+        };
         match child_span(span, event_trace, service, strings) {
             Ok(child) => {
-                if let Some(event_trace) = event_trace {
-                    let own = span.get("trace_id").and_then(Value::as_str);
-                    if let Some(own) = own.filter(|own| !same_trace(own, event_trace)) {
+                if let Some((event_text, event_id, _)) = event_trace {
+                    let own = span.own_trace_id;
+                    if let Some(own) = own.filter(|own| !same_trace(own, event_text, event_id)) {
                         let message = format!(
-                            "the span's trace_id {own:?} is not its event's ({event_trace}); kept in the event's trace"
+                            "the span's trace_id {own:?} is not its event's ({event_text}); kept in the event's trace"
                         );
                         let what = (Count::SentrySpanTraceMismatch, message);
                         count_span(sink, record, &span_at(i), ids_of(&child), what);
@@ -255,12 +440,10 @@ fn read_event(
     }
 }
 
-/// Whether a span's own trace id text names the same trace as its event's.
-fn same_trace(own: &str, event: &str) -> bool {
-    match (TraceId::parse(own), TraceId::parse(event)) {
-        (Ok((own, _)), Ok((event, _))) => own == event,
-        _ => false,
-    }
+/// Whether a span's own trace id text names the same trace as its event's
+/// (whose text parsed as `event_id`); the same text needs no parse.
+fn same_trace(own: &str, event_text: &str, event_id: TraceId) -> bool {
+    own == event_text || TraceId::parse(own).is_ok_and(|(own, _)| own == event_id)
 }
 
 /// Puts the spans read from one event (`sink.spans[first..]`, read from
@@ -342,7 +525,7 @@ fn count_span(
 /// event and named by `transaction`. Without this the spans would be
 /// orphans with no common parent.
 fn implicit_root(
-    event: &Map<String, Value>,
+    event: &EventParts<'_>,
     spans: &[Span],
     service: Sym,
     strings: &Interner,
@@ -357,16 +540,14 @@ fn implicit_root(
     if outside.any(|other| other != (trace_id, parent)) {
         return None;
     }
-    let name = str_field(event, "transaction")
-        .or_else(|| str_field(event, "title"))
-        .unwrap_or("unknown");
+    let name = event.transaction.or(event.title).unwrap_or("unknown");
     let template = spans.first()?;
     Some(Span {
         trace_id,
         span_id: parent,
         parent_id: None,
-        start: time(event, &["start_timestamp", "startTimestamp"]).ok()?,
-        end: time(event, &["timestamp", "endTimestamp"]).ok()?,
+        start: time(event.start, "start_timestamp").ok()?,
+        end: time(event.end, "timestamp").ok()?,
         service,
         name: strings.intern(name),
         kind: SpanKind::Internal,
@@ -387,92 +568,105 @@ fn spans_of(event: &Map<String, Value>) -> Option<(&Vec<Value>, Vec<Step<'static
     let entries = event.get("entries")?.as_array()?;
     entries.iter().enumerate().find_map(|(k, entry)| {
         let spans = entry.get("data")?.as_array()?;
-        (entry.get("type")?.as_str()? == "spans").then(|| {
-            (
-                spans,
-                vec![Step::Key("entries"), Step::Index(k), Step::Key("data")],
-            )
-        })
+        (entry.get("type")?.as_str()? == "spans").then(|| (spans, entries_path(k)))
     })
 }
+
+/// The path of the span list in the `k`th of an event's `entries`.
+fn entries_path(k: usize) -> Vec<Step<'static>> {
+    vec![Step::Key("entries"), Step::Index(k), Step::Key("data")]
+}
+
+/// The keys naming an event's service, in the order they are tried before
+/// `sdk.name` (see module docs).
+const SERVICE_KEYS: [&str; 6] = [
+    "project_name",
+    "projectSlug",
+    "project",
+    "project_id",
+    "projectID",
+    "server_name",
+];
 
 /// The service: project, then server name, then SDK name (see module docs).
 fn service_name(event: &Map<String, Value>) -> Cow<'_, str> {
-    [
-        "project_name",
-        "projectSlug",
-        "project",
-        "project_id",
-        "projectID",
-        "server_name",
-    ]
-    .iter()
-    .find_map(|key| event.get(*key).and_then(scalar_text))
-    .or_else(|| event.get("sdk")?.get("name").and_then(scalar_text))
-    .unwrap_or(Cow::Borrowed("unknown"))
+    SERVICE_KEYS
+        .iter()
+        .find_map(|key| event.get(*key).and_then(scalar_text))
+        .or_else(|| event.get("sdk")?.get("name").and_then(scalar_text))
+        .unwrap_or(Cow::Borrowed("unknown"))
 }
 
 fn root_span(
-    event: &Map<String, Value>,
-    trace: &Map<String, Value>,
+    event: &EventParts<'_>,
+    trace: &TraceParts<'_>,
+    parsed: Option<ParsedTrace<'_>>,
     service: Sym,
     strings: &Interner,
 ) -> Result<Span, String> {
-    let trace_text = str_field(trace, "trace_id").ok_or("contexts.trace has no trace_id")?;
-    let span_text = str_field(trace, "span_id").ok_or("contexts.trace has no span_id")?;
-    let op = str_field(trace, "op");
-    let name = str_field(event, "transaction")
-        .or_else(|| str_field(event, "title"))
+    let (trace_text, parsed) = parsed.ok_or("contexts.trace has no trace_id")?;
+    let span_text = trace.span_id.ok_or("contexts.trace has no span_id")?;
+    let op = trace.op;
+    let name = event
+        .transaction
+        .or(event.title)
         .or(op)
         .unwrap_or("unknown");
     let mut attrs = AttrsBuilder::default();
-    for (key, value) in trace
-        .get("data")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        attrs.add(strings, key, value);
-    }
+    add_members(&mut attrs, strings, &trace.data);
     Ok(Span {
-        parent_id: str_field(trace, "parent_span_id").and_then(SpanId::parse_parent),
-        start: time(event, &["start_timestamp", "startTimestamp"])?,
-        end: time(event, &["timestamp", "endTimestamp"])?,
+        parent_id: trace.parent_span_id.and_then(SpanId::parse_parent),
+        start: time(event.start, "start_timestamp")?,
+        end: time(event.end, "timestamp")?,
         service,
         name: strings.intern(name),
         kind: op.map_or(SpanKind::Internal, kind),
-        status: status(trace),
+        status: status(trace.status),
         attrs: attrs.finish(strings),
-        links: links(trace),
-        ..ids(trace_text, span_text, strings)?
+        links: links(&trace.links),
+        ..ids(trace_text, parsed, span_text, strings)?
     })
 }
 
+/// Keeps the attributes among `members`, as
+/// [`AddJson`](super::json_scalars::AddJson) does for a
+/// `Value`.
+fn add_members<'v>(attrs: &mut AttrsBuilder<'v>, strings: &Interner, members: &'v [Member<'_>]) {
+    for (key, value) in members {
+        if let Some((slot, preferred)) = AttrKey::lookup(key) {
+            if let Some(text) = value.text() {
+                attrs.set(strings, slot, preferred, text);
+            }
+        }
+    }
+}
+
 fn child_span(
-    value: &Value,
-    event_trace: Option<&str>,
+    span: &SpanParts<'_>,
+    event_trace: Option<EventTrace<'_>>,
     service: Sym,
     strings: &Interner,
 ) -> Result<Span, String> {
-    let span = value.as_object().ok_or("expected a span object")?;
-    let span_text = str_field(span, "span_id").ok_or("span has no span_id")?;
-    let trace_text = event_trace
-        .or_else(|| str_field(span, "trace_id"))
-        .ok_or("span has no trace_id, nor has its event")?;
-    let data = span.get("data").and_then(Value::as_object);
+    let span_text = span.span_id.ok_or("span has no span_id")?;
+    let (trace_text, parsed) = match (event_trace, span.trace_id) {
+        (Some((text, id, is_hex)), _) => (text, Ok((id, is_hex))),
+        (None, Some(text)) => (text, TraceId::parse(text)),
+        (None, None) => return Err("span has no trace_id, nor has its event".into()),
+    };
     // The builder below shapes the same statement again, from the cache.
     let shape = |system: Option<&str>, statement: &str| {
         let system = system.map(|s| strings.intern(s));
         let shape = shape_cache::statement(strings, system, statement);
         strings.resolve(shape).to_string()
     };
-    let op = str_field(span, "op");
-    let described = describe(op, str_field(span, "description"), data, shape);
+    let data = |key: &str| {
+        let member = span.data.iter().find(|(k, _)| k == key);
+        member.and_then(|(_, value)| value.as_str())
+    };
+    let described = describe(span.op, span.description, data, shape);
     let mut attrs = AttrsBuilder::default();
-    let tags = span.get("tags").and_then(Value::as_object);
-    for (key, value) in data.into_iter().chain(tags).flatten() {
-        attrs.add(strings, key, value);
-    }
+    add_members(&mut attrs, strings, &span.data);
+    add_members(&mut attrs, strings, &span.tags);
     let implied = [
         (AttrKey::DbSystem, described.db_system),
         (AttrKey::DbStatement, described.db_statement),
@@ -485,24 +679,29 @@ fn child_span(
         }
     }
     Ok(Span {
-        parent_id: str_field(span, "parent_span_id").and_then(SpanId::parse_parent),
-        start: time(span, &["start_timestamp"])?,
-        end: time(span, &["timestamp"])?,
+        parent_id: span.parent_span_id.and_then(SpanId::parse_parent),
+        start: time(span.start, "start_timestamp")?,
+        end: time(span.end, "timestamp")?,
         service,
         name: strings.intern(&described.name),
         kind: described.kind,
-        status: status(span),
+        status: status(span.status),
         attrs: attrs.finish(strings),
-        links: links(span),
-        ..ids(trace_text, span_text, strings)?
+        links: links(&span.links),
+        ..ids(trace_text, parsed, span_text, strings)?
     })
 }
 
 /// A span with just its ids (and the trace label for non-hex trace ids)
-/// set, for the other fields to be filled in.
-fn ids(trace_text: &str, span_text: &str, strings: &Interner) -> Result<Span, String> {
-    let (trace_id, is_hex) =
-        TraceId::parse(trace_text).map_err(|e| format!("bad trace_id {trace_text:?}: {e}"))?;
+/// set, for the other fields to be filled in; `parsed` is `trace_text`
+/// parsed.
+fn ids(
+    trace_text: &str,
+    parsed: Result<(TraceId, bool), IdError>,
+    span_text: &str,
+    strings: &Interner,
+) -> Result<Span, String> {
+    let (trace_id, is_hex) = parsed.map_err(|e| format!("bad trace_id {trace_text:?}: {e}"))?;
     let span_id =
         SpanId::parse(span_text).map_err(|e| format!("bad span_id {span_text:?}: {e}"))?;
     let placeholder = strings.intern("");
@@ -523,36 +722,30 @@ fn ids(trace_text: &str, span_text: &str, strings: &Interner) -> Result<Span, St
     })
 }
 
-/// The first present time field, in nanoseconds.
-fn time(object: &Map<String, Value>, keys: &[&str]) -> Result<Nanos, String> {
-    let (key, value) = keys
-        .iter()
-        .find_map(|k| Some((*k, object.get(*k).filter(|v| !v.is_null())?)))
-        .ok_or_else(|| format!("no \"{}\"", keys[0]))?;
+/// A time in nanoseconds; `first_key` names the field when none is given.
+fn time(found: Option<Time<'_>>, first_key: &str) -> Result<Nanos, String> {
+    let (key, value) = found.ok_or_else(|| format!("no \"{first_key}\""))?;
     timestamp_nanos(value).map_err(|e| format!("\"{key}\": {e}"))
 }
 
 /// Sentry's own failure rate counts every status but `ok`, `cancelled` and
 /// `unknown` as a failure; those two say nothing either way.
-fn status(object: &Map<String, Value>) -> Status {
-    match str_field(object, "status") {
+fn status(status: Option<&str>) -> Status {
+    match status {
         Some("ok") => Status::Ok,
         Some("cancelled" | "unknown") | None => Status::Unset,
         Some(_) => Status::Error,
     }
 }
 
-/// Span links (newer SDKs): `[{"trace_id", "span_id", ...}]`.
-fn links(object: &Map<String, Value>) -> Option<crate::model::Links> {
-    let links: Vec<SpanLink> = object
-        .get("links")?
-        .as_array()?
+/// The links that name a valid trace and span.
+fn links(links: &[LinkParts<'_>]) -> Option<crate::model::Links> {
+    let links: Vec<SpanLink> = links
         .iter()
-        .filter_map(|link| {
-            let link = link.as_object()?;
+        .filter_map(|&(trace_id, span_id)| {
             Some(SpanLink {
-                trace_id: TraceId::parse(str_field(link, "trace_id")?).ok()?.0,
-                span_id: SpanId::parse(str_field(link, "span_id")?).ok()?,
+                trace_id: TraceId::parse(trace_id?).ok()?.0,
+                span_id: SpanId::parse(span_id?).ok()?,
             })
         })
         .collect();

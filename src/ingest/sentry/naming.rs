@@ -9,8 +9,6 @@
 //! [`crate::normalize::url_shape`] (id-like path segments and any query
 //! string replaced by `*`); other descriptions as they are.
 
-use serde_json::{Map, Value};
-
 use crate::model::SpanKind;
 use crate::normalize::url_shape;
 
@@ -31,21 +29,35 @@ pub struct Described<'a> {
     pub url: Option<&'a str>,
 }
 
-/// Describes a span from its `op`, `description` and `data`; a database
-/// statement's shape in the name is `statement_shape(system, statement)`.
+/// The `data` keys that say a database's system.
+const SYSTEM_KEYS: [&str; 2] = ["db.system.name", "db.system"];
+/// The `data` keys that say an HTTP method.
+const METHOD_KEYS: [&str; 3] = ["http.request.method", "http.method", "method"];
+/// The `data` keys that say a URL.
+const URL_KEYS: [&str; 3] = ["url.full", "http.url", "url"];
+
+/// Whether [`describe`] looks at the `data` member `key`.
+pub fn reads(key: &str) -> bool {
+    SYSTEM_KEYS
+        .iter()
+        .chain(&METHOD_KEYS)
+        .chain(&URL_KEYS)
+        .any(|k| *k == key)
+}
+
+/// Describes a span from its `op`, `description` and `data` (`data(key)`
+/// is the member `key` when it is a string); a database statement's shape
+/// in the name is `statement_shape(system, statement)`.
 pub fn describe<'a>(
     op: Option<&'a str>,
     description: Option<&'a str>,
-    data: Option<&'a Map<String, Value>>,
+    data: impl Fn(&str) -> Option<&'a str>,
     statement_shape: impl FnOnce(Option<&str>, &str) -> String,
 ) -> Described<'a> {
     let op = op.map(str::trim).filter(|s| !s.is_empty());
     let description = description.map(str::trim).filter(|s| !s.is_empty());
-    let text = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| data?.get(*k)?.as_str())
-            .filter(|s| !s.is_empty())
-    };
+    // The first key present as a string counts, even when it is empty.
+    let text = |keys: &[&str]| keys.iter().find_map(|k| data(k)).filter(|s| !s.is_empty());
     let mut described = Described {
         kind: op.map_or(SpanKind::Internal, kind),
         name: String::new(),
@@ -56,16 +68,14 @@ pub fn describe<'a>(
     };
     let shaped = match op {
         Some(op) if is_db(op) => {
-            described.db_system =
-                text(&["db.system.name", "db.system"]).or_else(|| implied_system(op));
+            described.db_system = text(&SYSTEM_KEYS).or_else(|| implied_system(op));
             described.db_statement = description;
             description.map(|d| statement_shape(described.db_system, d))
         }
         Some(op) if is_http_client(op) => {
             let (desc_method, desc_url) = description.map_or((None, None), split_method);
-            described.http_method =
-                text(&["http.request.method", "http.method", "method"]).or(desc_method);
-            described.url = text(&["url.full", "http.url", "url"]).or(desc_url);
+            described.http_method = text(&METHOD_KEYS).or(desc_method);
+            described.url = text(&URL_KEYS).or(desc_url);
             let url = described.url.map(|u| url_shape(None, u));
             match (described.http_method, url) {
                 (Some(method), Some(url)) => Some(format!("{method} {url}")),
@@ -143,13 +153,14 @@ fn split_method(description: &str) -> (Option<&str>, Option<&str>) {
 mod tests {
     use super::*;
     use crate::normalize::statement_shape;
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn describe<'a>(
         op: Option<&'a str>,
         description: Option<&'a str>,
         data: Option<&'a Map<String, Value>>,
     ) -> Described<'a> {
+        let data = |key: &str| data?.get(key)?.as_str();
         super::describe(op, description, data, statement_shape)
     }
 
