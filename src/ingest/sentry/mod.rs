@@ -6,6 +6,13 @@
 //! event-details API shape is read too: spans under `entries[type=spans]`,
 //! root times as `startTimestamp`/`endTimestamp`, name from `title`.
 //!
+//! A record that is one event is parsed into the borrowing types of
+//! [`typed`], which keep only what is read; one that is not (events inside
+//! other JSON) or that those types do not describe (a member of an
+//! unexpected type, a member given twice) is parsed into a
+//! `serde_json::Value` instead. Both fill the same [`EventParts`], so what
+//! is read, skipped and counted does not depend on the path.
+//!
 //! Each event gives:
 //! - a root span from `contexts.trace` (`trace_id`, `span_id`,
 //!   `parent_span_id`, `op`, `status`), timed by the event's
@@ -40,6 +47,7 @@
 
 mod naming;
 pub(crate) mod time;
+mod typed;
 
 use std::borrow::Cow;
 
@@ -80,45 +88,61 @@ impl Reader for SentryReader {
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        let records = records_of(input);
-        if let ([only], false) = (records.as_slice(), input.window) {
-            let value: Value = serde_json::from_slice(only.bytes).map_err(|err| {
-                ReadError::new(
-                    input,
-                    only.error_location(&err),
-                    format!("invalid JSON: {err}"),
-                )
-            })?;
-            let recognised = read_value(only, &value, sink);
-            return if recognised {
-                Ok(())
-            } else {
-                Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
-            };
+        read_input(input, sink, read_typed)
+    }
+}
+
+/// Reads an input: each record through `typed` (see [`read_typed`]) and,
+/// where that declines, through the general `Value` path. Tests pass a
+/// `typed` that always declines, to compare the two paths.
+fn read_input(input: &Input<'_>, sink: &mut Sink<'_>, typed: TypedPath) -> Result<(), ReadError> {
+    let records = records_of(input);
+    if let ([only], false) = (records.as_slice(), input.window) {
+        if typed(only, sink) {
+            return Ok(());
         }
-        // JSON lines: one event per line, read in parallel chunks and
-        // appended in line order.
-        let chunks = records.chunks(LINES_PER_TASK).collect();
-        let recognised = super::read_chunks(chunks, sink, |chunk, part| {
-            let mut recognised = false;
-            for record in chunk {
-                match parse::<Value>(record.bytes) {
-                    Ok(value) if read_value(record, &value, part) => recognised = true,
-                    Ok(_) => part.skip(Location::Line(record.line), NOT_SENTRY),
-                    Err(err) => {
-                        part.skip(record.error_location(&err), format!("invalid JSON: {err}"))
-                    }
-                }
-            }
-            recognised
-        });
-        if recognised {
+        let value: Value = serde_json::from_slice(only.bytes).map_err(|err| {
+            ReadError::new(
+                input,
+                only.error_location(&err),
+                format!("invalid JSON: {err}"),
+            )
+        })?;
+        let recognised = read_value(only, &value, sink);
+        return if recognised {
             Ok(())
         } else {
             Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
+        };
+    }
+    // JSON lines: one event per line, read in parallel chunks and
+    // appended in line order.
+    let chunks = records.chunks(LINES_PER_TASK).collect();
+    let recognised = super::read_chunks(chunks, sink, |chunk, part| {
+        let mut recognised = false;
+        for record in chunk {
+            if typed(record, part) {
+                recognised = true;
+                continue;
+            }
+            match parse::<Value>(record.bytes) {
+                Ok(value) if read_value(record, &value, part) => recognised = true,
+                Ok(_) => part.skip(Location::Line(record.line), NOT_SENTRY),
+                Err(err) => part.skip(record.error_location(&err), format!("invalid JSON: {err}")),
+            }
         }
+        recognised
+    });
+    if recognised {
+        Ok(())
+    } else {
+        Err(ReadError::new(input, Location::Whole, NOT_SENTRY))
     }
 }
+
+/// Reads a record the typed way; `false`, with nothing read, to leave it
+/// to the general path.
+type TypedPath = fn(&Record<'_>, &mut Sink<'_>) -> bool;
 
 /// JSON lines per parallel task.
 const LINES_PER_TASK: usize = 64;
@@ -131,6 +155,21 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
         read_parts(record, path, &value_event(event), sink);
     }
     !events.is_empty()
+}
+
+/// Reads `record` through the typed, borrowing model when it is one event;
+/// `false`, with nothing read, when it needs the general path: when it is
+/// not an event, wraps events, or has something the typed model does not
+/// describe (see [`typed`]).
+fn read_typed(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
+    let Ok(typed::Object(event)) = parse::<typed::Object<typed::Event<'_>>>(record.bytes) else {
+        return false;
+    };
+    if !event.is_event() {
+        return false;
+    }
+    read_parts(record, &[], &event.parts(), sink);
+    true
 }
 
 /// Reads one event found at `path` of `record`, however it was parsed.
@@ -186,8 +225,9 @@ fn is_event(object: &Map<String, Value>) -> bool {
         || (marked && (has_array("spans") || has_array("entries") || has_trace))
 }
 
-/// What reading an event uses, however the event was parsed, so that the
-/// spans are built from it by one piece of code.
+/// What reading an event uses, however the event was parsed: the general
+/// path fills it from a `Value`, the typed one from [`typed::Event`], and
+/// the spans are built from it by one piece of code.
 struct EventParts<'v> {
     /// `type`, when it is a string.
     kind: Option<&'v str>,
