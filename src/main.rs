@@ -9,7 +9,53 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// Under `--memory-limit` (or when spilling on its own), jemalloc returns
+/// freed pages to the system at once: by default it keeps them ten seconds
+/// for reuse, and they count against the limit. Measured on 1.09M spans at
+/// a 64 MiB limit: peak RSS 488-500 -> 329-330 MB, for about 1.8 s more
+/// system time (the run took 40% longer); an unbounded run keeps the
+/// faster default.
+#[cfg(feature = "jemalloc")]
+fn return_freed_memory_at_once() {
+    use std::ffi::{CStr, CString, c_void};
+    // SAFETY (both calls): each name takes or gives the C type of the
+    // pointer passed with it, with its size.
+    let set = |name: &CStr, mut decay: isize| unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&raw mut decay).cast::<c_void>(),
+            std::mem::size_of::<isize>(),
+        )
+    };
+    // Arenas made from now on, then each one made so far (one not yet
+    // made, or one jemalloc keeps to itself, refuses: it is skipped).
+    set(c"arenas.dirty_decay_ms", 0);
+    let mut arenas: u32 = 0;
+    let mut size = std::mem::size_of::<u32>();
+    let status = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arenas.narenas".as_ptr(),
+            (&raw mut arenas).cast::<c_void>(),
+            &raw mut size,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if status != 0 {
+        return; // memory, not correctness: the run goes on
+    }
+    for arena in 0..arenas {
+        if let Ok(name) = CString::new(format!("arena.{arena}.dirty_decay_ms")) {
+            set(&name, 0);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(feature = "jemalloc")]
+    critpath::ingest::memory::on_bounded(return_freed_memory_at_once);
     match critpath::run() {
         Ok(status) => status.into(),
         Err(err) => {

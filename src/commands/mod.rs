@@ -77,6 +77,7 @@ pub(crate) fn read_inputs_within(
                     spill.dir().display(),
                 );
             }
+            crate::ingest::memory::bounded();
             Some(std::sync::Arc::new(spill))
         }
         None => None,

@@ -35,6 +35,26 @@ const WINDOW_SHARE: u64 = 16;
 /// memory it saves.
 const MIN_WINDOW: u64 = 256 << 10;
 
+/// What the program's allocator does when memory is bounded (a spilling
+/// run), registered by the binary, which owns the allocator: the library
+/// does not know which one it runs on.
+static ON_BOUNDED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Registers what to do when a run spills: typically, have the allocator
+/// return freed memory to the system at once instead of keeping it for
+/// reuse. Only the first registration counts.
+pub fn on_bounded(hook: fn()) {
+    let _ = ON_BOUNDED.set(hook);
+}
+
+/// Runs the hook [`on_bounded`] registered, if any: the run has started to
+/// spill, so memory kept for reuse counts against the limit.
+pub fn bounded() {
+    if let Some(hook) = ON_BOUNDED.get() {
+        hook();
+    }
+}
+
 /// A byte count for people: `512 B`, `10 KiB`, `4.0 GiB`.
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -128,6 +148,14 @@ impl MemoryLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bounded_hook_runs_when_a_run_spills() {
+        static RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        on_bounded(|| RAN.store(true, std::sync::atomic::Ordering::Relaxed));
+        bounded();
+        assert!(RAN.load(std::sync::atomic::Ordering::Relaxed));
+    }
 
     #[test]
     fn sizes_for_people() {
