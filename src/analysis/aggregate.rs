@@ -44,6 +44,49 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsR
     })
 }
 
+/// One `u64` group key from two `u32` halves: polars groups by one integer
+/// column without row-encoding and hashing the parts of every row, as it
+/// does for a group_by over several columns.
+pub(super) fn pair_key(high: u32, low: u32) -> u64 {
+    u64::from(high) << 32 | u64::from(low)
+}
+
+/// The halves [`pair_key`] packed, high first.
+pub(super) fn key_pair(key: u64) -> (u32, u32) {
+    ((key >> 32) as u32, key as u32)
+}
+
+/// Dense ids for distinct keys, numbered in order of first appearance (as
+/// strings get symbols), so that a key too wide for a group column can be
+/// grouped by its id.
+pub(super) struct DenseIds<K> {
+    ids: FxHashMap<K, u32>,
+    keys: Vec<K>,
+}
+
+impl<K: Clone + Eq + std::hash::Hash> DenseIds<K> {
+    pub(super) fn new() -> Self {
+        DenseIds {
+            ids: FxHashMap::default(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// The id of `key`, given it if it is new.
+    pub(super) fn id(&mut self, key: K) -> u32 {
+        let keys = &mut self.keys;
+        *self.ids.entry(key).or_insert_with_key(|key| {
+            keys.push(key.clone());
+            (keys.len() - 1) as u32
+        })
+    }
+
+    /// The key an id was given for.
+    pub(super) fn key(&self, id: u32) -> Option<&K> {
+        self.keys.get(id as usize)
+    }
+}
+
 /// The string behind a symbol id stored in a frame column.
 pub(super) fn resolve(strings: &Interner, id: u32) -> &str {
     Sym::try_from_usize(id as usize).map_or("", |s| strings.resolve(s))
@@ -308,23 +351,18 @@ fn hot_paths(
     // per unit was 3.5% of a run's instructions), and paths are grouped by
     // text, so two whose names read the same stay one row.
     let mut by_symbols: FxHashMap<&[(Sym, Sym)], u32> = FxHashMap::default();
-    let mut by_text: FxHashMap<String, u32> = FxHashMap::default();
-    let mut texts: Vec<String> = Vec::new();
+    let mut texts: DenseIds<String> = DenseIds::new();
     let keys: Vec<u32> = bd
         .units
         .iter()
         .map(|u| {
             *by_symbols.entry(u.hot_path.as_slice()).or_insert_with(|| {
-                let text = u
+                texts.id(u
                     .hot_path
                     .iter()
                     .map(|&(s, n)| format!("{}:{}", strings.resolve(s), strings.resolve(n)))
                     .collect::<Vec<_>>()
-                    .join("\u{1f}");
-                *by_text.entry(text).or_insert_with_key(|text| {
-                    texts.push(text.clone());
-                    (texts.len() - 1) as u32
-                })
+                    .join("\u{1f}"))
             })
         })
         .collect();
@@ -356,7 +394,7 @@ fn hot_paths(
         .map(|i| {
             let key = path
                 .get(i)
-                .and_then(|id| texts.get(id as usize))
+                .and_then(|id| texts.key(id))
                 .map_or("", String::as_str);
             let n = traces.get(i).unwrap_or(0);
             HotPath {
@@ -389,6 +427,14 @@ mod tests {
     use crate::analysis::select::{Selection, select};
     use crate::model::testutil::TraceBuilder;
 
+    /// The tables of every root of `set`, shares of their summed durations.
+    fn tables_of(set: &crate::model::TraceSet) -> Tables {
+        let units = select(set, &Selection::default());
+        let bd = breakdown(set, &units, &Default::default());
+        let total: i64 = bd.units.iter().map(|u| u.duration).sum();
+        aggregate(&set.strings, &bd, total).unwrap()
+    }
+
     /// Nearest rank, written out independently of polars.
     fn nearest_rank(sorted: &[i64], q: f64) -> i64 {
         let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -407,10 +453,7 @@ mod tests {
                 b = b.trace(t as u128 + 1).span("root", None, 0, d);
             }
             let set = b.build_set();
-            let units = select(&set, &Selection::default());
-            let bd = breakdown(&set, &units, &Default::default());
-            let total: i64 = bd.units.iter().map(|u| u.duration).sum();
-            let tables = aggregate(&set.strings, &bd, total).unwrap();
+            let tables = tables_of(&set);
             durs.sort();
             let op = &tables.operations[0];
             assert_eq!(op.count, n as u64);
@@ -449,10 +492,7 @@ mod tests {
             .trace(5)
             .span_in("z", "w", None, 0, 5)
             .build_set();
-        let units = select(&set, &Selection::default());
-        let bd = breakdown(&set, &units, &Default::default());
-        let total: i64 = bd.units.iter().map(|u| u.duration).sum();
-        let tables = aggregate(&set.strings, &bd, total).unwrap();
+        let tables = tables_of(&set);
         let paths: Vec<(Vec<String>, u64)> = tables
             .hot_paths
             .iter()
@@ -519,10 +559,7 @@ mod tests {
             .trace(2)
             .span_in("api", "root", None, 0, 300)
             .build_set();
-        let units = select(&set, &Selection::default());
-        let bd = breakdown(&set, &units, &Default::default());
-        let total: i64 = bd.units.iter().map(|u| u.duration).sum();
-        let t = aggregate(&set.strings, &bd, total).unwrap();
+        let t = tables_of(&set);
         let api = t.services.iter().find(|s| s.service == "api").unwrap();
         let db = t.services.iter().find(|s| s.service == "db").unwrap();
         assert_eq!(db.critical_ms, 50.0 / 1e6);

@@ -13,10 +13,9 @@
 //! different sizes compare per trace, whatever the traffic.
 
 use polars::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::aggregate::{self, f64_column, resolve, u32_column};
+use super::aggregate::{self, DenseIds, f64_column, resolve, u32_column};
 use super::breakdown::{UnitBreakdown, UnitView};
 use super::edges::EdgeRow;
 use crate::model::{Interner, Nanos, Sym};
@@ -325,7 +324,7 @@ fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsRe
 fn feature_table(
     units: &[UnitBreakdown],
     group_of: &[u32],
-) -> PolarsResult<(DataFrame, Vec<Feature>)> {
+) -> PolarsResult<(DataFrame, DenseIds<Feature>)> {
     let grouped = || {
         units
             .iter()
@@ -334,8 +333,7 @@ fn feature_table(
             .filter(|&(_, (_, &g))| g != NO_GROUP)
     };
     let rows = grouped().map(|(_, (u, _))| u.features.values.len()).sum();
-    let mut ids: FxHashMap<Feature, u32> = FxHashMap::default();
-    let mut named = Vec::new();
+    let mut features = DenseIds::new();
     let (mut unit, mut key, mut value) = (
         Vec::with_capacity(rows),
         Vec::with_capacity(rows),
@@ -343,12 +341,8 @@ fn feature_table(
     );
     for (i, (u, &g)) in grouped() {
         for &(f, v) in &u.features.values {
-            let id = *ids.entry(f).or_insert_with(|| {
-                named.push(f);
-                (named.len() - 1) as u32
-            });
             unit.push(i as u32);
-            key.push(u64::from(g) << 32 | u64::from(id));
+            key.push(aggregate::pair_key(g, features.id(f)));
             value.push(v);
         }
     }
@@ -357,7 +351,7 @@ fn feature_table(
         owned_column(KEY, key),
         owned_column(VALUE, value),
     ])?;
-    Ok((frame, named))
+    Ok((frame, features))
 }
 
 /// The group of a unit that `keep` left out.
@@ -453,16 +447,24 @@ pub fn build(
         .agg(Vec::from(distribution(VALUE)))
         .collect()?;
     // The key's halves as columns, one row per group and feature.
-    let keys: Vec<u64> = features.column(KEY)?.u64()?.into_no_null_iter().collect();
-    let parts = |key: u64| named[key as u32 as usize].parts();
+    let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
+        .column(KEY)?
+        .u64()?
+        .into_no_null_iter()
+        .map(|key| {
+            let (group, id) = aggregate::key_pair(key);
+            // Every key was made by feature_table with an id it gave.
+            let feature = named
+                .key(id)
+                .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
+            Ok((group, feature.parts()))
+        })
+        .collect::<PolarsResult<_>>()?;
     for (name, values) in [
-        (
-            GROUP,
-            keys.iter().map(|&k| (k >> 32) as u32).collect::<Vec<_>>(),
-        ),
-        (KIND, keys.iter().map(|&k| parts(k).0.code()).collect()),
-        (FIRST, keys.iter().map(|&k| parts(k).1).collect()),
-        (SECOND, keys.iter().map(|&k| parts(k).2).collect()),
+        (GROUP, keys.iter().map(|k| k.0).collect::<Vec<_>>()),
+        (KIND, keys.iter().map(|k| k.1.0.code()).collect()),
+        (FIRST, keys.iter().map(|k| k.1.1).collect()),
+        (SECOND, keys.iter().map(|k| k.1.2).collect()),
     ] {
         features.with_column(owned_column(name, values))?;
     }

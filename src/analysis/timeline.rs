@@ -10,13 +10,13 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::aggregate::percentile;
+use super::aggregate::{key_pair, pair_key, percentile};
 use super::breakdown::Breakdown;
 use super::change_point;
 use super::queues::HopRow;
 use super::summary::rfc3339;
 use crate::model::{Interner, Nanos, Sym};
-use crate::table::SpanColumn;
+use crate::table::{SpanColumn, owned_column};
 
 /// How many services get a critical-time series.
 pub const TOP_SERVICES: usize = 5;
@@ -312,26 +312,24 @@ fn service_series(
     // pairs and a gathered copy per span (the analysis's peak on the
     // benchmark set). Buckets are below MAX_BUCKETS + 1, so both halves fit.
     let unit_bucket = units.column("bucket")?.i64()?;
-    let unit_bucket: Vec<u64> = unit_bucket.into_no_null_iter().map(|b| b as u64).collect();
+    let unit_bucket: Vec<u32> = unit_bucket.into_no_null_iter().map(|b| b as u32).collect();
     let keys: Vec<u64> = bd
         .spans
         .u32s(SpanColumn::Unit)?
         .zip(bd.spans.u32s(SpanColumn::Service)?)
-        .map(|(unit, service)| unit_bucket[unit as usize] << 32 | u64::from(service))
+        .map(|(unit, service)| pair_key(unit_bucket[unit as usize], service))
         .collect();
     let mut rows = bd.spans.frame().select([SpanColumn::Critical.name()])?;
-    rows.with_column(Column::new("key".into(), keys))?;
+    rows.with_column(owned_column("key", keys))?;
     let per_key = rows
         .lazy()
         .group_by([col("key")])
         .agg([SpanColumn::Critical.col().cast(DataType::Float64).sum()])
         .collect()?;
     let key_of = per_key.column("key")?.u64()?;
-    let bucket_of = |key: u64| (key >> 32) as i64;
-    let service_of = |key: u64| key as u32;
     let sums = df!(
-        "bucket" => key_of.into_no_null_iter().map(bucket_of).collect::<Vec<_>>(),
-        "service" => key_of.into_no_null_iter().map(service_of).collect::<Vec<_>>(),
+        "bucket" => key_of.into_no_null_iter().map(|k| i64::from(key_pair(k).0)).collect::<Vec<_>>(),
+        "service" => key_of.into_no_null_iter().map(|k| key_pair(k).1).collect::<Vec<_>>(),
         "crit" => per_key.column(SpanColumn::Critical.name())?.clone().take_materialized_series(),
     )?;
     let totals = sums

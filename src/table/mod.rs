@@ -11,42 +11,16 @@ use polars::prelude::*;
 
 use crate::model::{Nanos, Sym};
 
-/// A vector that becomes a polars column without a copy.
-///
-/// polars' `Column::new(name, vec)` copies the vector (it reads it as a
-/// slice); `ChunkedArray::from_vec` takes the allocation as it is.
-pub trait OwnedColumn {
-    /// The vector as a column named `name`.
-    fn into_named_column(self, name: &str) -> Column;
-}
-
-impl OwnedColumn for Vec<u32> {
-    fn into_named_column(self, name: &str) -> Column {
-        UInt32Chunked::from_vec(name.into(), self).into_column()
-    }
-}
-
-impl OwnedColumn for Vec<u64> {
-    fn into_named_column(self, name: &str) -> Column {
-        UInt64Chunked::from_vec(name.into(), self).into_column()
-    }
-}
-
-impl OwnedColumn for Vec<i64> {
-    fn into_named_column(self, name: &str) -> Column {
-        Int64Chunked::from_vec(name.into(), self).into_column()
-    }
-}
-
-impl OwnedColumn for Vec<f64> {
-    fn into_named_column(self, name: &str) -> Column {
-        Float64Chunked::from_vec(name.into(), self).into_column()
-    }
-}
-
 /// `values` as a column named `name`, without a copy.
-pub fn owned_column(name: &str, values: impl OwnedColumn) -> Column {
-    values.into_named_column(name)
+///
+/// polars' `Column::new(name, vec)` reads the vector as a slice and copies
+/// it; `Series::from_vec` (polars' `NamedFromOwned`) takes the allocation
+/// as it is.
+pub fn owned_column<V>(name: &str, values: V) -> Column
+where
+    Series: NamedFromOwned<V>,
+{
+    Series::from_vec(name.into(), values).into_column()
 }
 
 /// The columns of the span table, named as the aggregation queries use them.
