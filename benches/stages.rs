@@ -25,6 +25,7 @@ fn parse<'s>(bytes: &[u8], strings: &'s Interner) -> Sink<'s> {
         name: "bench",
         bytes,
         window: false,
+        pieces: None,
     };
     let mut sink = Sink::new(input.name, strings);
     let reader = detect(bytes, None).expect("recognised");

@@ -51,6 +51,7 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
                 name: "generated",
                 bytes,
                 window: false,
+                pieces: None,
             },
             &mut sink,
         )

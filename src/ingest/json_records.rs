@@ -181,10 +181,12 @@ mod tests {
             name: "x",
             bytes: b"{\"a\":\n{\"b\":2}\n",
             window: true,
+            pieces: None,
         };
         assert_eq!(records_of(&input).len(), 2);
         let whole = Input {
             window: false,
+            pieces: None,
             ..input
         };
         assert_eq!(records_of(&whole).len(), 1);

@@ -8,6 +8,7 @@
 mod decompress;
 mod inputs;
 mod jaeger;
+mod json_envelope;
 mod json_locate;
 pub mod json_records;
 mod json_scalars;
@@ -80,6 +81,8 @@ pub struct Input<'a> {
     /// boundaries (see [`Reader::framing`]): never one whole document, and
     /// finding nothing recognisable in it is not yet an error.
     pub window: bool,
+    /// The pieces of a window of a [`Framing::Envelope`] input.
+    pub pieces: Option<&'a [json_envelope::Piece]>,
 }
 
 /// Where a reader puts what it read.
@@ -452,6 +455,7 @@ fn read_one<'s>(
             name: &name,
             bytes: &bytes,
             window: false,
+            pieces: None,
         };
         reader.read(&input, &mut sink)?;
         sink.locate_rest();
@@ -469,6 +473,7 @@ fn read_one<'s>(
             name: &name,
             bytes: &window.bytes,
             window: true,
+            pieces: (framing == Framing::Envelope).then_some(window.pieces.as_slice()),
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);
@@ -536,6 +541,7 @@ pub fn fuzz_read(format: Format, bytes: &[u8]) {
         name: "fuzz-input",
         bytes,
         window: false,
+        pieces: None,
     };
     let mut sink = Sink::new(input.name, &strings);
     if let Some(reader) = detect(bytes, Some(format)) {
@@ -558,6 +564,7 @@ pub fn ingest_bytes(
         name,
         bytes,
         window: false,
+        pieces: None,
     };
     let mut sink = Sink::new(name, &strings);
     reader.read(&input, &mut sink)?;

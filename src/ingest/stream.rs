@@ -7,6 +7,8 @@
 use std::io::{self, Read};
 use std::sync::mpsc;
 
+use super::json_envelope::{self, Piece};
+
 /// How an input splits into records that can be read independently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
@@ -15,6 +17,9 @@ pub enum Framing {
     /// Each record preceded by its length as a 4-byte big-endian integer
     /// (the Collector file exporter's protobuf output).
     LengthPrefixed,
+    /// The members of the `data` array of one `{"data": [...]}` document
+    /// (the Jaeger query API's envelope), cut as [`json_envelope`] says.
+    Envelope,
 }
 
 /// Bytes of input a window aims at. Large enough that its parallel chunks
@@ -27,13 +32,19 @@ pub const WINDOW_BYTES: usize = 256 << 10;
 
 impl Framing {
     /// The length of the longest prefix of `buf` made of whole records; at
-    /// the end of the input (`eof`) everything left is one last piece.
-    pub fn cut(self, buf: &[u8], eof: bool) -> usize {
-        if eof {
-            return buf.len();
-        }
+    /// the end of the input (`eof`) everything left is one last piece. An
+    /// envelope's pieces are found on the way, and kept for its reader.
+    fn cut(self, buf: &[u8], eof: bool) -> (usize, Vec<Piece>) {
         match self {
-            Framing::Lines => memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
+            Framing::Envelope => {
+                let scan = json_envelope::scan(buf, eof);
+                (scan.len, scan.pieces)
+            }
+            _ if eof => (buf.len(), Vec::new()),
+            Framing::Lines => (
+                memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
+                Vec::new(),
+            ),
             Framing::LengthPrefixed => {
                 let mut at = 0;
                 while let Some(header) = buf.get(at..at + 4) {
@@ -44,7 +55,7 @@ impl Framing {
                     }
                     at = end;
                 }
-                at
+                (at, Vec::new())
             }
         }
     }
@@ -59,6 +70,8 @@ pub struct Window {
     pub offset: u64,
     /// Newlines before this window.
     pub lines: u64,
+    /// Its pieces, for [`Framing::Envelope`] (empty for other framings).
+    pub pieces: Vec<Piece>,
 }
 
 /// Reads `first` (bytes already read from `rest` for sniffing) followed by
@@ -95,7 +108,7 @@ pub fn windows<E>(
                         }
                     }
                 }
-                let cut = framing.cut(&buf, ended);
+                let (cut, pieces) = framing.cut(&buf, ended);
                 if cut == 0 {
                     if ended {
                         return;
@@ -113,6 +126,7 @@ pub fn windows<E>(
                     offset,
                     lines,
                     bytes: std::mem::replace(&mut buf, tail),
+                    pieces,
                 };
                 offset += window.bytes.len() as u64;
                 lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
@@ -235,17 +249,17 @@ mod tests {
 
     #[test]
     fn lines_are_cut_after_the_last_newline() {
-        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false), 3);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", false), 0);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", true), 4);
+        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false).0, 3);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", false).0, 0);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", true).0, 4);
     }
 
     #[test]
     fn frames_are_cut_after_the_last_whole_frame() {
         let buf = [0, 0, 0, 2, 7, 7, 0, 0, 0, 5, 1];
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, false), 6);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false), 0);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, true), buf.len());
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, false).0, 6);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false).0, 0);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, true).0, buf.len());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub fn read_with(
 ) -> Result<(Vec<Span>, Quality), ReadError> {
     let input = Input {
         window: false,
+        pieces: None,
         name: "test-input",
         bytes,
     };

@@ -8,6 +8,11 @@
 //! - a bare trace `{"traceID", "spans", "processes"}`;
 //! - an array of traces.
 //!
+//! A large envelope (64 KiB or more, starting `{"data": [`) is read a
+//! window at a time ([`super::json_envelope`]), never held whole; a
+//! document that breaks off inside its `data` array keeps the traces before
+//! the break, and the rest counts as one unreadable record at its line.
+//!
 //! Per span: `spanID`, a trace id (the span's `traceID`, else the trace's)
 //! and `startTime`/`duration` (microseconds) are required; a span without
 //! them is skipped and counted at the line its object opens on, and one
@@ -32,6 +37,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::json_envelope::{Piece, starts_envelope};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
 use super::json_scalars::{AddJson, scalar_text, str_field};
@@ -56,10 +62,17 @@ impl Reader for JaegerReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head)
+        lines_framing(head).or_else(|| starts_envelope(head).then_some(Framing::Envelope))
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        if let Some(pieces) = input.pieces {
+            return if read_pieces(input.bytes, pieces, sink) {
+                Ok(())
+            } else {
+                Err(ReadError::new(input, Location::Whole, NOT_JAEGER))
+            };
+        }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
         let mut recognised = false;
@@ -91,7 +104,7 @@ impl Reader for JaegerReader {
 /// not (or is malformed), for the general path to read or report.
 ///
 /// The envelope is scanned once, serially, and each trace is left as raw
-/// JSON to be parsed on its own: a 1 GB export never becomes one 1 GB tree
+/// JSON to be parsed on its own: a whole envelope never becomes one tree
 /// of `Value`s. Batches of traces are parsed by the other threads while the
 /// scan goes on (the scan is about half the work of reading an export).
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
@@ -101,20 +114,7 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let scanned = super::read_streamed(
         &mut traces,
         |submit| envelope::scan(record, TRACES_PER_TASK, submit),
-        |chunk: &[Record<'_>], part| {
-            for sub in chunk {
-                let from = part.spans.len();
-                if !read_typed_trace(sub, part) {
-                    match serde_json::from_slice::<Value>(sub.bytes) {
-                        Ok(trace) => read_trace(sub, &trace, &[], part),
-                        Err(err) => {
-                            part.skip(sub.error_location(&err), format!("invalid JSON: {err}"))
-                        }
-                    }
-                }
-                part.locate(from, &Location::Line(sub.line));
-            }
-        },
+        |chunk: &[Record<'_>], part| read_traces(chunk, part),
     );
     match scanned {
         Ok(Some(errors)) => {
@@ -123,6 +123,94 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
             true
         }
         Ok(None) | Err(_) => false,
+    }
+}
+
+/// Reads traces that are each a record of their own (the members of an
+/// envelope's `data` array).
+fn read_traces(traces: &[Record<'_>], sink: &mut Sink<'_>) {
+    for trace in traces {
+        let from = sink.spans.len();
+        if !read_typed_trace(trace, sink) {
+            match serde_json::from_slice::<Value>(trace.bytes) {
+                Ok(value) => read_trace(trace, &value, &[], sink),
+                Err(err) => sink.skip(trace.error_location(&err), format!("invalid JSON: {err}")),
+            }
+        }
+        sink.locate(from, &Location::Line(trace.line));
+    }
+}
+
+/// Reads one window of a large envelope (see [`Framing::Envelope`]): its
+/// traces in parallel, then the errors its export reports, if its end is
+/// in this window. `false` if the window holds nothing of an envelope.
+fn read_pieces(bytes: &[u8], pieces: &[Piece], sink: &mut Sink<'_>) -> bool {
+    let (mut line, mut counted) = (1u64, 0usize);
+    let mut line_at = |at: usize| {
+        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
+        counted = at;
+        line
+    };
+    let mut traces = Vec::new();
+    let mut ends = Vec::new();
+    let mut bad = None;
+    for piece in pieces {
+        match piece {
+            Piece::Member(range) => traces.push(Record {
+                line: line_at(range.start),
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Tail(range) => ends.push(Record {
+                line: line_at(range.start),
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Bad { at, expected } => bad = Some((line_at(*at), *expected)),
+        }
+    }
+    let recognised = !traces.is_empty() || !ends.is_empty();
+    super::read_chunks(
+        traces.chunks(TRACES_PER_TASK).collect(),
+        sink,
+        |chunk, part| {
+            read_traces(chunk, part);
+            true
+        },
+    );
+    for end in &ends {
+        read_envelope_end(end, sink);
+    }
+    if let Some((line, expected)) = bad {
+        sink.skip(
+            Location::Line(line),
+            format!(
+                "expected {expected} in a Jaeger export's envelope; the rest of the input is not read"
+            ),
+        );
+    }
+    recognised
+}
+
+/// Counts the errors an envelope reports, given its end: `]`, the other
+/// members, and the closing `}`.
+fn read_envelope_end(end: &Record<'_>, sink: &mut Sink<'_>) {
+    /// The members after the array; `data` again is an error, as it is
+    /// when the envelope is read whole.
+    #[derive(serde::Deserialize)]
+    struct Rest {
+        #[serde(rename = "data")]
+        _data: serde::de::IgnoredAny,
+        #[serde(default)]
+        errors: Option<Value>,
+    }
+    // Put back an empty array in place of the one read (no newline added,
+    // so errors keep their lines) and parse the document that makes.
+    let object = [&b"{\"data\":["[..], end.bytes].concat();
+    match parse::<Rest>(&object) {
+        Ok(rest) => report_export_errors(end, rest.errors.as_ref(), sink),
+        Err(err) => sink.skip(
+            end.error_location(&err),
+            format!("invalid JSON at the end of a Jaeger export's data array: {err}"),
+        ),
     }
 }
 

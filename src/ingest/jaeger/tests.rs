@@ -412,3 +412,94 @@ fn a_trace_the_typed_model_cannot_hold_goes_the_general_way() {
     assert_eq!(quality.unparsable_records, 1);
     assert_eq!(quality.examples[0].location, Location::Line(3));
 }
+
+/// A pretty-printed envelope of `traces` traces, two spans each, several
+/// test windows long; the span `bad` has a start that is not a number.
+fn large_envelope(traces: usize, bad: usize) -> String {
+    let mut doc = String::from("{\n  \"data\": [\n");
+    for i in 1..=traces {
+        let start = if i == bad {
+            "\"x\"".to_string()
+        } else {
+            (1_700_000_000_000_000u64 + i as u64).to_string()
+        };
+        doc.push_str(&format!(
+            "    {{\n      \"traceID\": \"{i:x}\",\n      \"spans\": [\n        {{\"spanID\": \"{i:x}1\", \"operationName\": \"GET /a\", \"startTime\": {start}, \"duration\": 20, \"processID\": \"p1\"}},\n        {{\"spanID\": \"{i:x}2\", \"operationName\": \"SELECT \\\"t]}}\\\"\", \"references\": [{{\"refType\": \"CHILD_OF\", \"traceID\": \"{i:x}\", \"spanID\": \"{i:x}1\"}}], \"startTime\": 1700000000000001, \"duration\": 5, \"processID\": \"p1\"}}\n      ],\n      \"processes\": {{\"p1\": {{\"serviceName\": \"svc-{}\"}}}}\n    }}{}\n",
+            i % 5,
+            if i < traces { "," } else { "" }
+        ));
+    }
+    doc.push_str(
+        "  ],\n  \"total\": 0,\n  \"errors\": [{\"code\": 500, \"msg\": \"storage timeout\"}]\n}\n",
+    );
+    doc
+}
+
+/// Reads `doc` from a file, as the command line does (a window at a time
+/// when it is large).
+fn ingested(doc: &str) -> crate::ingest::Ingested {
+    use crate::ingest::{IngestOptions, InputSource, ingest};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, doc).unwrap();
+    ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap()
+}
+
+/// (span id, line) of every span, sorted.
+fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Location>)> {
+    let mut out: Vec<_> = spans.map(|s| (s.span_id.0, s.origin.location())).collect();
+    out.sort_unstable_by_key(|(id, _)| *id);
+    out
+}
+
+#[test]
+fn a_large_envelope_is_read_a_window_at_a_time_as_it_is_whole() {
+    let doc = large_envelope(3000, 2500);
+    let windows = crate::ingest::stream::WINDOW_BYTES;
+    assert!(doc.len() > 3 * windows, "{} bytes", doc.len());
+    assert_eq!(
+        JaegerReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
+        Some(Framing::Envelope)
+    );
+    let streamed = ingested(&doc);
+    let strings = Interner::new();
+    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(whole.len(), 5999);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    // The bad span and the reported error, each at its line.
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, quality.unparsable_records);
+    assert_eq!(got.unparsable_records, 2);
+    let mut lines: Vec<_> = got.examples.iter().map(|p| p.location.clone()).collect();
+    lines.sort_by_key(|l| format!("{l:?}"));
+    let bad_line = 2 + 8 * 2499 + 4;
+    let end_line = 2 + 8 * 3000 + 1;
+    assert_eq!(
+        lines,
+        [Location::Line(bad_line), Location::Line(end_line)],
+        "{:?}",
+        got.examples
+    );
+    assert!(
+        got.examples
+            .iter()
+            .any(|p| p.message.contains("storage timeout"))
+    );
+}
+
+#[test]
+fn a_large_envelope_that_breaks_off_keeps_what_came_before() {
+    // A missing comma after trace 2000: the traces before it are read, and
+    // the rest is one unreadable record at the line where it breaks.
+    let doc = large_envelope(3000, 0);
+    let broken_at = doc.find("\"traceID\": \"7d1\"").unwrap();
+    let comma = doc[..broken_at].rfind("},").unwrap() + 1;
+    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
+    let got = ingested(&broken);
+    assert_eq!(got.set.span_count(), 2 * 2000);
+    assert_eq!(got.set.quality.unparsable_records, 1);
+    let problem = &got.set.quality.examples[0];
+    assert_eq!(problem.location, Location::Line(2 + 8 * 2000 + 1));
+    assert!(problem.message.contains("rest of the input"), "{problem:?}");
+}

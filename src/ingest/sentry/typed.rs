@@ -725,6 +725,7 @@ mod tests {
     fn read(reader: &dyn Reader, strings: &Interner, bytes: &[u8], window: bool) -> Read {
         let input = Input {
             window,
+            pieces: None,
             name: "test-input",
             bytes,
         };
