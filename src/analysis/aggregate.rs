@@ -176,14 +176,11 @@ pub(super) fn slowest_unit(by: &str) -> Expr {
 /// The `id` of the row with the largest `by` in each group (nulls last,
 /// ties to the first row), named `alias`: the example of a group.
 pub(super) fn id_of_largest(id: &str, by: &str, alias: &str) -> Expr {
+    // The first row holding the maximum (every row when all are null): one
+    // pass per group, where a stable sort by `by` cost a sort of each group.
+    let largest = col(by).max();
     col(id)
-        .sort_by(
-            [col(by)],
-            SortMultipleOptions::default()
-                .with_order_descending(true)
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        )
+        .filter(col(by).eq(largest.clone()).or(largest.is_null()))
         .first()
         .alias(alias)
 }
@@ -426,6 +423,29 @@ mod tests {
     use crate::analysis::breakdown::breakdown;
     use crate::analysis::select::{Selection, select};
     use crate::model::testutil::TraceBuilder;
+
+    #[test]
+    fn the_id_of_the_largest_is_the_first_row_holding_the_maximum() {
+        let frame = df!(
+            "group" => [1u32, 1, 1, 1, 2, 2, 3, 3],
+            "id" => [10u32, 11, 12, 13, 20, 21, 30, 31],
+            "by" => [Some(5i64), None, Some(9), Some(9), None, None, Some(-4), None],
+        )
+        .unwrap();
+        let got = frame
+            .lazy()
+            .group_by([col("group")])
+            .agg([id_of_largest("id", "by", "example")])
+            .sort(["group"], Default::default())
+            .collect()
+            .unwrap();
+        // Ties go to the first row; a group of nulls gives its first row;
+        // nulls never win over a value.
+        assert_eq!(
+            u32_column(&got, "example").unwrap(),
+            [Some(12), Some(20), Some(30)]
+        );
+    }
 
     /// The tables of every root of `set`, shares of their summed durations.
     fn tables_of(set: &crate::model::TraceSet) -> Tables {

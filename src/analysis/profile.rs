@@ -364,12 +364,10 @@ fn distribution(value: &str) -> [Expr; 2] {
     let unit = SpanColumn::Unit.col();
     [
         col(value).sort(SortOptions::default()).alias(SORTED),
-        unit.clone()
-            .sort_by(
-                [col(value), unit],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .first()
+        // The smallest unit among those holding the maximum: one pass per
+        // group, where sorting by (value, unit) cost a multi-key sort.
+        unit.filter(col(value).eq(col(value).max()))
+            .min()
             .alias(EXAMPLE),
     ]
 }
