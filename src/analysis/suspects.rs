@@ -22,7 +22,7 @@
 //!    nothing and is dropped. Calls that vanish or appear are shown as
 //!    evidence, not scored: the service where traces now stop carries that.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
@@ -380,50 +380,76 @@ fn add(
 }
 
 /// Who owns each grown gap: the callee, or a starved caller.
-fn gap_owners(changes: &BTreeMap<Key, Change>) -> BTreeMap<(String, String), (String, String)> {
-    let grown: Vec<(&String, &String, f64)> = changes
+///
+/// A caller is starved when gaps grew on its calls to two or more callees
+/// that no other caller's gaps grew on, and its own critical time grew by
+/// a tenth of those gaps or more: then the time is lost in the caller
+/// before the calls leave, not in any one callee.
+fn gap_owners(
+    changes: &BTreeMap<Key, Change>,
+) -> PolarsResult<BTreeMap<(String, String), (String, String)>> {
+    let grown: Vec<(&str, &str, f64)> = changes
         .iter()
         .filter(|((k, _, c), ch)| *k == FeatureKind::GapCritical && c.is_some() && ch.grew())
-        .map(|((_, a, b), ch)| (a, b.as_ref().expect("edge has a callee"), ch.delta))
+        .filter_map(|((_, a, b), ch)| Some((a.as_str(), b.as_deref()?, ch.delta)))
         .collect();
-    let mut callers_of: BTreeMap<&String, BTreeSet<&String>> = BTreeMap::new();
-    let mut callees_of: BTreeMap<&String, (BTreeSet<&String>, f64)> = BTreeMap::new();
-    for &(a, b, d) in &grown {
-        callers_of.entry(b).or_default().insert(a);
-        let e = callees_of.entry(a).or_default();
-        e.0.insert(b);
-        e.1 += d;
+    if grown.is_empty() {
+        return Ok(BTreeMap::new());
     }
+    const CALLER: &str = "caller";
+    const CALLEE: &str = "callee";
+    const DELTA: &str = "delta";
+    const CALLERS: &str = "callers";
+    const CALLEES: &str = "callees";
+    const GAPS: &str = "gaps";
+    const MOST_CALLERS: &str = "most_callers";
+    // Each (caller, callee) pair is one row (the changes are keyed by it),
+    // so counting rows counts distinct callers or callees.
+    let counted = df!(
+        CALLER => grown.iter().map(|g| g.0).collect::<Vec<_>>(),
+        CALLEE => grown.iter().map(|g| g.1).collect::<Vec<_>>(),
+        DELTA => grown.iter().map(|g| g.2).collect::<Vec<_>>(),
+    )?
+    .lazy()
+    .with_columns([
+        len().over([col(CALLEE)])?.alias(CALLERS),
+        len().over([col(CALLER)])?.alias(CALLEES),
+        col(DELTA).sum().over([col(CALLER)])?.alias(GAPS),
+    ])
+    .with_columns([col(CALLERS).max().over([col(CALLER)])?.alias(MOST_CALLERS)])
+    .collect()?;
+    let callers = u32_column(&counted, CALLERS)?;
+    let callees = u32_column(&counted, CALLEES)?;
+    let most_callers = u32_column(&counted, MOST_CALLERS)?;
+    let gaps = counted.column(GAPS)?.f64()?;
     let mut owners = BTreeMap::new();
-    for &(a, b, _) in &grown {
-        let (callees, gaps) = &callees_of[a];
-        let own = changes.get(&(FeatureKind::SelfCritical, a.clone(), None));
-        let starved = callees.len() >= 2
-            && callees.iter().all(|c| callers_of[c].len() < 2)
+    for (i, &(a, b, _)) in grown.iter().enumerate() {
+        let (callers, callees) = (callers[i].unwrap_or(0), callees[i].unwrap_or(0));
+        let gaps = gaps.get(i).unwrap_or(0.0);
+        let own = changes.get(&(FeatureKind::SelfCritical, a.to_string(), None));
+        let starved = callees >= 2
+            && most_callers[i].unwrap_or(0) < 2
             && own.is_some_and(|o| o.grew() && o.delta >= STARVED_SELF_SHARE * gaps);
         let owner = if starved {
             (
-                a.clone(),
+                a.to_string(),
                 format!(
-                    "{a} itself is starved, since gaps grew on its calls to {} callees and its own time grew too",
-                    callees.len()
+                    "{a} itself is starved, since gaps grew on its calls to {callees} callees and its own time grew too"
                 ),
             )
         } else {
-            let callers = &callers_of[b];
-            let why = if callers.len() >= 2 {
+            let why = if callers >= 2 {
                 format!(
-                    "gaps grew on calls into {b} from {} callers, so {b} is slow to accept work",
-                    callers.len()
+                    "gaps grew on calls into {b} from {callers} callers, so {b} is slow to accept work"
                 )
             } else {
                 format!("network, queueing or a full pool in front of {b}")
             };
-            (b.clone(), why)
+            (b.to_string(), why)
         };
-        owners.insert((a.clone(), b.clone()), owner);
+        owners.insert((a.to_string(), b.to_string()), owner);
     }
-    owners
+    Ok(owners)
 }
 
 fn rank(
@@ -432,7 +458,7 @@ fn rank(
     base: &Side<'_>,
     incident: &Side<'_>,
 ) -> PolarsResult<Vec<Suspect>> {
-    let owners = gap_owners(changes);
+    let owners = gap_owners(changes)?;
     // Each grown change's evidence, with the service it is laid to and
     // the change's example traces.
     let mut found: Vec<(String, Evidence, &Change)> = Vec::new();
