@@ -273,20 +273,20 @@ fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut 
 /// Reads a trace through the typed, borrowing model; `false` (with nothing
 /// read) when it needs the general path.
 fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(trace) = parse::<typed::Trace<'_>>(record.bytes) else {
+    let Ok(typed::Object(trace)) = parse::<typed::Object<typed::Trace<'_>>>(record.bytes) else {
         return false;
     };
     let Some(parts) = trace
         .spans
         .iter()
-        .map(typed_parts)
+        .map(|span| typed_parts(&span.0))
         .collect::<Option<Vec<Parts<'_>>>>()
     else {
         return false;
     };
     let mut services = FxHashMap::default();
     for (id, process) in trace.processes.iter().flatten() {
-        if let Some(name) = process.as_ref().and_then(|p| text(&p.service_name)) {
+        if let Some(name) = process.as_ref().and_then(|p| text(&p.0.service_name)) {
             services.insert(id.as_ref(), sink.strings.intern(name));
         }
     }
@@ -434,16 +434,18 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
         serde_json::from_str(r?.get()).ok().map(Cow::Owned)
     };
     let mut tags = Vec::new();
-    for tag in span.tags.iter().flatten() {
-        let Some(key) = tag.key.as_deref() else {
-            continue;
-        };
-        if read_tag(key) {
-            let value = match tag.value {
-                Some(v) => Cow::Owned(serde_json::from_str(v.get()).ok()?),
-                None => Cow::Owned(Value::Null),
-            };
-            tags.push((key, value));
+    for typed::Object(tag) in span.tags.iter().flatten() {
+        let key = tag.key.as_deref();
+        match (key, tag.value) {
+            (Some(key), value) if read_tag(key) => {
+                let value = match value {
+                    Some(v) => Cow::Owned(serde_json::from_str(v.get()).ok()?),
+                    None => Cow::Owned(Value::Null),
+                };
+                tags.push((key, value));
+            }
+            (_, Some(v)) if !typed::checked(v) => return None,
+            _ => {}
         }
     }
     Some(Parts {
@@ -455,7 +457,7 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
             .references
             .iter()
             .flatten()
-            .map(|r| {
+            .map(|typed::Object(r)| {
                 (
                     r.span_id.as_deref(),
                     r.trace_id.as_deref(),
@@ -466,7 +468,7 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
         parent_span_id: text(&span.parent_span_id),
         tags,
         operation: text(&span.operation_name),
-        own_service: span.process.as_ref().and_then(|p| text(&p.service_name)),
+        own_service: span.process.as_ref().and_then(|p| text(&p.0.service_name)),
         process_id: text(&span.process_id),
     })
 }

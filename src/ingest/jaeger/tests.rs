@@ -503,3 +503,54 @@ fn a_large_envelope_that_breaks_off_keeps_what_came_before() {
     assert_eq!(problem.location, Location::Line(2 + 8 * 2000 + 1));
     assert!(problem.message.contains("rest of the input"), "{problem:?}");
 }
+
+#[test]
+fn the_typed_path_refuses_what_the_general_path_refuses() {
+    // Each trace is valid to serde's derived structs but not to a `Value`
+    // parse, or holds an array where the general path wants an object.
+    let span = r#"{"spanID": "01", "operationName": "a", "startTime": 1, "duration": 2, "processID": "p1"EXTRA}"#;
+    let trace = |extra_span: &str, processes: &str| {
+        format!(
+            r#"{{"traceID": "ab", "spans": [{}], "processes": {processes}}}"#,
+            span.replace("EXTRA", extra_span)
+        )
+    };
+    let ok_processes = r#"{"p1": {"serviceName": "svc"}}"#;
+    let refused = [
+        trace(r#", "flags": 1e400"#, ok_processes),
+        trace(
+            r#", "logs": [{"fields": [{"value": "\ud800"}]}]"#,
+            ok_processes,
+        ),
+        trace(
+            r#", "tags": [{"key": "not.read", "value": 1e400}]"#,
+            ok_processes,
+        ),
+        trace("", r#"{"p1": ["svc"]}"#),
+        r#"{"traceID": "ab", "spans": [["01", "a", 1, 2]]}"#.to_string(),
+        r#"["ab", []]"#.to_string(),
+    ];
+    for text in &refused {
+        let record = Record {
+            line: 1,
+            bytes: text.as_bytes(),
+        };
+        let strings = Interner::new();
+        let mut sink = Sink::new("t", &strings);
+        assert!(!read_typed_trace(&record, &mut sink), "{text}");
+        assert!(sink.spans.is_empty());
+    }
+    // The same trace without the bad member is read.
+    let fine = trace(
+        r#", "flags": 1, "tags": [{"key": "not.read", "value": 1e300}]"#,
+        ok_processes,
+    );
+    let strings = Interner::new();
+    let mut sink = Sink::new("t", &strings);
+    let record = Record {
+        line: 1,
+        bytes: fine.as_bytes(),
+    };
+    assert!(read_typed_trace(&record, &mut sink), "{fine}");
+    assert_eq!(strings.resolve(sink.spans[0].service), "svc");
+}

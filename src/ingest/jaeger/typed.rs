@@ -3,12 +3,26 @@
 //! read without building a `serde_json::Value` tree. A trace these types
 //! cannot describe (a member of an unexpected type) is read again through
 //! the general `Value` path, which skips and counts just the bad spans.
+//! Objects are read as [`Object`]s, so a trace the `Value` path refuses
+//! (an array where an object belongs, `1e400` in a member no field names)
+//! is refused here too (see [`crate::ingest::json_strict`]); a tag value
+//! critpath does not read is checked by [`checked`].
 
 use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::ingest::json_strict::Checked;
+pub(crate) use crate::ingest::json_strict::Object;
+
+/// Whether `raw` is JSON a `Value` parse accepts (a `RawValue` is only
+/// checked for its syntax, not for numbers beyond `f64` or lone
+/// surrogates).
+pub fn checked(raw: &RawValue) -> bool {
+    serde_json::from_str::<Checked>(raw.get()).is_ok()
+}
 
 /// A trace object: `{"traceID", "spans", "processes"}`.
 #[derive(Deserialize)]
@@ -18,10 +32,10 @@ pub struct Trace<'a> {
     pub trace_id: Option<Cow<'a, str>>,
     /// The spans.
     #[serde(borrow)]
-    pub spans: Vec<Span<'a>>,
+    pub spans: Vec<Object<Span<'a>>>,
     /// Processes by id.
     #[serde(default, borrow)]
-    pub processes: Option<FxHashMap<Cow<'a, str>, Option<Process<'a>>>>,
+    pub processes: Option<FxHashMap<Cow<'a, str>, Option<Object<Process<'a>>>>>,
 }
 
 /// A process; only its service is read.
@@ -49,19 +63,19 @@ pub struct Span<'a> {
     pub duration: Option<&'a RawValue>,
     /// References to other spans.
     #[serde(default, borrow)]
-    pub references: Option<Vec<Reference<'a>>>,
+    pub references: Option<Vec<Object<Reference<'a>>>>,
     /// The legacy parent id.
     #[serde(default, borrow, rename = "parentSpanID")]
     pub parent_span_id: Option<Cow<'a, str>>,
     /// Tags.
     #[serde(default, borrow)]
-    pub tags: Option<Vec<Tag<'a>>>,
+    pub tags: Option<Vec<Object<Tag<'a>>>>,
     /// The operation name.
     #[serde(default, borrow, rename = "operationName")]
     pub operation_name: Option<Cow<'a, str>>,
     /// An embedded process.
     #[serde(default, borrow)]
-    pub process: Option<Process<'a>>,
+    pub process: Option<Object<Process<'a>>>,
     /// The id of the trace's process that recorded the span.
     #[serde(default, borrow, rename = "processID")]
     pub process_id: Option<Cow<'a, str>>,

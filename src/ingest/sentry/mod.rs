@@ -56,6 +56,7 @@ use serde_json::{Map, Value};
 use super::json_locate::{Step, line_of, location_of, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, parse, records_of};
 use super::json_scalars::{scalar_text, str_field};
+use super::json_strict::Object;
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, Count, IdError, Interner, Location, Nanos, Span, SpanExample, SpanId,
@@ -162,7 +163,7 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
 /// not an event, wraps events, or has something the typed model does not
 /// describe (see [`typed`]).
 fn read_typed(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(typed::Object(event)) = parse::<typed::Object<typed::Event<'_>>>(record.bytes) else {
+    let Ok(Object(event)) = parse::<Object<typed::Event<'_>>>(record.bytes) else {
         return false;
     };
     if !event.is_event() {
