@@ -566,16 +566,18 @@ fn is_keyword(word: &[u8]) -> bool {
         "WINDOW",
         "WITH",
     ];
-    word.len() <= 10
-        && KEYWORDS
-            .binary_search_by(|k| cmp_ignore_case(k.as_bytes(), word))
-            .is_ok()
-}
-
-fn cmp_ignore_case(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let a = a.iter().map(u8::to_ascii_uppercase);
-    let b = b.iter().map(u8::to_ascii_uppercase);
-    a.cmp(b)
+    // Upper-cased once into a buffer, so the search compares plain bytes
+    // (case-folding inside each comparison cost as much as the whole scan).
+    let mut buffer = [0u8; 10];
+    let Some(upper) = buffer.get_mut(..word.len()) else {
+        return false;
+    };
+    for (u, b) in upper.iter_mut().zip(word) {
+        *u = b.to_ascii_uppercase();
+    }
+    KEYWORDS
+        .binary_search_by(|k| k.as_bytes().cmp(upper))
+        .is_ok()
 }
 
 /// Joins the tokens with canonical spacing, collapsing placeholder lists.
@@ -655,11 +657,12 @@ fn render(statement: &str, tokens: &[Token]) -> String {
         bare_bracket = t.kind == Kind::Open && statement.as_bytes()[t.start] == b'[' && !after_word;
         match t.kind {
             Kind::Placeholder => out.push_str("%s"),
-            Kind::Keyword => out.extend(
-                statement[t.start..t.end]
-                    .chars()
-                    .map(|c| c.to_ascii_uppercase()),
-            ),
+            Kind::Keyword => {
+                // Keywords are ASCII (they matched the list).
+                let at = out.len();
+                out.push_str(&statement[t.start..t.end]);
+                out[at..].make_ascii_uppercase();
+            }
             _ => out.push_str(&statement[t.start..t.end]),
         }
         prev = Some(t.kind);
