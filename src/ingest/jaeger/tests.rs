@@ -526,6 +526,14 @@ fn the_typed_path_refuses_what_the_general_path_refuses() {
             r#", "tags": [{"key": "not.read", "value": 1e400}]"#,
             ok_processes,
         ),
+        trace(
+            r#", "tags": [{"value": [1e400], "key": "not.read"}]"#,
+            ok_processes,
+        ),
+        trace(
+            r#", "tags": [{"key": "a", "key": "b", "value": 1}]"#,
+            ok_processes,
+        ),
         trace("", r#"{"p1": ["svc"]}"#),
         r#"{"traceID": "ab", "spans": [["01", "a", 1, 2]]}"#.to_string(),
         r#"["ab", []]"#.to_string(),
@@ -553,4 +561,16 @@ fn the_typed_path_refuses_what_the_general_path_refuses() {
     };
     assert!(read_typed_trace(&record, &mut sink), "{fine}");
     assert_eq!(strings.resolve(sink.spans[0].service), "svc");
+    // A tag read by critpath is read whichever member comes first.
+    let server = trace(
+        r#", "tags": [{"value": "server", "key": "span.kind"}, {"value": {"x": 1}, "key": "n"}]"#,
+        ok_processes,
+    );
+    let mut sink = Sink::new("t", &strings);
+    let record = Record {
+        line: 1,
+        bytes: server.as_bytes(),
+    };
+    assert!(read_typed_trace(&record, &mut sink), "{server}");
+    assert_eq!(sink.spans[0].kind, SpanKind::Server);
 }

@@ -95,13 +95,92 @@ pub struct Reference<'a> {
     pub span_id: Option<Cow<'a, str>>,
 }
 
-/// A tag: its value is parsed only when the key is one critpath reads.
-#[derive(Deserialize)]
+/// A tag: its value is kept raw when its key is one critpath reads, and
+/// otherwise checked (as a `Value` parse would check it) and dropped in
+/// the same pass. A value given before its key is kept raw and checked by
+/// [`checked`] later.
 pub struct Tag<'a> {
     /// The key.
-    #[serde(default, borrow)]
     pub key: Option<Cow<'a, str>>,
-    /// The value, unparsed.
-    #[serde(default, borrow)]
+    /// The value, unparsed; `None` when absent or dropped.
     pub value: Option<&'a RawValue>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TagVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for TagVisitor<'a> {
+            type Value = Tag<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a tag object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Tag<'a>, A::Error> {
+                use serde::de::Error;
+                let mut tag = Tag {
+                    key: None,
+                    value: None,
+                };
+                let (mut has_key, mut has_value) = (false, false);
+                while let Some(Text(member)) = map.next_key::<Text<'de>>()? {
+                    match member.as_ref() {
+                        "key" if has_key => return Err(A::Error::duplicate_field("key")),
+                        "key" => {
+                            has_key = true;
+                            tag.key = map.next_value::<Option<Text<'de>>>()?.map(|t| t.0);
+                        }
+                        "value" if has_value => return Err(A::Error::duplicate_field("value")),
+                        "value" => {
+                            has_value = true;
+                            let read = tag.key.as_deref().is_none_or(super::read_tag);
+                            if has_key && !read {
+                                map.next_value::<Checked>()?;
+                            } else {
+                                tag.value = map.next_value()?;
+                            }
+                        }
+                        _ => {
+                            map.next_value::<Checked>()?;
+                        }
+                    }
+                }
+                Ok(tag)
+            }
+        }
+
+        deserializer.deserialize_map(TagVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Text borrowed from the input when it has no escapes (serde's own `Cow`
+/// always copies outside a derived struct's `borrow` field).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
 }
