@@ -180,7 +180,7 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown) -> PolarsResult<Vec<Finding
             col("unit").n_unique().alias("traces"),
             total_ns("total", exact_total, "total"),
             total_ns("savings", exact_savings, "savings"),
-            // Both by the same stable sort, so from the same row.
+            // Both the first row holding the largest duration, so the same row.
             id_of_largest("unit", "dur", "example"),
             id_of_largest("finding", "dur", "example_finding"),
         ])

@@ -1,11 +1,9 @@
 //! Groups of sibling spans with the same service and shape: the raw material
 //! of the repeat detectors.
 
-use rustc_hash::FxHashMap;
-
 use crate::analysis::breakdown::UnitView;
 use crate::analysis::shape::{Shape, ShapeKind};
-use crate::model::{SpanKind, Sym};
+use crate::model::{Nanos, SpanKind, Sym};
 
 /// Siblings under one parent sharing service and shape, by start time.
 pub struct Group {
@@ -22,27 +20,35 @@ pub struct Group {
 /// Every group of at least `min` same-shaped siblings in the unit.
 pub fn repeated_groups(view: &UnitView<'_>, min: usize) -> Vec<Group> {
     let spans = &view.trace.spans;
+    let min = min.max(2);
     let mut out = Vec::new();
+    // One buffer for every parent's calls, sorted so that each group is a
+    // run: most parents have a child or two, and a map per parent cost an
+    // allocation per key.
+    let mut calls: Vec<(Sym, ShapeKind, Sym, Nanos, usize)> = Vec::new();
     for &parent in view.members {
-        let mut by_key: FxHashMap<(Sym, Shape), Vec<usize>> = FxHashMap::default();
-        for child in view
-            .trace
-            .children(parent)
-            .filter(|&c| is_call(view, parent, c, false))
-        {
-            by_key
-                .entry((spans[child].service, view.shapes[child]))
-                .or_default()
-                .push(child);
+        calls.clear();
+        calls.extend(
+            view.trace
+                .children(parent)
+                .filter(|&c| is_call(view, parent, c, false))
+                .map(|c| {
+                    let shape = view.shapes[c];
+                    (spans[c].service, shape.kind, shape.text, spans[c].start, c)
+                }),
+        );
+        if calls.len() < min {
+            continue;
         }
-        for ((service, shape), mut members) in by_key {
-            if members.len() >= min.max(2) {
-                members.sort_unstable_by_key(|&i| (spans[i].start, i));
+        calls.sort_unstable();
+        for run in calls.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            if run.len() >= min {
+                let (service, kind, text, _, _) = run[0];
                 out.push(Group {
                     parent,
                     service,
-                    shape,
-                    spans: members,
+                    shape: Shape { kind, text },
+                    spans: run.iter().map(|call| call.4).collect(),
                 });
             }
         }
