@@ -4,12 +4,12 @@
 //!
 //! The scan only follows structure (strings, brackets, commas); it does not
 //! validate. Each member is parsed, and so checked, by its reader; a window
-//! never needs to be valid JSON on its own. A window starts either at the
-//! start of a document (`{"data": [`), or just after a member, where only
-//! `,` (another member) or `]` (the end of the array) can follow; the scan
-//! cuts only after a member or after a document's closing `}`, so every
-//! window starts in one of those places. Several envelopes in a row (JSON
-//! lines of envelopes, or concatenated documents) are read the same way.
+//! never needs to be valid JSON on its own. Every cut but the last is made
+//! just after a member, where only `,` (another member) or `]` (the end of
+//! the array) can follow, so the scan needs no state from one window to
+//! the next. Several envelopes in a row (JSON lines of envelopes, or
+//! concatenated documents) are read the same way. Where the input stops
+//! having this shape, the rest of it is one bad piece and is not read.
 
 use std::ops::Range;
 
@@ -48,78 +48,111 @@ pub fn starts_envelope(head: &[u8]) -> bool {
     matches!(envelope_head(head, at), Head::Found(_))
 }
 
-/// Scans `buf` (which starts where a window starts, see the module
-/// documentation) for whole pieces. At the end of the input (`eof`) every
-/// byte belongs to a piece, and what does not have the expected shape is
-/// one [`Piece::Bad`] running to the end; before it, a malformed or
-/// incomplete piece ends the scan, so that the window grows until the
-/// input ends or the piece completes.
-pub fn scan(buf: &[u8], eof: bool) -> Scan {
+/// Where a scan is in the document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a document (the input's start, or after a document's `}`):
+    /// only `{"data": [` or the end of the input may come.
+    Outside,
+    /// Just after `{"data": [`: a member (with no comma before it) or `]`.
+    Opened,
+    /// Just after a member: `,` and another member, or `]`.
+    AfterMember,
+}
+
+/// Scans `buf` for whole pieces; `at_start` when `buf` starts at the
+/// start of the input, else it starts just after a member (every cut but
+/// the last is made after a member, so every later window starts there).
+///
+/// At the end of the input (`eof`) every byte is consumed: what does not
+/// have the expected shape is one [`Piece::Bad`] running to the end. Before
+/// the end, a piece that is certainly malformed is a [`Piece::Bad`] that
+/// takes the rest of the buffer (and the stream stops reading: the rest of
+/// the input is not this shape); one that is only incomplete ends the scan
+/// at the last member, so that the window grows until it completes.
+pub fn scan(buf: &[u8], eof: bool, at_start: bool) -> Scan {
     let mut out = Scan::default();
-    let mut at = if buf.starts_with(b"\xEF\xBB\xBF") {
-        3
+    let (mut at, mut state) = if at_start {
+        let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        (bom, State::Outside)
     } else {
-        0
+        (0, State::AfterMember)
     };
-    // Just after `{"data": [`, where a member needs no comma before it.
-    let mut opened = false;
+    // The pieces up to the last member (where the buffer may be cut).
+    let mut committed = 0;
+    let bad = |out: &mut Scan, at: usize, expected: &'static str| {
+        out.pieces.push(Piece::Bad { at, expected });
+        out.len = buf.len();
+    };
     loop {
         let p = skip_space(buf, at);
         if p == buf.len() {
             if eof {
                 out.len = buf.len();
+            } else {
+                out.pieces.truncate(committed);
             }
             return out;
         }
-        let step = match buf[p] {
-            b']' => close(buf, p + 1, 1).map(|end| (Piece::Tail(p..end), end)),
-            b',' if !opened => {
-                let q = skip_space(buf, p + 1);
-                value_end(buf, q, eof).map(|end| (Piece::Member(q..end), end))
-            }
-            b'{' if !opened => match envelope_head(buf, p) {
+        let member_at = match (state, buf[p]) {
+            (State::Opened | State::AfterMember, b']') => match close(buf, p + 1, 1) {
+                Some(end) => {
+                    out.pieces.push(Piece::Tail(p..end));
+                    (at, state) = (end, State::Outside);
+                    continue;
+                }
+                None => None,
+            },
+            (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
+            (State::Opened, _) => Some(p),
+            (State::Outside, b'{') => match envelope_head(buf, p) {
                 Head::Found(after) => {
-                    at = after;
-                    opened = true;
+                    (at, state) = (after, State::Opened);
                     continue;
                 }
                 Head::Unknown => None,
-                Head::Not => Some((
-                    Piece::Bad {
-                        at: p,
-                        expected: "`{\"data\": [`",
-                    },
-                    buf.len(),
-                )),
+                Head::Not => {
+                    bad(&mut out, p, "`{\"data\": [`");
+                    return out;
+                }
             },
-            _ if opened => value_end(buf, p, eof).map(|end| (Piece::Member(p..end), end)),
-            _ => Some((
-                Piece::Bad {
-                    at: p,
-                    expected: "`,` or `]` after a member of the data array",
-                },
-                buf.len(),
-            )),
-        };
-        match step {
-            // A bad piece is only final at the end of the input: before it,
-            // the window grows so that the bad piece ends up last of all.
-            Some((Piece::Bad { .. }, _)) if !eof => return out,
-            Some((piece, end)) => {
-                out.pieces.push(piece);
-                out.len = end;
-                at = end;
-                opened = false;
-            }
-            None if eof => {
-                out.pieces.push(Piece::Bad {
-                    at: p,
-                    expected: "a complete JSON value",
-                });
-                out.len = buf.len();
+            (State::Outside, _) => {
+                bad(&mut out, p, "`{\"data\": [` or the end of the input");
                 return out;
             }
-            None => return out,
+            (State::AfterMember, _) => {
+                bad(&mut out, p, "`,` or `]` after a member of the data array");
+                return out;
+            }
+        };
+        let Some(q) = member_at else {
+            // An incomplete `]...}` or `{"data": [`.
+            if eof {
+                bad(&mut out, p, "a complete JSON value");
+            } else {
+                out.pieces.truncate(committed);
+            }
+            return out;
+        };
+        match value_end(buf, q, eof) {
+            End::At(end) => {
+                out.pieces.push(Piece::Member(q..end));
+                (at, state) = (end, State::AfterMember);
+                committed = out.pieces.len();
+                out.len = end;
+            }
+            End::More if !eof => {
+                out.pieces.truncate(committed);
+                return out;
+            }
+            End::More | End::Bad => {
+                bad(&mut out, q, "a JSON value");
+                return out;
+            }
         }
     }
 }
@@ -160,22 +193,35 @@ fn skip_space(buf: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The end of the JSON value that starts at `at`, if `buf` holds all of it.
-fn value_end(buf: &[u8], at: usize, eof: bool) -> Option<usize> {
-    match buf.get(at)? {
-        b'{' | b'[' => close(buf, at + 1, 1),
-        b'"' => string_end(buf, at + 1),
+/// Where the JSON value that starts at `at` ends.
+enum End {
+    /// Just before this offset.
+    At(usize),
+    /// Past the end of `buf`: more input may complete it.
+    More,
+    /// Nowhere: no value starts here.
+    Bad,
+}
+
+/// The end of the JSON value that starts at `at`.
+fn value_end(buf: &[u8], at: usize, eof: bool) -> End {
+    let found = |end: Option<usize>| end.map_or(End::More, End::At);
+    match buf.get(at) {
+        None => End::More,
+        Some(b'{' | b'[') => found(close(buf, at + 1, 1)),
+        Some(b'"') => found(string_end(buf, at + 1)),
+        Some(b',' | b']' | b'}' | b':') => End::Bad,
         // A scalar ends where a delimiter starts; one that runs to the end
         // of the buffer may go on in the next read.
-        _ => {
+        Some(_) => {
             let end = buf[at..]
                 .iter()
                 .position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
                 .map(|n| at + n);
             match end {
-                Some(end) if end > at => Some(end),
-                Some(_) => None,
-                None => eof.then_some(buf.len()),
+                Some(end) => End::At(end),
+                None if eof => End::At(buf.len()),
+                None => End::More,
             }
         }
     }
@@ -235,7 +281,7 @@ mod tests {
     #[test]
     fn an_envelope_is_members_then_its_tail() {
         let doc = "{\"data\": [\n{\"a\": \"x]}\\\"\"}, [1, {}] ,\"s\", 12\n], \"errors\": [{\"msg\": \"}\"}]}\n";
-        let got = scan(doc.as_bytes(), true);
+        let got = scan(doc.as_bytes(), true, true);
         assert_eq!(got.len, doc.len());
         assert_eq!(
             texts(doc, &got),
@@ -250,44 +296,68 @@ mod tests {
     }
 
     #[test]
-    fn before_the_end_the_scan_stops_at_the_last_whole_piece() {
+    fn before_the_end_the_scan_stops_at_the_last_member() {
         let doc = "{\"data\":[{\"a\":1},{\"b\":[2,";
-        let got = scan(doc.as_bytes(), false);
+        let got = scan(doc.as_bytes(), false, true);
         assert_eq!(texts(doc, &got), ["member {\"a\":1}"]);
         assert_eq!(&doc[got.len..], ",{\"b\":[2,");
         // A number at the end of the buffer may have more digits to come.
-        let got = scan(b"{\"data\":[1,23", false);
+        let got = scan(b"{\"data\":[1,23", false, true);
         assert_eq!(got.pieces, [Piece::Member(9..10)]);
-        assert_eq!(scan(b"{\"da", false).len, 0);
+        assert_eq!(scan(b"{\"da", false, true).len, 0);
+        // A tail is cut with the next member, so that every window but the
+        // first starts just after a member.
+        let doc = "{\"data\":[1]}\n{\"data\":[2";
+        let got = scan(doc.as_bytes(), false, true);
+        assert_eq!(texts(doc, &got), ["member 1"]);
+        assert_eq!(&doc[got.len..], "]}\n{\"data\":[2");
     }
 
     #[test]
     fn a_later_window_starts_after_a_member() {
         let doc = " ,{\"c\":3}\n]}\n{\"data\": []}";
-        let got = scan(doc.as_bytes(), true);
+        let got = scan(doc.as_bytes(), true, false);
         assert_eq!(texts(doc, &got), ["member {\"c\":3}", "tail ]}", "tail ]}"]);
+        // A byte-order mark is only skipped at the start of the input.
+        assert_eq!(
+            scan(b"\xEF\xBB\xBF{\"data\":[]}", true, true).pieces,
+            [Piece::Tail(12..14)]
+        );
+        assert!(matches!(
+            scan(b"\xEF\xBB\xBF,1]}", true, false).pieces[..],
+            [Piece::Bad { at: 0, .. }]
+        ));
     }
 
     #[test]
     fn what_is_not_an_envelope_is_one_bad_piece_at_the_end() {
-        for (doc, bad) in [
-            ("{\"data\":[{}] {\"x\": 1}", "] {\"x\": 1}"),
-            ("{\"data\":[{} {}]}", "{}]}"),
+        // (document, the bad piece, whether it is bad before the end of the
+        // input too: only what more input could complete is not).
+        for (doc, bad, certain) in [
+            ("{\"data\":[{}] {\"x\": 1}", "] {\"x\": 1}", false),
+            ("{\"data\":[{} {}]}", "{}]}", true),
             (
                 "{\"data\":[{\"a\": \"unterminated]}",
                 "{\"a\": \"unterminated]}",
+                false,
             ),
-            ("[1, 2]", "[1, 2]"),
+            ("[1, 2]", "[1, 2]", true),
+            ("{\"data\":[1]},2", ",2", true),
+            ("{\"data\":[1]}]}", "]}", true),
+            ("{\"data\":[,1]}", ",1]}", true),
+            ("{\"data\":[1,]}", "]}", true),
+            ("{\"data\":null}", "{\"data\":null}", true),
         ] {
-            let before_the_end = scan(doc.as_bytes(), false);
-            assert!(
-                !before_the_end
-                    .pieces
-                    .iter()
-                    .any(|p| matches!(p, Piece::Bad { .. })),
-                "{doc}"
-            );
-            let got = scan(doc.as_bytes(), true);
+            let before_the_end = scan(doc.as_bytes(), false, true);
+            let bad_before = before_the_end
+                .pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Bad { .. }));
+            assert_eq!(bad_before, certain, "{doc}");
+            if certain {
+                assert_eq!(before_the_end.len, doc.len(), "{doc}");
+            }
+            let got = scan(doc.as_bytes(), true, true);
             assert_eq!(got.len, doc.len(), "{doc}");
             assert_eq!(
                 texts(doc, &got).last().unwrap(),
@@ -320,13 +390,13 @@ mod tests {
                 .map(|m| serde_json::json!({"m": m, "n": [1, {"k": m}]}).to_string())
                 .collect();
             let doc = format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n"));
-            let whole = scan(doc.as_bytes(), true);
+            let whole = scan(doc.as_bytes(), true, true);
             let mut found = Vec::new();
             let (mut start, mut end) = (0, 0);
             let mut sizes = cuts.iter().cycle();
             loop {
                 let eof = end == doc.len();
-                let got = scan(&doc.as_bytes()[start..end], eof);
+                let got = scan(&doc.as_bytes()[start..end], eof, start == 0);
                 found.extend(got.pieces.iter().map(|p| match p {
                     Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
                     Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),

@@ -8,6 +8,10 @@
 //!   into a `Value` would ([`Checked`]): numbers within `f64`, escapes that
 //!   make text, nesting within serde_json's limit. serde's `IgnoredAny`
 //!   skips them without these checks.
+//!
+//! One gap remains: a value a model keeps as a `RawValue` and parses later
+//! on its own starts again at depth 0, so nesting that only exceeds the
+//! limit counted from the top of the record is not refused there.
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -34,10 +34,11 @@ impl Framing {
     /// The length of the longest prefix of `buf` made of whole records; at
     /// the end of the input (`eof`) everything left is one last piece. An
     /// envelope's pieces are found on the way, and kept for its reader.
-    fn cut(self, buf: &[u8], eof: bool) -> (usize, Vec<Piece>) {
+    /// `at_start` when `buf` starts at the start of the input.
+    fn cut(self, buf: &[u8], eof: bool, at_start: bool) -> (usize, Vec<Piece>) {
         match self {
             Framing::Envelope => {
-                let scan = json_envelope::scan(buf, eof);
+                let scan = json_envelope::scan(buf, eof, at_start);
                 (scan.len, scan.pieces)
             }
             _ if eof => (buf.len(), Vec::new()),
@@ -108,7 +109,9 @@ pub fn windows<E>(
                         }
                     }
                 }
-                let (cut, pieces) = framing.cut(&buf, ended);
+                let (cut, pieces) = framing.cut(&buf, ended, offset == 0);
+                // Past a bad piece the input is not read (its reader says so).
+                let broken = matches!(pieces.last(), Some(Piece::Bad { .. }));
                 if cut == 0 {
                     if ended {
                         return;
@@ -130,8 +133,8 @@ pub fn windows<E>(
                 };
                 offset += window.bytes.len() as u64;
                 lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
-                if send.send(Ok(window)).is_err() {
-                    return; // the parser stopped early
+                if send.send(Ok(window)).is_err() || broken {
+                    return; // the parser stopped early, or the input broke off
                 }
                 if ended && buf.is_empty() {
                     return;
@@ -248,18 +251,56 @@ mod tests {
     }
 
     #[test]
+    fn an_envelope_is_not_read_past_where_it_breaks() {
+        // A source that fails if asked for more than its first 4 KiB: the
+        // stream must stop at the bad piece, not read (and hold) the rest.
+        struct Fused {
+            data: Vec<u8>,
+            at: usize,
+        }
+        impl Read for Fused {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.at >= 4096 {
+                    return Err(io::Error::other("read past the break"));
+                }
+                let n = buf.len().min(self.data.len() - self.at).min(4096 - self.at);
+                buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+                self.at += n;
+                Ok(n)
+            }
+        }
+        let mut data = b"{\"data\": [1, 2 3, 4]}".to_vec();
+        data.resize(1 << 20, b' ');
+        let mut pieces = Vec::new();
+        windows::<io::Error>(
+            Vec::new(),
+            Box::new(Fused { data, at: 0 }),
+            Framing::Envelope,
+            64,
+            |e| e,
+            |w| {
+                pieces.extend(w.pieces.iter().cloned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(pieces.len(), 3, "{pieces:?}");
+        assert!(matches!(pieces[2], Piece::Bad { at: 15, .. }), "{pieces:?}");
+    }
+
+    #[test]
     fn lines_are_cut_after_the_last_newline() {
-        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false).0, 3);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", false).0, 0);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", true).0, 4);
+        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false, true).0, 3);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", false, true).0, 0);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", true, true).0, 4);
     }
 
     #[test]
     fn frames_are_cut_after_the_last_whole_frame() {
         let buf = [0, 0, 0, 2, 7, 7, 0, 0, 0, 5, 1];
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, false).0, 6);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false).0, 0);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, true).0, buf.len());
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, false, true).0, 6);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false, true).0, 0);
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, true, true).0, buf.len());
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub(crate) use crate::ingest::json_strict::Object;
 
 /// Whether `raw` is JSON a `Value` parse accepts (a `RawValue` is only
 /// checked for its syntax, not for numbers beyond `f64` or lone
-/// surrogates).
+/// surrogates). Its nesting is counted from `raw` itself, not from the
+/// top of the trace.
 pub fn checked(raw: &RawValue) -> bool {
     serde_json::from_str::<Checked>(raw.get()).is_ok()
 }
