@@ -67,11 +67,7 @@ impl Reader for JaegerReader {
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         if let Some(pieces) = input.pieces {
-            return if read_pieces(input.bytes, pieces, sink) {
-                Ok(())
-            } else {
-                Err(ReadError::new(input, Location::Whole, NOT_JAEGER))
-            };
+            return read_pieces(input, pieces, sink);
         }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
@@ -143,8 +139,11 @@ fn read_traces(traces: &[Record<'_>], sink: &mut Sink<'_>) {
 
 /// Reads one window of a large envelope (see [`Framing::Envelope`]): its
 /// traces in parallel, then the errors its export reports, if its end is
-/// in this window. `false` if the window holds nothing of an envelope.
-fn read_pieces(bytes: &[u8], pieces: &[Piece], sink: &mut Sink<'_>) -> bool {
+/// in this window. An error if the window holds no trace and no envelope's
+/// end: where the document breaks, if it does (the input's error if no
+/// other window holds anything either).
+fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Result<(), ReadError> {
+    let bytes = input.bytes;
     let (mut line, mut counted) = (1u64, 0usize);
     let mut line_at = |at: usize| {
         line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
@@ -179,15 +178,18 @@ fn read_pieces(bytes: &[u8], pieces: &[Piece], sink: &mut Sink<'_>) -> bool {
     for end in &ends {
         read_envelope_end(end, sink);
     }
-    if let Some((line, expected)) = bad {
-        sink.skip(
-            Location::Line(line),
-            format!(
-                "expected {expected} in a Jaeger export's envelope; the rest of the input is not read"
-            ),
+    let broken = bad.map(|(line, expected)| {
+        let message = format!(
+            "expected {expected} in a Jaeger export's envelope; the rest of the input is not read"
         );
+        sink.skip(Location::Line(line), message.clone());
+        (Location::Line(line), message)
+    });
+    match (recognised, broken) {
+        (true, _) => Ok(()),
+        (false, Some((at, message))) => Err(ReadError::new(input, at, message)),
+        (false, None) => Err(ReadError::new(input, Location::Whole, NOT_JAEGER)),
     }
-    recognised
 }
 
 /// Counts the errors an envelope reports, given its end: `]`, the other

@@ -574,3 +574,23 @@ fn the_typed_path_refuses_what_the_general_path_refuses() {
     assert!(read_typed_trace(&record, &mut sink), "{server}");
     assert_eq!(sink.spans[0].kind, SpanKind::Server);
 }
+
+#[test]
+fn a_large_envelope_that_breaks_before_its_first_trace_ends_is_an_error_at_its_line() {
+    use crate::ingest::{IngestOptions, InputSource, ingest};
+    let doc = format!(
+        "{{\"data\": [\n{{\"traceID\": \"1\", \"spans\": [{{\"operationName\": \"{}",
+        "x".repeat(100_000)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cut.json");
+    std::fs::write(&file, doc).unwrap();
+    let err = ingest(&[InputSource::File(file)], &IngestOptions::default())
+        .err()
+        .expect("nothing readable");
+    let message = err.to_string();
+    assert!(
+        message.contains("cut.json: line 2: expected a JSON value"),
+        "{message}"
+    );
+}
