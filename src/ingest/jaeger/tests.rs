@@ -585,9 +585,9 @@ fn a_large_envelope_that_breaks_before_its_first_trace_ends_is_an_error_at_its_l
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cut.json");
     std::fs::write(&file, doc).unwrap();
-    let err = ingest(&[InputSource::File(file)], &IngestOptions::default())
-        .err()
-        .expect("nothing readable");
+    let Err(err) = ingest(&[InputSource::File(file)], &IngestOptions::default()) else {
+        panic!("read although nothing in it is readable");
+    };
     let message = err.to_string();
     assert!(
         message.contains("cut.json: line 2: expected a JSON value"),
