@@ -187,52 +187,6 @@ pub(crate) fn read_chunks<T: Sync>(
     recognised
 }
 
-/// Reads batches in parallel while `produce` is still finding them: the
-/// producer hands each batch to `submit` and goes on; the batches are read
-/// by the pool's other threads, each into a sink of its own, and appended
-/// to `sink` in the order they were submitted. A producer that scans a
-/// large document serially (a Jaeger export's `data` array) thus overlaps
-/// with the parsing instead of preceding it. When `produce` fails, what the
-/// batches read is discarded, so the caller can read the input another way.
-pub(crate) fn read_streamed<T: Send, R: Send, E: Send>(
-    sink: &mut Sink<'_>,
-    produce: impl FnOnce(&mut dyn FnMut(Vec<T>)) -> Result<R, E> + Send,
-    read: impl Fn(&[T], &mut Sink<'_>) + Sync,
-) -> Result<R, E> {
-    let strings = sink.strings;
-    let name = sink.name.as_str();
-    let read = &read;
-    let done = std::sync::Mutex::new(Vec::new());
-    let done_ref = &done;
-    // `scope` runs `produce` on a pool thread, so the producer and the
-    // readers together use no more threads than `--threads` allows.
-    let produced = rayon::scope(|scope| {
-        let mut next = 0usize;
-        let mut submit = |batch: Vec<T>| {
-            let index = next;
-            next += 1;
-            scope.spawn(move |_| {
-                let mut part = Sink::new(name, strings);
-                read(&batch, &mut part);
-                // A poisoned lock means a reader panicked, and the scope
-                // re-raises that panic; the parts are not used then.
-                if let Ok(mut done) = done_ref.lock() {
-                    done.push((index, part));
-                }
-            });
-        };
-        produce(&mut submit)
-    });
-    let mut parts = done.into_inner().unwrap_or_default();
-    if produced.is_ok() {
-        parts.sort_unstable_by_key(|(index, _)| *index);
-        for (_, part) in parts {
-            sink.append(part);
-        }
-    }
-    produced
-}
-
 /// A reader of one trace format.
 pub trait Reader: Sync {
     /// The format this reader reads.

@@ -28,7 +28,6 @@
 //! test data uses `span-A`) are hashed, keeping the trace id text as label.
 //! Spans sharing an id are all emitted; the model keeps one.
 
-mod envelope;
 mod typed;
 
 use std::borrow::Cow;
@@ -37,7 +36,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json_envelope::{Piece, starts_envelope};
+use super::json_envelope::{self, Piece, starts_envelope};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
 use super::json_scalars::{AddJson, scalar_text, str_field};
@@ -96,30 +95,28 @@ impl Reader for JaegerReader {
     }
 }
 
-/// Reads `record` if it is a `{"data": [...]}` envelope; `false` if it is
-/// not (or is malformed), for the general path to read or report.
-///
-/// The envelope is scanned once, serially, and each trace is left as raw
-/// JSON to be parsed on its own: a whole envelope never becomes one tree
-/// of `Value`s. Batches of traces are parsed by the other threads while the
-/// scan goes on (the scan is about half the work of reading an export).
+/// Reads `record` if it is one `{"data": [...]}` envelope; `false` if it is
+/// not (or is malformed around its traces), for the general path to read
+/// or report. Its traces are found as a large document's are, a window at
+/// a time ([`json_envelope`]), so that both read alike.
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    // The traces go to a sink of their own so that the export's reported
-    // errors, found only at the end of the scan, are counted before them.
-    let mut traces = Sink::new(&sink.name, sink.strings);
-    let scanned = super::read_streamed(
-        &mut traces,
-        |submit| envelope::scan(record, TRACES_PER_TASK, submit),
-        |chunk: &[Record<'_>], part| read_traces(chunk, part),
-    );
-    match scanned {
-        Ok(Some(errors)) => {
-            report_export_errors(record, errors.as_ref(), sink);
-            sink.append(traces);
-            true
-        }
-        Ok(None) | Err(_) => false,
+    if !starts_envelope(record.bytes) {
+        return false;
     }
+    let scan = json_envelope::scan(record.bytes, true, true);
+    let mut ends = scan.pieces.iter().filter_map(|p| match p {
+        Piece::Member(_) => None,
+        Piece::Tail(range) => Some(Some(range)),
+        Piece::Bad { .. } => Some(None),
+    });
+    let one_document = match (ends.next(), ends.next()) {
+        (Some(Some(end)), None) => envelope_end(&record.bytes[end.clone()]).is_ok(),
+        _ => false,
+    };
+    if one_document {
+        read_members(record.bytes, record.line, &scan.pieces, sink);
+    }
+    one_document
 }
 
 /// Reads traces that are each a record of their own (the members of an
@@ -137,14 +134,36 @@ fn read_traces(traces: &[Record<'_>], sink: &mut Sink<'_>) {
     }
 }
 
-/// Reads one window of a large envelope (see [`Framing::Envelope`]): its
-/// traces in parallel, then the errors its export reports, if its end is
-/// in this window. An error if the window holds no trace and no envelope's
-/// end: where the document breaks, if it does (the input's error if no
-/// other window holds anything either).
+/// Reads one window of a large envelope (see [`Framing::Envelope`]). An
+/// error if the window holds no trace and no envelope's end: where the
+/// document breaks, if it does (the input's error if no other window holds
+/// anything either).
 fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Result<(), ReadError> {
-    let bytes = input.bytes;
-    let (mut line, mut counted) = (1u64, 0usize);
+    match read_members(input.bytes, 1, pieces, sink) {
+        Members {
+            recognised: true, ..
+        } => Ok(()),
+        Members {
+            broken: Some((at, message)),
+            ..
+        } => Err(ReadError::new(input, at, message)),
+        Members { broken: None, .. } => Err(ReadError::new(input, Location::Whole, NOT_JAEGER)),
+    }
+}
+
+/// What [`read_members`] found.
+struct Members {
+    /// Whether there was a trace or an envelope's end.
+    recognised: bool,
+    /// Where the input stopped being an envelope, and the message counted.
+    broken: Option<(Location, String)>,
+}
+
+/// Reads the pieces of an envelope found in `bytes` (whose first line is
+/// `first_line`): the errors each envelope reports, then its traces in
+/// parallel (so a whole document counts them in that order too).
+fn read_members(bytes: &[u8], first_line: u64, pieces: &[Piece], sink: &mut Sink<'_>) -> Members {
+    let (mut line, mut counted) = (first_line, 0usize);
     let mut line_at = |at: usize| {
         line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
         counted = at;
@@ -166,7 +185,9 @@ fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Resu
             Piece::Bad { at, expected } => bad = Some((line_at(*at), *expected)),
         }
     }
-    let recognised = !traces.is_empty() || !ends.is_empty();
+    for end in &ends {
+        read_envelope_end(end, sink);
+    }
     super::read_chunks(
         traces.chunks(TRACES_PER_TASK).collect(),
         sink,
@@ -175,9 +196,6 @@ fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Resu
             true
         },
     );
-    for end in &ends {
-        read_envelope_end(end, sink);
-    }
     let broken = bad.map(|(line, expected)| {
         let message = format!(
             "expected {expected} in a Jaeger export's envelope; the rest of the input is not read"
@@ -185,18 +203,16 @@ fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Resu
         sink.skip(Location::Line(line), message.clone());
         (Location::Line(line), message)
     });
-    match (recognised, broken) {
-        (true, _) => Ok(()),
-        (false, Some((at, message))) => Err(ReadError::new(input, at, message)),
-        (false, None) => Err(ReadError::new(input, Location::Whole, NOT_JAEGER)),
+    Members {
+        recognised: !traces.is_empty() || !ends.is_empty(),
+        broken,
     }
 }
 
-/// Counts the errors an envelope reports, given its end: `]`, the other
-/// members, and the closing `}`.
-fn read_envelope_end(end: &Record<'_>, sink: &mut Sink<'_>) {
-    /// The members after the array; `data` again is an error, as it is
-    /// when the envelope is read whole.
+/// The errors an envelope reports, given its end: `]`, the other members
+/// and the closing `}`; an error if that is not JSON.
+fn envelope_end(end: &[u8]) -> serde_json::Result<Option<Value>> {
+    /// The members after the array; `data` again is an error.
     #[derive(serde::Deserialize)]
     struct Rest {
         #[serde(rename = "data")]
@@ -206,9 +222,14 @@ fn read_envelope_end(end: &Record<'_>, sink: &mut Sink<'_>) {
     }
     // Put back an empty array in place of the one read (no newline added,
     // so errors keep their lines) and parse the document that makes.
-    let object = [&b"{\"data\":["[..], end.bytes].concat();
-    match parse::<Rest>(&object) {
-        Ok(rest) => report_export_errors(end, rest.errors.as_ref(), sink),
+    let object = [&b"{\"data\":["[..], end].concat();
+    parse::<Rest>(&object).map(|rest| rest.errors)
+}
+
+/// Counts the errors an envelope reports, given its end.
+fn read_envelope_end(end: &Record<'_>, sink: &mut Sink<'_>) {
+    match envelope_end(end.bytes) {
+        Ok(errors) => report_export_errors(end, errors.as_ref(), sink),
         Err(err) => sink.skip(
             end.error_location(&err),
             format!("invalid JSON at the end of a Jaeger export's data array: {err}"),

@@ -594,3 +594,19 @@ fn a_large_envelope_that_breaks_before_its_first_trace_ends_is_an_error_at_its_l
         "{message}"
     );
 }
+
+#[test]
+fn invalid_json_inside_one_trace_skips_that_trace_only() {
+    let doc = br#"{"data": [
+{"traceID": "1", "spans": [{"spanID": "1", "startTime": 1, "duration": 1}]},
+{"traceID": "2", "spans": [{"spanID": "2", "startTime": 1,, "duration": 1}]},
+{"traceID": "3", "spans": [{"spanID": "3", "startTime": 1, "duration": 1}]}
+], "errors": null}"#;
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, doc).unwrap();
+    let ids: Vec<u128> = spans.iter().map(|s| s.trace_id.0).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(quality.unparsable_records, 1);
+    assert_eq!(quality.examples[0].location, Location::Line(3));
+    assert!(quality.examples[0].message.starts_with("invalid JSON"));
+}
