@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::ingest::json_strict::Checked;
 pub(crate) use crate::ingest::json_strict::Object;
+use crate::ingest::json_strict::{Checked, Text};
 
 /// Whether `raw` is JSON a `Value` parse accepts (a `RawValue` is only
 /// checked for its syntax, not for numbers beyond `f64` or lone
@@ -155,33 +155,5 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
         }
 
         deserializer.deserialize_map(TagVisitor(std::marker::PhantomData))
-    }
-}
-
-/// Text borrowed from the input when it has no escapes (serde's own `Cow`
-/// always copies outside a derived struct's `borrow` field).
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(text)))
-            }
-
-            fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(text.to_owned())))
-            }
-        }
-
-        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
     }
 }

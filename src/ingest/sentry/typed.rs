@@ -22,7 +22,7 @@ use serde_json::{Number, Value};
 
 use super::{EventParts, LinkParts, Member, Scalar, SpanParts, TraceParts};
 use crate::ingest::json_locate::Step;
-use crate::ingest::json_strict::{Checked, Object};
+use crate::ingest::json_strict::{Checked, Object, Text};
 
 /// A transaction event, with the members the reader uses.
 #[derive(Deserialize)]
@@ -274,33 +274,6 @@ fn links<'v>(links: &'v Option<Vec<Object<Link<'_>>>>) -> Vec<LinkParts<'v>> {
     links
         .map(|l| (text(&l.0.trace_id), text(&l.0.span_id)))
         .collect()
-}
-
-/// A JSON string, borrowed from the input unless it has escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(text)))
-            }
-
-            fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(text.to_owned())))
-            }
-        }
-
-        deserializer.deserialize_str(TextVisitor(PhantomData))
-    }
 }
 
 /// A `data` or `tags` value: any JSON, as [`Scalar`] keeps it.
