@@ -253,18 +253,10 @@ impl SpanTable {
                     owned_column(name, units)
                 }
                 SpanColumn::Span | SpanColumn::Service | SpanColumn::Name => {
-                    let slices = taken
-                        .iter()
-                        .map(|s| s.u32()?.cont_slice())
-                        .collect::<PolarsResult<Vec<_>>>()?;
-                    owned_column(name, gather(&slices, runs, total))
+                    owned_column(name, gather_numeric::<UInt32Type>(&taken, runs, total)?)
                 }
                 SpanColumn::Duration | SpanColumn::SelfTime | SpanColumn::Critical => {
-                    let slices = taken
-                        .iter()
-                        .map(|s| s.i64()?.cont_slice())
-                        .collect::<PolarsResult<Vec<_>>>()?;
-                    owned_column(name, gather(&slices, runs, total))
+                    owned_column(name, gather_numeric::<Int64Type>(&taken, runs, total)?)
                 }
                 SpanColumn::Error => {
                     let flags = taken
@@ -303,6 +295,20 @@ pub struct Run {
 }
 
 /// The runs' rows of `parts`, in run order.
+/// [`gather`] over the parts' columns of one numeric type (each one chunk,
+/// with no nulls, as the table builds them).
+fn gather_numeric<T: PolarsNumericType>(
+    parts: &[Series],
+    runs: &[Run],
+    total: usize,
+) -> PolarsResult<Vec<T::Native>> {
+    let slices = parts
+        .iter()
+        .map(|s| s.unpack::<T>()?.cont_slice())
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok(gather(&slices, runs, total))
+}
+
 fn gather<T: Copy>(parts: &[&[T]], runs: &[Run], total: usize) -> Vec<T> {
     let mut out = Vec::with_capacity(total);
     for r in runs {
