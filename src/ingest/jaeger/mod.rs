@@ -104,13 +104,12 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         return false;
     }
     let scan = json_envelope::scan(record.bytes, true, true);
-    let mut ends = scan.pieces.iter().filter_map(|p| match p {
-        Piece::Member(_) => None,
-        Piece::Tail(range) => Some(Some(range)),
-        Piece::Bad { .. } => Some(None),
-    });
-    let one_document = match (ends.next(), ends.next()) {
-        (Some(Some(end)), None) => envelope_end(&record.bytes[end.clone()]).is_ok(),
+    // Members, then the end of the one document, which must parse.
+    let one_document = match scan.pieces.split_last() {
+        Some((Piece::Tail(end), members)) => {
+            members.iter().all(|p| matches!(p, Piece::Member(_)))
+                && envelope_end(&record.bytes[end.clone()]).is_ok()
+        }
         _ => false,
     };
     if one_document {
