@@ -305,33 +305,84 @@ pub fn breakdown_keeping(
     options: &FindingOptions,
     segments: Segments,
 ) -> Breakdown {
-    let mut out = per_unit(set, units, options, segments);
+    let ranges = unit_ranges(set.traces.len(), units);
+    let traces = set.traces.par_iter();
+    let mut out = per_unit(&set.strings, traces, &ranges, units, options, segments);
     // Message hops cross traces, so they are found over the whole set.
     out.queues = super::queues::observe(set, units);
     out
 }
 
-/// The per-unit part of [`breakdown`], in parallel.
-fn per_unit(set: &TraceSet, units: &[Unit], options: &FindingOptions, keep: Segments) -> Breakdown {
-    // Units arrive in trace order; process each trace's units together so
-    // self times and shapes are computed once per trace.
-    let mut by_trace: Vec<(usize, Vec<(u32, Unit)>)> = Vec::new();
-    for (i, &unit) in units.iter().enumerate() {
-        match by_trace.last_mut() {
-            Some((t, list)) if *t == unit.trace => list.push((i as u32, unit)),
-            _ => by_trace.push((unit.trace, vec![(i as u32, unit)])),
+/// [`breakdown_keeping`], taking the traces out of `set` and dropping each
+/// once its units are broken down, for callers that need them no longer.
+///
+/// The breakdown holds no reference into the traces, so what they held
+/// (about 170 bytes a span: the span, its attributes and the trace's
+/// graph) is freed while the breakdown grows and before aggregation
+/// begins, instead of staying beside both until the process ends.
+pub fn breakdown_releasing(
+    set: &mut TraceSet,
+    units: &[Unit],
+    options: &FindingOptions,
+    segments: Segments,
+) -> Breakdown {
+    // Message hops cross traces: found while every trace is still there.
+    let queues = super::queues::observe(set, units);
+    let ranges = unit_ranges(set.traces.len(), units);
+    let traces = std::mem::take(&mut set.traces).into_par_iter();
+    let out = per_unit(&set.strings, traces, &ranges, units, options, segments);
+    Breakdown { queues, ..out }
+}
+
+/// For each trace of a set of `traces`, the range of `units` (which come
+/// in trace order) that lie in it.
+fn unit_ranges(traces: usize, units: &[Unit]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = vec![0..0; traces];
+    let mut first = 0;
+    for (i, unit) in units.iter().enumerate() {
+        if i + 1 == units.len() || units[i + 1].trace != unit.trace {
+            ranges[unit.trace] = first..i + 1;
+            first = i + 1;
         }
     }
+    ranges
+}
+
+/// The per-unit part of [`breakdown`], in parallel over `traces` (every
+/// trace of the set, in order, borrowed or owned), with `ranges` saying
+/// which of `units` lie in each.
+fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
+    strings: &Interner,
+    traces: impl IndexedParallelIterator<Item = T>,
+    ranges: &[std::ops::Range<usize>],
+    units: &[Unit],
+    options: &FindingOptions,
+    keep: Segments,
+) -> Breakdown {
     // Each rayon task appends its traces to one breakdown of its own, and
     // neighbours are joined in order: a breakdown per trace would leave a
     // hundred thousand small vectors to copy and a fragmented heap behind.
-    by_trace
-        .par_iter()
+    // A trace's self times and shapes are computed once for all its units.
+    let mut out = traces
+        .zip(ranges.par_iter())
         .fold(
             || (Breakdown::default(), SpanColumns::default()),
-            |(mut out, mut columns), (t, list)| {
-                let trace = &set.traces[*t];
-                trace_breakdown(set, trace, list, options, keep, &mut out, &mut columns);
+            |(mut out, mut columns), (trace, range)| {
+                if !range.is_empty() {
+                    let first = range.start as u32;
+                    let list = &units[range.clone()];
+                    let trace = trace.borrow();
+                    trace_breakdown(
+                        strings,
+                        trace,
+                        first,
+                        list,
+                        options,
+                        keep,
+                        &mut out,
+                        &mut columns,
+                    );
+                }
                 (out, columns)
             },
         )
@@ -346,13 +397,19 @@ fn per_unit(set: &TraceSet, units: &[Unit], options: &FindingOptions, keep: Segm
             left.queries.extend(right.queries);
             left.edges.extend(right.edges);
             left
-        })
+        });
+    out.spans.rechunk();
+    out
 }
 
+/// Breaks down `units`, all in `trace`, the first being unit number
+/// `first`.
+#[allow(clippy::too_many_arguments)]
 fn trace_breakdown(
-    set: &TraceSet,
+    strings: &Interner,
     trace: &Trace,
-    units: &[(u32, Unit)],
+    first: u32,
+    units: &[Unit],
     options: &FindingOptions,
     keep: Segments,
     out: &mut Breakdown,
@@ -362,7 +419,7 @@ fn trace_breakdown(
     let shapes: Vec<Shape> = trace.spans.iter().map(Span::shape).collect();
     let mut critical = vec![0 as Nanos; trace.spans.len()];
     let trace_start = trace.start();
-    for &(index, unit) in units {
+    for (index, &unit) in (first..).zip(units) {
         let segments = critical_path(trace, unit.root);
         for seg in &segments {
             critical[seg.span] =
@@ -393,7 +450,7 @@ fn trace_breakdown(
             }
         }
         let view = UnitView {
-            strings: &set.strings,
+            strings,
             trace,
             root: unit.root,
             duration: trace.spans[unit.root].duration().max(0),
@@ -505,6 +562,69 @@ pub(crate) fn exact<T>(mut v: Vec<T>) -> Vec<T> {
     let mut out = Vec::with_capacity(v.len());
     out.append(&mut v);
     out
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+    use crate::analysis::select::{Selection, select};
+    use crate::model::testutil::TraceBuilder;
+
+    /// Traces with two roots, none selected, a query, and plain calls.
+    fn set() -> TraceSet {
+        TraceBuilder::new()
+            .trace(1)
+            .span("a", None, 0, 100)
+            .span("b", Some("a"), 10, 60)
+            .span("c", None, 200, 260)
+            .trace(2)
+            .span("short", None, 0, 5)
+            .trace(3)
+            .span("r", None, 0, 1_000)
+            .span("q", Some("r"), 100, 900)
+            .db("postgresql", "SELECT * FROM t WHERE id = 7")
+            .trace(4)
+            .span("x", None, 0, 500)
+            .span("y", Some("x"), 0, 200)
+            .span("z", Some("x"), 250, 450)
+            .build_set()
+    }
+
+    #[test]
+    fn releasing_the_traces_gives_the_breakdown_keeping_them_gives() {
+        let selection = Selection {
+            min_duration: Some(10),
+            ..Default::default()
+        };
+        let kept_set = set();
+        let units = select(&kept_set, &selection);
+        assert!(units.iter().all(|u| u.trace != 1), "trace 2 is left out");
+        assert_eq!(units.iter().filter(|u| u.trace == 0).count(), 2);
+        let options = FindingOptions::default();
+        let kept = breakdown_keeping(&kept_set, &units, &options, Segments::Keep);
+        let mut released_set = set();
+        let released = breakdown_releasing(&mut released_set, &units, &options, Segments::Keep);
+        assert!(released_set.traces.is_empty());
+        assert_eq!(kept.units.len(), 4);
+        assert_eq!(format!("{:?}", kept.units), format!("{:?}", released.units));
+        assert!(kept.spans.frame().equals(released.spans.frame()));
+        assert_eq!(kept.spans.len(), 8);
+        assert_eq!(kept.queries, released.queries);
+        assert_eq!(kept.queries.len(), 1);
+        assert_eq!(kept.edges, released.edges);
+        assert_eq!(
+            format!("{:?}", kept.queues),
+            format!("{:?}", released.queues)
+        );
+    }
+
+    #[test]
+    fn unit_ranges_name_each_traces_units() {
+        let unit = |trace, root| Unit { trace, root };
+        let units = [unit(0, 0), unit(0, 2), unit(2, 0), unit(3, 1)];
+        assert_eq!(unit_ranges(5, &units), vec![0..2, 0..0, 2..3, 3..4, 0..0]);
+        assert_eq!(unit_ranges(2, &[]), vec![0..0, 0..0]);
+    }
 }
 
 #[cfg(test)]

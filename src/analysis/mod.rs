@@ -83,6 +83,29 @@ pub fn analyze_with_progress(
     Ok((analysis, bd))
 }
 
+/// [`analyze_with_progress`] for a caller that needs the traces no longer:
+/// each is dropped once the per-trace stage is done with it, so
+/// aggregation does not run beside every span read. `ingested` keeps its
+/// strings and counts; its set holds no traces afterwards.
+pub fn analyze_releasing(
+    ingested: &mut Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
+    if let Some(spill) = &ingested.spill {
+        // The set holds no spans: partitions are released one by one.
+        return analyze_spilled(ingested, spill, selection, options, segments, progress);
+    }
+    // Counted before the traces go.
+    let read = summary::Summary::from_ingested(ingested);
+    let units = select::select(&ingested.set, selection);
+    let bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
+    let analysis = finish(&ingested.set.strings, &bd, read)?;
+    Ok((analysis, bd))
+}
+
 /// Analyses a spilled input a partition at a time: each is read back,
 /// built, broken down and dropped before the next, and the breakdowns are
 /// merged into exactly what the whole input in memory gives.
@@ -102,9 +125,12 @@ fn analyze_spilled(
     let mut parts = Vec::with_capacity(spill.partitions());
     for partition in 0..spill.partitions() {
         let spans = spill.read(partition)?;
-        let set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
+        let mut set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
         facts.add(&set);
-        parts.push(breakdown_of(&set, selection, options, segments));
+        let units = select::select(&set, selection);
+        parts.push(breakdown::breakdown_releasing(
+            &mut set, &units, options, segments,
+        ));
         if let Some(bar) = progress {
             bar.inc(1);
         }

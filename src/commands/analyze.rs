@@ -40,13 +40,29 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     } else {
         analysis::breakdown::Segments::Drop
     };
-    let result = analysis::analyze_with_progress(
-        &ingested,
-        &selection,
-        &options,
-        segments,
-        progress.as_ref(),
-    );
+    // Only the flame graph, the Parquet export and a baseline taken from
+    // another time range of this input read the traces after the analysis;
+    // otherwise each is freed once broken down.
+    let keep_traces = needs_traces
+        || args.diagnose.baseline_since.is_some()
+        || args.diagnose.baseline_until.is_some();
+    let result = if keep_traces {
+        analysis::analyze_with_progress(
+            &ingested,
+            &selection,
+            &options,
+            segments,
+            progress.as_ref(),
+        )
+    } else {
+        analysis::analyze_releasing(
+            &mut ingested,
+            &selection,
+            &options,
+            segments,
+            progress.as_ref(),
+        )
+    };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
