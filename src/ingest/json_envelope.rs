@@ -1,6 +1,7 @@
-//! Cutting a large `{"data": [member, ...], ...}` document (the Jaeger
-//! query API's envelope) into windows of whole members, so that it is read
-//! a window at a time like JSON lines instead of held whole.
+//! Cutting a large `{"KEY": [member, ...], ...}` document into windows of
+//! whole members, so that it is read a window at a time like JSON lines
+//! instead of held whole: the Jaeger query API's `{"data": [traces]}` and
+//! an OTLP/JSON request's `{"resourceSpans": [...]}` (see [`Envelope`]).
 //!
 //! The scan only follows structure (strings, brackets, commas); it does not
 //! validate. Each member is parsed, and so checked, by its reader; a window
@@ -13,22 +14,91 @@
 
 use std::ops::Range;
 
+use super::json_records::Record;
+
+/// The array whose members an envelope's records are: a document that
+/// starts `{"KEY": [`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The array's member name.
+    key: &'static str,
+    /// The same, quoted as JSON.
+    quoted: &'static [u8],
+}
+
+impl Envelope {
+    /// The Jaeger query API's answer (and the Jaeger UI's download):
+    /// `{"data": [trace, ...], "errors": ...}`.
+    pub const JAEGER: Envelope = Envelope {
+        key: "data",
+        quoted: b"\"data\"",
+    };
+    /// An OTLP/JSON request whose first member is its resource spans:
+    /// `{"resourceSpans": [ResourceSpans, ...]}`.
+    pub const OTLP: Envelope = Envelope {
+        key: "resourceSpans",
+        quoted: b"\"resourceSpans\"",
+    };
+
+    /// The array's member name.
+    pub fn key(self) -> &'static str {
+        self.key
+    }
+
+    /// Whether `head` starts with `{"KEY": [` (after a byte-order mark and
+    /// white space), the shape [`Envelope::scan`] cuts.
+    pub fn starts(self, head: &[u8]) -> bool {
+        let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        let at = skip_space(head, 0);
+        matches!(self.head(head, at), Head::Found(_))
+    }
+}
+
 /// One piece of a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Piece {
-    /// One member of a `data` array.
+    /// One member of the array.
     Member(Range<usize>),
-    /// From a `data` array's closing `]` to its document's closing `}`:
-    /// the document's other members (`], "errors": [...]}`).
+    /// From the array's closing `]` to its document's closing `}`: the
+    /// document's other members (`], "errors": [...]}`).
     Tail(Range<usize>),
     /// Where the input stops having this shape; the rest of the window
     /// (which then runs to the end of the input) is not read.
     Bad {
         /// Offset in the window.
         at: usize,
-        /// What was expected there, for the message.
-        expected: &'static str,
+        /// What was expected there.
+        expected: Expected,
     },
+}
+
+/// What a scan expected where the input stopped having an envelope's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// `{"KEY": [`, the start of a document.
+    Head,
+    /// Another document, or the end of the input.
+    HeadOrEnd,
+    /// `,` or `]` after a member.
+    CommaOrClose,
+    /// A member.
+    Value,
+    /// The rest of a value the input ends inside.
+    CompleteValue,
+}
+
+impl Expected {
+    /// For a message: "expected {this}".
+    pub fn describe(self, envelope: Envelope) -> String {
+        let key = envelope.key;
+        match self {
+            Expected::Head => format!("`{{\"{key}\": [`"),
+            Expected::HeadOrEnd => format!("`{{\"{key}\": [` or the end of the input"),
+            Expected::CommaOrClose => format!("`,` or `]` after a member of the {key} array"),
+            Expected::Value => "a JSON value".to_string(),
+            Expected::CompleteValue => "a complete JSON value".to_string(),
+        }
+    }
 }
 
 /// The whole pieces at the start of a buffer.
@@ -40,12 +110,41 @@ pub struct Scan {
     pub pieces: Vec<Piece>,
 }
 
-/// Whether `head` starts with `{"data": [` (after a byte-order mark and
-/// white space), the shape [`scan`] cuts.
-pub fn starts_envelope(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let at = skip_space(head, 0);
-    matches!(envelope_head(head, at), Head::Found(_))
+/// The pieces of a window as records, each with its line.
+#[derive(Debug, Default)]
+pub struct Records<'a> {
+    /// The array's members.
+    pub members: Vec<Record<'a>>,
+    /// The documents' ends (`], ...}`).
+    pub tails: Vec<Record<'a>>,
+    /// Where the input stopped having the shape (its line), and what was
+    /// expected there.
+    pub bad: Option<(u64, Expected)>,
+}
+
+/// The `pieces` of `bytes`, whose first line is `first_line`, as records.
+pub fn records<'a>(bytes: &'a [u8], first_line: u64, pieces: &[Piece]) -> Records<'a> {
+    let (mut line, mut counted) = (first_line, 0usize);
+    let mut line_at = |at: usize| {
+        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
+        counted = at;
+        line
+    };
+    let mut out = Records::default();
+    for piece in pieces {
+        match piece {
+            Piece::Member(range) => out.members.push(Record {
+                line: line_at(range.start),
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Tail(range) => out.tails.push(Record {
+                line: line_at(range.start),
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Bad { at, expected } => out.bad = Some((line_at(*at), *expected)),
+        }
+    }
+    out
 }
 
 /// Where a scan is in the document.
@@ -60,98 +159,100 @@ enum State {
     AfterMember,
 }
 
-/// Scans `buf` for whole pieces; `at_start` when `buf` starts at the
-/// start of the input, else it starts just after a member (every cut but
-/// the last is made after a member, so every later window starts there).
-///
-/// At the end of the input (`eof`) every byte is consumed: what does not
-/// have the expected shape is one [`Piece::Bad`] running to the end. Before
-/// the end, a piece that is certainly malformed is a [`Piece::Bad`] that
-/// takes the rest of the buffer (and the stream stops reading: the rest of
-/// the input is not this shape); one that is only incomplete ends the scan
-/// at the last member, so that the window grows until it completes.
-pub fn scan(buf: &[u8], eof: bool, at_start: bool) -> Scan {
-    let mut out = Scan::default();
-    let (mut at, mut state) = if at_start {
-        let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        (bom, State::Outside)
-    } else {
-        (0, State::AfterMember)
-    };
-    // The pieces up to the last member (where the buffer may be cut).
-    let mut committed = 0;
-    let bad = |out: &mut Scan, at: usize, expected: &'static str| {
-        out.pieces.push(Piece::Bad { at, expected });
-        out.len = buf.len();
-    };
-    loop {
-        let p = skip_space(buf, at);
-        if p == buf.len() {
-            if eof {
-                out.len = buf.len();
+impl Envelope {
+    /// Scans `buf` for whole pieces; `at_start` when `buf` starts at the
+    /// start of the input, else it starts just after a member (every cut but
+    /// the last is made after a member, so every later window starts there).
+    ///
+    /// At the end of the input (`eof`) every byte is consumed: what does not
+    /// have the expected shape is one [`Piece::Bad`] running to the end. Before
+    /// the end, a piece that is certainly malformed is a [`Piece::Bad`] that
+    /// takes the rest of the buffer (and the stream stops reading: the rest of
+    /// the input is not this shape); one that is only incomplete ends the scan
+    /// at the last member, so that the window grows until it completes.
+    pub fn scan(self, buf: &[u8], eof: bool, at_start: bool) -> Scan {
+        let mut out = Scan::default();
+        let (mut at, mut state) = if at_start {
+            let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+                3
             } else {
-                out.pieces.truncate(committed);
+                0
+            };
+            (bom, State::Outside)
+        } else {
+            (0, State::AfterMember)
+        };
+        // The pieces up to the last member (where the buffer may be cut).
+        let mut committed = 0;
+        let bad = |out: &mut Scan, at: usize, expected: Expected| {
+            out.pieces.push(Piece::Bad { at, expected });
+            out.len = buf.len();
+        };
+        loop {
+            let p = skip_space(buf, at);
+            if p == buf.len() {
+                if eof {
+                    out.len = buf.len();
+                } else {
+                    out.pieces.truncate(committed);
+                }
+                return out;
             }
-            return out;
-        }
-        let member_at = match (state, buf[p]) {
-            (State::Opened | State::AfterMember, b']') => match close(buf, p + 1, 1) {
-                Some(end) => {
-                    out.pieces.push(Piece::Tail(p..end));
-                    (at, state) = (end, State::Outside);
-                    continue;
-                }
-                None => None,
-            },
-            (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
-            (State::Opened, _) => Some(p),
-            (State::Outside, b'{') => match envelope_head(buf, p) {
-                Head::Found(after) => {
-                    (at, state) = (after, State::Opened);
-                    continue;
-                }
-                Head::Unknown => None,
-                Head::Not => {
-                    bad(&mut out, p, "`{\"data\": [`");
+            let member_at = match (state, buf[p]) {
+                (State::Opened | State::AfterMember, b']') => match close(buf, p + 1, 1) {
+                    Some(end) => {
+                        out.pieces.push(Piece::Tail(p..end));
+                        (at, state) = (end, State::Outside);
+                        continue;
+                    }
+                    None => None,
+                },
+                (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
+                (State::Opened, _) => Some(p),
+                (State::Outside, b'{') => match self.head(buf, p) {
+                    Head::Found(after) => {
+                        (at, state) = (after, State::Opened);
+                        continue;
+                    }
+                    Head::Unknown => None,
+                    Head::Not => {
+                        bad(&mut out, p, Expected::Head);
+                        return out;
+                    }
+                },
+                (State::Outside, _) => {
+                    bad(&mut out, p, Expected::HeadOrEnd);
                     return out;
                 }
-            },
-            (State::Outside, _) => {
-                bad(&mut out, p, "`{\"data\": [` or the end of the input");
+                (State::AfterMember, _) => {
+                    bad(&mut out, p, Expected::CommaOrClose);
+                    return out;
+                }
+            };
+            let Some(q) = member_at else {
+                // An incomplete `]...}` or `{"data": [`.
+                if eof {
+                    bad(&mut out, p, Expected::CompleteValue);
+                } else {
+                    out.pieces.truncate(committed);
+                }
                 return out;
-            }
-            (State::AfterMember, _) => {
-                bad(&mut out, p, "`,` or `]` after a member of the data array");
-                return out;
-            }
-        };
-        let Some(q) = member_at else {
-            // An incomplete `]...}` or `{"data": [`.
-            if eof {
-                bad(&mut out, p, "a complete JSON value");
-            } else {
-                out.pieces.truncate(committed);
-            }
-            return out;
-        };
-        match value_end(buf, q, eof) {
-            End::At(end) => {
-                out.pieces.push(Piece::Member(q..end));
-                (at, state) = (end, State::AfterMember);
-                committed = out.pieces.len();
-                out.len = end;
-            }
-            End::More if !eof => {
-                out.pieces.truncate(committed);
-                return out;
-            }
-            End::More | End::Bad => {
-                bad(&mut out, q, "a JSON value");
-                return out;
+            };
+            match value_end(buf, q, eof) {
+                End::At(end) => {
+                    out.pieces.push(Piece::Member(q..end));
+                    (at, state) = (end, State::AfterMember);
+                    committed = out.pieces.len();
+                    out.len = end;
+                }
+                End::More if !eof => {
+                    out.pieces.truncate(committed);
+                    return out;
+                }
+                End::More | End::Bad => {
+                    bad(&mut out, q, Expected::Value);
+                    return out;
+                }
             }
         }
     }
@@ -165,25 +266,27 @@ enum Head {
     Not,
 }
 
-/// Matches `{ "data" : [` at `at`.
-fn envelope_head(buf: &[u8], at: usize) -> Head {
-    let mut p = at;
-    for token in [&b"{"[..], b"\"data\"", b":", b"["] {
-        p = skip_space(buf, p);
-        let rest = &buf[p.min(buf.len())..];
-        if rest.len() < token.len() {
-            return if token.starts_with(rest) {
-                Head::Unknown
-            } else {
-                Head::Not
-            };
+impl Envelope {
+    /// Matches `{ "KEY" : [` at `at`.
+    fn head(self, buf: &[u8], at: usize) -> Head {
+        let mut p = at;
+        for token in [&b"{"[..], self.quoted, b":", b"["] {
+            p = skip_space(buf, p);
+            let rest = &buf[p.min(buf.len())..];
+            if rest.len() < token.len() {
+                return if token.starts_with(rest) {
+                    Head::Unknown
+                } else {
+                    Head::Not
+                };
+            }
+            if !rest.starts_with(token) {
+                return Head::Not;
+            }
+            p += token.len();
         }
-        if !rest.starts_with(token) {
-            return Head::Not;
-        }
-        p += token.len();
+        Head::Found(p)
     }
-    Head::Found(p)
 }
 
 fn skip_space(buf: &[u8], mut at: usize) -> usize {
@@ -266,6 +369,36 @@ fn string_end(buf: &[u8], mut at: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn scan(buf: &[u8], eof: bool, at_start: bool) -> Scan {
+        Envelope::JAEGER.scan(buf, eof, at_start)
+    }
+
+    fn starts_envelope(head: &[u8]) -> bool {
+        Envelope::JAEGER.starts(head)
+    }
+
+    #[test]
+    fn the_key_names_the_array_and_the_messages() {
+        let doc = b"{\"resourceSpans\": [{\"a\": 1},\n{\"b\": 2}\n]}";
+        assert!(Envelope::OTLP.starts(doc));
+        assert!(!Envelope::JAEGER.starts(doc));
+        assert!(!Envelope::OTLP.starts(b"{\"data\": []}"));
+        let got = Envelope::OTLP.scan(doc, true, true);
+        let found = records(doc, 3, &got.pieces);
+        let lines: Vec<_> = found.members.iter().map(|r| (r.line, r.bytes)).collect();
+        assert_eq!(lines, [(3, &b"{\"a\": 1}"[..]), (4, b"{\"b\": 2}")]);
+        assert_eq!(found.tails.len(), 1);
+        assert_eq!((found.tails[0].line, found.bad), (5, None));
+        let bad = Envelope::OTLP.scan(b"{\"resourceSpans\": [1 2]}", true, true);
+        let found = records(b"{\"resourceSpans\": [1 2]}", 1, &bad.pieces);
+        assert_eq!(found.bad, Some((1, Expected::CommaOrClose)));
+        assert_eq!(
+            Expected::CommaOrClose.describe(Envelope::OTLP),
+            "`,` or `]` after a member of the resourceSpans array"
+        );
+        assert_eq!(Expected::Head.describe(Envelope::JAEGER), "`{\"data\": [`");
+    }
 
     fn texts(buf: &str, scan: &Scan) -> Vec<String> {
         scan.pieces
@@ -400,7 +533,7 @@ mod tests {
                 found.extend(got.pieces.iter().map(|p| match p {
                     Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
                     Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
-                    Piece::Bad { at, expected } => Piece::Bad { at: at + start, expected },
+                    Piece::Bad { at, expected } => Piece::Bad { at: at + start, expected: *expected },
                 }));
                 start += got.len;
                 if eof {

@@ -428,7 +428,7 @@ fn read_one<'s>(
             name: &name,
             bytes: &window.bytes,
             window: true,
-            pieces: (framing == Framing::Envelope).then_some(window.pieces.as_slice()),
+            pieces: matches!(framing, Framing::Envelope(_)).then_some(window.pieces.as_slice()),
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);

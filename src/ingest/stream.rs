@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::sync::mpsc;
 
-use super::json_envelope::{self, Piece};
+use super::json_envelope::{Envelope, Piece};
 
 /// How an input splits into records that can be read independently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,9 +17,10 @@ pub enum Framing {
     /// Each record preceded by its length as a 4-byte big-endian integer
     /// (the Collector file exporter's protobuf output).
     LengthPrefixed,
-    /// The members of the `data` array of one `{"data": [...]}` document
-    /// (the Jaeger query API's envelope), cut as [`json_envelope`] says.
-    Envelope,
+    /// The members of the array of a `{"KEY": [...]}` document (the Jaeger
+    /// query API's `data`, an OTLP/JSON request's `resourceSpans`), cut as
+    /// [`super::json_envelope`] says.
+    Envelope(Envelope),
 }
 
 /// Bytes of input a window aims at. Large enough that its parallel chunks
@@ -37,8 +38,8 @@ impl Framing {
     /// `at_start` when `buf` starts at the start of the input.
     fn cut(self, buf: &[u8], eof: bool, at_start: bool) -> (usize, Vec<Piece>) {
         match self {
-            Framing::Envelope => {
-                let scan = json_envelope::scan(buf, eof, at_start);
+            Framing::Envelope(envelope) => {
+                let scan = envelope.scan(buf, eof, at_start);
                 (scan.len, scan.pieces)
             }
             _ if eof => (buf.len(), Vec::new()),
@@ -275,7 +276,7 @@ mod tests {
         windows::<io::Error>(
             Vec::new(),
             Box::new(Fused { data, at: 0 }),
-            Framing::Envelope,
+            Framing::Envelope(Envelope::JAEGER),
             64,
             |e| e,
             |w| {

@@ -36,7 +36,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json_envelope::{self, Piece, starts_envelope};
+use super::json_envelope::{self, Envelope, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
 use super::json_scalars::{AddJson, scalar_text, str_field};
@@ -61,7 +61,11 @@ impl Reader for JaegerReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head).or_else(|| starts_envelope(head).then_some(Framing::Envelope))
+        lines_framing(head).or_else(|| {
+            Envelope::JAEGER
+                .starts(head)
+                .then_some(Framing::Envelope(Envelope::JAEGER))
+        })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
@@ -100,10 +104,10 @@ impl Reader for JaegerReader {
 /// or report. Its traces are found as a large document's are, a window at
 /// a time ([`json_envelope`]), so that both read alike.
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    if !starts_envelope(record.bytes) {
+    if !Envelope::JAEGER.starts(record.bytes) {
         return false;
     }
-    let scan = json_envelope::scan(record.bytes, true, true);
+    let scan = Envelope::JAEGER.scan(record.bytes, true, true);
     // Members, then the end of the one document, which must parse.
     let one_document = match scan.pieces.split_last() {
         Some((Piece::Tail(end), members)) => {
@@ -162,48 +166,28 @@ struct Members {
 /// `first_line`): the errors each envelope reports, then its traces in
 /// parallel (so a whole document counts them in that order too).
 fn read_members(bytes: &[u8], first_line: u64, pieces: &[Piece], sink: &mut Sink<'_>) -> Members {
-    let (mut line, mut counted) = (first_line, 0usize);
-    let mut line_at = |at: usize| {
-        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
-        counted = at;
-        line
-    };
-    let mut traces = Vec::new();
-    let mut ends = Vec::new();
-    let mut bad = None;
-    for piece in pieces {
-        match piece {
-            Piece::Member(range) => traces.push(Record {
-                line: line_at(range.start),
-                bytes: &bytes[range.clone()],
-            }),
-            Piece::Tail(range) => ends.push(Record {
-                line: line_at(range.start),
-                bytes: &bytes[range.clone()],
-            }),
-            Piece::Bad { at, expected } => bad = Some((line_at(*at), *expected)),
-        }
-    }
-    for end in &ends {
+    let records = json_envelope::records(bytes, first_line, pieces);
+    for end in &records.tails {
         read_envelope_end(end, sink);
     }
     super::read_chunks(
-        traces.chunks(TRACES_PER_TASK).collect(),
+        records.members.chunks(TRACES_PER_TASK).collect(),
         sink,
         |chunk, part| {
             read_traces(chunk, part);
             true
         },
     );
-    let broken = bad.map(|(line, expected)| {
+    let broken = records.bad.map(|(line, expected)| {
         let message = format!(
-            "expected {expected} in a Jaeger export's envelope; the rest of the input is not read"
+            "expected {} in a Jaeger export's envelope; the rest of the input is not read",
+            expected.describe(Envelope::JAEGER)
         );
         sink.skip(Location::Line(line), message.clone());
         (Location::Line(line), message)
     });
     Members {
-        recognised: !traces.is_empty() || !ends.is_empty(),
+        recognised: !records.members.is_empty() || !records.tails.is_empty(),
         broken,
     }
 }

@@ -459,7 +459,9 @@ fn a_large_envelope_is_read_a_window_at_a_time_as_it_is_whole() {
     assert!(doc.len() > 3 * windows, "{} bytes", doc.len());
     assert_eq!(
         JaegerReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
-        Some(Framing::Envelope)
+        Some(Framing::Envelope(
+            crate::ingest::json_envelope::Envelope::JAEGER
+        ))
     );
     let streamed = ingested(&doc);
     let strings = Interner::new();
