@@ -33,12 +33,14 @@
 
 use crate::ingest::otlp::common;
 mod model;
+mod request;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use self::common::UNKNOWN;
 use self::model::{Document, Resource, ResourceSpans, SpanJson};
+use crate::ingest::json_envelope::Envelope;
 use crate::ingest::json_locate::{Step, reject_at, skip_at};
 use crate::ingest::json_records::{Record, json_with_key, lines_framing, parse, records_of};
 use crate::ingest::times::{self, Rejected};
@@ -62,10 +64,18 @@ impl Reader for OtlpJsonReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head)
+        lines_framing(head).or_else(|| {
+            Envelope::OTLP
+                .starts(head)
+                .then_some(Framing::Envelope(Envelope::OTLP))
+        })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        // Before the byte-order mark goes: the pieces' offsets count it.
+        if let Some(pieces) = input.pieces {
+            return request::read_pieces(input, pieces, sink);
+        }
         // A byte-order mark is not JSON; it sits on line 1, so lines stay.
         let input = &Input {
             bytes: input
@@ -76,6 +86,9 @@ impl Reader for OtlpJsonReader {
         };
         let records = records_of(input);
         if let ([record], false) = (records.as_slice(), input.window) {
+            if request::read_request(record, sink) {
+                return Ok(());
+            }
             let outcome = read_record(record, sink);
             sink.locate(0, &Location::Line(record.line));
             return match outcome {

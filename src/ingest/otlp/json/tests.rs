@@ -471,3 +471,136 @@ fn a_byte_order_mark_an_array_of_requests_and_empty_parent_ids_are_accepted() {
     assert_eq!(spans.len(), 1);
     assert_eq!(quality.examples[0].location, Location::Line(3));
 }
+
+/// A pretty-printed request of `members` ResourceSpans of two spans each,
+/// eight lines a member from line 3; member `bad_span` (if below
+/// `members`) has a second span without an id, member `not_json` (likewise)
+/// has a member without its colon (on its fourth line, where the error
+/// is found); after the array, a `batches` member holds two more spans.
+fn large_request(members: usize, bad_span: usize, not_json: usize) -> String {
+    let span = |id: usize, trace: usize, parent: Option<usize>| {
+        let parent = parent.map_or(String::new(), |p| {
+            format!(r#""parentSpanId": "{p:016x}", "#)
+        });
+        let id = if id == 0 {
+            String::new()
+        } else {
+            format!(r#""spanId": "{id:016x}", "#)
+        };
+        format!(
+            r#"{{"traceId": "{trace:032x}", {id}{parent}"name": "op", "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000000001000"}}"#
+        )
+    };
+    let member = |i: usize, last: bool| {
+        let second = if i == bad_span { 0 } else { 2 * i + 2 };
+        let mut text = format!(
+            "    {{\n      \"resource\": {{\"attributes\": [{{\"key\": \"service.name\", \"value\": {{\"stringValue\": \"svc{}\"}}}}]}},\n      \"scopeSpans\": [{{\n        \"spans\": [\n          {},\n          {}\n        ]}}]\n    }}{}\n",
+            i % 7,
+            span(2 * i + 1, i + 1, None),
+            span(second, i + 1, Some(2 * i + 1)),
+            if last { "" } else { "," }
+        );
+        if i == not_json {
+            text = text.replacen("\"scopeSpans\": [{", "\"scopeSpans\": [{ \"x\" ", 1);
+        }
+        text
+    };
+    let mut doc = String::from("{\n  \"resourceSpans\": [\n");
+    for i in 0..members {
+        doc.push_str(&member(i, i + 1 == members));
+    }
+    doc.push_str("  ],\n  \"batches\": [\n");
+    doc.push_str(&member(members, true));
+    doc.push_str("  ]\n}\n");
+    doc
+}
+
+/// Reads `doc` from a file, as the command line does (a window at a time
+/// when it is large).
+fn ingested(doc: &str) -> crate::ingest::Ingested {
+    use crate::ingest::{IngestOptions, InputSource, ingest};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("request.json");
+    std::fs::write(&file, doc).unwrap();
+    ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap()
+}
+
+/// (span id, location) of every span, sorted.
+fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Location>)> {
+    let mut out: Vec<_> = spans.map(|s| (s.span_id.0, s.origin.location())).collect();
+    out.sort_unstable_by_key(|(id, _)| *id);
+    out
+}
+
+#[test]
+fn a_large_request_is_read_a_window_at_a_time_as_it_is_whole() {
+    let doc = large_request(2000, 1500, usize::MAX);
+    let windows = crate::ingest::stream::WINDOW_BYTES;
+    assert!(doc.len() > 3 * windows, "{} bytes", doc.len());
+    let head = &doc.as_bytes()[..crate::ingest::SNIFF_LEN];
+    assert_eq!(
+        OtlpJsonReader.framing(head),
+        Some(Framing::Envelope(Envelope::OTLP))
+    );
+    let streamed = ingested(&doc);
+    let strings = Interner::new();
+    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    // Two spans a member and two after the array, less the one without id.
+    assert_eq!(whole.len(), 2 * 2001 - 1);
+    assert_eq!(streamed.set.span_count(), whole.len());
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    // Each span is located at its member's first line.
+    let member_line = |i: usize| 3 + 8 * i as u64;
+    assert!(whole.iter().any(|s| s.span_id.0 == 2 * 1999 + 2
+        && s.origin.location() == Some(Location::Line(member_line(1999)))));
+    // The span without an id, at its line, in both reads.
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, 1);
+    assert_eq!(quality.unparsable_records, 1);
+    let bad_line = member_line(1500) + 5;
+    assert_eq!(got.examples[0].location, Location::Line(bad_line));
+    assert_eq!(quality.examples[0].location, Location::Line(bad_line));
+    // The member after the array (`batches`) is read too.
+    assert!(whole.iter().any(|s| s.span_id.0 == 2 * 2000 + 2));
+}
+
+#[test]
+fn a_member_that_is_not_json_loses_only_its_own_spans() {
+    let doc = large_request(2000, usize::MAX, 700);
+    let streamed = ingested(&doc);
+    assert_eq!(streamed.set.span_count(), 2 * 2000);
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, 1);
+    let problem = &got.examples[0];
+    assert_eq!(problem.location, Location::Line(3 + 8 * 700 + 3));
+    assert!(problem.message.starts_with("invalid JSON"), "{problem:?}");
+    // Read whole, the same request reads the same (a small one included).
+    let small = large_request(3, usize::MAX, 1);
+    let strings = Interner::new();
+    let (spans, quality) = read(&strings, small.as_bytes()).unwrap();
+    assert_eq!((spans.len(), quality.unparsable_records), (6, 1));
+    assert_eq!(quality.examples[0].location, Location::Line(3 + 8 + 3));
+}
+
+#[test]
+fn a_large_request_that_breaks_off_keeps_what_came_before() {
+    // A missing comma after member 1200: the members before it are read,
+    // and the rest is one unreadable record at the line where it breaks.
+    let doc = large_request(2000, usize::MAX, usize::MAX);
+    let at = doc
+        .find(&format!("\"traceId\": \"{:032x}\"", 1202))
+        .unwrap();
+    let comma = doc[..at].rfind("    },").unwrap() + 5;
+    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
+    let got = ingested(&broken);
+    assert_eq!(got.set.span_count(), 2 * 1201);
+    assert_eq!(got.set.quality.unparsable_records, 1);
+    let problem = &got.set.quality.examples[0];
+    assert_eq!(problem.location, Location::Line(3 + 8 * 1201));
+    assert!(problem.message.contains("rest of the input"), "{problem:?}");
+    assert!(
+        problem.message.contains("resourceSpans array"),
+        "{problem:?}"
+    );
+}

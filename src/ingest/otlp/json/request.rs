@@ -1,0 +1,142 @@
+//! One OTLP/JSON request `{"resourceSpans": [...], ...}` read one
+//! `ResourceSpans` at a time: a large one a window at a time
+//! ([`Framing::Envelope`](crate::ingest::Framing::Envelope)) instead of held
+//! whole, a small one the same way so that both read alike.
+//!
+//! Each member of the array is its own record: decoded into the typed model,
+//! or, when that fails on a member of the wrong type, read again span by
+//! span; a member that is not JSON is skipped and counted at its line,
+//! without losing the rest of the request. What follows the array (`]`,
+//! then any other members, then `}`) is read as a document of its own.
+
+use serde_json::Value;
+
+use super::model::{Document, ResourceSpans};
+use super::{NOT_OTLP, read_document, read_resource_spans, read_resource_spans_value};
+use crate::ingest::json_envelope::{self, Envelope, Piece};
+use crate::ingest::json_records::{Record, parse};
+use crate::ingest::otlp::common;
+use crate::ingest::{Input, ReadError, Sink};
+use crate::model::Location;
+
+/// Reads one window of a large request. An error if the window holds no
+/// member and no request's end: where the request breaks, if it does (the
+/// input's error if no other window holds anything either).
+pub(super) fn read_pieces(
+    input: &Input<'_>,
+    pieces: &[Piece],
+    sink: &mut Sink<'_>,
+) -> Result<(), ReadError> {
+    let records = json_envelope::records(input.bytes, 1, pieces);
+    let recognised = !records.members.is_empty() || !records.tails.is_empty();
+    read_members(&records.members, sink);
+    for tail in &records.tails {
+        if let Err(err) = read_tail(tail, sink) {
+            sink.skip(
+                tail.error_location(&err),
+                format!("invalid JSON after the resourceSpans array: {err}"),
+            );
+        }
+    }
+    let broken = records.bad.map(|(line, expected)| {
+        let message = format!(
+            "expected {} in an OTLP/JSON request; the rest of the input is not read",
+            expected.describe(Envelope::OTLP)
+        );
+        sink.skip(Location::Line(line), message.clone());
+        (Location::Line(line), message)
+    });
+    match (recognised, broken) {
+        (true, _) => Ok(()),
+        (false, Some((at, message))) => Err(ReadError::new(input, at, message)),
+        (false, None) => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
+    }
+}
+
+/// Reads `record` if it is one request that starts with its
+/// `resourceSpans` array and is whole around it; `false` if not, for the
+/// general path to read or report.
+pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
+    if !Envelope::OTLP.starts(record.bytes) {
+        return false;
+    }
+    let scan = Envelope::OTLP.scan(record.bytes, true, true);
+    let Some((Piece::Tail(_), members)) = scan.pieces.split_last() else {
+        return false;
+    };
+    if !members.iter().all(|p| matches!(p, Piece::Member(_))) {
+        return false;
+    }
+    let records = json_envelope::records(record.bytes, record.line, &scan.pieces);
+    // The end is read first: when it is not JSON the request is not one
+    // document, and the general path reports it as such.
+    let mut end = Sink::new(&sink.name, sink.strings);
+    if read_tail(&records.tails[0], &mut end).is_err() {
+        return false;
+    }
+    read_members(&records.members, sink);
+    sink.append(end);
+    true
+}
+
+/// Reads members in parallel, in chunks of about the same size.
+fn read_members(members: &[Record<'_>], sink: &mut Sink<'_>) {
+    let chunks = common::chunks(members, |r| r.bytes.len());
+    crate::ingest::read_chunks(chunks, sink, |chunk, part| {
+        for member in chunk {
+            read_member(member, part);
+        }
+        true
+    });
+}
+
+/// Reads one `ResourceSpans`.
+fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) {
+    let from = sink.spans.len();
+    let invalid = |sink: &mut Sink<'_>, err: serde_json::Error| {
+        sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
+    };
+    match parse::<ResourceSpans<'_>>(record.bytes) {
+        Ok(resource_spans) => read_resource_spans(&resource_spans, record, &[], sink),
+        // A member of an unexpected type somewhere: read span by span so
+        // that only the bad spans are lost.
+        Err(err) if err.is_data() => match serde_json::from_slice::<Value>(record.bytes) {
+            Ok(value) => read_resource_spans_value(&value, record, &mut Vec::new(), sink),
+            Err(err) => invalid(sink, err),
+        },
+        Err(err) => invalid(sink, err),
+    }
+    sink.locate(from, &Location::Line(record.line));
+}
+
+/// Reads what follows the array, `], ...}`, as the document `{...}` (the
+/// request's other members: a `batches` array is read as the whole
+/// document's would be); an error if it is not JSON.
+fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
+    // `]` (and the comma after it) become `{` (and a space), so that the
+    // lines inside stay where they were.
+    let mut bytes = tail.bytes.to_vec();
+    bytes[0] = b'{';
+    if let Some(comma) = bytes[1..].iter().position(|b| !b.is_ascii_whitespace()) {
+        if bytes[1 + comma] == b',' {
+            bytes[1 + comma] = b' ';
+        }
+    }
+    let record = Record {
+        line: tail.line,
+        bytes: &bytes,
+    };
+    let from = sink.spans.len();
+    let read = match parse::<Document<'_>>(&bytes) {
+        Ok(document) => {
+            read_document(&document, &record, &mut Vec::new(), sink);
+            Ok(())
+        }
+        Err(err) if err.is_data() => serde_json::from_slice::<Value>(&bytes).map(|value| {
+            super::read_value(&value, &record, &mut Vec::new(), sink);
+        }),
+        Err(err) => Err(err),
+    };
+    sink.locate(from, &Location::Line(tail.line));
+    read
+}
