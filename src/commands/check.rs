@@ -38,10 +38,20 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let max_regression = args.max_regression.map(|p| p.0);
     let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
-    let ingested = super::read_inputs(&args.input)?;
+    let mut ingested = super::read_inputs(&args.input)?;
 
-    // An empty selection would leave every rule nothing to fail on.
-    let default = analysis::analyze(&ingested, &selection, &options)?;
+    // An empty selection would leave every rule nothing to fail on. When
+    // no rule selects roots or entries of its own, this is the only
+    // analysis, and its traces can go as it reads them.
+    let own_selection = rules
+        .iter()
+        .any(|r| r.rule.root.is_some() || r.rule.entry.is_some());
+    let default = if own_selection {
+        analysis::analyze(&ingested, &selection, &options)?
+    } else {
+        let drop = analysis::breakdown::Segments::Drop;
+        analysis::analyze_releasing(&mut ingested, &selection, &options, drop, None)?.0
+    };
     super::ensure_selected(
         default.summary.analysed_roots,
         default.summary.read.traces,

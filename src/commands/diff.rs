@@ -70,10 +70,13 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
         threads: args.threads,
         quiet: false,
     };
-    let ingested = super::read_inputs(&input)?;
+    let mut ingested = super::read_inputs(&input)?;
     let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
-    let analysis = analysis::analyze(&ingested, &selection, &options)?;
+    // One analysis per side: its traces can go as it reads them.
+    let drop = analysis::breakdown::Segments::Drop;
+    let (analysis, _) =
+        analysis::analyze_releasing(&mut ingested, &selection, &options, drop, None)?;
     super::ensure_selected(
         analysis.summary.analysed_roots,
         analysis.summary.read.traces,
