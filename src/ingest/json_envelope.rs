@@ -14,7 +14,9 @@
 
 use std::ops::Range;
 
+use super::Sink;
 use super::json_records::Record;
+use crate::model::Location;
 
 /// The array whose members an envelope's records are: a document that
 /// starts `{"KEY": [`.
@@ -120,6 +122,27 @@ pub struct Records<'a> {
     /// Where the input stopped having the shape (its line), and what was
     /// expected there.
     pub bad: Option<(u64, Expected)>,
+}
+
+impl Records<'_> {
+    /// Counts where the input stopped having the envelope's shape, if it
+    /// did, as one unreadable record in `sink` (whose message names `what`
+    /// the reader expected, as "an OTLP/JSON request"); that location and
+    /// message.
+    pub fn count_broken(
+        &self,
+        envelope: Envelope,
+        what: &str,
+        sink: &mut Sink<'_>,
+    ) -> Option<(Location, String)> {
+        let (line, expected) = self.bad?;
+        let message = format!(
+            "expected {} in {what}; the rest of the input is not read",
+            expected.describe(envelope)
+        );
+        sink.skip(Location::Line(line), message.clone());
+        Some((Location::Line(line), message))
+    }
 }
 
 /// The `pieces` of `bytes`, whose first line is `first_line`, as records.

@@ -178,14 +178,7 @@ fn read_members(bytes: &[u8], first_line: u64, pieces: &[Piece], sink: &mut Sink
             true
         },
     );
-    let broken = records.bad.map(|(line, expected)| {
-        let message = format!(
-            "expected {} in a Jaeger export's envelope; the rest of the input is not read",
-            expected.describe(Envelope::JAEGER)
-        );
-        sink.skip(Location::Line(line), message.clone());
-        (Location::Line(line), message)
-    });
+    let broken = records.count_broken(Envelope::JAEGER, "a Jaeger export's envelope", sink);
     Members {
         recognised: !records.members.is_empty() || !records.tails.is_empty(),
         broken,

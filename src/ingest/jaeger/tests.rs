@@ -1,7 +1,7 @@
 //! Jaeger reader tests against the oracle exports and hand-made edge cases.
 
 use super::*;
-use crate::ingest::test_support::{oracle, read_with};
+use crate::ingest::test_support::{ingested, located, oracle, read_with};
 use crate::model::{Quality, TraceSet};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
@@ -433,23 +433,6 @@ fn large_envelope(traces: usize, bad: usize) -> String {
         "  ],\n  \"total\": 0,\n  \"errors\": [{\"code\": 500, \"msg\": \"storage timeout\"}]\n}\n",
     );
     doc
-}
-
-/// Reads `doc` from a file, as the command line does (a window at a time
-/// when it is large).
-fn ingested(doc: &str) -> crate::ingest::Ingested {
-    use crate::ingest::{IngestOptions, InputSource, ingest};
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("export.json");
-    std::fs::write(&file, doc).unwrap();
-    ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap()
-}
-
-/// (span id, line) of every span, sorted.
-fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Location>)> {
-    let mut out: Vec<_> = spans.map(|s| (s.span_id.0, s.origin.location())).collect();
-    out.sort_unstable_by_key(|(id, _)| *id);
-    out
 }
 
 #[test]

@@ -38,14 +38,7 @@ pub(super) fn read_pieces(
             );
         }
     }
-    let broken = records.bad.map(|(line, expected)| {
-        let message = format!(
-            "expected {} in an OTLP/JSON request; the rest of the input is not read",
-            expected.describe(Envelope::OTLP)
-        );
-        sink.skip(Location::Line(line), message.clone());
-        (Location::Line(line), message)
-    });
+    let broken = records.count_broken(Envelope::OTLP, "an OTLP/JSON request", sink);
     match (recognised, broken) {
         (true, _) => Ok(()),
         (false, Some((at, message))) => Err(ReadError::new(input, at, message)),

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::ingest::test_support::{self, read_with};
+use crate::ingest::test_support::{self, ingested, located, read_with};
 use crate::model::{Quality, ShapeKind, SpanKind, Status};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
@@ -513,23 +513,6 @@ fn large_request(members: usize, bad_span: usize, not_json: usize) -> String {
     doc.push_str(&member(members, true));
     doc.push_str("  ]\n}\n");
     doc
-}
-
-/// Reads `doc` from a file, as the command line does (a window at a time
-/// when it is large).
-fn ingested(doc: &str) -> crate::ingest::Ingested {
-    use crate::ingest::{IngestOptions, InputSource, ingest};
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("request.json");
-    std::fs::write(&file, doc).unwrap();
-    ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap()
-}
-
-/// (span id, location) of every span, sorted.
-fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Location>)> {
-    let mut out: Vec<_> = spans.map(|s| (s.span_id.0, s.origin.location())).collect();
-    out.sort_unstable_by_key(|(id, _)| *id);
-    out
 }
 
 #[test]
