@@ -28,14 +28,14 @@ pub(super) fn read_pieces(
     sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
     let records = json_envelope::records(input.bytes, 1, pieces);
-    let recognised = !records.members.is_empty() || !records.tails.is_empty();
-    read_members(&records.members, sink);
+    let mut recognised = read_members(&records.members, sink) > 0;
     for tail in &records.tails {
-        if let Err(err) = read_tail(tail, sink) {
-            sink.skip(
+        match read_tail(tail, sink) {
+            Ok(()) => recognised = true,
+            Err(err) => sink.skip(
                 tail.error_location(&err),
                 format!("invalid JSON after the resourceSpans array: {err}"),
-            );
+            ),
         }
     }
     let broken = records.count_broken(Envelope::OTLP, "an OTLP/JSON request", sink);
@@ -61,60 +61,71 @@ pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         return false;
     }
     let records = json_envelope::records(record.bytes, record.line, &scan.pieces);
-    // The end is read first: when it is not JSON the request is not one
-    // document, and the general path reports it as such.
-    let mut end = Sink::new(&sink.name, sink.strings);
-    if read_tail(&records.tails[0], &mut end).is_err() {
+    // When its end is not JSON, or no member of a non-empty array is, the
+    // request is not one document, and the general path reports it as
+    // such (as it did before requests were read by member).
+    let mut read = Sink::new(&sink.name, sink.strings);
+    let parsed = read_members(&records.members, &mut read);
+    if (parsed == 0 && !records.members.is_empty())
+        || read_tail(&records.tails[0], &mut read).is_err()
+    {
         return false;
     }
-    read_members(&records.members, sink);
-    sink.append(end);
+    sink.append(read);
     true
 }
 
-/// Reads members in parallel, in chunks of about the same size.
-fn read_members(members: &[Record<'_>], sink: &mut Sink<'_>) {
+/// Reads members in parallel, in chunks of about the same size; how many
+/// were JSON.
+fn read_members(members: &[Record<'_>], sink: &mut Sink<'_>) -> usize {
     let chunks = common::chunks(members, |r| r.bytes.len());
+    let parsed = std::sync::atomic::AtomicUsize::new(0);
     crate::ingest::read_chunks(chunks, sink, |chunk, part| {
-        for member in chunk {
-            read_member(member, part);
-        }
+        let n = chunk.iter().filter(|m| read_member(m, part)).count();
+        parsed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         true
     });
+    parsed.into_inner()
 }
 
-/// Reads one `ResourceSpans`.
-fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) {
+/// Reads one `ResourceSpans`; whether it was JSON (its bad spans, if any,
+/// are counted).
+fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let from = sink.spans.len();
     let invalid = |sink: &mut Sink<'_>, err: serde_json::Error| {
         sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
+        false
     };
-    match parse::<ResourceSpans<'_>>(record.bytes) {
-        Ok(resource_spans) => read_resource_spans(&resource_spans, record, &[], sink),
+    let parsed = match parse::<ResourceSpans<'_>>(record.bytes) {
+        Ok(resource_spans) => {
+            read_resource_spans(&resource_spans, record, &[], sink);
+            true
+        }
         // A member of an unexpected type somewhere: read span by span so
         // that only the bad spans are lost.
         Err(err) if err.is_data() => match serde_json::from_slice::<Value>(record.bytes) {
-            Ok(value) => read_resource_spans_value(&value, record, &mut Vec::new(), sink),
+            Ok(value) => {
+                read_resource_spans_value(&value, record, &mut Vec::new(), sink);
+                true
+            }
             Err(err) => invalid(sink, err),
         },
         Err(err) => invalid(sink, err),
-    }
+    };
     sink.locate(from, &Location::Line(record.line));
+    parsed
 }
 
-/// Reads what follows the array, `], ...}`, as the document `{...}` (the
+/// Reads what follows the array, `], ...}`, as a document of its own (the
 /// request's other members: a `batches` array is read as the whole
-/// document's would be); an error if it is not JSON.
+/// document's would be); an error if the request is not JSON there.
 fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
-    // `]` (and the comma after it) become `{` (and a space), so that the
-    // lines inside stay where they were.
-    let mut bytes = tail.bytes.to_vec();
-    bytes[0] = b'{';
-    if let Some(comma) = bytes[1..].iter().position(|b| !b.is_ascii_whitespace()) {
-        if bytes[1 + comma] == b',' {
-            bytes[1 + comma] = b' ';
-        }
-    }
+    // `]` becomes `{"": 0`, a member no reader looks at: what may follow
+    // it in a document (`}`, or `,` and members) is exactly what may follow
+    // the array, so a missing or trailing comma is refused as it would be
+    // whole, and the lines stay where they were.
+    let mut bytes = b"{\"\": 0".to_vec();
+    bytes.extend_from_slice(&tail.bytes[1..]);
     let record = Record {
         line: tail.line,
         bytes: &bytes,

@@ -587,3 +587,62 @@ fn a_large_request_that_breaks_off_keeps_what_came_before() {
         "{problem:?}"
     );
 }
+
+#[test]
+fn a_request_is_cut_by_member_only_when_it_has_lines() {
+    let doc = large_request(40, usize::MAX, usize::MAX);
+    let envelope = Some(Framing::Envelope(Envelope::OTLP));
+    assert_eq!(OtlpJsonReader.framing(doc.as_bytes()), envelope);
+    // No line break in what the ingest looked at: one long request, or JSON
+    // lines with a long first line, which a later line of another shape
+    // would cut short. Read whole, as before.
+    let one_line = doc.replace('\n', " ");
+    assert_eq!(OtlpJsonReader.framing(one_line.as_bytes()), None);
+    // JSON lines stay JSON lines.
+    let lines = format!(
+        "{}\n{}\n",
+        request(&span("01", "")),
+        request(&span("02", ""))
+    );
+    assert_eq!(
+        OtlpJsonReader.framing(lines.as_bytes()),
+        Some(Framing::Lines)
+    );
+}
+
+#[test]
+fn a_request_whose_end_or_only_member_is_not_json_is_an_error_as_before() {
+    let strings = Interner::new();
+    let member = r#"{"scopeSpans": []}"#;
+    for doc in [
+        format!("{{\"resourceSpans\": [{member}] \"x\": 1}}"),
+        format!("{{\"resourceSpans\": [{member}],}}"),
+        format!("{{\"resourceSpans\": [{member}]"),
+        "{\"resourceSpans\": [\n{\"scopeSpans\" []}\n]}".to_string(),
+    ] {
+        let err = read(&strings, doc.as_bytes()).unwrap_err();
+        assert!(err.message.starts_with("invalid JSON"), "{doc}: {err}");
+    }
+    // A trailing member after the array is read; `null` and `{}` are fine.
+    let doc = format!("{{\"resourceSpans\": [{member}, null], \"other\": {{}}}}");
+    assert!(read(&strings, doc.as_bytes()).is_ok());
+}
+
+#[test]
+fn a_large_request_after_a_byte_order_mark_reads_as_without() {
+    let doc = large_request(2000, 1500, usize::MAX);
+    let plain = ingested(&doc);
+    let marked = ingested(&format!("\u{feff}{doc}"));
+    let spans = |i: &crate::ingest::Ingested| {
+        located(
+            i.set
+                .traces
+                .iter()
+                .flat_map(|t| t.spans.iter())
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )
+    };
+    assert_eq!(spans(&marked), spans(&plain));
+    assert_eq!(marked.set.quality.unparsable_records, 1);
+}
