@@ -18,7 +18,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// blocks of its own).
 #[cfg(feature = "jemalloc")]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static MALLOC_CONF: &u8 = &b"narenas:1\0"[0];
+static MALLOC_CONF: &[u8; 10] = b"narenas:1\0";
 
 /// Under `--memory-limit` (or when spilling on its own), jemalloc returns
 /// freed pages to the system at once: by default it keeps them ten seconds
@@ -64,7 +64,29 @@ fn return_freed_memory_at_once() {
     }
 }
 
+/// How many arenas jemalloc runs with: 1 when [`MALLOC_CONF`] was read
+/// (a different symbol prefix would leave it unread, silently).
+#[cfg(feature = "jemalloc")]
+fn arenas() -> Option<u32> {
+    let (mut arenas, mut size) = (0u32, std::mem::size_of::<u32>());
+    // SAFETY: `opt.narenas` is an unsigned int, read into one of its size.
+    let status = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"opt.narenas".as_ptr(),
+            (&raw mut arenas).cast::<std::ffi::c_void>(),
+            &raw mut size,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (status == 0).then_some(arenas)
+}
+
 fn main() -> ExitCode {
+    // Every end-to-end test runs a debug build: this checks the option
+    // reached jemalloc.
+    #[cfg(feature = "jemalloc")]
+    debug_assert_eq!(arenas(), Some(1), "jemalloc did not read MALLOC_CONF");
     #[cfg(feature = "jemalloc")]
     critpath::ingest::memory::on_bounded(return_freed_memory_at_once);
     match critpath::run() {
