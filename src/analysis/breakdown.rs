@@ -337,6 +337,10 @@ pub fn breakdown_releasing(
 /// For each trace of a set of `traces`, the range of `units` (which come
 /// in trace order) that lie in it.
 fn unit_ranges(traces: usize, units: &[Unit]) -> Vec<std::ops::Range<usize>> {
+    debug_assert!(
+        units.windows(2).all(|w| w[0].trace <= w[1].trace),
+        "units come in trace order"
+    );
     let mut ranges = vec![0..0; traces];
     let mut first = 0;
     for (i, unit) in units.iter().enumerate() {
@@ -616,6 +620,47 @@ mod release_tests {
             format!("{:?}", kept.queues),
             format!("{:?}", released.queues)
         );
+    }
+
+    #[test]
+    fn releasing_many_traces_keeps_units_and_rows_in_trace_order() {
+        // Enough traces for rayon to split them over tasks: the joined
+        // results must still come in trace order.
+        let build = || {
+            let mut b = TraceBuilder::new();
+            for t in 0..600u128 {
+                b = b.trace(t + 1).span("a", None, 0, 100 + t as i64);
+                if t % 3 == 0 {
+                    b = b.span("b", Some("a"), 10, 60).span("c", None, 200, 260);
+                }
+            }
+            b.build_set()
+        };
+        let (mut set, kept_set) = (build(), build());
+        let units = select(&kept_set, &Selection::default());
+        assert_eq!(units.len(), 800);
+        let options = FindingOptions::default();
+        let kept = breakdown_keeping(&kept_set, &units, &options, Segments::Drop);
+        let released = breakdown_releasing(&mut set, &units, &options, Segments::Drop);
+        let order: Vec<u32> = released.spans.u32s(SpanColumn::Unit).unwrap().collect();
+        assert!(order.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(order.first().copied(), Some(0));
+        assert_eq!(order.last().copied(), Some(799));
+        let ids = |bd: &Breakdown| {
+            bd.units
+                .iter()
+                .map(|u| (u.trace_id, u.unit))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&released), ids(&kept));
+        assert!(
+            released
+                .units
+                .windows(2)
+                .all(|w| w[0].trace_id <= w[1].trace_id)
+        );
+        assert!(kept.spans.frame().equals(released.spans.frame()));
+        assert_eq!(kept.edges, released.edges);
     }
 
     #[test]
