@@ -367,7 +367,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     // neighbours are joined in order: a breakdown per trace would leave a
     // hundred thousand small vectors to copy and a fragmented heap behind.
     // A trace's self times and shapes are computed once for all its units.
-    let mut out = traces
+    traces
         .zip(ranges.par_iter())
         .fold(
             || (Breakdown::default(), SpanColumns::default()),
@@ -401,9 +401,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
             left.queries.extend(right.queries);
             left.edges.extend(right.edges);
             left
-        });
-    out.spans.rechunk();
-    out
+        })
 }
 
 /// Breaks down `units`, all in `trace`, the first being unit number

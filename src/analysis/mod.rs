@@ -77,7 +77,8 @@ pub fn analyze_with_progress(
     if let Some(spill) = &ingested.spill {
         return analyze_spilled(ingested, spill, selection, options, segments, progress);
     }
-    let bd = breakdown_of(&ingested.set, selection, options, segments);
+    let mut bd = breakdown_of(&ingested.set, selection, options, segments);
+    bd.spans.rechunk();
     let read = summary::Summary::from_ingested(ingested);
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
@@ -101,7 +102,8 @@ pub fn analyze_releasing(
     // Counted before the traces go.
     let read = summary::Summary::from_ingested(ingested);
     let units = select::select(&ingested.set, selection);
-    let bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
+    let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
+    bd.spans.rechunk();
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
 }

@@ -197,7 +197,8 @@ impl SpanTable {
         self.frame.vstack_mut_owned_unchecked(other.frame);
     }
 
-    /// Makes every column one contiguous chunk, one column at a time.
+    /// Makes every column one contiguous chunk, one column at a time
+    /// (before aggregation; a spill's merge makes them contiguous itself).
     ///
     /// The per-trace stage leaves a chunk per rayon task. polars makes a
     /// contiguous copy of a column for each query that groups or sorts it,
