@@ -74,20 +74,13 @@ pub fn analyze_with_progress(
     segments: breakdown::Segments,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    if let Some(spill) = &ingested.spill {
-        return analyze_spilled(ingested, spill, selection, options, segments, progress);
-    }
-    let mut bd = breakdown_of(&ingested.set, selection, options, segments);
-    bd.spans.rechunk();
-    let read = summary::Summary::from_ingested(ingested);
+    let (bd, read) = per_trace_stage(ingested, selection, options, segments, progress)?;
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
 }
 
-/// [`analyze_with_progress`] for a caller that needs the traces no longer:
-/// each is dropped once the per-trace stage is done with it, so
-/// aggregation does not run beside every span read. `ingested` keeps its
-/// strings and counts; its set holds no traces afterwards.
+/// [`analyze_with_progress`] for a caller that needs the traces no longer
+/// (see [`per_trace_stage_releasing`]).
 pub fn analyze_releasing(
     ingested: &mut Ingested,
     selection: &Selection,
@@ -95,30 +88,63 @@ pub fn analyze_releasing(
     segments: breakdown::Segments,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
+    let (bd, read) = per_trace_stage_releasing(ingested, selection, options, segments, progress)?;
+    let analysis = finish(&ingested.set.strings, &bd, read)?;
+    Ok((analysis, bd))
+}
+
+/// The per-trace stage of [`analyze_with_progress`]: the breakdown of the
+/// selected units, ready for [`finish`] to aggregate, and the summary of
+/// what was read.
+pub fn per_trace_stage(
+    ingested: &Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
+    if let Some(spill) = &ingested.spill {
+        return per_trace_spilled(ingested, spill, selection, options, segments, progress);
+    }
+    let mut bd = breakdown_of(&ingested.set, selection, options, segments);
+    bd.spans.rechunk();
+    Ok((bd, summary::Summary::from_ingested(ingested)))
+}
+
+/// [`per_trace_stage`] for a caller that needs the traces no longer: each
+/// is dropped once the stage is done with it, so aggregation does not run
+/// beside every span read. `ingested` keeps its strings and counts; its set
+/// holds no traces afterwards.
+pub fn per_trace_stage_releasing(
+    ingested: &mut Ingested,
+    selection: &Selection,
+    options: &detectors::FindingOptions,
+    segments: breakdown::Segments,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
     if let Some(spill) = &ingested.spill {
         // The set holds no spans: partitions are released one by one.
-        return analyze_spilled(ingested, spill, selection, options, segments, progress);
+        return per_trace_spilled(ingested, spill, selection, options, segments, progress);
     }
     // Counted before the traces go.
     let read = summary::Summary::from_ingested(ingested);
     let units = select::select(&ingested.set, selection);
     let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
     bd.spans.rechunk();
-    let analysis = finish(&ingested.set.strings, &bd, read)?;
-    Ok((analysis, bd))
+    Ok((bd, read))
 }
 
-/// Analyses a spilled input a partition at a time: each is read back,
-/// built, broken down and dropped before the next, and the breakdowns are
-/// merged into exactly what the whole input in memory gives.
-fn analyze_spilled(
+/// The per-trace stage of a spilled input, a partition at a time: each is
+/// read back, built, broken down and dropped before the next, and the
+/// breakdowns are merged into exactly what the whole input in memory gives.
+fn per_trace_spilled(
     ingested: &Ingested,
     spill: &Spill,
     selection: &Selection,
     options: &detectors::FindingOptions,
     segments: breakdown::Segments,
     progress: Option<&indicatif::ProgressBar>,
-) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
+) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
     let mut facts = summary::SetFacts::default();
     facts.add(&ingested.set);
     if let Some(bar) = progress {
@@ -138,9 +164,7 @@ fn analyze_spilled(
         }
     }
     let bd = breakdown::Breakdown::merge(parts)?;
-    let read = summary::Summary::from_facts(ingested, facts);
-    let analysis = finish(&ingested.set.strings, &bd, read)?;
-    Ok((analysis, bd))
+    Ok((bd, summary::Summary::from_facts(ingested, facts)))
 }
 
 /// The per-unit stage: selection, critical paths, self times, findings.

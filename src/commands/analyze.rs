@@ -46,16 +46,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let keep_traces = needs_traces
         || args.diagnose.baseline_since.is_some()
         || args.diagnose.baseline_until.is_some();
-    let result = if keep_traces {
-        analysis::analyze_with_progress(
-            &ingested,
-            &selection,
-            &options,
-            segments,
-            progress.as_ref(),
-        )
+    let stage = if keep_traces {
+        analysis::per_trace_stage(&ingested, &selection, &options, segments, progress.as_ref())
     } else {
-        analysis::analyze_releasing(
+        analysis::per_trace_stage_releasing(
             &mut ingested,
             &selection,
             &options,
@@ -63,6 +57,12 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
             progress.as_ref(),
         )
     };
+    let result = stage.and_then(|(breakdown, read)| {
+        timings.lap("per-trace");
+        let analysis = analysis::finish(&ingested.set.strings, &breakdown, read)?;
+        timings.lap("aggregate");
+        Ok((analysis, breakdown))
+    });
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -96,7 +96,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     super::diagnose::run(&cx, &mut analysis, &breakdown)?;
-    timings.lap("analyse");
+    timings.lap("diagnose");
     if let Some(dir) = &args.export_parquet {
         report::parquet::export(&ingested.set, &breakdown, dir)?;
         timings.lap("parquet");

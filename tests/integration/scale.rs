@@ -174,7 +174,14 @@ fn timings_go_to_stderr_and_leave_the_report_alone() {
     let (plain, _) = report("fixtures/otlp-json", &[], tmp.path());
     let (timed, said) = report("fixtures/otlp-json", &["--timings"], tmp.path());
     assert_eq!(plain, timed);
-    for stage in ["read", "analyse", "write", "total"] {
+    for stage in [
+        "read",
+        "per-trace",
+        "aggregate",
+        "diagnose",
+        "write",
+        "total",
+    ] {
         assert!(said.contains(&format!("timings: {stage}")), "{said}");
     }
     assert!(said.contains("spans/s"), "{said}");
