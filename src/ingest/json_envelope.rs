@@ -214,7 +214,11 @@ impl Envelope {
         loop {
             let p = skip_space(buf, at);
             if p == buf.len() {
-                if eof {
+                if eof && state != State::Outside {
+                    // The input ends inside the array: a truncated
+                    // document, whose members so far are read.
+                    bad(&mut out, p, Expected::CommaOrClose);
+                } else if eof {
                     out.len = buf.len();
                 } else {
                     out.pieces.truncate(committed);
@@ -503,6 +507,8 @@ mod tests {
             ("{\"data\":[,1]}", ",1]}", true),
             ("{\"data\":[1,]}", "]}", true),
             ("{\"data\":null}", "{\"data\":null}", true),
+            ("{\"data\":[1, 2", "", false),
+            ("{\"data\":[", "", false),
         ] {
             let before_the_end = scan(doc.as_bytes(), false, true);
             let bad_before = before_the_end
