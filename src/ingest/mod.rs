@@ -135,7 +135,12 @@ impl<'a> Sink<'a> {
 
     /// Appends what `part`, a sink of the same input, read.
     fn append(&mut self, part: Sink<'_>) {
-        self.spans.extend(part.spans);
+        // Into an empty sink (the first part) the vector moves as it is.
+        if self.spans.is_empty() {
+            self.spans = part.spans;
+        } else {
+            self.spans.extend(part.spans);
+        }
         self.quality.merge(part.quality);
         self.spilled += part.spilled;
     }

@@ -39,10 +39,20 @@ pub(super) fn read_pieces(
         }
     }
     let broken = records.count_broken(Envelope::OTLP, "an OTLP/JSON request", sink);
+    // Nothing read: the first member that is not JSON says why, as the
+    // whole request's error would.
+    let invalid = || {
+        let member = records.members.first()?;
+        let err = serde_json::from_slice::<serde::de::IgnoredAny>(member.bytes).err()?;
+        Some((member.error_location(&err), format!("invalid JSON: {err}")))
+    };
     match (recognised, broken) {
         (true, _) => Ok(()),
         (false, Some((at, message))) => Err(ReadError::new(input, at, message)),
-        (false, None) => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
+        (false, None) => match invalid() {
+            Some((at, message)) => Err(ReadError::new(input, at, message)),
+            None => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
+        },
     }
 }
 
@@ -64,13 +74,17 @@ pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     // When its end is not JSON, or no member of a non-empty array is, the
     // request is not one document, and the general path reports it as
     // such (as it did before requests were read by member).
-    let mut read = Sink::new(&sink.name, sink.strings);
-    let parsed = read_members(&records.members, &mut read);
-    if (parsed == 0 && !records.members.is_empty())
-        || read_tail(&records.tails[0], &mut read).is_err()
-    {
+    // The end first: it is short, and when it fails no member is parsed
+    // twice.
+    let mut end = Sink::new(&sink.name, sink.strings);
+    if read_tail(&records.tails[0], &mut end).is_err() {
         return false;
     }
+    let mut read = Sink::new(&sink.name, sink.strings);
+    if read_members(&records.members, &mut read) == 0 && !records.members.is_empty() {
+        return false;
+    }
+    read.append(end);
     sink.append(read);
     true
 }

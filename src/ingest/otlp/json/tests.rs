@@ -646,3 +646,30 @@ fn a_large_request_after_a_byte_order_mark_reads_as_without() {
     assert_eq!(spans(&marked), spans(&plain));
     assert_eq!(marked.set.quality.unparsable_records, 1);
 }
+
+#[test]
+fn a_large_request_none_of_whose_members_is_json_counts_each() {
+    // Read whole, such a request is an error (above); read a window at a
+    // time, the windows before its end cannot know that no other window
+    // holds a good member: each bad member is counted at its line, and a
+    // truncated request of nothing else is the first member's error.
+    let broken = "{\"scopeSpans\" []}";
+    let members = vec![broken; 40_000].join(",\n");
+    let doc = format!("{{\"resourceSpans\": [\n{members}\n]}}\n");
+    assert!(doc.len() > 2 * crate::ingest::stream::WINDOW_BYTES);
+    let got = ingested(&doc);
+    assert_eq!(got.set.span_count(), 0);
+    assert_eq!(got.set.quality.unparsable_records, 40_000);
+    assert_eq!(got.set.quality.examples[0].location, Location::Line(2));
+    let truncated = format!("{{\"resourceSpans\": [\n{members}");
+    use crate::ingest::{IngestError, IngestOptions, InputSource, ingest};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("truncated.json");
+    std::fs::write(&file, truncated).unwrap();
+    let Err(IngestError::Read(err)) = ingest(&[InputSource::File(file)], &IngestOptions::default())
+    else {
+        panic!("a request of no JSON member and no end is an error");
+    };
+    assert_eq!(err.location, Location::Line(2));
+    assert!(err.message.starts_with("invalid JSON"), "{err}");
+}
