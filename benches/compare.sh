@@ -2,7 +2,8 @@
 # Two critpath binaries on the same generated inputs, run one after the
 # other per format so that both see the same machine: wall time, peak RSS
 # and the read/analyse split `--timings` reports (analyse: its per-trace,
-# aggregate and diagnose stages together), per format, plus the
+# aggregate and diagnose stages together, or the one `analyse` line a
+# binary from before they were split prints), per format, plus the
 # OTLP/protobuf input spilled (`--memory-limit 64MiB`). The reports of the
 # two binaries are compared byte for byte.
 #
@@ -40,7 +41,7 @@ for format in otlp-json otlp-proto jaeger sentry spilled; do
     /usr/bin/time -f '%e %M' "$bin" analyze "$input" --format json -o "$work/$which.json" \
       --quiet --timings "${extra[@]}" 2> "$work/time.txt"
     read_s=$(awk '/timings: read/ {print $4}' "$work/time.txt")
-    analyse_s=$(awk '/timings: (per-trace|aggregate|diagnose) / {s += $4} END {printf "%.3f", s}' "$work/time.txt")
+    analyse_s=$(awk '/timings: (analyse|per-trace|aggregate|diagnose) / {s += $4} END {printf "%.3f", s}' "$work/time.txt")
     read -r wall rss_kb < <(tail -n 1 "$work/time.txt")
     printf '%-10s %-4s %8.2f %10d %8s %8s\n' "$format" "$which" "$wall" $((rss_kb / 1024)) "$read_s" "$analyse_s"
   done

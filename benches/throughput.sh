@@ -42,7 +42,7 @@ for format in otlp-json otlp-proto jaeger sentry spilled; do
   cat "$input" > /dev/null
   /usr/bin/time -v "$bin" analyze "$input" --format json -o "$work/report.json" --quiet --timings "${extra[@]}" 2> "$work/time.txt"
   read_s=$(awk '/timings: read/ {print $4}' "$work/time.txt")
-  analyse_s=$(awk '/timings: (per-trace|aggregate|diagnose) / {s += $4} END {printf "%.3f", s}' "$work/time.txt")
+  analyse_s=$(awk '/timings: (analyse|per-trace|aggregate|diagnose) / {s += $4} END {printf "%.3f", s}' "$work/time.txt")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt" \
     | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")

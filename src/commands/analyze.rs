@@ -60,7 +60,6 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let result = stage.and_then(|(breakdown, read)| {
         timings.lap("per-trace");
         let analysis = analysis::finish(&ingested.set.strings, &breakdown, read)?;
-        timings.lap("aggregate");
         Ok((analysis, breakdown))
     });
     if let Some(bar) = &progress {
@@ -95,6 +94,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
             }
         }
     }
+    timings.lap("aggregate");
     super::diagnose::run(&cx, &mut analysis, &breakdown)?;
     timings.lap("diagnose");
     if let Some(dir) = &args.export_parquet {
