@@ -43,14 +43,38 @@ pub enum AnalysisError {
     Spill(#[from] std::io::Error),
 }
 
+/// What an analysis selects, and how it runs.
+#[derive(Clone, Copy)]
+pub struct Plan<'a> {
+    /// Which units to analyse.
+    pub selection: &'a Selection,
+    /// The detectors' options.
+    pub options: &'a detectors::FindingOptions,
+    /// Whether the breakdown keeps each unit's critical path.
+    pub segments: breakdown::Segments,
+    /// Advanced by partitions while a spilled input is broken down.
+    pub progress: Option<&'a indicatif::ProgressBar>,
+}
+
+impl<'a> Plan<'a> {
+    /// `selection` with `options`, no critical paths kept, no progress.
+    pub fn new(selection: &'a Selection, options: &'a detectors::FindingOptions) -> Self {
+        Plan {
+            selection,
+            options,
+            segments: breakdown::Segments::Drop,
+            progress: None,
+        }
+    }
+}
+
 /// Runs every analysis over the selected part of what was read.
 pub fn analyze(
     ingested: &Ingested,
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<Analysis, AnalysisError> {
-    let drop = breakdown::Segments::Drop;
-    analyze_with_progress(ingested, selection, options, drop, None).map(|(a, _)| a)
+    analyze_with_progress(ingested, Plan::new(selection, options)).map(|(a, _)| a)
 }
 
 /// [`analyze`], also returning the per-unit breakdown with its critical
@@ -60,21 +84,20 @@ pub fn analyze_with_breakdown(
     selection: &Selection,
     options: &detectors::FindingOptions,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    let keep = breakdown::Segments::Keep;
-    analyze_with_progress(ingested, selection, options, keep, None)
+    let plan = Plan {
+        segments: breakdown::Segments::Keep,
+        ..Plan::new(selection, options)
+    };
+    analyze_with_progress(ingested, plan)
 }
 
-/// [`analyze_with_breakdown`], keeping the critical paths only if
-/// `segments` says so, and advancing `progress` (by partitions, for a
-/// spilled input).
+/// Runs every analysis as `plan` says, returning the per-unit breakdown
+/// too.
 pub fn analyze_with_progress(
     ingested: &Ingested,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
-    progress: Option<&indicatif::ProgressBar>,
+    plan: Plan<'_>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    let (bd, read) = per_trace_stage(ingested, selection, options, segments, progress)?;
+    let (bd, read) = per_trace_stage(ingested, plan)?;
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
 }
@@ -83,12 +106,9 @@ pub fn analyze_with_progress(
 /// (see [`per_trace_stage_releasing`]).
 pub fn analyze_releasing(
     ingested: &mut Ingested,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
-    progress: Option<&indicatif::ProgressBar>,
+    plan: Plan<'_>,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
-    let (bd, read) = per_trace_stage_releasing(ingested, selection, options, segments, progress)?;
+    let (bd, read) = per_trace_stage_releasing(ingested, plan)?;
     let analysis = finish(&ingested.set.strings, &bd, read)?;
     Ok((analysis, bd))
 }
@@ -98,15 +118,12 @@ pub fn analyze_releasing(
 /// what was read.
 pub fn per_trace_stage(
     ingested: &Ingested,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
-    progress: Option<&indicatif::ProgressBar>,
+    plan: Plan<'_>,
 ) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
     if let Some(spill) = &ingested.spill {
-        return per_trace_spilled(ingested, spill, selection, options, segments, progress);
+        return per_trace_spilled(ingested, spill, plan);
     }
-    let mut bd = breakdown_of(&ingested.set, selection, options, segments);
+    let mut bd = breakdown_of(&ingested.set, plan.selection, plan.options, plan.segments);
     bd.spans.rechunk();
     Ok((bd, summary::Summary::from_ingested(ingested)))
 }
@@ -117,18 +134,16 @@ pub fn per_trace_stage(
 /// holds no traces afterwards.
 pub fn per_trace_stage_releasing(
     ingested: &mut Ingested,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
-    progress: Option<&indicatif::ProgressBar>,
+    plan: Plan<'_>,
 ) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
     if let Some(spill) = &ingested.spill {
         // The set holds no spans: partitions are released one by one.
-        return per_trace_spilled(ingested, spill, selection, options, segments, progress);
+        return per_trace_spilled(ingested, spill, plan);
     }
     // Counted before the traces go.
     let read = summary::Summary::from_ingested(ingested);
-    let units = select::select(&ingested.set, selection);
+    let units = select::select(&ingested.set, plan.selection);
+    let (options, segments) = (plan.options, plan.segments);
     let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
     bd.spans.rechunk();
     Ok((bd, read))
@@ -140,14 +155,11 @@ pub fn per_trace_stage_releasing(
 fn per_trace_spilled(
     ingested: &Ingested,
     spill: &Spill,
-    selection: &Selection,
-    options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
-    progress: Option<&indicatif::ProgressBar>,
+    plan: Plan<'_>,
 ) -> Result<(breakdown::Breakdown, summary::Summary), AnalysisError> {
     let mut facts = summary::SetFacts::default();
     facts.add(&ingested.set);
-    if let Some(bar) = progress {
+    if let Some(bar) = plan.progress {
         bar.set_length(spill.partitions() as u64);
     }
     let mut parts = Vec::with_capacity(spill.partitions());
@@ -155,11 +167,14 @@ fn per_trace_spilled(
         let spans = spill.read(partition)?;
         let mut set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
         facts.add(&set);
-        let units = select::select(&set, selection);
+        let units = select::select(&set, plan.selection);
         parts.push(breakdown::breakdown_releasing(
-            &mut set, &units, options, segments,
+            &mut set,
+            &units,
+            plan.options,
+            plan.segments,
         ));
-        if let Some(bar) = progress {
+        if let Some(bar) = plan.progress {
             bar.inc(1);
         }
     }

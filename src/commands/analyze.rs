@@ -46,16 +46,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let keep_traces = needs_traces
         || args.diagnose.baseline_since.is_some()
         || args.diagnose.baseline_until.is_some();
+    let plan = analysis::Plan {
+        segments,
+        progress: progress.as_ref(),
+        ..analysis::Plan::new(&selection, &options)
+    };
     let stage = if keep_traces {
-        analysis::per_trace_stage(&ingested, &selection, &options, segments, progress.as_ref())
+        analysis::per_trace_stage(&ingested, plan)
     } else {
-        analysis::per_trace_stage_releasing(
-            &mut ingested,
-            &selection,
-            &options,
-            segments,
-            progress.as_ref(),
-        )
+        analysis::per_trace_stage_releasing(&mut ingested, plan)
     };
     let result = stage.and_then(|(breakdown, read)| {
         timings.lap("per-trace");

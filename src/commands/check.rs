@@ -49,8 +49,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let default = if own_selection {
         analysis::analyze(&ingested, &selection, &options)?
     } else {
-        let drop = analysis::breakdown::Segments::Drop;
-        analysis::analyze_releasing(&mut ingested, &selection, &options, drop, None)?.0
+        analysis::analyze_releasing(&mut ingested, analysis::Plan::new(&selection, &options))?.0
     };
     super::ensure_selected(
         default.summary.analysed_roots,

@@ -74,9 +74,8 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
     let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
     // One analysis per side: its traces can go as it reads them.
-    let drop = analysis::breakdown::Segments::Drop;
     let (analysis, _) =
-        analysis::analyze_releasing(&mut ingested, &selection, &options, drop, None)?;
+        analysis::analyze_releasing(&mut ingested, analysis::Plan::new(&selection, &options))?;
     super::ensure_selected(
         analysis.summary.analysed_roots,
         analysis.summary.read.traces,
