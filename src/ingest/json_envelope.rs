@@ -54,6 +54,24 @@ impl Envelope {
         let at = skip_space(head, 0);
         matches!(self.head(head, at), Head::Found(_))
     }
+
+    /// The pieces of `bytes` when it is one whole document of this shape:
+    /// its members, then its end (`], ...}`, whose range is returned too,
+    /// for the reader to check); `None` otherwise.
+    pub fn whole(self, bytes: &[u8]) -> Option<(Vec<Piece>, Range<usize>)> {
+        if !self.starts(bytes) {
+            return None;
+        }
+        let pieces = self.scan(bytes, true, true).pieces;
+        let Some((Piece::Tail(end), members)) = pieces.split_last() else {
+            return None;
+        };
+        let end = end.clone();
+        members
+            .iter()
+            .all(|p| matches!(p, Piece::Member(_)))
+            .then_some((pieces, end))
+    }
 }
 
 /// One piece of a window.
@@ -403,6 +421,22 @@ mod tests {
 
     fn starts_envelope(head: &[u8]) -> bool {
         Envelope::JAEGER.starts(head)
+    }
+
+    #[test]
+    fn whole_is_one_document_of_members_then_its_end() {
+        let doc = b"{\"data\": [1, {\"a\": 2}], \"errors\": null}";
+        let (pieces, end) = Envelope::JAEGER.whole(doc).unwrap();
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(&doc[end], b"], \"errors\": null}");
+        for not in [
+            &b"{\"data\": [1, 2"[..],
+            b"{\"data\": [1]}{\"data\": [2]}",
+            b"{\"data\": [1 2]}",
+            b"{\"other\": [1]}",
+        ] {
+            assert!(Envelope::JAEGER.whole(not).is_none(), "{not:?}");
+        }
     }
 
     #[test]

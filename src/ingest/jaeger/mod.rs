@@ -104,22 +104,15 @@ impl Reader for JaegerReader {
 /// or report. Its traces are found as a large document's are, a window at
 /// a time ([`json_envelope`]), so that both read alike.
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    if !Envelope::JAEGER.starts(record.bytes) {
+    // Members, then the end of the one document, which must parse.
+    let Some((pieces, end)) = Envelope::JAEGER.whole(record.bytes) else {
+        return false;
+    };
+    if envelope_end(&record.bytes[end]).is_err() {
         return false;
     }
-    let scan = Envelope::JAEGER.scan(record.bytes, true, true);
-    // Members, then the end of the one document, which must parse.
-    let one_document = match scan.pieces.split_last() {
-        Some((Piece::Tail(end), members)) => {
-            members.iter().all(|p| matches!(p, Piece::Member(_)))
-                && envelope_end(&record.bytes[end.clone()]).is_ok()
-        }
-        _ => false,
-    };
-    if one_document {
-        read_members(record.bytes, record.line, &scan.pieces, sink);
-    }
-    one_document
+    read_members(record.bytes, record.line, &pieces, sink);
+    true
 }
 
 /// Reads traces that are each a record of their own (the members of an

@@ -60,22 +60,14 @@ pub(super) fn read_pieces(
 /// `resourceSpans` array and is whole around it; `false` if not, for the
 /// general path to read or report.
 pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    if !Envelope::OTLP.starts(record.bytes) {
-        return false;
-    }
-    let scan = Envelope::OTLP.scan(record.bytes, true, true);
-    let Some((Piece::Tail(_), members)) = scan.pieces.split_last() else {
+    let Some((pieces, _)) = Envelope::OTLP.whole(record.bytes) else {
         return false;
     };
-    if !members.iter().all(|p| matches!(p, Piece::Member(_))) {
-        return false;
-    }
-    let records = json_envelope::records(record.bytes, record.line, &scan.pieces);
+    let records = json_envelope::records(record.bytes, record.line, &pieces);
     // When its end is not JSON, or no member of a non-empty array is, the
     // request is not one document, and the general path reports it as
-    // such (as it did before requests were read by member).
-    // The end first: it is short, and when it fails no member is parsed
-    // twice.
+    // such (as it did before requests were read by member). The end is
+    // read first: it is short, and when it fails no member is parsed twice.
     let mut end = Sink::new(&sink.name, sink.strings);
     if read_tail(&records.tails[0], &mut end).is_err() {
         return false;
