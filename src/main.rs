@@ -29,8 +29,8 @@ static MALLOC_CONF: &[u8; 10] = b"narenas:1\0";
 #[cfg(feature = "jemalloc")]
 fn return_freed_memory_at_once() {
     use std::ffi::{CStr, CString, c_void};
-    // SAFETY (both calls): each name takes or gives the C type of the
-    // pointer passed with it, with its size.
+    // SAFETY: each name takes the C type of the pointer passed with it,
+    // with its size.
     let set = |name: &CStr, mut decay: isize| unsafe {
         tikv_jemalloc_sys::mallctl(
             name.as_ptr(),
@@ -43,20 +43,9 @@ fn return_freed_memory_at_once() {
     // Arenas made from now on, then each one made so far (one not yet
     // made, or one jemalloc keeps to itself, refuses: it is skipped).
     set(c"arenas.dirty_decay_ms", 0);
-    let mut arenas: u32 = 0;
-    let mut size = std::mem::size_of::<u32>();
-    let status = unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"arenas.narenas".as_ptr(),
-            (&raw mut arenas).cast::<c_void>(),
-            &raw mut size,
-            std::ptr::null_mut(),
-            0,
-        )
-    };
-    if status != 0 {
+    let Some(arenas) = read_u32(c"arenas.narenas") else {
         return; // memory, not correctness: the run goes on
-    }
+    };
     for arena in 0..arenas {
         if let Ok(name) = CString::new(format!("arena.{arena}.dirty_decay_ms")) {
             set(&name, 0);
@@ -64,22 +53,22 @@ fn return_freed_memory_at_once() {
     }
 }
 
-/// How many arenas jemalloc runs with: 1 when [`MALLOC_CONF`] was read
-/// (a different symbol prefix would leave it unread, silently).
+/// An unsigned-int value jemalloc reports under `name`, if it does.
 #[cfg(feature = "jemalloc")]
-fn arenas() -> Option<u32> {
-    let (mut arenas, mut size) = (0u32, std::mem::size_of::<u32>());
-    // SAFETY: `opt.narenas` is an unsigned int, read into one of its size.
+fn read_u32(name: &std::ffi::CStr) -> Option<u32> {
+    let (mut value, mut size) = (0u32, std::mem::size_of::<u32>());
+    // SAFETY: callers pass names whose value is an unsigned int; it is
+    // read into one of its size.
     let status = unsafe {
         tikv_jemalloc_sys::mallctl(
-            c"opt.narenas".as_ptr(),
-            (&raw mut arenas).cast::<std::ffi::c_void>(),
+            name.as_ptr(),
+            (&raw mut value).cast::<std::ffi::c_void>(),
             &raw mut size,
             std::ptr::null_mut(),
             0,
         )
     };
-    (status == 0).then_some(arenas)
+    (status == 0).then_some(value)
 }
 
 fn main() -> ExitCode {
@@ -87,7 +76,9 @@ fn main() -> ExitCode {
     // reached jemalloc.
     #[cfg(feature = "jemalloc")]
     debug_assert!(
-        std::env::var_os("_RJEM_MALLOC_CONF").is_some() || arenas() == Some(1),
+        // 1 when MALLOC_CONF was read (under another symbol prefix it
+        // would be ignored, silently).
+        std::env::var_os("_RJEM_MALLOC_CONF").is_some() || read_u32(c"opt.narenas") == Some(1),
         "jemalloc did not read MALLOC_CONF"
     );
     #[cfg(feature = "jemalloc")]
