@@ -343,11 +343,9 @@ fn unit_ranges(traces: usize, units: &[Unit]) -> Vec<std::ops::Range<usize>> {
     );
     let mut ranges = vec![0..0; traces];
     let mut first = 0;
-    for (i, unit) in units.iter().enumerate() {
-        if i + 1 == units.len() || units[i + 1].trace != unit.trace {
-            ranges[unit.trace] = first..i + 1;
-            first = i + 1;
-        }
+    for group in units.chunk_by(|a, b| a.trace == b.trace) {
+        ranges[group[0].trace] = first..first + group.len();
+        first += group.len();
     }
     ranges
 }
