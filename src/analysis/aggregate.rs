@@ -176,12 +176,15 @@ pub(super) fn slowest_unit(by: &str) -> Expr {
 /// The `id` of the row with the largest `by` in each group (nulls last,
 /// ties to the first row), named `alias`: the example of a group.
 pub(super) fn id_of_largest(id: &str, by: &str, alias: &str) -> Expr {
-    // The first row holding the maximum (every row when all are null): one
-    // pass per group, where a stable sort by `by` cost a sort of each group.
-    let largest = col(by).max();
+    // polars' `max_by` keeps the first row holding the maximum: a group's
+    // rows are in frame order, so that is the first row, as a stable sort
+    // would give, in one pass. Comparing every row with the maximum
+    // instead built a boolean list per group (11% of a run's instructions
+    // with the profile's use). A group whose `by` is all null has no
+    // maximum: its first row is its example.
     col(id)
-        .filter(col(by).eq(largest.clone()).or(largest.is_null()))
-        .first()
+        .max_by(col(by))
+        .fill_null(col(id).first())
         .alias(alias)
 }
 

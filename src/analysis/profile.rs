@@ -361,14 +361,12 @@ const NO_GROUP: u32 = u32::MAX;
 /// ascending order (for the moments and percentiles, see [`moments_column`])
 /// and the unit with the largest value (the first, on a tie).
 fn distribution(value: &str) -> [Expr; 2] {
-    let unit = SpanColumn::Unit.col();
     [
         col(value).sort(SortOptions::default()).alias(SORTED),
-        // The smallest unit among those holding the maximum: one pass per
-        // group, where sorting by (value, unit) cost a multi-key sort.
-        unit.filter(col(value).eq(col(value).max()))
-            .min()
-            .alias(EXAMPLE),
+        // The smallest unit among those holding the maximum: rows are in
+        // unit order (see `root_table`, `feature_table`), and `max_by`
+        // keeps the first row holding it.
+        aggregate::id_of_largest(SpanColumn::Unit.name(), value, EXAMPLE),
     ]
 }
 
