@@ -1,6 +1,7 @@
 //! Criterion benches of the stages on realistic generated input (the same
 //! load model as `cargo run --example generate -- --traces N`): parsing per
-//! input format, and the critical path of every trace. The other stages
+//! input format, shaping database statements, and the critical path of
+//! every trace. The other stages
 //! (graph build, breakdown, aggregation) are in `benches/pipeline.rs`.
 //!
 //! Whole-process throughput and peak memory: `benches/throughput.sh`.
@@ -9,6 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use critpath::analysis::critical_path::critical_path;
 use critpath::ingest::{Input, Sink, detect};
 use critpath::model::{Interner, Quality, TraceSet};
+use critpath::normalize::statement_shape;
 use critpath_gen::{load, writers};
 
 /// Traces per input: ~10 spans each, enough to be past start-up effects.
@@ -69,5 +71,45 @@ fn critical_paths(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, critical_paths);
+/// Statements as the generator writes them: every one distinct, as
+/// statements with inlined literals are, so no cache helps.
+fn statements() -> Vec<String> {
+    (0..2_000u64)
+        .map(|i| match i % 4 {
+            0 => format!(
+                "SELECT s.user_id, s.scopes, s.expires_at FROM sessions s WHERE s.token_hash = '{:016x}' AND s.revoked_at IS NULL",
+                i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ),
+            1 => format!(
+                "SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.currency, p.brand_id FROM products p WHERE p.id = {i}"
+            ),
+            2 => format!(
+                "UPDATE notifications SET status = 'sent', sent_at = now() WHERE id = {}",
+                i * 7919
+            ),
+            _ => format!(
+                "INSERT INTO order_items (order_id, product_id, quantity, price_cents) VALUES ({i}, {}, 2, 1999), ({i}, {}, 1, 250)",
+                i + 1,
+                i + 2
+            ),
+        })
+        .collect()
+}
+
+fn statement_shapes(c: &mut Criterion) {
+    let statements = statements();
+    let mut group = c.benchmark_group("shape");
+    group.throughput(Throughput::Elements(statements.len() as u64));
+    group.bench_function("sql", |b| {
+        b.iter(|| {
+            statements
+                .iter()
+                .map(|s| statement_shape(Some("postgresql"), s).len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parsing, statement_shapes, critical_paths);
 criterion_main!(benches);
