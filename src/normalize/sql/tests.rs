@@ -402,3 +402,36 @@ fn sql_like() -> impl Strategy<Value = String> {
     ];
     prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
+
+#[test]
+fn every_keyword_is_found_in_any_case_and_near_misses_are_not() {
+    use super::{KEYWORDS, MAX_KEYWORD, is_keyword};
+    assert!(
+        KEYWORDS.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no repeats"
+    );
+    for k in KEYWORDS {
+        assert!(k.len() <= MAX_KEYWORD, "{k}");
+        assert!(is_keyword(k.as_bytes()), "{k}");
+        assert!(is_keyword(k.to_ascii_lowercase().as_bytes()), "{k}");
+        // A prefix or an extension of a keyword is a keyword only when it
+        // is one itself.
+        let longer = format!("{k}X");
+        assert_eq!(
+            is_keyword(longer.as_bytes()),
+            KEYWORDS.contains(&longer.as_str())
+        );
+        let shorter = &k[..k.len() - 1];
+        assert_eq!(is_keyword(shorter.as_bytes()), KEYWORDS.contains(&shorter));
+    }
+    for word in [
+        "",
+        "id",
+        "selects",
+        "REFERENCESX",
+        "a_very_long_identifier",
+        "\u{e9}t\u{e9}",
+    ] {
+        assert!(!is_keyword(word.as_bytes()), "{word}");
+    }
+}
