@@ -5,6 +5,8 @@
 //! This is the per-trace stage that runs in parallel (rayon); the
 //! aggregation stages sum it over traces.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -307,7 +309,15 @@ pub fn breakdown_keeping(
 ) -> Breakdown {
     let ranges = unit_ranges(set.traces.len(), units);
     let traces = set.traces.par_iter();
-    let mut out = per_unit(&set.strings, traces, &ranges, units, options, segments);
+    let mut out = per_unit(
+        &set.strings,
+        traces,
+        &ranges,
+        units,
+        options,
+        segments,
+        &|_| {},
+    );
     // Message hops cross traces, so they are found over the whole set.
     out.queues = super::queues::observe(set, units);
     out
@@ -330,8 +340,52 @@ pub fn breakdown_releasing(
     let queues = super::queues::observe(set, units);
     let ranges = unit_ranges(set.traces.len(), units);
     let traces = std::mem::take(&mut set.traces).into_par_iter();
-    let out = per_unit(&set.strings, traces, &ranges, units, options, segments);
+    // Every so many spans freed, the allocator is told (it may hand the
+    // pages back): results are allocated in other sizes than the traces
+    // were, so pages kept for reuse would stay resident beside them.
+    let freed = Freed::every(RELEASE_EVERY);
+    let dropped = |spans: usize| {
+        if freed.count(spans) {
+            crate::ingest::memory::released();
+        }
+    };
+    let out = per_unit(
+        &set.strings,
+        traces,
+        &ranges,
+        units,
+        options,
+        segments,
+        &dropped,
+    );
+    crate::ingest::memory::released();
     Breakdown { queues, ..out }
+}
+
+/// How many spans [`breakdown_releasing`] frees between two calls of
+/// [`crate::ingest::memory::released`]: about 30 MB of traces.
+const RELEASE_EVERY: usize = 1 << 18;
+
+/// Counts the spans of dropped traces, from any thread.
+struct Freed {
+    spans: AtomicUsize,
+    every: usize,
+}
+
+impl Freed {
+    fn every(every: usize) -> Self {
+        Freed {
+            spans: AtomicUsize::new(0),
+            every: every.max(1),
+        }
+    }
+
+    /// Counts `spans` more: true when the count passed another multiple of
+    /// `every`.
+    fn count(&self, spans: usize) -> bool {
+        let before = self.spans.fetch_add(spans, Ordering::Relaxed);
+        (before + spans) / self.every != before / self.every
+    }
 }
 
 /// For each trace of a set of `traces`, the range of `units` (which come
@@ -360,6 +414,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     units: &[Unit],
     options: &FindingOptions,
     keep: Segments,
+    dropped: &(dyn Fn(usize) + Sync),
 ) -> Breakdown {
     // Each rayon task appends its traces to one breakdown of its own, and
     // neighbours are joined in order: a breakdown per trace would leave a
@@ -370,13 +425,13 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
         .fold(
             || (Breakdown::default(), SpanColumns::default()),
             |(mut out, mut columns), (trace, range)| {
+                let spans = trace.borrow().spans.len();
                 if !range.is_empty() {
                     let first = range.start as u32;
                     let list = &units[range.clone()];
-                    let trace = trace.borrow();
                     trace_breakdown(
                         strings,
-                        trace,
+                        trace.borrow(),
                         first,
                         list,
                         options,
@@ -385,6 +440,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
                         &mut columns,
                     );
                 }
+                drop(trace);
+                dropped(spans);
                 (out, columns)
             },
         )
@@ -657,6 +714,17 @@ mod release_tests {
         );
         assert!(kept.spans.frame().equals(released.spans.frame()));
         assert_eq!(kept.edges, released.edges);
+    }
+
+    #[test]
+    fn freed_spans_are_reported_at_each_multiple_passed() {
+        let freed = Freed::every(10);
+        let counts: Vec<bool> = [3, 6, 1, 0, 25, 4, 1]
+            .into_iter()
+            .map(|n| freed.count(n))
+            .collect();
+        // Totals 3, 9, 10, 10, 35, 39, 40.
+        assert_eq!(counts, [false, false, true, false, true, false, true]);
     }
 
     #[test]

@@ -55,6 +55,22 @@ pub fn bounded() {
     }
 }
 
+static ON_RELEASED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Registers what to do when a run has freed a large share of what it
+/// held: typically, have the allocator return the freed pages to the
+/// system now. Only the first registration counts.
+pub fn on_released(hook: fn()) {
+    let _ = ON_RELEASED.set(hook);
+}
+
+/// Runs the hook [`on_released`] registered, if any.
+pub fn released() {
+    if let Some(hook) = ON_RELEASED.get() {
+        hook();
+    }
+}
+
 /// A byte count for people: `512 B`, `10 KiB`, `4.0 GiB`.
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
