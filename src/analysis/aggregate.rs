@@ -17,6 +17,9 @@ pub const PERCENTILE_METHOD: &str = "nearest-rank";
 
 const METHOD: QuantileMethod = QuantileMethod::Equiprobable;
 
+/// The column of a [`pair_key`] a query groups by.
+const KEY: &str = "key";
+
 /// Aggregated tables.
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
@@ -36,6 +39,7 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsR
     let total = ms(total_root);
     let operations = operations(&spans, total, &label, strings)?;
     let services = services(&spans, total, strings)?;
+
     let hot_paths = hot_paths(strings, bd, &label)?;
     Ok(Tables {
         operations,
@@ -49,6 +53,11 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsR
 /// does for a group_by over several columns.
 pub(super) fn pair_key(high: u32, low: u32) -> u64 {
     u64::from(high) << 32 | u64::from(low)
+}
+
+/// [`pair_key`] as an expression over two `u32` columns.
+pub(super) fn pair_key_of(high: Expr, low: Expr) -> Expr {
+    high.cast(DataType::UInt64) * lit(1u64 << 32) + low.cast(DataType::UInt64)
 }
 
 /// The halves [`pair_key`] packed, high first.
@@ -225,10 +234,12 @@ fn operations(
     ]
     .map(SpanColumn::name);
     let (exact_dur, exact_self, exact_crit) = (exact(dur)?, exact(slf)?, exact(crit)?);
+    // One packed key, not two columns: grouping by two row-encoded the
+    // pair for every span, the largest allocation of the aggregation.
     let out = spans
         .clone()
         .lazy()
-        .group_by([SpanColumn::Service.col(), SpanColumn::Name.col()])
+        .group_by([pair_key_of(SpanColumn::Service.col(), SpanColumn::Name.col()).alias(KEY)])
         .agg([
             len().alias("count"),
             percentile(dur, 0.50, "p50"),
@@ -242,8 +253,12 @@ fn operations(
             slowest_unit(dur),
         ])
         .collect()?;
-    let service = out.column(SpanColumn::Service.name())?.u32()?;
-    let name = out.column(SpanColumn::Name.name())?.u32()?;
+    let (service, name): (Vec<u32>, Vec<u32>) = out
+        .column(KEY)?
+        .u64()?
+        .into_no_null_iter()
+        .map(key_pair)
+        .unzip();
     let count = out.column("count")?.cast(&DataType::UInt64)?;
     let count = count.u64()?;
     let f = |c: &str| -> PolarsResult<Vec<f64>> {
@@ -266,8 +281,8 @@ fn operations(
     for i in 0..out.height() {
         let to_ms = |v: f64| v / 1e6;
         rows.push(OperationStats {
-            service: sym(service.get(i).unwrap_or(0)).to_string(),
-            operation: sym(name.get(i).unwrap_or(0)).to_string(),
+            service: sym(service[i]).to_string(),
+            operation: sym(name[i]).to_string(),
             count: count.get(i).unwrap_or(0),
             errors: errors.get(i).unwrap_or(0),
             p50_ms: to_ms(p50[i]),

@@ -18,7 +18,7 @@
 
 use polars::prelude::*;
 
-use super::aggregate::{percentiles, slowest_unit};
+use super::aggregate::{DenseIds, percentiles, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::EdgeStats;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
@@ -173,10 +173,16 @@ pub fn aggregate(
     }
     let col_u32 = |f: &dyn Fn(&EdgeRow) -> u32| rows.iter().map(|r| f(r)).collect::<Vec<u32>>();
     let col_i64 = |f: &dyn Fn(&EdgeRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
+    // Each edge (caller, callee, peer) by a dense id: polars groups by one
+    // integer column, where grouping by three row-encoded every call (the
+    // largest allocation of the aggregation stage).
+    let mut ids = DenseIds::new();
+    let edge: Vec<u32> = rows
+        .iter()
+        .map(|r| ids.id((r.caller, r.callee, r.peer)))
+        .collect();
     let frame = df!(
-        "caller" => col_u32(&|r| r.caller.into_usize() as u32),
-        "callee" => col_u32(&|r| r.callee.into_usize() as u32),
-        "peer" => col_u32(&|r| u32::from(r.peer)),
+        "edge" => edge,
         "unit" => col_u32(&|r| r.unit),
         "err" => col_u32(&|r| u32::from(r.error)),
         "caller_dur" => col_i64(&|r| r.caller_duration),
@@ -197,11 +203,7 @@ pub fn aggregate(
     agg.extend(percentiles("caller_dur", "c"));
     agg.extend(percentiles("callee_dur", "e"));
     agg.extend(percentiles("gap", "g"));
-    let out = frame
-        .lazy()
-        .group_by([col("caller"), col("callee"), col("peer")])
-        .agg(agg)
-        .collect()?;
+    let out = frame.lazy().group_by([col("edge")]).agg(agg).collect()?;
     let u = |c: &str| -> PolarsResult<Vec<u64>> {
         let s = out.column(c)?.cast(&DataType::UInt64)?;
         Ok(s.u64()?.into_no_null_iter().collect())
@@ -210,15 +212,13 @@ pub fn aggregate(
         let s = out.column(c)?.cast(&DataType::Float64)?;
         Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
     };
-    let (caller, callee, peer, calls, traces, errors, example) = (
-        u("caller")?,
-        u("callee")?,
-        u("peer")?,
-        u("calls")?,
-        u("traces")?,
-        u("errors")?,
-        u("example")?,
-    );
+    // Every id was given by `ids` above.
+    let edges: Vec<(Sym, Sym, bool)> = u("edge")?
+        .into_iter()
+        .map(|id| ids.key(id as u32).copied())
+        .collect::<Option<_>>()
+        .ok_or_else(|| polars_err!(ComputeError: "an edge id was never given"))?;
+    let (calls, traces, errors, example) = (u("calls")?, u("traces")?, u("errors")?, u("example")?);
     let p: Vec<Vec<f64>> = [
         "c50", "c95", "c99", "e50", "e95", "e99", "g50", "g95", "g99",
     ]
@@ -234,12 +234,11 @@ pub fn aggregate(
         .iter()
         .map(|v| v.unwrap_or(0.0) / 1e12)
         .collect();
-    let sym = |id: u64| Sym::try_from_usize(id as usize).map_or("", |s| strings.resolve(s));
     let mut table: Vec<EdgeStats> = (0..out.height())
         .map(|i| EdgeStats {
-            caller: sym(caller[i]).to_string(),
-            callee: sym(callee[i]).to_string(),
-            peer: peer[i] == 1,
+            caller: strings.resolve(edges[i].0).to_string(),
+            callee: strings.resolve(edges[i].1).to_string(),
+            peer: edges[i].2,
             calls: calls[i],
             traces: traces[i],
             calls_per_trace: if units > 0 {
@@ -271,7 +270,7 @@ pub fn aggregate(
         b.gap_critical_ms
             .total_cmp(&a.gap_critical_ms)
             .then_with(|| b.calls.cmp(&a.calls))
-            .then_with(|| (&a.caller, &a.callee).cmp(&(&b.caller, &b.callee)))
+            .then_with(|| (&a.caller, &a.callee, a.peer).cmp(&(&b.caller, &b.callee, b.peer)))
     });
     Ok(table)
 }
