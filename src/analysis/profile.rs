@@ -312,19 +312,20 @@ fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsRe
 }
 
 /// One row per feature of every unit that has a root group: its unit, a
-/// key packing its root operation's group and the feature, and its value;
-/// and the features the keys name.
+/// key naming its root operation's group and the feature, and its value;
+/// and the (group, feature) pairs the keys name.
 ///
-/// Features get dense ids, as strings get symbols, so that (group,
-/// feature) fits one u64 and polars groups the rows by one key: grouping
-/// by the group and the feature's three parts row-encoded four columns and
-/// hashed the encodings, 44 bytes a row at the profile's peak. The vectors
-/// are sized exactly and handed to polars as they are: this is the largest
-/// table a profile holds (tens of rows a unit).
+/// Pairs get dense ids, as strings get symbols, so that polars groups the
+/// rows by one `u32`: grouping by the group and the feature's three parts
+/// row-encoded four columns and hashed the encodings, 44 bytes a row at the
+/// profile's peak, and a packed `u64` of the group and a feature id took
+/// four bytes a row more than this. The vectors are sized exactly and
+/// handed to polars as they are: this is the largest table a profile holds
+/// (tens of rows a unit).
 fn feature_table(
     units: &[UnitBreakdown],
     group_of: &[u32],
-) -> PolarsResult<(DataFrame, DenseIds<Feature>)> {
+) -> PolarsResult<(DataFrame, DenseIds<(u32, Feature)>)> {
     let grouped = || {
         units
             .iter()
@@ -342,7 +343,7 @@ fn feature_table(
     for (i, (u, &g)) in grouped() {
         for &(f, v) in &u.features.values {
             unit.push(i as u32);
-            key.push(aggregate::pair_key(g, features.id(f)));
+            key.push(features.id((g, f)));
             value.push(v);
         }
     }
@@ -445,12 +446,11 @@ pub fn build(
     // The key's halves as columns, one row per group and feature.
     let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
         .column(KEY)?
-        .u64()?
+        .u32()?
         .into_no_null_iter()
-        .map(|key| {
-            let (group, id) = aggregate::key_pair(key);
+        .map(|id| {
             // Every key was made by feature_table with an id it gave.
-            let feature = named
+            let &(group, feature) = named
                 .key(id)
                 .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
             Ok((group, feature.parts()))
