@@ -5,6 +5,7 @@
 //! `ceil(q × n)` of the sorted durations (polars' `Equiprobable` method).
 
 use polars::prelude::*;
+use polars_plan::plans::AExprSorted;
 use rustc_hash::FxHashMap;
 
 use super::breakdown::Breakdown;
@@ -189,10 +190,17 @@ pub(super) fn id_of_largest(id: &str, by: &str, alias: &str) -> Expr {
     // rows are in frame order, so that is the first row, as a stable sort
     // would give, in one pass. Comparing every row with the maximum
     // instead built a boolean list per group (11% of a run's instructions
-    // with the profile's use). A group whose `by` is all null has no
-    // maximum: its first row is its example.
+    // with the profile's use). But for a column it knows is sorted, polars
+    // takes the last row of each group (the largest, when ascending, but
+    // the last of a tie): the flag is cleared first, so ties go to the
+    // first row whatever polars knows about `by`. A group whose `by` is all
+    // null has no maximum: its first row is its example.
+    let unsorted = AExprSorted {
+        descending: None,
+        nulls_last: None,
+    };
     col(id)
-        .max_by(col(by))
+        .max_by(col(by).set_sorted_flag(unsorted))
         .fill_null(col(id).first())
         .alias(alias)
 }
@@ -463,6 +471,52 @@ mod tests {
             u32_column(&got, "example").unwrap(),
             [Some(12), Some(20), Some(30)]
         );
+    }
+
+    #[test]
+    fn the_id_of_the_largest_is_the_first_row_also_when_by_is_known_sorted() {
+        // polars takes a shortcut for a column it knows is sorted (the last
+        // row of each group, for ascending): ties must still go to the
+        // first row whatever polars knows about `by`.
+        for descending in [false, true] {
+            let mut by = Series::new("by".into(), [1i64, 1, 2, 2, 3, 3]);
+            if descending {
+                by = by.reverse();
+            }
+            let frame = df!(
+                "group" => [1u32, 1, 1, 1, 2, 2],
+                "id" => [10u32, 11, 12, 13, 20, 21],
+            )
+            .unwrap();
+            let sorted = by
+                .sort(SortOptions::default().with_order_descending(descending))
+                .unwrap();
+            assert!(
+                !matches!(sorted.is_sorted_flag(), polars::series::IsSorted::Not),
+                "polars knows it is sorted"
+            );
+            let mut frame = frame;
+            frame.with_column(sorted.into_column()).unwrap();
+            let got = frame
+                .lazy()
+                .group_by([col("group")])
+                .agg([id_of_largest("id", "by", "example")])
+                .sort(["group"], Default::default())
+                .collect()
+                .unwrap();
+            // Ascending: groups hold 1, 1, 2, 2 and 3, 3; descending:
+            // 3, 3, 2, 2 and 1, 1. Either way the first row of the largest.
+            let want = if descending {
+                [Some(10), Some(20)]
+            } else {
+                [Some(12), Some(20)]
+            };
+            assert_eq!(
+                u32_column(&got, "example").unwrap(),
+                want,
+                "descending: {descending}"
+            );
+        }
     }
 
     /// The tables of every root of `set`, shares of their summed durations.
