@@ -458,6 +458,13 @@ mod tests {
             "by" => [Some(5i64), None, Some(9), Some(9), None, None, Some(-4), None],
         )
         .unwrap();
+        // Ties go to the first row; a group of nulls gives its first row;
+        // nulls never win over a value.
+        assert_eq!(examples(frame), [Some(12), Some(20), Some(30)]);
+    }
+
+    /// Each group's [`id_of_largest`] of `by`, in group order.
+    fn examples(frame: DataFrame) -> Vec<Option<u32>> {
         let got = frame
             .lazy()
             .group_by([col("group")])
@@ -465,12 +472,7 @@ mod tests {
             .sort(["group"], Default::default())
             .collect()
             .unwrap();
-        // Ties go to the first row; a group of nulls gives its first row;
-        // nulls never win over a value.
-        assert_eq!(
-            u32_column(&got, "example").unwrap(),
-            [Some(12), Some(20), Some(30)]
-        );
+        u32_column(&got, "example").unwrap()
     }
 
     #[test]
@@ -479,31 +481,20 @@ mod tests {
         // row of each group, for ascending): ties must still go to the
         // first row whatever polars knows about `by`.
         for descending in [false, true] {
-            let mut by = Series::new("by".into(), [1i64, 1, 2, 2, 3, 3]);
-            if descending {
-                by = by.reverse();
-            }
-            let frame = df!(
+            // Sorted by polars, so that it sets the flag.
+            let by = Series::new("by".into(), [3i64, 1, 2, 1, 3, 2])
+                .sort(SortOptions::default().with_order_descending(descending))
+                .unwrap();
+            assert!(
+                !matches!(by.is_sorted_flag(), polars::series::IsSorted::Not),
+                "polars knows it is sorted"
+            );
+            let mut frame = df!(
                 "group" => [1u32, 1, 1, 1, 2, 2],
                 "id" => [10u32, 11, 12, 13, 20, 21],
             )
             .unwrap();
-            let sorted = by
-                .sort(SortOptions::default().with_order_descending(descending))
-                .unwrap();
-            assert!(
-                !matches!(sorted.is_sorted_flag(), polars::series::IsSorted::Not),
-                "polars knows it is sorted"
-            );
-            let mut frame = frame;
-            frame.with_column(sorted.into_column()).unwrap();
-            let got = frame
-                .lazy()
-                .group_by([col("group")])
-                .agg([id_of_largest("id", "by", "example")])
-                .sort(["group"], Default::default())
-                .collect()
-                .unwrap();
+            frame.with_column(by.into_column()).unwrap();
             // Ascending: groups hold 1, 1, 2, 2 and 3, 3; descending:
             // 3, 3, 2, 2 and 1, 1. Either way the first row of the largest.
             let want = if descending {
@@ -511,11 +502,7 @@ mod tests {
             } else {
                 [Some(12), Some(20)]
             };
-            assert_eq!(
-                u32_column(&got, "example").unwrap(),
-                want,
-                "descending: {descending}"
-            );
+            assert_eq!(examples(frame), want, "descending: {descending}");
         }
     }
 

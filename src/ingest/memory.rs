@@ -35,40 +35,54 @@ const WINDOW_SHARE: u64 = 16;
 /// memory it saves.
 const MIN_WINDOW: u64 = 256 << 10;
 
-/// What the program's allocator does when memory is bounded (a spilling
-/// run), registered by the binary, which owns the allocator: the library
-/// does not know which one it runs on.
-static ON_BOUNDED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+/// A function the binary registers for the library to call at a point of
+/// a run: what the program's allocator does then. The binary owns the
+/// allocator; the library does not know which one it runs on. Only the
+/// first registration counts.
+struct Hook(std::sync::OnceLock<fn()>);
+
+impl Hook {
+    const fn new() -> Self {
+        Hook(std::sync::OnceLock::new())
+    }
+
+    fn set(&self, hook: fn()) {
+        let _ = self.0.set(hook);
+    }
+
+    fn run(&self) {
+        if let Some(hook) = self.0.get() {
+            hook();
+        }
+    }
+}
+
+static ON_BOUNDED: Hook = Hook::new();
+static ON_RELEASED: Hook = Hook::new();
 
 /// Registers what to do when a run spills: typically, have the allocator
 /// return freed memory to the system at once instead of keeping it for
-/// reuse. Only the first registration counts.
+/// reuse.
 pub fn on_bounded(hook: fn()) {
-    let _ = ON_BOUNDED.set(hook);
+    ON_BOUNDED.set(hook);
 }
 
 /// Runs the hook [`on_bounded`] registered, if any: the run has started to
 /// spill, so memory kept for reuse counts against the limit.
 pub fn bounded() {
-    if let Some(hook) = ON_BOUNDED.get() {
-        hook();
-    }
+    ON_BOUNDED.run();
 }
-
-static ON_RELEASED: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
 /// Registers what to do when a run has freed a large share of what it
 /// held: typically, have the allocator return the freed pages to the
-/// system now. Only the first registration counts.
+/// system now.
 pub fn on_released(hook: fn()) {
-    let _ = ON_RELEASED.set(hook);
+    ON_RELEASED.set(hook);
 }
 
 /// Runs the hook [`on_released`] registered, if any.
 pub fn released() {
-    if let Some(hook) = ON_RELEASED.get() {
-        hook();
-    }
+    ON_RELEASED.run();
 }
 
 /// A byte count for people: `512 B`, `10 KiB`, `4.0 GiB`.
