@@ -40,7 +40,6 @@ pub fn aggregate(strings: &Interner, bd: &Breakdown, total_root: i64) -> PolarsR
     let total = ms(total_root);
     let operations = operations(&spans, total, &label, strings)?;
     let services = services(&spans, total, strings)?;
-
     let hot_paths = hot_paths(strings, bd, &label)?;
     Ok(Tables {
         operations,
