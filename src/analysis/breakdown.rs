@@ -20,6 +20,7 @@ use super::select::Unit;
 use super::self_time::self_times;
 use super::shape::{Shape, ShapeKind};
 use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
+pub use crate::table::ExportColumns;
 pub use crate::table::SpanRow;
 use crate::table::{Run, SpanColumn, SpanColumns, SpanTable};
 
@@ -105,12 +106,31 @@ impl UnitBreakdown {
 /// done with it. Only the flame graph reads it afterwards, and kept it is
 /// about a sixth of what a spilled analysis holds per unit (5.6 of 36 MB
 /// on 110k spans), so the reports that draw none drop it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Segments {
     /// Keep them in [`UnitBreakdown::segments`].
     Keep,
     /// Leave [`UnitBreakdown::segments`] empty.
+    #[default]
     Drop,
+}
+
+/// What a breakdown keeps beyond what aggregation reads; by default
+/// nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Keep {
+    /// Each unit's critical path (the flame graph draws it).
+    pub segments: Segments,
+    /// The span table's export columns (the Parquet export writes them).
+    pub export: ExportColumns,
+}
+
+impl Keep {
+    /// Each unit's critical path, and nothing else.
+    pub const SEGMENTS: Keep = Keep {
+        segments: Segments::Keep,
+        export: ExportColumns::Drop,
+    };
 }
 
 /// Every unit's result and every span row.
@@ -297,27 +317,20 @@ pub struct UnitView<'a> {
 /// Computes the breakdown of every unit, in parallel over traces, keeping
 /// their critical paths.
 pub fn breakdown(set: &TraceSet, units: &[Unit], options: &FindingOptions) -> Breakdown {
-    breakdown_keeping(set, units, options, Segments::Keep)
+    breakdown_keeping(set, units, options, Keep::SEGMENTS)
 }
 
-/// [`breakdown`], keeping the critical paths only if `segments` says so.
+/// [`breakdown`], keeping the critical paths and the export columns only
+/// if `keep` says so.
 pub fn breakdown_keeping(
     set: &TraceSet,
     units: &[Unit],
     options: &FindingOptions,
-    segments: Segments,
+    keep: Keep,
 ) -> Breakdown {
     let ranges = unit_ranges(set.traces.len(), units);
     let traces = set.traces.par_iter();
-    let mut out = per_unit(
-        &set.strings,
-        traces,
-        &ranges,
-        units,
-        options,
-        segments,
-        &|_| {},
-    );
+    let mut out = per_unit(&set.strings, traces, &ranges, units, options, keep, &|_| {});
     // Message hops cross traces, so they are found over the whole set.
     out.queues = super::queues::observe(set, units);
     out
@@ -334,7 +347,7 @@ pub fn breakdown_releasing(
     set: &mut TraceSet,
     units: &[Unit],
     options: &FindingOptions,
-    segments: Segments,
+    keep: Keep,
 ) -> Breakdown {
     // Message hops cross traces: found while every trace is still there.
     let queues = super::queues::observe(set, units);
@@ -355,7 +368,7 @@ pub fn breakdown_releasing(
         &ranges,
         units,
         options,
-        segments,
+        keep,
         &dropped,
     );
     crate::ingest::memory::released();
@@ -413,7 +426,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     ranges: &[std::ops::Range<usize>],
     units: &[Unit],
     options: &FindingOptions,
-    keep: Segments,
+    keep: Keep,
     dropped: &(dyn Fn(usize) + Sync),
 ) -> Breakdown {
     // Each rayon task appends its traces to one breakdown of its own, and
@@ -423,7 +436,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     traces
         .zip(ranges.par_iter())
         .fold(
-            || (Breakdown::default(), SpanColumns::default()),
+            || (Breakdown::default(), SpanColumns::new(keep.export)),
             |(mut out, mut columns), (trace, range)| {
                 let spans = trace.borrow().spans.len();
                 if !range.is_empty() {
@@ -468,7 +481,7 @@ fn trace_breakdown(
     first: u32,
     units: &[Unit],
     options: &FindingOptions,
-    keep: Segments,
+    keep: Keep,
     out: &mut Breakdown,
     columns: &mut SpanColumns,
 ) {
@@ -495,6 +508,10 @@ fn trace_breakdown(
                 self_time: selfs[i],
                 critical: critical[i],
                 error: s.status == Status::Error,
+                id: s.span_id,
+                parent: s.parent_id,
+                start: s.start,
+                shape: shapes[i].text,
             });
             if shapes[i].kind == ShapeKind::Query {
                 out.queries.push(QueryRow {
@@ -548,7 +565,7 @@ fn trace_breakdown(
         for seg in &segments {
             critical[seg.span] = 0;
         }
-        let segments = match keep {
+        let segments = match keep.segments {
             Segments::Keep => segments,
             Segments::Drop => Vec::new(),
         };
@@ -658,9 +675,9 @@ mod release_tests {
         assert!(units.iter().all(|u| u.trace != 1), "trace 2 is left out");
         assert_eq!(units.iter().filter(|u| u.trace == 0).count(), 2);
         let options = FindingOptions::default();
-        let kept = breakdown_keeping(&kept_set, &units, &options, Segments::Keep);
+        let kept = breakdown_keeping(&kept_set, &units, &options, Keep::SEGMENTS);
         let mut released_set = set();
-        let released = breakdown_releasing(&mut released_set, &units, &options, Segments::Keep);
+        let released = breakdown_releasing(&mut released_set, &units, &options, Keep::SEGMENTS);
         assert!(released_set.traces.is_empty());
         assert_eq!(kept.units.len(), 4);
         assert_eq!(format!("{:?}", kept.units), format!("{:?}", released.units));
@@ -693,8 +710,8 @@ mod release_tests {
         let units = select(&kept_set, &Selection::default());
         assert_eq!(units.len(), 800);
         let options = FindingOptions::default();
-        let kept = breakdown_keeping(&kept_set, &units, &options, Segments::Drop);
-        let released = breakdown_releasing(&mut set, &units, &options, Segments::Drop);
+        let kept = breakdown_keeping(&kept_set, &units, &options, Keep::default());
+        let released = breakdown_releasing(&mut set, &units, &options, Keep::default());
         let order: Vec<u32> = released.spans.u32s(SpanColumn::Unit).unwrap().collect();
         assert!(order.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(order.first().copied(), Some(0));

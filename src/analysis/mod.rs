@@ -50,8 +50,8 @@ pub struct Plan<'a> {
     pub selection: &'a Selection,
     /// The detectors' options.
     pub options: &'a detectors::FindingOptions,
-    /// Whether the breakdown keeps each unit's critical path.
-    pub segments: breakdown::Segments,
+    /// What the breakdown keeps beyond what aggregation reads.
+    pub keep: breakdown::Keep,
     /// Advanced by partitions while a spilled input is broken down.
     pub progress: Option<&'a indicatif::ProgressBar>,
 }
@@ -62,7 +62,7 @@ impl<'a> Plan<'a> {
         Plan {
             selection,
             options,
-            segments: breakdown::Segments::Drop,
+            keep: breakdown::Keep::default(),
             progress: None,
         }
     }
@@ -85,7 +85,7 @@ pub fn analyze_with_breakdown(
     options: &detectors::FindingOptions,
 ) -> Result<(Analysis, breakdown::Breakdown), AnalysisError> {
     let plan = Plan {
-        segments: breakdown::Segments::Keep,
+        keep: breakdown::Keep::SEGMENTS,
         ..Plan::new(selection, options)
     };
     analyze_with_progress(ingested, plan)
@@ -123,7 +123,7 @@ pub fn per_trace_stage(
     if let Some(spill) = &ingested.spill {
         return per_trace_spilled(ingested, spill, plan);
     }
-    let mut bd = breakdown_of(&ingested.set, plan.selection, plan.options, plan.segments);
+    let mut bd = breakdown_of(&ingested.set, plan.selection, plan.options, plan.keep);
     bd.spans.rechunk();
     Ok((bd, summary::Summary::from_ingested(ingested)))
 }
@@ -143,8 +143,7 @@ pub fn per_trace_stage_releasing(
     // Counted before the traces go.
     let read = summary::Summary::from_ingested(ingested);
     let units = select::select(&ingested.set, plan.selection);
-    let (options, segments) = (plan.options, plan.segments);
-    let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, options, segments);
+    let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, plan.options, plan.keep);
     bd.spans.rechunk();
     Ok((bd, read))
 }
@@ -172,7 +171,7 @@ fn per_trace_spilled(
             &mut set,
             &units,
             plan.options,
-            plan.segments,
+            plan.keep,
         ));
         if let Some(bar) = plan.progress {
             bar.inc(1);
@@ -189,10 +188,10 @@ pub fn breakdown_of(
     set: &TraceSet,
     selection: &Selection,
     options: &detectors::FindingOptions,
-    segments: breakdown::Segments,
+    keep: breakdown::Keep,
 ) -> breakdown::Breakdown {
     let units = select::select(set, selection);
-    breakdown::breakdown_keeping(set, &units, options, segments)
+    breakdown::breakdown_keeping(set, &units, options, keep)
 }
 
 /// The trace-level data-quality counts of the analysed traces, each trace

@@ -200,7 +200,8 @@ pub struct AnalyzeArgs {
     /// partition at a time, with the same report; the per-span results
     /// exact percentiles need still stay in memory. Without it, critpath
     /// spills only when the input looks larger than 80% of available
-    /// memory.
+    /// memory. Not with `--format html`, whose flame graph needs every
+    /// trace.
     #[arg(long, value_name = "SIZE", value_parser = values::size)]
     pub memory_limit: Option<SizeArg>,
 

@@ -17,12 +17,12 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let selection = super::selection(&args.select);
     let options = super::finding_options(&args.findings)?;
     let mut timings = super::timings::Timings::new(args.timings);
-    // The HTML report's flame graph and the Parquet export walk every
-    // trace after the analysis, so those need the input in memory.
-    let needs_traces = args.format == ReportFormat::Html || args.export_parquet.is_some();
+    // The HTML report's flame graph walks every trace after the analysis,
+    // so it needs the input in memory.
+    let needs_traces = args.format == ReportFormat::Html;
     if needs_traces && args.memory_limit.is_some() {
         anyhow::bail!(
-            "--memory-limit: --format html and --export-parquet need every trace in memory; drop --memory-limit, or shard the input by trace id"
+            "--memory-limit: --format html needs every trace in memory; drop --memory-limit, or shard the input by trace id"
         );
     }
     let limit = if needs_traces {
@@ -34,20 +34,28 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     timings.lap("read");
     let read_spans = ingested.spans_per_format.values().sum();
     let progress = super::analysis_progress(&args.input, read_spans);
-    // Only the HTML report draws a flame graph from the critical paths.
-    let segments = if args.format == ReportFormat::Html {
-        analysis::breakdown::Segments::Keep
-    } else {
-        analysis::breakdown::Segments::Drop
+    // Only the HTML report draws a flame graph from the critical paths, and
+    // only the Parquet export reads the span table's export columns.
+    let keep = analysis::breakdown::Keep {
+        segments: if args.format == ReportFormat::Html {
+            analysis::breakdown::Segments::Keep
+        } else {
+            analysis::breakdown::Segments::Drop
+        },
+        export: if args.export_parquet.is_some() {
+            analysis::breakdown::ExportColumns::Keep
+        } else {
+            analysis::breakdown::ExportColumns::Drop
+        },
     };
-    // Only the flame graph, the Parquet export and a baseline taken from
-    // another time range of this input read the traces after the analysis;
-    // otherwise each is freed once broken down.
+    // Only the flame graph and a baseline taken from another time range of
+    // this input read the traces after the analysis; otherwise each is
+    // freed once broken down.
     let keep_traces = needs_traces
         || args.diagnose.baseline_since.is_some()
         || args.diagnose.baseline_until.is_some();
     let plan = analysis::Plan {
-        segments,
+        keep,
         progress: progress.as_ref(),
         ..analysis::Plan::new(&selection, &options)
     };
@@ -97,7 +105,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     super::diagnose::run(&cx, &mut analysis, &breakdown)?;
     timings.lap("diagnose");
     if let Some(dir) = &args.export_parquet {
-        report::parquet::export(&ingested.set, &breakdown, dir)?;
+        report::parquet::export(&ingested.set.strings, &breakdown, dir)?;
         timings.lap("parquet");
     }
     let folded = if args.format == ReportFormat::Html {

@@ -9,7 +9,7 @@
 
 use polars::prelude::*;
 
-use crate::model::{Nanos, Sym};
+use crate::model::{Nanos, SpanId, Sym};
 
 /// `values` as a column named `name`, without a copy.
 ///
@@ -42,6 +42,17 @@ pub enum SpanColumn {
     Critical,
     /// Whether it reported an error (`bool`).
     Error,
+    /// Its span id (`u64`): an [`ExportColumns`] column.
+    SpanId,
+    /// The span id its producer named as its parent, 0 when none (`u64`;
+    /// OTLP reads an all-zero id as no parent, and no reader keeps a zero
+    /// id): an [`ExportColumns`] column.
+    ParentId,
+    /// Its start, Unix nanoseconds (`i64`): an [`ExportColumns`] column.
+    Start,
+    /// Its statement shape, or its operation name when it has none, a
+    /// symbol id (`u32`): an [`ExportColumns`] column.
+    Shape,
 }
 
 impl SpanColumn {
@@ -57,6 +68,15 @@ impl SpanColumn {
         SpanColumn::Error,
     ];
 
+    /// The columns a table with [`ExportColumns::Keep`] holds after
+    /// [`SpanColumn::ALL`], in frame order.
+    pub const EXPORT: [SpanColumn; 4] = [
+        SpanColumn::SpanId,
+        SpanColumn::ParentId,
+        SpanColumn::Start,
+        SpanColumn::Shape,
+    ];
+
     /// The column's name in the frame.
     pub const fn name(self) -> &'static str {
         match self {
@@ -68,6 +88,27 @@ impl SpanColumn {
             SpanColumn::SelfTime => "self",
             SpanColumn::Critical => "crit",
             SpanColumn::Error => "err",
+            SpanColumn::SpanId => "span_id",
+            SpanColumn::ParentId => "parent_id",
+            SpanColumn::Start => "start",
+            SpanColumn::Shape => "shape",
+        }
+    }
+
+    /// The column's type.
+    pub fn dtype(self) -> DataType {
+        match self {
+            SpanColumn::Unit
+            | SpanColumn::Span
+            | SpanColumn::Service
+            | SpanColumn::Name
+            | SpanColumn::Shape => DataType::UInt32,
+            SpanColumn::Duration
+            | SpanColumn::SelfTime
+            | SpanColumn::Critical
+            | SpanColumn::Start => DataType::Int64,
+            SpanColumn::Error => DataType::Boolean,
+            SpanColumn::SpanId | SpanColumn::ParentId => DataType::UInt64,
         }
     }
 
@@ -96,6 +137,35 @@ pub struct SpanRow {
     pub critical: Nanos,
     /// Whether the span reported an error.
     pub error: bool,
+    /// Its span id.
+    pub id: SpanId,
+    /// The parent its producer named, if any.
+    pub parent: Option<SpanId>,
+    /// Its start.
+    pub start: Nanos,
+    /// Its statement shape, or its operation name.
+    pub shape: Sym,
+}
+
+/// Whether a span table also holds the columns only the Parquet export
+/// reads ([`SpanColumn::EXPORT`]): 28 bytes a span that every other run
+/// does without.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExportColumns {
+    /// Hold them.
+    Keep,
+    /// Leave them out.
+    #[default]
+    Drop,
+}
+
+/// The buffers of the [`SpanColumn::EXPORT`] columns.
+#[derive(Clone, Debug, Default)]
+struct ExportBuffers {
+    id: Vec<u64>,
+    parent: Vec<u64>,
+    start: Vec<i64>,
+    shape: Vec<u32>,
 }
 
 /// Column buffers one rayon task appends rows to.
@@ -109,9 +179,18 @@ pub struct SpanColumns {
     self_time: Vec<i64>,
     critical: Vec<i64>,
     error: Vec<bool>,
+    export: Option<ExportBuffers>,
 }
 
 impl SpanColumns {
+    /// Empty buffers, with the export columns if `export` keeps them.
+    pub fn new(export: ExportColumns) -> Self {
+        SpanColumns {
+            export: (export == ExportColumns::Keep).then(ExportBuffers::default),
+            ..SpanColumns::default()
+        }
+    }
+
     /// Appends one row.
     pub fn push(&mut self, row: SpanRow) {
         self.unit.push(row.unit);
@@ -122,6 +201,12 @@ impl SpanColumns {
         self.self_time.push(row.self_time);
         self.critical.push(row.critical);
         self.error.push(row.error);
+        if let Some(export) = &mut self.export {
+            export.id.push(row.id.0);
+            export.parent.push(row.parent.map_or(0, |p| p.0));
+            export.start.push(row.start);
+            export.shape.push(row.shape.into_usize() as u32);
+        }
     }
 
     /// The buffers as a frame; the numeric vectors move into polars as
@@ -144,7 +229,7 @@ impl SpanColumns {
                 .chain([self.critical.len(), self.error.len()])
                 .all(|n| n == height)
         );
-        let columns = vec![
+        let mut columns = vec![
             owned_column(SpanColumn::Unit.name(), self.unit),
             owned_column(SpanColumn::Span.name(), self.span),
             owned_column(SpanColumn::Service.name(), self.service),
@@ -155,6 +240,20 @@ impl SpanColumns {
             // A boolean column is a bitmap: built from the slice.
             Column::new(SpanColumn::Error.name().into(), self.error),
         ];
+        if let Some(export) = self.export {
+            debug_assert!(
+                [export.id.len(), export.parent.len()]
+                    .into_iter()
+                    .chain([export.start.len(), export.shape.len()])
+                    .all(|n| n == height)
+            );
+            columns.extend([
+                owned_column(SpanColumn::SpanId.name(), export.id),
+                owned_column(SpanColumn::ParentId.name(), export.parent),
+                owned_column(SpanColumn::Start.name(), export.start),
+                owned_column(SpanColumn::Shape.name(), export.shape),
+            ]);
+        }
         // SAFETY: `push` is the only way rows get in and it appends to
         // every vector, so all columns have `height` rows; the names are
         // `SpanColumn`'s, which are distinct.
@@ -225,13 +324,25 @@ impl SpanTable {
         &self.frame
     }
 
-    /// A `u32` column (unit, span, service, name).
+    /// A `u32` column (unit, span, service, name, shape).
     pub fn u32s(&self, column: SpanColumn) -> PolarsResult<impl Iterator<Item = u32> + '_> {
         let values = self.frame.column(column.name())?.as_materialized_series();
         Ok(values.u32()?.into_no_null_iter())
     }
 
-    /// An `i64` column (duration, self, critical).
+    /// Whether the table holds `column` (the [`SpanColumn::EXPORT`] ones
+    /// only with [`ExportColumns::Keep`]).
+    pub fn has(&self, column: SpanColumn) -> bool {
+        self.frame.column(column.name()).is_ok()
+    }
+
+    /// A `u64` column (span id, parent id).
+    pub fn u64s(&self, column: SpanColumn) -> PolarsResult<impl Iterator<Item = u64> + '_> {
+        let values = self.frame.column(column.name())?.as_materialized_series();
+        Ok(values.u64()?.into_no_null_iter())
+    }
+
+    /// An `i64` column (duration, self, critical, start).
     pub fn i64s(&self, column: SpanColumn) -> PolarsResult<impl Iterator<Item = i64> + '_> {
         let values = self.frame.column(column.name())?.as_materialized_series();
         Ok(values.i64()?.into_no_null_iter())
@@ -245,12 +356,23 @@ impl SpanTable {
     /// the parts, a renumbered copy and a sorted copy.
     pub fn gathered(mut parts: Vec<SpanTable>, runs: &[Run]) -> PolarsResult<SpanTable> {
         let total: usize = runs.iter().map(|r| r.rows).sum();
-        let mut columns = Vec::with_capacity(SpanColumn::ALL.len());
-        for column in SpanColumn::ALL {
+        // Every part was built with the same `ExportColumns`, but a part
+        // without spans may be a default table.
+        let export = parts.iter().any(|t| t.has(SpanColumn::EXPORT[0]));
+        let present = SpanColumn::ALL
+            .iter()
+            .chain(export.then_some(&SpanColumn::EXPORT).into_iter().flatten());
+        let mut columns = Vec::with_capacity(SpanColumn::ALL.len() + SpanColumn::EXPORT.len());
+        for &column in present {
             let name = column.name();
             let taken = parts
                 .iter_mut()
                 .map(|t| {
+                    // A part without spans may be a default table, which
+                    // lacks the export columns: its column is empty.
+                    if t.is_empty() && !t.has(column) {
+                        return Ok(Series::new_empty(name.into(), &column.dtype()));
+                    }
                     Ok(t.frame
                         .drop_in_place(name)?
                         .as_materialized_series()
@@ -265,11 +387,17 @@ impl SpanTable {
                     }
                     owned_column(name, units)
                 }
-                SpanColumn::Span | SpanColumn::Service | SpanColumn::Name => {
+                SpanColumn::Span | SpanColumn::Service | SpanColumn::Name | SpanColumn::Shape => {
                     owned_column(name, gather_numeric::<UInt32Type>(&taken, runs, total)?)
                 }
-                SpanColumn::Duration | SpanColumn::SelfTime | SpanColumn::Critical => {
+                SpanColumn::Duration
+                | SpanColumn::SelfTime
+                | SpanColumn::Critical
+                | SpanColumn::Start => {
                     owned_column(name, gather_numeric::<Int64Type>(&taken, runs, total)?)
+                }
+                SpanColumn::SpanId | SpanColumn::ParentId => {
+                    owned_column(name, gather_numeric::<UInt64Type>(&taken, runs, total)?)
                 }
                 SpanColumn::Error => {
                     let flags = taken
@@ -336,8 +464,18 @@ mod tests {
     use crate::model::Interner;
 
     fn columns(rows: &[(u32, u32, i64)], strings: &Interner) -> SpanColumns {
+        columns_with(rows, strings, ExportColumns::Drop)
+    }
+
+    /// Rows whose span `s` has id `100 + s`, parent `99 + s` (none for
+    /// span 0), start `10 * duration` and shape `shape-{s}`.
+    fn columns_with(
+        rows: &[(u32, u32, i64)],
+        strings: &Interner,
+        export: ExportColumns,
+    ) -> SpanColumns {
         let (service, name) = (strings.intern("svc"), strings.intern("op"));
-        let mut c = SpanColumns::default();
+        let mut c = SpanColumns::new(export);
         for &(unit, span, duration) in rows {
             c.push(SpanRow {
                 unit,
@@ -348,6 +486,10 @@ mod tests {
                 self_time: duration / 2,
                 critical: duration / 3,
                 error: span % 2 == 1,
+                id: SpanId(100 + u64::from(span)),
+                parent: (span > 0).then(|| SpanId(99 + u64::from(span))),
+                start: 10 * duration,
+                shape: strings.intern(&format!("shape-{span}")),
             });
         }
         c
@@ -451,6 +593,59 @@ mod tests {
             .map(|n| n.as_str())
             .collect();
         assert_eq!(names, SpanColumn::ALL.map(|c| c.name()));
+    }
+
+    #[test]
+    fn export_columns_are_held_only_when_kept_and_follow_their_rows() {
+        let strings = Interner::default();
+        let rows = [(0, 0, 1), (0, 1, 2)];
+        let dropped = SpanTable::from_columns(columns(&rows, &strings));
+        assert!(SpanColumn::EXPORT.iter().all(|&c| !dropped.has(c)));
+        let kept = SpanTable::from_columns(columns_with(&rows, &strings, ExportColumns::Keep));
+        let names: Vec<&str> = kept
+            .frame()
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        let expected: Vec<&str> = SpanColumn::ALL
+            .iter()
+            .chain(&SpanColumn::EXPORT)
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(names, expected);
+        for c in SpanColumn::ALL.iter().chain(&SpanColumn::EXPORT) {
+            assert_eq!(kept.frame().column(c.name()).unwrap().dtype(), &c.dtype());
+        }
+        // A merge with a part that read no spans (a default table) keeps
+        // the other parts' export columns, row for row.
+        let b = SpanTable::from_columns(columns_with(&[(0, 3, 5)], &strings, ExportColumns::Keep));
+        let run = |part, first, rows, unit| Run {
+            part,
+            first,
+            rows,
+            unit,
+        };
+        let runs = [run(2, 0, 1, 0), run(0, 0, 2, 1), run(1, 0, 0, 2)];
+        let t = SpanTable::gathered(vec![kept, SpanTable::default(), b], &runs).unwrap();
+        assert_eq!(
+            t.u64s(SpanColumn::SpanId).unwrap().collect::<Vec<_>>(),
+            [103, 100, 101]
+        );
+        assert_eq!(
+            t.u64s(SpanColumn::ParentId).unwrap().collect::<Vec<_>>(),
+            [102, 0, 100]
+        );
+        assert_eq!(
+            t.i64s(SpanColumn::Start).unwrap().collect::<Vec<_>>(),
+            [50, 10, 20]
+        );
+        let shapes: Vec<&str> = t
+            .u32s(SpanColumn::Shape)
+            .unwrap()
+            .map(|s| strings.resolve(crate::model::Sym::try_from_usize(s as usize).unwrap()))
+            .collect();
+        assert_eq!(shapes, ["shape-3", "shape-0", "shape-1"]);
     }
 
     #[test]

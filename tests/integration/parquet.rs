@@ -80,3 +80,60 @@ fn duckdb_reproduces_the_operations_table_from_the_parquet_export() {
         }
     }
 }
+
+/// The export is written from the span table, not from the traces, so it
+/// works on a spilled input (each partition's traces are gone before the
+/// export) and writes the very files an in-memory run writes.
+#[test]
+fn a_spilled_export_writes_the_in_memory_files() {
+    let input = path("fixtures");
+    let export = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        critpath()
+            .arg("analyze")
+            .arg(&input)
+            .args(["--format", "json", "--export-parquet"])
+            .arg(dir.path())
+            .args(extra)
+            .env("TMPDIR", tmp.path())
+            .assert()
+            .success();
+        let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+        (read("spans.parquet"), read("traces.parquet"))
+    };
+    let in_memory = export(&[]);
+    assert!(in_memory.0.starts_with(b"PAR1") && in_memory.0.len() > 1000);
+    for threads in ["1", "3"] {
+        let spilled = export(&["--memory-limit", "1MiB", "--threads", threads]);
+        assert!(
+            spilled.0 == in_memory.0,
+            "spans.parquet differs ({threads} threads)"
+        );
+        assert!(
+            spilled.1 == in_memory.1,
+            "traces.parquet differs ({threads} threads)"
+        );
+    }
+}
+
+#[test]
+fn the_html_report_still_refuses_a_memory_limit() {
+    let out = critpath()
+        .args([
+            "analyze",
+            "fixtures/otlp-json",
+            "--format",
+            "html",
+            "--memory-limit",
+            "1MiB",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--format html needs every trace in memory"),
+        "{stderr}"
+    );
+}
