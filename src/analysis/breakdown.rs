@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use super::cascade::{self, CascadeObs};
 use super::critical_path::{Segment, critical_path};
 use super::detectors::{self, FindingIds, FindingOptions, Occurrence};
-use super::edges::{self, EdgeRow};
+use super::edges::{self, EdgeColumns, EdgeRow, EdgeTable};
 use super::error_locus;
 use super::profile::{self, UnitFeatures};
 use super::select::Unit;
@@ -142,8 +142,8 @@ pub struct Breakdown {
     pub spans: SpanTable,
     /// One row per database span of every unit.
     pub queries: Vec<QueryRow>,
-    /// One row per call edge of every unit.
-    pub edges: Vec<EdgeRow>,
+    /// One row per call edge of every unit, grouped by unit in unit order.
+    pub edges: EdgeTable,
     /// Message hops and flows of the units' traces.
     pub queues: super::queues::QueueRows,
 }
@@ -201,33 +201,35 @@ impl Breakdown {
             .iter()
             .map(|p| Ok(starts(p.units.len(), &mut p.spans.u32s(SpanColumn::Unit)?)))
             .collect::<polars::prelude::PolarsResult<_>>()?;
-        let runs: Vec<Run> = order
-            .iter()
-            .enumerate()
-            .map(|(index, &(_, p, u))| {
-                let (p, u) = (p as usize, u as usize);
-                Run {
-                    part: p,
-                    first: span_starts[p][u],
-                    rows: span_starts[p][u + 1] - span_starts[p][u],
-                    unit: index as u32,
-                }
-            })
-            .collect();
         let query_starts: Vec<Vec<usize>> = parts
             .iter()
             .map(|p| starts(p.units.len(), &mut p.queries.iter().map(|q| q.unit)))
             .collect();
         let edge_starts: Vec<Vec<usize>> = parts
             .iter()
-            .map(|p| starts(p.units.len(), &mut p.edges.iter().map(|e| e.unit)))
-            .collect();
+            .map(|p| Ok(starts(p.units.len(), &mut p.edges.units()?)))
+            .collect::<polars::prelude::PolarsResult<_>>()?;
+        let runs_of = |starts: &[Vec<usize>]| -> Vec<Run> {
+            order
+                .iter()
+                .enumerate()
+                .map(|(index, &(_, p, u))| {
+                    let (p, u) = (p as usize, u as usize);
+                    Run {
+                        part: p,
+                        first: starts[p][u],
+                        rows: starts[p][u + 1] - starts[p][u],
+                        unit: index as u32,
+                    }
+                })
+                .collect()
+        };
         let total = |f: &dyn Fn(&Breakdown) -> usize| parts.iter().map(f).sum::<usize>();
         let mut out = Breakdown {
             units: Vec::with_capacity(order.len()),
             spans: SpanTable::default(),
             queries: Vec::with_capacity(total(&|p| p.queries.len())),
-            edges: Vec::with_capacity(total(&|p| p.edges.len())),
+            edges: EdgeTable::default(),
             queues: Default::default(),
         };
         // Where each part's rows land: per unit of the merged order, its
@@ -250,12 +252,14 @@ impl Breakdown {
             dest
         };
         let query_dest = destinations(&query_starts);
-        let edge_dest = destinations(&edge_starts);
+
         let unit_dest: Vec<u32> = renumber.iter().flatten().copied().collect();
         let mut spans = Vec::with_capacity(parts.len());
+        let mut edges = Vec::with_capacity(parts.len());
         let mut queues = Vec::with_capacity(parts.len());
         for (part, map) in parts.into_iter().zip(&renumber) {
             spans.push(part.spans);
+            edges.push(part.edges);
             queues.push(part.queues);
             out.units.extend(part.units);
             out.queries
@@ -263,16 +267,12 @@ impl Breakdown {
                     unit: map[q.unit as usize],
                     ..q
                 }));
-            out.edges.extend(part.edges.into_iter().map(|e| EdgeRow {
-                unit: map[e.unit as usize],
-                ..e
-            }));
         }
         permute(&mut out.units, unit_dest);
         permute(&mut out.queries, query_dest);
-        permute(&mut out.edges, edge_dest);
         out.queues = super::queues::QueueRows::merge(queues);
-        out.spans = SpanTable::gathered(spans, &runs)?;
+        out.spans = SpanTable::gathered(spans, &runs_of(&span_starts))?;
+        out.edges = EdgeTable::gathered(edges, &runs_of(&edge_starts))?;
         Ok(out)
     }
 }
@@ -436,8 +436,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     traces
         .zip(ranges.par_iter())
         .fold(
-            || (Breakdown::default(), SpanColumns::new(keep.export)),
-            |(mut out, mut columns), (trace, range)| {
+            || (Breakdown::default(), TaskBuffers::new(keep)),
+            |(mut out, mut buffers), (trace, range)| {
                 let spans = trace.borrow().spans.len();
                 if !range.is_empty() {
                     let first = range.start as u32;
@@ -450,26 +450,46 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
                         options,
                         keep,
                         &mut out,
-                        &mut columns,
+                        &mut buffers,
                     );
                 }
                 drop(trace);
                 dropped(spans);
-                (out, columns)
+                (out, buffers)
             },
         )
-        // Each task's buffers become one chunk of the span table as they are.
-        .map(|(out, columns)| Breakdown {
-            spans: SpanTable::from_columns(columns),
+        // Each task's buffers become one chunk of each table as they are.
+        .map(|(out, buffers)| Breakdown {
+            spans: SpanTable::from_columns(buffers.spans),
+            edges: EdgeTable::from_columns(buffers.edges),
             ..out
         })
         .reduce(Breakdown::default, |mut left, right| {
             left.units.extend(right.units);
             left.spans.append(right.spans);
             left.queries.extend(right.queries);
-            left.edges.extend(right.edges);
+            left.edges.append(right.edges);
             left
         })
+}
+
+/// The column buffers one rayon task appends its units' rows to.
+struct TaskBuffers {
+    spans: SpanColumns,
+    edges: EdgeColumns,
+    /// The edge rows of the unit being broken down, which its features
+    /// read before they are pushed.
+    unit_edges: Vec<EdgeRow>,
+}
+
+impl TaskBuffers {
+    fn new(keep: Keep) -> Self {
+        TaskBuffers {
+            spans: SpanColumns::new(keep.export),
+            edges: EdgeColumns::default(),
+            unit_edges: Vec::new(),
+        }
+    }
 }
 
 /// Breaks down `units`, all in `trace`, the first being unit number
@@ -483,7 +503,7 @@ fn trace_breakdown(
     options: &FindingOptions,
     keep: Keep,
     out: &mut Breakdown,
-    columns: &mut SpanColumns,
+    buffers: &mut TaskBuffers,
 ) {
     let selfs = self_times(trace);
     let shapes: Vec<Shape> = trace.spans.iter().map(Span::shape).collect();
@@ -498,7 +518,7 @@ fn trace_breakdown(
         let members = subtree(trace, unit.root);
         for &i in &members {
             let s = &trace.spans[i];
-            columns.push(SpanRow {
+            buffers.spans.push(SpanRow {
                 unit: index,
                 span: i as u32,
                 service: s.service,
@@ -535,10 +555,13 @@ fn trace_breakdown(
             segments: &segments,
         };
         let findings = exact(detectors::detect_all(&view, options));
-        let first_edge = out.edges.len();
-        edges::observe(&view, &mut out.edges, index);
+        buffers.unit_edges.clear();
+        edges::observe(&view, &mut buffers.unit_edges, index);
+        for row in &buffers.unit_edges {
+            buffers.edges.push(row);
+        }
         let locus = error_locus::locus(trace, unit.root);
-        let features = profile::observe(&view, &out.edges[first_edge..], locus);
+        let features = profile::observe(&view, &buffers.unit_edges, locus);
         let result = UnitBreakdown {
             unit,
             trace_id: trace.id,

@@ -18,10 +18,11 @@
 
 use polars::prelude::*;
 
-use super::aggregate::{DenseIds, percentiles, slowest_unit};
+use super::aggregate::{DenseIds, percentiles, resolve, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::EdgeStats;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
+use crate::table::{Run, SpanColumn, owned_column};
 
 /// One call on one edge in one unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,213 @@ pub struct EdgeRow {
     pub gap_critical: Nanos,
     /// Whether the caller or a callee span reported an error.
     pub error: bool,
+}
+
+/// The columns of the edge table, as the aggregation names them.
+const UNIT: &str = SpanColumn::Unit.name();
+const CALLER: &str = "caller";
+const CALLEE: &str = "callee";
+const PEER: &str = "peer";
+const CLIENT: &str = "client";
+const ERROR: &str = "err";
+const CALLER_DURATION: &str = "caller_dur";
+const CALLEE_DURATION: &str = "callee_dur";
+const GAP: &str = "gap";
+const GAP_CRITICAL: &str = "gap_crit";
+
+/// Edge-row buffers one rayon task appends to, as [`crate::table::SpanColumns`]
+/// are for span rows. A row's caller span index is not kept: only the
+/// per-unit features read it, from the unit's rows before they are pushed.
+#[derive(Clone, Debug, Default)]
+pub struct EdgeColumns {
+    unit: Vec<u32>,
+    caller: Vec<u32>,
+    callee: Vec<u32>,
+    peer: Vec<bool>,
+    client: Vec<bool>,
+    error: Vec<bool>,
+    caller_duration: Vec<i64>,
+    callee_duration: Vec<i64>,
+    gap: Vec<i64>,
+    gap_critical: Vec<i64>,
+}
+
+impl EdgeColumns {
+    /// Appends one row.
+    pub fn push(&mut self, row: &EdgeRow) {
+        self.unit.push(row.unit);
+        self.caller.push(row.caller.into_usize() as u32);
+        self.callee.push(row.callee.into_usize() as u32);
+        self.peer.push(row.peer);
+        self.client.push(row.client);
+        self.error.push(row.error);
+        self.caller_duration.push(row.caller_duration);
+        self.callee_duration.push(row.callee_duration);
+        self.gap.push(row.gap);
+        self.gap_critical.push(row.gap_critical);
+    }
+
+    /// The buffers as a frame; the numeric vectors move into polars as
+    /// they are (shrunk first: the frame keeps the allocation it is given).
+    fn into_frame(self) -> DataFrame {
+        let height = self.unit.len();
+        let owned = |name: &str, mut values: Vec<u32>| {
+            values.shrink_to_fit();
+            owned_column(name, values)
+        };
+        let times = |name: &str, mut values: Vec<i64>| {
+            values.shrink_to_fit();
+            owned_column(name, values)
+        };
+        // Boolean columns are bitmaps: built from the slices.
+        let flag = |name: &str, values: Vec<bool>| Column::new(name.into(), values);
+        let columns = vec![
+            owned(UNIT, self.unit),
+            owned(CALLER, self.caller),
+            owned(CALLEE, self.callee),
+            flag(PEER, self.peer),
+            flag(CLIENT, self.client),
+            flag(ERROR, self.error),
+            times(CALLER_DURATION, self.caller_duration),
+            times(CALLEE_DURATION, self.callee_duration),
+            times(GAP, self.gap),
+            times(GAP_CRITICAL, self.gap_critical),
+        ];
+        debug_assert!(columns.iter().all(|c| c.len() == height));
+        // SAFETY: `push` appends to every vector, so all columns have
+        // `height` rows; the names above are distinct.
+        unsafe { DataFrame::new_unchecked(height, columns) }
+    }
+}
+
+/// A row of the edge table read back: caller, callee, client, peer, caller
+/// duration, callee duration, gap, gap critical time.
+#[cfg(test)]
+type RowParts = (Sym, Sym, bool, bool, Nanos, Nanos, Nanos, Nanos);
+
+/// Every unit's edge rows as one polars frame, in unit order: what the
+/// edges table and the diagnosis's call counts aggregate.
+#[derive(Clone, Debug)]
+pub struct EdgeTable {
+    frame: DataFrame,
+}
+
+impl Default for EdgeTable {
+    fn default() -> Self {
+        EdgeTable::from_columns(EdgeColumns::default())
+    }
+}
+
+impl PartialEq for EdgeTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.frame.equals(&other.frame)
+    }
+}
+
+impl EdgeTable {
+    /// The table of one task's buffers.
+    pub fn from_columns(columns: EdgeColumns) -> EdgeTable {
+        EdgeTable {
+            frame: columns.into_frame(),
+        }
+    }
+
+    /// The table of `rows`.
+    pub fn from_rows(rows: &[EdgeRow]) -> EdgeTable {
+        let mut columns = EdgeColumns::default();
+        for row in rows {
+            columns.push(row);
+        }
+        EdgeTable::from_columns(columns)
+    }
+
+    /// Appends `other`'s rows after this table's, sharing its chunks.
+    pub fn append(&mut self, other: EdgeTable) {
+        if other.frame.height() == 0 {
+            return;
+        }
+        if self.frame.height() == 0 {
+            self.frame = other.frame;
+            return;
+        }
+        // Both frames come from `EdgeColumns::into_frame`: one schema.
+        self.frame.vstack_mut_owned_unchecked(other.frame);
+    }
+
+    /// Makes every column one chunk (see [`crate::table::SpanTable::rechunk`]).
+    pub fn rechunk(&mut self) {
+        self.frame.rechunk_mut();
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.frame.height() == 0
+    }
+
+    /// Each row's unit.
+    pub fn units(&self) -> PolarsResult<impl Iterator<Item = u32> + '_> {
+        Ok(self.frame.column(UNIT)?.u32()?.into_no_null_iter())
+    }
+
+    /// The rows of `parts` in a new order (see [`crate::table::gathered`]).
+    pub fn gathered(parts: Vec<EdgeTable>, runs: &[Run]) -> PolarsResult<EdgeTable> {
+        let frames = parts.into_iter().map(|t| t.frame).collect();
+        Ok(EdgeTable {
+            frame: crate::table::gathered(frames, runs, UNIT)?,
+        })
+    }
+
+    /// The rows, for tests.
+    #[cfg(test)]
+    fn rows(&self) -> Vec<RowParts> {
+        let f = &self.frame;
+        let sym = |c: &str| -> Vec<Sym> {
+            f.column(c)
+                .unwrap()
+                .u32()
+                .unwrap()
+                .into_no_null_iter()
+                .map(|id| Sym::try_from_usize(id as usize).unwrap())
+                .collect()
+        };
+        let flag = |c: &str| -> Vec<bool> {
+            f.column(c)
+                .unwrap()
+                .bool()
+                .unwrap()
+                .iter()
+                .map(|b| b.unwrap())
+                .collect()
+        };
+        let time = |c: &str| -> Vec<Nanos> {
+            f.column(c)
+                .unwrap()
+                .i64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect()
+        };
+        let (caller, callee) = (sym(CALLER), sym(CALLEE));
+        let (client, peer) = (flag(CLIENT), flag(PEER));
+        let (cd, ed, gap, crit) = (
+            time(CALLER_DURATION),
+            time(CALLEE_DURATION),
+            time(GAP),
+            time(GAP_CRITICAL),
+        );
+        (0..f.height())
+            .map(|i| {
+                (
+                    caller[i], callee[i], client[i], peer[i], cd[i], ed[i], gap[i], crit[i],
+                )
+            })
+            .collect()
+    }
 }
 
 /// The edges of one unit, in member order.
@@ -162,47 +370,53 @@ fn peer_of(i: usize, view: &UnitView<'_>) -> Option<Sym> {
 /// them, into the edges table, largest gap critical time first.
 pub fn aggregate(
     strings: &Interner,
-    rows: &[EdgeRow],
+    table: &EdgeTable,
     keep: &dyn Fn(u32) -> bool,
     units: u64,
     label: &dyn Fn(u32) -> String,
 ) -> PolarsResult<Vec<EdgeStats>> {
-    let rows: Vec<&EdgeRow> = rows.iter().filter(|r| keep(r.unit)).collect();
-    if rows.is_empty() {
+    let kept: BooleanChunked = table.units()?.map(keep).collect();
+    let mut frame = if kept.all() {
+        table.frame.clone()
+    } else {
+        table.frame.filter(&kept)?
+    };
+    if frame.height() == 0 {
         return Ok(Vec::new());
     }
-    let col_u32 = |f: &dyn Fn(&EdgeRow) -> u32| rows.iter().map(|r| f(r)).collect::<Vec<u32>>();
-    let col_i64 = |f: &dyn Fn(&EdgeRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
     // Each edge (caller, callee, peer) by a dense id: polars groups by one
     // integer column, where grouping by three row-encoded every call (the
     // largest allocation of the aggregation stage).
     let mut ids = DenseIds::new();
-    let edge: Vec<u32> = rows
-        .iter()
-        .map(|r| ids.id((r.caller, r.callee, r.peer)))
-        .collect();
-    let frame = df!(
-        "edge" => edge,
-        "unit" => col_u32(&|r| r.unit),
-        "err" => col_u32(&|r| u32::from(r.error)),
-        "caller_dur" => col_i64(&|r| r.caller_duration),
-        "callee_dur" => col_i64(&|r| r.callee_duration),
-        "gap" => col_i64(&|r| r.gap),
-        "gap_crit" => col_i64(&|r| r.gap_critical),
-    )?;
-    let exact = super::aggregate::sums_fit(rows.iter().map(|r| r.gap_critical));
+    let edge: Vec<u32> = {
+        let caller = frame.column(CALLER)?.u32()?.into_no_null_iter();
+        let callee = frame.column(CALLEE)?.u32()?.into_no_null_iter();
+        let peer = frame
+            .column(PEER)?
+            .bool()?
+            .iter()
+            .map(|p| p.unwrap_or(false));
+        caller
+            .zip(callee)
+            .zip(peer)
+            .map(|((a, b), p)| ids.id((a, b, p)))
+            .collect()
+    };
+    frame.with_column(owned_column("edge", edge))?;
+    let gap_critical = frame.column(GAP_CRITICAL)?.i64()?.clone();
+    let exact = super::aggregate::sums_fit(gap_critical.into_no_null_iter());
     let mut agg = vec![
         len().alias("calls"),
-        col("unit").n_unique().alias("traces"),
-        col("gap").cast(DataType::Float64).mean().alias("gap_mean"),
-        col("gap").cast(DataType::Float64).var(1).alias("gap_var"),
-        col("err").sum().alias("errors"),
-        super::aggregate::total_ns("gap_crit", exact, "gap_crit"),
-        slowest_unit("caller_dur"),
+        col(UNIT).n_unique().alias("traces"),
+        col(GAP).cast(DataType::Float64).mean().alias("gap_mean"),
+        col(GAP).cast(DataType::Float64).var(1).alias("gap_var"),
+        col(ERROR).cast(DataType::UInt32).sum().alias("errors"),
+        super::aggregate::total_ns(GAP_CRITICAL, exact, GAP_CRITICAL),
+        slowest_unit(CALLER_DURATION),
     ];
-    agg.extend(percentiles("caller_dur", "c"));
-    agg.extend(percentiles("callee_dur", "e"));
-    agg.extend(percentiles("gap", "g"));
+    agg.extend(percentiles(CALLER_DURATION, "c"));
+    agg.extend(percentiles(CALLEE_DURATION, "e"));
+    agg.extend(percentiles(GAP, "g"));
     let out = frame.lazy().group_by([col("edge")]).agg(agg).collect()?;
     let u = |c: &str| -> PolarsResult<Vec<u64>> {
         let s = out.column(c)?.cast(&DataType::UInt64)?;
@@ -213,7 +427,7 @@ pub fn aggregate(
         Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
     };
     // Every id was given by `ids` above.
-    let edges: Vec<(Sym, Sym, bool)> = u("edge")?
+    let edges: Vec<(u32, u32, bool)> = u("edge")?
         .into_iter()
         .map(|id| ids.key(id as u32).copied())
         .collect::<Option<_>>()
@@ -236,8 +450,8 @@ pub fn aggregate(
         .collect();
     let mut table: Vec<EdgeStats> = (0..out.height())
         .map(|i| EdgeStats {
-            caller: strings.resolve(edges[i].0).to_string(),
-            callee: strings.resolve(edges[i].1).to_string(),
+            caller: resolve(strings, edges[i].0).to_string(),
+            callee: resolve(strings, edges[i].1).to_string(),
             peer: edges[i].2,
             calls: calls[i],
             traces: traces[i],
@@ -282,11 +496,11 @@ mod tests {
     use crate::model::testutil::TraceBuilder;
 
     /// Every edge row of every root of the built set.
-    fn rows(b: TraceBuilder) -> (Vec<EdgeRow>, crate::model::TraceSet) {
+    fn rows(b: TraceBuilder) -> (Vec<RowParts>, crate::model::TraceSet) {
         let set = b.build_set();
         let units = select::select(&set, &select::Selection::default());
         let bd = breakdown::breakdown(&set, &units, &Default::default());
-        (bd.edges, set)
+        (bd.edges.rows(), set)
     }
 
     #[test]
@@ -304,24 +518,26 @@ mod tests {
             .span_in("api", "query", Some("serve"), 20, 50)
             .db("postgresql", "SELECT 1");
         let (rows, set) = rows(b);
-        let s = |r: &EdgeRow| {
+        let s = |caller: Sym, callee: Sym| {
             (
-                set.strings.resolve(r.caller).to_string(),
-                set.strings.resolve(r.callee).to_string(),
+                set.strings.resolve(caller).to_string(),
+                set.strings.resolve(callee).to_string(),
             )
         };
         let mut got: Vec<_> = rows
             .iter()
-            .map(|r| {
-                (
-                    s(r),
-                    r.client,
-                    r.peer,
-                    r.caller_duration,
-                    r.callee_duration,
-                    r.gap,
-                )
-            })
+            .map(
+                |&(caller, callee, client, peer, caller_duration, callee_duration, gap, _)| {
+                    (
+                        s(caller, callee),
+                        client,
+                        peer,
+                        caller_duration,
+                        callee_duration,
+                        gap,
+                    )
+                },
+            )
             .collect();
         got.sort();
         let e = |a: &str, b: &str| (a.to_string(), b.to_string());
@@ -334,10 +550,45 @@ mod tests {
             ]
         );
         // The client span is on the critical path for its whole gap.
-        let client = rows
-            .iter()
-            .find(|r| r.client && !r.peer)
-            .expect("client edge");
-        assert_eq!(client.gap_critical, 10);
+        let client = rows.iter().find(|r| r.2 && !r.3).expect("client edge");
+        assert_eq!(client.7, 10);
+    }
+
+    #[test]
+    fn a_merge_renumbers_units_and_moves_every_column_with_its_row() {
+        let strings = Interner::default();
+        let (a, b) = (strings.intern("a"), strings.intern("b"));
+        let row = |unit, caller, gap| EdgeRow {
+            unit,
+            span: 0,
+            caller,
+            callee: b,
+            peer: gap == 0,
+            client: true,
+            caller_duration: 10 * gap,
+            callee_duration: 5 * gap,
+            gap,
+            gap_critical: gap / 2,
+            error: gap == 4,
+        };
+        let first = EdgeTable::from_rows(&[row(0, a, 2), row(1, b, 4)]);
+        let second = EdgeTable::from_rows(&[row(0, a, 0)]);
+        let run = |part, first, rows, unit| Run {
+            part,
+            first,
+            rows,
+            unit,
+        };
+        let runs = [run(0, 1, 1, 0), run(1, 0, 1, 1), run(0, 0, 1, 2)];
+        let merged = EdgeTable::gathered(vec![first, second], &runs).unwrap();
+        assert_eq!(merged.units().unwrap().collect::<Vec<_>>(), [0, 1, 2]);
+        let got: Vec<(Sym, bool, Nanos, Nanos)> =
+            merged.rows().iter().map(|r| (r.0, r.3, r.4, r.6)).collect();
+        assert_eq!(got, [(b, false, 40, 4), (a, true, 0, 0), (a, false, 20, 2)]);
+        let errors = merged.frame.column(ERROR).unwrap().bool().unwrap();
+        assert_eq!(
+            errors.iter().collect::<Vec<_>>(),
+            [Some(true), Some(false), Some(false)]
+        );
     }
 }

@@ -354,72 +354,81 @@ impl SpanTable {
     /// Column by column, each part's column freed once it is gathered: the
     /// merge of a spill holds the parts and one merged column at a time, not
     /// the parts, a renumbered copy and a sorted copy.
-    pub fn gathered(mut parts: Vec<SpanTable>, runs: &[Run]) -> PolarsResult<SpanTable> {
-        let total: usize = runs.iter().map(|r| r.rows).sum();
-        // Every part was built with the same `ExportColumns`, but a part
-        // without spans may be a default table.
-        let export = parts.iter().any(|t| t.has(SpanColumn::EXPORT[0]));
-        let present = SpanColumn::ALL
-            .iter()
-            .chain(export.then_some(&SpanColumn::EXPORT).into_iter().flatten());
-        let mut columns = Vec::with_capacity(SpanColumn::ALL.len() + SpanColumn::EXPORT.len());
-        for &column in present {
-            let name = column.name();
-            let taken = parts
-                .iter_mut()
-                .map(|t| {
-                    // A part without spans may be a default table, which
-                    // lacks the export columns: its column is empty.
-                    if t.is_empty() && !t.has(column) {
-                        return Ok(Series::new_empty(name.into(), &column.dtype()));
-                    }
-                    Ok(t.frame
-                        .drop_in_place(name)?
-                        .as_materialized_series()
-                        .rechunk())
-                })
-                .collect::<PolarsResult<Vec<Series>>>()?;
-            let merged = match column {
-                SpanColumn::Unit => {
-                    let mut units = Vec::with_capacity(total);
-                    for r in runs {
-                        units.extend(std::iter::repeat_n(r.unit, r.rows));
-                    }
-                    owned_column(name, units)
-                }
-                SpanColumn::Span | SpanColumn::Service | SpanColumn::Name | SpanColumn::Shape => {
-                    owned_column(name, gather_numeric::<UInt32Type>(&taken, runs, total)?)
-                }
-                SpanColumn::Duration
-                | SpanColumn::SelfTime
-                | SpanColumn::Critical
-                | SpanColumn::Start => {
-                    owned_column(name, gather_numeric::<Int64Type>(&taken, runs, total)?)
-                }
-                SpanColumn::SpanId | SpanColumn::ParentId => {
-                    owned_column(name, gather_numeric::<UInt64Type>(&taken, runs, total)?)
-                }
-                SpanColumn::Error => {
-                    let flags = taken
-                        .iter()
-                        .map(|s| {
-                            // The column is built from a Vec<bool>: no nulls.
-                            Ok(s.bool()?
-                                .iter()
-                                .map(|b| b.unwrap_or(false))
-                                .collect::<Vec<_>>())
-                        })
-                        .collect::<PolarsResult<Vec<_>>>()?;
-                    let slices: Vec<&[bool]> = flags.iter().map(Vec::as_slice).collect();
-                    Column::new(name.into(), gather(&slices, runs, total))
-                }
-            };
-            columns.push(merged);
-        }
+    pub fn gathered(parts: Vec<SpanTable>, runs: &[Run]) -> PolarsResult<SpanTable> {
+        let frames = parts.into_iter().map(|t| t.frame).collect();
         Ok(SpanTable {
-            frame: DataFrame::new_infer_height(columns)?,
+            frame: gathered(frames, runs, SpanColumn::Unit.name())?,
         })
     }
+}
+
+/// The rows of `parts` (frames of one schema, whose `unit` column numbers
+/// their rows' units) in a new order: each [`Run`] copies a part's
+/// consecutive rows, in order, giving them one unit number. The columns
+/// are those of the part with the most (a part without rows may lack some:
+/// a default table), in its order; `u32`, `u64`, `i64` or boolean.
+///
+/// Column by column, each part's column freed once it is gathered: a
+/// spill's merge holds the parts and one merged column at a time, not the
+/// parts, a renumbered copy and a sorted copy.
+pub fn gathered(mut parts: Vec<DataFrame>, runs: &[Run], unit: &str) -> PolarsResult<DataFrame> {
+    let total: usize = runs.iter().map(|r| r.rows).sum();
+    let schema = parts
+        .iter()
+        .max_by_key(|f| f.width())
+        .map(|f| f.schema().clone())
+        .unwrap_or_default();
+    let mut columns = Vec::with_capacity(schema.len());
+    for (name, dtype) in schema.iter() {
+        let taken = parts
+            .iter_mut()
+            .map(|f| {
+                // A part without rows may lack the column: it is empty.
+                if f.height() == 0 && f.column(name).is_err() {
+                    return Ok(Series::new_empty(name.clone(), dtype));
+                }
+                Ok(f.drop_in_place(name)?.as_materialized_series().rechunk())
+            })
+            .collect::<PolarsResult<Vec<Series>>>()?;
+        let merged = match dtype {
+            _ if name.as_str() == unit => {
+                let mut units = Vec::with_capacity(total);
+                for r in runs {
+                    units.extend(std::iter::repeat_n(r.unit, r.rows));
+                }
+                owned_column(name.as_str(), units)
+            }
+            DataType::UInt32 => owned_column(
+                name.as_str(),
+                gather_numeric::<UInt32Type>(&taken, runs, total)?,
+            ),
+            DataType::UInt64 => owned_column(
+                name.as_str(),
+                gather_numeric::<UInt64Type>(&taken, runs, total)?,
+            ),
+            DataType::Int64 => owned_column(
+                name.as_str(),
+                gather_numeric::<Int64Type>(&taken, runs, total)?,
+            ),
+            DataType::Boolean => {
+                let flags = taken
+                    .iter()
+                    .map(|s| {
+                        // The tables build their flags from Vec<bool>: no nulls.
+                        Ok(s.bool()?
+                            .iter()
+                            .map(|b| b.unwrap_or(false))
+                            .collect::<Vec<_>>())
+                    })
+                    .collect::<PolarsResult<Vec<_>>>()?;
+                let slices: Vec<&[bool]> = flags.iter().map(Vec::as_slice).collect();
+                Column::new(name.clone(), gather(&slices, runs, total))
+            }
+            other => polars_bail!(ComputeError: "cannot gather column {name} of type {other}"),
+        };
+        columns.push(merged);
+    }
+    DataFrame::new_infer_height(columns)
 }
 
 /// Consecutive rows of one part that [`SpanTable::gathered`] copies.
