@@ -331,48 +331,112 @@ fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsRe
     DataFrame::new_infer_height(columns)
 }
 
-/// One row per feature of every unit that has a root group: its unit, a
-/// key naming its root operation's group and the feature, and its value;
-/// and the (group, feature) pairs the keys name.
+/// The (group, feature) key of every feature row of every unit that has a
+/// root group, in unit order and each unit's feature order, as a dense id;
+/// the pairs the ids name; and the rows each id has.
 ///
 /// Pairs get dense ids, as strings get symbols, so that polars groups the
 /// rows by one `u32`: grouping by the group and the feature's three parts
 /// row-encoded four columns and hashed the encodings, 44 bytes a row at the
 /// profile's peak, and a packed `u64` of the group and a feature id took
-/// four bytes a row more than this. The vectors are sized exactly and
-/// handed to polars as they are: this is the largest table a profile holds
-/// (tens of rows a unit).
+/// four bytes a row more than this.
+fn feature_keys(units: &[UnitBreakdown], group_of: &[u32]) -> FeatureKeys {
+    let mut named = DenseIds::new();
+    let mut rows = Vec::new();
+    let mut keys = Vec::with_capacity(
+        grouped(units, group_of)
+            .map(|(_, u, _)| u.features.values.len())
+            .sum(),
+    );
+    for (_, u, g) in grouped(units, group_of) {
+        for &(f, _) in &u.features.values {
+            let id = named.id((g, f));
+            if id as usize == rows.len() {
+                rows.push(0usize);
+            }
+            rows[id as usize] += 1;
+            keys.push(id);
+        }
+    }
+    FeatureKeys { keys, named, rows }
+}
+
+/// What [`feature_keys`] gives.
+struct FeatureKeys {
+    /// Per feature row, its key's id.
+    keys: Vec<u32>,
+    /// The (group, feature) pair of each id.
+    named: DenseIds<(u32, Feature)>,
+    /// Per id, its rows.
+    rows: Vec<usize>,
+}
+
+/// The units that have a root group, with their index and group.
+fn grouped<'a>(
+    units: &'a [UnitBreakdown],
+    group_of: &'a [u32],
+) -> impl Iterator<Item = (usize, &'a UnitBreakdown, u32)> + 'a {
+    units
+        .iter()
+        .zip(group_of)
+        .enumerate()
+        .filter(|&(_, (_, &g))| g != NO_GROUP)
+        .map(|(i, (u, &g))| (i, u, g))
+}
+
+/// The most feature rows [`build`] aggregates at once (a key with more is
+/// aggregated alone). The feature table, its grouping and its sorted
+/// values take about 40 bytes a row while aggregated: all at once, that
+/// was the analysis's peak (50 MiB on 1.09 M spans); a pass at a time, it
+/// is a few megabytes, for a few more polars queries.
+const FEATURE_ROWS_PER_PASS: usize = 1 << 18;
+
+/// Consecutive ranges of key ids holding at most `most` rows each (or one
+/// key that alone has more).
+fn key_ranges(rows: &[usize], most: usize) -> Vec<std::ops::Range<u32>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut held) = (0usize, 0usize);
+    for (id, &n) in rows.iter().enumerate() {
+        if held > 0 && held + n > most {
+            ranges.push(start as u32..id as u32);
+            (start, held) = (id, 0);
+        }
+        held += n;
+    }
+    if held > 0 {
+        ranges.push(start as u32..rows.len() as u32);
+    }
+    ranges
+}
+
+/// The feature rows whose key lies in `ids`: unit, key and value, in unit
+/// order. The vectors are sized exactly and handed to polars as they are.
 fn feature_table(
     units: &[UnitBreakdown],
     group_of: &[u32],
-) -> PolarsResult<(DataFrame, DenseIds<(u32, Feature)>)> {
-    let grouped = || {
-        units
-            .iter()
-            .zip(group_of)
-            .enumerate()
-            .filter(|&(_, (_, &g))| g != NO_GROUP)
-    };
-    let rows = grouped().map(|(_, (u, _))| u.features.values.len()).sum();
-    let mut features = DenseIds::new();
+    keys: &FeatureKeys,
+    ids: std::ops::Range<u32>,
+) -> PolarsResult<DataFrame> {
+    let rows = keys.rows[ids.start as usize..ids.end as usize].iter().sum();
     let (mut unit, mut key, mut value) = (
         Vec::with_capacity(rows),
         Vec::with_capacity(rows),
         Vec::with_capacity(rows),
     );
-    for (i, (u, &g)) in grouped() {
-        for &(f, v) in &u.features.values {
+    let values = grouped(units, group_of)
+        .flat_map(|(i, u, _)| u.features.values.iter().map(move |&(_, v)| (i, v)));
+    for ((i, v), &id) in values.zip(&keys.keys) {
+        if ids.contains(&id) {
             unit.push(i as u32);
-            key.push(features.id((g, f)));
+            key.push(id);
             value.push(v);
         }
     }
-    let frame = DataFrame::new_infer_height(vec![
+    DataFrame::new_infer_height(vec![
         owned_column(SpanColumn::Unit.name(), unit),
         owned_column(KEY, key),
         owned_column(VALUE, value),
-    ])?;
-    Ok((frame, features))
+    ])
 }
 
 /// The group of a unit that `keep` left out.
@@ -405,6 +469,16 @@ pub fn build(
     strings: &Interner,
     units: &[UnitBreakdown],
     keep: &dyn Fn(usize) -> bool,
+) -> PolarsResult<Profile> {
+    build_in(strings, units, keep, FEATURE_ROWS_PER_PASS)
+}
+
+/// [`build`], aggregating at most `per_pass` feature rows at once.
+fn build_in(
+    strings: &Interner,
+    units: &[UnitBreakdown],
+    keep: &dyn Fn(usize) -> bool,
+    per_pass: usize,
 ) -> PolarsResult<Profile> {
     let per_unit = root_table(units, keep)?;
     let root = [SpanColumn::Service.col(), SpanColumn::Name.col()];
@@ -457,45 +531,14 @@ pub fn build(
         ]
         .concat(),
     );
-    let (features, named) = feature_table(units, &group_of)?;
-    let mut features = features
-        .lazy()
-        .group_by([col(KEY)])
-        .agg(Vec::from(distribution(VALUE)))
-        .collect()?;
-    // The key's halves as columns, one row per group and feature.
-    let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
-        .column(KEY)?
-        .u32()?
-        .into_no_null_iter()
-        .map(|id| {
-            // Every key was made by feature_table with an id it gave.
-            let &(group, feature) = named
-                .key(id)
-                .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
-            Ok((group, feature.parts()))
-        })
-        .collect::<PolarsResult<_>>()?;
-    for (name, values) in [
-        (GROUP, keys.iter().map(|k| k.0).collect::<Vec<_>>()),
-        (KIND, keys.iter().map(|k| k.1.0.code()).collect()),
-        (FIRST, keys.iter().map(|k| k.1.1).collect()),
-        (SECOND, keys.iter().map(|k| k.1.2).collect()),
-    ] {
-        features.with_column(owned_column(name, values))?;
-    }
-    let features = features
-        .lazy()
-        .join(
-            counts,
-            [col(GROUP)],
-            [col(GROUP)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .collect()?;
     let mut groups = root_groups(strings, units, &roots)?;
-    for (group, feature) in feature_rows(strings, units, &features)? {
-        groups[group].features.push(feature);
+    let keys = feature_keys(units, &group_of);
+    for ids in key_ranges(&keys.rows, per_pass) {
+        let table = feature_table(units, &group_of, &keys, ids)?;
+        let features = aggregate_features(table, &keys.named, counts.clone())?;
+        for (group, feature) in feature_rows(strings, units, &features)? {
+            groups[group].features.push(feature);
+        }
     }
     for g in &mut groups {
         // By name, not by symbol: symbol numbers depend on the order spans
@@ -513,6 +556,50 @@ pub fn build(
         (&a.root_service, &a.root_operation).cmp(&(&b.root_service, &b.root_operation))
     });
     Ok(Profile { groups })
+}
+
+/// Per (group, feature) key of `table`, the distribution of its values,
+/// the key's parts and its root operation's `counts`.
+fn aggregate_features(
+    table: DataFrame,
+    named: &DenseIds<(u32, Feature)>,
+    counts: LazyFrame,
+) -> PolarsResult<DataFrame> {
+    let mut features = table
+        .lazy()
+        .group_by([col(KEY)])
+        .agg(Vec::from(distribution(VALUE)))
+        .collect()?;
+    // The key's halves as columns, one row per group and feature.
+    let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
+        .column(KEY)?
+        .u32()?
+        .into_no_null_iter()
+        .map(|id| {
+            // Every key was made by feature_keys with an id it gave.
+            let &(group, feature) = named
+                .key(id)
+                .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
+            Ok((group, feature.parts()))
+        })
+        .collect::<PolarsResult<_>>()?;
+    for (name, values) in [
+        (GROUP, keys.iter().map(|k| k.0).collect::<Vec<_>>()),
+        (KIND, keys.iter().map(|k| k.1.0.code()).collect()),
+        (FIRST, keys.iter().map(|k| k.1.1).collect()),
+        (SECOND, keys.iter().map(|k| k.1.2).collect()),
+    ] {
+        features.with_column(owned_column(name, values))?;
+    }
+    features
+        .lazy()
+        .join(
+            counts,
+            [col(GROUP)],
+            [col(GROUP)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()
 }
 
 /// One group per row of the roots frame, in its order, without features.
@@ -817,6 +904,47 @@ mod tests {
             own.features[0].moments.example_trace_id,
             TraceId(3).to_string()
         );
+    }
+
+    #[test]
+    fn key_ranges_cover_every_key_once_within_the_limit() {
+        assert_eq!(key_ranges(&[], 4), Vec::<std::ops::Range<u32>>::new());
+        assert_eq!(key_ranges(&[1, 2, 1, 3, 1], 4), [0..3, 3..5]);
+        // A key with more rows than the limit is a range of its own.
+        assert_eq!(key_ranges(&[2, 9, 1], 4), [0..1, 1..2, 2..3]);
+        assert_eq!(key_ranges(&[4, 4], 4), [0..1, 1..2]);
+        assert_eq!(
+            key_ranges(&[1, 1, 1], 1 << 18),
+            vec![std::ops::Range { start: 0, end: 3 }]
+        );
+    }
+
+    #[test]
+    fn a_profile_aggregated_a_few_keys_at_a_time_is_the_one_aggregated_at_once() {
+        // Three root operations over many units, features of several kinds.
+        let (set, mut bd) = one_span_units(60);
+        let strings = &set.strings;
+        for (i, unit) in (0..).zip(bd.units.iter_mut()) {
+            let root = (
+                strings.intern("svc"),
+                strings.intern(&format!("op{}", i % 3)),
+            );
+            let callee = strings.intern(&format!("db{}", i % 4));
+            let mut values = vec![
+                (Feature::Spans, 3 + i64::from(i % 5)),
+                (Feature::SelfCritical(root.0), 1_000 * i64::from(i)),
+                (Feature::Calls(root.0, callee), 1 + i64::from(i % 2)),
+            ];
+            if i % 7 == 0 {
+                values.push((Feature::FailsIn(callee), 1));
+            }
+            values.sort_by_key(|&(f, _)| f);
+            unit.features = UnitFeatures { root, values };
+        }
+        let at_once = build(strings, &bd.units, &|_| true).unwrap();
+        let by_key = build_in(strings, &bd.units, &|_| true, 1).unwrap();
+        assert!(at_once.groups.len() == 3 && !at_once.groups[0].features.is_empty());
+        assert_eq!(format!("{at_once:?}"), format!("{by_key:?}"));
     }
 
     #[test]
