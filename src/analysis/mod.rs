@@ -145,6 +145,10 @@ pub fn per_trace_stage_releasing(
     let units = select::select(&ingested.set, plan.selection);
     let mut bd = breakdown::breakdown_releasing(&mut ingested.set, &units, plan.options, plan.keep);
     bd.spans.rechunk();
+    // The rechunk copied each column and freed its chunks: pages the
+    // allocator would keep resident beside the aggregation's allocations
+    // (40 MiB on 1.09 M spans, which raised the run's peak by as much).
+    crate::ingest::memory::released();
     Ok((bd, read))
 }
 
