@@ -433,7 +433,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     // neighbours are joined in order: a breakdown per trace would leave a
     // hundred thousand small vectors to copy and a fragmented heap behind.
     // A trace's self times and shapes are computed once for all its units.
-    traces
+    let parts = traces
         .zip(ranges.par_iter())
         .fold(
             || (Breakdown::default(), TaskBuffers::new(keep)),
@@ -464,13 +464,23 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
             edges: EdgeTable::from_columns(buffers.edges),
             ..out
         })
-        .reduce(Breakdown::default, |mut left, right| {
-            left.units.extend(right.units);
-            left.spans.append(right.spans);
-            left.queries.extend(right.queries);
-            left.edges.append(right.edges);
-            left
-        })
+        .collect::<Vec<_>>();
+    // Joined once, in task order, into vectors of their final size, each
+    // task's freed as it is moved: joining neighbours pairwise grew the
+    // left one's vectors, holding old and new copies of up to every unit
+    // at once (the per-trace stage's peak).
+    let mut out = Breakdown {
+        units: Vec::with_capacity(parts.iter().map(|p| p.units.len()).sum()),
+        queries: Vec::with_capacity(parts.iter().map(|p| p.queries.len()).sum()),
+        ..Breakdown::default()
+    };
+    for part in parts {
+        out.units.extend(part.units);
+        out.spans.append(part.spans);
+        out.queries.extend(part.queries);
+        out.edges.append(part.edges);
+    }
+    out
 }
 
 /// The column buffers one rayon task appends its units' rows to.
