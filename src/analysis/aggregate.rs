@@ -378,7 +378,7 @@ fn hot_paths(
         .units
         .iter()
         .map(|u| {
-            *by_symbols.entry(u.hot_path.as_slice()).or_insert_with(|| {
+            *by_symbols.entry(&u.hot_path[..]).or_insert_with(|| {
                 texts.id(u
                     .hot_path
                     .iter()

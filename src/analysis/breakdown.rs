@@ -61,17 +61,17 @@ pub struct UnitBreakdown {
     pub duration: Nanos,
     /// The critical path, in time order; empty unless the breakdown was
     /// asked to keep it ([`Segments::Keep`]).
-    pub segments: Vec<Segment>,
+    pub segments: Box<[Segment]>,
     /// The `service:operation`s holding at least [`HOT_PATH_MIN_SHARE`] of
     /// the critical path, in the order they first appear on it.
-    pub hot_path: Vec<(Sym, Sym)>,
+    pub hot_path: Box<[(Sym, Sym)]>,
     /// The unit's cascade, if it has a critical path.
     pub cascade: Option<CascadeObs>,
     /// What the detectors found.
-    pub findings: Vec<Occurrence>,
+    pub findings: Box<[Occurrence]>,
     /// The span ids each finding names, in `findings` order, so reports
     /// need not go back to the trace.
-    pub finding_ids: Vec<FindingIds>,
+    pub finding_ids: Box<[FindingIds]>,
     /// What the unit adds to a profile (see [`profile`]).
     pub features: UnitFeatures,
     /// Where its failure happened, if it failed.
@@ -579,14 +579,14 @@ fn trace_breakdown(
             start: trace.spans[unit.root].start,
             trace_start,
             duration: view.duration,
-            hot_path: hot_path(&view),
+            hot_path: hot_path(&view).into(),
             cascade: cascade::observe(&view),
             finding_ids: findings
                 .iter()
                 .map(|o| detectors::finding_ids(trace, o))
                 .collect(),
-            findings,
-            segments: Vec::new(),
+            findings: findings.into(),
+            segments: Box::default(),
             features,
             trace_issues: trace.issues,
             error_locus: locus.map(|l| LocusObs {
@@ -602,7 +602,10 @@ fn trace_breakdown(
             Segments::Keep => segments,
             Segments::Drop => Vec::new(),
         };
-        out.units.push(UnitBreakdown { segments, ..result });
+        out.units.push(UnitBreakdown {
+            segments: segments.into(),
+            ..result
+        });
     }
 }
 

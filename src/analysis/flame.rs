@@ -147,9 +147,9 @@ mod tests {
             }]
         };
         // 1.5 µs in all rounds up to 2.
-        bd.units[0].segments = one(0, 700);
-        bd.units[1].segments = one(100, 900);
-        bd.units[2].segments = Vec::new();
+        bd.units[0].segments = one(0, 700).into();
+        bd.units[1].segments = one(100, 900).into();
+        bd.units[2].segments = Box::default();
         let stacks = folded(&set, &bd, None).unwrap();
         assert_eq!(
             stacks.into_iter().collect::<Vec<_>>(),
@@ -160,12 +160,12 @@ mod tests {
         assert_eq!(folded(&set, &bd, Some(1_000)).unwrap()["svc:root"], 1);
         // Two halves of the largest time and then some: past i64::MAX in
         // all, so capped there, where each alone is exact.
-        bd.units[0].segments = one(0, i64::MAX);
-        bd.units[1].segments = one(-1, i64::MAX - 1);
+        bd.units[0].segments = one(0, i64::MAX).into();
+        bd.units[1].segments = one(-1, i64::MAX - 1).into();
         let capped = folded(&set, &bd, None).unwrap();
         assert_eq!(capped["svc:root"], (i64::MAX as u64).div_ceil(1000));
-        bd.units[1].segments = Vec::new();
-        bd.units[0].segments = one(0, (1 << 40) + 1_001);
+        bd.units[1].segments = Box::default();
+        bd.units[0].segments = one(0, (1 << 40) + 1_001).into();
         let exact = folded(&set, &bd, None).unwrap();
         assert_eq!(exact["svc:root"], ((1u64 << 40) + 1_001).div_ceil(1000));
         // No units, no stacks.

@@ -246,7 +246,7 @@ mod aggregate_tests {
     fn units(n: usize) -> (TraceSet, Breakdown) {
         let (set, mut bd) = crate::analysis::breakdown::one_span_units(n);
         for u in &mut bd.units {
-            (u.findings, u.finding_ids) = (Vec::new(), Vec::new());
+            (u.findings, u.finding_ids) = Default::default();
         }
         (set, bd)
     }
@@ -259,7 +259,9 @@ mod aggregate_tests {
         (count, total, savings): (u64, Nanos, Nanos),
         id: u64,
     ) {
-        unit.findings.push(Occurrence {
+        let mut findings = std::mem::take(&mut unit.findings).into_vec();
+        let mut ids = std::mem::take(&mut unit.finding_ids).into_vec();
+        findings.push(Occurrence {
             kind,
             service: strings.intern("api"),
             parent_operation: strings.intern(parent),
@@ -269,10 +271,11 @@ mod aggregate_tests {
             savings,
             spans: Vec::new(),
         });
-        unit.finding_ids.push(FindingIds {
+        ids.push(FindingIds {
             spans: vec![SpanId(id)],
             parent: Some(SpanId(id + 1000)),
         });
+        (unit.findings, unit.finding_ids) = (findings.into(), ids.into());
     }
 
     #[test]
