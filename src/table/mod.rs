@@ -28,8 +28,6 @@ where
 pub enum SpanColumn {
     /// Index of the span's unit in the breakdown (`u32`).
     Unit,
-    /// Index of the span in its trace (`u32`).
-    Span,
     /// The span's service, a symbol id (`u32`).
     Service,
     /// The span's operation name, a symbol id (`u32`).
@@ -42,6 +40,10 @@ pub enum SpanColumn {
     Critical,
     /// Whether it reported an error (`bool`).
     Error,
+    /// Index of the span in its trace (`u32`): an [`ExportColumns`]
+    /// column (the export tells a unit's root by it; no aggregation reads
+    /// it).
+    Span,
     /// Its span id (`u64`): an [`ExportColumns`] column.
     SpanId,
     /// The span id its producer named as its parent, 0 when none (`u64`;
@@ -57,9 +59,8 @@ pub enum SpanColumn {
 
 impl SpanColumn {
     /// Every column, in frame order.
-    pub const ALL: [SpanColumn; 8] = [
+    pub const ALL: [SpanColumn; 7] = [
         SpanColumn::Unit,
-        SpanColumn::Span,
         SpanColumn::Service,
         SpanColumn::Name,
         SpanColumn::Duration,
@@ -70,7 +71,8 @@ impl SpanColumn {
 
     /// The columns a table with [`ExportColumns::Keep`] holds after
     /// [`SpanColumn::ALL`], in frame order.
-    pub const EXPORT: [SpanColumn; 4] = [
+    pub const EXPORT: [SpanColumn; 5] = [
+        SpanColumn::Span,
         SpanColumn::SpanId,
         SpanColumn::ParentId,
         SpanColumn::Start,
@@ -162,6 +164,7 @@ pub enum ExportColumns {
 /// The buffers of the [`SpanColumn::EXPORT`] columns.
 #[derive(Clone, Debug, Default)]
 struct ExportBuffers {
+    span: Vec<u32>,
     id: Vec<u64>,
     parent: Vec<u64>,
     start: Vec<i64>,
@@ -172,7 +175,6 @@ struct ExportBuffers {
 #[derive(Clone, Debug, Default)]
 pub struct SpanColumns {
     unit: Vec<u32>,
-    span: Vec<u32>,
     service: Vec<u32>,
     name: Vec<u32>,
     duration: Vec<i64>,
@@ -194,7 +196,6 @@ impl SpanColumns {
     /// Appends one row.
     pub fn push(&mut self, row: SpanRow) {
         self.unit.push(row.unit);
-        self.span.push(row.span);
         self.service.push(row.service.into_usize() as u32);
         self.name.push(row.name.into_usize() as u32);
         self.duration.push(row.duration);
@@ -202,6 +203,7 @@ impl SpanColumns {
         self.critical.push(row.critical);
         self.error.push(row.error);
         if let Some(export) = &mut self.export {
+            export.span.push(row.span);
             export.id.push(row.id.0);
             export.parent.push(row.parent.map_or(0, |p| p.0));
             export.start.push(row.start);
@@ -215,7 +217,6 @@ impl SpanColumns {
         // Pushed vectors hold up to twice their rows, and the frame keeps
         // the allocation it is given for as long as the table lives.
         self.unit.shrink_to_fit();
-        self.span.shrink_to_fit();
         self.service.shrink_to_fit();
         self.name.shrink_to_fit();
         self.duration.shrink_to_fit();
@@ -223,7 +224,7 @@ impl SpanColumns {
         self.critical.shrink_to_fit();
         let height = self.unit.len();
         debug_assert!(
-            [self.span.len(), self.service.len(), self.name.len()]
+            [self.service.len(), self.name.len()]
                 .into_iter()
                 .chain([self.duration.len(), self.self_time.len()])
                 .chain([self.critical.len(), self.error.len()])
@@ -231,7 +232,6 @@ impl SpanColumns {
         );
         let mut columns = vec![
             owned_column(SpanColumn::Unit.name(), self.unit),
-            owned_column(SpanColumn::Span.name(), self.span),
             owned_column(SpanColumn::Service.name(), self.service),
             owned_column(SpanColumn::Name.name(), self.name),
             owned_column(SpanColumn::Duration.name(), self.duration),
@@ -242,12 +242,13 @@ impl SpanColumns {
         ];
         if let Some(export) = self.export {
             debug_assert!(
-                [export.id.len(), export.parent.len()]
+                [export.span.len(), export.id.len(), export.parent.len()]
                     .into_iter()
                     .chain([export.start.len(), export.shape.len()])
                     .all(|n| n == height)
             );
             columns.extend([
+                owned_column(SpanColumn::Span.name(), export.span),
                 owned_column(SpanColumn::SpanId.name(), export.id),
                 owned_column(SpanColumn::ParentId.name(), export.parent),
                 owned_column(SpanColumn::Start.name(), export.start),
@@ -472,8 +473,10 @@ mod tests {
     use super::*;
     use crate::model::Interner;
 
+    /// Rows with the export columns, which hold the span index the tests
+    /// follow rows by.
     fn columns(rows: &[(u32, u32, i64)], strings: &Interner) -> SpanColumns {
-        columns_with(rows, strings, ExportColumns::Drop)
+        columns_with(rows, strings, ExportColumns::Keep)
     }
 
     /// Rows whose span `s` has id `100 + s`, parent `99 + s` (none for
@@ -523,7 +526,8 @@ mod tests {
     #[test]
     fn every_column_is_in_the_frame_with_its_type() {
         let strings = Interner::default();
-        let t = SpanTable::from_columns(columns(&[(0, 0, 90), (0, 1, 30)], &strings));
+        let rows = [(0, 0, 90), (0, 1, 30)];
+        let t = SpanTable::from_columns(columns_with(&rows, &strings, ExportColumns::Drop));
         assert_eq!(t.len(), 2);
         let names: Vec<&str> = t
             .frame()
@@ -601,14 +605,19 @@ mod tests {
             .iter()
             .map(|n| n.as_str())
             .collect();
-        assert_eq!(names, SpanColumn::ALL.map(|c| c.name()));
+        let every: Vec<&str> = SpanColumn::ALL
+            .iter()
+            .chain(&SpanColumn::EXPORT)
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(names, every);
     }
 
     #[test]
     fn export_columns_are_held_only_when_kept_and_follow_their_rows() {
         let strings = Interner::default();
         let rows = [(0, 0, 1), (0, 1, 2)];
-        let dropped = SpanTable::from_columns(columns(&rows, &strings));
+        let dropped = SpanTable::from_columns(columns_with(&rows, &strings, ExportColumns::Drop));
         assert!(SpanColumn::EXPORT.iter().all(|&c| !dropped.has(c)));
         let kept = SpanTable::from_columns(columns_with(&rows, &strings, ExportColumns::Keep));
         let names: Vec<&str> = kept
