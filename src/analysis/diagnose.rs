@@ -43,8 +43,7 @@ pub fn slow_vs_rest(
     if !grouped.iter().any(|&g| g) {
         return Ok(None);
     }
-    let side = |want: bool| side_of(strings, bd, &|u| slow[u] == Some(want));
-    let (rest, slowest) = (side(false)?, side(true)?);
+    let [rest, slowest] = sides_of(strings, bd, &|u| slow[u].map(usize::from))?;
     let name = format!(
         "the fastest {:.0}% of each root operation",
         quantile * 100.0
@@ -70,26 +69,46 @@ pub fn split_at(
     until: Option<Nanos>,
 ) -> Result<(Compared, Compared), polars::error::PolarsError> {
     debug_assert_eq!(starts.len(), bd.units.len());
-    let base = side_of(strings, bd, &|u| starts[u] < at);
-    let incident = side_of(strings, bd, &|u| {
-        starts[u] >= at && until.is_none_or(|t| starts[u] < t)
-    });
-    Ok((base?, incident?))
+    let side = |u: usize| {
+        if starts[u] < at {
+            Some(0)
+        } else {
+            until.is_none_or(|t| starts[u] < t).then_some(1)
+        }
+    };
+    let [base, incident] = sides_of(strings, bd, &side)?;
+    Ok((base, incident))
 }
 
-/// The profile and edges table of the units of `bd` that `keep` takes (by
-/// index), as an analysis of those units alone gives them.
-fn side_of(
+/// The profile and edges table of each side's units of `bd` (`side` puts
+/// a unit, by index, on side 0, side 1 or neither), as an analysis of
+/// those units alone gives them. Both sides' edges are grouped in one pass
+/// (see [`edges::aggregate_sides`]).
+fn sides_of(
     strings: &Interner,
     bd: &Breakdown,
-    keep: &dyn Fn(usize) -> bool,
-) -> Result<Compared, polars::error::PolarsError> {
-    let n = (0..bd.units.len()).filter(|&u| keep(u)).count() as u64;
+    side: &dyn Fn(usize) -> Option<usize>,
+) -> Result<[Compared; 2], polars::error::PolarsError> {
+    let mut units = [0u64; 2];
+    for u in 0..bd.units.len() {
+        if let Some(s) = side(u).filter(|&s| s < 2) {
+            units[s] += 1;
+        }
+    }
     let label = |u: u32| bd.units[u as usize].label(strings);
-    Ok(Compared {
-        profile: profile::build(strings, &bd.units, keep)?,
-        edges: edges::aggregate(strings, &bd.edges, &|u| keep(u as usize), n, &label)?,
-    })
+    let [first, second] =
+        edges::aggregate_sides(strings, &bd.edges, &|u| side(u as usize), units, &label)?;
+    let profile = |s: usize| profile::build(strings, &bd.units, &|u| side(u) == Some(s));
+    Ok([
+        Compared {
+            profile: profile(0)?,
+            edges: first,
+        },
+        Compared {
+            profile: profile(1)?,
+            edges: second,
+        },
+    ])
 }
 
 /// Per unit: `Some(true)` when it is among the slowest of its root
@@ -252,7 +271,9 @@ mod tests {
                 },
             );
             let bd = breakdown(&set, &units, &Default::default());
-            side_of(&set.strings, &bd, &|_| true).unwrap()
+            let [all, none] = sides_of(&set.strings, &bd, &|_| Some(0)).unwrap();
+            assert!(none.profile.groups.is_empty() && none.edges.is_empty());
+            all
         };
         for (side, since, until) in [
             (&base, None, Some(300)),

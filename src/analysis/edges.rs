@@ -375,20 +375,36 @@ pub fn aggregate(
     units: u64,
     label: &dyn Fn(u32) -> String,
 ) -> PolarsResult<Vec<EdgeStats>> {
-    let kept: BooleanChunked = table.units()?.map(keep).collect();
-    let mut frame = if kept.all() {
-        table.frame.clone()
-    } else {
-        table.frame.filter(&kept)?
-    };
+    let side = |u: u32| keep(u).then_some(0);
+    let [kept] = aggregate_sides(strings, table, &side, [units], label)?;
+    Ok(kept)
+}
+
+/// [`aggregate`] for each of `N` sides at once: `side` puts each unit's
+/// rows on a side (or on none), and `units` counts each side's units.
+///
+/// One grouping of the whole table by (edge, side), not a filtered copy of
+/// it per side: a diagnosis's larger side held most of the table again
+/// (30 MiB on 1.09 M spans, the run's peak). Rows on no side form groups
+/// of their own, aggregated and dropped; callers leave few units out.
+pub fn aggregate_sides<const N: usize>(
+    strings: &Interner,
+    table: &EdgeTable,
+    side: &dyn Fn(u32) -> Option<usize>,
+    units: [u64; N],
+    label: &dyn Fn(u32) -> String,
+) -> PolarsResult<[Vec<EdgeStats>; N]> {
+    let mut out: [Vec<EdgeStats>; N] = std::array::from_fn(|_| Vec::new());
+    let mut frame = table.frame.clone();
     if frame.height() == 0 {
-        return Ok(Vec::new());
+        return Ok(out);
     }
-    // Each edge (caller, callee, peer) by a dense id: polars groups by one
-    // integer column, where grouping by three row-encoded every call (the
-    // largest allocation of the aggregation stage).
+    // Each (edge, side) by a dense id: polars groups by one integer
+    // column, where grouping by several row-encoded every call (the
+    // largest allocation of the aggregation stage). Side N is "none".
     let mut ids = DenseIds::new();
     let edge: Vec<u32> = {
+        let unit = frame.column(UNIT)?.u32()?.into_no_null_iter();
         let caller = frame.column(CALLER)?.u32()?.into_no_null_iter();
         let callee = frame.column(CALLEE)?.u32()?.into_no_null_iter();
         let peer = frame
@@ -396,10 +412,10 @@ pub fn aggregate(
             .bool()?
             .iter()
             .map(|p| p.unwrap_or(false));
-        caller
+        unit.zip(caller)
             .zip(callee)
             .zip(peer)
-            .map(|((a, b), p)| ids.id((a, b, p)))
+            .map(|(((u, a), b), p)| ids.id((a, b, p, side(u).filter(|&s| s < N).unwrap_or(N))))
             .collect()
     };
     frame.with_column(owned_column("edge", edge))?;
@@ -417,17 +433,17 @@ pub fn aggregate(
     agg.extend(percentiles(CALLER_DURATION, "c"));
     agg.extend(percentiles(CALLEE_DURATION, "e"));
     agg.extend(percentiles(GAP, "g"));
-    let out = frame.lazy().group_by([col("edge")]).agg(agg).collect()?;
+    let out_frame = frame.lazy().group_by([col("edge")]).agg(agg).collect()?;
     let u = |c: &str| -> PolarsResult<Vec<u64>> {
-        let s = out.column(c)?.cast(&DataType::UInt64)?;
+        let s = out_frame.column(c)?.cast(&DataType::UInt64)?;
         Ok(s.u64()?.into_no_null_iter().collect())
     };
     let f = |c: &str| -> PolarsResult<Vec<f64>> {
-        let s = out.column(c)?.cast(&DataType::Float64)?;
+        let s = out_frame.column(c)?.cast(&DataType::Float64)?;
         Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
     };
     // Every id was given by `ids` above.
-    let edges: Vec<(u32, u32, bool)> = u("edge")?
+    let edges: Vec<(u32, u32, bool, usize)> = u("edge")?
         .into_iter()
         .map(|id| ids.key(id as u32).copied())
         .collect::<Option<_>>()
@@ -442,14 +458,19 @@ pub fn aggregate(
     let gap_crit = f("gap_crit")?;
     let gap_mean = f("gap_mean")?;
     // Variance is in ns²: scale twice, and a single call has none.
-    let gap_var_col = out.column("gap_var")?.cast(&DataType::Float64)?;
+    let gap_var_col = out_frame.column("gap_var")?.cast(&DataType::Float64)?;
     let gap_var: Vec<f64> = gap_var_col
         .f64()?
         .iter()
         .map(|v| v.unwrap_or(0.0) / 1e12)
         .collect();
-    let mut table: Vec<EdgeStats> = (0..out.height())
-        .map(|i| EdgeStats {
+    for i in 0..out_frame.height() {
+        let side = edges[i].3;
+        if side == N {
+            continue; // rows on no side
+        }
+        let units = units[side];
+        out[side].push(EdgeStats {
             caller: resolve(strings, edges[i].0).to_string(),
             callee: resolve(strings, edges[i].1).to_string(),
             peer: edges[i].2,
@@ -478,15 +499,17 @@ pub fn aggregate(
             },
             gap_critical_ms: gap_crit[i],
             example_trace_id: label(example[i] as u32),
-        })
-        .collect();
-    table.sort_by(|a, b| {
-        b.gap_critical_ms
-            .total_cmp(&a.gap_critical_ms)
-            .then_with(|| b.calls.cmp(&a.calls))
-            .then_with(|| (&a.caller, &a.callee, a.peer).cmp(&(&b.caller, &b.callee, b.peer)))
-    });
-    Ok(table)
+        });
+    }
+    for table in &mut out {
+        table.sort_by(|a, b| {
+            b.gap_critical_ms
+                .total_cmp(&a.gap_critical_ms)
+                .then_with(|| b.calls.cmp(&a.calls))
+                .then_with(|| (&a.caller, &a.callee, a.peer).cmp(&(&b.caller, &b.callee, b.peer)))
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -590,5 +613,36 @@ mod tests {
             errors.iter().collect::<Vec<_>>(),
             [Some(true), Some(false), Some(false)]
         );
+    }
+
+    #[test]
+    fn both_sides_at_once_are_each_side_alone() {
+        // Six traces of one call shape with different gaps; units go to
+        // side 0, side 1 or neither.
+        let mut b = TraceBuilder::new();
+        for t in 0..6i64 {
+            b = b
+                .trace(t as u128 + 1)
+                .span_in("web", "handler", None, 0, 100 + t)
+                .span_in("web", "client", Some("handler"), 10, 60 + t)
+                .kind(SpanKind::Client)
+                .span_in("api", "serve", Some("client"), 15 + t, 55);
+        }
+        let set = b.build_set();
+        let units = select::select(&set, &select::Selection::default());
+        let bd = breakdown::breakdown(&set, &units, &Default::default());
+        let side = |u: u32| [Some(0), Some(1), None, Some(1), Some(0), Some(1)][u as usize];
+        let label = |u: u32| format!("unit {u}");
+        let both = aggregate_sides(&set.strings, &bd.edges, &side, [2, 3], &label).unwrap();
+        for (s, n) in [(0, 2), (1, 3)] {
+            let alone = aggregate(&set.strings, &bd.edges, &|u| side(u) == Some(s), n, &label);
+            let alone = alone.unwrap();
+            assert!(!alone.is_empty());
+            assert_eq!(format!("{:?}", both[s]), format!("{alone:?}"), "side {s}");
+        }
+        assert_ne!(format!("{:?}", both[0]), format!("{:?}", both[1]));
+        // One web -> api call a unit: each side counts its own units' calls.
+        let calls = |side: &[EdgeStats]| side.iter().map(|e| e.calls).collect::<Vec<_>>();
+        assert_eq!((calls(&both[0]), calls(&both[1])), (vec![2], vec![3]));
     }
 }
