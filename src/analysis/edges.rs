@@ -97,30 +97,22 @@ impl EdgeColumns {
     }
 
     /// The buffers as a frame; the numeric vectors move into polars as
-    /// they are (shrunk first: the frame keeps the allocation it is given).
+    /// they are (see [`owned_column`]).
     fn into_frame(self) -> DataFrame {
         let height = self.unit.len();
-        let owned = |name: &str, mut values: Vec<u32>| {
-            values.shrink_to_fit();
-            owned_column(name, values)
-        };
-        let times = |name: &str, mut values: Vec<i64>| {
-            values.shrink_to_fit();
-            owned_column(name, values)
-        };
         // Boolean columns are bitmaps: built from the slices.
         let flag = |name: &str, values: Vec<bool>| Column::new(name.into(), values);
         let columns = vec![
-            owned(UNIT, self.unit),
-            owned(CALLER, self.caller),
-            owned(CALLEE, self.callee),
+            owned_column(UNIT, self.unit),
+            owned_column(CALLER, self.caller),
+            owned_column(CALLEE, self.callee),
             flag(PEER, self.peer),
             flag(CLIENT, self.client),
             flag(ERROR, self.error),
-            times(CALLER_DURATION, self.caller_duration),
-            times(CALLEE_DURATION, self.callee_duration),
-            times(GAP, self.gap),
-            times(GAP_CRITICAL, self.gap_critical),
+            owned_column(CALLER_DURATION, self.caller_duration),
+            owned_column(CALLEE_DURATION, self.callee_duration),
+            owned_column(GAP, self.gap),
+            owned_column(GAP_CRITICAL, self.gap_critical),
         ];
         debug_assert!(columns.iter().all(|c| c.len() == height));
         // SAFETY: `push` appends to every vector, so all columns have

@@ -15,11 +15,14 @@ use crate::model::{Nanos, SpanId, Sym};
 ///
 /// polars' `Column::new(name, vec)` reads the vector as a slice and copies
 /// it; `Series::from_vec` (polars' `NamedFromOwned`) takes the allocation
-/// as it is.
-pub fn owned_column<V>(name: &str, values: V) -> Column
+/// as it is, and keeps it as long as the column lives: spare capacity (a
+/// pushed vector holds up to twice its rows) is given back first, which
+/// costs nothing for a vector sized exactly.
+pub fn owned_column<T>(name: &str, mut values: Vec<T>) -> Column
 where
-    Series: NamedFromOwned<V>,
+    Series: NamedFromOwned<Vec<T>>,
 {
+    values.shrink_to_fit();
     Series::from_vec(name.into(), values).into_column()
 }
 
@@ -212,16 +215,8 @@ impl SpanColumns {
     }
 
     /// The buffers as a frame; the numeric vectors move into polars as
-    /// they are.
-    fn into_frame(mut self) -> DataFrame {
-        // Pushed vectors hold up to twice their rows, and the frame keeps
-        // the allocation it is given for as long as the table lives.
-        self.unit.shrink_to_fit();
-        self.service.shrink_to_fit();
-        self.name.shrink_to_fit();
-        self.duration.shrink_to_fit();
-        self.self_time.shrink_to_fit();
-        self.critical.shrink_to_fit();
+    /// they are (see [`owned_column`]).
+    fn into_frame(self) -> DataFrame {
         let height = self.unit.len();
         debug_assert!(
             [self.service.len(), self.name.len()]
