@@ -252,7 +252,6 @@ impl Breakdown {
             dest
         };
         let query_dest = destinations(&query_starts);
-
         let unit_dest: Vec<u32> = renumber.iter().flatten().copied().collect();
         let mut spans = Vec::with_capacity(parts.len());
         let mut edges = Vec::with_capacity(parts.len());
@@ -430,8 +429,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     dropped: &(dyn Fn(usize) + Sync),
 ) -> Breakdown {
     // Each rayon task appends its traces to one breakdown of its own, and
-    // neighbours are joined in order: a breakdown per trace would leave a
-    // hundred thousand small vectors to copy and a fragmented heap behind.
+    // the tasks' are joined in order below: a breakdown per trace would
+    // leave a hundred thousand small vectors to copy and a fragmented heap.
     // A trace's self times and shapes are computed once for all its units.
     let parts = traces
         .zip(ranges.par_iter())

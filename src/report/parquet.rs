@@ -93,7 +93,7 @@ struct Frames<'a> {
     /// Per row, whether its span is its unit's root.
     is_root: Vec<bool>,
     /// Per unit, the row of its root.
-    root_row: Vec<IdxSize>,
+    roots: IdxCa,
     /// Every interned string, at its symbol's index: a symbol column taken
     /// from it is that column's text.
     names: Series,
@@ -128,7 +128,7 @@ impl<'a> Frames<'a> {
             }
             is_root.push(root);
         }
-        let root_row = root_row
+        let root_row: Vec<IdxSize> = root_row
             .into_iter()
             .enumerate()
             .map(|(unit, row)| {
@@ -143,7 +143,7 @@ impl<'a> Frames<'a> {
             bd,
             table,
             is_root,
-            root_row,
+            roots: IdxCa::from_vec("".into(), root_row),
             names: Series::new("".into(), names),
         })
     }
@@ -189,9 +189,8 @@ impl<'a> Frames<'a> {
     /// `traces.parquet`: one row per unit, its root's row of the span
     /// table with the unit's hot path.
     fn traces(&self, per_unit: DataFrame) -> PolarsResult<DataFrame> {
-        let roots = IdxCa::from_vec("".into(), self.root_row.clone());
         let root = |c: SpanColumn| -> PolarsResult<Series> {
-            self.column(c)?.as_materialized_series().take(&roots)
+            self.column(c)?.as_materialized_series().take(&self.roots)
         };
         let name = |c: SpanColumn, to: &str| -> PolarsResult<Column> {
             Ok(self
@@ -234,11 +233,10 @@ impl<'a> Frames<'a> {
             .iter()
             .map(|u| u.label(self.strings))
             .collect();
-        let roots = IdxCa::from_vec("".into(), self.root_row.clone());
         let ids = self
             .column(SpanColumn::SpanId)?
             .as_materialized_series()
-            .take(&roots)?;
+            .take(&self.roots)?;
         let ids: Vec<String> = ids
             .u64()?
             .into_no_null_iter()
