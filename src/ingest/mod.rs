@@ -88,8 +88,12 @@ pub struct Input<'a> {
 
 /// Where a reader puts what it read.
 pub struct Sink<'a> {
-    /// The spans read so far.
+    /// The spans the reader is reading.
     pub spans: Vec<Span>,
+    /// Spans of earlier windows of the input, each window's in the vector
+    /// it was read into: a window is kept by moving its vector, not its
+    /// spans (see [`TraceSet::from_batches`]). Readers never see these.
+    batches: Vec<Vec<Span>>,
     /// The shared string table.
     pub strings: &'a Interner,
     /// Problems found while reading (unparsable records).
@@ -106,6 +110,7 @@ impl<'a> Sink<'a> {
     pub fn new(name: &str, strings: &'a Interner) -> Self {
         Sink {
             spans: Vec::new(),
+            batches: Vec::new(),
             strings,
             quality: Quality::default(),
             spilled: 0,
@@ -133,14 +138,40 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Appends what `part`, a sink of the same input, read.
+    /// How many spans are held (not counting spilled ones).
+    fn len(&self) -> usize {
+        self.batches.iter().map(Vec::len).sum::<usize>() + self.spans.len()
+    }
+
+    /// Every span held, as the vectors they were read into, in the order
+    /// read; the sink is left empty.
+    fn take_batches(&mut self) -> Vec<Vec<Span>> {
+        let spans = std::mem::take(&mut self.spans);
+        let mut batches = std::mem::take(&mut self.batches);
+        if !spans.is_empty() {
+            batches.push(spans);
+        }
+        batches
+    }
+
+    /// Appends what `part`, a sink of the same input, read, to `spans`:
+    /// readers index their spans there.
     fn append(&mut self, part: Sink<'_>) {
-        // Into an empty sink (the first part) the vector moves as it is.
-        if self.spans.is_empty() {
+        // Into an empty sink without room (the first part) the vector moves
+        // as it is.
+        if self.spans.is_empty() && self.spans.capacity() < part.spans.len() {
             self.spans = part.spans;
         } else {
             self.spans.extend(part.spans);
         }
+        self.quality.merge(part.quality);
+        self.spilled += part.spilled;
+    }
+
+    /// Keeps what `part`, a window of the same input, read, as a batch of
+    /// its own.
+    fn keep(&mut self, mut part: Sink<'_>) {
+        self.batches.append(&mut part.take_batches());
         self.quality.merge(part.quality);
         self.spilled += part.spilled;
     }
@@ -184,6 +215,12 @@ pub(crate) fn read_chunks<T: Sync>(
             (part, recognised)
         })
         .collect();
+    // Room for every part at once, instead of growing (and copying) the
+    // spans read so far once per doubling.
+    if parts.len() > 1 {
+        sink.spans
+            .reserve(parts.iter().map(|(part, _)| part.spans.len()).sum());
+    }
     let mut recognised = false;
     for (part, any) in parts {
         recognised |= any;
@@ -333,24 +370,20 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
             result
         })
         .collect();
-    let mut spans = Vec::new();
+    let mut batches = Vec::new();
     let mut quality = Quality::default();
     let mut spans_per_format = BTreeMap::new();
     let mut skipped = Vec::new();
     for (result, source) in results.into_iter().zip(sources) {
-        let Some((format, sink)) = result? else {
+        let Some((format, mut sink)) = result? else {
             skipped.push(source.display_name());
             continue;
         };
-        *spans_per_format.entry(format).or_insert(0) += sink.spans.len() as u64 + sink.spilled;
+        *spans_per_format.entry(format).or_insert(0) += sink.len() as u64 + sink.spilled;
+        batches.append(&mut sink.take_batches());
         quality.merge(sink.quality);
-        if spans.is_empty() {
-            spans = sink.spans;
-        } else {
-            spans.extend(sink.spans);
-        }
     }
-    let mut set = TraceSet::build(spans, strings, quality);
+    let mut set = TraceSet::from_batches(batches, strings, quality);
     if options.spill.is_none() {
         set.count_unresolved_links();
     }
@@ -442,8 +475,7 @@ fn read_one<'s>(
         for span in &mut part.spans {
             span.origin.shift(window.lines, window.offset);
         }
-        sink.spans.append(&mut part.spans);
-        sink.quality.merge(part.quality);
+        sink.keep(part);
         spill(&mut sink, options)?;
         match result {
             Ok(()) => recognised = true,
@@ -466,10 +498,10 @@ fn spill(sink: &mut Sink<'_>, options: &IngestOptions) -> Result<(), IngestError
         return Ok(());
     };
     spill
-        .write(&sink.spans)
+        .write(sink.batches.iter().flatten().chain(&sink.spans))
         .map_err(|err| spill_error(spill, err))?;
-    sink.spilled += sink.spans.len() as u64;
-    sink.spans = Vec::new();
+    sink.spilled += sink.len() as u64;
+    sink.take_batches();
     Ok(())
 }
 
@@ -530,11 +562,11 @@ pub fn ingest_bytes(
     reader.read(&input, &mut sink)?;
     sink.locate_rest();
     strict(&sink, options)?;
-    let spans = std::mem::take(&mut sink.spans);
+    let count = sink.len() as u64;
+    let batches = sink.take_batches();
     let quality = std::mem::take(&mut sink.quality);
     drop(sink);
-    let count = spans.len() as u64;
-    let mut set = TraceSet::build(spans, strings, quality);
+    let mut set = TraceSet::from_batches(batches, strings, quality);
     set.count_unresolved_links();
     Ok(Ingested {
         set,

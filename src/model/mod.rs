@@ -4,6 +4,7 @@
 //! them by trace id across all inputs and builds one [`Trace`] graph each.
 
 mod attrs;
+mod group;
 mod ids;
 mod intern;
 mod quality;
@@ -27,8 +28,6 @@ pub use trace::Trace;
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 /// Every trace read, with the strings they refer to and the data-quality
 /// summary of both reading and building.
 #[derive(Debug)]
@@ -45,41 +44,25 @@ pub struct TraceSet {
 impl TraceSet {
     /// Groups spans by trace id and builds each trace graph, in parallel.
     pub fn build(
-        mut spans: Vec<Span>,
+        spans: Vec<Span>,
         strings: impl Into<Arc<Interner>>,
         quality: Quality,
     ) -> TraceSet {
-        spans.par_sort_unstable_by_key(|s| s.trace_id);
-        let mut groups = Vec::new();
-        let mut rest = spans;
-        rest.shrink_to_fit();
-        // How much moved-out capacity may pile up before it is returned:
-        // without this, every span would be held twice at the peak.
-        let slack = (64 << 20) / std::mem::size_of::<Span>().max(1);
-        // Split off from the back so each group is moved once.
-        while let Some(last) = rest.last() {
-            let id = last.trace_id;
-            let first = rest.partition_point(|s| s.trace_id < id);
-            groups.push(rest.split_off(first));
-            if rest.capacity() - rest.len() > slack {
-                rest.shrink_to_fit();
-            }
-        }
-        groups.reverse();
+        TraceSet::from_batches(vec![spans], strings, quality)
+    }
+
+    /// [`TraceSet::build`] over spans read as several vectors (an input's
+    /// windows, or several inputs), which are never joined into one (see
+    /// [`group`]).
+    pub fn from_batches(
+        batches: Vec<Vec<Span>>,
+        strings: impl Into<Arc<Interner>>,
+        quality: Quality,
+    ) -> TraceSet {
         let strings: Arc<Interner> = strings.into();
-        let built: Vec<(Trace, Quality)> = groups
-            .into_par_iter()
-            .map(|group| {
-                let mut q = Quality::default();
-                (Trace::build(group, &strings, &mut q), q)
-            })
-            .collect();
+        let (traces, built) = group::traces(batches, &strings, group::SPANS_PER_BUCKET);
         let mut all = quality;
-        let mut traces = Vec::with_capacity(built.len());
-        for (trace, q) in built {
-            all.merge(q);
-            traces.push(trace);
-        }
+        all.merge(built);
         TraceSet {
             traces,
             strings,

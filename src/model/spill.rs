@@ -55,15 +55,14 @@ impl Spill {
 
     /// The partition a trace belongs to.
     pub fn partition_of(&self, trace: TraceId) -> usize {
-        // Mix both halves: generated and hashed ids differ in either.
-        let mixed = (trace.0 as u64 ^ (trace.0 >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        ((mixed >> 32) % self.partitions as u64) as usize
+        ((trace.spread() >> 32) % self.partitions as u64) as usize
     }
 
     /// Appends spans to their partitions. Encoding happens before the lock
     /// is taken, so readers on several threads mostly write in parallel.
-    pub fn write(&self, spans: &[Span]) -> io::Result<()> {
-        if spans.is_empty() {
+    pub fn write<'s>(&self, spans: impl IntoIterator<Item = &'s Span>) -> io::Result<()> {
+        let mut spans = spans.into_iter().peekable();
+        if spans.peek().is_none() {
             return Ok(());
         }
         let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); self.partitions];
