@@ -94,6 +94,11 @@ impl<K: Clone + Eq + std::hash::Hash> DenseIds<K> {
     pub(super) fn key(&self, id: u32) -> Option<&K> {
         self.keys.get(id as usize)
     }
+
+    /// Every key, by its id.
+    pub(super) fn into_keys(self) -> Vec<K> {
+        self.keys
+    }
 }
 
 /// The string behind a symbol id stored in a frame column.
