@@ -130,24 +130,31 @@ impl AttrKey {
     /// The field an attribute key fills, and whether the key is the preferred
     /// (current convention) one, which wins over an older alias.
     pub fn lookup(key: &str) -> Option<(Self, bool)> {
+        Self::lookup_bytes(key.as_bytes())
+    }
+
+    /// [`AttrKey::lookup`] of a key not yet checked to be UTF-8 (a protobuf
+    /// field): every known key is ASCII, so a key that is not text is no
+    /// known key, and the many keys that are unknown are never checked.
+    pub fn lookup_bytes(key: &[u8]) -> Option<(Self, bool)> {
         Some(match key {
-            "db.system.name" => (Self::DbSystem, true),
-            "db.system" => (Self::DbSystem, false),
-            "db.query.text" => (Self::DbStatement, true),
-            "db.statement" => (Self::DbStatement, false),
-            "http.request.method" => (Self::HttpMethod, true),
-            "http.method" => (Self::HttpMethod, false),
-            "http.route" => (Self::HttpRoute, true),
-            "url.full" => (Self::UrlFull, true),
-            "http.url" => (Self::UrlFull, false),
-            "server.address" => (Self::ServerAddress, true),
-            "net.peer.name" => (Self::ServerAddress, false),
-            "peer.service" => (Self::PeerService, true),
-            "messaging.system" => (Self::MessagingSystem, true),
-            "messaging.destination.name" => (Self::MessagingDestination, true),
-            "messaging.destination" => (Self::MessagingDestination, false),
-            "messaging.operation.type" => (Self::MessagingOperation, true),
-            "messaging.operation" => (Self::MessagingOperation, false),
+            b"db.system.name" => (Self::DbSystem, true),
+            b"db.system" => (Self::DbSystem, false),
+            b"db.query.text" => (Self::DbStatement, true),
+            b"db.statement" => (Self::DbStatement, false),
+            b"http.request.method" => (Self::HttpMethod, true),
+            b"http.method" => (Self::HttpMethod, false),
+            b"http.route" => (Self::HttpRoute, true),
+            b"url.full" => (Self::UrlFull, true),
+            b"http.url" => (Self::UrlFull, false),
+            b"server.address" => (Self::ServerAddress, true),
+            b"net.peer.name" => (Self::ServerAddress, false),
+            b"peer.service" => (Self::PeerService, true),
+            b"messaging.system" => (Self::MessagingSystem, true),
+            b"messaging.destination.name" => (Self::MessagingDestination, true),
+            b"messaging.destination" => (Self::MessagingDestination, false),
+            b"messaging.operation.type" => (Self::MessagingOperation, true),
+            b"messaging.operation" => (Self::MessagingOperation, false),
             _ => return None,
         })
     }

@@ -22,10 +22,16 @@ pub enum Pick {
 impl Pick {
     /// Which kept attribute `key` is, if any.
     pub fn of(key: &str) -> Option<Self> {
-        if key == "service.name" {
+        Self::of_bytes(key.as_bytes())
+    }
+
+    /// [`Pick::of`] a key not checked to be UTF-8 (see
+    /// [`AttrKey::lookup_bytes`]).
+    pub fn of_bytes(key: &[u8]) -> Option<Self> {
+        if key == b"service.name" {
             Some(Pick::Service)
         } else {
-            AttrKey::lookup(key).map(|(slot, preferred)| Pick::Attr(slot, preferred))
+            AttrKey::lookup_bytes(key).map(|(slot, preferred)| Pick::Attr(slot, preferred))
         }
     }
 }

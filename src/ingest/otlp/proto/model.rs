@@ -193,7 +193,7 @@ fn convert_span(
     let end = common::time(span.end_time_unix_nano, "endTimeUnixNano")?;
     let mut kept = AttrsBuilder::default();
     for kv in &span.attributes {
-        let Some(pick) = std::str::from_utf8(&kv.key).ok().and_then(Pick::of) else {
+        let Some(pick) = Pick::of_bytes(&kv.key) else {
             continue;
         };
         common::keep(&mut kept, pick, scalar(kv.value.as_ref()), strings);

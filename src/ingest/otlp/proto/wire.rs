@@ -526,7 +526,7 @@ impl Walker<'_, '_> {
                     let (key, value) = key_value(kv, depth - 1)
                         .map_err(|e| e.within("attributes", Some(attributes)))?;
                     attributes += 1;
-                    if let Some(pick) = std::str::from_utf8(key).ok().and_then(Pick::of) {
+                    if let Some(pick) = Pick::of_bytes(key) {
                         common::keep(&mut kept, pick, value.scalar(), strings);
                     }
                 }
