@@ -70,7 +70,8 @@ pub struct Window {
     pub bytes: Vec<u8>,
     /// Input bytes before this window.
     pub offset: u64,
-    /// Newlines before this window.
+    /// Newlines before this window (0 for [`Framing::LengthPrefixed`],
+    /// whose records are located by byte offset).
     pub lines: u64,
     /// Its pieces, for [`Framing::Envelope`] (empty for other framings).
     pub pieces: Vec<Piece>,
@@ -133,7 +134,12 @@ pub fn windows<E>(
                     pieces,
                 };
                 offset += window.bytes.len() as u64;
-                lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
+                // Binary frames are located by byte offset alone: a count of
+                // the newline bytes in them (1% of a protobuf run) would
+                // never be read.
+                if framing != Framing::LengthPrefixed {
+                    lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
+                }
                 if send.send(Ok(window)).is_err() || broken {
                     return; // the parser stopped early, or the input broke off
                 }
