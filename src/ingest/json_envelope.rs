@@ -163,26 +163,68 @@ impl Records<'_> {
     }
 }
 
+/// The pieces of a window, with the newlines before each: the stream
+/// counts them while cutting the window (it counts the window's newlines
+/// anyway), so that the parsing thread does not count them again.
+#[derive(Clone, Copy, Debug)]
+pub struct Located<'a> {
+    /// The pieces, in order.
+    pub pieces: &'a [Piece],
+    /// Per piece, the newlines in the window before its start.
+    pub newlines: &'a [u64],
+}
+
+impl Piece {
+    /// Where the piece starts in its window.
+    fn start(&self) -> usize {
+        match self {
+            Piece::Member(range) | Piece::Tail(range) => range.start,
+            Piece::Bad { at, .. } => *at,
+        }
+    }
+}
+
+/// Per piece of `bytes`, the newlines before its start; and the newlines
+/// in all of `bytes`.
+pub fn newlines(bytes: &[u8], pieces: &[Piece]) -> (Vec<u64>, u64) {
+    let (mut before, mut counted) = (0u64, 0usize);
+    let mut count = |to: usize| {
+        before += memchr::memchr_iter(b'\n', &bytes[counted..to]).count() as u64;
+        counted = to;
+        before
+    };
+    let each = pieces.iter().map(|p| count(p.start())).collect();
+    (each, count(bytes.len()))
+}
+
 /// The `pieces` of `bytes`, whose first line is `first_line`, as records.
 pub fn records<'a>(bytes: &'a [u8], first_line: u64, pieces: &[Piece]) -> Records<'a> {
-    let (mut line, mut counted) = (first_line, 0usize);
-    let mut line_at = |at: usize| {
-        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
-        counted = at;
-        line
-    };
+    let (newlines, _) = newlines(bytes, pieces);
+    located_records(
+        bytes,
+        first_line,
+        Located {
+            pieces,
+            newlines: &newlines,
+        },
+    )
+}
+
+/// [`records`] of pieces whose newlines are counted already.
+pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_>) -> Records<'a> {
     let mut out = Records::default();
-    for piece in pieces {
+    for (piece, &before) in located.pieces.iter().zip(located.newlines) {
+        let line = first_line + before;
         match piece {
             Piece::Member(range) => out.members.push(Record {
-                line: line_at(range.start),
+                line,
                 bytes: &bytes[range.clone()],
             }),
             Piece::Tail(range) => out.tails.push(Record {
-                line: line_at(range.start),
+                line,
                 bytes: &bytes[range.clone()],
             }),
-            Piece::Bad { at, expected } => out.bad = Some((line_at(*at), *expected)),
+            Piece::Bad { expected, .. } => out.bad = Some((line, *expected)),
         }
     }
     out

@@ -83,7 +83,7 @@ pub struct Input<'a> {
     /// finding nothing recognisable in it is not yet an error.
     pub window: bool,
     /// The pieces of a window of a [`Framing::Envelope`] input.
-    pub pieces: Option<&'a [json_envelope::Piece]>,
+    pub pieces: Option<json_envelope::Located<'a>>,
 }
 
 /// Where a reader puts what it read.
@@ -466,7 +466,10 @@ fn read_one<'s>(
             name: &name,
             bytes: &window.bytes,
             window: true,
-            pieces: matches!(framing, Framing::Envelope(_)).then_some(window.pieces.as_slice()),
+            pieces: matches!(framing, Framing::Envelope(_)).then_some(json_envelope::Located {
+                pieces: &window.pieces,
+                newlines: &window.newlines,
+            }),
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);

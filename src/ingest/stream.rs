@@ -75,6 +75,8 @@ pub struct Window {
     pub lines: u64,
     /// Its pieces, for [`Framing::Envelope`] (empty for other framings).
     pub pieces: Vec<Piece>,
+    /// Per piece, the newlines in the window before its start.
+    pub newlines: Vec<u64>,
 }
 
 /// Reads `first` (bytes already read from `rest` for sniffing) followed by
@@ -127,18 +129,29 @@ pub fn windows<E>(
                 tail.clear();
                 tail.extend_from_slice(&buf[cut..]);
                 buf.truncate(cut);
-                let window = Window {
+                let mut window = Window {
                     offset,
                     lines,
                     bytes: std::mem::replace(&mut buf, tail),
                     pieces,
+                    newlines: Vec::new(),
                 };
                 offset += window.bytes.len() as u64;
                 // Binary frames are located by byte offset alone: a count of
                 // the newline bytes in them (1% of a protobuf run) would
-                // never be read.
-                if framing != Framing::LengthPrefixed {
-                    lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
+                // never be read. An envelope's are counted up to each piece
+                // on the way, for its reader (see `json_envelope::Located`).
+                match framing {
+                    Framing::LengthPrefixed => {}
+                    Framing::Envelope(_) => {
+                        let (each, all) =
+                            super::json_envelope::newlines(&window.bytes, &window.pieces);
+                        window.newlines = each;
+                        lines += all;
+                    }
+                    Framing::Lines => {
+                        lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
+                    }
                 }
                 if send.send(Ok(window)).is_err() || broken {
                     return; // the parser stopped early, or the input broke off

@@ -36,7 +36,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::json_envelope::{self, Envelope, Piece};
+use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
 use super::json_scalars::{AddJson, scalar_text, str_field};
@@ -134,8 +134,13 @@ fn read_traces(traces: &[Record<'_>], sink: &mut Sink<'_>) {
 /// error if the window holds no trace and no envelope's end: where the
 /// document breaks, if it does (the input's error if no other window holds
 /// anything either).
-fn read_pieces(input: &Input<'_>, pieces: &[Piece], sink: &mut Sink<'_>) -> Result<(), ReadError> {
-    match read_members(input.bytes, 1, pieces, sink) {
+fn read_pieces(
+    input: &Input<'_>,
+    pieces: Located<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<(), ReadError> {
+    let records = json_envelope::located_records(input.bytes, 1, pieces);
+    match read_records(records, sink) {
         Members {
             recognised: true, ..
         } => Ok(()),
@@ -159,7 +164,11 @@ struct Members {
 /// `first_line`): the errors each envelope reports, then its traces in
 /// parallel (so a whole document counts them in that order too).
 fn read_members(bytes: &[u8], first_line: u64, pieces: &[Piece], sink: &mut Sink<'_>) -> Members {
-    let records = json_envelope::records(bytes, first_line, pieces);
+    read_records(json_envelope::records(bytes, first_line, pieces), sink)
+}
+
+/// [`read_members`] of pieces made records.
+fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Members {
     for end in &records.tails {
         read_envelope_end(end, sink);
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::model::{Document, ResourceSpans};
 use super::{NOT_OTLP, read_document, read_resource_spans, read_resource_spans_value};
-use crate::ingest::json_envelope::{self, Envelope, Piece};
+use crate::ingest::json_envelope::{self, Envelope, Located};
 use crate::ingest::json_records::{Record, parse};
 use crate::ingest::otlp::common;
 use crate::ingest::{Input, ReadError, Sink};
@@ -24,10 +24,10 @@ use crate::model::Location;
 /// input's error if no other window holds anything either).
 pub(super) fn read_pieces(
     input: &Input<'_>,
-    pieces: &[Piece],
+    pieces: Located<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
-    let records = json_envelope::records(input.bytes, 1, pieces);
+    let records = json_envelope::located_records(input.bytes, 1, pieces);
     let mut recognised = read_members(&records.members, sink) > 0;
     for tail in &records.tails {
         match read_tail(tail, sink) {
