@@ -13,16 +13,6 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TraceId(pub u128);
 
-impl TraceId {
-    /// The id's bits spread evenly over a `u64`, for dealing traces into
-    /// buckets: both halves are mixed in, because generated ids differ in
-    /// the high half and ids hashed from 64-bit ones (Zipkin, Jaeger) only
-    /// in the low one.
-    pub fn spread(self) -> u64 {
-        (self.0 as u64 ^ (self.0 >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-}
-
 /// A 64-bit span identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SpanId(pub u64);

@@ -55,7 +55,9 @@ impl Spill {
 
     /// The partition a trace belongs to.
     pub fn partition_of(&self, trace: TraceId) -> usize {
-        ((trace.spread() >> 32) % self.partitions as u64) as usize
+        // Mix both halves: generated and hashed ids differ in either.
+        let mixed = (trace.0 as u64 ^ (trace.0 >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ((mixed >> 32) % self.partitions as u64) as usize
     }
 
     /// Appends spans to their partitions. Encoding happens before the lock
