@@ -183,6 +183,15 @@ fn timings_go_to_stderr_and_leave_the_report_alone() {
         "total",
     ] {
         assert!(said.contains(&format!("timings: {stage}")), "{said}");
+        // Each stage's CPU time, and the cores it kept busy on average.
+        let line = said
+            .lines()
+            .find(|l| l.contains(&format!("timings: {stage} ")))
+            .unwrap();
+        let cpu = line.split(", CPU ").nth(1).expect(line);
+        let (seconds, cores) = cpu.split_once(" s (").expect(line);
+        assert!(seconds.parse::<f64>().unwrap() >= 0.0, "{line}");
+        assert!(cores.contains(" cores)"), "{line}");
     }
     assert!(said.contains("spans/s"), "{said}");
 }
