@@ -15,6 +15,7 @@
 use std::ops::Range;
 
 use super::Sink;
+use super::json_brackets::{close, string_end};
 use super::json_records::Record;
 use crate::model::Location;
 
@@ -414,41 +415,6 @@ fn value_end(buf: &[u8], at: usize, eof: bool) -> End {
                 None => End::More,
             }
         }
-    }
-}
-
-/// The offset just after the bracket that brings `depth` open brackets,
-/// counted from `at`, to zero.
-fn close(buf: &[u8], mut at: usize, mut depth: usize) -> Option<usize> {
-    while at < buf.len() {
-        match buf[at] {
-            b'"' => {
-                at = string_end(buf, at + 1)?;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(at + 1);
-                }
-            }
-            _ => {}
-        }
-        at += 1;
-    }
-    None
-}
-
-/// The offset just after the closing quote of a string whose contents
-/// start at `at`.
-fn string_end(buf: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        at += memchr::memchr2(b'"', b'\\', buf.get(at..)?)?;
-        if buf[at] == b'"' {
-            return Some(at + 1);
-        }
-        at += 2; // an escape: the next byte is never the string's end
     }
 }
 

@@ -8,6 +8,7 @@
 mod decompress;
 mod inputs;
 mod jaeger;
+mod json_brackets;
 mod json_envelope;
 mod json_locate;
 pub mod json_records;
