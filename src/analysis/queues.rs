@@ -18,6 +18,7 @@
 //! turn them into tables with polars.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -191,11 +192,13 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     let strings = &set.strings;
     // Every producer of the set, so a selected flow is followed through
     // consumers in traces the selection left out.
+    // Both walks over every span run on the pool: they are most of the
+    // time this takes, and a set without messages still pays for them.
     let producers: Vec<At> = set
         .traces
-        .iter()
+        .par_iter()
         .enumerate()
-        .flat_map(|(t, trace)| {
+        .flat_map_iter(|(t, trace)| {
             (0..trace.spans.len())
                 .filter(move |&i| is_producer(strings, &trace.spans[i]))
                 .map(move |i| (t, i))
@@ -225,17 +228,28 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
                 .map(|c| (t, c)),
         );
     }
-    for (t, trace) in set.traces.iter().enumerate() {
-        for (i, span) in trace.spans.iter().enumerate() {
-            if span.links.is_none() || is_producer(strings, span) {
-                continue;
-            }
-            for link in span.links.iter().flat_map(|l| l.iter()) {
-                if let Some(&p) = by_id.get(&(link.trace_id, link.span_id)) {
-                    consumers[p].push((t, i));
-                }
-            }
-        }
+    let linking: Vec<(usize, At)> = set
+        .traces
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, trace)| {
+            let by_id = &by_id;
+            trace
+                .spans
+                .iter()
+                .enumerate()
+                .filter(|(_, span)| span.links.is_some() && !is_producer(strings, span))
+                .flat_map(move |(i, span)| {
+                    span.links
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .filter_map(move |link| by_id.get(&(link.trace_id, link.span_id)))
+                        .map(move |&p| (p, (t, i)))
+                })
+        })
+        .collect();
+    for (p, at) in linking {
+        consumers[p].push(at);
     }
     // Consumer spans, numbered; a span under another consumer of the same
     // message (a "process" under its "receive") is part of that one.
