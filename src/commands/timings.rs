@@ -10,7 +10,9 @@ pub struct Timings {
     enabled: bool,
     started: Instant,
     last: Instant,
-    /// The process's CPU time at `last`.
+    /// The process's CPU time at `started` and at `last`, so that the
+    /// total's CPU time is the sum of the stages'.
+    started_cpu: Option<Duration>,
     last_cpu: Option<Duration>,
     stages: Vec<Stage>,
 }
@@ -51,11 +53,13 @@ impl Timings {
     /// A stopwatch that records only when `enabled`.
     pub fn new(enabled: bool) -> Self {
         let now = Instant::now();
+        let cpu = if enabled { cpu_time() } else { None };
         Timings {
             enabled,
             started: now,
             last: now,
-            last_cpu: if enabled { cpu_time() } else { None },
+            started_cpu: cpu,
+            last_cpu: cpu,
             stages: Vec::new(),
         }
     }
@@ -68,9 +72,7 @@ impl Timings {
             self.stages.push(Stage {
                 name: stage,
                 wall: now - self.last,
-                cpu: cpu
-                    .zip(self.last_cpu)
-                    .map(|(now, then)| now.saturating_sub(then)),
+                cpu: since(cpu, self.last_cpu),
                 peak: peak_rss(),
             });
             (self.last, self.last_cpu) = (now, cpu);
@@ -100,7 +102,7 @@ impl Timings {
             "critpath: timings: {:<12} {:>9.3} s{} ({spans} spans, {rate:.0} spans/s)",
             "total",
             total.as_secs_f64(),
-            cores(cpu_time(), total),
+            cores(since(cpu_time(), self.started_cpu), total),
         );
         if let Some((per_trace, aggregation)) = super::threads::started() {
             eprintln!(
@@ -109,6 +111,11 @@ impl Timings {
             );
         }
     }
+}
+
+/// The CPU time used between `then` and `now`, where both are known.
+fn since(now: Option<Duration>, then: Option<Duration>) -> Option<Duration> {
+    now.zip(then).map(|(now, then)| now.saturating_sub(then))
 }
 
 /// ", CPU 1.234 s (1.8 cores)" for a stage that used `cpu` in `wall`.
