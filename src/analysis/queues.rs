@@ -191,9 +191,9 @@ impl<'a, T: Copy> Above<'a, T> {
 pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     let strings = &set.strings;
     // Every producer of the set, so a selected flow is followed through
-    // consumers in traces the selection left out.
-    // Both walks over every span run on the pool: they are most of the
-    // time this takes, and a set without messages still pays for them.
+    // consumers in traces the selection left out. This walk and the one
+    // for linking spans below visit every span, so they run on the pool:
+    // a set without messages still pays for them.
     let producers: Vec<At> = set
         .traces
         .par_iter()
@@ -228,6 +228,7 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
                 .map(|c| (t, c)),
         );
     }
+    // Linking spans, found on the pool (see the producers' walk).
     let linking: Vec<(usize, At)> = set
         .traces
         .par_iter()
