@@ -198,7 +198,7 @@ mod tests {
             .iter()
             .map(|t| {
                 let ids = t.spans.iter().map(|s| s.span_id).collect();
-                (t.id, ids, t.roots.clone(), t.graph.edge_count())
+                (t.id, ids, t.roots.clone(), t.tree.edges())
             })
             .collect()
     }

@@ -1,7 +1,8 @@
 //! The model: spans normalised from every format, grouped into traces.
 //!
 //! Readers in [`crate::ingest`] produce [`Span`]s; [`TraceSet::build`] groups
-//! them by trace id across all inputs and builds one [`Trace`] graph each.
+//! them by trace id across all inputs and builds one [`Trace`] each, a
+//! [`Tree`] of spans.
 
 mod attrs;
 mod group;
@@ -14,6 +15,7 @@ pub mod spill;
 #[cfg(test)]
 pub mod testutil;
 mod trace;
+mod tree;
 
 pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
 pub use ids::{IdError, SpanId, TraceId};
@@ -25,6 +27,7 @@ pub use span::{
     EARLIEST, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status, check_times,
 };
 pub use trace::Trace;
+pub use tree::Tree;
 
 use std::sync::Arc;
 

@@ -3,19 +3,17 @@
 
 use std::cmp::Ordering;
 
-use petgraph::Direction;
-use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use super::ids::TraceId;
 use super::intern::{Interner, Sym};
 use super::quality::{Count, Quality, SpanExample};
 use super::span::{Nanos, Span, SpanKind};
+use super::tree::Tree;
 
 /// A trace: its spans and the parent→child graph over them.
 ///
-/// Node `i` of [`Trace::graph`] is `spans[i]`; an edge runs from a parent to
-/// each child. Spans are ordered by start time, so indices are stable for a
+/// Index `i` of [`Trace::tree`] is `spans[i]`. Spans are ordered by start time, so indices are stable for a
 /// given input regardless of file order or thread count.
 #[derive(Debug)]
 pub struct Trace {
@@ -25,8 +23,8 @@ pub struct Trace {
     pub label: Option<Sym>,
     /// The spans, by start time (then span id).
     pub spans: Vec<Span>,
-    /// Parent → child edges; node indices are indices into `spans`.
-    pub graph: DiGraph<(), (), u32>,
+    /// Each span's parent and children, by index into `spans`.
+    pub tree: Tree,
     /// Spans without a (present) parent, by start time.
     pub roots: Vec<usize>,
     /// The data-quality counts building this trace made.
@@ -50,17 +48,11 @@ impl Trace {
         let mut parents = resolve_parents(&ex, &spans, quality);
         break_cycles(&ex, &spans, &mut parents, quality);
 
-        let mut graph = DiGraph::with_capacity(spans.len(), spans.len());
-        for _ in &spans {
-            graph.add_node(());
-        }
+        let tree = Tree::new(&parents);
         let mut roots = Vec::new();
         for (child, parent) in parents.iter().enumerate() {
             match *parent {
-                Some(p) => {
-                    graph.add_edge(NodeIndex::new(p), NodeIndex::new(child), ());
-                    count_skew(&ex, &spans[p], &spans[child], quality);
-                }
+                Some(p) => count_skew(&ex, &spans[p], &spans[child], quality),
                 None => roots.push(child),
             }
         }
@@ -90,25 +82,20 @@ impl Trace {
             id,
             label,
             spans,
-            graph,
+            tree,
             roots,
             issues: quality.trace_counts().since(counted_before),
         }
     }
 
-    /// The children of span `i`, in no particular order.
+    /// The children of span `i`, in ascending order (by start time).
     pub fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.graph
-            .neighbors_directed(NodeIndex::new(i), Direction::Outgoing)
-            .map(|n| n.index())
+        self.tree.children(i).iter().map(|&c| c as usize)
     }
 
     /// The parent of span `i`, if it has one in this trace.
     pub fn parent(&self, i: usize) -> Option<usize> {
-        self.graph
-            .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
-            .next()
-            .map(|n| n.index())
+        self.tree.parent(i)
     }
 
     /// The earliest start of any span.
