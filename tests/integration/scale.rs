@@ -194,6 +194,24 @@ fn timings_go_to_stderr_and_leave_the_report_alone() {
         assert!(cores.contains(" cores)"), "{line}");
     }
     assert!(said.contains("spans/s"), "{said}");
+    // Where Linux tells, each stage's own peak memory (sampled), within
+    // the run's peak so far, which never falls; the total's is the run's.
+    if cfg!(target_os = "linux") {
+        let mib = |text: &str| text.parse::<u64>().expect(text);
+        let mut last = 0;
+        for line in said.lines().filter(|l| l.contains(", peak memory ")) {
+            let rest = line.split(", peak memory ").nth(1).unwrap();
+            if line.contains("timings: total ") {
+                assert!(mib(rest.split(" MiB").next().unwrap()) >= last, "{said}");
+                continue;
+            }
+            let (own, so_far) = rest.split_once(" MiB (so far ").expect(line);
+            let so_far = mib(so_far.split(" MiB").next().unwrap());
+            assert!(mib(own) <= so_far && so_far >= last, "{said}");
+            last = so_far;
+        }
+        assert!(last > 0, "{said}");
+    }
 }
 
 /// The `threads` line of `--timings`: (per-trace threads, aggregation
