@@ -13,8 +13,9 @@ use super::tree::Tree;
 
 /// A trace: its spans and the parent→child graph over them.
 ///
-/// Index `i` of [`Trace::tree`] is `spans[i]`. Spans are ordered by start time, so indices are stable for a
-/// given input regardless of file order or thread count.
+/// Index `i` of [`Trace::tree`] is `spans[i]`. Spans are ordered by start
+/// time, so indices are stable for a given input regardless of file order
+/// or thread count.
 #[derive(Debug)]
 pub struct Trace {
     /// The trace id.
