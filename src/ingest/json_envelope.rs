@@ -1,7 +1,9 @@
-//! Cutting a large `{"KEY": [member, ...], ...}` document into windows of
-//! whole members, so that it is read a window at a time like JSON lines
-//! instead of held whole: the Jaeger query API's `{"data": [traces]}` and
-//! an OTLP/JSON request's `{"resourceSpans": [...]}` (see [`Envelope`]).
+//! Cutting a large `{"KEY": [member, ...], ...}` document, or a large
+//! `[member, ...]` one, into windows of whole members, so that it is read a
+//! window at a time like JSON lines instead of held whole: the Jaeger query
+//! API's `{"data": [traces]}`, an OTLP/JSON request's
+//! `{"resourceSpans": [...]}`, and a bare array of Jaeger traces, Zipkin
+//! traces or Sentry events (see [`Envelope`]).
 //!
 //! The scan only follows structure (strings, brackets, commas); it does not
 //! validate. Each member is parsed, and so checked, by its reader; a window
@@ -20,10 +22,10 @@ use super::json_records::Record;
 use crate::model::Location;
 
 /// The array whose members an envelope's records are: a document that
-/// starts `{"KEY": [`.
+/// starts `{"KEY": [`, or one that is the array itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Envelope {
-    /// The array's member name.
+    /// The array's member name; empty for a document that is the array.
     key: &'static str,
     /// The same, quoted as JSON.
     quoted: &'static [u8],
@@ -42,10 +44,32 @@ impl Envelope {
         key: "resourceSpans",
         quoted: b"\"resourceSpans\"",
     };
+    /// A document that is one array, `[member, ...]`: a bare array of
+    /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry
+    /// events. Its end is its `]` alone, a [`Piece::Tail`] with nothing
+    /// for a reader to check.
+    pub const ARRAY: Envelope = Envelope {
+        key: "",
+        quoted: b"",
+    };
 
-    /// The array's member name.
+    /// The array's member name; empty for [`Envelope::ARRAY`].
     pub fn key(self) -> &'static str {
         self.key
+    }
+
+    /// Whether the array is a member of an object (whose other members
+    /// are in its [`Piece::Tail`]), not the whole document.
+    pub fn keyed(self) -> bool {
+        !self.key.is_empty()
+    }
+
+    /// Whether `head` is an [`Envelope::ARRAY`] whose first member starts
+    /// with `open` (`b'{'` for objects, `b'['` for arrays).
+    pub fn array_of(head: &[u8], open: u8) -> bool {
+        let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        let at = skip_space(head, 0);
+        head.get(at) == Some(&b'[') && head.get(skip_space(head, at + 1)) == Some(&open)
     }
 
     /// Whether `head` starts with `{"KEY": [` (after a byte-order mark and
@@ -81,7 +105,8 @@ pub enum Piece {
     /// One member of the array.
     Member(Range<usize>),
     /// From the array's closing `]` to its document's closing `}`: the
-    /// document's other members (`], "errors": [...]}`).
+    /// document's other members (`], "errors": [...]}`); the `]` alone for
+    /// an [`Envelope::ARRAY`].
     Tail(Range<usize>),
     /// Where the input stops having this shape; the rest of the window
     /// (which then runs to the end of the input) is not read.
@@ -112,10 +137,20 @@ impl Expected {
     /// For a message: "expected {this}".
     pub fn describe(self, envelope: Envelope) -> String {
         let key = envelope.key;
+        let head = if envelope.keyed() {
+            format!("`{{\"{key}\": [`")
+        } else {
+            "`[`".to_string()
+        };
+        let array = if envelope.keyed() {
+            format!("the {key} array")
+        } else {
+            "the array".to_string()
+        };
         match self {
-            Expected::Head => format!("`{{\"{key}\": [`"),
-            Expected::HeadOrEnd => format!("`{{\"{key}\": [` or the end of the input"),
-            Expected::CommaOrClose => format!("`,` or `]` after a member of the {key} array"),
+            Expected::Head => head,
+            Expected::HeadOrEnd => format!("{head} or the end of the input"),
+            Expected::CommaOrClose => format!("`,` or `]` after a member of {array}"),
             Expected::Value => "a JSON value".to_string(),
             Expected::CompleteValue => "a complete JSON value".to_string(),
         }
@@ -132,8 +167,10 @@ pub struct Scan {
 }
 
 /// The pieces of a window as records, each with its line.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Records<'a> {
+    /// The shape they were cut from.
+    pub envelope: Envelope,
     /// The array's members.
     pub members: Vec<Record<'a>>,
     /// The documents' ends (`], ...}`).
@@ -148,16 +185,11 @@ impl Records<'_> {
     /// did, as one unreadable record in `sink` (whose message names `what`
     /// the reader expected, as "an OTLP/JSON request"); that location and
     /// message.
-    pub fn count_broken(
-        &self,
-        envelope: Envelope,
-        what: &str,
-        sink: &mut Sink<'_>,
-    ) -> Option<(Location, String)> {
+    pub fn count_broken(&self, what: &str, sink: &mut Sink<'_>) -> Option<(Location, String)> {
         let (line, expected) = self.bad?;
         let message = format!(
             "expected {} in {what}; the rest of the input is not read",
-            expected.describe(envelope)
+            expected.describe(self.envelope)
         );
         sink.skip(Location::Line(line), message.clone());
         Some((Location::Line(line), message))
@@ -169,6 +201,8 @@ impl Records<'_> {
 /// anyway), so that the parsing thread does not count them again.
 #[derive(Clone, Copy, Debug)]
 pub struct Located<'a> {
+    /// The shape they were cut from.
+    pub envelope: Envelope,
     /// The pieces, in order.
     pub pieces: &'a [Piece],
     /// Per piece, the newlines in the window before its start.
@@ -198,13 +232,20 @@ pub fn newlines(bytes: &[u8], pieces: &[Piece]) -> (Vec<u64>, u64) {
     (each, count(bytes.len()))
 }
 
-/// The `pieces` of `bytes`, whose first line is `first_line`, as records.
-pub fn records<'a>(bytes: &'a [u8], first_line: u64, pieces: &[Piece]) -> Records<'a> {
+/// The `pieces` of `bytes`, cut as `envelope`, whose first line is
+/// `first_line`, as records.
+pub fn records<'a>(
+    envelope: Envelope,
+    bytes: &'a [u8],
+    first_line: u64,
+    pieces: &[Piece],
+) -> Records<'a> {
     let (newlines, _) = newlines(bytes, pieces);
     located_records(
         bytes,
         first_line,
         Located {
+            envelope,
             pieces,
             newlines: &newlines,
         },
@@ -213,7 +254,12 @@ pub fn records<'a>(bytes: &'a [u8], first_line: u64, pieces: &[Piece]) -> Record
 
 /// [`records`] of pieces whose newlines are counted already.
 pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_>) -> Records<'a> {
-    let mut out = Records::default();
+    let mut out = Records {
+        envelope: located.envelope,
+        members: Vec::new(),
+        tails: Vec::new(),
+        bad: None,
+    };
     for (piece, &before) in located.pieces.iter().zip(located.newlines) {
         let line = first_line + before;
         match piece {
@@ -235,7 +281,8 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before a document (the input's start, or after a document's `}`):
-    /// only `{"data": [` or the end of the input may come.
+    /// only `{"data": [` (`[` for an [`Envelope::ARRAY`]) or the end of the
+    /// input may come.
     Outside,
     /// Just after `{"data": [`: a member (with no comma before it) or `]`.
     Opened,
@@ -287,7 +334,7 @@ impl Envelope {
                 return out;
             }
             let member_at = match (state, buf[p]) {
-                (State::Opened | State::AfterMember, b']') => match close(buf, p + 1, 1) {
+                (State::Opened | State::AfterMember, b']') => match self.tail_end(buf, p) {
                     Some(end) => {
                         out.pieces.push(Piece::Tail(p..end));
                         (at, state) = (end, State::Outside);
@@ -297,7 +344,7 @@ impl Envelope {
                 },
                 (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
                 (State::Opened, _) => Some(p),
-                (State::Outside, b'{') => match self.head(buf, p) {
+                (State::Outside, c) if c == self.open() => match self.head(buf, p) {
                     Head::Found(after) => {
                         (at, state) = (after, State::Opened);
                         continue;
@@ -355,10 +402,31 @@ enum Head {
 }
 
 impl Envelope {
-    /// Matches `{ "KEY" : [` at `at`.
+    /// Where the document whose array closes at `close_at` ends: after the
+    /// `}` that closes its object, or right after the `]` of an
+    /// [`Envelope::ARRAY`]; `None` if `buf` ends before that.
+    fn tail_end(self, buf: &[u8], close_at: usize) -> Option<usize> {
+        if self.keyed() {
+            close(buf, close_at + 1, 1)
+        } else {
+            Some(close_at + 1)
+        }
+    }
+
+    /// The byte a document opens with.
+    fn open(self) -> u8 {
+        if self.keyed() { b'{' } else { b'[' }
+    }
+
+    /// Matches `{ "KEY" : [` (or the `[` of an [`Envelope::ARRAY`]) at `at`.
     fn head(self, buf: &[u8], at: usize) -> Head {
         let mut p = at;
-        for token in [&b"{"[..], self.quoted, b":", b"["] {
+        let tokens: &[&[u8]] = if self.keyed() {
+            &[b"{", self.quoted, b":", b"["]
+        } else {
+            &[b"["]
+        };
+        for &token in tokens {
             p = skip_space(buf, p);
             let rest = &buf[p.min(buf.len())..];
             if rest.len() < token.len() {
@@ -454,13 +522,18 @@ mod tests {
         assert!(!Envelope::JAEGER.starts(doc));
         assert!(!Envelope::OTLP.starts(b"{\"data\": []}"));
         let got = Envelope::OTLP.scan(doc, true, true);
-        let found = records(doc, 3, &got.pieces);
+        let found = records(Envelope::OTLP, doc, 3, &got.pieces);
         let lines: Vec<_> = found.members.iter().map(|r| (r.line, r.bytes)).collect();
         assert_eq!(lines, [(3, &b"{\"a\": 1}"[..]), (4, b"{\"b\": 2}")]);
         assert_eq!(found.tails.len(), 1);
         assert_eq!((found.tails[0].line, found.bad), (5, None));
         let bad = Envelope::OTLP.scan(b"{\"resourceSpans\": [1 2]}", true, true);
-        let found = records(b"{\"resourceSpans\": [1 2]}", 1, &bad.pieces);
+        let found = records(
+            Envelope::OTLP,
+            b"{\"resourceSpans\": [1 2]}",
+            1,
+            &bad.pieces,
+        );
         assert_eq!(found.bad, Some((1, Expected::CommaOrClose)));
         assert_eq!(
             Expected::CommaOrClose.describe(Envelope::OTLP),
@@ -581,6 +654,75 @@ mod tests {
         assert!(!starts_envelope(b"[{\"data\": []}]"));
     }
 
+    #[test]
+    fn an_array_is_its_members_each_ended_by_its_bracket() {
+        let doc = "[1, [2, \"]\"],\n {\"a\": \"]\"}]\n[3] []";
+        let got = Envelope::ARRAY.scan(doc.as_bytes(), true, true);
+        assert_eq!(
+            texts(doc, &got),
+            [
+                "member 1",
+                "member [2, \"]\"]",
+                "member {\"a\": \"]\"}",
+                "tail ]",
+                "member 3",
+                "tail ]",
+                "tail ]"
+            ]
+        );
+        let bad = Envelope::ARRAY.scan(b"[1 2]", true, true);
+        assert_eq!(texts("[1 2]", &bad), ["member 1", "bad 2]"]);
+        assert_eq!(
+            Expected::CommaOrClose.describe(Envelope::ARRAY),
+            "`,` or `]` after a member of the array"
+        );
+        assert_eq!(
+            Expected::HeadOrEnd.describe(Envelope::ARRAY),
+            "`[` or the end of the input"
+        );
+        let not = Envelope::ARRAY.scan(b"{\"data\": []}", true, true);
+        assert_eq!(texts("{\"data\": []}", &not), ["bad {\"data\": []}"]);
+    }
+
+    #[test]
+    fn an_array_of_objects_or_of_arrays_is_told_by_its_first_member() {
+        assert!(Envelope::array_of(
+            b"\xEF\xBB\xBF\n [\n  {\"traceID\"",
+            b'{'
+        ));
+        assert!(Envelope::array_of(b"[[{\"traceId\"", b'['));
+        assert!(!Envelope::array_of(b"[[{\"traceId\"", b'{'));
+        assert!(!Envelope::array_of(b"[{\"traceId\"", b'['));
+        assert!(!Envelope::array_of(b"{\"data\": [{", b'{'));
+        assert!(!Envelope::array_of(b"[", b'{'));
+    }
+
+    /// Cuts `doc` at the sizes of `cuts` in turn, scanning each window as
+    /// the stream does; the pieces found, in the coordinates of `doc`, and
+    /// how far the windows reached.
+    fn scan_in_windows(envelope: Envelope, doc: &str, cuts: &[usize]) -> (Vec<Piece>, usize) {
+        let mut found = Vec::new();
+        let (mut start, mut end) = (0, 0);
+        let mut sizes = cuts.iter().cycle();
+        loop {
+            let eof = end == doc.len();
+            let got = envelope.scan(&doc.as_bytes()[start..end], eof, start == 0);
+            found.extend(got.pieces.iter().map(|p| match p {
+                Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
+                Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
+                Piece::Bad { at, expected } => Piece::Bad {
+                    at: at + start,
+                    expected: *expected,
+                },
+            }));
+            start += got.len;
+            if eof {
+                return (found, start);
+            }
+            end = (end + sizes.next().unwrap()).min(doc.len());
+        }
+    }
+
     proptest! {
         /// Cutting anywhere and scanning each window in turn finds the
         /// pieces one scan of the whole finds.
@@ -588,31 +730,23 @@ mod tests {
         fn windows_find_what_the_whole_finds(
             members in proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..12),
             cuts in proptest::collection::vec(1usize..40, 1..30),
+            bare in any::<bool>(),
         ) {
             let body: Vec<String> = members
                 .iter()
                 .map(|m| serde_json::json!({"m": m, "n": [1, {"k": m}]}).to_string())
                 .collect();
-            let doc = format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n"));
-            let whole = scan(doc.as_bytes(), true, true);
-            let mut found = Vec::new();
-            let (mut start, mut end) = (0, 0);
-            let mut sizes = cuts.iter().cycle();
-            loop {
-                let eof = end == doc.len();
-                let got = scan(&doc.as_bytes()[start..end], eof, start == 0);
-                found.extend(got.pieces.iter().map(|p| match p {
-                    Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
-                    Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
-                    Piece::Bad { at, expected } => Piece::Bad { at: at + start, expected: *expected },
-                }));
-                start += got.len;
-                if eof {
-                    break;
-                }
-                end = (end + sizes.next().unwrap()).min(doc.len());
-            }
-            prop_assert_eq!(start, doc.len());
+            let (envelope, doc) = if bare {
+                (Envelope::ARRAY, format!("[\n{}\n]\n", body.join(",\n")))
+            } else {
+                (
+                    Envelope::JAEGER,
+                    format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n")),
+                )
+            };
+            let whole = envelope.scan(doc.as_bytes(), true, true);
+            let (found, reached) = scan_in_windows(envelope, &doc, &cuts);
+            prop_assert_eq!(reached, doc.len());
             prop_assert_eq!(found, whole.pieces.clone());
             prop_assert_eq!(whole.pieces.len(), members.len() + 1);
         }

@@ -77,6 +77,24 @@ pub fn value_or_skip(
     }
 }
 
+/// [`records_of`] for a reader that also reads a large bare array a member
+/// at a time ([`Envelope::ARRAY`](super::json_envelope::Envelope::ARRAY)):
+/// a window of one is its members, and where the input stops being an
+/// array is counted in `sink` as one unreadable record, the message naming
+/// `what` the reader expected (as "an array of Sentry events").
+pub fn records_or_members<'a>(
+    input: &Input<'a>,
+    what: &str,
+    sink: &mut super::Sink<'_>,
+) -> Vec<Record<'a>> {
+    let Some(pieces) = input.pieces else {
+        return records_of(input);
+    };
+    let records = super::json_envelope::located_records(input.bytes, 1, pieces);
+    records.count_broken(what, sink);
+    records.members
+}
+
 /// The records of an input: [`records`] of a whole input; every non-blank
 /// line of a window of a JSON-lines stream, whatever its first line holds.
 pub fn records_of<'a>(input: &Input<'a>) -> Vec<Record<'a>> {

@@ -467,10 +467,14 @@ fn read_one<'s>(
             name: &name,
             bytes: &window.bytes,
             window: true,
-            pieces: matches!(framing, Framing::Envelope(_)).then_some(json_envelope::Located {
-                pieces: &window.pieces,
-                newlines: &window.newlines,
-            }),
+            pieces: match framing {
+                Framing::Envelope(envelope) => Some(json_envelope::Located {
+                    envelope,
+                    pieces: &window.pieces,
+                    newlines: &window.newlines,
+                }),
+                _ => None,
+            },
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);

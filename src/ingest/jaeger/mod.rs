@@ -8,10 +8,11 @@
 //! - a bare trace `{"traceID", "spans", "processes"}`;
 //! - an array of traces.
 //!
-//! A large envelope (64 KiB or more, starting `{"data": [`) is read a
-//! window at a time ([`super::json_envelope`]), never held whole; a
-//! document that breaks off inside its `data` array keeps the traces before
-//! the break, and the rest counts as one unreadable record at its line.
+//! A large envelope (64 KiB or more, starting `{"data": [`) or array of
+//! traces (starting `[{`) is read a window at a time
+//! ([`super::json_envelope`]), never held whole; a document that breaks off
+//! inside its array keeps the traces before the break, and the rest counts
+//! as one unreadable record at its line.
 //!
 //! Per span: `spanID`, a trace id (the span's `traceID`, else the trace's)
 //! and `startTime`/`duration` (microseconds) are required; a span without
@@ -62,9 +63,12 @@ impl Reader for JaegerReader {
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
         lines_framing(head).or_else(|| {
-            Envelope::JAEGER
-                .starts(head)
-                .then_some(Framing::Envelope(Envelope::JAEGER))
+            if Envelope::JAEGER.starts(head) {
+                Some(Framing::Envelope(Envelope::JAEGER))
+            } else {
+                // A bare array of traces, read a trace at a time as well.
+                Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::ARRAY))
+            }
         })
     }
 
@@ -99,20 +103,24 @@ impl Reader for JaegerReader {
     }
 }
 
-/// Reads `record` if it is one `{"data": [...]}` envelope; `false` if it is
-/// not (or is malformed around its traces), for the general path to read
-/// or report. Its traces are found as a large document's are, a window at
-/// a time ([`json_envelope`]), so that both read alike.
+/// Reads `record` if it is one `{"data": [...]}` envelope or one array of
+/// traces; `false` if it is neither (or is malformed around its traces),
+/// for the general path to read or report. Its traces are found as a large
+/// document's are, a window at a time ([`json_envelope`]), so that both
+/// read alike: each trace located at its own line.
 fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    // Members, then the end of the one document, which must parse.
-    let Some((pieces, end)) = Envelope::JAEGER.whole(record.bytes) else {
-        return false;
-    };
-    if envelope_end(&record.bytes[end]).is_err() {
-        return false;
+    for envelope in [Envelope::JAEGER, Envelope::ARRAY] {
+        // Members, then the end of the one document, which must parse.
+        let Some((pieces, end)) = envelope.whole(record.bytes) else {
+            continue;
+        };
+        if envelope.keyed() && envelope_end(&record.bytes[end]).is_err() {
+            return false;
+        }
+        read_members(envelope, record.bytes, record.line, &pieces, sink);
+        return true;
     }
-    read_members(record.bytes, record.line, &pieces, sink);
-    true
+    false
 }
 
 /// Reads traces that are each a record of their own (the members of an
@@ -163,14 +171,26 @@ struct Members {
 /// Reads the pieces of an envelope found in `bytes` (whose first line is
 /// `first_line`): the errors each envelope reports, then its traces in
 /// parallel (so a whole document counts them in that order too).
-fn read_members(bytes: &[u8], first_line: u64, pieces: &[Piece], sink: &mut Sink<'_>) -> Members {
-    read_records(json_envelope::records(bytes, first_line, pieces), sink)
+fn read_members(
+    envelope: Envelope,
+    bytes: &[u8],
+    first_line: u64,
+    pieces: &[Piece],
+    sink: &mut Sink<'_>,
+) -> Members {
+    read_records(
+        json_envelope::records(envelope, bytes, first_line, pieces),
+        sink,
+    )
 }
 
 /// [`read_members`] of pieces made records.
 fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Members {
-    for end in &records.tails {
-        read_envelope_end(end, sink);
+    // A bare array's end is its `]`, with no errors to report.
+    if records.envelope.keyed() {
+        for end in &records.tails {
+            read_envelope_end(end, sink);
+        }
     }
     super::read_chunks(
         records.members.chunks(TRACES_PER_TASK).collect(),
@@ -180,7 +200,12 @@ fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Mem
             true
         },
     );
-    let broken = records.count_broken(Envelope::JAEGER, "a Jaeger export's envelope", sink);
+    let what = if records.envelope.keyed() {
+        "a Jaeger export's envelope"
+    } else {
+        "a Jaeger export's array of traces"
+    };
+    let broken = records.count_broken(what, sink);
     Members {
         recognised: !records.members.is_empty() || !records.tails.is_empty(),
         broken,

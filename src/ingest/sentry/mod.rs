@@ -4,7 +4,9 @@
 //! and events nested a few levels inside other JSON (test fixtures and
 //! ad-hoc dumps wrap them, e.g. `{"cases": [{"event": {...}}]}`). Sentry's
 //! event-details API shape is read too: spans under `entries[type=spans]`,
-//! root times as `startTimestamp`/`endTimestamp`, name from `title`.
+//! root times as `startTimestamp`/`endTimestamp`, name from `title`. An
+//! array of events of 64 KiB or more is read a window of whole events at
+//! a time ([`super::json_envelope`]), never held whole.
 //!
 //! A record that is one event is parsed into the borrowing types of
 //! [`typed`], which keep only what is read; one that is not (events inside
@@ -53,8 +55,9 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::json_envelope::Envelope;
 use super::json_locate::{Step, line_of, location_of, skip_at};
-use super::json_records::{Record, first_byte, lines_framing, parse, records_of};
+use super::json_records::{Record, first_byte, lines_framing, parse, records_or_members};
 use super::json_scalars::{scalar_text, str_field};
 use super::json_strict::Object;
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -85,7 +88,9 @@ impl Reader for SentryReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head)
+        lines_framing(head).or_else(|| {
+            Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::ARRAY))
+        })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
@@ -97,7 +102,7 @@ impl Reader for SentryReader {
 /// where that declines, through the general `Value` path. Tests pass a
 /// `typed` that always declines, to compare the two paths.
 fn read_input(input: &Input<'_>, sink: &mut Sink<'_>, typed: TypedPath) -> Result<(), ReadError> {
-    let records = records_of(input);
+    let records = records_or_members(input, "an array of Sentry events", sink);
     if let ([only], false) = (records.as_slice(), input.window) {
         if typed(only, sink) {
             return Ok(());

@@ -4,7 +4,9 @@
 //!
 //! Accepted shapes, each as one document or as JSON lines: an array of spans
 //! (one trace), an array of such arrays (`/api/v2/traces`), or one span
-//! object per line.
+//! object per line. An array of arrays of 64 KiB or more is read a window
+//! of whole traces at a time ([`super::json_envelope`]); an array of spans
+//! is read whole, since the halves of a shared span may be anywhere in it.
 //!
 //! Per span: `traceId`, `id` and `timestamp` are required; a span without
 //! them is skipped and counted at the line its object opens on, and one whose
@@ -39,8 +41,9 @@
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
+use super::json_envelope::Envelope;
 use super::json_locate::{Step, reject_at};
-use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
+use super::json_records::{Record, first_byte, lines_framing, records_or_members, value_or_skip};
 use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -61,11 +64,15 @@ impl Reader for ZipkinReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head)
+        // An array of traces is read a trace at a time; an array of spans
+        // is not: the halves of a shared span may be far apart in it.
+        lines_framing(head).or_else(|| {
+            Envelope::array_of(head, b'[').then_some(Framing::Envelope(Envelope::ARRAY))
+        })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
-        let records = records_of(input);
+        let records = records_or_members(input, "an array of Zipkin traces", sink);
         let single = records.len() == 1 && !input.window;
         let from = sink.spans.len();
         let mut halves = Vec::new();

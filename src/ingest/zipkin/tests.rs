@@ -243,3 +243,108 @@ fn odd_values_never_panic() {
         let _ = read(&strings, &bytes);
     }
 }
+
+/// An array of `traces` traces (`/api/v2/traces`), one span a line, several
+/// test windows long: each a client call whose server half shares its id,
+/// and the server's own work under it. The client span of trace `bad` has
+/// a timestamp that is not a number.
+fn large_array(traces: usize, bad: usize) -> String {
+    let mut doc = String::from("[\n");
+    for i in 1..=traces {
+        let start = if i == bad {
+            "\"x\"".to_string()
+        } else {
+            (1_700_000_000_000_000u64 + i as u64).to_string()
+        };
+        let span = |id: &str, extra: &str, service: &str| {
+            let start = if service == "front" {
+                &start
+            } else {
+                "1700000000000000"
+            };
+            format!(
+                "  {{\"traceId\": \"{i:x}\", \"id\": \"{id}\", \"name\": \"get /a\", \"timestamp\": {start}, \"duration\": 20, \"localEndpoint\": {{\"serviceName\": \"{service}\"}}{extra}}}"
+            )
+        };
+        doc.push_str(&format!(
+            " [\n{},\n{},\n{}\n ]{}\n",
+            span(&format!("{i:x}1"), ", \"kind\": \"CLIENT\"", "front"),
+            span(
+                &format!("{i:x}1"),
+                ", \"kind\": \"SERVER\", \"shared\": true",
+                "back"
+            ),
+            span(
+                &format!("{i:x}2"),
+                &format!(", \"parentId\": \"{i:x}1\""),
+                "back"
+            ),
+            if i < traces { "," } else { "" }
+        ));
+    }
+    doc.push_str("]\n");
+    doc
+}
+
+/// (span id, parent id, kind) of every span, sorted.
+fn shapes<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<u64>, SpanKind)> {
+    let mut out: Vec<_> = spans
+        .map(|s| (s.span_id.0, s.parent_id.map(|p| p.0), s.kind))
+        .collect();
+    out.sort_unstable_by_key(|s| (s.0, s.1));
+    out
+}
+
+#[test]
+fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
+    let doc = large_array(3000, 2500);
+    assert!(doc.len() > 3 * crate::ingest::stream::WINDOW_BYTES);
+    assert_eq!(
+        ZipkinReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
+        Some(Framing::Envelope(Envelope::ARRAY))
+    );
+    let streamed = crate::ingest::test_support::ingested(&doc);
+    let strings = Interner::new();
+    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(whole.len(), 3 * 3000 - 1);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(shapes(spans), shapes(whole.iter()));
+    // Each shared span was split in its window: a client, a server half
+    // under it, and the server's work under that.
+    let trace = &streamed.set.traces[0];
+    assert_eq!(trace.spans.len(), 3);
+    assert_eq!(streamed.set.quality.missing_parent, 0);
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, quality.unparsable_records);
+    assert_eq!(got.unparsable_records, 1);
+    assert_eq!(got.examples[0].location, Location::Line(1 + 5 * 2499 + 2));
+    assert_eq!(got.examples[0].location, quality.examples[0].location);
+    assert_eq!(got.examples[0].message, quality.examples[0].message);
+}
+
+#[test]
+fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
+    let doc = large_array(3000, 0);
+    let broken_at = doc.find("\"traceId\": \"7d1\"").unwrap();
+    let comma = doc[..broken_at].rfind("],").unwrap() + 1;
+    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
+    let got = crate::ingest::test_support::ingested(&broken);
+    assert_eq!(got.set.span_count(), 3 * 2000);
+    assert_eq!(got.set.quality.unparsable_records, 1);
+    let problem = &got.set.quality.examples[0];
+    assert_eq!(problem.location, Location::Line(1 + 5 * 2000 + 1));
+    assert!(
+        problem.message.contains("in an array of Zipkin traces"),
+        "{problem:?}"
+    );
+}
+
+#[test]
+fn an_array_of_spans_is_read_whole() {
+    // Its shared halves may be far apart: no window may split them.
+    let doc = format!("[\n{}]\n", "{\"traceId\": \"a\"},\n".repeat(5000));
+    assert_eq!(
+        ZipkinReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
+        None
+    );
+}

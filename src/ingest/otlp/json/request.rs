@@ -38,7 +38,7 @@ pub(super) fn read_pieces(
             ),
         }
     }
-    let broken = records.count_broken(Envelope::OTLP, "an OTLP/JSON request", sink);
+    let broken = records.count_broken("an OTLP/JSON request", sink);
     // Nothing read: the first member that is not JSON says why, as the
     // whole request's error would.
     let invalid = || {
@@ -63,7 +63,7 @@ pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let Some((pieces, _)) = Envelope::OTLP.whole(record.bytes) else {
         return false;
     };
-    let records = json_envelope::records(record.bytes, record.line, &pieces);
+    let records = json_envelope::records(Envelope::OTLP, record.bytes, record.line, &pieces);
     // When its end is not JSON, or no member of a non-empty array is, the
     // request is not one document, and the general path reports it as
     // such (as it did before requests were read by member). The end is
