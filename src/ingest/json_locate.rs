@@ -5,7 +5,9 @@
 //! "line 1" would be useless, so the record is scanned again along the
 //! span's path (object keys and array indices) to find the line its object
 //! opens on. That costs one more parse of the record, so it is only done for
-//! the problems kept as examples (see [`skip_at`]).
+//! the problems kept as examples (see [`skip_at`]). A reader that must
+//! locate many values of one record (every event of a wrapper) finds them
+//! all in one walk ([`lines_of`]).
 
 use std::fmt;
 
@@ -17,7 +19,7 @@ use super::times::Rejected;
 use crate::model::{Location, MAX_EXAMPLES};
 
 /// One step of a path into a JSON value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step<'a> {
     /// A member of an object.
     Key(&'a str),
@@ -131,6 +133,117 @@ pub fn line_of(bytes: &[u8], path: &[Step<'_>]) -> Option<u64> {
     Some(1 + memchr::memchr_iter(b'\n', &bytes[..bracket]).count() as u64)
 }
 
+/// The 1-based lines on which the objects or arrays at `paths` open (`None`
+/// where there is none), found in one walk over `bytes`. [`line_of`]
+/// parses from the start of the record for each path: for every event of
+/// a 34 MB wrapper of 5,000 Sentry events that took 440 s.
+///
+/// The walk follows structure only (see [`super::json_brackets`]): `bytes`
+/// is a record already parsed as JSON.
+pub fn lines_of(bytes: &[u8], paths: &[&[Step<'_>]]) -> Vec<Option<u64>> {
+    let mut root = Node::default();
+    for (i, path) in paths.iter().enumerate() {
+        let mut node = &mut root;
+        for step in *path {
+            node = node.children.entry(*step).or_default();
+        }
+        node.targets.push(i);
+    }
+    let mut opens = vec![None; paths.len()];
+    walk(bytes, 0, &root, &mut opens);
+    // Lines counted in one pass, over the offsets in ascending order.
+    let mut order: Vec<usize> = (0..paths.len()).filter(|&i| opens[i].is_some()).collect();
+    order.sort_unstable_by_key(|&i| opens[i]);
+    let (mut lines, mut counted, mut line) = (vec![None; paths.len()], 0, 1u64);
+    for i in order {
+        let at = opens[i].unwrap_or(0);
+        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count() as u64;
+        counted = at;
+        lines[i] = Some(line);
+    }
+    lines
+}
+
+/// The paths that pass through one value, as a tree of steps.
+#[derive(Default)]
+struct Node<'p> {
+    /// The paths (by index) that end at this value.
+    targets: Vec<usize>,
+    children: std::collections::HashMap<Step<'p>, Node<'p>>,
+}
+
+/// Walks the value that starts at or after `at` (after white space),
+/// noting in `opens` where the targets of `node` open; the offset just
+/// after the value (`None` where `bytes` ends first).
+fn walk(bytes: &[u8], at: usize, node: &Node<'_>, opens: &mut [Option<usize>]) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    let open = *bytes.get(at)?;
+    if matches!(open, b'{' | b'[') {
+        for &t in &node.targets {
+            opens[t] = Some(at);
+        }
+    }
+    if node.children.is_empty() {
+        return skip_value(bytes, at);
+    }
+    let close = if open == b'{' { b'}' } else { b']' };
+    if !matches!(open, b'{' | b'[') {
+        return skip_value(bytes, at);
+    }
+    let (mut p, mut index) = (at + 1, 0usize);
+    loop {
+        p = skip_space(bytes, p);
+        match *bytes.get(p)? {
+            b if b == close => return Some(p + 1),
+            b',' => p += 1,
+            _ if open == b'{' => {
+                let end = super::json_brackets::string_end(bytes, p + 1)?;
+                let raw = &bytes[p + 1..end - 1];
+                p = skip_space(bytes, end) + 1; // past the `:`
+                let key: std::borrow::Cow<'_, str> = if raw.contains(&b'\\') {
+                    serde_json::from_slice::<String>(&bytes[end - raw.len() - 2..end])
+                        .map_or(std::borrow::Cow::Borrowed(""), std::borrow::Cow::Owned)
+                } else {
+                    String::from_utf8_lossy(raw)
+                };
+                p = match node.children.get(&Step::Key(&key)) {
+                    Some(child) => walk(bytes, p, child, opens)?,
+                    None => skip_value(bytes, p)?,
+                };
+            }
+            _ => {
+                p = match node.children.get(&Step::Index(index)) {
+                    Some(child) => walk(bytes, p, child, opens)?,
+                    None => skip_value(bytes, p)?,
+                };
+                index += 1;
+            }
+        }
+    }
+}
+
+/// The offset just after the value that starts at or after `at`.
+fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    match *bytes.get(at)? {
+        b'{' | b'[' => super::json_brackets::close(bytes, at + 1, 1),
+        b'"' => super::json_brackets::string_end(bytes, at + 1),
+        _ => Some(
+            bytes[at..]
+                .iter()
+                .position(|b| matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace())
+                .map_or(bytes.len(), |n| at + n),
+        ),
+    }
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
 /// Where the value of `record` at `path` opens: its line.
 pub fn location_of(record: &Record<'_>, path: &[Step<'_>]) -> Location {
     Location::Line(record.line + line_of(record.bytes, path).unwrap_or(1) - 1)
@@ -158,6 +271,7 @@ pub fn reject_at(sink: &mut Sink<'_>, record: &Record<'_>, path: &[Step<'_>], re
 mod tests {
     use super::Step::{Index, Key};
     use super::*;
+    use proptest::prelude::*;
 
     const PRETTY: &str = r#"{
   "data": [
@@ -216,5 +330,114 @@ mod tests {
         let spans = [Key("data"), Index(0), Key("spans"), Index(1), Key("spanID")];
         assert_eq!(line_of(b, &spans), None);
         assert_eq!(line_of(b"not json", &[]), None);
+    }
+
+    #[test]
+    fn lines_of_many_paths_are_found_in_one_walk() {
+        let b = PRETTY.as_bytes();
+        let spans = [Key("data"), Index(0), Key("spans")];
+        let deeper = |i| [spans[0], spans[1], spans[2], Index(i)];
+        let (one, two, three) = (deeper(1), deeper(2), deeper(3));
+        let paths: [&[Step<'_>]; 8] = [
+            &three,
+            &[],
+            &one,
+            &[Key("data")],
+            &two,
+            &[Key("nope")],
+            &[spans[0], spans[1], spans[2], Index(0), Key("a")],
+            &three,
+        ];
+        assert_eq!(
+            lines_of(b, &paths),
+            [
+                Some(10),
+                Some(1),
+                Some(6),
+                Some(2),
+                Some(9),
+                None,
+                None,
+                Some(10)
+            ]
+        );
+        // An escaped key is compared unescaped.
+        let escaped = b"{\"a\\u0062\": [\n{}]}";
+        assert_eq!(lines_of(escaped, &[&[Key("ab"), Index(0)]]), [Some(2)]);
+    }
+
+    /// Any JSON value, a few levels deep, with keys that need escaping.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<i32>().prop_map(Value::from),
+            "[a-z\"\\\\ ]{0,4}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[ab\"\\\\]{0,2}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every path to a value of `value`, and one past each container's end.
+    fn paths(
+        value: &serde_json::Value,
+        at: &mut Vec<(bool, String, usize)>,
+        out: &mut Vec<Vec<(bool, String, usize)>>,
+    ) {
+        out.push(at.clone());
+        match value {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    at.push((true, k.clone(), 0));
+                    paths(v, at, out);
+                    at.pop();
+                }
+                at.push((true, "absent".into(), 0));
+                out.push(at.clone());
+                at.pop();
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    at.push((false, String::new(), i));
+                    paths(v, at, out);
+                    at.pop();
+                }
+                at.push((false, String::new(), items.len()));
+                out.push(at.clone());
+                at.pop();
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        /// One walk finds, for every path, the line one search finds.
+        #[test]
+        fn one_walk_agrees_with_a_search_per_path(value in json(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            let mut owned = Vec::new();
+            paths(&value, &mut Vec::new(), &mut owned);
+            let steps: Vec<Vec<Step<'_>>> = owned
+                .iter()
+                .map(|p| {
+                    p.iter()
+                        .map(|(key, k, i)| if *key { Key(k.as_str()) } else { Index(*i) })
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[Step<'_>]> = steps.iter().map(Vec::as_slice).collect();
+            let each: Vec<Option<u64>> =
+                refs.iter().map(|p| line_of(text.as_bytes(), p)).collect();
+            prop_assert_eq!(lines_of(text.as_bytes(), &refs), each);
+        }
     }
 }

@@ -56,7 +56,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::json_envelope::Envelope;
-use super::json_locate::{Step, line_of, location_of, skip_at};
+use super::json_locate::{Step, line_of, lines_of, location_of, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, parse, records_or_members};
 use super::json_scalars::{scalar_text, str_field};
 use super::json_strict::Object;
@@ -157,8 +157,13 @@ const LINES_PER_TASK: usize = 64;
 fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     let mut events = Vec::new();
     find_events(value, &mut Vec::new(), &mut events);
-    for (path, event) in &events {
-        read_parts(record, path, &value_event(event), sink);
+    // Located all at once: one by one, each search parsed the record from
+    // its start (quadratic in the events of a large wrapper).
+    let paths: Vec<&[Step<'_>]> = events.iter().map(|(path, _)| path.as_slice()).collect();
+    let lines = lines_of(record.bytes, &paths);
+    for ((path, event), line) in events.iter().zip(lines) {
+        let at = Location::Line(record.line + line.unwrap_or(1) - 1);
+        read_parts(record, path, &value_event(event), &at, sink);
     }
     !events.is_empty()
 }
@@ -174,17 +179,24 @@ fn read_typed(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     if !event.is_event() {
         return false;
     }
-    read_parts(record, &[], &event.parts(), sink);
+    read_parts(record, &[], &event.parts(), &location_of(record, &[]), sink);
     true
 }
 
-/// Reads one event found at `path` of `record`, however it was parsed.
-fn read_parts(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, sink: &mut Sink<'_>) {
+/// Reads one event found at `path` of `record`, however it was parsed;
+/// `at` is where the event opens.
+fn read_parts(
+    record: &Record<'_>,
+    path: &[Step<'_>],
+    event: &EventParts<'_>,
+    at: &Location,
+    sink: &mut Sink<'_>,
+) {
     let from = sink.spans.len();
     read_event(record, path, event, sink);
     // A span with a time out of bounds is counted at its event's line.
-    super::times::check_batch(sink, from, || location_of(record, path));
-    sink.locate(from, &location_of(record, path));
+    super::times::check_batch(sink, from, || at.clone());
+    sink.locate(from, at);
 }
 
 const NOT_SENTRY: &str = "expected a Sentry transaction event (an object with \"spans\" or \"contexts\".\"trace\" and \"event_id\" or \"type\": \"transaction\")";
