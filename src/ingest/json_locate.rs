@@ -107,6 +107,13 @@ impl<'de> Visitor<'de> for Seek<'_, '_> {
 /// The 1-based line of `bytes` on which the object or array at `path`
 /// opens, or `None` if there is no object or array there.
 pub fn line_of(bytes: &[u8], path: &[Step<'_>]) -> Option<u64> {
+    if path.is_empty() {
+        // The record itself (every event of JSON lines): where its first
+        // token is, without a parse.
+        let at = skip_space(bytes, 0);
+        return matches!(bytes.get(at), Some(b'{' | b'['))
+            .then(|| 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let err = Seek(path).deserialize(&mut deserializer).err()?;
     if err.line() == 0 || !err.to_string().starts_with(FOUND) {

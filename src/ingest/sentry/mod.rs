@@ -162,7 +162,7 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     let paths: Vec<&[Step<'_>]> = events.iter().map(|(path, _)| path.as_slice()).collect();
     let lines = lines_of(record.bytes, &paths);
     for ((path, event), line) in events.iter().zip(lines) {
-        let at = Location::Line(record.line + line.unwrap_or(1) - 1);
+        let at = || Location::Line(record.line + line.unwrap_or(1) - 1);
         read_parts(record, path, &value_event(event), &at, sink);
     }
     !events.is_empty()
@@ -179,24 +179,30 @@ fn read_typed(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     if !event.is_event() {
         return false;
     }
-    read_parts(record, &[], &event.parts(), &location_of(record, &[]), sink);
+    read_parts(
+        record,
+        &[],
+        &event.parts(),
+        &|| location_of(record, &[]),
+        sink,
+    );
     true
 }
 
 /// Reads one event found at `path` of `record`, however it was parsed;
-/// `at` is where the event opens.
+/// `at` says where the event opens.
 fn read_parts(
     record: &Record<'_>,
     path: &[Step<'_>],
     event: &EventParts<'_>,
-    at: &Location,
+    at: &dyn Fn() -> Location,
     sink: &mut Sink<'_>,
 ) {
     let from = sink.spans.len();
     read_event(record, path, event, sink);
     // A span with a time out of bounds is counted at its event's line.
-    super::times::check_batch(sink, from, || at.clone());
-    sink.locate(from, at);
+    super::times::check_batch(sink, from, at);
+    sink.locate(from, &at());
 }
 
 const NOT_SENTRY: &str = "expected a Sentry transaction event (an object with \"spans\" or \"contexts\".\"trace\" and \"event_id\" or \"type\": \"transaction\")";
