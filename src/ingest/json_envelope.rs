@@ -2,8 +2,9 @@
 //! `[member, ...]` one, into windows of whole members, so that it is read a
 //! window at a time like JSON lines instead of held whole: the Jaeger query
 //! API's `{"data": [traces]}`, an OTLP/JSON request's
-//! `{"resourceSpans": [...]}`, and a bare array of Jaeger traces, Zipkin
-//! traces or Sentry events (see [`Envelope`]).
+//! `{"resourceSpans": [...]}`, X-Ray's `{"Traces": [...]}`, and a bare
+//! array of Jaeger traces, Zipkin traces or Sentry events (see
+//! [`Envelope`]).
 //!
 //! The scan only follows structure (strings, brackets, commas); it does not
 //! validate. Each member is parsed, and so checked, by its reader; a window
@@ -43,6 +44,12 @@ impl Envelope {
     pub const OTLP: Envelope = Envelope {
         key: "resourceSpans",
         quoted: b"\"resourceSpans\"",
+    };
+    /// AWS X-Ray's `BatchGetTraces` output: `{"Traces": [trace, ...],
+    /// "UnprocessedTraceIds": [...]}`.
+    pub const XRAY: Envelope = Envelope {
+        key: "Traces",
+        quoted: b"\"Traces\"",
     };
     /// A document that is one array, `[member, ...]`: a bare array of
     /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry

@@ -6,7 +6,11 @@
 //! "UnprocessedTraceIds": [...]}` (each `Document` a segment serialised as a
 //! JSON string, or already an object), one trace object `{"Id", "Segments"}`,
 //! a bare segment document, or an array of any of these. Every id listed in
-//! `UnprocessedTraceIds` is counted as a record that could not be read.
+//! `UnprocessedTraceIds` is counted as a record that could not be read. An
+//! output of 64 KiB or more that starts `{"Traces": [` is read a window of
+//! whole traces at a time ([`super::json_envelope`]); a trace's segments
+//! are one member, so a subsegment sent as its own document finds its
+//! parent in its window.
 //!
 //! Per segment or subsegment: `id` and `start_time` (float seconds since
 //! the epoch, kept to the microsecond, see [`super::sentry::time`]) are
@@ -40,8 +44,9 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
+use super::json_envelope::{self, Envelope};
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_records::{Record, first_byte, lines_framing, records_of, value_or_skip};
+use super::json_records::{Record, first_byte, lines_framing, parse, records_of, value_or_skip};
 use super::json_scalars::{scalar_text, str_field};
 use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
@@ -63,10 +68,19 @@ impl Reader for XrayReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head)
+        // A trace's segments are one member: the subsegments sent as
+        // documents of their own find their parents within the window.
+        lines_framing(head).or_else(|| {
+            Envelope::XRAY
+                .starts(head)
+                .then_some(Framing::Envelope(Envelope::XRAY))
+        })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
+        if let Some(pieces) = input.pieces {
+            return read_pieces(input, pieces, sink);
+        }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
         let from = sink.spans.len();
@@ -94,6 +108,76 @@ impl Reader for XrayReader {
         }
         adopt_services(&mut sink.spans, from, &orphans, sink.strings);
         Ok(())
+    }
+}
+
+/// Traces per parallel task.
+const TRACES_PER_TASK: usize = 64;
+
+/// Reads one window of a large `{"Traces": [...]}` document (see
+/// [`Framing::Envelope`]): its traces, each a record of its own, and the
+/// document's end, where `UnprocessedTraceIds` are. An error if the window
+/// holds neither: where the document breaks, if it does (the input's error
+/// if no other window holds anything either).
+fn read_pieces(
+    input: &Input<'_>,
+    pieces: json_envelope::Located<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<(), ReadError> {
+    let records = json_envelope::located_records(input.bytes, 1, pieces);
+    // Traces in parallel, a chunk per task: each holds the parents its
+    // subsegment documents need.
+    super::read_chunks(
+        records.members.chunks(TRACES_PER_TASK).collect(),
+        sink,
+        |chunk, part| {
+            let mut orphans = Vec::new();
+            for member in chunk {
+                let value = match parse::<Value>(member.bytes) {
+                    Ok(value) => value,
+                    Err(err) => {
+                        part.skip(member.error_location(&err), format!("invalid JSON: {err}"));
+                        continue;
+                    }
+                };
+                let first = part.spans.len();
+                Reading {
+                    record: member,
+                    sink: part,
+                    orphans: &mut orphans,
+                }
+                .trace_or_skip(&value, &mut Vec::new());
+                part.locate(first, &Location::Line(member.line));
+            }
+            adopt_services(&mut part.spans, 0, &orphans, part.strings);
+            true
+        },
+    );
+    let mut orphans = Vec::new();
+    for end in &records.tails {
+        // The document with an empty array in place of the one read (no
+        // newline added, so its lines stay), read as a whole one is.
+        let rest = [&b"{\"Traces\":["[..], end.bytes].concat();
+        match parse::<Value>(&rest) {
+            Ok(value) => {
+                Reading {
+                    record: end,
+                    sink,
+                    orphans: &mut orphans,
+                }
+                .value(&value, &mut Vec::new(), None, 0);
+            }
+            Err(err) => sink.skip(
+                end.error_location(&err),
+                format!("invalid JSON at the end of the Traces array: {err}"),
+            ),
+        }
+    }
+    let broken = records.count_broken("X-Ray batch-get-traces output", sink);
+    match broken {
+        _ if !records.members.is_empty() || !records.tails.is_empty() => Ok(()),
+        Some((at, message)) => Err(ReadError::new(input, at, message)),
+        None => Err(ReadError::new(input, Location::Whole, NOT_XRAY)),
     }
 }
 
@@ -153,15 +237,7 @@ impl Reading<'_, '_, '_> {
                 path.push(Step::Key("Traces"));
                 for (i, trace) in traces.iter().enumerate() {
                     path.push(Step::Index(i));
-                    match trace.as_object() {
-                        Some(t) if t.contains_key("Segments") => self.trace(t, path),
-                        _ => skip_at(
-                            self.sink,
-                            self.record,
-                            path,
-                            "expected a trace object with \"Segments\"".into(),
-                        ),
-                    }
+                    self.trace_or_skip(trace, path);
                     path.pop();
                 }
                 path.pop();
@@ -193,6 +269,19 @@ impl Reading<'_, '_, '_> {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Reads a member of a `Traces` array: a trace object, else skipped.
+    fn trace_or_skip<'v>(&mut self, trace: &'v Value, path: &mut Vec<Step<'v>>) {
+        match trace.as_object() {
+            Some(t) if t.contains_key("Segments") => self.trace(t, path),
+            _ => skip_at(
+                self.sink,
+                self.record,
+                path,
+                "expected a trace object with \"Segments\"".into(),
+            ),
         }
     }
 

@@ -205,3 +205,117 @@ fn odd_values_never_panic() {
         }
     }
 }
+
+/// A `BatchGetTraces` output of `traces` traces, several test windows
+/// long, seven lines a trace: a segment of service `svc-N`, and a
+/// subsegment sent as its own document, listed first, which takes that
+/// service. The segment of trace `bad` has no `start_time`; two trace ids
+/// were not returned.
+fn large_output(traces: usize, bad: usize) -> String {
+    let mut doc = String::from("{\n  \"Traces\": [\n");
+    for i in 1..=traces {
+        let trace = format!("1-5d82881a-{i:024x}");
+        let start = if i == bad {
+            String::new()
+        } else {
+            format!(",\\\"start_time\\\":{}.5", 1_600_000_000 + i)
+        };
+        doc.push_str(&format!(
+            concat!(
+                "    {{\n",
+                "      \"Id\": \"{trace}\",\n",
+                "      \"Segments\": [\n",
+                "        {{\"Id\": \"b\", \"Document\": \"{{\\\"type\\\":\\\"subsegment\\\",\\\"trace_id\\\":\\\"{trace}\\\",\\\"id\\\":\\\"{i:x}b\\\",\\\"parent_id\\\":\\\"{i:x}a\\\",\\\"name\\\":\\\"late\\\",\\\"start_time\\\":1600000000.6,\\\"end_time\\\":1600000000.7}}\"}},\n",
+                "        {{\"Id\": \"a\", \"Document\": \"{{\\\"id\\\":\\\"{i:x}a\\\",\\\"name\\\":\\\"svc-{svc}\\\",\\\"trace_id\\\":\\\"{trace}\\\"{start},\\\"end_time\\\":1600000001}}\"}}\n",
+                "      ]\n",
+                "    }}{comma}\n"
+            ),
+            trace = trace,
+            i = i,
+            svc = i % 4,
+            start = start,
+            comma = if i < traces { "," } else { "" }
+        ));
+    }
+    doc.push_str("  ],\n  \"UnprocessedTraceIds\": [\"1-00000000-000000000000000000000001\", \"1-00000000-000000000000000000000002\"]\n}\n");
+    doc
+}
+
+/// (span id, parent id, service) of every span, sorted.
+fn shapes<'s>(
+    strings: &Interner,
+    spans: impl Iterator<Item = &'s Span>,
+) -> Vec<(u64, Option<u64>, String)> {
+    let mut out: Vec<_> = spans
+        .map(|s| {
+            let service = strings.resolve(s.service).to_string();
+            (s.span_id.0, s.parent_id.map(|p| p.0), service)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn a_large_output_is_read_a_window_at_a_time_as_it_is_whole() {
+    let doc = large_output(3000, 2500);
+    assert!(doc.len() > 3 * crate::ingest::stream::WINDOW_BYTES);
+    assert_eq!(
+        XrayReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
+        Some(Framing::Envelope(Envelope::XRAY))
+    );
+    let streamed = crate::ingest::test_support::ingested(&doc);
+    let strings = Interner::new();
+    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    assert_eq!(whole.len(), 2 * 3000 - 1);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(
+        shapes(&streamed.set.strings, spans),
+        shapes(&strings, whole.iter())
+    );
+    // Every subsegment document found its segment in its window.
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|s| strings.resolve(s.service) == "unknown")
+            .count(),
+        1,
+        "only the subsegment of the segment that was skipped"
+    );
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, quality.unparsable_records);
+    assert_eq!(got.unparsable_records, 3);
+    let messages = |q: &Quality| {
+        let mut m: Vec<String> = q.examples.iter().map(|p| p.message.clone()).collect();
+        m.sort();
+        m
+    };
+    assert_eq!(messages(got), messages(&quality));
+    let bad = got
+        .examples
+        .iter()
+        .find(|p| !p.message.contains("UnprocessedTraceIds"))
+        .unwrap();
+    assert_eq!(bad.location, Location::Line(2 + 7 * 2499 + 5));
+}
+
+#[test]
+fn a_large_output_that_breaks_off_keeps_what_came_before() {
+    let doc = large_output(3000, 0);
+    let broken_at = doc
+        .find("\"Id\": \"1-5d82881a-0000000000000000000007d1\"")
+        .unwrap();
+    let comma = doc[..broken_at].rfind("},").unwrap() + 1;
+    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
+    let got = crate::ingest::test_support::ingested(&broken);
+    assert_eq!(got.set.span_count(), 2 * 2000);
+    assert_eq!(got.set.quality.unparsable_records, 1);
+    let problem = &got.set.quality.examples[0];
+    assert_eq!(problem.location, Location::Line(2 + 7 * 2000 + 1));
+    assert!(
+        problem
+            .message
+            .contains("after a member of the Traces array in X-Ray batch-get-traces output"),
+        "{problem:?}"
+    );
+}
