@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{Input, ReadError, Reader, Sink};
-use crate::model::{Interner, Location, Quality, Span};
+use crate::model::{Interner, Location, Problem, Quality, Span};
 
 /// Reads `bytes` with `reader`, returning the spans and what was counted.
 pub fn read_with(
@@ -38,6 +38,56 @@ pub fn ingested(doc: &str) -> super::Ingested {
     let file = dir.path().join("input.json");
     std::fs::write(&file, doc).unwrap();
     ingest(&[InputSource::File(file)], &IngestOptions::default()).unwrap()
+}
+
+/// `doc`, more than three test windows long, read by `reader` as the
+/// command line reads it (a window at a time, cut as `framing` says, which
+/// is asserted) and whole: what each read, with the whole read's strings.
+pub fn read_both_ways(
+    reader: &dyn Reader,
+    doc: &str,
+    framing: super::Framing,
+) -> (super::Ingested, Vec<Span>, Quality, Interner) {
+    assert!(
+        doc.len() > 3 * super::stream::WINDOW_BYTES,
+        "{} bytes",
+        doc.len()
+    );
+    assert_eq!(
+        reader.framing(&doc.as_bytes()[..super::SNIFF_LEN]),
+        Some(framing)
+    );
+    let streamed = ingested(doc);
+    let strings = Interner::new();
+    let (whole, quality) = read_with(reader, &strings, doc.as_bytes()).unwrap();
+    (streamed, whole, quality, strings)
+}
+
+/// Asserts that a read a window at a time (`streamed`) counted what the
+/// whole read counted: `unparsable` records, the first at `line` with the
+/// same message.
+pub fn assert_counted_alike(streamed: &Quality, whole: &Quality, unparsable: u64, line: u64) {
+    assert_eq!(streamed.unparsable_records, unparsable);
+    assert_eq!(whole.unparsable_records, unparsable);
+    let (got, want) = (&streamed.examples[0], &whole.examples[0]);
+    assert_eq!(got.location, Location::Line(line));
+    assert_eq!(
+        (&got.location, &got.message),
+        (&want.location, &want.message)
+    );
+}
+
+/// Ingests `doc` broken off: with the comma after the member that ends
+/// with `end` (as `},`) just before the first `marker` removed. The spans
+/// read, and the one problem counted, where it broke.
+pub fn ingested_broken_before(doc: &str, marker: &str, end: &str) -> (usize, Problem) {
+    let at = doc.find(marker).expect("the marker is in the document");
+    let comma = doc[..at].rfind(end).expect("a member ends before it") + end.len() - 1;
+    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
+    let got = ingested(&broken);
+    let quality = &got.set.quality;
+    assert_eq!(quality.unparsable_records, 1, "{:?}", quality.examples);
+    (got.set.span_count(), quality.examples[0].clone())
 }
 
 /// (span id, location) of every span, sorted by id.

@@ -1,7 +1,10 @@
 //! Jaeger reader tests against the oracle exports and hand-made edge cases.
 
 use super::*;
-use crate::ingest::test_support::{ingested, located, oracle, read_with};
+use crate::ingest::test_support::{
+    assert_counted_alike, ingested, ingested_broken_before, located, oracle, read_both_ways,
+    read_with,
+};
 use crate::model::{Quality, TraceSet};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
@@ -608,37 +611,19 @@ fn large_array(traces: usize, bad: usize) -> String {
 #[test]
 fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(3000, 2500);
-    assert!(doc.len() > 3 * crate::ingest::stream::WINDOW_BYTES);
-    assert_eq!(
-        JaegerReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
-        Some(Framing::Envelope(
-            crate::ingest::json_envelope::Envelope::ARRAY
-        ))
-    );
-    let streamed = ingested(&doc);
-    let strings = Interner::new();
-    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::ARRAY);
+    let (streamed, whole, quality, _) = read_both_ways(&JaegerReader, &doc, framing);
     assert_eq!(whole.len(), 5999);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(located(spans), located(whole.iter()));
-    let got = &streamed.set.quality;
-    assert_eq!(got.unparsable_records, quality.unparsable_records);
-    assert_eq!(got.unparsable_records, 1);
-    assert_eq!(got.examples[0].location, Location::Line(1 + 8 * 2499 + 4));
-    assert_eq!(got.examples[0].location, quality.examples[0].location);
-    assert_eq!(got.examples[0].message, quality.examples[0].message);
+    assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 8 * 2499 + 4);
 }
 
 #[test]
 fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
     let doc = large_array(3000, 0);
-    let broken_at = doc.find("\"traceID\": \"7d1\"").unwrap();
-    let comma = doc[..broken_at].rfind("},").unwrap() + 1;
-    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
-    let got = ingested(&broken);
-    assert_eq!(got.set.span_count(), 2 * 2000);
-    assert_eq!(got.set.quality.unparsable_records, 1);
-    let problem = &got.set.quality.examples[0];
+    let (spans, problem) = ingested_broken_before(&doc, "\"traceID\": \"7d1\"", "},");
+    assert_eq!(spans, 2 * 2000);
     assert_eq!(problem.location, Location::Line(1 + 8 * 2000 + 1));
     assert!(
         problem.message.contains(

@@ -403,40 +403,23 @@ fn large_array(events: usize, bad: usize) -> String {
 #[test]
 fn a_large_array_of_events_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(2000, 1500);
-    assert!(doc.len() > 3 * crate::ingest::stream::WINDOW_BYTES);
-    assert_eq!(
-        SentryReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
-        Some(Framing::Envelope(
-            crate::ingest::json_envelope::Envelope::ARRAY
-        ))
-    );
-    let streamed = test_support::ingested(&doc);
-    let strings = Interner::new();
-    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::ARRAY);
+    let (streamed, whole, quality, _) = test_support::read_both_ways(&SentryReader, &doc, framing);
     assert_eq!(whole.len(), 3 * 2000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         test_support::located(spans),
         test_support::located(whole.iter())
     );
-    let got = &streamed.set.quality;
-    assert_eq!(got.unparsable_records, quality.unparsable_records);
-    assert_eq!(got.unparsable_records, 1);
-    assert_eq!(got.examples[0].location, Location::Line(1 + 3 * 1499 + 3));
-    assert_eq!(got.examples[0].location, quality.examples[0].location);
-    assert_eq!(got.examples[0].message, quality.examples[0].message);
+    test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 3 * 1499 + 3);
 }
 
 #[test]
 fn a_large_array_of_events_that_breaks_off_keeps_what_came_before() {
     let doc = large_array(2000, 0);
-    let broken_at = doc.find("\"trace_id\": \"4b1\"").unwrap();
-    let comma = doc[..broken_at].rfind("]},").unwrap() + 2;
-    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
-    let got = test_support::ingested(&broken);
-    assert_eq!(got.set.span_count(), 3 * 1200);
-    assert_eq!(got.set.quality.unparsable_records, 1);
-    let problem = &got.set.quality.examples[0];
+    let (spans, problem) =
+        test_support::ingested_broken_before(&doc, "\"trace_id\": \"4b1\"", "]},");
+    assert_eq!(spans, 3 * 1200);
     assert_eq!(problem.location, Location::Line(1 + 3 * 1200 + 1));
     assert!(
         problem.message.contains("in an array of Sentry events"),

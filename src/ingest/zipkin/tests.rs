@@ -2,7 +2,9 @@
 //! cases.
 
 use super::*;
-use crate::ingest::test_support::{oracle, read_with};
+use crate::ingest::test_support::{
+    assert_counted_alike, ingested_broken_before, oracle, read_both_ways, read_with,
+};
 use crate::model::{Quality, Shape, ShapeKind, TraceSet};
 
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
@@ -298,40 +300,23 @@ fn shapes<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<u64>, S
 #[test]
 fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(3000, 2500);
-    assert!(doc.len() > 3 * crate::ingest::stream::WINDOW_BYTES);
-    assert_eq!(
-        ZipkinReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
-        Some(Framing::Envelope(Envelope::ARRAY))
-    );
-    let streamed = crate::ingest::test_support::ingested(&doc);
-    let strings = Interner::new();
-    let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
+    let framing = Framing::Envelope(Envelope::ARRAY);
+    let (streamed, whole, quality, _) = read_both_ways(&ZipkinReader, &doc, framing);
     assert_eq!(whole.len(), 3 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(shapes(spans), shapes(whole.iter()));
     // Each shared span was split in its window: a client, a server half
     // under it, and the server's work under that.
-    let trace = &streamed.set.traces[0];
-    assert_eq!(trace.spans.len(), 3);
+    assert_eq!(streamed.set.traces[0].spans.len(), 3);
     assert_eq!(streamed.set.quality.missing_parent, 0);
-    let got = &streamed.set.quality;
-    assert_eq!(got.unparsable_records, quality.unparsable_records);
-    assert_eq!(got.unparsable_records, 1);
-    assert_eq!(got.examples[0].location, Location::Line(1 + 5 * 2499 + 2));
-    assert_eq!(got.examples[0].location, quality.examples[0].location);
-    assert_eq!(got.examples[0].message, quality.examples[0].message);
+    assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 5 * 2499 + 2);
 }
 
 #[test]
 fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
     let doc = large_array(3000, 0);
-    let broken_at = doc.find("\"traceId\": \"7d1\"").unwrap();
-    let comma = doc[..broken_at].rfind("],").unwrap() + 1;
-    let broken = format!("{} {}", &doc[..comma], &doc[comma + 1..]);
-    let got = crate::ingest::test_support::ingested(&broken);
-    assert_eq!(got.set.span_count(), 3 * 2000);
-    assert_eq!(got.set.quality.unparsable_records, 1);
-    let problem = &got.set.quality.examples[0];
+    let (spans, problem) = ingested_broken_before(&doc, "\"traceId\": \"7d1\"", "],");
+    assert_eq!(spans, 3 * 2000);
     assert_eq!(problem.location, Location::Line(1 + 5 * 2000 + 1));
     assert!(
         problem.message.contains("in an array of Zipkin traces"),
