@@ -25,7 +25,9 @@
 //!
 //! Each segment is a `SERVER` span of the service it names (`name`); its
 //! parent is `parent_id` (the caller's subsegment), if any. Its operation
-//! is `METHOD /path` from `http.request` when given, else the segment's name
+//! is `METHOD /path` from `http.request` when given, the path shaped as
+//! [`crate::normalize::url_shape`] shapes it (`/orders/1234` becomes
+//! `/orders/*`: X-Ray records the URL called), else the segment's name
 //! (with `aws.operation` added, as below: X-Ray's inferred segment of an
 //! AWS service).
 //! Each subsegment (at any depth) is a span of its segment's service, child
@@ -553,7 +555,12 @@ fn describe(
     }
     let operation = member("aws").and_then(|aws| str_field(aws, "operation"));
     let op = match (role, method, url, operation) {
-        (Role::Segment, Some(method), Some(url), _) => format!("{method} {}", url_path(url)),
+        // By the path's shape: X-Ray records the URL called, ids and all,
+        // and one operation per order number or user id would leave every
+        // operation a single call.
+        (Role::Segment, Some(method), Some(url), _) => {
+            crate::normalize::url_shape(Some(method), url_path(url))
+        }
         (_, _, _, Some(operation)) => format!("{name} {operation}"),
         _ => name.to_string(),
     };

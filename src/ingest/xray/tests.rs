@@ -310,3 +310,31 @@ fn a_large_output_that_breaks_off_keeps_what_came_before() {
         "{problem:?}"
     );
 }
+
+#[test]
+fn segments_are_named_by_the_shape_of_their_path() {
+    let strings = Interner::new();
+    let doc = |id: &str, url: &str| {
+        format!(
+            r#"{{"trace_id":"1-5d82881a-0a9126e92a73e971eed891b9","id":"{id}","name":"api","start_time":100.1,"end_time":100.2,"http":{{"request":{{"method":"GET","url":"{url}"}}}}}}"#
+        )
+    };
+    let lines = [
+        doc(
+            "1111111111111111",
+            "https://api.example.com/orders/1234?expand=1",
+        ),
+        doc("2222222222222222", "https://api.example.com/orders/98765"),
+        doc(
+            "3333333333333333",
+            "/users/5f0c6d4e-8b1a-4c2e-9f3a-1b2c3d4e5f60/cart",
+        ),
+    ]
+    .join("\n");
+    let (spans, _) = read(&strings, lines.as_bytes()).unwrap();
+    let names: Vec<&str> = spans.iter().map(|s| strings.resolve(s.name)).collect();
+    assert_eq!(
+        names,
+        ["GET /orders/*", "GET /orders/*", "GET /users/*/cart"]
+    );
+}
