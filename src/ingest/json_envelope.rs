@@ -452,7 +452,9 @@ impl Envelope {
     }
 }
 
-fn skip_space(buf: &[u8], mut at: usize) -> usize {
+/// The offset of the first byte at or after `at` that is not JSON white
+/// space.
+pub(super) fn skip_space(buf: &[u8], mut at: usize) -> usize {
     while at < buf.len() && matches!(buf[at], b' ' | b'\t' | b'\n' | b'\r') {
         at += 1;
     }
@@ -460,7 +462,7 @@ fn skip_space(buf: &[u8], mut at: usize) -> usize {
 }
 
 /// Where the JSON value that starts at `at` ends.
-enum End {
+pub(super) enum End {
     /// Just before this offset.
     At(usize),
     /// Past the end of `buf`: more input may complete it.
@@ -470,7 +472,7 @@ enum End {
 }
 
 /// The end of the JSON value that starts at `at`.
-fn value_end(buf: &[u8], at: usize, eof: bool) -> End {
+pub(super) fn value_end(buf: &[u8], at: usize, eof: bool) -> End {
     let found = |end: Option<usize>| end.map_or(End::More, End::At);
     match buf.get(at) {
         None => End::More,
