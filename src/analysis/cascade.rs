@@ -12,7 +12,6 @@
 //! its own spans are short.
 
 use polars::prelude::*;
-use rustc_hash::FxHashMap;
 
 use super::aggregate::{f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column};
 use super::breakdown::{Breakdown, UnitView, exact};
@@ -42,34 +41,55 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
     let spans = &view.trace.spans;
     // Critical time per span as its service sees it: its own, plus that of
     // a client span in another service whose children all run here (the gap
-    // in front of it).
-    let mut attributed: FxHashMap<usize, Nanos> = FxHashMap::default();
-    // Sums saturate: times at the i64 extremes must not wrap.
-    for seg in view.segments {
-        let t = attributed.entry(seg.span).or_default();
-        *t = t.saturating_add(seg.end.saturating_sub(seg.start));
-    }
+    // in front of it). Sorted vectors, not maps: a unit's critical path
+    // touches few spans, and hashing them was most of this function's time.
+    let mut attributed: Vec<(usize, Nanos)> = view
+        .segments
+        .iter()
+        .map(|seg| (seg.span, view.critical[seg.span]))
+        .collect();
+    attributed.sort_unstable_by_key(|&(i, _)| i);
+    attributed.dedup_by_key(|&mut (i, _)| i);
     let gaps: Vec<(usize, Nanos)> = attributed
         .iter()
-        .filter_map(|(&p, &t)| gap_callee(view, p).map(|c| (c, t)))
+        .filter_map(|&(p, t)| gap_callee(view, p).map(|c| (c, t)))
         .collect();
-    for (callee, t) in gaps {
-        let total = attributed.entry(callee).or_default();
-        *total = total.saturating_add(t);
+    if !gaps.is_empty() {
+        attributed.extend(gaps);
+        attributed.sort_unstable_by_key(|&(i, _)| i);
+        // Sums saturate: times at the i64 extremes must not wrap.
+        attributed.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1.saturating_add(later.1);
+            }
+            same
+        });
     }
-    let mut per_service: FxHashMap<Sym, (Nanos, usize)> = FxHashMap::default();
-    for (&i, &t) in &attributed {
-        let e = per_service.entry(spans[i].service).or_insert((0, i));
-        e.0 = e.0.saturating_add(t);
-        let best = attributed[&e.1];
-        if t > best || (t == best && i < e.1) {
-            e.1 = i;
+    // Per service: its total, and its span holding the most time (the
+    // first such span on a tie), which anchors its chain.
+    let mut by_service: Vec<(Sym, usize, Nanos)> = attributed
+        .iter()
+        .map(|&(i, t)| (spans[i].service, i, t))
+        .collect();
+    by_service.sort_unstable_by_key(|&(s, i, _)| (s, i));
+    // (service, total, anchor, the anchor's time)
+    let mut per_service: Vec<(Sym, Nanos, usize, Nanos)> = Vec::new();
+    for &(s, i, t) in &by_service {
+        match per_service.last_mut() {
+            Some((last, total, anchor, best)) if *last == s => {
+                *total = total.saturating_add(t);
+                if t > *best {
+                    (*anchor, *best) = (i, t);
+                }
+            }
+            _ => per_service.push((s, t, i, t)),
         }
     }
     let mut all: Vec<(Sym, Nanos, usize)> = per_service
         .into_iter()
-        .filter(|&(_, (t, _))| t > 0)
-        .map(|(s, (t, anchor))| (s, t, anchor))
+        .filter(|&(_, t, _, _)| t > 0)
+        .map(|(s, t, anchor, _)| (s, t, anchor))
         .collect();
     // Most time first; ties go to the service whose name sorts first (not
     // by symbol, whose number depends on the order spans were read in).
