@@ -40,6 +40,7 @@ fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
                 name: ops[op],
                 kind: SpanKind::Internal,
                 status: Status::Unset,
+                id_sharing: critpath::model::IdSharing::Own,
                 attrs: None,
                 links: None,
                 trace_label: None,

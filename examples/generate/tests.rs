@@ -56,9 +56,14 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
             &mut sink,
         )
         .unwrap();
-    let keys = sink
-        .spans
+    // The spans as their traces hold them: Zipkin's shared halves are told
+    // apart when a trace is built.
+    let quality = sink.quality.clone();
+    let set = TraceSet::build(sink.spans, strings, quality);
+    let keys = set
+        .traces
         .iter()
+        .flat_map(|t| &t.spans)
         .map(|s| {
             (
                 s.trace_id.0,
@@ -66,13 +71,12 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
                 s.parent_id.map(|p| p.0),
                 s.start,
                 s.end,
-                strings.resolve(s.service).to_string(),
+                set.strings.resolve(s.service).to_string(),
                 s.kind as u8,
             )
         })
         .collect();
-    let quality = sink.quality.clone();
-    (keys, TraceSet::build(sink.spans, strings, quality))
+    (keys, set)
 }
 
 fn bytes(format: Format, traces: &[Trace]) -> Vec<u8> {

@@ -95,6 +95,7 @@ mod tests {
             name: strings.intern(id),
             kind: Default::default(),
             status: Default::default(),
+            id_sharing: crate::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

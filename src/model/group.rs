@@ -185,6 +185,7 @@ mod tests {
             name: strings.intern("op"),
             kind: SpanKind::Internal,
             status: Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

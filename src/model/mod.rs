@@ -10,6 +10,7 @@ mod ids;
 mod intern;
 mod quality;
 pub mod shape_cache;
+mod shared;
 mod span;
 pub mod spill;
 #[cfg(test)]
@@ -23,8 +24,10 @@ pub use intern::{Interner, Sym};
 pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };
+pub use shared::{server_half_id, split_shared};
 pub use span::{
-    EARLIEST, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status, check_times,
+    EARLIEST, IdSharing, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status,
+    check_times,
 };
 pub use trace::Trace;
 pub use tree::Tree;

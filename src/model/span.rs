@@ -121,6 +121,24 @@ pub struct SpanLink {
 #[allow(clippy::box_collection)]
 pub type Links = Box<Vec<SpanLink>>;
 
+/// Whether a span's id may also be another span's: Zipkin lets the client
+/// and server halves of one call carry the same id (see
+/// [`super::shared`]). The halves can be read far apart (in different
+/// windows of a large input, or in different files), so they are told
+/// apart when the trace is built, where all its spans meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IdSharing {
+    /// The id is the span's own (every format but Zipkin).
+    #[default]
+    Own,
+    /// A Zipkin span not marked `shared`: as a `SERVER` span, it is the
+    /// server half when a `CLIENT` span of its trace has its id and no span
+    /// of that id is marked.
+    Unmarked,
+    /// A Zipkin span marked `shared: true`: the server half of its id.
+    Marked,
+}
+
 /// One span, as every reader produces it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -142,6 +160,8 @@ pub struct Span {
     pub kind: SpanKind,
     /// The span status.
     pub status: Status,
+    /// Whether its id may be shared with its caller's span.
+    pub id_sharing: IdSharing,
     /// The attributes analyses use; `None` when the span carries none of them.
     pub attrs: Option<Box<Attrs>>,
     /// Links to other spans; `None` when there are none.
@@ -308,6 +328,7 @@ mod tests {
             name: sym,
             kind: SpanKind::Unspecified,
             status: Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
-use super::span::{Origin, Span, SpanKind, SpanLink, Status};
+use super::span::{IdSharing, Origin, Span, SpanKind, SpanLink, Status};
 
 /// Spans written so far, by partition, in temporary files.
 pub struct Spill {
@@ -165,6 +165,10 @@ const FIXED_LEN: usize = 16 + 8 + 8 + 8 + 8 + 4 + 4 + 4 + 1 + 1 + 1;
 const HAS_PARENT: u8 = 1;
 const HAS_ATTRS: u8 = 2;
 const HAS_LINKS: u8 = 4;
+/// A Zipkin span not marked `shared` ([`IdSharing::Unmarked`]).
+const UNMARKED: u8 = 8;
+/// A Zipkin span marked `shared` ([`IdSharing::Marked`]).
+const MARKED: u8 = 16;
 
 /// A symbol as 4 bytes, 0 for none.
 fn sym_code(sym: Option<Sym>) -> u32 {
@@ -221,6 +225,11 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
     if span.links.is_some() {
         flags |= HAS_LINKS;
     }
+    flags |= match span.id_sharing {
+        IdSharing::Own => 0,
+        IdSharing::Unmarked => UNMARKED,
+        IdSharing::Marked => MARKED,
+    };
     out.extend_from_slice(&span.trace_id.0.to_le_bytes());
     out.extend_from_slice(&span.span_id.0.to_le_bytes());
     out.extend_from_slice(&span.parent_id.map_or(0, |p| p.0).to_le_bytes());
@@ -335,6 +344,13 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
         name,
         kind: kind_of(kind),
         status: status_of(status),
+        id_sharing: if flags & MARKED != 0 {
+            IdSharing::Marked
+        } else if flags & UNMARKED != 0 {
+            IdSharing::Unmarked
+        } else {
+            IdSharing::Own
+        },
         attrs,
         links,
         trace_label,
@@ -358,6 +374,7 @@ mod tests {
             name: strings.intern("op"),
             kind: SpanKind::Consumer,
             status: Status::Error,
+            id_sharing: IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,
@@ -368,6 +385,7 @@ mod tests {
             parent_id: Some(SpanId(1)),
             kind: SpanKind::Client,
             status: Status::Ok,
+            id_sharing: IdSharing::Marked,
             attrs: Some(Box::new(Attrs {
                 db_system: Some(strings.intern("postgresql")),
                 shape: Some(Shape {

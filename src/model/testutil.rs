@@ -47,6 +47,7 @@ impl TraceBuilder {
             name: self.strings.intern(name),
             kind: SpanKind::Internal,
             status: Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

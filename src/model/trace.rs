@@ -40,6 +40,9 @@ impl Trace {
         let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
         let ex = Examples { trace: id, strings };
         let counted_before = quality.trace_counts();
+        // Before duplicates are looked for: a shared span's halves carry
+        // one id, and are two spans.
+        super::split_shared(&mut spans);
         // A total order on content, so the kept duplicate, the label and
         // every index are the same whatever order the spans arrive in: the
         // order files were read in, or a spill partition was written in.
@@ -364,6 +367,7 @@ mod tests {
             name: strings.intern(name),
             kind: SpanKind::Server,
             status: crate::model::Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

@@ -64,6 +64,7 @@ fn set_of(rows: &[Row]) -> TraceSet {
             } else {
                 Status::Ok
             },
+            id_sharing: critpath::model::IdSharing::Own,
             attrs: None,
             links: None,
             trace_label: None,

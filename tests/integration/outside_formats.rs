@@ -103,6 +103,36 @@ fn zipkin_clock_skew_is_counted_as_a_data_quality_problem() {
 }
 
 #[test]
+fn zipkin_shared_halves_in_two_files_are_paired() {
+    // skew.json cut in two, as two services' own exports would be: the
+    // client half in one file, the server half and its work in the other.
+    // Paired when the trace is built, they read as the whole file does.
+    let raw = std::fs::read(oracle("zipkin/skew.json")).unwrap();
+    let spans: Vec<Value> = serde_json::from_slice(&raw).unwrap();
+    let of = |service: &str| -> Vec<&Value> {
+        spans
+            .iter()
+            .filter(|s| s["localEndpoint"]["serviceName"] == service)
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for service in ["servicea", "serviceb"] {
+        let file = dir.path().join(format!("{service}.json"));
+        std::fs::write(&file, serde_json::to_vec(&of(service)).unwrap()).unwrap();
+    }
+    let split = json(&["stats", dir.path().to_str().unwrap(), "--format", "json"]);
+    let whole = stats("zipkin/skew.json");
+    assert_eq!(split["spans_per_format"]["zipkin"], 4);
+    assert_eq!(split["data_quality"]["duplicate_spans"], 0);
+    assert_eq!(split["data_quality"]["missing_parent"], 0);
+    assert_eq!(split["data_quality"]["child_starts_before_parent"], 1);
+    assert_eq!(
+        split["data_quality"]["span_examples"]["child_starts_before_parent"][0]["message"],
+        whole["data_quality"]["span_examples"]["child_starts_before_parent"][0]["message"]
+    );
+}
+
+#[test]
 fn zipkin_production_trace_of_eight_services() {
     // 175 spans in the file; 45 are `shared: true` server halves, all with
     // their client half present. Five of them are deliveries of one Kafka

@@ -549,6 +549,7 @@ fn convert_span(
         name: strings.intern(parts.operation.unwrap_or("unknown")),
         kind,
         status,
+        id_sharing: crate::model::IdSharing::Own,
         attrs: attrs.finish(strings),
         links,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),

@@ -494,6 +494,7 @@ fn convert(
         name,
         kind,
         status,
+        id_sharing: crate::model::IdSharing::Own,
         attrs,
         links: None,
         trace_label: context.label,

@@ -3,10 +3,9 @@
 //! export it.
 //!
 //! Accepted shapes, each as one document or as JSON lines: an array of spans
-//! (one trace), an array of such arrays (`/api/v2/traces`), or one span
-//! object per line. An array of arrays of 64 KiB or more is read a window
-//! of whole traces at a time ([`super::json_envelope`]); an array of spans
-//! is read whole, since the halves of a shared span may be anywhere in it.
+//! (one trace, or any spans), an array of such arrays (`/api/v2/traces`), or
+//! one span object per line. An array of 64 KiB or more is read a window of
+//! whole members at a time ([`super::json_envelope`]).
 //!
 //! Per span: `traceId`, `id` and `timestamp` are required; a span without
 //! them is skipped and counted at the line its object opens on, and one whose
@@ -25,20 +24,12 @@
 //! destination), which never override the standard keys.
 //!
 //! Shared spans: Zipkin lets the client and server halves of one RPC carry
-//! the same span id, the server half marked `shared: true` (a `SERVER` span
-//! whose id a `CLIENT` span of the same trace also carries is taken as one
-//! even without the flag). When both halves are in the input, they become
-//! two spans so that the call edge and the network gap around the server's
-//! work are kept: the client half keeps the id, and each server half gets a
-//! derived id ([`server_half_id`], the same in every run) with the client
-//! half as its parent. A span whose parent is that id moves under the server
-//! half when it was recorded by the server's service (the server's own work
-//! and outgoing calls), as Zipkin's UI attaches it. A server half whose
-//! client half is not in the input keeps its id and parent. Several server
-//! halves of one id (a message delivered several times) share the derived id
-//! and are counted as duplicates.
+//! the same span id, the server half marked `shared: true`. Each span read
+//! says whether it was marked ([`IdSharing`]); the halves are told apart
+//! when their trace is built ([`crate::model::split_shared`]), since they
+//! may be read in different windows of a large input or from different
+//! files.
 
-use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::json_envelope::Envelope;
@@ -48,7 +39,8 @@ use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, AttrsBuilder, Interner, Location, Nanos, Span, SpanId, SpanKind, Status, TraceId,
+    AttrKey, AttrsBuilder, IdSharing, Interner, Location, Nanos, Span, SpanId, SpanKind, Status,
+    TraceId,
 };
 
 /// Reads Zipkin v2 JSON.
@@ -64,25 +56,25 @@ impl Reader for ZipkinReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        // An array of traces is read a trace at a time; an array of spans
-        // is not: the halves of a shared span may be far apart in it.
+        // An array of traces is read a trace at a time, an array of spans
+        // a run of spans at a time: shared halves are paired when their
+        // trace is built, wherever they were read.
         lines_framing(head).or_else(|| {
-            Envelope::array_of(head, b'[').then_some(Framing::Envelope(Envelope::ARRAY))
+            (Envelope::array_of(head, b'[') || Envelope::array_of(head, b'{'))
+                .then_some(Framing::Envelope(Envelope::ARRAY))
         })
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         let records = records_or_members(input, "an array of Zipkin traces", sink);
         let single = records.len() == 1 && !input.window;
-        let from = sink.spans.len();
-        let mut halves = Vec::new();
         let mut recognised = false;
         for record in &records {
             let Some(value) = value_or_skip(input, record, single, sink)? else {
                 continue;
             };
             let first = sink.spans.len();
-            if read_record(record, &value, sink, &mut halves) {
+            if read_record(record, &value, sink) {
                 sink.locate(first, &Location::Line(record.line));
                 recognised = true;
             } else if !single {
@@ -92,7 +84,6 @@ impl Reader for ZipkinReader {
         if !recognised {
             return Err(ReadError::new(input, Location::Whole, NOT_ZIPKIN));
         }
-        split_shared(&mut sink.spans[from..], &halves);
         Ok(())
     }
 }
@@ -114,40 +105,21 @@ pub(crate) fn sniff(head: &[u8]) -> bool {
 
 const NOT_ZIPKIN: &str = "expected Zipkin v2 JSON: an array of spans, an array of such arrays, or a span object with \"traceId\" and \"id\"";
 
-/// What the shared-span pass needs to know of one span read.
-#[derive(Clone, Copy)]
-struct Half {
-    /// Whether it is marked `shared: true`.
-    shared: bool,
-    kind: SpanKind,
-}
-
 /// Reads one record; `false` if it has none of the accepted shapes.
-fn read_record(
-    record: &Record<'_>,
-    value: &Value,
-    sink: &mut Sink<'_>,
-    halves: &mut Vec<Half>,
-) -> bool {
+fn read_record(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     match value {
         Value::Object(object) if object.contains_key("traceId") || object.contains_key("id") => {
-            read_span(record, value, &[], sink, halves);
+            read_span(record, value, &[], sink);
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::Array(trace) => {
                         for (j, span) in trace.iter().enumerate() {
-                            read_span(
-                                record,
-                                span,
-                                &[Step::Index(i), Step::Index(j)],
-                                sink,
-                                halves,
-                            );
+                            read_span(record, span, &[Step::Index(i), Step::Index(j)], sink);
                         }
                     }
-                    _ => read_span(record, item, &[Step::Index(i)], sink, halves),
+                    _ => read_span(record, item, &[Step::Index(i)], sink),
                 }
             }
         }
@@ -156,26 +128,17 @@ fn read_record(
     true
 }
 
-fn read_span(
-    record: &Record<'_>,
-    value: &Value,
-    path: &[Step<'_>],
-    sink: &mut Sink<'_>,
-    halves: &mut Vec<Half>,
-) {
+fn read_span(record: &Record<'_>, value: &Value, path: &[Step<'_>], sink: &mut Sink<'_>) {
     let converted = convert_span(value, sink.strings)
         .map_err(Rejected::from)
-        .and_then(|(span, half)| times::checked(span).map(|span| (span, half)));
+        .and_then(times::checked);
     match converted {
-        Ok((span, half)) => {
-            sink.spans.push(span);
-            halves.push(half);
-        }
+        Ok(span) => sink.spans.push(span),
         Err(rejected) => reject_at(sink, record, path, rejected),
     }
 }
 
-fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), String> {
+fn convert_span(value: &Value, strings: &Interner) -> Result<Span, String> {
     let span = value.as_object().ok_or("expected a Zipkin span object")?;
     let trace_text = str_field(span, "traceId").ok_or("span has no \"traceId\"")?;
     let (trace_id, is_hex) =
@@ -221,24 +184,26 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<(Span, Half), Strin
         }
     }
     let shared = matches!(span.get("shared"), Some(Value::Bool(true)));
-    Ok((
-        Span {
-            trace_id,
-            span_id,
-            parent_id,
-            start,
-            end,
-            service: strings.intern(service),
-            name: strings.intern(str_field(span, "name").unwrap_or("unknown")),
-            kind,
-            status,
-            attrs: attrs.finish(strings),
-            links: None,
-            trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
-            origin: crate::model::Origin::UNKNOWN,
+    Ok(Span {
+        trace_id,
+        span_id,
+        parent_id,
+        start,
+        end,
+        service: strings.intern(service),
+        name: strings.intern(str_field(span, "name").unwrap_or("unknown")),
+        kind,
+        status,
+        id_sharing: if shared {
+            IdSharing::Marked
+        } else {
+            IdSharing::Unmarked
         },
-        Half { shared, kind },
-    ))
+        attrs: attrs.finish(strings),
+        links: None,
+        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+        origin: crate::model::Origin::UNKNOWN,
+    })
 }
 
 /// The `serviceName` of an endpoint member, if it names one.
@@ -282,84 +247,6 @@ fn micros(value: Option<&Value>, field: &str) -> Result<Nanos, String> {
     micros
         .map(|m| m.saturating_mul(1000))
         .ok_or_else(|| format!("\"{field}\" is not a microsecond count: {value}"))
-}
-
-/// The id a server half of a shared span gets: a fixed mix of the shared
-/// id (SplitMix64's finaliser), so every run and every file gives the same
-/// one, never zero and never the shared id itself.
-pub fn server_half_id(shared: SpanId) -> SpanId {
-    let mut z = shared.0 ^ 0x5a49_504b_494e_2d53; // "ZIPKIN-S"
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    if z == 0 || z == shared.0 {
-        z = !shared.0;
-    }
-    SpanId(z)
-}
-
-/// Splits shared spans (see the module docs): `spans` and `halves` are the
-/// spans read from one input, in the same order.
-fn split_shared(spans: &mut [Span], halves: &[Half]) {
-    debug_assert_eq!(spans.len(), halves.len());
-    /// What the spans of one (trace, id) are.
-    #[derive(Default)]
-    struct Group {
-        count: usize,
-        marked: bool,
-        client: bool,
-    }
-    let mut groups: FxHashMap<(TraceId, SpanId), Group> = FxHashMap::default();
-    for (span, half) in spans.iter().zip(halves) {
-        let group = groups.entry((span.trace_id, span.span_id)).or_default();
-        group.count += 1;
-        group.marked |= half.shared;
-        group.client |= half.kind == SpanKind::Client;
-    }
-    if groups.values().all(|g| g.count == 1) {
-        return;
-    }
-    // Which spans are server halves: those marked shared, or (when none of
-    // their id is marked) the SERVER spans sharing an id with a CLIENT one.
-    let is_half: Vec<bool> = spans
-        .iter()
-        .zip(halves)
-        .map(|(span, half)| {
-            let group = &groups[&(span.trace_id, span.span_id)];
-            group.count > 1
-                && if group.marked {
-                    half.shared
-                } else {
-                    group.client && half.kind == SpanKind::Server
-                }
-        })
-        .collect();
-    // A group is split only when it also holds a span that is no server
-    // half: the client half.
-    let mut has_client: FxHashMap<(TraceId, SpanId), bool> = FxHashMap::default();
-    for (span, &half) in spans.iter().zip(&is_half) {
-        *has_client.entry((span.trace_id, span.span_id)).or_default() |= !half;
-    }
-    // (trace, shared id) → the server's service, for each split group.
-    let mut moved = FxHashMap::default();
-    let mut split = vec![false; spans.len()];
-    for (i, span) in spans.iter_mut().enumerate() {
-        let key = (span.trace_id, span.span_id);
-        if is_half[i] && has_client[&key] {
-            moved.entry(key).or_insert(span.service);
-            span.parent_id = Some(span.span_id);
-            span.span_id = server_half_id(span.span_id);
-            split[i] = true;
-        }
-    }
-    for (span, split) in spans.iter_mut().zip(split) {
-        let Some(parent) = span.parent_id else {
-            continue;
-        };
-        if !split && moved.get(&(span.trace_id, parent)) == Some(&span.service) {
-            span.parent_id = Some(server_half_id(parent));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,14 @@ use super::*;
 use crate::ingest::test_support::{
     assert_counted_alike, ingested_broken_before, oracle, read_both_ways, read_with,
 };
-use crate::model::{Quality, Shape, ShapeKind, TraceSet};
+use crate::model::{Quality, Shape, ShapeKind, TraceSet, server_half_id, split_shared};
 
+/// The spans of `bytes` with their shared halves told apart, as building
+/// their traces does.
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
-    read_with(&ZipkinReader, strings, bytes)
+    let (mut spans, quality) = read_with(&ZipkinReader, strings, bytes)?;
+    split_shared(&mut spans);
+    Ok((spans, quality))
 }
 
 fn id(text: &str) -> SpanId {
@@ -59,16 +63,6 @@ fn skew_splits_the_shared_span_into_client_parent_and_server_child() {
         set.quality.child_starts_before_parent, 1,
         "the server half starts 65 ms before its client: clock skew"
     );
-}
-
-#[test]
-fn derived_ids_are_fixed_and_distinct() {
-    let shared = id("74280ae0c10d8062");
-    assert_eq!(server_half_id(shared), server_half_id(shared));
-    assert_eq!(server_half_id(shared), id("23902a13a2e702d4"));
-    assert_ne!(server_half_id(shared), shared);
-    assert_ne!(server_half_id(SpanId(1)), server_half_id(SpanId(2)));
-    assert_ne!(server_half_id(SpanId(u64::MAX)).0, 0);
 }
 
 #[test]
@@ -301,12 +295,13 @@ fn shapes<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<u64>, S
 fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(3000, 2500);
     let framing = Framing::Envelope(Envelope::ARRAY);
-    let (streamed, whole, quality, _) = read_both_ways(&ZipkinReader, &doc, framing);
+    let (streamed, mut whole, quality, _) = read_both_ways(&ZipkinReader, &doc, framing);
+    split_shared(&mut whole);
     assert_eq!(whole.len(), 3 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(shapes(spans), shapes(whole.iter()));
-    // Each shared span was split in its window: a client, a server half
-    // under it, and the server's work under that.
+    // Each shared span was split when its trace was built: a client, a
+    // server half under it, and the server's work under that.
     assert_eq!(streamed.set.traces[0].spans.len(), 3);
     assert_eq!(streamed.set.quality.missing_parent, 0);
     assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 5 * 2499 + 2);
@@ -324,12 +319,67 @@ fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
     );
 }
 
+/// Spans of `traces` traces, one a line, each trace's client half among
+/// the first lines and its server half and the server's work among the
+/// last, so that the halves are several test windows apart.
+fn far_apart(traces: usize) -> Vec<String> {
+    let span = |i: usize, id: &str, extra: &str, service: &str| {
+        format!(
+            "{{\"traceId\": \"{i:x}\", \"id\": \"{id}\", \"name\": \"get /a\", \"timestamp\": 1700000000000000, \"duration\": 20, \"localEndpoint\": {{\"serviceName\": \"{service}\"}}{extra}}}"
+        )
+    };
+    let clients =
+        (1..=traces).map(|i| span(i, &format!("{i:x}1"), ", \"kind\": \"CLIENT\"", "front"));
+    let servers = (1..=traces).flat_map(|i| {
+        [
+            span(
+                i,
+                &format!("{i:x}1"),
+                ", \"kind\": \"SERVER\", \"shared\": true",
+                "back",
+            ),
+            span(
+                i,
+                &format!("{i:x}2"),
+                &format!(", \"parentId\": \"{i:x}1\""),
+                "back",
+            ),
+        ]
+    });
+    clients.chain(servers).collect()
+}
+
+/// Asserts that every trace of `far_apart(traces)`, read as `doc`, was
+/// split as a whole read splits it: client, server half, server's work.
+fn assert_split_across_windows(doc: &str, framing: Framing, traces: usize) {
+    let (streamed, mut whole, _, _) = read_both_ways(&ZipkinReader, doc, framing);
+    split_shared(&mut whole);
+    assert_eq!(whole.len(), 3 * traces);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(shapes(spans), shapes(whole.iter()));
+    assert_eq!(streamed.set.traces.len(), traces);
+    assert_eq!(streamed.set.quality.duplicate_spans, 0);
+    assert_eq!(streamed.set.quality.missing_parent, 0);
+    let last = &streamed.set.traces[traces - 1];
+    let client = id(&format!("{traces:x}1"));
+    let half = last
+        .spans
+        .iter()
+        .find(|s| s.span_id == server_half_id(client))
+        .expect("the server half, paired with its client windows away");
+    assert_eq!(half.parent_id, Some(client));
+}
+
 #[test]
-fn an_array_of_spans_is_read_whole() {
-    // Its shared halves may be far apart: no window may split them.
-    let doc = format!("[\n{}]\n", "{\"traceId\": \"a\"},\n".repeat(5000));
-    assert_eq!(
-        ZipkinReader.framing(&doc.as_bytes()[..crate::ingest::SNIFF_LEN]),
-        None
-    );
+fn a_large_array_of_spans_is_read_a_window_at_a_time_and_halves_meet_in_their_trace() {
+    let traces = 3000;
+    let doc = format!("[\n{}\n]\n", far_apart(traces).join(",\n"));
+    assert_split_across_windows(&doc, Framing::Envelope(Envelope::ARRAY), traces);
+}
+
+#[test]
+fn shared_halves_on_lines_windows_apart_are_paired() {
+    let traces = 3000;
+    let doc = far_apart(traces).join("\n") + "\n";
+    assert_split_across_windows(&doc, Framing::Lines, traces);
 }

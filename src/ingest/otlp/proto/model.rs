@@ -221,6 +221,7 @@ fn convert_span(
         status: span.status.as_ref().map_or_else(Default::default, |s| {
             common::status_from_code(i64::from(s.code))
         }),
+        id_sharing: crate::model::IdSharing::Own,
         attrs: kept.finish(strings),
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: None,

@@ -573,6 +573,7 @@ impl Walker<'_, '_> {
             name: common::name(&name, self.strings),
             kind: SpanKind::from_otlp(i64::from(span.kind)),
             status: common::status_from_code(i64::from(span.status)),
+            id_sharing: crate::model::IdSharing::Own,
             attrs: kept.finish(self.strings),
             links: (!links.is_empty()).then(|| Box::new(links)),
             trace_label: None,
