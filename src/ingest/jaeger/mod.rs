@@ -456,16 +456,14 @@ fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 /// The parts of a typed span; `None` if a member needs the general path
 /// (a missing time, or a tag value that is not JSON serde can re-read).
 fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
-    let raw = |r: Option<&RawValue>| -> Option<Cow<'v, Value>> {
-        serde_json::from_str(r?.get()).ok().map(Cow::Owned)
-    };
+    let raw = |r: Option<&RawValue>| -> Option<Cow<'v, Value>> { value_of(r?).map(Cow::Owned) };
     let mut tags = Vec::new();
     for typed::Object(tag) in span.tags.iter().flatten() {
         let key = tag.key.as_deref();
         match (key, tag.value) {
             (Some(key), value) if read_tag(key) => {
                 let value = match value {
-                    Some(v) => Cow::Owned(serde_json::from_str(v.get()).ok()?),
+                    Some(v) => Cow::Owned(value_of(v)?),
                     None => Cow::Owned(Value::Null),
                 };
                 tags.push((key, value));
@@ -497,6 +495,28 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
         own_service: span.process.as_ref().and_then(|p| text(&p.0.service_name)),
         process_id: text(&span.process_id),
     })
+}
+
+/// `raw` as a `Value`. Times and tag values are nearly always a plain
+/// integer or a string without escapes, made here without a parser (which
+/// took most of the instructions spent re-reading them); anything else is
+/// parsed.
+fn value_of(raw: &RawValue) -> Option<Value> {
+    let text = raw.get();
+    let bytes = text.as_bytes();
+    // At most 18 digits always fits an i64; no sign, since `-0` parses to
+    // a float.
+    if (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        return text.parse::<i64>().ok().map(Value::from);
+    }
+    // A `RawValue` is valid JSON: a string without a backslash is its text
+    // between the quotes.
+    if let [b'"', inner @ .., b'"'] = bytes {
+        if !inner.contains(&b'\\') {
+            return Some(Value::String(text[1..text.len() - 1].to_owned()));
+        }
+    }
+    serde_json::from_str(text).ok()
 }
 
 fn convert_span(

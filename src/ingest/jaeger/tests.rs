@@ -632,3 +632,51 @@ fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
         "{problem:?}"
     );
 }
+
+mod raw_values {
+    use proptest::prelude::*;
+
+    use super::super::value_of;
+    use serde_json::Value;
+    use serde_json::value::RawValue;
+
+    fn same_as_parsed(text: &str) {
+        let raw = RawValue::from_string(text.to_string()).unwrap();
+        let parsed: Option<Value> = serde_json::from_str(text).ok();
+        assert_eq!(value_of(&raw), parsed, "{text}");
+    }
+
+    #[test]
+    fn edge_texts_read_as_parsed() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "123456789012345678",
+            "1234567890123456789",
+            "99999999999999999999",
+            "-5",
+            "1.5",
+            "1e3",
+            "\"\"",
+            "\"a\"",
+            "\"a\\\"b\"",
+            "\"\\u00e9\"",
+            "\"é\"",
+            "true",
+            "null",
+            "[1]",
+        ] {
+            same_as_parsed(text);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn integers_and_strings_read_as_parsed(n in any::<i64>(), u in any::<u64>(), s in ".*") {
+            same_as_parsed(&n.to_string());
+            same_as_parsed(&u.to_string());
+            same_as_parsed(&serde_json::to_string(&s).unwrap());
+        }
+    }
+}
