@@ -132,30 +132,42 @@ fn chain_to(
     anchor: usize,
 ) -> CascadeObs {
     let spans = &view.trace.spans;
-    let mut path = vec![anchor];
-    let mut at = anchor;
-    while at != view.root {
-        match view.trace.parent(at) {
-            Some(p) => {
-                path.push(p);
-                at = p;
-            }
-            None => break,
+    // The spans from the anchor up to the unit's top span (or as high as
+    // parents go), walked twice rather than collected: every service
+    // holding critical time gets a chain, so this runs many times a unit.
+    let up = || {
+        std::iter::successors(Some(anchor), |&at| {
+            (at != view.root).then(|| view.trace.parent(at)).flatten()
+        })
+    };
+    // One level per run of spans of one service, whose duration is that
+    // of the run's topmost span (its server-side time).
+    let mut runs = 0;
+    let mut last = None;
+    for i in up() {
+        if last != Some(spans[i].service) {
+            runs += 1;
+            last = Some(spans[i].service);
         }
     }
-    path.reverse();
-    let mut chain = Vec::new();
-    let mut levels = Vec::new();
-    for &i in &path {
-        if chain.last() != Some(&spans[i].service) {
+    let mut chain = Vec::with_capacity(runs);
+    let mut levels = Vec::with_capacity(runs);
+    for i in up() {
+        let duration = spans[i].duration().max(0);
+        if chain.last() == Some(&spans[i].service) {
+            // Walking up: a higher span of the same run.
+            *levels.last_mut().expect("a level per run") = duration;
+        } else {
             chain.push(spans[i].service);
-            levels.push(spans[i].duration().max(0));
+            levels.push(duration);
         }
     }
+    chain.reverse();
+    levels.reverse();
     CascadeObs {
-        chain: exact(chain).into_boxed_slice(),
+        chain: chain.into_boxed_slice(),
         culprit_critical,
-        levels: exact(levels).into_boxed_slice(),
+        levels: levels.into_boxed_slice(),
         others: Box::default(),
     }
 }
