@@ -96,6 +96,7 @@ mod tests {
             kind: Default::default(),
             status: Default::default(),
             id_sharing: crate::model::IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

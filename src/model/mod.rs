@@ -8,6 +8,7 @@ mod attrs;
 mod group;
 mod ids;
 mod intern;
+mod parent_service;
 mod quality;
 pub mod shape_cache;
 mod shared;
@@ -21,6 +22,7 @@ mod tree;
 pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
 pub use ids::{IdError, SpanId, TraceId};
 pub use intern::{Interner, Sym};
+pub use parent_service::adopt_parent_services;
 pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };

@@ -134,6 +134,7 @@ mod tests {
             kind: SpanKind::Internal,
             status: Status::Unset,
             id_sharing: IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

@@ -162,6 +162,11 @@ pub struct Span {
     pub status: Status,
     /// Whether its id may be shared with its caller's span.
     pub id_sharing: IdSharing,
+    /// Whether its service is its parent's, found when its trace is built:
+    /// an X-Ray subsegment sent as a document of its own names no service,
+    /// and its parent may be in another window of the input or another
+    /// file (see [`super::parent_service`]).
+    pub service_from_parent: bool,
     /// The attributes analyses use; `None` when the span carries none of them.
     pub attrs: Option<Box<Attrs>>,
     /// Links to other spans; `None` when there are none.
@@ -329,6 +334,7 @@ mod tests {
             kind: SpanKind::Unspecified,
             status: Status::Unset,
             id_sharing: crate::model::IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

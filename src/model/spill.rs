@@ -169,6 +169,8 @@ const HAS_LINKS: u8 = 4;
 const UNMARKED: u8 = 8;
 /// A Zipkin span marked `shared` ([`IdSharing::Marked`]).
 const MARKED: u8 = 16;
+/// A span whose service is its parent's ([`Span::service_from_parent`]).
+const SERVICE_FROM_PARENT: u8 = 32;
 
 /// A symbol as 4 bytes, 0 for none.
 fn sym_code(sym: Option<Sym>) -> u32 {
@@ -230,6 +232,9 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
         IdSharing::Unmarked => UNMARKED,
         IdSharing::Marked => MARKED,
     };
+    if span.service_from_parent {
+        flags |= SERVICE_FROM_PARENT;
+    }
     out.extend_from_slice(&span.trace_id.0.to_le_bytes());
     out.extend_from_slice(&span.span_id.0.to_le_bytes());
     out.extend_from_slice(&span.parent_id.map_or(0, |p| p.0).to_le_bytes());
@@ -351,6 +356,7 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
         } else {
             IdSharing::Own
         },
+        service_from_parent: flags & SERVICE_FROM_PARENT != 0,
         attrs,
         links,
         trace_label,
@@ -375,6 +381,7 @@ mod tests {
             kind: SpanKind::Consumer,
             status: Status::Error,
             id_sharing: IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,
@@ -386,6 +393,7 @@ mod tests {
             kind: SpanKind::Client,
             status: Status::Ok,
             id_sharing: IdSharing::Marked,
+            service_from_parent: true,
             attrs: Some(Box::new(Attrs {
                 db_system: Some(strings.intern("postgresql")),
                 shape: Some(Shape {

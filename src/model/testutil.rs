@@ -48,6 +48,7 @@ impl TraceBuilder {
             kind: SpanKind::Internal,
             status: Status::Unset,
             id_sharing: crate::model::IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

@@ -43,6 +43,8 @@ impl Trace {
         // Before duplicates are looked for: a shared span's halves carry
         // one id, and are two spans.
         super::split_shared(&mut spans);
+        // Before the content order, which reads services.
+        super::adopt_parent_services(&mut spans, strings);
         // A total order on content, so the kept duplicate, the label and
         // every index are the same whatever order the spans arrive in: the
         // order files were read in, or a spill partition was written in.
@@ -368,6 +370,7 @@ mod tests {
             kind: SpanKind::Server,
             status: crate::model::Status::Unset,
             id_sharing: crate::model::IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

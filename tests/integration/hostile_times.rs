@@ -65,6 +65,7 @@ fn set_of(rows: &[Row]) -> TraceSet {
                 Status::Ok
             },
             id_sharing: critpath::model::IdSharing::Own,
+            service_from_parent: false,
             attrs: None,
             links: None,
             trace_label: None,

@@ -570,6 +570,7 @@ fn convert_span(
         kind,
         status,
         id_sharing: crate::model::IdSharing::Own,
+        service_from_parent: false,
         attrs: attrs.finish(strings),
         links,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),

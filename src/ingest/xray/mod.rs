@@ -8,9 +8,7 @@
 //! a bare segment document, or an array of any of these. Every id listed in
 //! `UnprocessedTraceIds` is counted as a record that could not be read. An
 //! output of 64 KiB or more that starts `{"Traces": [` is read a window of
-//! whole traces at a time ([`super::json_envelope`]); a trace's segments
-//! are one member, so a subsegment sent as its own document finds its
-//! parent in its window.
+//! whole traces at a time ([`super::json_envelope`]).
 //!
 //! Per segment or subsegment: `id` and `start_time` (float seconds since
 //! the epoch, kept to the microsecond, see [`super::sentry::time`]) are
@@ -36,14 +34,15 @@
 //! it names, which becomes `peer.service` (an `aws` call's
 //! `aws.operation` is added to its name: `DynamoDB UpdateItem`); any other is
 //! `INTERNAL`. A subsegment sent as its own document (`"type":
-//! "subsegment"`) takes the service of its parent when that is in the input.
+//! "subsegment"`) takes the service of its parent when that is in the input
+//! (any window, any file), when its trace is built
+//! ([`crate::model::adopt_parent_services`]).
 //! `error`, `fault` (and `throttle`) true make a span an error.
 //! `http.request.method`/`url` and `sql.sanitized_query`/`database_type`
 //! become the HTTP and database attributes.
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use super::json_envelope::{self, Envelope};
@@ -70,12 +69,14 @@ impl Reader for XrayReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        // A trace's segments are one member: the subsegments sent as
-        // documents of their own find their parents within the window.
+        // A subsegment sent as its own document may be read windows away
+        // from its parent: its service is found when its trace is built.
         lines_framing(head).or_else(|| {
-            Envelope::XRAY
-                .starts(head)
-                .then_some(Framing::Envelope(Envelope::XRAY))
+            if Envelope::XRAY.starts(head) {
+                Some(Framing::Envelope(Envelope::XRAY))
+            } else {
+                Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::ARRAY))
+            }
         })
     }
 
@@ -85,19 +86,13 @@ impl Reader for XrayReader {
         }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
-        let from = sink.spans.len();
-        let mut orphans = Vec::new();
         let mut recognised = false;
         for record in &records {
             let Some(value) = value_or_skip(input, record, single, sink)? else {
                 continue;
             };
             let first = sink.spans.len();
-            let mut reading = Reading {
-                record,
-                sink,
-                orphans: &mut orphans,
-            };
+            let mut reading = Reading { record, sink };
             if reading.value(&value, &mut Vec::new(), None, 0) {
                 sink.locate(first, &Location::Line(record.line));
                 recognised = true;
@@ -108,7 +103,6 @@ impl Reader for XrayReader {
         if !recognised {
             return Err(ReadError::new(input, Location::Whole, NOT_XRAY));
         }
-        adopt_services(&mut sink.spans, from, &orphans, sink.strings);
         Ok(())
     }
 }
@@ -118,7 +112,8 @@ const TRACES_PER_TASK: usize = 64;
 
 /// Reads one window of a large `{"Traces": [...]}` document (see
 /// [`Framing::Envelope`]): its traces, each a record of its own, and the
-/// document's end, where `UnprocessedTraceIds` are. An error if the window
+/// document's end, where `UnprocessedTraceIds` are; or of a large array
+/// of traces and segment documents. An error if the window
 /// holds neither: where the document breaks, if it does (the input's error
 /// if no other window holds anything either).
 fn read_pieces(
@@ -126,14 +121,13 @@ fn read_pieces(
     pieces: json_envelope::Located<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
+    let keyed = pieces.envelope.keyed();
     let records = json_envelope::located_records(input.bytes, 1, pieces);
-    // Traces in parallel, a chunk per task: each holds the parents its
-    // subsegment documents need.
+    // Traces in parallel, a chunk per task.
     super::read_chunks(
         records.members.chunks(TRACES_PER_TASK).collect(),
         sink,
         |chunk, part| {
-            let mut orphans = Vec::new();
             for member in chunk {
                 let value = match parse::<Value>(member.bytes) {
                     Ok(value) => value,
@@ -143,31 +137,34 @@ fn read_pieces(
                     }
                 };
                 let first = part.spans.len();
-                Reading {
+                let mut reading = Reading {
                     record: member,
                     sink: part,
-                    orphans: &mut orphans,
+                };
+                if keyed {
+                    reading.trace_or_skip(&value, &mut Vec::new());
+                } else if !reading.value(&value, &mut Vec::new(), None, 1) {
+                    // A member of a bare array, as a whole read skips it.
+                    skip_at(
+                        part,
+                        member,
+                        &[],
+                        "expected an X-Ray trace or segment document".into(),
+                    );
                 }
-                .trace_or_skip(&value, &mut Vec::new());
                 part.locate(first, &Location::Line(member.line));
             }
-            adopt_services(&mut part.spans, 0, &orphans, part.strings);
             true
         },
     );
-    let mut orphans = Vec::new();
-    for end in &records.tails {
+    // A bare array's end is its `]` alone.
+    for end in records.tails.iter().filter(|_| keyed) {
         // The document with an empty array in place of the one read (no
         // newline added, so its lines stay), read as a whole one is.
         let rest = [&b"{\"Traces\":["[..], end.bytes].concat();
         match parse::<Value>(&rest) {
             Ok(value) => {
-                Reading {
-                    record: end,
-                    sink,
-                    orphans: &mut orphans,
-                }
-                .value(&value, &mut Vec::new(), None, 0);
+                Reading { record: end, sink }.value(&value, &mut Vec::new(), None, 0);
             }
             Err(err) => sink.skip(
                 end.error_location(&err),
@@ -175,7 +172,12 @@ fn read_pieces(
             ),
         }
     }
-    let broken = records.count_broken("X-Ray batch-get-traces output", sink);
+    let what = if keyed {
+        "X-Ray batch-get-traces output"
+    } else {
+        "an array of X-Ray documents"
+    };
+    let broken = records.count_broken(what, sink);
     match broken {
         _ if !records.members.is_empty() || !records.tails.is_empty() => Ok(()),
         Some((at, message)) => Err(ReadError::new(input, at, message)),
@@ -207,9 +209,6 @@ const MAX_NESTING: usize = 2;
 struct Reading<'r, 's, 'a> {
     record: &'r Record<'a>,
     sink: &'r mut Sink<'s>,
-    /// The ranges of the input's spans read from subsegments sent as
-    /// documents of their own, whose service is their parent's.
-    orphans: &'r mut Vec<(usize, usize)>,
 }
 
 impl Reading<'_, '_, '_> {
@@ -380,7 +379,11 @@ impl Reading<'_, '_, '_> {
                 let from = self.sink.spans.len();
                 self.sink.spans.extend(spans);
                 if subsegment {
-                    self.orphans.push((from, self.sink.spans.len()));
+                    // Its service is its parent's, found when its trace is
+                    // built, wherever the parent was read.
+                    for span in &mut self.sink.spans[from..] {
+                        span.service_from_parent = true;
+                    }
                 }
             }
             Err(rejected) => reject_at(self.sink, self.record, path, rejected),
@@ -495,6 +498,7 @@ fn convert(
         kind,
         status,
         id_sharing: crate::model::IdSharing::Own,
+        service_from_parent: false,
         attrs,
         links: None,
         trace_label: context.label,
@@ -576,64 +580,6 @@ fn url_path(url: &str) -> &str {
     });
     let path = rest.split(['?', '#']).next().unwrap_or("");
     if path.is_empty() { "/" } else { path }
-}
-
-/// Gives the spans of each subsegment sent as its own document (`orphans`:
-/// ranges of `spans`) the service of the span its first names as parent,
-/// looked up among the other spans of the input (through other such
-/// documents too), else `unknown`.
-fn adopt_services(
-    spans: &mut [Span],
-    first: usize,
-    orphans: &[(usize, usize)],
-    strings: &Interner,
-) {
-    if orphans.is_empty() {
-        return;
-    }
-    let spans = &mut spans[first..];
-    let orphans: Vec<(usize, usize)> = orphans
-        .iter()
-        .map(|&(a, b)| (a - first, b - first))
-        .collect();
-    let mut adopted = vec![false; spans.len()];
-    for &(from, to) in &orphans {
-        adopted[from..to].fill(true);
-    }
-    let mut services: FxHashMap<(TraceId, SpanId), Sym> = spans
-        .iter()
-        .zip(&adopted)
-        .filter(|(_, adopted)| !**adopted)
-        .map(|(s, _)| ((s.trace_id, s.span_id), s.service))
-        .collect();
-    let unknown = strings.intern("unknown");
-    let mut pending = orphans.clone();
-    // Each round settles the documents whose parent is settled.
-    while !pending.is_empty() {
-        let before = pending.len();
-        pending.retain(|&(from, to)| {
-            let first = &spans[from];
-            let found = first
-                .parent_id
-                .and_then(|p| services.get(&(first.trace_id, p)).copied());
-            let Some(service) = found else {
-                return true;
-            };
-            for span in &mut spans[from..to] {
-                span.service = service;
-                services.insert((span.trace_id, span.span_id), service);
-            }
-            false
-        });
-        if pending.len() == before {
-            break;
-        }
-    }
-    for (from, to) in pending {
-        for span in &mut spans[from..to] {
-            span.service = unknown;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,14 @@
 
 use super::*;
 use crate::ingest::test_support::{oracle, read_with};
-use crate::model::{Quality, ShapeKind, TraceSet};
+use crate::model::{Quality, ShapeKind, TraceSet, adopt_parent_services};
 
+/// The spans of `bytes` with the services their subsegment documents take
+/// from their parents, as building their traces gives them.
 fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
-    read_with(&XrayReader, strings, bytes)
+    let (mut spans, quality) = read_with(&XrayReader, strings, bytes)?;
+    adopt_parent_services(&mut spans, strings);
+    Ok((spans, quality))
 }
 
 fn id(text: &str) -> SpanId {
@@ -260,15 +264,16 @@ fn shapes<'s>(
 fn a_large_output_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_output(3000, 2500);
     let framing = Framing::Envelope(Envelope::XRAY);
-    let (streamed, whole, quality, strings) =
+    let (streamed, mut whole, quality, strings) =
         crate::ingest::test_support::read_both_ways(&XrayReader, &doc, framing);
+    adopt_parent_services(&mut whole, &strings);
     assert_eq!(whole.len(), 2 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         shapes(&streamed.set.strings, spans),
         shapes(&strings, whole.iter())
     );
-    // Every subsegment document found its segment in its window.
+    // Every subsegment document found its segment.
     assert_eq!(
         whole
             .iter()
@@ -337,4 +342,59 @@ fn segments_are_named_by_the_shape_of_their_path() {
         names,
         ["GET /orders/*", "GET /orders/*", "GET /users/*/cart"]
     );
+}
+
+#[test]
+fn subsegment_documents_windows_after_their_segments_take_their_services() {
+    // JSON lines: every segment first, then every subsegment sent as its
+    // own document, several test windows later.
+    let traces = 3000;
+    let trace = |i: usize| format!("1-5d82881a-{i:024x}");
+    let segments = (1..=traces).map(|i| {
+        format!(
+            "{{\"id\":\"{i:x}a\",\"name\":\"svc-{}\",\"trace_id\":\"{}\",\"start_time\":1600000000.5,\"end_time\":1600000001}}",
+            i % 4,
+            trace(i)
+        )
+    });
+    let subsegments = (1..=traces).map(|i| {
+        format!(
+            "{{\"type\":\"subsegment\",\"trace_id\":\"{}\",\"id\":\"{i:x}b\",\"parent_id\":\"{i:x}a\",\"name\":\"late\",\"start_time\":1600000000.6,\"end_time\":1600000000.7}}",
+            trace(i)
+        )
+    });
+    let lines: Vec<String> = segments.chain(subsegments).collect();
+    for (doc, framing) in [
+        (lines.join("\n") + "\n", Framing::Lines),
+        // The same documents as one large array, read a window at a time.
+        (
+            format!("[\n{}\n]\n", lines.join(",\n")),
+            Framing::Envelope(Envelope::ARRAY),
+        ),
+    ] {
+        assert_services_adopted(&doc, framing, traces);
+    }
+}
+
+/// Asserts that `doc`, read as `framing`, gives every trace's `late`
+/// subsegment its segment's service, as a whole read does.
+fn assert_services_adopted(doc: &str, framing: Framing, traces: usize) {
+    let (streamed, mut whole, _, strings) =
+        crate::ingest::test_support::read_both_ways(&XrayReader, doc, framing);
+    adopt_parent_services(&mut whole, &strings);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(
+        shapes(&streamed.set.strings, spans),
+        shapes(&strings, whole.iter())
+    );
+    let strings = &streamed.set.strings;
+    assert_eq!(streamed.set.traces.len(), traces);
+    for (i, t) in (1..=traces).zip(&streamed.set.traces) {
+        let late = t
+            .spans
+            .iter()
+            .find(|s| strings.resolve(s.name) == "late")
+            .expect("the subsegment");
+        assert_eq!(strings.resolve(late.service), format!("svc-{}", i % 4));
+    }
 }
