@@ -56,3 +56,55 @@ pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IdSharing, Origin, SpanKind, Status};
+
+    fn span(strings: &Interner, id: u64, parent: Option<u64>, service: &str) -> Span {
+        Span {
+            trace_id: TraceId(1),
+            span_id: SpanId(id),
+            parent_id: parent.map(SpanId),
+            start: 0,
+            end: 1,
+            service: strings.intern(service),
+            name: strings.intern("op"),
+            kind: SpanKind::Internal,
+            status: Status::Unset,
+            id_sharing: IdSharing::Own,
+            service_from_parent: service == "?",
+            attrs: None,
+            links: None,
+            trace_label: None,
+            origin: Origin::UNKNOWN,
+        }
+    }
+
+    #[test]
+    fn documents_take_their_parents_service_through_others_else_unknown() {
+        let strings = Interner::new();
+        // A segment 1 of `api`; documents 3 under 2 under 1, listed before
+        // 2; documents 4 and 5 each other's parent; document 6 under a
+        // span not in the trace.
+        let mut spans = vec![
+            span(&strings, 1, None, "api"),
+            span(&strings, 3, Some(2), "?"),
+            span(&strings, 2, Some(1), "?"),
+            span(&strings, 4, Some(5), "?"),
+            span(&strings, 5, Some(4), "?"),
+            span(&strings, 6, Some(9), "?"),
+        ];
+        adopt_parent_services(&mut spans, &strings);
+        let services: Vec<&str> = spans.iter().map(|s| strings.resolve(s.service)).collect();
+        assert_eq!(
+            services,
+            ["api", "api", "api", "unknown", "unknown", "unknown"]
+        );
+        assert!(spans.iter().all(|s| !s.service_from_parent));
+        let again = spans.clone();
+        adopt_parent_services(&mut spans, &strings);
+        assert_eq!(spans, again, "a second pass changes nothing");
+    }
+}

@@ -7,8 +7,9 @@
 //! JSON string, or already an object), one trace object `{"Id", "Segments"}`,
 //! a bare segment document, or an array of any of these. Every id listed in
 //! `UnprocessedTraceIds` is counted as a record that could not be read. An
-//! output of 64 KiB or more that starts `{"Traces": [` is read a window of
-//! whole traces at a time ([`super::json_envelope`]).
+//! output of 64 KiB or more that starts `{"Traces": [`, or an array of
+//! documents that starts `[{`, is read a window of whole members at a time
+//! ([`super::json_envelope`]).
 //!
 //! Per segment or subsegment: `id` and `start_time` (float seconds since
 //! the epoch, kept to the microsecond, see [`super::sentry::time`]) are
