@@ -1,7 +1,8 @@
 //! Criterion benches of the stages on realistic generated input (the same
 //! load model as `cargo run --example generate -- --traces N`): parsing per
-//! input format, shaping database statements, and the critical path of
-//! every trace. The other stages
+//! input format (beside `json_floor`, serde_json merely skipping the same
+//! JSON bytes, the least any serde-based reader can take), shaping database
+//! statements, and the critical path of every trace. The other stages
 //! (graph build, breakdown, aggregation) are in `benches/pipeline.rs`.
 //!
 //! Whole-process throughput and peak memory: `benches/throughput.sh`.
@@ -46,6 +47,41 @@ fn parsing(c: &mut Criterion) {
             BenchmarkId::from_parameter(format.name()),
             &bytes,
             |b, bytes| b.iter(|| parse(bytes, &Interner::new()).spans.len()),
+        );
+    }
+    group.finish();
+}
+
+/// serde_json's parse of `bytes` into nothing (`IgnoredAny`): the whole
+/// document, or each line of JSON lines.
+fn skip_json(bytes: &[u8]) -> usize {
+    use serde::de::IgnoredAny;
+    if serde_json::from_slice::<IgnoredAny>(bytes).is_ok() {
+        return 1;
+    }
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| serde_json::from_slice::<IgnoredAny>(line).is_ok())
+        .count()
+}
+
+/// The JSON formats' bytes skipped by serde_json, in spans per second like
+/// `parse`: how far a reader is from the parser's own floor.
+fn json_floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("json_floor");
+    group.sample_size(10);
+    for format in writers::Format::ALL {
+        if format == writers::Format::OtlpProto {
+            continue;
+        }
+        let bytes = generated(format);
+        let spans = parse(&bytes, &Interner::new()).spans.len() as u64;
+        assert!(skip_json(&bytes) > 0, "{} is JSON", format.name());
+        group.throughput(Throughput::Elements(spans));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format.name()),
+            &bytes,
+            |b, bytes| b.iter(|| skip_json(bytes)),
         );
     }
     group.finish();
@@ -111,5 +147,11 @@ fn statement_shapes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parsing, statement_shapes, critical_paths);
+criterion_group!(
+    benches,
+    parsing,
+    json_floor,
+    statement_shapes,
+    critical_paths
+);
 criterion_main!(benches);
