@@ -240,7 +240,13 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Where the value of `record` at `path` opens: its line.
 pub fn location_of(record: &Record<'_>, path: &[Step<'_>]) -> Location {
-    Location::Line(record.line + line_of(record.bytes, path).unwrap_or(1) - 1)
+    line_in(record, line_of(record.bytes, path))
+}
+
+/// Line `within` of `record` (1-based, as [`line_of`] and [`lines_of`]
+/// give it) as a line of the input; the record's first line when `None`.
+pub fn line_in(record: &Record<'_>, within: Option<u64>) -> Location {
+    Location::Line(record.line + within.unwrap_or(1) - 1)
 }
 
 /// Counts a skipped value of `record` found at `path`, located by line while
@@ -254,11 +260,11 @@ pub fn skip_at(sink: &mut Sink<'_>, record: &Record<'_>, path: &[Step<'_>], mess
 /// (see [`super::times`]), anything else as unparsable.
 pub fn reject_at(sink: &mut Sink<'_>, record: &Record<'_>, path: &[Step<'_>], rejected: Rejected) {
     let within = if sink.quality.examples.len() < MAX_EXAMPLES {
-        line_of(record.bytes, path).unwrap_or(1)
+        line_of(record.bytes, path)
     } else {
-        1
+        None
     };
-    rejected.record(sink, Location::Line(record.line + within - 1));
+    rejected.record(sink, line_in(record, within));
 }
 
 #[cfg(test)]

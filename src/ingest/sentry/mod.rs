@@ -56,7 +56,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::json_envelope::Envelope;
-use super::json_locate::{Step, line_of, lines_of, location_of, skip_at};
+use super::json_locate::{Step, line_in, lines_of, location_of, skip_at};
 use super::json_records::{Record, first_byte, lines_framing, parse, records_or_members};
 use super::json_scalars::{scalar_text, str_field};
 use super::json_strict::Object;
@@ -162,7 +162,7 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
     let paths: Vec<&[Step<'_>]> = events.iter().map(|(path, _)| path.as_slice()).collect();
     let lines = lines_of(record.bytes, &paths);
     for ((path, event), line) in events.iter().zip(lines) {
-        let at = || Location::Line(record.line + line.unwrap_or(1) - 1);
+        let at = || line_in(record, line);
         read_parts(record, path, &value_event(event), &at, sink);
     }
     !events.is_empty()
@@ -569,7 +569,7 @@ fn count_span(
     let location = sink
         .quality
         .wants_example(count)
-        .then(|| Location::Line(record.line + line_of(record.bytes, path).unwrap_or(1) - 1));
+        .then(|| location_of(record, path));
     let (file, strings) = (&sink.name, sink.strings);
     sink.quality.count(count, || SpanExample {
         file: Some(file.clone()),
