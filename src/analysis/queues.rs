@@ -218,16 +218,17 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
         .collect();
     // Consumers of each producer: CONSUMER children, then linking spans
     // that do not send themselves (a batch "send" links to its "create"s).
-    let mut consumers: Vec<Vec<At>> = vec![Vec::new(); producers.len()];
-    for (p, &(t, i)) in producers.iter().enumerate() {
-        let trace = &set.traces[t];
-        consumers[p].extend(
+    let mut consumers: Vec<Vec<At>> = producers
+        .par_iter()
+        .map(|&(t, i)| {
+            let trace = &set.traces[t];
             trace
                 .children(i)
                 .filter(|&c| trace.spans[c].kind == SpanKind::Consumer)
-                .map(|c| (t, c)),
-        );
-    }
+                .map(|c| (t, c))
+                .collect()
+        })
+        .collect();
     // Linking spans, found on the pool (see the producers' walk).
     let linking: Vec<(usize, At)> = set
         .traces
@@ -254,15 +255,20 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
     }
     // Consumer spans, numbered; a span under another consumer of the same
     // message (a "process" under its "receive") is part of that one.
-    let mut consumer_of: FxHashMap<At, usize> = FxHashMap::default();
-    let mut consumer_spans: Vec<At> = Vec::new();
-    for list in &mut consumers {
+    // Each producer's list on its own (on the pool: with the walks below,
+    // a stretch one core ran alone while the other stood idle), then
+    // numbered in producer order.
+    consumers.par_iter_mut().for_each(|list| {
         list.sort_by_key(|&(ct, ci)| (set.traces[ct].spans[ci].start, ct, ci));
         list.dedup();
         let members: FxHashMap<At, ()> = list.iter().map(|&c| (c, ())).collect();
         let mut above = Above::new(set, &members);
         list.retain(|&c| above.above(c).is_none());
-        for &c in list.iter() {
+    });
+    let mut consumer_of: FxHashMap<At, usize> = FxHashMap::default();
+    let mut consumer_spans: Vec<At> = Vec::new();
+    for list in &consumers {
+        for &c in list {
             consumer_of.entry(c).or_insert_with(|| {
                 consumer_spans.push(c);
                 consumer_spans.len() - 1
@@ -270,7 +276,7 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
         }
     }
     let done: Vec<Nanos> = consumer_spans
-        .iter()
+        .par_iter()
         .map(|&(t, i)| {
             let trace = &set.traces[t];
             subtree_end(strings, trace, i).max(trace.spans[i].start)
@@ -335,10 +341,18 @@ pub fn observe(set: &TraceSet, units: &[Unit]) -> QueueRows {
         }
     }
     // The producers each consumer's work sends, to follow chains.
+    // Each core remembers the walks it made: a memo, so what it finds is
+    // what one shared memo finds.
+    let enclosing: Vec<Option<usize>> = producers
+        .par_iter()
+        .map_init(
+            || Above::new(set, &consumer_of),
+            |above, &at| above.above(at),
+        )
+        .collect();
     let mut inside: Vec<Vec<usize>> = vec![Vec::new(); consumer_spans.len()];
-    let mut enclosing = Above::new(set, &consumer_of);
-    for (p, &at) in producers.iter().enumerate() {
-        if let Some(c) = enclosing.above(at) {
+    for (p, c) in enclosing.into_iter().enumerate() {
+        if let Some(c) = c {
             inside[c].push(p);
         }
     }
@@ -483,20 +497,27 @@ fn flows(
         .enumerate()
         .map(|(u, unit)| ((unit.trace, unit.root), u))
         .collect();
-    let mut unit_above = Above::new(set, &unit_of);
+    // The unit each producer and consumer is in, found on the pool (as in
+    // `observe`, each core with a memo of its own).
+    let unit_of_each = |spans: &[At]| -> Vec<Option<usize>> {
+        spans
+            .par_iter()
+            .map_init(|| Above::new(set, &unit_of), |above, &at| above.of(at))
+            .collect()
+    };
+    let (producer_unit, consumer_unit) = (unit_of_each(producers), unit_of_each(consumer_spans));
     // Units that hold a consumer of another unit's message (or of one sent
     // outside the selection) are downstream.
     let mut downstream = vec![false; units.len()];
     let mut hops_of_unit: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
-    for (p, &at) in producers.iter().enumerate() {
-        if let Some(u) = unit_above.of(at) {
+    for (p, u) in producer_unit.iter().enumerate() {
+        if let Some(u) = *u {
             hops_of_unit[u].extend(&hops_of_producer[p]);
         }
     }
     for &(p, c) in hop_at {
-        let from = unit_above.of(producers[p]);
-        if let Some(u) = unit_above.of(consumer_spans[c]) {
-            if from != Some(u) {
+        if let Some(u) = consumer_unit[c] {
+            if producer_unit[p] != Some(u) {
                 downstream[u] = true;
             }
         }

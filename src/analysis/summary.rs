@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
@@ -57,19 +58,44 @@ pub struct SetFacts {
 impl SetFacts {
     /// Adds one set (or one part of a spilled input).
     pub fn add(&mut self, set: &TraceSet) {
-        for trace in &set.traces {
-            for span in &trace.spans {
-                self.services.insert(span.service);
-                self.range = Some(match self.range {
-                    None => (span.start, span.end),
-                    Some((s, e)) => (s.min(span.start), e.max(span.end)),
-                });
-            }
+        // A walk of every span: on the pool, since on one core it was a
+        // stretch where the other stood idle.
+        let (services, range) = set
+            .traces
+            .par_iter()
+            .fold(
+                || (FxHashSet::default(), None),
+                |(mut services, mut range), trace| {
+                    for span in &trace.spans {
+                        services.insert(span.service);
+                        range = widen(range, (span.start, span.end));
+                    }
+                    (services, range)
+                },
+            )
+            .reduce(
+                || (FxHashSet::default(), None),
+                |(mut a, ra), (b, rb)| {
+                    a.extend(b);
+                    (a, rb.map_or(ra, |r| widen(ra, r)))
+                },
+            );
+        self.services.extend(services);
+        if let Some(r) = range {
+            self.range = widen(self.range, r);
         }
         self.traces += set.traces.len() as u64;
         self.spans += set.span_count() as u64;
         self.quality.merge(set.quality.clone());
     }
+}
+
+/// `range` widened to cover `by`.
+fn widen(range: Option<(Nanos, Nanos)>, by: (Nanos, Nanos)) -> Option<(Nanos, Nanos)> {
+    Some(match range {
+        None => by,
+        Some((s, e)) => (s.min(by.0), e.max(by.1)),
+    })
 }
 
 impl Summary {

@@ -82,38 +82,53 @@ impl TraceSet {
     /// examples at the linking span. Only for a set holding the whole input:
     /// a part of a spilled input would count links into other parts.
     pub fn count_unresolved_links(&mut self) {
+        use rayon::prelude::*;
+        // Nearly no span has links, but finding the few that do visits
+        // every span: that walk runs on the pool (on one core it was a
+        // stretch where the other stood idle), and only the links it
+        // finds are looked up, in the order of the spans, as before.
+        let links: Vec<(usize, usize, SpanLink)> = self
+            .traces
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(t, trace)| {
+                trace.spans.iter().enumerate().flat_map(move |(i, span)| {
+                    span.links
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .map(move |&link| (t, i, link))
+                })
+            })
+            .collect();
         let mut span_ids: rustc_hash::FxHashMap<usize, Vec<SpanId>> = Default::default();
-        for trace in &self.traces {
-            for span in &trace.spans {
-                for link in span.links.iter().flat_map(|l| l.iter()) {
-                    let found = self
-                        .traces
-                        .binary_search_by_key(&link.trace_id, |t| t.id)
-                        .is_ok_and(|t| {
-                            let ids = span_ids.entry(t).or_insert_with(|| {
-                                let mut ids: Vec<SpanId> =
-                                    self.traces[t].spans.iter().map(|s| s.span_id).collect();
-                                ids.sort_unstable();
-                                ids
-                            });
-                            ids.binary_search(&link.span_id).is_ok()
-                        });
-                    if !found {
-                        self.quality.count(Count::UnresolvedLinks, || SpanExample {
-                            file: span
-                                .origin
-                                .file()
-                                .map(|f| self.strings.resolve(f).to_string()),
-                            location: span.origin.location(),
-                            trace_id: trace.id.to_string(),
-                            span_id: span.span_id.to_string(),
-                            message: format!(
-                                "links to span {} of trace {}, which is not in the input",
-                                link.span_id, link.trace_id
-                            ),
-                        });
-                    }
-                }
+        for (t, i, link) in links {
+            let (trace, span) = (&self.traces[t], &self.traces[t].spans[i]);
+            let found = self
+                .traces
+                .binary_search_by_key(&link.trace_id, |t| t.id)
+                .is_ok_and(|t| {
+                    let ids = span_ids.entry(t).or_insert_with(|| {
+                        let mut ids: Vec<SpanId> =
+                            self.traces[t].spans.iter().map(|s| s.span_id).collect();
+                        ids.sort_unstable();
+                        ids
+                    });
+                    ids.binary_search(&link.span_id).is_ok()
+                });
+            if !found {
+                self.quality.count(Count::UnresolvedLinks, || SpanExample {
+                    file: span
+                        .origin
+                        .file()
+                        .map(|f| self.strings.resolve(f).to_string()),
+                    location: span.origin.location(),
+                    trace_id: trace.id.to_string(),
+                    span_id: span.span_id.to_string(),
+                    message: format!(
+                        "links to span {} of trace {}, which is not in the input",
+                        link.span_id, link.trace_id
+                    ),
+                });
             }
         }
     }
