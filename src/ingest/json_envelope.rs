@@ -12,8 +12,10 @@
 //! just after a member, where only `,` (another member) or `]` (the end of
 //! the array) can follow, so the scan needs no state from one window to
 //! the next. Several envelopes in a row (JSON lines of envelopes, or
-//! concatenated documents) are read the same way. Where the input stops
-//! having this shape, the rest of it is one bad piece and is not read.
+//! concatenated documents) are read the same way; for an envelope that
+//! allows it ([`Envelope::OTLP`]), an object of another shape between them
+//! is a [`Piece::Document`] of its own. Where the input stops having this
+//! shape, the rest of it is one bad piece and is not read.
 
 use std::ops::Range;
 
@@ -30,6 +32,9 @@ pub struct Envelope {
     key: &'static str,
     /// The same, quoted as JSON.
     quoted: &'static [u8],
+    /// Whether an object of another shape may come between two documents
+    /// (as a [`Piece::Document`]) rather than end the shape.
+    documents: bool,
 }
 
 impl Envelope {
@@ -38,18 +43,23 @@ impl Envelope {
     pub const JAEGER: Envelope = Envelope {
         key: "data",
         quoted: b"\"data\"",
+        documents: false,
     };
     /// An OTLP/JSON request whose first member is its resource spans:
-    /// `{"resourceSpans": [ResourceSpans, ...]}`.
+    /// `{"resourceSpans": [ResourceSpans, ...]}`. Other requests may come
+    /// between such ones (JSON lines of requests, some written with other
+    /// member names or another member first), each a [`Piece::Document`].
     pub const OTLP: Envelope = Envelope {
         key: "resourceSpans",
         quoted: b"\"resourceSpans\"",
+        documents: true,
     };
     /// AWS X-Ray's `BatchGetTraces` output: `{"Traces": [trace, ...],
     /// "UnprocessedTraceIds": [...]}`.
     pub const XRAY: Envelope = Envelope {
         key: "Traces",
         quoted: b"\"Traces\"",
+        documents: false,
     };
     /// A document that is one array, `[member, ...]`: a bare array of
     /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry
@@ -58,6 +68,7 @@ impl Envelope {
     pub const ARRAY: Envelope = Envelope {
         key: "",
         quoted: b"",
+        documents: false,
     };
 
     /// The array's member name; empty for [`Envelope::ARRAY`].
@@ -115,6 +126,10 @@ pub enum Piece {
     /// document's other members (`], "errors": [...]}`); the `]` alone for
     /// an [`Envelope::ARRAY`].
     Tail(Range<usize>),
+    /// A whole object of another shape between two documents, for its
+    /// reader to read as a record of its own (only where the envelope
+    /// allows it: see [`Envelope::OTLP`]).
+    Document(Range<usize>),
     /// Where the input stops having this shape; the rest of the window
     /// (which then runs to the end of the input) is not read.
     Bad {
@@ -182,6 +197,8 @@ pub struct Records<'a> {
     pub members: Vec<Record<'a>>,
     /// The documents' ends (`], ...}`).
     pub tails: Vec<Record<'a>>,
+    /// Whole documents of another shape ([`Piece::Document`]).
+    pub documents: Vec<Record<'a>>,
     /// Where the input stopped having the shape (its line), and what was
     /// expected there.
     pub bad: Option<(u64, Expected)>,
@@ -220,7 +237,7 @@ impl Piece {
     /// Where the piece starts in its window.
     fn start(&self) -> usize {
         match self {
-            Piece::Member(range) | Piece::Tail(range) => range.start,
+            Piece::Member(range) | Piece::Tail(range) | Piece::Document(range) => range.start,
             Piece::Bad { at, .. } => *at,
         }
     }
@@ -265,6 +282,7 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
         envelope: located.envelope,
         members: Vec::new(),
         tails: Vec::new(),
+        documents: Vec::new(),
         bad: None,
     };
     for (piece, &before) in located.pieces.iter().zip(located.newlines) {
@@ -275,6 +293,10 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
                 bytes: &bytes[range.clone()],
             }),
             Piece::Tail(range) => out.tails.push(Record {
+                line,
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Document(range) => out.documents.push(Record {
                 line,
                 bytes: &bytes[range.clone()],
             }),
@@ -357,6 +379,22 @@ impl Envelope {
                         continue;
                     }
                     Head::Unknown => None,
+                    Head::Not if self.documents => match value_end(buf, p, eof) {
+                        // Not a cut: the next window starts after a member.
+                        End::At(end) => {
+                            out.pieces.push(Piece::Document(p..end));
+                            at = end;
+                            continue;
+                        }
+                        End::More if !eof => {
+                            out.pieces.truncate(committed);
+                            return out;
+                        }
+                        End::More | End::Bad => {
+                            bad(&mut out, p, Expected::CompleteValue);
+                            return out;
+                        }
+                    },
                     Head::Not => {
                         bad(&mut out, p, Expected::Head);
                         return out;
@@ -557,9 +595,52 @@ mod tests {
             .map(|p| match p {
                 Piece::Member(r) => format!("member {}", &buf[r.clone()]),
                 Piece::Tail(r) => format!("tail {}", &buf[r.clone()]),
+                Piece::Document(r) => format!("document {}", &buf[r.clone()]),
                 Piece::Bad { at, .. } => format!("bad {}", &buf[*at..]),
             })
             .collect()
+    }
+
+    #[test]
+    fn an_otlp_request_of_another_shape_between_two_is_a_document() {
+        let doc = "{\"resourceSpans\": [1]}\n{\"resource_spans\": [2]}\n{\"resourceSpans\": [3]}\n";
+        let got = Envelope::OTLP.scan(doc.as_bytes(), true, true);
+        assert_eq!(got.len, doc.len());
+        assert_eq!(
+            texts(doc, &got),
+            [
+                "member 1",
+                "tail ]}",
+                "document {\"resource_spans\": [2]}",
+                "member 3",
+                "tail ]}"
+            ]
+        );
+        let found = records(Envelope::OTLP, doc.as_bytes(), 1, &got.pieces);
+        assert_eq!(found.documents.len(), 1);
+        assert_eq!(found.documents[0].line, 2);
+        // Not yet whole before the end of the input: no cut after it (the
+        // next window starts after a member).
+        let cut = &doc[..doc.find("\n{\"resourceSpans\": [3").unwrap()];
+        let got = Envelope::OTLP.scan(cut.as_bytes(), false, true);
+        assert_eq!(texts(cut, &got), ["member 1"]);
+        // What is not an object still ends the shape.
+        let not = "{\"resourceSpans\": [1]}\n[2]\n";
+        let got = Envelope::OTLP.scan(not.as_bytes(), true, true);
+        assert_eq!(texts(not, &got), ["member 1", "tail ]}", "bad [2]\n"]);
+        let cut_short = "{\"resourceSpans\": [1]}\n{\"other\": [2";
+        let got = Envelope::OTLP.scan(cut_short.as_bytes(), true, true);
+        assert_eq!(
+            texts(cut_short, &got),
+            ["member 1", "tail ]}", "bad {\"other\": [2"]
+        );
+        // Other envelopes keep no documents.
+        let jaeger = "{\"data\": [1]}\n{\"other\": 2}\n";
+        let got = Envelope::JAEGER.scan(jaeger.as_bytes(), true, true);
+        assert_eq!(
+            texts(jaeger, &got),
+            ["member 1", "tail ]}", "bad {\"other\": 2}\n"]
+        );
     }
 
     #[test]
@@ -719,6 +800,7 @@ mod tests {
             found.extend(got.pieces.iter().map(|p| match p {
                 Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
                 Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
+                Piece::Document(r) => Piece::Document(r.start + start..r.end + start),
                 Piece::Bad { at, expected } => Piece::Bad {
                     at: at + start,
                     expected: *expected,
@@ -758,6 +840,39 @@ mod tests {
             prop_assert_eq!(reached, doc.len());
             prop_assert_eq!(found, whole.pieces.clone());
             prop_assert_eq!(whole.pieces.len(), members.len() + 1);
+        }
+
+        /// The same for JSON lines of OTLP requests, some of another shape
+        /// (documents): the first is a request, as the framing requires.
+        #[test]
+        fn requests_and_documents_in_windows_are_what_the_whole_finds(
+            lines in proptest::collection::vec(
+                (any::<bool>(), proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..4)),
+                1..6,
+            ),
+            cuts in proptest::collection::vec(1usize..40, 1..30),
+        ) {
+            let doc: String = lines
+                .iter()
+                .enumerate()
+                .map(|(i, (request, members))| {
+                    let body: Vec<String> =
+                        members.iter().map(|m| serde_json::json!({"m": m}).to_string()).collect();
+                    let key = if i == 0 || *request { "resourceSpans" } else { "resource_spans" };
+                    format!("{{\"{key}\": [{}]}}\n", body.join(",\n"))
+                })
+                .collect();
+            let whole = Envelope::OTLP.scan(doc.as_bytes(), true, true);
+            let (found, reached) = scan_in_windows(Envelope::OTLP, &doc, &cuts);
+            prop_assert_eq!(reached, doc.len());
+            prop_assert_eq!(&found, &whole.pieces);
+            let documents = lines.iter().skip(1).filter(|(request, _)| !request).count();
+            prop_assert_eq!(
+                whole.pieces.iter().filter(|p| matches!(p, Piece::Document(_))).count(),
+                documents
+            );
+            let broken = whole.pieces.iter().any(|p| matches!(p, Piece::Bad { .. }));
+            prop_assert!(!broken, "{:?}", whole.pieces);
         }
     }
 }

@@ -66,13 +66,13 @@ impl Reader for OtlpJsonReader {
     fn framing(&self, head: &[u8]) -> Option<Framing> {
         // A head with no line break at all (the ingest reads up to a
         // window's worth looking for one) is one request on a line longer
-        // than a window, or JSON lines whose first line is: a request cut
-        // as an envelope would stop at the first later line of another
-        // shape, so such an input is read whole and split into lines, as
-        // it always was.
-        let multi_line = memchr::memchr(b'\n', head).is_some();
+        // than a window, or JSON lines whose first line is: cut as an
+        // envelope either way, a later line of another shape being a
+        // document of its own (see `Envelope::OTLP`).
         lines_framing(head).or_else(|| {
-            (multi_line && Envelope::OTLP.starts(head)).then_some(Framing::Envelope(Envelope::OTLP))
+            Envelope::OTLP
+                .starts(head)
+                .then_some(Framing::Envelope(Envelope::OTLP))
         })
     }
 

@@ -7,7 +7,8 @@
 //! or, when that fails on a member of the wrong type, read again span by
 //! span; a member that is not JSON is skipped and counted at its line,
 //! without losing the rest of the request. What follows the array (`]`,
-//! then any other members, then `}`) is read as a document of its own.
+//! then any other members, then `}`) is read as a document of its own, and
+//! so is a request of another shape between two cut ones.
 
 use serde_json::Value;
 
@@ -37,6 +38,12 @@ pub(super) fn read_pieces(
                 format!("invalid JSON after the resourceSpans array: {err}"),
             ),
         }
+    }
+    // Requests of another shape between the cut ones (JSON lines whose
+    // first line was longer than a window), read as JSON lines are.
+    if !records.documents.is_empty() {
+        let chunks = common::chunks(&records.documents, |r| r.bytes.len());
+        recognised |= crate::ingest::read_chunks(chunks, sink, super::read_records);
     }
     let broken = records.count_broken("an OTLP/JSON request", sink);
     // Nothing read: the first member that is not JSON says why, as the

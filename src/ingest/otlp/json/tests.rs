@@ -589,15 +589,15 @@ fn a_large_request_that_breaks_off_keeps_what_came_before() {
 }
 
 #[test]
-fn a_request_is_cut_by_member_only_when_it_has_lines() {
+fn a_request_is_cut_by_member_with_or_without_lines() {
     let doc = large_request(40, usize::MAX, usize::MAX);
     let envelope = Some(Framing::Envelope(Envelope::OTLP));
     assert_eq!(OtlpJsonReader.framing(doc.as_bytes()), envelope);
     // No line break in what the ingest looked at: one long request, or JSON
-    // lines with a long first line, which a later line of another shape
-    // would cut short. Read whole, as before.
+    // lines with a long first line (a later line of another shape is a
+    // document of its own: see the next test).
     let one_line = doc.replace('\n', " ");
-    assert_eq!(OtlpJsonReader.framing(one_line.as_bytes()), None);
+    assert_eq!(OtlpJsonReader.framing(one_line.as_bytes()), envelope);
     // JSON lines stay JSON lines.
     let lines = format!(
         "{}\n{}\n",
@@ -608,6 +608,34 @@ fn a_request_is_cut_by_member_only_when_it_has_lines() {
         OtlpJsonReader.framing(lines.as_bytes()),
         Some(Framing::Lines)
     );
+}
+
+#[test]
+fn json_lines_whose_first_request_is_longer_than_a_window_read_as_whole() {
+    // The first line, one request longer than three windows, is cut by
+    // member; the requests after it are read as JSON lines are, also one
+    // of another shape (Tempo's `batches`) and one that is no request.
+    let first = large_request(2000, 1500, usize::MAX).replace('\n', " ");
+    let batches = request(&span("0a", "")).replace("\"resourceSpans\"", "\"batches\"");
+    let last = request(&span("0b", ""));
+    let doc = format!("{first}\n{batches}\n{{\"other\": 1}}\n{last}\n");
+    let (streamed, whole, quality, _) =
+        test_support::read_both_ways(&OtlpJsonReader, &doc, Framing::Envelope(Envelope::OTLP));
+    // Two spans a member and two in `batches` after the array, less the
+    // one without id; one from each later request.
+    assert_eq!(whole.len(), 2 * 2001 - 1 + 2);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    assert!(
+        whole
+            .iter()
+            .any(|s| s.span_id.0 == 0x0b && s.origin.location() == Some(Location::Line(4)))
+    );
+    // The span without an id and the line that is no request, alike.
+    let got = &streamed.set.quality;
+    test_support::assert_counted_alike(got, &quality, 2, 1);
+    assert_eq!(got.examples[1].location, Location::Line(3));
+    assert_eq!(got.examples[1].message, quality.examples[1].message);
 }
 
 #[test]
