@@ -30,8 +30,8 @@ use crate::model::Location;
 pub struct Envelope {
     /// The array's member name; empty for a document that is the array.
     key: &'static str,
-    /// The same, quoted as JSON.
-    quoted: &'static [u8],
+    /// The same, quoted as JSON, and the other names it may have.
+    quoted: &'static [&'static [u8]],
     /// Whether an object of another shape may come between two documents
     /// (as a [`Piece::Document`]) rather than end the shape.
     documents: bool,
@@ -42,23 +42,25 @@ impl Envelope {
     /// `{"data": [trace, ...], "errors": ...}`.
     pub const JAEGER: Envelope = Envelope {
         key: "data",
-        quoted: b"\"data\"",
+        quoted: &[b"\"data\""],
         documents: false,
     };
     /// An OTLP/JSON request whose first member is its resource spans:
-    /// `{"resourceSpans": [ResourceSpans, ...]}`. Other requests may come
+    /// `{"resourceSpans": [ResourceSpans, ...]}`, also under the protobuf
+    /// name `resource_spans` or Grafana Tempo's `batches` (its
+    /// `/api/traces/{id}` answer, one trace, can be large). Other requests may come
     /// between such ones (JSON lines of requests, some written with other
     /// member names or another member first), each a [`Piece::Document`].
     pub const OTLP: Envelope = Envelope {
         key: "resourceSpans",
-        quoted: b"\"resourceSpans\"",
+        quoted: &[b"\"resourceSpans\"", b"\"resource_spans\"", b"\"batches\""],
         documents: true,
     };
     /// AWS X-Ray's `BatchGetTraces` output: `{"Traces": [trace, ...],
     /// "UnprocessedTraceIds": [...]}`.
     pub const XRAY: Envelope = Envelope {
         key: "Traces",
-        quoted: b"\"Traces\"",
+        quoted: &[b"\"Traces\""],
         documents: false,
     };
     /// A document that is one array, `[member, ...]`: a bare array of
@@ -67,7 +69,7 @@ impl Envelope {
     /// for a reader to check.
     pub const ARRAY: Envelope = Envelope {
         key: "",
-        quoted: b"",
+        quoted: &[],
         documents: false,
     };
 
@@ -463,31 +465,45 @@ impl Envelope {
         if self.keyed() { b'{' } else { b'[' }
     }
 
-    /// Matches `{ "KEY" : [` (or the `[` of an [`Envelope::ARRAY`]) at `at`.
+    /// Matches `{ "KEY" : [` (or the `[` of an [`Envelope::ARRAY`]) at `at`,
+    /// with any of the key's names.
     fn head(self, buf: &[u8], at: usize) -> Head {
-        let mut p = at;
-        let tokens: &[&[u8]] = if self.keyed() {
-            &[b"{", self.quoted, b":", b"["]
-        } else {
-            &[b"["]
-        };
-        for &token in tokens {
-            p = skip_space(buf, p);
-            let rest = &buf[p.min(buf.len())..];
-            if rest.len() < token.len() {
-                return if token.starts_with(rest) {
-                    Head::Unknown
-                } else {
-                    Head::Not
-                };
-            }
-            if !rest.starts_with(token) {
-                return Head::Not;
-            }
-            p += token.len();
+        if !self.keyed() {
+            return head_of(buf, at, &[b"["]);
         }
-        Head::Found(p)
+        // Found by the first name that matches; else unknown while one
+        // still may (the buffer ends first).
+        let mut found = Head::Not;
+        for &key in self.quoted {
+            match head_of(buf, at, &[b"{", key, b":", b"["]) {
+                Head::Found(p) => return Head::Found(p),
+                Head::Unknown => found = Head::Unknown,
+                Head::Not => {}
+            }
+        }
+        found
     }
+}
+
+/// Matches `tokens` at `at`, each after any white space.
+fn head_of(buf: &[u8], at: usize, tokens: &[&[u8]]) -> Head {
+    let mut p = at;
+    for &token in tokens {
+        p = skip_space(buf, p);
+        let rest = &buf[p.min(buf.len())..];
+        if rest.len() < token.len() {
+            return if token.starts_with(rest) {
+                Head::Unknown
+            } else {
+                Head::Not
+            };
+        }
+        if !rest.starts_with(token) {
+            return Head::Not;
+        }
+        p += token.len();
+    }
+    Head::Found(p)
 }
 
 /// The offset of the first byte at or after `at` that is not JSON white
@@ -568,6 +584,15 @@ mod tests {
         assert!(Envelope::OTLP.starts(doc));
         assert!(!Envelope::JAEGER.starts(doc));
         assert!(!Envelope::OTLP.starts(b"{\"data\": []}"));
+        // The protobuf name and Tempo's; one still being read may be any.
+        for other in [&b"{\"resource_spans\": ["[..], b"{ \"batches\" : [{"] {
+            assert!(Envelope::OTLP.starts(other));
+        }
+        assert!(matches!(
+            Envelope::OTLP.head(b"{\"resource", 0),
+            Head::Unknown
+        ));
+        assert!(matches!(Envelope::OTLP.head(b"{\"resourceX", 0), Head::Not));
         let got = Envelope::OTLP.scan(doc, true, true);
         let found = records(Envelope::OTLP, doc, 3, &got.pieces);
         let lines: Vec<_> = found.members.iter().map(|r| (r.line, r.bytes)).collect();
@@ -603,7 +628,7 @@ mod tests {
 
     #[test]
     fn an_otlp_request_of_another_shape_between_two_is_a_document() {
-        let doc = "{\"resourceSpans\": [1]}\n{\"resource_spans\": [2]}\n{\"resourceSpans\": [3]}\n";
+        let doc = "{\"resourceSpans\": [1]}\n{\"schemaUrl\": \"s\", \"resourceSpans\": [2]}\n{\"batches\": [3]}\n";
         let got = Envelope::OTLP.scan(doc.as_bytes(), true, true);
         assert_eq!(got.len, doc.len());
         assert_eq!(
@@ -611,7 +636,7 @@ mod tests {
             [
                 "member 1",
                 "tail ]}",
-                "document {\"resource_spans\": [2]}",
+                "document {\"schemaUrl\": \"s\", \"resourceSpans\": [2]}",
                 "member 3",
                 "tail ]}"
             ]
@@ -621,7 +646,7 @@ mod tests {
         assert_eq!(found.documents[0].line, 2);
         // Not yet whole before the end of the input: no cut after it (the
         // next window starts after a member).
-        let cut = &doc[..doc.find("\n{\"resourceSpans\": [3").unwrap()];
+        let cut = &doc[..doc.find("\n{\"batches\": [3").unwrap()];
         let got = Envelope::OTLP.scan(cut.as_bytes(), false, true);
         assert_eq!(texts(cut, &got), ["member 1"]);
         // What is not an object still ends the shape.
@@ -858,7 +883,7 @@ mod tests {
                 .map(|(i, (request, members))| {
                     let body: Vec<String> =
                         members.iter().map(|m| serde_json::json!({"m": m}).to_string()).collect();
-                    let key = if i == 0 || *request { "resourceSpans" } else { "resource_spans" };
+                    let key = if i == 0 || *request { "resourceSpans" } else { "other" };
                     format!("{{\"{key}\": [{}]}}\n", body.join(",\n"))
                 })
                 .collect();

@@ -614,9 +614,9 @@ fn a_request_is_cut_by_member_with_or_without_lines() {
 fn json_lines_whose_first_request_is_longer_than_a_window_read_as_whole() {
     // The first line, one request longer than three windows, is cut by
     // member; the requests after it are read as JSON lines are, also one
-    // of another shape (Tempo's `batches`) and one that is no request.
+    // whose first member is another and one that is no request.
     let first = large_request(2000, 1500, usize::MAX).replace('\n', " ");
-    let batches = request(&span("0a", "")).replace("\"resourceSpans\"", "\"batches\"");
+    let batches = request(&span("0a", "")).replacen("{", "{\"schemaUrl\": \"s\", ", 1);
     let last = request(&span("0b", ""));
     let doc = format!("{first}\n{batches}\n{{\"other\": 1}}\n{last}\n");
     let (streamed, whole, quality, _) =
@@ -636,6 +636,30 @@ fn json_lines_whose_first_request_is_longer_than_a_window_read_as_whole() {
     test_support::assert_counted_alike(got, &quality, 2, 1);
     assert_eq!(got.examples[1].location, Location::Line(3));
     assert_eq!(got.examples[1].message, quality.examples[1].message);
+}
+
+#[test]
+fn a_large_request_under_the_protobuf_name_or_tempos_is_read_as_whole() {
+    // Tempo's `/api/traces/{id}` answer names the array `batches`; a
+    // request may use the protobuf names. Both are cut by member.
+    let doc = large_request(2000, 1500, usize::MAX);
+    let protobuf = doc.replacen("\"resourceSpans\"", "\"resource_spans\"", 1);
+    // Tempo's array first, and the other after it, read with the tail.
+    let tempo = doc
+        .replacen("\"resourceSpans\"", "\"swap\"", 1)
+        .replacen("\"batches\"", "\"resourceSpans\"", 1)
+        .replacen("\"swap\"", "\"batches\"", 1);
+    for renamed in [protobuf, tempo] {
+        let (streamed, whole, quality, _) = test_support::read_both_ways(
+            &OtlpJsonReader,
+            &renamed,
+            Framing::Envelope(Envelope::OTLP),
+        );
+        assert_eq!(whole.len(), 2 * 2001 - 1);
+        let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+        assert_eq!(located(spans), located(whole.iter()));
+        test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
+    }
 }
 
 #[test]
