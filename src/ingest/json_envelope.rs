@@ -381,22 +381,15 @@ impl Envelope {
                         continue;
                     }
                     Head::Unknown => None,
-                    Head::Not if self.documents => match value_end(buf, p, eof) {
+                    Head::Not if self.documents => {
+                        let Some(end) = whole_value(buf, p, eof, committed, &mut out) else {
+                            return out;
+                        };
                         // Not a cut: the next window starts after a member.
-                        End::At(end) => {
-                            out.pieces.push(Piece::Document(p..end));
-                            at = end;
-                            continue;
-                        }
-                        End::More if !eof => {
-                            out.pieces.truncate(committed);
-                            return out;
-                        }
-                        End::More | End::Bad => {
-                            bad(&mut out, p, Expected::CompleteValue);
-                            return out;
-                        }
-                    },
+                        out.pieces.push(Piece::Document(p..end));
+                        at = end;
+                        continue;
+                    }
                     Head::Not => {
                         bad(&mut out, p, Expected::Head);
                         return out;
@@ -420,24 +413,39 @@ impl Envelope {
                 }
                 return out;
             };
-            match value_end(buf, q, eof) {
-                End::At(end) => {
-                    out.pieces.push(Piece::Member(q..end));
-                    (at, state) = (end, State::AfterMember);
-                    committed = out.pieces.len();
-                    out.len = end;
-                }
-                End::More if !eof => {
-                    out.pieces.truncate(committed);
-                    return out;
-                }
-                End::More | End::Bad => {
-                    bad(&mut out, q, Expected::Value);
-                    return out;
-                }
-            }
+            let Some(end) = whole_value(buf, q, eof, committed, &mut out) else {
+                return out;
+            };
+            out.pieces.push(Piece::Member(q..end));
+            (at, state) = (end, State::AfterMember);
+            committed = out.pieces.len();
+            out.len = end;
         }
     }
+}
+
+/// The end of the value at `at` in a scan whose pieces up to `committed`
+/// are whole; else `None`, and `out` ends there: at its last member when
+/// more input may complete the value, on a bad piece when none can.
+fn whole_value(
+    buf: &[u8],
+    at: usize,
+    eof: bool,
+    committed: usize,
+    out: &mut Scan,
+) -> Option<usize> {
+    match value_end(buf, at, eof) {
+        End::At(end) => return Some(end),
+        End::More if !eof => out.pieces.truncate(committed),
+        End::More | End::Bad => {
+            out.pieces.push(Piece::Bad {
+                at,
+                expected: Expected::Value,
+            });
+            out.len = buf.len();
+        }
+    }
+    None
 }
 
 enum Head {
