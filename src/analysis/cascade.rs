@@ -18,6 +18,7 @@ use super::breakdown::{Breakdown, UnitView, exact};
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
+use rustc_hash::FxHashMap;
 
 /// What one unit says about its cascade. Boxed slices rather than vectors:
 /// every unit's are held until aggregation, across every spill partition,
@@ -176,10 +177,10 @@ fn chain_to(
 /// one per level of each.
 #[derive(Default)]
 struct Rows {
-    /// Per unit: its chain's symbol ids joined with spaces (the group key;
-    /// two symbols never resolve to one string, so this groups as the
-    /// names would).
-    chain: Vec<String>,
+    /// Per unit: its chain's number, in first-seen order (the group key;
+    /// two symbols never resolve to one string, so chains of symbols group
+    /// as their names would).
+    chain: Vec<u32>,
     /// Whether the chain ends in the suspect.
     top: Vec<bool>,
     /// The culprit's critical-path time.
@@ -190,7 +191,7 @@ struct Rows {
     unit: Vec<u32>,
     /// Per unit × level: the unit's chain key, rule and level index, and the
     /// level's duration.
-    level_chain: Vec<String>,
+    level_chain: Vec<u32>,
     level_top: Vec<bool>,
     level: Vec<u32>,
     level_dur: Vec<Nanos>,
@@ -207,6 +208,10 @@ pub fn aggregate(
     let ends_in =
         |o: &CascadeObs, name: &str| o.chain.last().is_some_and(|&s| strings.resolve(s) == name);
     let mut rows = Rows::default();
+    // Chains numbered, rather than keyed by text: a string built and
+    // copied per unit and level was most of this function's own time.
+    let mut chains: Vec<&[Sym]> = Vec::new();
+    let mut chain_ids: FxHashMap<&[Sym], u32> = FxHashMap::default();
     for (ui, unit) in bd.units.iter().enumerate() {
         let Some(obs) = &unit.cascade else { continue };
         let obs = match suspect {
@@ -217,14 +222,12 @@ pub fn aggregate(
             None => obs,
         };
         let top = suspect.is_some_and(|name| ends_in(obs, name));
-        let key = obs
-            .chain
-            .iter()
-            .map(|s| s.into_usize().to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let key = *chain_ids.entry(&obs.chain).or_insert_with(|| {
+            chains.push(&obs.chain);
+            chains.len() as u32 - 1
+        });
         for (level, &d) in obs.levels.iter().enumerate() {
-            rows.level_chain.push(key.clone());
+            rows.level_chain.push(key);
             rows.level_top.push(top);
             rows.level.push(level as u32);
             rows.level_dur.push(d);
@@ -278,7 +281,7 @@ pub fn aggregate(
         ])
         .join(levels, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .collect()?;
-    let chain = out.column("chain")?.str()?;
+    let chain = u32_column(&out, "chain")?;
     let top = out.column("top")?.bool()?;
     let traces = out.column("traces")?.cast(&DataType::UInt64)?;
     let traces = traces.u64()?;
@@ -294,17 +297,10 @@ pub fn aggregate(
     let total = ms(total_root);
     let mut cascades = Vec::with_capacity(out.height());
     for i in 0..out.height() {
-        let chain: Vec<String> = chain
-            .get(i)
-            .unwrap_or("")
-            .split_whitespace()
-            .map(|id| {
-                id.parse::<usize>()
-                    .ok()
-                    .and_then(Sym::try_from_usize)
-                    .map_or("", |s| strings.resolve(s))
-                    .to_string()
-            })
+        let chain: Vec<String> = chain[i]
+            .map_or(&[][..], |id| chains[id as usize])
+            .iter()
+            .map(|&s| strings.resolve(s).to_string())
             .collect();
         let levels = chain
             .iter()
