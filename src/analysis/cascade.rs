@@ -13,12 +13,13 @@
 
 use polars::prelude::*;
 
-use super::aggregate::{f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column};
+use super::aggregate::{
+    DenseIds, f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column,
+};
 use super::breakdown::{Breakdown, UnitView, exact};
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
-use rustc_hash::FxHashMap;
 
 /// What one unit says about its cascade. Boxed slices rather than vectors:
 /// every unit's are held until aggregation, across every spill partition,
@@ -210,8 +211,7 @@ pub fn aggregate(
     let mut rows = Rows::default();
     // Chains numbered, rather than keyed by text: a string built and
     // copied per unit and level was most of this function's own time.
-    let mut chains: Vec<&[Sym]> = Vec::new();
-    let mut chain_ids: FxHashMap<&[Sym], u32> = FxHashMap::default();
+    let mut chains: DenseIds<&[Sym]> = DenseIds::new();
     for (ui, unit) in bd.units.iter().enumerate() {
         let Some(obs) = &unit.cascade else { continue };
         let obs = match suspect {
@@ -222,10 +222,7 @@ pub fn aggregate(
             None => obs,
         };
         let top = suspect.is_some_and(|name| ends_in(obs, name));
-        let key = *chain_ids.entry(&obs.chain).or_insert_with(|| {
-            chains.push(&obs.chain);
-            chains.len() as u32 - 1
-        });
+        let key = chains.id(&obs.chain);
         for (level, &d) in obs.levels.iter().enumerate() {
             rows.level_chain.push(key);
             rows.level_top.push(top);
@@ -298,7 +295,8 @@ pub fn aggregate(
     let mut cascades = Vec::with_capacity(out.height());
     for i in 0..out.height() {
         let chain: Vec<String> = chain[i]
-            .map_or(&[][..], |id| chains[id as usize])
+            .and_then(|id| chains.key(id).copied())
+            .unwrap_or_default()
             .iter()
             .map(|&s| strings.resolve(s).to_string())
             .collect();
