@@ -86,21 +86,12 @@ mod tests {
         let strings = Interner::new();
         let mut sink = Sink::new("in.json", &strings);
         let span = |id: &str, start, end| Span {
-            trace_id: Default::default(),
             span_id: crate::model::SpanId::parse(id).unwrap(),
-            parent_id: None,
             start,
             end,
-            service: strings.intern("svc"),
             name: strings.intern(id),
             kind: Default::default(),
-            status: Default::default(),
-            id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: crate::model::Origin::UNKNOWN,
+            ..crate::model::testutil::plain_span(&strings, 0, 0, None, "svc")
         };
         sink.spans = vec![
             span("a1", 10, 20),

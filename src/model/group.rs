@@ -158,7 +158,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::model::{Origin, SpanId, SpanKind, Status};
+    use crate::model::SpanId;
 
     /// The grouping the buckets replace: every span in one vector, sorted
     /// by trace id, cut into traces built one by one in trace order.
@@ -176,21 +176,9 @@ mod tests {
 
     fn span(strings: &Interner, trace: u128, id: u64, parent: Option<u64>) -> Span {
         Span {
-            trace_id: TraceId(trace),
-            span_id: SpanId(id),
-            parent_id: parent.map(SpanId),
             start: 1_000 + id as i64,
             end: 2_000 - id as i64,
-            service: strings.intern("svc"),
-            name: strings.intern("op"),
-            kind: SpanKind::Internal,
-            status: Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: Origin::UNKNOWN,
+            ..crate::model::testutil::plain_span(strings, trace, id, parent, "svc")
         }
     }
 

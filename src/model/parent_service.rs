@@ -60,25 +60,11 @@ pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{IdSharing, Origin, SpanKind, Status};
 
     fn span(strings: &Interner, id: u64, parent: Option<u64>, service: &str) -> Span {
         Span {
-            trace_id: TraceId(1),
-            span_id: SpanId(id),
-            parent_id: parent.map(SpanId),
-            start: 0,
-            end: 1,
-            service: strings.intern(service),
-            name: strings.intern("op"),
-            kind: SpanKind::Internal,
-            status: Status::Unset,
-            id_sharing: IdSharing::Own,
             service_from_parent: service == "?",
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: Origin::UNKNOWN,
+            ..crate::model::testutil::plain_span(strings, 1, id, parent, service)
         }
     }
 

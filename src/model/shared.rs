@@ -110,7 +110,7 @@ pub fn split_shared(spans: &mut [Span]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Interner, Origin, Status};
+    use crate::model::{Interner, Status};
 
     #[allow(clippy::too_many_arguments)]
     fn span(
@@ -124,21 +124,10 @@ mod tests {
         end: i64,
     ) -> Span {
         Span {
-            trace_id: TraceId(trace),
-            span_id: SpanId(id),
-            parent_id: parent.map(SpanId),
+            name: strings.intern(name),
             start,
             end,
-            service: strings.intern(service),
-            name: strings.intern(name),
-            kind: SpanKind::Internal,
-            status: Status::Unset,
-            id_sharing: IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: Origin::UNKNOWN,
+            ..crate::model::testutil::plain_span(strings, trace, id, parent, service)
         }
     }
 

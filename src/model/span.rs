@@ -324,21 +324,11 @@ mod tests {
         let strings = crate::model::Interner::new();
         let sym = strings.intern("x");
         let span = |start, end| Span {
-            trace_id: Default::default(),
-            span_id: SpanId::parse("01").unwrap(),
-            parent_id: None,
             start,
             end,
-            service: sym,
             name: sym,
             kind: SpanKind::Unspecified,
-            status: Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: crate::model::Origin::UNKNOWN,
+            ..crate::model::testutil::plain_span(&strings, 0, 1, None, "x")
         };
         assert_eq!(span(i64::MIN, i64::MAX).duration(), i64::MAX);
         assert_eq!(span(i64::MAX, i64::MIN).duration(), i64::MIN);

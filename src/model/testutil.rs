@@ -17,6 +17,36 @@ pub struct TraceBuilder {
     current_trace: u128,
 }
 
+/// Span `id` of trace `trace` under `parent`, of `service`, named `op`,
+/// from 0 to 1 ns, with no attributes, links or origin. Tests set the
+/// fields they care about with struct update syntax, so that a field added
+/// to [`Span`] is added here once.
+pub fn plain_span(
+    strings: &Interner,
+    trace: u128,
+    id: u64,
+    parent: Option<u64>,
+    service: &str,
+) -> Span {
+    Span {
+        trace_id: TraceId(trace),
+        span_id: SpanId(id),
+        parent_id: parent.map(SpanId),
+        start: 0,
+        end: 1,
+        service: strings.intern(service),
+        name: strings.intern("op"),
+        kind: SpanKind::Internal,
+        status: Status::Unset,
+        id_sharing: crate::model::IdSharing::Own,
+        service_from_parent: false,
+        attrs: None,
+        links: None,
+        trace_label: None,
+        origin: crate::model::Origin::UNKNOWN,
+    }
+}
+
 impl TraceBuilder {
     /// An empty trace.
     pub fn new() -> Self {
@@ -37,22 +67,18 @@ impl TraceBuilder {
         start: Nanos,
         end: Nanos,
     ) -> Self {
+        let id = |text: &str| SpanId::parse(text).expect("test span names are non-empty");
         let span = Span {
-            trace_id: TraceId(self.current_trace.max(1)),
-            span_id: SpanId::parse(name).expect("test span names are non-empty"),
-            parent_id: parent.map(|p| SpanId::parse(p).expect("non-empty")),
+            name: self.strings.intern(name),
             start,
             end,
-            service: self.strings.intern(service),
-            name: self.strings.intern(name),
-            kind: SpanKind::Internal,
-            status: Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: crate::model::Origin::UNKNOWN,
+            ..plain_span(
+                &self.strings,
+                self.current_trace.max(1),
+                id(name).0,
+                parent.map(|p| id(p).0),
+                service,
+            )
         };
         self.spans.push(span);
         self

@@ -360,21 +360,11 @@ mod tests {
     /// `line`.
     fn read_at(strings: &Interner, file: &str, line: u64, name: &str) -> Span {
         Span {
-            trace_id: TraceId(1),
-            span_id: crate::model::SpanId(1),
-            parent_id: None,
-            start: 0,
             end: 100,
-            service: strings.intern("svc"),
             name: strings.intern(name),
             kind: SpanKind::Server,
-            status: crate::model::Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
-            attrs: None,
-            links: None,
-            trace_label: None,
             origin: crate::model::Origin::new(strings.intern(file), &Location::Line(line)),
+            ..crate::model::testutil::plain_span(strings, 1, 1, None, "svc")
         }
     }
 
