@@ -35,6 +35,9 @@ pub struct Envelope {
     /// Whether an object of another shape may come between two documents
     /// (as a [`Piece::Document`]) rather than end the shape.
     documents: bool,
+    /// Quoted names of an object the document may be wrapped in, one
+    /// level deep: `{"WRAPPER": {"KEY": [`.
+    wrappers: &'static [&'static [u8]],
 }
 
 impl Envelope {
@@ -44,17 +47,22 @@ impl Envelope {
         key: "data",
         quoted: &[b"\"data\""],
         documents: false,
+        wrappers: &[],
     };
     /// An OTLP/JSON request whose first member is its resource spans:
     /// `{"resourceSpans": [ResourceSpans, ...]}`, also under the protobuf
     /// name `resource_spans` or Grafana Tempo's `batches` (its
-    /// `/api/traces/{id}` answer, one trace, can be large). Other requests may come
-    /// between such ones (JSON lines of requests, some written with other
-    /// member names or another member first), each a [`Piece::Document`].
+    /// `/api/traces/{id}` answer, one trace, can be large). The request
+    /// may be wrapped as Tempo's `/api/v2/traces/{id}` answers,
+    /// `{"trace": {...}, "status": ...}`, or as each result of Jaeger's
+    /// `/api/v3` is, `{"result": {...}}`. Other requests may come between
+    /// such ones (JSON lines of requests, some written with other member
+    /// names or another member first), each a [`Piece::Document`].
     pub const OTLP: Envelope = Envelope {
         key: "resourceSpans",
         quoted: &[b"\"resourceSpans\"", b"\"resource_spans\"", b"\"batches\""],
         documents: true,
+        wrappers: &[b"\"trace\"", b"\"result\""],
     };
     /// AWS X-Ray's `BatchGetTraces` output: `{"Traces": [trace, ...],
     /// "UnprocessedTraceIds": [...]}`.
@@ -62,6 +70,7 @@ impl Envelope {
         key: "Traces",
         quoted: &[b"\"Traces\""],
         documents: false,
+        wrappers: &[],
     };
     /// A document that is one array, `[member, ...]`: a bare array of
     /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry
@@ -71,6 +80,7 @@ impl Envelope {
         key: "",
         quoted: &[],
         documents: false,
+        wrappers: &[],
     };
 
     /// The array's member name; empty for [`Envelope::ARRAY`].
@@ -97,7 +107,7 @@ impl Envelope {
     pub fn starts(self, head: &[u8]) -> bool {
         let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let at = skip_space(head, 0);
-        matches!(self.head(head, at), Head::Found(_))
+        matches!(self.head(head, at), Head::Found { .. })
     }
 
     /// The pieces of `bytes` when it is one whole document of this shape:
@@ -125,8 +135,9 @@ pub enum Piece {
     /// One member of the array.
     Member(Range<usize>),
     /// From the array's closing `]` to its document's closing `}`: the
-    /// document's other members (`], "errors": [...]}`); the `]` alone for
-    /// an [`Envelope::ARRAY`].
+    /// document's other members (`], "errors": [...]}`, and a wrapper's
+    /// after its `}`: see [`tail_as_document`]); the `]` alone for an
+    /// [`Envelope::ARRAY`].
     Tail(Range<usize>),
     /// A whole object of another shape between two documents, for its
     /// reader to read as a record of its own (only where the envelope
@@ -188,6 +199,57 @@ pub struct Scan {
     pub len: usize,
     /// The pieces, in order.
     pub pieces: Vec<Piece>,
+    /// Where the rest of the buffer starts in the document, for the scan
+    /// of the next window.
+    pub next: Resume,
+}
+
+/// Where a buffer starts in the input, for [`Envelope::scan_from`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resume {
+    /// At the start of the input.
+    #[default]
+    Start,
+    /// Just after a member of an array whose `]` leaves `depth` objects
+    /// open (2 in a wrapper): a cut every window but the first starts at.
+    AfterMember { depth: u64 },
+}
+
+impl Envelope {
+    /// A [`Piece::Tail`] made a document of its own, for its reader to
+    /// check and read: its `]` becomes `{"": 0`, a member no reader looks
+    /// at (so what may follow it is exactly what may follow the array, and
+    /// a missing or trailing comma is refused as it would be whole), and a
+    /// wrapper it closes gets its `{"WRAPPER":` back, so that what the
+    /// request holds after its array is read inside it, as whole. The first
+    /// wrapper's name stands for each: readers read inside every wrapper
+    /// alike. No newline is added, so lines stay.
+    pub fn tail_as_document(self, tail: &[u8]) -> Vec<u8> {
+        // The objects the tail closes that it did not open.
+        let (mut open, mut closes, mut at) = (0usize, 0usize, 1);
+        while at < tail.len() {
+            match tail[at] {
+                b'"' => {
+                    at = string_end(tail, at + 1).unwrap_or(tail.len());
+                    continue;
+                }
+                b'{' | b'[' => open += 1,
+                b'}' | b']' if open > 0 => open -= 1,
+                b'}' | b']' => closes += 1,
+                _ => {}
+            }
+            at += 1;
+        }
+        let mut out = Vec::with_capacity(tail.len() + 16);
+        if let Some(wrapper) = self.wrappers.first() {
+            for _ in 1..closes {
+                out.extend_from_slice(&[&b"{"[..], wrapper, b":"].concat());
+            }
+        }
+        out.extend_from_slice(b"{\"\": 0");
+        out.extend_from_slice(tail.get(1..).unwrap_or_default());
+        out
+    }
 }
 
 /// The pieces of a window as records, each with its line.
@@ -333,16 +395,33 @@ impl Envelope {
     /// the input is not this shape); one that is only incomplete ends the scan
     /// at the last member, so that the window grows until it completes.
     pub fn scan(self, buf: &[u8], eof: bool, at_start: bool) -> Scan {
-        let mut out = Scan::default();
-        let (mut at, mut state) = if at_start {
-            let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
-            };
-            (bom, State::Outside)
+        let from = if at_start {
+            Resume::Start
         } else {
-            (0, State::AfterMember)
+            Resume::AfterMember { depth: 1 }
+        };
+        self.scan_from(buf, eof, from)
+    }
+
+    /// [`Envelope::scan`] of a buffer that starts `from` there: the start
+    /// of the input, or the cut a previous scan made ([`Scan::next`]).
+    pub fn scan_from(self, buf: &[u8], eof: bool, from: Resume) -> Scan {
+        let mut out = Scan {
+            next: from,
+            ..Scan::default()
+        };
+        // How many objects the array's `]` leaves open: 1, or 2 in a
+        // wrapper.
+        let (mut at, mut state, mut depth) = match from {
+            Resume::Start => {
+                let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+                    3
+                } else {
+                    0
+                };
+                (bom, State::Outside, 1)
+            }
+            Resume::AfterMember { depth } => (0, State::AfterMember, depth),
         };
         // The pieces up to the last member (where the buffer may be cut).
         let mut committed = 0;
@@ -365,7 +444,7 @@ impl Envelope {
                 return out;
             }
             let member_at = match (state, buf[p]) {
-                (State::Opened | State::AfterMember, b']') => match self.tail_end(buf, p) {
+                (State::Opened | State::AfterMember, b']') => match self.tail_end(buf, p, depth) {
                     Some(end) => {
                         out.pieces.push(Piece::Tail(p..end));
                         (at, state) = (end, State::Outside);
@@ -376,8 +455,8 @@ impl Envelope {
                 (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
                 (State::Opened, _) => Some(p),
                 (State::Outside, c) if c == self.open() => match self.head(buf, p) {
-                    Head::Found(after) => {
-                        (at, state) = (after, State::Opened);
+                    Head::Found { after, depth: d } => {
+                        (at, state, depth) = (after, State::Opened, d);
                         continue;
                     }
                     Head::Unknown => None,
@@ -420,6 +499,7 @@ impl Envelope {
             (at, state) = (end, State::AfterMember);
             committed = out.pieces.len();
             out.len = end;
+            out.next = Resume::AfterMember { depth };
         }
     }
 }
@@ -449,8 +529,11 @@ fn whole_value(
 }
 
 enum Head {
-    /// The offset just after `[`.
-    Found(usize),
+    /// The offset just after `[`, and the objects open there.
+    Found {
+        after: usize,
+        depth: u64,
+    },
     /// `buf` ends before it can tell.
     Unknown,
     Not,
@@ -460,9 +543,9 @@ impl Envelope {
     /// Where the document whose array closes at `close_at` ends: after the
     /// `}` that closes its object, or right after the `]` of an
     /// [`Envelope::ARRAY`]; `None` if `buf` ends before that.
-    fn tail_end(self, buf: &[u8], close_at: usize) -> Option<usize> {
+    fn tail_end(self, buf: &[u8], close_at: usize, depth: u64) -> Option<usize> {
         if self.keyed() {
-            close(buf, close_at + 1, 1)
+            close(buf, close_at + 1, depth)
         } else {
             Some(close_at + 1)
         }
@@ -474,19 +557,31 @@ impl Envelope {
     }
 
     /// Matches `{ "KEY" : [` (or the `[` of an [`Envelope::ARRAY`]) at `at`,
-    /// with any of the key's names.
+    /// with any of the key's names, in any of its wrappers or none.
     fn head(self, buf: &[u8], at: usize) -> Head {
         if !self.keyed() {
             return head_of(buf, at, &[b"["]);
         }
-        // Found by the first name that matches; else unknown while one
+        let wrapped = self
+            .wrappers
+            .iter()
+            .map(|&w| [&b"{"[..], w, b":"])
+            .collect::<Vec<_>>();
+        let prefixes = std::iter::once(&[][..]).chain(wrapped.iter().map(|w| &w[..]));
+        // Found by the first shape that matches; else unknown while one
         // still may (the buffer ends first).
         let mut found = Head::Not;
-        for &key in self.quoted {
-            match head_of(buf, at, &[b"{", key, b":", b"["]) {
-                Head::Found(p) => return Head::Found(p),
-                Head::Unknown => found = Head::Unknown,
-                Head::Not => {}
+        for prefix in prefixes {
+            for &key in self.quoted {
+                let tokens = [prefix, &[&b"{"[..], key, b":", b"["]].concat();
+                match head_of(buf, at, &tokens) {
+                    Head::Found { after, .. } => {
+                        let depth = 1 + u64::from(!prefix.is_empty());
+                        return Head::Found { after, depth };
+                    }
+                    Head::Unknown => found = Head::Unknown,
+                    Head::Not => {}
+                }
             }
         }
         found
@@ -511,7 +606,7 @@ fn head_of(buf: &[u8], at: usize, tokens: &[&[u8]]) -> Head {
         }
         p += token.len();
     }
-    Head::Found(p)
+    Head::Found { after: p, depth: 1 }
 }
 
 /// The offset of the first byte at or after `at` that is not JSON white
@@ -677,6 +772,52 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapped_request_is_cut_by_member_and_its_tail_closes_the_wrapper() {
+        let doc = "{\"trace\": {\"resourceSpans\": [{\"a\": 1}, {\"b\": 2}]}, \"status\": \"}\"}\n\
+                   {\"result\": {\"resourceSpans\": [3]}}";
+        let got = Envelope::OTLP.scan(doc.as_bytes(), true, true);
+        assert_eq!(
+            texts(doc, &got),
+            [
+                "member {\"a\": 1}",
+                "member {\"b\": 2}",
+                "tail ]}, \"status\": \"}\"}",
+                "member 3",
+                "tail ]}}",
+            ]
+        );
+        // A later window starts after a member still inside the wrapper.
+        let cut = doc.find("{\"b\"").unwrap();
+        let first = Envelope::OTLP.scan(&doc.as_bytes()[..cut + 3], false, true);
+        assert_eq!(first.next, Resume::AfterMember { depth: 2 });
+        let rest = &doc.as_bytes()[first.len..];
+        let second = Envelope::OTLP.scan_from(rest, true, first.next);
+        assert_eq!(texts(&doc[first.len..], &second).len(), 4);
+        // Without the wrapper's depth the `]}` would end the document, and
+        // what follows would not be another.
+        let lost = Envelope::OTLP.scan_from(rest, true, Resume::AfterMember { depth: 1 });
+        assert!(matches!(lost.pieces.last(), Some(Piece::Bad { .. })));
+        // Its tail, made a document, is JSON whatever the wrapper holds.
+        for (tail, document) in [
+            ("]}", "{\"\": 0}"),
+            ("], \"x\": [1]}", "{\"\": 0, \"x\": [1]}"),
+            (
+                "], \"batches\": []}, \"status\": \"}\"}",
+                "{\"trace\":{\"\": 0, \"batches\": []}, \"status\": \"}\"}",
+            ),
+        ] {
+            assert_eq!(
+                Envelope::OTLP.tail_as_document(tail.as_bytes()),
+                document.as_bytes()
+            );
+        }
+        // Only the wrappers OTLP names, one level deep.
+        assert!(!Envelope::OTLP.starts(b"{\"other\": {\"resourceSpans\": ["));
+        assert!(!Envelope::OTLP.starts(b"{\"trace\": {\"trace\": {\"resourceSpans\": ["));
+        assert!(!Envelope::JAEGER.starts(b"{\"result\": {\"data\": ["));
+    }
+
+    #[test]
     fn an_envelope_is_members_then_its_tail() {
         let doc = "{\"data\": [\n{\"a\": \"x]}\\\"\"}, [1, {}] ,\"s\", 12\n], \"errors\": [{\"msg\": \"}\"}]}\n";
         let got = scan(doc.as_bytes(), true, true);
@@ -827,9 +968,13 @@ mod tests {
         let mut found = Vec::new();
         let (mut start, mut end) = (0, 0);
         let mut sizes = cuts.iter().cycle();
+        let mut from = Resume::Start;
         loop {
             let eof = end == doc.len();
-            let got = envelope.scan(&doc.as_bytes()[start..end], eof, start == 0);
+            let got = envelope.scan_from(&doc.as_bytes()[start..end], eof, from);
+            if got.len > 0 {
+                from = got.next;
+            }
             found.extend(got.pieces.iter().map(|p| match p {
                 Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
                 Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
@@ -876,11 +1021,13 @@ mod tests {
         }
 
         /// The same for JSON lines of OTLP requests, some of another shape
-        /// (documents): the first is a request, as the framing requires.
+        /// (documents), some wrapped as Tempo's and Jaeger's APIs answer:
+        /// the first is a request, as the framing requires. Every tail,
+        /// made a document, is JSON.
         #[test]
         fn requests_and_documents_in_windows_are_what_the_whole_finds(
             lines in proptest::collection::vec(
-                (any::<bool>(), proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..4)),
+                (0u8..4, proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..4)),
                 1..6,
             ),
             cuts in proptest::collection::vec(1usize..40, 1..30),
@@ -888,24 +1035,50 @@ mod tests {
             let doc: String = lines
                 .iter()
                 .enumerate()
-                .map(|(i, (request, members))| {
+                .map(|(i, (shape, members))| {
                     let body: Vec<String> =
                         members.iter().map(|m| serde_json::json!({"m": m}).to_string()).collect();
-                    let key = if i == 0 || *request { "resourceSpans" } else { "other" };
-                    format!("{{\"{key}\": [{}]}}\n", body.join(",\n"))
+                    let array = format!("[{}]", body.join(",\n"));
+                    match if i == 0 { 0 } else { *shape } {
+                        0 => format!("{{\"resourceSpans\": {array}}}\n"),
+                        1 => format!("{{\"other\": {array}}}\n"),
+                        2 => format!(
+                            "{{\"trace\": {{\"resourceSpans\": {array}, \"x\": [\"}}\"]}},\n\"status\": \"complete\"}}\n"
+                        ),
+                        _ => format!("{{ \"result\" : {{\"batches\": {array}}} }}\n"),
+                    }
                 })
                 .collect();
             let whole = Envelope::OTLP.scan(doc.as_bytes(), true, true);
             let (found, reached) = scan_in_windows(Envelope::OTLP, &doc, &cuts);
             prop_assert_eq!(reached, doc.len());
             prop_assert_eq!(&found, &whole.pieces);
-            let documents = lines.iter().skip(1).filter(|(request, _)| !request).count();
+            let documents = lines.iter().skip(1).filter(|(shape, _)| *shape == 1).count();
             prop_assert_eq!(
                 whole.pieces.iter().filter(|p| matches!(p, Piece::Document(_))).count(),
                 documents
             );
-            let broken = whole.pieces.iter().any(|p| matches!(p, Piece::Bad { .. }));
-            prop_assert!(!broken, "{:?}", whole.pieces);
+            let members: usize = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, (shape, _))| *i == 0 || *shape != 1)
+                .map(|(_, (_, members))| members.len())
+                .sum();
+            prop_assert_eq!(
+                whole.pieces.iter().filter(|p| matches!(p, Piece::Member(_))).count(),
+                members
+            );
+            for piece in &whole.pieces {
+                match piece {
+                    Piece::Bad { .. } => prop_assert!(false, "{:?}", whole.pieces),
+                    Piece::Tail(range) => {
+                        let tail = Envelope::OTLP.tail_as_document(&doc.as_bytes()[range.clone()]);
+                        let parsed = serde_json::from_slice::<serde_json::Value>(&tail);
+                        prop_assert!(parsed.is_ok(), "{}", String::from_utf8_lossy(&tail));
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::sync::mpsc;
 
-use super::json_envelope::{Envelope, Piece};
+use super::json_envelope::{Envelope, Piece, Resume};
 
 /// How an input splits into records that can be read independently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,17 +35,19 @@ impl Framing {
     /// The length of the longest prefix of `buf` made of whole records; at
     /// the end of the input (`eof`) everything left is one last piece. An
     /// envelope's pieces are found on the way, and kept for its reader.
-    /// `at_start` when `buf` starts at the start of the input.
-    fn cut(self, buf: &[u8], eof: bool, at_start: bool) -> (usize, Vec<Piece>) {
+    /// `from` says where `buf` starts (an envelope's scan needs to know);
+    /// the same is returned for the rest of `buf`.
+    fn cut(self, buf: &[u8], eof: bool, from: Resume) -> (usize, Vec<Piece>, Resume) {
         match self {
             Framing::Envelope(envelope) => {
-                let scan = envelope.scan(buf, eof, at_start);
-                (scan.len, scan.pieces)
+                let scan = envelope.scan_from(buf, eof, from);
+                (scan.len, scan.pieces, scan.next)
             }
-            _ if eof => (buf.len(), Vec::new()),
+            _ if eof => (buf.len(), Vec::new(), from),
             Framing::Lines => (
                 memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
                 Vec::new(),
+                from,
             ),
             Framing::LengthPrefixed => {
                 let mut at = 0;
@@ -57,7 +59,7 @@ impl Framing {
                     }
                     at = end;
                 }
-                (at, Vec::new())
+                (at, Vec::new(), from)
             }
         }
     }
@@ -103,6 +105,7 @@ pub fn windows<E>(
             let (mut offset, mut lines) = (0u64, 0u64);
             let window_bytes = window_bytes.max(1);
             let (mut ended, mut target) = (false, window_bytes);
+            let mut from = Resume::Start;
             loop {
                 if !ended {
                     match fill(&mut rest, &mut buf, target) {
@@ -113,7 +116,7 @@ pub fn windows<E>(
                         }
                     }
                 }
-                let (cut, pieces) = framing.cut(&buf, ended, offset == 0);
+                let (cut, pieces, next) = framing.cut(&buf, ended, from);
                 // Past a bad piece the input is not read (its reader says so).
                 let broken = matches!(pieces.last(), Some(Piece::Bad { .. }));
                 if cut == 0 {
@@ -125,6 +128,7 @@ pub fn windows<E>(
                     continue;
                 }
                 target = window_bytes;
+                from = next;
                 let mut tail = recycled.try_recv().unwrap_or_default();
                 tail.clear();
                 tail.extend_from_slice(&buf[cut..]);
@@ -310,17 +314,25 @@ mod tests {
 
     #[test]
     fn lines_are_cut_after_the_last_newline() {
-        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false, true).0, 3);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", false, true).0, 0);
-        assert_eq!(Framing::Lines.cut(b"{\"a\"", true, true).0, 4);
+        assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false, Resume::Start).0, 3);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", false, Resume::Start).0, 0);
+        assert_eq!(Framing::Lines.cut(b"{\"a\"", true, Resume::Start).0, 4);
     }
 
     #[test]
     fn frames_are_cut_after_the_last_whole_frame() {
         let buf = [0, 0, 0, 2, 7, 7, 0, 0, 0, 5, 1];
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, false, true).0, 6);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf[..3], false, true).0, 0);
-        assert_eq!(Framing::LengthPrefixed.cut(&buf, true, true).0, buf.len());
+        assert_eq!(Framing::LengthPrefixed.cut(&buf, false, Resume::Start).0, 6);
+        assert_eq!(
+            Framing::LengthPrefixed
+                .cut(&buf[..3], false, Resume::Start)
+                .0,
+            0
+        );
+        assert_eq!(
+            Framing::LengthPrefixed.cut(&buf, true, Resume::Start).0,
+            buf.len()
+        );
     }
 
     #[test]

@@ -133,12 +133,7 @@ fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
 /// request's other members: a `batches` array is read as the whole
 /// document's would be); an error if the request is not JSON there.
 fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
-    // `]` becomes `{"": 0`, a member no reader looks at: what may follow
-    // it in a document (`}`, or `,` and members) is exactly what may follow
-    // the array, so a missing or trailing comma is refused as it would be
-    // whole, and the lines stay where they were.
-    let mut bytes = b"{\"\": 0".to_vec();
-    bytes.extend_from_slice(&tail.bytes[1..]);
+    let bytes = Envelope::OTLP.tail_as_document(tail.bytes);
     let record = Record {
         line: tail.line,
         bytes: &bytes,

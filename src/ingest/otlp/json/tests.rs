@@ -663,6 +663,51 @@ fn a_large_request_under_the_protobuf_name_or_tempos_is_read_as_whole() {
 }
 
 #[test]
+fn a_large_request_wrapped_as_tempos_and_jaegers_apis_answer_is_read_as_the_plain_one() {
+    // Tempo's `/api/v2/traces/{id}` wraps the request in `trace`, with a
+    // status after it. The wrapper opens on the request's first line and
+    // closes on its last, so every span keeps its line; a window that
+    // starts inside the wrapper must still find where its document ends,
+    // and the `batches` after the array are read inside it.
+    let doc = large_request(2000, 1500, usize::MAX);
+    let framing = Framing::Envelope(Envelope::OTLP);
+    let (_, plain, plain_quality, _) = test_support::read_both_ways(&OtlpJsonReader, &doc, framing);
+    let tempo = format!(
+        "{{\"trace\": {}, \"status\": \"complete\"}}\n",
+        doc.trim_end()
+    );
+    let (streamed, whole, quality, _) =
+        test_support::read_both_ways(&OtlpJsonReader, &tempo, framing);
+    assert_eq!(located(whole.iter()), located(plain.iter()));
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
+    assert_eq!(
+        quality.examples[0].message,
+        plain_quality.examples[0].message
+    );
+
+    // Jaeger's `/api/v3` answers JSON lines, each result wrapped in
+    // `result`: here one longer than three windows, then a one-span one.
+    let line = doc.replace('\n', " ");
+    let one = request(&span("0c", ""));
+    let jaeger = format!("{{\"result\": {line}}}\n{{\"result\": {one}}}\n");
+    let (streamed, whole, quality, _) =
+        test_support::read_both_ways(&OtlpJsonReader, &jaeger, framing);
+    assert_eq!(whole.len(), plain.len() + 1);
+    let ids = |spans: &[Span]| spans.iter().map(|s| s.span_id.0).collect::<Vec<_>>();
+    assert_eq!(ids(&whole[..plain.len()]), ids(&plain));
+    assert!(
+        whole
+            .iter()
+            .any(|s| s.span_id.0 == 0x0c && s.origin.location() == Some(Location::Line(2)))
+    );
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 1);
+}
+
+#[test]
 fn a_request_whose_end_or_only_member_is_not_json_is_an_error_as_before() {
     let strings = Interner::new();
     let member = r#"{"scopeSpans": []}"#;
