@@ -412,6 +412,26 @@ macro_rules! lenient {
     };
 }
 
+/// A string of 1 to 19 ASCII digits as a number (which cannot overflow a
+/// `u64`); `None` for anything else, which `str::parse` then reads. Every
+/// span has two times written as such strings, and `trim().parse()` took
+/// about 390 instructions for each (callgrind), this about a fifth of that.
+fn plain_digits(v: &str) -> Option<u64> {
+    let bytes = v.as_bytes();
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &b in bytes {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    Some(n)
+}
+
 /// An `f64` that is a whole number within `i64`.
 fn whole(v: f64) -> Option<i64> {
     (v.fract() == 0.0 && v.abs() < 9.2e18).then_some(v as i64)
@@ -423,7 +443,7 @@ lenient!(
         u64: Some(v),
         i64: u64::try_from(v).ok(),
         f64: whole(v).and_then(|i| u64::try_from(i).ok()),
-        str: v.trim().parse().ok()
+        str: plain_digits(v).or_else(|| v.trim().parse().ok())
     }
 );
 
@@ -433,7 +453,9 @@ lenient!(
         u64: i64::try_from(v).ok(),
         i64: Some(v),
         f64: whole(v),
-        str: v.trim().parse().ok()
+        str: plain_digits(v)
+            .and_then(|n| i64::try_from(n).ok())
+            .or_else(|| v.trim().parse().ok())
     }
 );
 
@@ -487,3 +509,57 @@ lenient!(
         unit: Status::Unset
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A time or int given as a JSON string, read as the model reads it.
+    fn read<T: for<'de> Deserialize<'de>>(text: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+    }
+
+    proptest! {
+        /// The digits fast path reads every string as `str::parse` does,
+        /// digits or not, short or long, in or out of range.
+        #[test]
+        fn times_and_ints_as_strings_read_as_str_parse_reads_them(
+            text in prop_oneof![
+                "[0-9]{1,21}",
+                "[0-9 +\\-a.]{0,22}",
+                any::<u64>().prop_map(|n| n.to_string()),
+                any::<i64>().prop_map(|n| n.to_string()),
+            ],
+        ) {
+            prop_assert_eq!(read::<Time>(&text).map(|t| t.0), text.trim().parse::<u64>().ok());
+            prop_assert_eq!(read::<Int>(&text).map(|i| i.0), text.trim().parse::<i64>().ok());
+        }
+    }
+
+    #[test]
+    fn the_largest_times_and_ints_read_and_one_more_does_not() {
+        assert_eq!(plain_digits("18446744073709551615"), None); // 20 digits: parsed by str
+        assert_eq!(
+            read::<Time>("18446744073709551615").map(|t| t.0),
+            Some(u64::MAX)
+        );
+        assert_eq!(read::<Time>("18446744073709551616").map(|t| t.0), None);
+        assert_eq!(
+            plain_digits("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(
+            read::<Int>("9223372036854775807").map(|i| i.0),
+            Some(i64::MAX)
+        );
+        assert_eq!(read::<Int>("9223372036854775808").map(|i| i.0), None);
+        assert_eq!(
+            read::<Time>(" 1700000000000000000 ").map(|t| t.0),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(plain_digits(""), None);
+        assert_eq!(plain_digits("12a"), None);
+    }
+}
