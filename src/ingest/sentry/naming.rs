@@ -78,19 +78,30 @@ pub fn describe<'a>(
             described.url = text(&URL_KEYS).or(desc_url);
             let url = described.url.map(|u| url_shape(None, u));
             match (described.http_method, url) {
-                (Some(method), Some(url)) => Some(format!("{method} {url}")),
+                (Some(method), Some(url)) => Some(spaced(method, &url)),
                 (method, url) => url.or(method.map(str::to_string)),
             }
         }
         _ => description.map(str::to_string),
     };
     described.name = match (op, shaped) {
-        (Some(op), Some(shaped)) => format!("{op} {shaped}"),
+        (Some(op), Some(shaped)) => spaced(op, &shaped),
         (Some(op), None) => op.to_string(),
         (None, Some(shaped)) => shaped,
         (None, None) => "unknown".to_string(),
     };
     described
+}
+
+/// `first second`. Every span's name is made so, and `format!` took about
+/// five times the instructions of two copies into a string of the right
+/// size (callgrind: a sixth of describing a span).
+fn spaced(first: &str, second: &str) -> String {
+    let mut out = String::with_capacity(first.len() + 1 + second.len());
+    out.push_str(first);
+    out.push(' ');
+    out.push_str(second);
+    out
 }
 
 /// The kind an op implies: `http.server` serves, calls to HTTP, databases
