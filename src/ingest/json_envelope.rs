@@ -136,7 +136,7 @@ pub enum Piece {
     Member(Range<usize>),
     /// From the array's closing `]` to its document's closing `}`: the
     /// document's other members (`], "errors": [...]}`, and a wrapper's
-    /// after its `}`: see [`tail_as_document`]); the `]` alone for an
+    /// after its `}`: see [`Envelope::tail_as_document`]); the `]` alone for an
     /// [`Envelope::ARRAY`].
     Tail(Range<usize>),
     /// A whole object of another shape between two documents, for its
@@ -385,8 +385,10 @@ enum State {
 
 impl Envelope {
     /// Scans `buf` for whole pieces; `at_start` when `buf` starts at the
-    /// start of the input, else it starts just after a member (every cut but
-    /// the last is made after a member, so every later window starts there).
+    /// start of the input, else it starts just after a member of an array
+    /// in no wrapper (every cut but the last is made after a member, so
+    /// every later window starts there; [`Envelope::scan_from`] says in
+    /// what).
     ///
     /// At the end of the input (`eof`) every byte is consumed: what does not
     /// have the expected shape is one [`Piece::Bad`] running to the end. Before
@@ -562,21 +564,21 @@ impl Envelope {
         if !self.keyed() {
             return head_of(buf, at, &[b"["]);
         }
-        let wrapped = self
-            .wrappers
-            .iter()
-            .map(|&w| [&b"{"[..], w, b":"])
-            .collect::<Vec<_>>();
-        let prefixes = std::iter::once(&[][..]).chain(wrapped.iter().map(|w| &w[..]));
         // Found by the first shape that matches; else unknown while one
         // still may (the buffer ends first).
         let mut found = Head::Not;
-        for prefix in prefixes {
+        for wrapper in std::iter::once(None).chain(self.wrappers.iter().map(Some)) {
             for &key in self.quoted {
-                let tokens = [prefix, &[&b"{"[..], key, b":", b"["]].concat();
-                match head_of(buf, at, &tokens) {
+                let wrapped: [&[u8]; 7];
+                let (tokens, depth): (&[&[u8]], u64) = match wrapper {
+                    None => (&[b"{", key, b":", b"["], 1),
+                    Some(&w) => {
+                        wrapped = [b"{", w, b":", b"{", key, b":", b"["];
+                        (&wrapped, 2)
+                    }
+                };
+                match head_of(buf, at, tokens) {
                     Head::Found { after, .. } => {
-                        let depth = 1 + u64::from(!prefix.is_empty());
                         return Head::Found { after, depth };
                     }
                     Head::Unknown => found = Head::Unknown,
