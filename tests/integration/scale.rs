@@ -290,3 +290,49 @@ fn spill_files_are_removed_on_ctrl_c() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "spill files left: {left:?}");
 }
+
+/// A request wrapped as Tempo's `/api/v2/traces/{id}` answers it, on one
+/// line and longer than three windows (`--memory-limit` makes a window 256
+/// KiB), reads window by window, spilled or not, as the same requests read
+/// as JSON lines.
+#[test]
+fn a_tempo_v2_answer_longer_than_a_window_reads_as_its_requests_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut lines, mut members) = (String::new(), Vec::new());
+    for name in [
+        "cascade",
+        "n_plus_one",
+        "near_misses",
+        "sequential",
+        "slow_queries",
+    ] {
+        let text = std::fs::read_to_string(path(&format!("fixtures/otlp-json/{name}.jsonl")));
+        for line in text.unwrap().lines().filter(|l| !l.trim().is_empty()) {
+            let request: serde_json::Value = serde_json::from_str(line).unwrap();
+            members.extend(request["resourceSpans"].as_array().unwrap().iter().cloned());
+            lines.push_str(line);
+            lines.push('\n');
+        }
+    }
+    // Written out by hand: serde_json's maps sort their keys, and `trace`
+    // must come first for the answer to be cut by member.
+    let answer = format!(
+        "{{\"trace\": {{\"resourceSpans\": {}}}, \"status\": \"complete\"}}",
+        serde_json::to_string(&members).unwrap()
+    );
+    assert!(answer.len() > 3 * 256 * 1024 && !answer.contains('\n'));
+    let (tempo, jsonl) = (
+        tmp.path().join("answer.json"),
+        tmp.path().join("lines.jsonl"),
+    );
+    std::fs::write(&tempo, answer).unwrap();
+    std::fs::write(&jsonl, lines).unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let (tempo, jsonl) = (tempo.to_str().unwrap(), jsonl.to_str().unwrap());
+    let (expected, _) = report(jsonl, &[], spill.path());
+    let (whole, _) = report(tempo, &[], spill.path());
+    assert_eq!(whole, expected);
+    let (windowed, said) = report(tempo, &["--memory-limit", "1KiB"], spill.path());
+    assert!(said.contains("spilling spans to"), "{said}");
+    assert_eq!(windowed, expected);
+}
