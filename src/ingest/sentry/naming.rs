@@ -95,7 +95,7 @@ pub fn describe<'a>(
 
 /// `first second`. Every span's name is made so, and `format!` took about
 /// five times the instructions of two copies into a string of the right
-/// size (callgrind: a sixth of describing a span).
+/// size (callgrind: a quarter of describing a span).
 fn spaced(first: &str, second: &str) -> String {
     let mut out = String::with_capacity(first.len() + 1 + second.len());
     out.push_str(first);
