@@ -473,6 +473,14 @@ fn read_one<'s>(
                     pieces: &window.pieces,
                     newlines: &window.newlines,
                 }),
+                // Cut as an envelope once a line was longer than a window.
+                Framing::LinesOr(envelope) if !window.pieces.is_empty() => {
+                    Some(json_envelope::Located {
+                        envelope,
+                        pieces: &window.pieces,
+                        newlines: &window.newlines,
+                    })
+                }
                 _ => None,
             },
         };

@@ -21,6 +21,12 @@ pub enum Framing {
     /// query API's `data`, an OTLP/JSON request's `resourceSpans`), cut as
     /// [`super::json_envelope`] says.
     Envelope(Envelope),
+    /// JSON lines, until a line is longer than a window: when it is the
+    /// envelope's document (a Jaeger `/api/v3` result holding one large
+    /// trace, say), it is cut by member as [`Framing::Envelope`] cuts, and
+    /// so is the rest of the input (each later line a document of its
+    /// own), instead of the line being held whole.
+    LinesOr(Envelope),
 }
 
 /// Bytes of input a window aims at. Large enough that its parallel chunks
@@ -43,6 +49,14 @@ impl Framing {
                 let scan = envelope.scan_from(buf, eof, from);
                 (scan.len, scan.pieces, scan.next)
             }
+            Framing::LinesOr(envelope) => match from {
+                Resume::Start => match Framing::Lines.cut(buf, eof, from) {
+                    // No line ends in the buffer: a line longer than it.
+                    (0, _, _) if !eof => Framing::Envelope(envelope).cut(buf, eof, from),
+                    lines => lines,
+                },
+                Resume::AfterMember { .. } => Framing::Envelope(envelope).cut(buf, eof, from),
+            },
             _ if eof => (buf.len(), Vec::new(), from),
             Framing::Lines => (
                 memchr::memrchr(b'\n', buf).map_or(0, |nl| nl + 1),
@@ -147,7 +161,7 @@ pub fn windows<E>(
                 // on the way, for its reader (see `json_envelope::Located`).
                 match framing {
                     Framing::LengthPrefixed => {}
-                    Framing::Envelope(_) => {
+                    Framing::Envelope(_) | Framing::LinesOr(_) => {
                         let (each, all) =
                             super::json_envelope::newlines(&window.bytes, &window.pieces);
                         window.newlines = each;
@@ -317,6 +331,39 @@ mod tests {
         assert_eq!(Framing::Lines.cut(b"{}\n{\"a\"", false, Resume::Start).0, 3);
         assert_eq!(Framing::Lines.cut(b"{\"a\"", false, Resume::Start).0, 0);
         assert_eq!(Framing::Lines.cut(b"{\"a\"", true, Resume::Start).0, 4);
+    }
+
+    #[test]
+    fn lines_are_cut_as_lines_until_one_is_longer_than_the_buffer() {
+        let otlp = Framing::LinesOr(Envelope::OTLP);
+        // A line ends in the buffer: lines.
+        let (cut, pieces, next) = otlp.cut(b"{}\n{\"resourceSpans\": [1, 2", false, Resume::Start);
+        assert_eq!((cut, pieces.len(), next), (3, 0, Resume::Start));
+        // None does: the request is cut after its last whole member...
+        let long = b"{\"result\": {\"resourceSpans\": [1, 2, 3";
+        let (cut, pieces, next) = otlp.cut(long, false, Resume::Start);
+        assert_eq!((cut, pieces.len()), (long.len() - 3, 2));
+        assert_eq!(next, Resume::AfterMember { depth: 2 });
+        // ...and from there the input is cut as an envelope, each later line
+        // a request or a document of its own.
+        let rest = b", 3]}}\n{\"other\": 1}\n{\"resourceSpans\": [4]}\n";
+        let (cut, pieces, _) = otlp.cut(rest, true, next);
+        assert_eq!(cut, rest.len());
+        let kinds: Vec<_> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Member(_) => "member",
+                Piece::Tail(_) => "tail",
+                Piece::Document(_) => "document",
+                Piece::Bad { .. } => "bad",
+            })
+            .collect();
+        assert_eq!(kinds, ["member", "tail", "document", "member", "tail"]);
+        // At the end of the input the rest is lines, however long.
+        assert_eq!(
+            otlp.cut(long, true, Resume::Start),
+            (long.len(), vec![], Resume::Start)
+        );
     }
 
     #[test]

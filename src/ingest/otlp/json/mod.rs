@@ -72,11 +72,13 @@ impl Reader for OtlpJsonReader {
         // than a window, or JSON lines whose first line is: cut as an
         // envelope either way, a later line of another shape being a
         // document of its own (see `Envelope::OTLP`).
-        lines_framing(head).or_else(|| {
-            Envelope::OTLP
+        // JSON lines stay JSON lines, unless one is longer than a window.
+        match lines_framing(head) {
+            Some(_) => Some(Framing::LinesOr(Envelope::OTLP)),
+            None => Envelope::OTLP
                 .starts(head)
-                .then_some(Framing::Envelope(Envelope::OTLP))
-        })
+                .then_some(Framing::Envelope(Envelope::OTLP)),
+        }
     }
 
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {

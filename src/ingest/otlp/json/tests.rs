@@ -598,7 +598,8 @@ fn a_request_is_cut_by_member_with_or_without_lines() {
     // document of its own: see the next test).
     let one_line = doc.replace('\n', " ");
     assert_eq!(OtlpJsonReader.framing(one_line.as_bytes()), envelope);
-    // JSON lines stay JSON lines.
+    // JSON lines stay JSON lines, unless one is longer than a window (see
+    // `a_json_line_longer_than_a_window_is_cut_by_member`).
     let lines = format!(
         "{}\n{}\n",
         request(&span("01", "")),
@@ -606,8 +607,40 @@ fn a_request_is_cut_by_member_with_or_without_lines() {
     );
     assert_eq!(
         OtlpJsonReader.framing(lines.as_bytes()),
-        Some(Framing::Lines)
+        Some(Framing::LinesOr(Envelope::OTLP))
     );
+}
+
+#[test]
+fn a_json_line_longer_than_a_window_is_cut_by_member() {
+    // JSON lines of requests (as Jaeger's `/api/v3` answers, each in
+    // `result`) whose second line is three windows long: it is cut by
+    // member, not held whole, and the lines after it read as lines do.
+    let long = large_request(2000, 1500, usize::MAX).replace('\n', " ");
+    // Ids the large request's spans do not have.
+    let first = request(&span("f00a", ""));
+    let last = request(&span("f00b", ""));
+    let doc = format!("{first}\n{{\"result\": {long}}}\n{{\"other\": 1}}\n{last}\n");
+    let framing = Framing::LinesOr(Envelope::OTLP);
+    let (streamed, whole, quality, _) =
+        test_support::read_both_ways(&OtlpJsonReader, &doc, framing);
+    // One span a short request; two a member, less the one without id.
+    assert_eq!(whole.len(), 1 + 2 * 2001 - 1 + 1);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(located(spans), located(whole.iter()));
+    for (id, line) in [(0xf00a, 1), (0xf00b, 4)] {
+        let at = Some(Location::Line(line));
+        assert!(
+            whole
+                .iter()
+                .any(|s| s.span_id.0 == id && s.origin.location() == at)
+        );
+    }
+    // The span without an id and the line that is no request, alike.
+    let got = &streamed.set.quality;
+    test_support::assert_counted_alike(got, &quality, 2, 2);
+    assert_eq!(got.examples[1].location, Location::Line(3));
+    assert_eq!(got.examples[1].message, quality.examples[1].message);
 }
 
 #[test]
