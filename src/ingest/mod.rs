@@ -467,22 +467,13 @@ fn read_one<'s>(
             name: &name,
             bytes: &window.bytes,
             window: true,
-            pieces: match framing {
-                Framing::Envelope(envelope) => Some(json_envelope::Located {
+            pieces: window
+                .envelope(framing)
+                .map(|envelope| json_envelope::Located {
                     envelope,
                     pieces: &window.pieces,
                     newlines: &window.newlines,
                 }),
-                // Cut as an envelope once a line was longer than a window.
-                Framing::LinesOr(envelope) if !window.pieces.is_empty() => {
-                    Some(json_envelope::Located {
-                        envelope,
-                        pieces: &window.pieces,
-                        newlines: &window.newlines,
-                    })
-                }
-                _ => None,
-            },
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);

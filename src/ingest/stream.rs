@@ -89,10 +89,24 @@ pub struct Window {
     /// Newlines before this window (0 for [`Framing::LengthPrefixed`],
     /// whose records are located by byte offset).
     pub lines: u64,
-    /// Its pieces, for [`Framing::Envelope`] (empty for other framings).
+    /// Its pieces, where it was cut as an envelope (see
+    /// [`Window::envelope`]); empty otherwise.
     pub pieces: Vec<Piece>,
     /// Per piece, the newlines in the window before its start.
     pub newlines: Vec<u64>,
+}
+
+impl Window {
+    /// The envelope this window was cut as, if it was: always for
+    /// [`Framing::Envelope`], and for [`Framing::LinesOr`] once a line was
+    /// longer than a window (a window of lines has no pieces).
+    pub fn envelope(&self, framing: Framing) -> Option<Envelope> {
+        match framing {
+            Framing::Envelope(envelope) => Some(envelope),
+            Framing::LinesOr(envelope) if !self.pieces.is_empty() => Some(envelope),
+            _ => None,
+        }
+    }
 }
 
 /// Reads `first` (bytes already read from `rest` for sniffing) followed by

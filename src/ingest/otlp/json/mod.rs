@@ -67,12 +67,12 @@ impl Reader for OtlpJsonReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        // A head with no line break at all (the ingest reads up to a
-        // window's worth looking for one) is one request on a line longer
-        // than a window, or JSON lines whose first line is: cut as an
-        // envelope either way, a later line of another shape being a
-        // document of its own (see `Envelope::OTLP`).
-        // JSON lines stay JSON lines, unless one is longer than a window.
+        // JSON lines are cut as lines until one is longer than a window
+        // (see `Framing::LinesOr`). A head with no line break at all (the
+        // ingest reads up to a window's worth looking for one) is one
+        // request on a line longer than a window, or JSON lines whose first
+        // line is: cut as an envelope either way, a later line of another
+        // shape being a document of its own (see `Envelope::OTLP`).
         match lines_framing(head) {
             Some(_) => Some(Framing::LinesOr(Envelope::OTLP)),
             None => Envelope::OTLP

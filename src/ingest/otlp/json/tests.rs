@@ -637,10 +637,7 @@ fn a_json_line_longer_than_a_window_is_cut_by_member() {
         );
     }
     // The span without an id and the line that is no request, alike.
-    let got = &streamed.set.quality;
-    test_support::assert_counted_alike(got, &quality, 2, 2);
-    assert_eq!(got.examples[1].location, Location::Line(3));
-    assert_eq!(got.examples[1].message, quality.examples[1].message);
+    assert_two_counted_alike(&streamed.set.quality, &quality, 2, 3);
 }
 
 #[test]
@@ -665,10 +662,16 @@ fn json_lines_whose_first_request_is_longer_than_a_window_read_as_whole() {
             .any(|s| s.span_id.0 == 0x0b && s.origin.location() == Some(Location::Line(4)))
     );
     // The span without an id and the line that is no request, alike.
-    let got = &streamed.set.quality;
-    test_support::assert_counted_alike(got, &quality, 2, 1);
-    assert_eq!(got.examples[1].location, Location::Line(3));
-    assert_eq!(got.examples[1].message, quality.examples[1].message);
+    assert_two_counted_alike(&streamed.set.quality, &quality, 1, 3);
+}
+
+/// Asserts that a read a window at a time (`streamed`) counted the two
+/// unreadable records the whole read counted, the first at line `first`
+/// and the second at line `second`, with the same messages.
+fn assert_two_counted_alike(streamed: &Quality, whole: &Quality, first: u64, second: u64) {
+    test_support::assert_counted_alike(streamed, whole, 2, first);
+    assert_eq!(streamed.examples[1].location, Location::Line(second));
+    assert_eq!(streamed.examples[1].message, whole.examples[1].message);
 }
 
 #[test]
