@@ -41,7 +41,7 @@ fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
                 kind: SpanKind::Internal,
                 status: Status::Unset,
                 id_sharing: critpath::model::IdSharing::Own,
-                service_from_parent: false,
+                service_from: critpath::model::ServiceFrom::Own,
                 attrs: None,
                 links: None,
                 trace_label: None,

@@ -167,7 +167,8 @@ fn per_trace_spilled(
     }
     let mut parts = Vec::with_capacity(spill.partitions());
     for partition in 0..spill.partitions() {
-        let spans = spill.read(partition)?;
+        let mut spans = spill.read(partition)?;
+        ingested.processes.settle(&mut spans, &ingested.set.strings);
         let mut set = TraceSet::build(spans, Arc::clone(&ingested.set.strings), Quality::default());
         facts.add(&set);
         let units = select::select(&set, plan.selection);

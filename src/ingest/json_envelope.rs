@@ -38,6 +38,10 @@ pub struct Envelope {
     /// Quoted names of an object the document may be wrapped in, one
     /// level deep: `{"WRAPPER": {"KEY": [`.
     wrappers: &'static [&'static [u8]],
+    /// The quoted name of an array inside each member, by whose members a
+    /// member too large for a window is cut (see [`Piece::Cut`]): the
+    /// spans of a Jaeger trace.
+    parts: Option<&'static [u8]>,
 }
 
 impl Envelope {
@@ -48,6 +52,7 @@ impl Envelope {
         quoted: &[b"\"data\""],
         documents: false,
         wrappers: &[],
+        parts: Some(b"\"spans\""),
     };
     /// An OTLP/JSON request whose first member is its resource spans:
     /// `{"resourceSpans": [ResourceSpans, ...]}`, also under the protobuf
@@ -63,6 +68,7 @@ impl Envelope {
         quoted: &[b"\"resourceSpans\"", b"\"resource_spans\"", b"\"batches\""],
         documents: true,
         wrappers: &[b"\"trace\"", b"\"result\""],
+        parts: None,
     };
     /// AWS X-Ray's `BatchGetTraces` output: `{"Traces": [trace, ...],
     /// "UnprocessedTraceIds": [...]}`.
@@ -71,6 +77,7 @@ impl Envelope {
         quoted: &[b"\"Traces\""],
         documents: false,
         wrappers: &[],
+        parts: None,
     };
     /// A document that is one array, `[member, ...]`: a bare array of
     /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry
@@ -81,6 +88,14 @@ impl Envelope {
         quoted: &[],
         documents: false,
         wrappers: &[],
+        parts: None,
+    };
+    /// A bare array of Jaeger traces, `[trace, ...]`: an
+    /// [`Envelope::ARRAY`] whose members too large for a window are cut by
+    /// their spans, as [`Envelope::JAEGER`]'s are.
+    pub const JAEGER_ARRAY: Envelope = Envelope {
+        parts: Some(b"\"spans\""),
+        ..Envelope::ARRAY
     };
 
     /// The array's member name; empty for [`Envelope::ARRAY`].
@@ -117,7 +132,13 @@ impl Envelope {
         if !self.starts(bytes) {
             return None;
         }
-        let pieces = self.scan(bytes, true, true).pieces;
+        // A document read whole is in memory already: its members are
+        // read whole too.
+        let whole = Envelope {
+            parts: None,
+            ..self
+        };
+        let pieces = whole.scan(bytes, true, true).pieces;
         let Some((Piece::Tail(end), members)) = pieces.split_last() else {
             return None;
         };
@@ -128,6 +149,13 @@ impl Envelope {
             .then_some((pieces, end))
     }
 }
+
+/// A member larger than this is cut into parts ([`Piece::Cut`]) where its
+/// envelope says how: one read a window at a time, wherever it lies, so
+/// that the spans read, and where each is said to be, are the same in
+/// windows of any size (they are never smaller: see
+/// [`super::memory::MIN_WINDOW`]).
+pub const CUT_BYTES: usize = 256 << 10;
 
 /// One piece of a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +171,20 @@ pub enum Piece {
     /// reader to read as a record of its own (only where the envelope
     /// allows it: see [`Envelope::OTLP`]).
     Document(Range<usize>),
+    /// A part of a member larger than [`CUT_BYTES`], cut by the members
+    /// of its own array (where the envelope names one: see
+    /// [`Envelope::JAEGER`]), so that it is read a window at a time even
+    /// when larger than a window.
+    Cut {
+        /// The bytes of the part.
+        range: Range<usize>,
+        /// Which part.
+        part: Part,
+        /// Which member of the input cut into parts this is (0 for the
+        /// first), so that its parts in different windows are told to be
+        /// one member's.
+        member: u64,
+    },
     /// Where the input stops having this shape; the rest of the window
     /// (which then runs to the end of the input) is not read.
     Bad {
@@ -151,6 +193,19 @@ pub enum Piece {
         /// What was expected there.
         expected: Expected,
     },
+}
+
+/// A part of a member cut into parts ([`Piece::Cut`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// From the member's `{` to its array's `[`, with the members before
+    /// the array (a Jaeger trace's `{"traceID": "...", "spans": [`).
+    Head,
+    /// One member of the array (a span).
+    Inner,
+    /// From the array's `]` to the member's `}`, with the members after
+    /// the array (`], "processes": {...}, "warnings": null}`).
+    Tail,
 }
 
 /// What a scan expected where the input stopped having an envelope's shape.
@@ -204,7 +259,9 @@ pub struct Scan {
     pub next: Resume,
 }
 
-/// Where a buffer starts in the input, for [`Envelope::scan_from`].
+/// Where a buffer starts in the input, for [`Envelope::scan_from`]. Each
+/// but the first carries how many members were cut into parts so far
+/// ([`Piece::Cut`]), so that every such member has a number of its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Resume {
     /// At the start of the input.
@@ -212,7 +269,10 @@ pub enum Resume {
     Start,
     /// Just after a member of an array whose `]` leaves `depth` objects
     /// open (2 in a wrapper): a cut every window but the first starts at.
-    AfterMember { depth: u64 },
+    AfterMember { depth: u64, cut: u64 },
+    /// Just after an inner member of the last member cut into parts, in
+    /// such an array.
+    InMember { depth: u64, cut: u64 },
 }
 
 impl Envelope {
@@ -263,9 +323,22 @@ pub struct Records<'a> {
     pub tails: Vec<Record<'a>>,
     /// Whole documents of another shape ([`Piece::Document`]).
     pub documents: Vec<Record<'a>>,
+    /// The parts of members cut into parts ([`Piece::Cut`]), in order.
+    pub cuts: Vec<Cut<'a>>,
     /// Where the input stopped having the shape (its line), and what was
     /// expected there.
     pub bad: Option<(u64, Expected)>,
+}
+
+/// A part of a member cut into parts, as a record.
+#[derive(Debug)]
+pub struct Cut<'a> {
+    /// Which part.
+    pub part: Part,
+    /// Which member of the input (see [`Piece::Cut`]).
+    pub member: u64,
+    /// Its bytes and line.
+    pub record: Record<'a>,
 }
 
 impl Records<'_> {
@@ -301,7 +374,10 @@ impl Piece {
     /// Where the piece starts in its window.
     fn start(&self) -> usize {
         match self {
-            Piece::Member(range) | Piece::Tail(range) | Piece::Document(range) => range.start,
+            Piece::Member(range)
+            | Piece::Tail(range)
+            | Piece::Document(range)
+            | Piece::Cut { range, .. } => range.start,
             Piece::Bad { at, .. } => *at,
         }
     }
@@ -347,6 +423,7 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
         members: Vec::new(),
         tails: Vec::new(),
         documents: Vec::new(),
+        cuts: Vec::new(),
         bad: None,
     };
     for (piece, &before) in located.pieces.iter().zip(located.newlines) {
@@ -363,6 +440,18 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
             Piece::Document(range) => out.documents.push(Record {
                 line,
                 bytes: &bytes[range.clone()],
+            }),
+            Piece::Cut {
+                range,
+                part,
+                member,
+            } => out.cuts.push(Cut {
+                part: *part,
+                member: *member,
+                record: Record {
+                    line,
+                    bytes: &bytes[range.clone()],
+                },
             }),
             Piece::Bad { expected, .. } => out.bad = Some((line, *expected)),
         }
@@ -381,6 +470,10 @@ enum State {
     Opened,
     /// Just after a member: `,` and another member, or `]`.
     AfterMember,
+    /// Just after the `[` of the array inside a member cut into parts.
+    PartsOpened,
+    /// Just after a member of that array.
+    AfterPart,
 }
 
 impl Envelope {
@@ -400,7 +493,7 @@ impl Envelope {
         let from = if at_start {
             Resume::Start
         } else {
-            Resume::AfterMember { depth: 1 }
+            Resume::AfterMember { depth: 1, cut: 0 }
         };
         self.scan_from(buf, eof, from)
     }
@@ -414,16 +507,18 @@ impl Envelope {
         };
         // How many objects the array's `]` leaves open: 1, or 2 in a
         // wrapper.
-        let (mut at, mut state, mut depth) = match from {
+        // `cut`: the members cut into parts so far.
+        let (mut at, mut state, mut depth, mut cut) = match from {
             Resume::Start => {
                 let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
                     3
                 } else {
                     0
                 };
-                (bom, State::Outside, 1)
+                (bom, State::Outside, 1, 0)
             }
-            Resume::AfterMember { depth } => (0, State::AfterMember, depth),
+            Resume::AfterMember { depth, cut } => (0, State::AfterMember, depth, cut),
+            Resume::InMember { depth, cut } => (0, State::AfterPart, depth, cut),
         };
         // The pieces up to the last member (where the buffer may be cut).
         let mut committed = 0;
@@ -446,6 +541,27 @@ impl Envelope {
                 return out;
             }
             let member_at = match (state, buf[p]) {
+                (State::PartsOpened | State::AfterPart, b']') => match close(buf, p + 1, 1) {
+                    Some(end) => {
+                        out.pieces.push(Piece::Cut {
+                            range: p..end,
+                            part: Part::Tail,
+                            member: cut - 1,
+                        });
+                        (at, state) = (end, State::AfterMember);
+                        committed = out.pieces.len();
+                        out.len = end;
+                        out.next = Resume::AfterMember { depth, cut };
+                        continue;
+                    }
+                    None => None,
+                },
+                (State::AfterPart, b',') => Some(skip_space(buf, p + 1)),
+                (State::PartsOpened, _) => Some(p),
+                (State::AfterPart, _) => {
+                    bad(&mut out, p, Expected::CommaOrClose);
+                    return out;
+                }
                 (State::Opened | State::AfterMember, b']') => match self.tail_end(buf, p, depth) {
                     Some(end) => {
                         out.pieces.push(Piece::Tail(p..end));
@@ -494,14 +610,49 @@ impl Envelope {
                 }
                 return out;
             };
-            let Some(end) = whole_value(buf, q, eof, committed, &mut out) else {
+            let inner = matches!(state, State::PartsOpened | State::AfterPart);
+            let end = value_end(buf, q, eof);
+            // Whether the member is larger than CUT_BYTES: it is, if it is
+            // the first in the window and does not end in it (windows are
+            // never smaller), so whether it is cut does not depend on the
+            // windows. One without the shape is held whole (the window
+            // grows to hold it).
+            let large = match end {
+                End::At(end) => end - q > CUT_BYTES,
+                End::More => !eof && committed == 0,
+                End::Bad => false,
+            };
+            if let (Some(key), true, false) = (self.parts, large, inner) {
+                if let Some(after) = parts_head(buf, q, key) {
+                    out.pieces.push(Piece::Cut {
+                        range: q..after,
+                        part: Part::Head,
+                        member: cut,
+                    });
+                    cut += 1;
+                    (at, state) = (after, State::PartsOpened);
+                    continue;
+                }
+            }
+            let Some(end) = whole(buf, end, q, eof, committed, &mut out) else {
                 return out;
             };
-            out.pieces.push(Piece::Member(q..end));
-            (at, state) = (end, State::AfterMember);
+            if inner {
+                out.pieces.push(Piece::Cut {
+                    range: q..end,
+                    part: Part::Inner,
+                    member: cut - 1,
+                });
+                out.next = Resume::InMember { depth, cut };
+                state = State::AfterPart;
+            } else {
+                out.pieces.push(Piece::Member(q..end));
+                out.next = Resume::AfterMember { depth, cut };
+                state = State::AfterMember;
+            }
+            at = end;
             committed = out.pieces.len();
             out.len = end;
-            out.next = Resume::AfterMember { depth };
         }
     }
 }
@@ -516,7 +667,19 @@ fn whole_value(
     committed: usize,
     out: &mut Scan,
 ) -> Option<usize> {
-    match value_end(buf, at, eof) {
+    whole(buf, value_end(buf, at, eof), at, eof, committed, out)
+}
+
+/// [`whole_value`] of a value whose end was found already.
+fn whole(
+    buf: &[u8],
+    end: End,
+    at: usize,
+    eof: bool,
+    committed: usize,
+    out: &mut Scan,
+) -> Option<usize> {
+    match end {
         End::At(end) => return Some(end),
         End::More if !eof => out.pieces.truncate(committed),
         End::More | End::Bad => {
@@ -587,6 +750,40 @@ impl Envelope {
             }
         }
         found
+    }
+}
+
+/// Where the array named `key` opens inside the object at `at`: just after
+/// its `[`, if the object's members before it are whole in `buf` (a Jaeger
+/// trace's `{"traceID": "...", "spans": [`); `None` if the object does not
+/// have that shape, or `buf` ends first.
+fn parts_head(buf: &[u8], at: usize, key: &[u8]) -> Option<usize> {
+    if buf.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut p = skip_space(buf, at + 1);
+    loop {
+        if buf.get(p) != Some(&b'"') {
+            return None;
+        }
+        let name_end = string_end(buf, p + 1)?;
+        let name = &buf[p..name_end];
+        p = skip_space(buf, name_end);
+        if buf.get(p) != Some(&b':') {
+            return None;
+        }
+        p = skip_space(buf, p + 1);
+        if name == key {
+            return (buf.get(p) == Some(&b'[')).then_some(p + 1);
+        }
+        let End::At(end) = value_end(buf, p, false) else {
+            return None;
+        };
+        p = skip_space(buf, end);
+        if buf.get(p) != Some(&b',') {
+            return None;
+        }
+        p = skip_space(buf, p + 1);
     }
 }
 
@@ -726,6 +923,11 @@ mod tests {
                 Piece::Member(r) => format!("member {}", &buf[r.clone()]),
                 Piece::Tail(r) => format!("tail {}", &buf[r.clone()]),
                 Piece::Document(r) => format!("document {}", &buf[r.clone()]),
+                Piece::Cut {
+                    range,
+                    part,
+                    member,
+                } => format!("{part:?} of {member} {}", &buf[range.clone()]),
                 Piece::Bad { at, .. } => format!("bad {}", &buf[*at..]),
             })
             .collect()
@@ -791,13 +993,13 @@ mod tests {
         // A later window starts after a member still inside the wrapper.
         let cut = doc.find("{\"b\"").unwrap();
         let first = Envelope::OTLP.scan(&doc.as_bytes()[..cut + 3], false, true);
-        assert_eq!(first.next, Resume::AfterMember { depth: 2 });
+        assert_eq!(first.next, Resume::AfterMember { depth: 2, cut: 0 });
         let rest = &doc.as_bytes()[first.len..];
         let second = Envelope::OTLP.scan_from(rest, true, first.next);
         assert_eq!(texts(&doc[first.len..], &second).len(), 4);
         // Without the wrapper's depth the `]}` would end the document, and
         // what follows would not be another.
-        let lost = Envelope::OTLP.scan_from(rest, true, Resume::AfterMember { depth: 1 });
+        let lost = Envelope::OTLP.scan_from(rest, true, Resume::AfterMember { depth: 1, cut: 0 });
         assert!(matches!(lost.pieces.last(), Some(Piece::Bad { .. })));
         // Its tail, made a document, is JSON whatever the wrapper holds.
         for (tail, document) in [
@@ -981,6 +1183,15 @@ mod tests {
                 Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
                 Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
                 Piece::Document(r) => Piece::Document(r.start + start..r.end + start),
+                Piece::Cut {
+                    range,
+                    part,
+                    member,
+                } => Piece::Cut {
+                    range: range.start + start..range.end + start,
+                    part: *part,
+                    member: *member,
+                },
                 Piece::Bad { at, expected } => Piece::Bad {
                     at: at + start,
                     expected: *expected,
@@ -991,6 +1202,132 @@ mod tests {
                 return (found, start);
             }
             end = (end + sizes.next().unwrap()).min(doc.len());
+        }
+    }
+
+    /// `pieces` with each member cut into parts joined back into the one
+    /// member a scan of the whole finds, checking on the way that its
+    /// parts come in order (head, spans, tail), tile it, and are each JSON
+    /// once closed or opened as [`Part`] says a reader does; and that the
+    /// members cut are numbered 0, 1, ... in turn.
+    fn joined(doc: &str, pieces: Vec<Piece>) -> Vec<Piece> {
+        let json = |text: String| {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|err| panic!("{err}: {text}"));
+        };
+        let mut out = Vec::new();
+        let (mut open, mut next) = (None::<(usize, usize, u64)>, 0);
+        for piece in pieces {
+            let Piece::Cut {
+                range,
+                part,
+                member,
+            } = piece
+            else {
+                assert!(open.is_none(), "a member's parts are interrupted");
+                out.push(piece);
+                continue;
+            };
+            let text = &doc[range.clone()];
+            match (part, open) {
+                (Part::Head, None) => {
+                    assert_eq!(member, next, "members are numbered in turn");
+                    next += 1;
+                    json(format!("{text}]}}"));
+                    open = Some((range.start, range.end, member));
+                }
+                (Part::Inner, Some((start, end, m))) if m == member => {
+                    assert!(
+                        doc[end..range.start]
+                            .trim_start()
+                            .trim_start_matches(',')
+                            .trim()
+                            .is_empty()
+                    );
+                    json(text.to_string());
+                    open = Some((start, range.end, m));
+                }
+                (Part::Tail, Some((start, end, m))) if m == member => {
+                    assert!(doc[end..range.start].trim().is_empty());
+                    json(format!("{{\"spans\": [{text}"));
+                    out.push(Piece::Member(start..range.end));
+                    open = None;
+                }
+                other => panic!("{part:?} of {member} after {other:?}"),
+            }
+        }
+        assert!(open.is_none(), "a member's parts end before its tail");
+        out
+    }
+
+    #[test]
+    fn a_trace_larger_than_a_window_is_cut_by_its_spans() {
+        let big = "{\"traceID\": \"t\", \"spans\": [{\"s\": 1}, {\"s\": [2]}, {\"s\": \"]\"}], \"processes\": {\"p1\": {}}}";
+        let doc = format!("{{\"data\": [{{\"spans\": []}}, {big}, {big}], \"errors\": null}}");
+        // Windows of 30 bytes: each trace is larger, so each is cut, and
+        // its parts are numbered as the input's first and second.
+        let (pieces, reached) = scan_in_windows(Envelope::JAEGER, &doc, &[30]);
+        assert_eq!(reached, doc.len());
+        let shown: Vec<String> = pieces
+            .iter()
+            .map(|p| {
+                texts(
+                    &doc,
+                    &Scan {
+                        pieces: vec![p.clone()],
+                        ..Scan::default()
+                    },
+                )
+                .remove(0)
+            })
+            .collect();
+        assert_eq!(
+            shown[..6],
+            [
+                "member {\"spans\": []}",
+                "Head of 0 {\"traceID\": \"t\", \"spans\": [",
+                "Inner of 0 {\"s\": 1}",
+                "Inner of 0 {\"s\": [2]}",
+                "Inner of 0 {\"s\": \"]\"}",
+                "Tail of 0 ], \"processes\": {\"p1\": {}}}",
+            ]
+        );
+        assert!(shown[6].starts_with("Head of 1 "), "{shown:?}");
+        let whole = Envelope::JAEGER.scan(doc.as_bytes(), true, true);
+        assert_eq!(joined(&doc, pieces), whole.pieces);
+        // A bare array of traces alike; an array of other things is not cut.
+        let array = format!("[{big},\n{big}]");
+        let (pieces, _) = scan_in_windows(Envelope::JAEGER_ARRAY, &array, &[30]);
+        assert!(pieces.iter().any(|p| matches!(p, Piece::Cut { .. })));
+        assert_eq!(
+            joined(&array, pieces),
+            Envelope::JAEGER_ARRAY
+                .scan(array.as_bytes(), true, true)
+                .pieces
+        );
+        let (pieces, _) = scan_in_windows(Envelope::ARRAY, &array, &[30]);
+        assert!(!pieces.iter().any(|p| matches!(p, Piece::Cut { .. })));
+    }
+
+    #[test]
+    fn a_large_member_of_another_shape_is_held_whole() {
+        // No spans array, spans not an array, or not an object: the
+        // window grows until the member ends.
+        for member in [
+            "{\"traceID\": \"t\", \"other\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}",
+            "{\"traceID\": \"t\", \"spans\": {\"a\": [1, 2, 3, 4, 5, 6, 7]}}",
+            "[{\"spans\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]}]",
+        ] {
+            let doc = format!("{{\"data\": [{member}]}}");
+            let (pieces, _) = scan_in_windows(Envelope::JAEGER, &doc, &[12]);
+            assert!(
+                !pieces.iter().any(|p| matches!(p, Piece::Cut { .. })),
+                "{member}"
+            );
+            assert_eq!(
+                pieces,
+                Envelope::JAEGER.scan(doc.as_bytes(), true, true).pieces
+            );
         }
     }
 
@@ -1020,6 +1357,46 @@ mod tests {
             prop_assert_eq!(reached, doc.len());
             prop_assert_eq!(found, whole.pieces.clone());
             prop_assert_eq!(whole.pieces.len(), members.len() + 1);
+        }
+
+        /// Jaeger traces larger than the windows are cut into parts that,
+        /// joined, are the members a scan of the whole finds (see
+        /// [`joined`], which checks each part).
+        #[test]
+        fn traces_cut_into_parts_join_into_what_the_whole_finds(
+            traces in proptest::collection::vec(
+                proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..6),
+                0..6,
+            ),
+            cuts in proptest::collection::vec(1usize..60, 1..30),
+            bare in any::<bool>(),
+        ) {
+            let body: Vec<String> = traces
+                .iter()
+                .map(|spans| {
+                    let spans: Vec<String> = spans
+                        .iter()
+                        .map(|s| serde_json::json!({"spanID": s, "tags": [{"key": s}]}).to_string())
+                        .collect();
+                    format!(
+                        "{{\"traceID\": \"abc\",\n \"spans\" : [ {} ], \"processes\": {{\"p1\": {{\"serviceName\": \"]}}\"}}}}}}",
+                        spans.join(" ,\n")
+                    )
+                })
+                .collect();
+            let (envelope, doc) = if bare {
+                (Envelope::JAEGER_ARRAY, format!("[\n{}\n]\n", body.join(",\n")))
+            } else {
+                (
+                    Envelope::JAEGER,
+                    format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n")),
+                )
+            };
+            let whole = envelope.scan(doc.as_bytes(), true, true);
+            let (found, reached) = scan_in_windows(envelope, &doc, &cuts);
+            prop_assert_eq!(reached, doc.len());
+            prop_assert_eq!(joined(&doc, found), whole.pieces.clone());
+            prop_assert_eq!(whole.pieces.len(), traces.len() + 1);
         }
 
         /// The same for JSON lines of OTLP requests, some of another shape

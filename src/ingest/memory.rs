@@ -33,7 +33,12 @@ const PARTITIONS: (u64, u64) = (2, 256);
 const WINDOW_SHARE: u64 = 16;
 /// The smallest window: below this, per-window work costs more than the
 /// memory it saves.
-const MIN_WINDOW: u64 = 256 << 10;
+pub(super) const MIN_WINDOW: u64 = 256 << 10;
+
+// A member larger than `CUT_BYTES` is cut wherever it lies only if no
+// window is smaller (see `json_envelope::CUT_BYTES`).
+const _: () = assert!(super::json_envelope::CUT_BYTES as u64 <= MIN_WINDOW);
+const _: () = assert!(super::json_envelope::CUT_BYTES <= super::stream::WINDOW_BYTES);
 
 /// A function the binary registers for the library to call at a point of
 /// a run: what the program's allocator does then. The binary owns the

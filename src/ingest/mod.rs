@@ -32,7 +32,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::model::spill::Spill;
-use crate::model::{Interner, Location, Origin, Problem, Quality, Span, Sym, TraceSet};
+use crate::model::{
+    Interner, Location, Origin, Problem, ProcessServices, Quality, Span, Sym, TraceSet,
+};
 
 pub use inputs::{InputSource, expand_inputs};
 pub use stream::Framing;
@@ -101,6 +103,9 @@ pub struct Sink<'a> {
     pub quality: Quality,
     /// Spans read and already written to a spill instead of `spans`.
     pub spilled: u64,
+    /// Services of processes named after their spans (see
+    /// [`ProcessServices`]).
+    pub processes: ProcessServices,
     name: String,
     /// `name`, interned, for the spans' [`Origin`].
     file: Sym,
@@ -115,6 +120,7 @@ impl<'a> Sink<'a> {
             strings,
             quality: Quality::default(),
             spilled: 0,
+            processes: ProcessServices::default(),
             name: name.to_string(),
             file: strings.intern(name),
         }
@@ -167,6 +173,7 @@ impl<'a> Sink<'a> {
         }
         self.quality.merge(part.quality);
         self.spilled += part.spilled;
+        self.processes.merge(part.processes);
     }
 
     /// Keeps what `part`, a window of the same input, read, as a batch of
@@ -175,6 +182,12 @@ impl<'a> Sink<'a> {
         self.batches.append(&mut part.take_batches());
         self.quality.merge(part.quality);
         self.spilled += part.spilled;
+        self.processes.merge(part.processes);
+    }
+
+    /// The input's name, as problems name it.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Records one skipped, unparsable record and where it was.
@@ -331,6 +344,9 @@ pub struct Ingested {
     pub skipped: Vec<String>,
     /// The spans spilled to disk (the set then holds none), if any.
     pub spill: Option<Arc<Spill>>,
+    /// Services for the spilled spans that wait for a process read after
+    /// them: settled as each partition is read back.
+    pub processes: ProcessServices,
 }
 
 /// Why ingest failed as a whole.
@@ -375,6 +391,7 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     let mut quality = Quality::default();
     let mut spans_per_format = BTreeMap::new();
     let mut skipped = Vec::new();
+    let mut processes = ProcessServices::default();
     for (result, source) in results.into_iter().zip(sources) {
         let Some((format, mut sink)) = result? else {
             skipped.push(source.display_name());
@@ -383,7 +400,14 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
         *spans_per_format.entry(format).or_insert(0) += sink.len() as u64 + sink.spilled;
         batches.append(&mut sink.take_batches());
         quality.merge(sink.quality);
+        processes.merge(sink.processes);
     }
+    // Every window is read, so every process table is: spans waiting for
+    // one are settled before traces are built (a spilled span is when its
+    // partition is read back).
+    batches
+        .par_iter_mut()
+        .for_each(|batch| processes.settle(batch, &strings));
     let mut set = TraceSet::from_batches(batches, strings, quality);
     if options.spill.is_none() {
         set.count_unresolved_links();
@@ -397,6 +421,7 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
         spans_per_format,
         inputs: sources.len() - skipped.len(),
         skipped,
+        processes,
     })
 }
 
@@ -570,8 +595,11 @@ pub fn ingest_bytes(
     sink.locate_rest();
     strict(&sink, options)?;
     let count = sink.len() as u64;
-    let batches = sink.take_batches();
+    let mut batches = sink.take_batches();
     let quality = std::mem::take(&mut sink.quality);
+    for batch in &mut batches {
+        sink.processes.settle(batch, &strings);
+    }
     drop(sink);
     let mut set = TraceSet::from_batches(batches, strings, quality);
     set.count_unresolved_links();
@@ -581,5 +609,6 @@ pub fn ingest_bytes(
         inputs: 1,
         skipped: Vec::new(),
         spill: None,
+        processes: ProcessServices::default(),
     })
 }

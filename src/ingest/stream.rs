@@ -55,7 +55,9 @@ impl Framing {
                     (0, _, _) if !eof => Framing::Envelope(envelope).cut(buf, eof, from),
                     lines => lines,
                 },
-                Resume::AfterMember { .. } => Framing::Envelope(envelope).cut(buf, eof, from),
+                Resume::AfterMember { .. } | Resume::InMember { .. } => {
+                    Framing::Envelope(envelope).cut(buf, eof, from)
+                }
             },
             _ if eof => (buf.len(), Vec::new(), from),
             Framing::Lines => (
@@ -357,7 +359,7 @@ mod tests {
         let long = b"{\"result\": {\"resourceSpans\": [1, 2, 3";
         let (cut, pieces, next) = otlp.cut(long, false, Resume::Start);
         assert_eq!((cut, pieces.len()), (long.len() - 3, 2));
-        assert_eq!(next, Resume::AfterMember { depth: 2 });
+        assert_eq!(next, Resume::AfterMember { depth: 2, cut: 0 });
         // ...and from there the input is cut as an envelope, each later line
         // a request or a document of its own.
         let rest = b", 3]}}\n{\"other\": 1}\n{\"resourceSpans\": [4]}\n";
@@ -369,6 +371,7 @@ mod tests {
                 Piece::Member(_) => "member",
                 Piece::Tail(_) => "tail",
                 Piece::Document(_) => "document",
+                Piece::Cut { .. } => "cut",
                 Piece::Bad { .. } => "bad",
             })
             .collect();

@@ -9,6 +9,7 @@ mod group;
 mod ids;
 mod intern;
 mod parent_service;
+mod process_service;
 mod quality;
 pub mod shape_cache;
 mod shared;
@@ -23,13 +24,14 @@ pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
 pub use ids::{IdError, SpanId, TraceId};
 pub use intern::{Interner, Sym};
 pub use parent_service::adopt_parent_services;
+pub use process_service::ProcessServices;
 pub use quality::{
     Count, EXAMPLES_PER_COUNT, Location, MAX_EXAMPLES, Problem, Quality, SpanExample, TraceIssues,
 };
 pub use shared::{server_half_id, split_shared};
 pub use span::{
-    EARLIEST, IdSharing, LATEST, Links, Nanos, Origin, Span, SpanKind, SpanLink, Status,
-    check_times,
+    EARLIEST, IdSharing, LATEST, Links, Nanos, Origin, ServiceFrom, Span, SpanKind, SpanLink,
+    Status, check_times,
 };
 pub use trace::Trace;
 pub use tree::Tree;

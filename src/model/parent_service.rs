@@ -10,23 +10,23 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Interner, Span, SpanId, Sym, TraceId};
+use super::{Interner, ServiceFrom, Span, SpanId, Sym, TraceId};
 
-/// Gives every span marked [`Span::service_from_parent`] its parent's
+/// Gives every span marked [`ServiceFrom::Parent`] its parent's
 /// service (see the module docs), and clears the mark. Running it again
 /// changes nothing.
 pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
-    if !spans.iter().any(|s| s.service_from_parent) {
+    if !spans.iter().any(|s| s.service_from == ServiceFrom::Parent) {
         return;
     }
     let key = |s: &Span| (s.trace_id, s.span_id);
     let mut services: FxHashMap<(TraceId, SpanId), Sym> = spans
         .iter()
-        .filter(|s| !s.service_from_parent)
+        .filter(|s| s.service_from != ServiceFrom::Parent)
         .map(|s| (key(s), s.service))
         .collect();
     let mut pending: Vec<usize> = (0..spans.len())
-        .filter(|&i| spans[i].service_from_parent)
+        .filter(|&i| spans[i].service_from == ServiceFrom::Parent)
         .collect();
     // Each round settles the spans whose parent is settled.
     while !pending.is_empty() {
@@ -41,7 +41,7 @@ pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
             };
             services.insert(key(span), service);
             spans[i].service = service;
-            spans[i].service_from_parent = false;
+            spans[i].service_from = ServiceFrom::Own;
             false
         });
         if pending.len() == before {
@@ -52,7 +52,7 @@ pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
         let unknown = strings.intern("unknown");
         for i in pending {
             spans[i].service = unknown;
-            spans[i].service_from_parent = false;
+            spans[i].service_from = ServiceFrom::Own;
         }
     }
 }
@@ -63,7 +63,11 @@ mod tests {
 
     fn span(strings: &Interner, id: u64, parent: Option<u64>, service: &str) -> Span {
         Span {
-            service_from_parent: service == "?",
+            service_from: if service == "?" {
+                ServiceFrom::Parent
+            } else {
+                ServiceFrom::Own
+            },
             ..crate::model::testutil::plain_span(strings, 1, id, parent, service)
         }
     }
@@ -88,7 +92,7 @@ mod tests {
             services,
             ["api", "api", "api", "unknown", "unknown", "unknown"]
         );
-        assert!(spans.iter().all(|s| !s.service_from_parent));
+        assert!(spans.iter().all(|s| s.service_from == ServiceFrom::Own));
         let again = spans.clone();
         adopt_parent_services(&mut spans, &strings);
         assert_eq!(spans, again, "a second pass changes nothing");

@@ -139,6 +139,25 @@ pub enum IdSharing {
     Marked,
 }
 
+/// Where a span's service comes from when its record does not name it.
+/// Both other sources are settled when the span's trace is built, since
+/// what names the service may be read after the span: in another window of
+/// a large input, or in another file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ServiceFrom {
+    /// The record names it (or it is `unknown`).
+    #[default]
+    Own,
+    /// Its parent's: an X-Ray subsegment sent as a document of its own
+    /// names no service (see [`super::parent_service`]).
+    Parent,
+    /// A process its trace names after its spans: a span of a Jaeger trace
+    /// too large for one window, whose `processes` come after its `spans`.
+    /// Until then [`Span::service`] is the process's key (see
+    /// [`super::ProcessServices`]).
+    Process,
+}
+
 /// One span, as every reader produces it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -162,11 +181,8 @@ pub struct Span {
     pub status: Status,
     /// Whether its id may be shared with its caller's span.
     pub id_sharing: IdSharing,
-    /// Whether its service is its parent's, found when its trace is built:
-    /// an X-Ray subsegment sent as a document of its own names no service,
-    /// and its parent may be in another window of the input or another
-    /// file (see [`super::parent_service`]).
-    pub service_from_parent: bool,
+    /// Where its service comes from, if not from its own record.
+    pub service_from: ServiceFrom,
     /// The attributes analyses use; `None` when the span carries none of them.
     pub attrs: Option<Box<Attrs>>,
     /// Links to other spans; `None` when there are none.

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
-use super::span::{IdSharing, Origin, Span, SpanKind, SpanLink, Status};
+use super::span::{IdSharing, Origin, ServiceFrom, Span, SpanKind, SpanLink, Status};
 
 /// Spans written so far, by partition, in temporary files.
 pub struct Spill {
@@ -169,8 +169,10 @@ const HAS_LINKS: u8 = 4;
 const UNMARKED: u8 = 8;
 /// A Zipkin span marked `shared` ([`IdSharing::Marked`]).
 const MARKED: u8 = 16;
-/// A span whose service is its parent's ([`Span::service_from_parent`]).
+/// A span whose service is its parent's ([`ServiceFrom::Parent`]).
 const SERVICE_FROM_PARENT: u8 = 32;
+/// A span whose service is a process named later ([`ServiceFrom::Process`]).
+const SERVICE_FROM_PROCESS: u8 = 64;
 
 /// A symbol as 4 bytes, 0 for none.
 fn sym_code(sym: Option<Sym>) -> u32 {
@@ -232,9 +234,11 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
         IdSharing::Unmarked => UNMARKED,
         IdSharing::Marked => MARKED,
     };
-    if span.service_from_parent {
-        flags |= SERVICE_FROM_PARENT;
-    }
+    flags |= match span.service_from {
+        ServiceFrom::Own => 0,
+        ServiceFrom::Parent => SERVICE_FROM_PARENT,
+        ServiceFrom::Process => SERVICE_FROM_PROCESS,
+    };
     out.extend_from_slice(&span.trace_id.0.to_le_bytes());
     out.extend_from_slice(&span.span_id.0.to_le_bytes());
     out.extend_from_slice(&span.parent_id.map_or(0, |p| p.0).to_le_bytes());
@@ -356,7 +360,13 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
         } else {
             IdSharing::Own
         },
-        service_from_parent: flags & SERVICE_FROM_PARENT != 0,
+        service_from: if flags & SERVICE_FROM_PARENT != 0 {
+            ServiceFrom::Parent
+        } else if flags & SERVICE_FROM_PROCESS != 0 {
+            ServiceFrom::Process
+        } else {
+            ServiceFrom::Own
+        },
         attrs,
         links,
         trace_label,
@@ -381,7 +391,7 @@ mod tests {
             kind: SpanKind::Consumer,
             status: Status::Error,
             id_sharing: IdSharing::Own,
-            service_from_parent: false,
+            service_from: ServiceFrom::Own,
             attrs: None,
             links: None,
             trace_label: None,
@@ -393,7 +403,7 @@ mod tests {
             kind: SpanKind::Client,
             status: Status::Ok,
             id_sharing: IdSharing::Marked,
-            service_from_parent: true,
+            service_from: ServiceFrom::Parent,
             attrs: Some(Box::new(Attrs {
                 db_system: Some(strings.intern("postgresql")),
                 shape: Some(Shape {
@@ -412,7 +422,12 @@ mod tests {
             origin: Origin::new(strings.intern("in.pb"), &crate::model::Location::Byte(77)),
             ..plain.clone()
         };
-        vec![plain, rich]
+        let deferred = Span {
+            span_id: SpanId(2),
+            service_from: ServiceFrom::Process,
+            ..plain.clone()
+        };
+        vec![plain, rich, deferred]
     }
 
     #[test]
@@ -427,7 +442,12 @@ mod tests {
         let back = spill.read(p).unwrap();
         assert_eq!(
             back,
-            vec![spans[0].clone(), spans[1].clone(), spans[0].clone()]
+            vec![
+                spans[0].clone(),
+                spans[1].clone(),
+                spans[2].clone(),
+                spans[0].clone()
+            ]
         );
         for other in (0..4).filter(|&q| q != p) {
             assert!(spill.read(other).unwrap().is_empty());

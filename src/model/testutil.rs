@@ -39,7 +39,7 @@ pub fn plain_span(
         kind: SpanKind::Internal,
         status: Status::Unset,
         id_sharing: crate::model::IdSharing::Own,
-        service_from_parent: false,
+        service_from: crate::model::ServiceFrom::Own,
         attrs: None,
         links: None,
         trace_label: None,

@@ -65,7 +65,7 @@ fn set_of(rows: &[Row]) -> TraceSet {
                 Status::Ok
             },
             id_sharing: critpath::model::IdSharing::Own,
-            service_from_parent: false,
+            service_from: critpath::model::ServiceFrom::Own,
             attrs: None,
             links: None,
             trace_label: None,
@@ -82,6 +82,7 @@ fn ingested(set: TraceSet) -> Ingested {
         inputs: 1,
         skipped: Vec::new(),
         spill: None,
+        processes: Default::default(),
     }
 }
 

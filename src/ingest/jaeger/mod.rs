@@ -29,6 +29,7 @@
 //! test data uses `span-A`) are hashed, keeping the trace id text as label.
 //! Spans sharing an id are all emitted; the model keeps one.
 
+mod cut;
 mod typed;
 
 use std::borrow::Cow;
@@ -44,8 +45,8 @@ use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, AttrsBuilder, Interner, Location, Nanos, Span, SpanId, SpanKind, SpanLink, Status,
-    Sym, TraceId,
+    AttrKey, AttrsBuilder, Interner, Location, Nanos, ProcessServices, ServiceFrom, Span, SpanId,
+    SpanKind, SpanLink, Status, Sym, TraceId,
 };
 
 /// Reads Jaeger JSON exports.
@@ -67,7 +68,7 @@ impl Reader for JaegerReader {
                 Some(Framing::Envelope(Envelope::JAEGER))
             } else {
                 // A bare array of traces, read a trace at a time as well.
-                Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::ARRAY))
+                Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::JAEGER_ARRAY))
             }
         })
     }
@@ -205,9 +206,12 @@ fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Mem
     } else {
         "a Jaeger export's array of traces"
     };
+    cut::read(&records.cuts, sink);
     let broken = records.count_broken(what, sink);
     Members {
-        recognised: !records.members.is_empty() || !records.tails.is_empty(),
+        recognised: !records.members.is_empty()
+            || !records.tails.is_empty()
+            || !records.cuts.is_empty(),
         broken,
     }
 }
@@ -319,6 +323,7 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let context = TraceContext {
         trace_id: text(&trace.trace_id),
         services,
+        cut: None,
     };
     let converted: Vec<Result<Span, Rejected>> = parts
         .iter()
@@ -340,6 +345,10 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
 struct TraceContext<'v> {
     trace_id: Option<&'v str>,
     services: FxHashMap<&'v str, Sym>,
+    /// For a trace read in parts, its input's name and number among those
+    /// ([`json_envelope::Piece::Cut`]): its processes may come after the
+    /// span, so the span waits for its service ([`ServiceFrom::Process`]).
+    cut: Option<(&'v str, u64)>,
 }
 
 fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut Sink<'_>) {
@@ -365,6 +374,7 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
     let context = TraceContext {
         trace_id: str_field(object, "traceID"),
         services,
+        cut: None,
     };
     for (i, span) in spans.iter().enumerate() {
         let converted = value_parts(span)
@@ -559,18 +569,19 @@ fn convert_span(
         }
     }
 
+    let (service, service_from) = service(parts, context, strings);
     Ok(Span {
         trace_id,
         span_id,
         parent_id,
         start,
         end,
-        service: service(parts, context, strings),
+        service,
         name: strings.intern(parts.operation.unwrap_or("unknown")),
         kind,
         status,
         id_sharing: crate::model::IdSharing::Own,
-        service_from_parent: false,
+        service_from,
         attrs: attrs.finish(strings),
         links,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
@@ -578,14 +589,27 @@ fn convert_span(
     })
 }
 
-fn service(parts: &Parts<'_>, context: &TraceContext<'_>, strings: &Interner) -> Sym {
+/// The span's service: its own process's, else its trace's process's (or,
+/// in a trace read in parts, that process's key, for it to wait for),
+/// else `unknown`.
+fn service(
+    parts: &Parts<'_>,
+    context: &TraceContext<'_>,
+    strings: &Interner,
+) -> (Sym, ServiceFrom) {
     if let Some(name) = parts.own_service {
-        return strings.intern(name);
+        return (strings.intern(name), ServiceFrom::Own);
     }
-    parts
-        .process_id
-        .and_then(|id| context.services.get(id).copied())
-        .unwrap_or_else(|| strings.intern("unknown"))
+    let named = match (parts.process_id, context.cut) {
+        (Some(id), Some((input, member))) => {
+            let key = ProcessServices::key(strings, input, member, id);
+            return (key, ServiceFrom::Process);
+        }
+        (Some(id), None) => context.services.get(id).copied(),
+        (None, _) => None,
+    };
+    let service = named.unwrap_or_else(|| strings.intern("unknown"));
+    (service, ServiceFrom::Own)
 }
 
 /// The parent and the links from a span's references.

@@ -611,12 +611,105 @@ fn large_array(traces: usize, bad: usize) -> String {
 #[test]
 fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(3000, 2500);
-    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::ARRAY);
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::JAEGER_ARRAY);
     let (streamed, whole, quality, _) = read_both_ways(&JaegerReader, &doc, framing);
     assert_eq!(whole.len(), 5999);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(located(spans), located(whole.iter()));
     assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 8 * 2499 + 4);
+}
+
+/// One trace of `spans` spans, one a line, in an envelope, then a small
+/// trace: its processes come after its spans, and name `p0` `api` and
+/// `p1` `db`; span 100 names its own process, span 200 a process the trace
+/// does not name, and span 300 has no start.
+fn large_trace(spans: usize) -> String {
+    let mut doc = String::from("{\"data\": [{\n  \"traceID\": \"abc\",\n  \"spans\": [\n");
+    for i in 1..=spans {
+        let start = if i == 300 {
+            "\"x\"".to_string()
+        } else {
+            (1_700_000_000_000_000u64 + i as u64).to_string()
+        };
+        let process = match i {
+            100 => "\"process\": {\"serviceName\": \"own\"}".to_string(),
+            200 => "\"processID\": \"p9\"".to_string(),
+            _ => format!("\"processID\": \"p{}\"", i % 2),
+        };
+        let parent = if i > 1 {
+            format!(
+                ", \"references\": [{{\"refType\": \"CHILD_OF\", \"spanID\": \"{:x}\"}}]",
+                i / 2
+            )
+        } else {
+            String::new()
+        };
+        doc.push_str(&format!(
+            "    {{\"traceID\": \"abc\", \"spanID\": \"{i:x}\", \"operationName\": \"GET /{}\", \"startTime\": {start}, \"duration\": 20, {process}{parent}}}{}\n",
+            i % 7,
+            if i < spans { "," } else { "" }
+        ));
+    }
+    doc.push_str("  ],\n  \"processes\": {\"p0\": {\"serviceName\": \"api\"}, \"p1\": {\"serviceName\": \"db\"}},\n  \"warnings\": null\n},\n");
+    doc.push_str("{\"traceID\": \"def\", \"spans\": [{\"spanID\": \"1\", \"startTime\": 1700000000000000, \"duration\": 1, \"processID\": \"p1\"}], \"processes\": {\"p1\": {\"serviceName\": \"web\"}}}\n");
+    doc.push_str("], \"errors\": null}\n");
+    doc
+}
+
+#[test]
+fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
+    let doc = large_trace(9000);
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::JAEGER);
+    let (streamed, whole, quality, strings) = read_both_ways(&JaegerReader, &doc, framing);
+    // Its spans waited for the processes after them: it was cut.
+    assert!(streamed.processes.any_waiting());
+    assert_eq!(whole.len(), 9000);
+    let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
+    let named = |spans: &mut dyn Iterator<Item = (TraceId, u64, String)>| {
+        let mut all: Vec<(TraceId, u64, String)> = spans.collect();
+        all.sort();
+        all
+    };
+    let got = named(&mut spans.iter().map(|s| {
+        let service = streamed.set.strings.resolve(s.service).to_string();
+        (s.trace_id, s.span_id.0, service)
+    }));
+    let want = named(&mut whole.iter().map(|s| {
+        let service = strings.resolve(s.service).to_string();
+        (s.trace_id, s.span_id.0, service)
+    }));
+    assert!(got == want, "the spans or their services differ");
+    let service_of = |id: u64| {
+        let at = got
+            .iter()
+            .position(|(t, i, _)| *i == id && t.0 != 0xdef)
+            .unwrap();
+        got[at].2.as_str()
+    };
+    assert_eq!(
+        [
+            service_of(100),
+            service_of(200),
+            service_of(2),
+            service_of(3)
+        ],
+        ["own", "unknown", "api", "db"]
+    );
+    // Each span of the cut trace is where it is (a trace read whole is
+    // where the trace is); the bad one is counted at its line either way.
+    let abc = TraceId::parse("abc").unwrap().0;
+    let misplaced = spans
+        .iter()
+        .filter(|s| s.trace_id == abc)
+        .filter(|s| s.origin.location() != Some(Location::Line(3 + s.span_id.0)))
+        .count();
+    assert_eq!(misplaced, 0);
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.service_from == crate::model::ServiceFrom::Own)
+    );
+    assert_counted_alike(&streamed.set.quality, &quality, 1, 303);
 }
 
 #[test]

@@ -383,7 +383,7 @@ impl Reading<'_, '_, '_> {
                     // Its service is its parent's, found when its trace is
                     // built, wherever the parent was read.
                     for span in &mut self.sink.spans[from..] {
-                        span.service_from_parent = true;
+                        span.service_from = crate::model::ServiceFrom::Parent;
                     }
                 }
             }
@@ -499,7 +499,7 @@ fn convert(
         kind,
         status,
         id_sharing: crate::model::IdSharing::Own,
-        service_from_parent: false,
+        service_from: crate::model::ServiceFrom::Own,
         attrs,
         links: None,
         trace_label: context.label,

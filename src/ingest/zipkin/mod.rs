@@ -199,7 +199,7 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<Span, String> {
         } else {
             IdSharing::Unmarked
         },
-        service_from_parent: false,
+        service_from: crate::model::ServiceFrom::Own,
         attrs: attrs.finish(strings),
         links: None,
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),

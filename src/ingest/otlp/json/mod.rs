@@ -482,7 +482,7 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
             kept.finish(strings)
         },
         id_sharing: crate::model::IdSharing::Own,
-        service_from_parent: false,
+        service_from: crate::model::ServiceFrom::Own,
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
         origin: crate::model::Origin::UNKNOWN,

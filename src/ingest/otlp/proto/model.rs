@@ -222,7 +222,7 @@ fn convert_span(
             common::status_from_code(i64::from(s.code))
         }),
         id_sharing: crate::model::IdSharing::Own,
-        service_from_parent: false,
+        service_from: crate::model::ServiceFrom::Own,
         attrs: kept.finish(strings),
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: None,

@@ -574,7 +574,7 @@ impl Walker<'_, '_> {
             kind: SpanKind::from_otlp(i64::from(span.kind)),
             status: common::status_from_code(i64::from(span.status)),
             id_sharing: crate::model::IdSharing::Own,
-            service_from_parent: false,
+            service_from: crate::model::ServiceFrom::Own,
             attrs: kept.finish(self.strings),
             links: (!links.is_empty()).then(|| Box::new(links)),
             trace_label: None,
