@@ -336,3 +336,63 @@ fn a_tempo_v2_answer_longer_than_a_window_reads_as_its_requests_do() {
     assert!(said.contains("spilling spans to"), "{said}");
     assert_eq!(windowed, expected);
 }
+
+/// A Jaeger trace written as the Jaeger UI downloads it, `{"data":
+/// [trace]}`, and larger than three windows, reads span by span (its
+/// processes come last), spilled or not, as the same trace read whole.
+#[test]
+fn a_jaeger_trace_larger_than_a_window_reads_as_it_does_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = "5a1e0f0c0ffee000";
+    let spans: Vec<serde_json::Value> = (1..=4000u64)
+        .map(|i| {
+            let mut span = serde_json::json!({
+                "traceID": id,
+                "spanID": format!("{i:x}"),
+                "operationName": if i % 3 == 0 { "SELECT users" } else { "GET /users/{id}" },
+                "startTime": 1_700_000_000_000_000u64 + i,
+                // Each ends within its parent (span i / 2), so no span is an
+                // example of a data-quality problem, which name lines.
+                "duration": 100_000 - 2 * i,
+                "tags": [
+                    {"key": "db.statement", "type": "string", "value": format!("SELECT * FROM users WHERE id = {i}")},
+                    {"key": "span.kind", "type": "string", "value": "client"}
+                ],
+                "processID": format!("p{}", i % 3),
+            });
+            if i > 1 {
+                span["references"] = serde_json::json!([
+                    {"refType": "CHILD_OF", "traceID": id, "spanID": format!("{:x}", i / 2)}
+                ]);
+            }
+            span
+        })
+        .collect();
+    let trace = format!(
+        "{{\"traceID\": \"{id}\", \"spans\": {}, \"processes\": {{\"p0\": {{\"serviceName\": \"gateway\"}}, \"p1\": {{\"serviceName\": \"users\"}}, \"p2\": {{\"serviceName\": \"postgres\"}}}}, \"warnings\": null}}",
+        serde_json::to_string(&spans).unwrap()
+    );
+    assert!(trace.len() > 3 * 256 * 1024);
+    let (bare, download) = (
+        tmp.path().join("trace.json"),
+        tmp.path().join("download.json"),
+    );
+    // A bare trace is read whole; the download is cut into its spans.
+    std::fs::write(&bare, &trace).unwrap();
+    std::fs::write(
+        &download,
+        format!("{{\"data\": [{trace}], \"total\": 0, \"errors\": null}}"),
+    )
+    .unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let (bare, download) = (bare.to_str().unwrap(), download.to_str().unwrap());
+    let (expected, _) = report(bare, &[], spill.path());
+    for service in ["gateway", "users", "postgres"] {
+        assert!(expected.contains(&format!("\"{service}\"")), "{service}");
+    }
+    let (in_memory, _) = report(download, &[], spill.path());
+    assert_eq!(in_memory, expected);
+    let (spilled, said) = report(download, &["--memory-limit", "1KiB"], spill.path());
+    assert!(said.contains("spilling spans to"), "{said}");
+    assert_eq!(spilled, expected);
+}
