@@ -90,11 +90,15 @@ impl<'a> Scanner<'a> {
         while self.i < self.s.len() {
             let c = self.s[self.i];
             let start = self.i;
-            let trivia = self.trivia_end(start);
-            if trivia > start {
-                self.i = trivia;
-                self.spaced = true;
-                continue;
+            // Checked here first: most tokens start with no trivia, and the
+            // call alone cost more than the check.
+            if CLASS[c as usize] & TRIVIA != 0 {
+                let trivia = self.trivia_end(start);
+                if trivia > start {
+                    self.i = trivia;
+                    self.spaced = true;
+                    continue;
+                }
             }
             match c {
                 b'\'' => {
@@ -186,7 +190,7 @@ impl<'a> Scanner<'a> {
                     if c == b'#' {
                         self.skip_while(|b| b == b'#');
                     }
-                    while b"<>=!|&^~*/%+-".contains(&self.peek(0)) && !self.ends_operator() {
+                    while CLASS[self.peek(0) as usize] & OPERATOR != 0 && !self.ends_operator() {
                         self.i += 1;
                     }
                     self.push(Kind::Other, start);
@@ -277,9 +281,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_while(&mut self, f: impl Fn(u8) -> bool) {
-        while self.i < self.s.len() && f(self.s[self.i]) {
-            self.i += 1;
-        }
+        self.i += self.s[self.i..].iter().take_while(|&&b| f(b)).count();
     }
 
     /// Where the whitespace and comments from `from` end (`from` if none
@@ -295,6 +297,18 @@ impl<'a> Scanner<'a> {
     /// came between, that is if the `#` was a comment after all.
     fn trivia_end(&self, from: usize) -> usize {
         let s = self.s;
+        // Most tokens follow a token or one space: only a byte that may
+        // start whitespace or a comment needs the walk.
+        match s.get(from) {
+            Some(&c) if CLASS[c as usize] & TRIVIA == 0 => return from,
+            Some(b' ')
+                if s.get(from + 1)
+                    .is_some_and(|&c| CLASS[c as usize] & TRIVIA == 0) =>
+            {
+                return from + 1;
+            }
+            _ => {}
+        }
         let at = |j: usize| s.get(j).copied().unwrap_or(0);
         let mut j = from;
         while j < s.len() {
@@ -440,7 +454,7 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 }
 
 /// The whitespace between tokens.
-fn is_space(b: u8) -> bool {
+const fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
@@ -455,12 +469,60 @@ fn starts_comment(a: u8, b: u8) -> bool {
 }
 
 fn is_word_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+    CLASS[b as usize] & WORD_START != 0
 }
 
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+    CLASS[b as usize] & WORD != 0
 }
+
+/// A byte that may start a word: a letter, `_`, or a byte of a non-ASCII
+/// character.
+const WORD_START: u8 = 1;
+/// A byte of a word: those, digits and `$`.
+const WORD: u8 = 2;
+/// A byte that may start whitespace or a comment: whitespace, `-`, `#`, `/`.
+const TRIVIA: u8 = 4;
+/// A byte an operator may continue with.
+const OPERATOR: u8 = 8;
+
+/// Each byte's classes, looked up once per byte: testing the ranges took
+/// most of the time spent skipping words and numbers.
+const CLASS: [u8; 256] = {
+    let mut out = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            out[b] |= WORD_START | WORD;
+        }
+        if c.is_ascii_digit() || c == b'$' {
+            out[b] |= WORD;
+        }
+        if is_space(c) || matches!(c, b'-' | b'#' | b'/') {
+            out[b] |= TRIVIA;
+        }
+        if matches!(
+            c,
+            b'<' | b'>'
+                | b'='
+                | b'!'
+                | b'|'
+                | b'&'
+                | b'^'
+                | b'~'
+                | b'*'
+                | b'/'
+                | b'%'
+                | b'+'
+                | b'-'
+        ) {
+            out[b] |= OPERATOR;
+        }
+        b += 1;
+    }
+    out
+};
 
 /// The SQL keywords a shape upper-cases, in byte order.
 const KEYWORDS: &[&str] = &[
@@ -599,12 +661,16 @@ const MAX_KEYWORD: usize = 10;
 const fn pack(word: &[u8]) -> u128 {
     let mut value = 0u128;
     let mut i = 0;
-    while i < 16 {
-        let byte = if i < word.len() { word[i] } else { 0 };
-        value = (value << 8) | byte as u128;
+    while i < word.len() {
+        value = (value << 8) | word[i] as u128;
         i += 1;
     }
-    value
+    // The zero padding at once (shifting by 128 bits would overflow).
+    if word.is_empty() {
+        0
+    } else {
+        value << (8 * (16 - word.len()))
+    }
 }
 
 /// Joins the tokens with canonical spacing, collapsing placeholder lists.
