@@ -10,8 +10,10 @@
 //! validate. Each member is parsed, and so checked, by its reader; a window
 //! never needs to be valid JSON on its own. Every cut but the last is made
 //! just after a member, where only `,` (another member) or `]` (the end of
-//! the array) can follow, so the scan needs no state from one window to
-//! the next. Several envelopes in a row (JSON lines of envelopes, or
+//! the array) can follow; the scan carries from one window to the next only
+//! how deep that array is ([`Resume`]). A Jaeger trace larger than
+//! [`CUT_BYTES`] is cut further, between its spans ([`Piece::Cut`]), and a
+//! cut may then fall just after a span. Several envelopes in a row (JSON lines of envelopes, or
 //! concatenated documents) are read the same way; for an envelope that
 //! allows it ([`Envelope::OTLP`]), an object of another shape between them
 //! is a [`Piece::Document`] of its own. Where the input stops having this
@@ -1331,6 +1333,20 @@ mod tests {
         }
     }
 
+    /// `members` as one document, with the envelope that cuts it: a bare
+    /// array (cut as `array`), else Jaeger's `{"data": [...]}`.
+    fn in_document(members: &[String], bare: bool, array: Envelope) -> (Envelope, String) {
+        if bare {
+            (array, format!("[\n{}\n]\n", members.join(",\n")))
+        } else {
+            let data = members.join(",\n");
+            (
+                Envelope::JAEGER,
+                format!("{{\"data\": [\n{data}\n], \"errors\": null}}\n"),
+            )
+        }
+    }
+
     proptest! {
         /// Cutting anywhere and scanning each window in turn finds the
         /// pieces one scan of the whole finds.
@@ -1344,14 +1360,7 @@ mod tests {
                 .iter()
                 .map(|m| serde_json::json!({"m": m, "n": [1, {"k": m}]}).to_string())
                 .collect();
-            let (envelope, doc) = if bare {
-                (Envelope::ARRAY, format!("[\n{}\n]\n", body.join(",\n")))
-            } else {
-                (
-                    Envelope::JAEGER,
-                    format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n")),
-                )
-            };
+            let (envelope, doc) = in_document(&body, bare, Envelope::ARRAY);
             let whole = envelope.scan(doc.as_bytes(), true, true);
             let (found, reached) = scan_in_windows(envelope, &doc, &cuts);
             prop_assert_eq!(reached, doc.len());
@@ -1384,14 +1393,7 @@ mod tests {
                     )
                 })
                 .collect();
-            let (envelope, doc) = if bare {
-                (Envelope::JAEGER_ARRAY, format!("[\n{}\n]\n", body.join(",\n")))
-            } else {
-                (
-                    Envelope::JAEGER,
-                    format!("{{\"data\": [\n{}\n], \"errors\": null}}\n", body.join(",\n")),
-                )
-            };
+            let (envelope, doc) = in_document(&body, bare, Envelope::JAEGER_ARRAY);
             let whole = envelope.scan(doc.as_bytes(), true, true);
             let (found, reached) = scan_in_windows(envelope, &doc, &cuts);
             prop_assert_eq!(reached, doc.len());
