@@ -56,6 +56,13 @@ impl Envelope {
         wrappers: &[],
         parts: Some(b"\"spans\""),
     };
+    /// JSON lines of Jaeger exports once a line is longer than a window
+    /// (see [`super::Framing::LinesOr`]): [`Envelope::JAEGER`], with each
+    /// later line of another shape (a bare trace) a [`Piece::Document`].
+    pub const JAEGER_LINES: Envelope = Envelope {
+        documents: true,
+        ..Envelope::JAEGER
+    };
     /// An OTLP/JSON request whose first member is its resource spans:
     /// `{"resourceSpans": [ResourceSpans, ...]}`, also under the protobuf
     /// name `resource_spans` or Grafana Tempo's `batches` (its

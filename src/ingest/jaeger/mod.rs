@@ -63,7 +63,10 @@ impl Reader for JaegerReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head).or_else(|| {
+        // JSON lines are cut at line ends until one is longer than a
+        // window; from there on as envelopes (see `Framing::LinesOr`).
+        let lines = lines_framing(head).map(|_| Framing::LinesOr(Envelope::JAEGER_LINES));
+        lines.or_else(|| {
             if Envelope::JAEGER.starts(head) {
                 Some(Framing::Envelope(Envelope::JAEGER))
             } else {
@@ -79,29 +82,41 @@ impl Reader for JaegerReader {
         }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
-        let mut recognised = false;
-        for record in &records {
-            let from = sink.spans.len();
-            if read_envelope(record, sink) {
-                recognised = true;
-                continue;
-            }
-            let Some(value) = value_or_skip(input, record, single, sink)? else {
-                continue;
-            };
-            if read_record(record, &value, sink) {
-                sink.locate(from, &Location::Line(record.line));
-                recognised = true;
-            } else if !single {
-                sink.skip(Location::Line(record.line), NOT_JAEGER);
-            }
-        }
-        if recognised {
+        if read_whole_records(input, &records, single, sink)? {
             Ok(())
         } else {
             Err(ReadError::new(input, Location::Whole, NOT_JAEGER))
         }
     }
+}
+
+/// Reads records each held whole (JSON lines, or one document), of any
+/// accepted shape; whether any was one. A record that is not JSON is the
+/// input's error if it is the whole input (`single`), else counted.
+fn read_whole_records(
+    input: &Input<'_>,
+    records: &[Record<'_>],
+    single: bool,
+    sink: &mut Sink<'_>,
+) -> Result<bool, ReadError> {
+    let mut recognised = false;
+    for record in records {
+        let from = sink.spans.len();
+        if read_envelope(record, sink) {
+            recognised = true;
+            continue;
+        }
+        let Some(value) = value_or_skip(input, record, single, sink)? else {
+            continue;
+        };
+        if read_record(record, &value, sink) {
+            sink.locate(from, &Location::Line(record.line));
+            recognised = true;
+        } else if !single {
+            sink.skip(Location::Line(record.line), NOT_JAEGER);
+        }
+    }
+    Ok(recognised)
 }
 
 /// Reads `record` if it is one `{"data": [...]}` envelope or one array of
@@ -149,10 +164,14 @@ fn read_pieces(
     sink: &mut Sink<'_>,
 ) -> Result<(), ReadError> {
     let records = json_envelope::located_records(input.bytes, 1, pieces);
+    // Lines of another shape between envelopes (JSON lines cut as
+    // envelopes: see `Envelope::JAEGER_LINES`), each read as a line is.
+    let documents = read_whole_records(input, &records.documents, false, sink)?;
     match read_records(records, sink) {
         Members {
             recognised: true, ..
         } => Ok(()),
+        _ if documents => Ok(()),
         Members {
             broken: Some((at, message)),
             ..

@@ -713,6 +713,73 @@ fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
 }
 
 #[test]
+fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
+    // The second line, an envelope longer than three windows, is cut by
+    // trace (and its first trace, larger than 256 KiB, by span); the
+    // lines after it are read as lines are, also one that is no export.
+    let trace = |id: &str, service: &str| {
+        format!(
+            "{{\"traceID\": \"{id}\", \"spans\": [{{\"spanID\": \"1\", \"startTime\": 1700000000000000, \"duration\": 1, \"processID\": \"p1\"}}], \"processes\": {{\"p1\": {{\"serviceName\": \"{service}\"}}}}}}"
+        )
+    };
+    let long = large_trace(9000).replace('\n', " ");
+    let doc = format!(
+        "{}\n{long}\n{}\n{{\"other\": 1}}\n",
+        trace("f1", "first"),
+        trace("f2", "after")
+    );
+    let framing = Framing::LinesOr(crate::ingest::json_envelope::Envelope::JAEGER_LINES);
+    let (streamed, whole, quality, strings) = read_both_ways(&JaegerReader, &doc, framing);
+    // Spans waited for their processes: the long line was cut.
+    assert!(streamed.processes.any_waiting());
+    // Less the span without a start, plus the envelope's second trace.
+    assert_eq!(whole.len(), 8999 + 1 + 2);
+    let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
+    let named = |all: Vec<(TraceId, u64, String, Option<Location>)>| {
+        let mut all = all;
+        all.sort_by_key(|(t, i, ..)| (*t, *i));
+        all
+    };
+    let got = named(
+        spans
+            .iter()
+            .map(|s| {
+                let service = streamed.set.strings.resolve(s.service).to_string();
+                (s.trace_id, s.span_id.0, service, s.origin.location())
+            })
+            .collect(),
+    );
+    let want = named(
+        whole
+            .iter()
+            .map(|s| {
+                let service = strings.resolve(s.service).to_string();
+                (s.trace_id, s.span_id.0, service, s.origin.location())
+            })
+            .collect(),
+    );
+    assert!(got == want, "the spans, their services or lines differ");
+    for (service, line) in [("first", 1), ("after", 3), ("api", 2)] {
+        assert!(
+            got.iter()
+                .any(|(_, _, s, at)| s == service && *at == Some(Location::Line(line))),
+            "{service}"
+        );
+    }
+    // The span without a start and the line that is no export, alike.
+    test_support_two_counted_alike(&streamed.set.quality, &quality, 2, 4);
+}
+
+/// Asserts that a read a window at a time (`streamed`) counted the two
+/// unreadable records the whole read counted, at lines `first` and
+/// `second`, with the same messages.
+fn test_support_two_counted_alike(streamed: &Quality, whole: &Quality, first: u64, second: u64) {
+    assert_counted_alike(streamed, whole, 2, first);
+    assert_eq!(streamed.examples[1].location, Location::Line(second));
+    assert_eq!(streamed.examples[1].message, whole.examples[1].message);
+}
+
+#[test]
 fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
     let doc = large_array(3000, 0);
     let (spans, problem) = ingested_broken_before(&doc, "\"traceID\": \"7d1\"", "},");
