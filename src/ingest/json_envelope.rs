@@ -88,6 +88,14 @@ impl Envelope {
         wrappers: &[],
         parts: None,
     };
+    /// JSON lines of `BatchGetTraces` outputs once a line is longer than
+    /// a window (see [`super::Framing::LinesOr`]): [`Envelope::XRAY`],
+    /// with each later line of another shape (a segment document) a
+    /// [`Piece::Document`].
+    pub const XRAY_LINES: Envelope = Envelope {
+        documents: true,
+        ..Envelope::XRAY
+    };
     /// A document that is one array, `[member, ...]`: a bare array of
     /// Jaeger traces, of Zipkin traces (`/api/v2/traces`) or of Sentry
     /// events. Its end is its `]` alone, a [`Piece::Tail`] with nothing
@@ -282,6 +290,9 @@ pub enum Resume {
     /// Just after an inner member of the last member cut into parts, in
     /// such an array.
     InMember { depth: u64, cut: u64 },
+    /// Between two documents: after one's end, where another document or
+    /// the end of the input may come.
+    Between { cut: u64 },
 }
 
 impl Envelope {
@@ -528,6 +539,7 @@ impl Envelope {
             }
             Resume::AfterMember { depth, cut } => (0, State::AfterMember, depth, cut),
             Resume::InMember { depth, cut } => (0, State::AfterPart, depth, cut),
+            Resume::Between { cut } => (0, State::Outside, 1, cut),
         };
         // The pieces up to the last member (where the buffer may be cut).
         let mut committed = 0;
@@ -575,32 +587,46 @@ impl Envelope {
                     Some(end) => {
                         out.pieces.push(Piece::Tail(p..end));
                         (at, state) = (end, State::Outside);
+                        committed = out.pieces.len();
+                        out.len = end;
+                        out.next = Resume::Between { cut };
                         continue;
                     }
                     None => None,
                 },
                 (State::AfterMember, b',') => Some(skip_space(buf, p + 1)),
                 (State::Opened, _) => Some(p),
-                (State::Outside, c) if c == self.open() => match self.head(buf, p) {
-                    Head::Found { after, depth: d } => {
-                        (at, state, depth) = (after, State::Opened, d);
-                        continue;
-                    }
-                    Head::Unknown => None,
-                    Head::Not if self.documents => {
-                        let Some(end) = whole_value(buf, p, eof, committed, &mut out) else {
+                // An object of another shape may be a document (of an
+                // array's, any object).
+                (State::Outside, c) if c == self.open() || (self.documents && c == b'{') => {
+                    let head = if c == self.open() {
+                        self.head(buf, p)
+                    } else {
+                        Head::Not
+                    };
+                    match head {
+                        Head::Found { after, depth: d } => {
+                            (at, state, depth) = (after, State::Opened, d);
+                            continue;
+                        }
+                        Head::Unknown => None,
+                        Head::Not if self.documents => {
+                            let Some(end) = whole_value(buf, p, eof, committed, &mut out) else {
+                                return out;
+                            };
+                            out.pieces.push(Piece::Document(p..end));
+                            at = end;
+                            committed = out.pieces.len();
+                            out.len = end;
+                            out.next = Resume::Between { cut };
+                            continue;
+                        }
+                        Head::Not => {
+                            bad(&mut out, p, Expected::Head);
                             return out;
-                        };
-                        // Not a cut: the next window starts after a member.
-                        out.pieces.push(Piece::Document(p..end));
-                        at = end;
-                        continue;
+                        }
                     }
-                    Head::Not => {
-                        bad(&mut out, p, Expected::Head);
-                        return out;
-                    }
-                },
+                }
                 (State::Outside, _) => {
                     bad(&mut out, p, Expected::HeadOrEnd);
                     return out;
@@ -960,11 +986,26 @@ mod tests {
         let found = records(Envelope::OTLP, doc.as_bytes(), 1, &got.pieces);
         assert_eq!(found.documents.len(), 1);
         assert_eq!(found.documents[0].line, 2);
-        // Not yet whole before the end of the input: no cut after it (the
-        // next window starts after a member).
+        // A cut may follow a document (the next window starts between
+        // documents), so that lines of other shapes after a long one are
+        // cut as lines are, not held in one growing window.
         let cut = &doc[..doc.find("\n{\"batches\": [3").unwrap()];
         let got = Envelope::OTLP.scan(cut.as_bytes(), false, true);
-        assert_eq!(texts(cut, &got), ["member 1"]);
+        assert_eq!(
+            texts(cut, &got),
+            [
+                "member 1",
+                "tail ]}",
+                "document {\"schemaUrl\": \"s\", \"resourceSpans\": [2]}"
+            ]
+        );
+        assert_eq!((got.len, got.next), (cut.len(), Resume::Between { cut: 0 }));
+        let rest = "\n{\"batches\": [3]}\n{\"x\": 4}\n";
+        let next = Envelope::OTLP.scan_from(rest.as_bytes(), true, got.next);
+        assert_eq!(
+            texts(rest, &next),
+            ["member 3", "tail ]}", "document {\"x\": 4}"]
+        );
         // What is not an object still ends the shape.
         let not = "{\"resourceSpans\": [1]}\n[2]\n";
         let got = Envelope::OTLP.scan(not.as_bytes(), true, true);
@@ -1057,12 +1098,13 @@ mod tests {
         let got = scan(b"{\"data\":[1,23", false, true);
         assert_eq!(got.pieces, [Piece::Member(9..10)]);
         assert_eq!(scan(b"{\"da", false, true).len, 0);
-        // A tail is cut with the next member, so that every window but the
-        // first starts just after a member.
+        // A cut may follow a tail: the next window starts between
+        // documents.
         let doc = "{\"data\":[1]}\n{\"data\":[2";
         let got = scan(doc.as_bytes(), false, true);
-        assert_eq!(texts(doc, &got), ["member 1"]);
-        assert_eq!(&doc[got.len..], "]}\n{\"data\":[2");
+        assert_eq!(texts(doc, &got), ["member 1", "tail ]}"]);
+        assert_eq!(&doc[got.len..], "\n{\"data\":[2");
+        assert_eq!(got.next, Resume::Between { cut: 0 });
     }
 
     #[test]

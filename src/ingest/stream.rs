@@ -55,7 +55,7 @@ impl Framing {
                     (0, _, _) if !eof => Framing::Envelope(envelope).cut(buf, eof, from),
                     lines => lines,
                 },
-                Resume::AfterMember { .. } | Resume::InMember { .. } => {
+                Resume::AfterMember { .. } | Resume::InMember { .. } | Resume::Between { .. } => {
                     Framing::Envelope(envelope).cut(buf, eof, from)
                 }
             },

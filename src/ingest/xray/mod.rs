@@ -72,7 +72,10 @@ impl Reader for XrayReader {
     fn framing(&self, head: &[u8]) -> Option<Framing> {
         // A subsegment sent as its own document may be read windows away
         // from its parent: its service is found when its trace is built.
-        lines_framing(head).or_else(|| {
+        // JSON lines are cut at line ends until one is longer than a
+        // window; from there on as envelopes (see `Framing::LinesOr`).
+        let lines = lines_framing(head).map(|_| Framing::LinesOr(Envelope::XRAY_LINES));
+        lines.or_else(|| {
             if Envelope::XRAY.starts(head) {
                 Some(Framing::Envelope(Envelope::XRAY))
             } else {
@@ -87,25 +90,37 @@ impl Reader for XrayReader {
         }
         let records = records_of(input);
         let single = records.len() == 1 && !input.window;
-        let mut recognised = false;
-        for record in &records {
-            let Some(value) = value_or_skip(input, record, single, sink)? else {
-                continue;
-            };
-            let first = sink.spans.len();
-            let mut reading = Reading { record, sink };
-            if reading.value(&value, &mut Vec::new(), None, 0) {
-                sink.locate(first, &Location::Line(record.line));
-                recognised = true;
-            } else if !single {
-                sink.skip(Location::Line(record.line), NOT_XRAY);
-            }
-        }
-        if !recognised {
+        if !read_whole_records(input, &records, single, sink)? {
             return Err(ReadError::new(input, Location::Whole, NOT_XRAY));
         }
         Ok(())
     }
+}
+
+/// Reads records each held whole (JSON lines, or one document), of any
+/// accepted shape; whether any was one. A record that is not JSON is the
+/// input's error if it is the whole input (`single`), else counted.
+fn read_whole_records(
+    input: &Input<'_>,
+    records: &[Record<'_>],
+    single: bool,
+    sink: &mut Sink<'_>,
+) -> Result<bool, ReadError> {
+    let mut recognised = false;
+    for record in records {
+        let Some(value) = value_or_skip(input, record, single, sink)? else {
+            continue;
+        };
+        let first = sink.spans.len();
+        let mut reading = Reading { record, sink };
+        if reading.value(&value, &mut Vec::new(), None, 0) {
+            sink.locate(first, &Location::Line(record.line));
+            recognised = true;
+        } else if !single {
+            sink.skip(Location::Line(record.line), NOT_XRAY);
+        }
+    }
+    Ok(recognised)
 }
 
 /// Traces per parallel task.
@@ -124,6 +139,9 @@ fn read_pieces(
 ) -> Result<(), ReadError> {
     let keyed = pieces.envelope.keyed();
     let records = json_envelope::located_records(input.bytes, 1, pieces);
+    // Lines of another shape between outputs (JSON lines cut as envelopes:
+    // see `Envelope::XRAY_LINES`), each read as a line is.
+    let documents = read_whole_records(input, &records.documents, false, sink)?;
     // Traces in parallel, a chunk per task.
     super::read_chunks(
         records.members.chunks(TRACES_PER_TASK).collect(),
@@ -180,7 +198,7 @@ fn read_pieces(
     };
     let broken = records.count_broken(what, sink);
     match broken {
-        _ if !records.members.is_empty() || !records.tails.is_empty() => Ok(()),
+        _ if documents || !records.members.is_empty() || !records.tails.is_empty() => Ok(()),
         Some((at, message)) => Err(ReadError::new(input, at, message)),
         None => Err(ReadError::new(input, Location::Whole, NOT_XRAY)),
     }

@@ -245,6 +245,53 @@ fn large_output(traces: usize, bad: usize) -> String {
     doc
 }
 
+#[test]
+fn json_lines_with_an_output_longer_than_a_window_read_as_whole() {
+    // The second line, one output longer than three windows, is cut by
+    // trace; the lines after it are read as lines are: a segment document,
+    // and one that is no X-Ray.
+    let segment = |id: &str, service: &str| {
+        format!(
+            "{{\"id\":\"{id}\",\"name\":\"{service}\",\"trace_id\":\"1-5d82881a-00000000000000000000ff{id}\",\"start_time\":1600000000.5,\"end_time\":1600000001}}"
+        )
+    };
+    let long = large_output(3000, 2500).replace('\n', " ");
+    let doc = format!(
+        "{}\n{long}\n{}\n{{\"other\": 1}}\n",
+        segment("f1", "first"),
+        segment("f2", "after")
+    );
+    let framing = Framing::LinesOr(Envelope::XRAY_LINES);
+    let (streamed, mut whole, quality, strings) =
+        crate::ingest::test_support::read_both_ways(&XrayReader, &doc, framing);
+    adopt_parent_services(&mut whole, &strings);
+    assert_eq!(whole.len(), 2 * 3000 - 1 + 2);
+    let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
+    assert_eq!(
+        shapes(&streamed.set.strings, spans.iter().copied()),
+        shapes(&strings, whole.iter())
+    );
+    assert_eq!(
+        crate::ingest::test_support::located(spans.iter().copied()),
+        crate::ingest::test_support::located(whole.iter())
+    );
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, quality.unparsable_records);
+    // The segment without a start, the unprocessed ids and the line that
+    // is no X-Ray.
+    assert_eq!(got.unparsable_records, 4);
+    let counted = |q: &Quality| {
+        let mut m: Vec<(Location, String)> = q
+            .examples
+            .iter()
+            .map(|p| (p.location.clone(), p.message.clone()))
+            .collect();
+        m.sort_by_key(|(l, m)| (format!("{l:?}"), m.clone()));
+        m
+    };
+    assert_eq!(counted(got), counted(&quality));
+}
+
 /// (span id, parent id, service) of every span, sorted.
 fn shapes<'s>(
     strings: &Interner,
@@ -365,7 +412,10 @@ fn subsegment_documents_windows_after_their_segments_take_their_services() {
     });
     let lines: Vec<String> = segments.chain(subsegments).collect();
     for (doc, framing) in [
-        (lines.join("\n") + "\n", Framing::Lines),
+        (
+            lines.join("\n") + "\n",
+            Framing::LinesOr(Envelope::XRAY_LINES),
+        ),
         // The same documents as one large array, read a window at a time.
         (
             format!("[\n{}\n]\n", lines.join(",\n")),
