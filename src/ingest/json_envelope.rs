@@ -107,6 +107,15 @@ impl Envelope {
         wrappers: &[],
         parts: None,
     };
+    /// JSON lines of Zipkin or Sentry records once a line is longer than
+    /// a window (see [`super::Framing::LinesOr`]): [`Envelope::ARRAY`]
+    /// (a line `[span, ...]`, `[[span, ...], ...]` or `[event, ...]`),
+    /// with each later line that is an object (a span, an event) a
+    /// [`Piece::Document`].
+    pub const ARRAY_LINES: Envelope = Envelope {
+        documents: true,
+        ..Envelope::ARRAY
+    };
     /// A bare array of Jaeger traces, `[trace, ...]`: an
     /// [`Envelope::ARRAY`] whose members too large for a window are cut by
     /// their spans, as [`Envelope::JAEGER`]'s are.

@@ -92,7 +92,14 @@ pub fn records_or_members<'a>(
     };
     let records = super::json_envelope::located_records(input.bytes, 1, pieces);
     records.count_broken(what, sink);
-    records.members
+    let mut all = records.members;
+    if !records.documents.is_empty() {
+        // Lines that were objects, between arrays cut by member (see
+        // `Envelope::ARRAY_LINES`), in the order read.
+        all.extend(records.documents);
+        all.sort_by_key(|r| r.line);
+    }
+    all
 }
 
 /// The records of an input: [`records`] of a whole input; every non-blank

@@ -88,7 +88,10 @@ impl Reader for SentryReader {
     }
 
     fn framing(&self, head: &[u8]) -> Option<Framing> {
-        lines_framing(head).or_else(|| {
+        // JSON lines are cut at line ends until one is longer than a
+        // window; from there on as arrays (see `Framing::LinesOr`).
+        let lines = lines_framing(head).map(|_| Framing::LinesOr(Envelope::ARRAY_LINES));
+        lines.or_else(|| {
             Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::ARRAY))
         })
     }

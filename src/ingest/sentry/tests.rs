@@ -415,6 +415,28 @@ fn a_large_array_of_events_is_read_a_window_at_a_time_as_it_is_whole() {
 }
 
 #[test]
+fn json_lines_with_an_array_longer_than_a_window_read_as_whole() {
+    // The second line, an array of events longer than three windows, is
+    // cut by event; the events after it are read as lines are.
+    let array = large_array(2000, 1500).replace('\n', " ");
+    let event = |id: &str| {
+        format!(
+            "{{\"type\": \"transaction\", \"transaction\": \"GET /b\", \"project\": \"q\", \"start_timestamp\": 1700000000, \"timestamp\": 1700000001, \"contexts\": {{\"trace\": {{\"trace_id\": \"{id}\", \"span_id\": \"{id}0\", \"op\": \"http.server\"}}}}, \"spans\": []}}"
+        )
+    };
+    let doc = format!("{}\n{array}\n{}\n", event("fa1"), event("fa2"));
+    let framing = Framing::LinesOr(crate::ingest::json_envelope::Envelope::ARRAY_LINES);
+    let (streamed, whole, quality, _) = test_support::read_both_ways(&SentryReader, &doc, framing);
+    assert_eq!(whole.len(), 3 * 2000 - 1 + 2);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert_eq!(
+        test_support::located(spans),
+        test_support::located(whole.iter())
+    );
+    test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 2);
+}
+
+#[test]
 fn a_large_array_of_events_that_breaks_off_keeps_what_came_before() {
     let doc = large_array(2000, 0);
     let (spans, problem) =

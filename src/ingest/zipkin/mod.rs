@@ -59,7 +59,10 @@ impl Reader for ZipkinReader {
         // An array of traces is read a trace at a time, an array of spans
         // a run of spans at a time: shared halves are paired when their
         // trace is built, wherever they were read.
-        lines_framing(head).or_else(|| {
+        // JSON lines are cut at line ends until one is longer than a
+        // window; from there on as arrays (see `Framing::LinesOr`).
+        let lines = lines_framing(head).map(|_| Framing::LinesOr(Envelope::ARRAY_LINES));
+        lines.or_else(|| {
             (Envelope::array_of(head, b'[') || Envelope::array_of(head, b'{'))
                 .then_some(Framing::Envelope(Envelope::ARRAY))
         })

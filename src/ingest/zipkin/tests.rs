@@ -378,8 +378,21 @@ fn a_large_array_of_spans_is_read_a_window_at_a_time_and_halves_meet_in_their_tr
 }
 
 #[test]
+fn json_lines_with_an_array_longer_than_a_window_read_as_whole() {
+    // The second line, one array of spans longer than three windows, is
+    // cut by span; the span after it, an object on its own line, is read
+    // as a line is.
+    let traces = 3000;
+    let spans = far_apart(traces);
+    let (first, rest) = spans.split_first().unwrap();
+    let (last, middle) = rest.split_last().unwrap();
+    let doc = format!("[{first}]\n[{}]\n{last}\n", middle.join(", "));
+    assert_split_across_windows(&doc, Framing::LinesOr(Envelope::ARRAY_LINES), traces);
+}
+
+#[test]
 fn shared_halves_on_lines_windows_apart_are_paired() {
     let traces = 3000;
     let doc = far_apart(traces).join("\n") + "\n";
-    assert_split_across_windows(&doc, Framing::Lines, traces);
+    assert_split_across_windows(&doc, Framing::LinesOr(Envelope::ARRAY_LINES), traces);
 }
