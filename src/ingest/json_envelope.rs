@@ -297,7 +297,7 @@ pub enum Resume {
     /// open (2 in a wrapper): a cut every window but the first starts at.
     AfterMember { depth: u64, cut: u64 },
     /// Just after an inner member of the last member cut into parts, in
-    /// such an array.
+    /// such an array (`depth` 0: a document cut into parts, in none).
     InMember { depth: u64, cut: u64 },
     /// Between two documents: after one's end, where another document or
     /// the end of the input may come.
@@ -578,10 +578,15 @@ impl Envelope {
                             part: Part::Tail,
                             member: cut - 1,
                         });
-                        (at, state) = (end, State::AfterMember);
+                        // A document cut into parts (depth 0: in no array)
+                        // ends here; a member is followed by `,` or `]`.
+                        (at, state, out.next) = if depth == 0 {
+                            (end, State::Outside, Resume::Between { cut })
+                        } else {
+                            (end, State::AfterMember, Resume::AfterMember { depth, cut })
+                        };
                         committed = out.pieces.len();
                         out.len = end;
-                        out.next = Resume::AfterMember { depth, cut };
                         continue;
                     }
                     None => None,
@@ -620,7 +625,22 @@ impl Envelope {
                         }
                         Head::Unknown => None,
                         Head::Not if self.documents => {
-                            let Some(end) = whole_value(buf, p, eof, committed, &mut out) else {
+                            let end = value_end(buf, p, eof);
+                            if let (Some(key), true) = (self.parts, large(&end, p, eof, committed))
+                            {
+                                if let Some(after) = parts_head(buf, p, key) {
+                                    out.pieces.push(Piece::Cut {
+                                        range: p..after,
+                                        part: Part::Head,
+                                        member: cut,
+                                    });
+                                    cut += 1;
+                                    // In no array: its tail ends a document.
+                                    (at, state, depth) = (after, State::PartsOpened, 0);
+                                    continue;
+                                }
+                            }
+                            let Some(end) = whole(buf, end, p, eof, committed, &mut out) else {
                                 return out;
                             };
                             out.pieces.push(Piece::Document(p..end));
@@ -656,16 +676,9 @@ impl Envelope {
             };
             let inner = matches!(state, State::PartsOpened | State::AfterPart);
             let end = value_end(buf, q, eof);
-            // Whether the member is larger than CUT_BYTES: it is, if it is
-            // the first in the window and does not end in it (windows are
-            // never smaller), so whether it is cut does not depend on the
-            // windows. One without the shape is held whole (the window
-            // grows to hold it).
-            let large = match end {
-                End::At(end) => end - q > CUT_BYTES,
-                End::More => !eof && committed == 0,
-                End::Bad => false,
-            };
+            // One without the shape is held whole (the window grows to
+            // hold it).
+            let large = large(&end, q, eof, committed);
             if let (Some(key), true, false) = (self.parts, large, inner) {
                 if let Some(after) = parts_head(buf, q, key) {
                     out.pieces.push(Piece::Cut {
@@ -701,20 +714,24 @@ impl Envelope {
     }
 }
 
-/// The end of the value at `at` in a scan whose pieces up to `committed`
-/// are whole; else `None`, and `out` ends there: at its last member when
-/// more input may complete the value, on a bad piece when none can.
-fn whole_value(
-    buf: &[u8],
-    at: usize,
-    eof: bool,
-    committed: usize,
-    out: &mut Scan,
-) -> Option<usize> {
-    whole(buf, value_end(buf, at, eof), at, eof, committed, out)
+/// Whether the value at `at`, which ends at `end`, is to be cut into
+/// parts: if it is larger than [`CUT_BYTES`] (as it is if it is the first
+/// in the window, no piece `committed`, and does not end in it, since
+/// windows are never smaller), so whether it is cut does not depend on the
+/// windows; or if the input ends inside it, so that its parts before the
+/// break are read (a truncated download of one large trace).
+fn large(end: &End, at: usize, eof: bool, committed: usize) -> bool {
+    match *end {
+        End::At(end) => end - at > CUT_BYTES,
+        End::More => eof || committed == 0,
+        End::Bad => false,
+    }
 }
 
-/// [`whole_value`] of a value whose end was found already.
+/// The end of the value at `at`, which ends at `end` (see [`value_end`]),
+/// in a scan whose pieces up to `committed` are whole; else `None`, and
+/// `out` ends there: at its last member when more input may complete the
+/// value, on a bad piece when none can.
 fn whole(
     buf: &[u8],
     end: End,
@@ -1367,6 +1384,38 @@ mod tests {
         );
         let (pieces, _) = scan_in_windows(Envelope::ARRAY, &array, &[30]);
         assert!(!pieces.iter().any(|p| matches!(p, Piece::Cut { .. })));
+    }
+
+    #[test]
+    fn a_document_larger_than_a_window_is_cut_by_its_spans_too() {
+        // Jaeger JSON lines, or objects one after another: a bare trace is
+        // a document, cut as a member is, after which documents go on.
+        let big = "{\"traceID\": \"t\", \"spans\": [{\"s\": 1}, {\"s\": [2]}], \"processes\": {}}";
+        let doc = format!("{big}\n{{\"data\": [{big}]}}\n{big}\n{{\"x\": 1}}\n");
+        let (pieces, reached) = scan_in_windows(Envelope::JAEGER_LINES, &doc, &[30]);
+        assert_eq!(reached, doc.len());
+        let heads: Vec<u64> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Cut {
+                    part: Part::Head,
+                    member,
+                    ..
+                } => Some(*member),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(heads, [0, 1, 2]);
+        let range = |p: &Piece| match p {
+            Piece::Member(r) | Piece::Document(r) | Piece::Tail(r) => r.clone(),
+            other => panic!("{other:?}"),
+        };
+        let whole = Envelope::JAEGER_LINES
+            .scan(doc.as_bytes(), true, true)
+            .pieces;
+        let joined: Vec<_> = joined(&doc, pieces).iter().map(range).collect();
+        assert_eq!(joined, whole.iter().map(range).collect::<Vec<_>>());
+        assert!(matches!(whole[0], Piece::Document(_)) && matches!(whole[3], Piece::Document(_)));
     }
 
     #[test]

@@ -69,9 +69,16 @@ impl Reader for JaegerReader {
         lines.or_else(|| {
             if Envelope::JAEGER.starts(head) {
                 Some(Framing::Envelope(Envelope::JAEGER))
-            } else {
+            } else if Envelope::array_of(head, b'{') {
                 // A bare array of traces, read a trace at a time as well.
-                Envelope::array_of(head, b'{').then_some(Framing::Envelope(Envelope::JAEGER_ARRAY))
+                Some(Framing::Envelope(Envelope::JAEGER_ARRAY))
+            } else {
+                // Any other object, read as a document (a bare trace larger
+                // than 256 KiB span by span), or objects one after another.
+                let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+                let first = json_envelope::skip_space(head, 0);
+                let object = head.get(first) == Some(&b'{');
+                object.then_some(Framing::Envelope(Envelope::JAEGER_LINES))
             }
         })
     }
@@ -220,7 +227,10 @@ fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Mem
             true
         },
     );
-    let what = if records.envelope.keyed() {
+    let what = if records.envelope == Envelope::JAEGER_LINES {
+        // Objects one after another: bare traces as well as envelopes.
+        "a Jaeger export"
+    } else if records.envelope.keyed() {
         "a Jaeger export's envelope"
     } else {
         "a Jaeger export's array of traces"
@@ -228,9 +238,14 @@ fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Mem
     cut::read(&records.cuts, sink);
     let broken = records.count_broken(what, sink);
     Members {
+        // A trace's head alone, cut off before any of its spans, holds
+        // nothing to read.
         recognised: !records.members.is_empty()
             || !records.tails.is_empty()
-            || !records.cuts.is_empty(),
+            || records
+                .cuts
+                .iter()
+                .any(|c| c.part != json_envelope::Part::Head),
         broken,
     }
 }

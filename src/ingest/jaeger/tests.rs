@@ -713,6 +713,60 @@ fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
 }
 
 #[test]
+fn a_bare_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
+    // The large trace of `large_trace` on its own, pretty-printed: not in
+    // an envelope, so it is read as a document, and cut into its spans.
+    let doc = large_trace(9000);
+    let start = doc.find("{\n  \"traceID\"").unwrap();
+    let end = doc.find(",\n{\"traceID\": \"def\"").unwrap();
+    let bare = format!("{}\n", &doc[start..end]);
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::JAEGER_LINES);
+    let (streamed, whole, quality, strings) = read_both_ways(&JaegerReader, &bare, framing);
+    assert!(streamed.processes.any_waiting());
+    assert_eq!(whole.len(), 8999);
+    let named = |spans: &mut dyn Iterator<Item = (u64, String)>| {
+        let mut all: Vec<(u64, String)> = spans.collect();
+        all.sort();
+        all
+    };
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    let got = named(&mut spans.map(|s| {
+        (
+            s.span_id.0,
+            streamed.set.strings.resolve(s.service).to_string(),
+        )
+    }));
+    let want = named(
+        &mut whole
+            .iter()
+            .map(|s| (s.span_id.0, strings.resolve(s.service).to_string())),
+    );
+    assert!(got == want, "the spans or their services differ");
+    assert_counted_alike(&streamed.set.quality, &quality, 1, 303);
+}
+
+#[test]
+fn a_bare_trace_cut_off_keeps_the_spans_before_the_break() {
+    // A download of one large trace that stops inside span 5000: the
+    // spans before it are read, and the break counts once, at its line.
+    let doc = large_trace(9000);
+    let start = doc.find("{\n  \"traceID\"").unwrap();
+    let line = |i: usize| format!("\"spanID\": \"{i:x}\"");
+    let cut = doc.find(&line(5000)).unwrap();
+    let got = ingested(&doc[start..cut]);
+    let quality = &got.set.quality;
+    // Span 300 has no start; the break.
+    assert_eq!(quality.unparsable_records, 2, "{:?}", quality.examples);
+    assert_eq!(got.set.span_count(), 4999 - 1);
+    let broken = &quality.examples[1];
+    assert_eq!(broken.location, Location::Line(3 + 5000));
+    assert!(
+        broken.message.contains("the rest of the input is not read"),
+        "{broken:?}"
+    );
+}
+
+#[test]
 fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
     // The second line, an envelope longer than three windows, is cut by
     // trace (and its first trace, larger than 256 KiB, by span); the
