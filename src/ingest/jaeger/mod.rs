@@ -8,11 +8,13 @@
 //! - a bare trace `{"traceID", "spans", "processes"}`;
 //! - an array of traces.
 //!
-//! A large envelope (64 KiB or more, starting `{"data": [`) or array of
-//! traces (starting `[{`) is read a window at a time
-//! ([`super::json_envelope`]), never held whole; a document that breaks off
-//! inside its array keeps the traces before the break, and the rest counts
-//! as one unreadable record at its line.
+//! A large envelope (64 KiB or more, starting `{"data": [`), array of
+//! traces (starting `[{`) or other object (a bare trace) is read a window
+//! at a time ([`super::json_envelope`]), never held whole, and so are JSON
+//! lines from a line longer than a window on; a trace larger than 256 KiB
+//! is read span by span ([`cut`]). A document that breaks off inside its
+//! array keeps the traces (and the spans of the trace it breaks in) before
+//! the break, and the rest counts as one unreadable record at its line.
 //!
 //! Per span: `spanID`, a trace id (the span's `traceID`, else the trace's)
 //! and `startTime`/`duration` (microseconds) are required; a span without
