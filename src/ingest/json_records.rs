@@ -77,6 +77,33 @@ pub fn value_or_skip(
     }
 }
 
+/// Reads one record held whole: parsed as a JSON value (see
+/// [`value_or_skip`]) and given to `read`, which says whether it has one of
+/// the reader's shapes. Its spans are then located at its line; a record of
+/// none is counted as `not_this`, unless it is the whole input (`single`),
+/// whose error the caller reports. Whether it was read.
+pub fn read_value(
+    input: &Input<'_>,
+    record: &Record<'_>,
+    single: bool,
+    sink: &mut super::Sink<'_>,
+    not_this: &str,
+    read: impl FnOnce(&Record<'_>, &serde_json::Value, &mut super::Sink<'_>) -> bool,
+) -> Result<bool, super::ReadError> {
+    let Some(value) = value_or_skip(input, record, single, sink)? else {
+        return Ok(false);
+    };
+    let first = sink.spans.len();
+    if read(record, &value, sink) {
+        sink.locate(first, &Location::Line(record.line));
+        return Ok(true);
+    }
+    if !single {
+        sink.skip(Location::Line(record.line), not_this);
+    }
+    Ok(false)
+}
+
 /// [`records_of`] for a reader that also reads a large bare array a member
 /// at a time ([`Envelope::ARRAY`](super::json_envelope::Envelope::ARRAY)):
 /// a window of one is its members, and where the input stops being an

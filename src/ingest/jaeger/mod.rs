@@ -42,7 +42,7 @@ use serde_json::value::RawValue;
 
 use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_records::{Record, json_with_key, lines_framing, parse, records_of, value_or_skip};
+use super::json_records::{Record, json_with_key, lines_framing, parse, read_value, records_of};
 use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -110,20 +110,9 @@ fn read_whole_records(
 ) -> Result<bool, ReadError> {
     let mut recognised = false;
     for record in records {
-        let from = sink.spans.len();
-        if read_envelope(record, sink) {
-            recognised = true;
-            continue;
-        }
-        let Some(value) = value_or_skip(input, record, single, sink)? else {
-            continue;
-        };
-        if read_record(record, &value, sink) {
-            sink.locate(from, &Location::Line(record.line));
-            recognised = true;
-        } else if !single {
-            sink.skip(Location::Line(record.line), NOT_JAEGER);
-        }
+        // An envelope's traces are found without parsing it whole.
+        recognised |= read_envelope(record, sink)
+            || read_value(input, record, single, sink, NOT_JAEGER, read_record)?;
     }
     Ok(recognised)
 }

@@ -48,7 +48,7 @@ use serde_json::{Map, Value};
 
 use super::json_envelope::{self, Envelope};
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_records::{Record, first_byte, lines_framing, parse, records_of, value_or_skip};
+use super::json_records::{Record, first_byte, lines_framing, parse, read_value, records_of};
 use super::json_scalars::{scalar_text, str_field};
 use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
@@ -108,17 +108,14 @@ fn read_whole_records(
 ) -> Result<bool, ReadError> {
     let mut recognised = false;
     for record in records {
-        let Some(value) = value_or_skip(input, record, single, sink)? else {
-            continue;
-        };
-        let first = sink.spans.len();
-        let mut reading = Reading { record, sink };
-        if reading.value(&value, &mut Vec::new(), None, 0) {
-            sink.locate(first, &Location::Line(record.line));
-            recognised = true;
-        } else if !single {
-            sink.skip(Location::Line(record.line), NOT_XRAY);
-        }
+        recognised |= read_value(
+            input,
+            record,
+            single,
+            sink,
+            NOT_XRAY,
+            |record, value, sink| Reading { record, sink }.value(value, &mut Vec::new(), None, 0),
+        )?;
     }
     Ok(recognised)
 }

@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use super::json_envelope::Envelope;
 use super::json_locate::{Step, reject_at};
-use super::json_records::{Record, first_byte, lines_framing, records_or_members, value_or_skip};
+use super::json_records::{Record, first_byte, lines_framing, read_value, records_or_members};
 use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -73,16 +73,7 @@ impl Reader for ZipkinReader {
         let single = records.len() == 1 && !input.window;
         let mut recognised = false;
         for record in &records {
-            let Some(value) = value_or_skip(input, record, single, sink)? else {
-                continue;
-            };
-            let first = sink.spans.len();
-            if read_record(record, &value, sink) {
-                sink.locate(first, &Location::Line(record.line));
-                recognised = true;
-            } else if !single {
-                sink.skip(Location::Line(record.line), NOT_ZIPKIN);
-            }
+            recognised |= read_value(input, record, single, sink, NOT_ZIPKIN, read_record)?;
         }
         if !recognised {
             return Err(ReadError::new(input, Location::Whole, NOT_ZIPKIN));
