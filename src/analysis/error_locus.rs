@@ -47,11 +47,15 @@ fn topmost_error(trace: &Trace, root: usize) -> Option<usize> {
     if root >= trace.spans.len() {
         return None;
     }
-    // Visited marks make the level walk finish even if a cycle survived.
-    let mut seen = vec![false; trace.spans.len()];
+    // Each span has one parent and the builder breaks cycles, so the walk
+    // meets each span of the subtree once; counting the spans met bounds it
+    // anyway, as `locus` bounds its steps. A mark per span of the trace did
+    // the same but cost the whole trace for each root: quadratic in a trace
+    // of many roots (fragments whose parents were never received).
+    let mut left = trace.spans.len();
     let mut level = vec![root];
-    while !level.is_empty() {
-        level.retain(|&i| !std::mem::replace(&mut seen[i], true));
+    while !level.is_empty() && left > 0 {
+        left = left.saturating_sub(level.len());
         let errors = level.iter().copied().filter(|&i| is_error(trace, i));
         if let Some(found) = errors.min_by_key(|&i| (trace.spans[i].start, i)) {
             return Some(found);
