@@ -140,8 +140,8 @@ impl std::fmt::Debug for FeatureValue {
 
 /// The features of one unit. `locus` is its error locus, if it failed.
 pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> UnitFeatures {
-    /// The values pushed, and which spans are client calls.
-    type Scratch = (Vec<(Feature, Nanos)>, Vec<bool>);
+    /// The values pushed, and the spans that are client calls.
+    type Scratch = (Vec<(Feature, Nanos)>, Vec<u32>);
     thread_local! {
         static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
     }
@@ -159,23 +159,22 @@ fn observe_into(
     edges: &[EdgeRow],
     locus: Option<usize>,
     values: &mut Vec<(Feature, Nanos)>,
-    client: &mut Vec<bool>,
+    client: &mut Vec<u32>,
 ) -> UnitFeatures {
     let spans = &view.trace.spans;
     // Pushed, then sorted and summed per feature: a map per unit costs more
     // than the few dozen values a unit has.
     let mut add = |f: Feature, v: Nanos| values.push((f, v));
-    client.resize(
-        edges.iter().map(|e| e.span as usize + 1).max().unwrap_or(0),
-        false,
-    );
     for e in edges {
         add(Feature::Calls(e.caller, e.callee), 1);
         if e.error {
             add(Feature::ErrorCalls(e.caller, e.callee), 1);
         }
         if e.client {
-            client[e.span as usize] = true;
+            // Listed, not marked in a vector indexed by span: that was as
+            // long as the trace, and cleared for every unit, quadratic in
+            // a trace of many roots.
+            client.push(e.span);
             // A peer has no span of its own: its client span's critical
             // time is the peer's, as a callee's server span would be.
             let f = if e.peer {
@@ -186,8 +185,10 @@ fn observe_into(
             add(f, view.critical[e.span as usize]);
         }
     }
+    client.sort_unstable();
     for &i in view.members {
-        if !client.get(i).copied().unwrap_or(false) && view.critical[i] > 0 {
+        let is_client = u32::try_from(i).is_ok_and(|i| client.binary_search(&i).is_ok());
+        if !is_client && view.critical[i] > 0 {
             add(Feature::SelfCritical(spans[i].service), view.critical[i]);
             add(
                 Feature::OperationCritical(spans[i].service, spans[i].name),
