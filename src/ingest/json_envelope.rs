@@ -56,9 +56,12 @@ impl Envelope {
         wrappers: &[],
         parts: Some(b"\"spans\""),
     };
-    /// JSON lines of Jaeger exports once a line is longer than a window
-    /// (see [`super::Framing::LinesOr`]): [`Envelope::JAEGER`], with each
-    /// later line of another shape (a bare trace) a [`Piece::Document`].
+    /// Jaeger exports one after another: JSON lines of them once a line is
+    /// longer than a window (see [`super::Framing::LinesOr`]), or a large
+    /// document that is no `{"data": [...]}` (a bare trace).
+    /// [`Envelope::JAEGER`], with each object of another shape a
+    /// [`Piece::Document`] (a bare trace larger than [`CUT_BYTES`] cut
+    /// into parts as a member is).
     pub const JAEGER_LINES: Envelope = Envelope {
         documents: true,
         ..Envelope::JAEGER
@@ -294,7 +297,7 @@ pub enum Resume {
     #[default]
     Start,
     /// Just after a member of an array whose `]` leaves `depth` objects
-    /// open (2 in a wrapper): a cut every window but the first starts at.
+    /// open (2 in a wrapper).
     AfterMember { depth: u64, cut: u64 },
     /// Just after an inner member of the last member cut into parts, in
     /// such an array (`depth` 0: a document cut into parts, in none).
@@ -534,8 +537,8 @@ impl Envelope {
             next: from,
             ..Scan::default()
         };
-        // How many objects the array's `]` leaves open: 1, or 2 in a
-        // wrapper.
+        // `depth`: how many objects the array's `]` leaves open: 1, or 2 in
+        // a wrapper (0 while a document is cut into parts, in no array).
         // `cut`: the members cut into parts so far.
         let (mut at, mut state, mut depth, mut cut) = match from {
             Resume::Start => {
@@ -550,7 +553,7 @@ impl Envelope {
             Resume::InMember { depth, cut } => (0, State::AfterPart, depth, cut),
             Resume::Between { cut } => (0, State::Outside, 1, cut),
         };
-        // The pieces up to the last member (where the buffer may be cut).
+        // The pieces up to the last point the buffer may be cut at.
         let mut committed = 0;
         let bad = |out: &mut Scan, at: usize, expected: Expected| {
             out.pieces.push(Piece::Bad { at, expected });
@@ -580,13 +583,13 @@ impl Envelope {
                         });
                         // A document cut into parts (depth 0: in no array)
                         // ends here; a member is followed by `,` or `]`.
-                        (at, state, out.next) = if depth == 0 {
+                        let next;
+                        (at, state, next) = if depth == 0 {
                             (end, State::Outside, Resume::Between { cut })
                         } else {
                             (end, State::AfterMember, Resume::AfterMember { depth, cut })
                         };
-                        committed = out.pieces.len();
-                        out.len = end;
+                        committed = out.commit(end, next);
                         continue;
                     }
                     None => None,
@@ -601,9 +604,7 @@ impl Envelope {
                     Some(end) => {
                         out.pieces.push(Piece::Tail(p..end));
                         (at, state) = (end, State::Outside);
-                        committed = out.pieces.len();
-                        out.len = end;
-                        out.next = Resume::Between { cut };
+                        committed = out.commit(end, Resume::Between { cut });
                         continue;
                     }
                     None => None,
@@ -626,28 +627,23 @@ impl Envelope {
                         Head::Unknown => None,
                         Head::Not if self.documents => {
                             let end = value_end(buf, p, eof);
-                            if let (Some(key), true) = (self.parts, large(&end, p, eof, committed))
-                            {
-                                if let Some(after) = parts_head(buf, p, key) {
-                                    out.pieces.push(Piece::Cut {
-                                        range: p..after,
-                                        part: Part::Head,
-                                        member: cut,
-                                    });
-                                    cut += 1;
-                                    // In no array: its tail ends a document.
-                                    (at, state, depth) = (after, State::PartsOpened, 0);
-                                    continue;
-                                }
+                            if let Some(after) = self.parts_at(buf, p, &end, eof, committed) {
+                                out.pieces.push(Piece::Cut {
+                                    range: p..after,
+                                    part: Part::Head,
+                                    member: cut,
+                                });
+                                cut += 1;
+                                // In no array: its tail ends a document.
+                                (at, state, depth) = (after, State::PartsOpened, 0);
+                                continue;
                             }
                             let Some(end) = whole(buf, end, p, eof, committed, &mut out) else {
                                 return out;
                             };
                             out.pieces.push(Piece::Document(p..end));
                             at = end;
-                            committed = out.pieces.len();
-                            out.len = end;
-                            out.next = Resume::Between { cut };
+                            committed = out.commit(end, Resume::Between { cut });
                             continue;
                         }
                         Head::Not => {
@@ -676,41 +672,64 @@ impl Envelope {
             };
             let inner = matches!(state, State::PartsOpened | State::AfterPart);
             let end = value_end(buf, q, eof);
-            // One without the shape is held whole (the window grows to
-            // hold it).
-            let large = large(&end, q, eof, committed);
-            if let (Some(key), true, false) = (self.parts, large, inner) {
-                if let Some(after) = parts_head(buf, q, key) {
-                    out.pieces.push(Piece::Cut {
-                        range: q..after,
-                        part: Part::Head,
-                        member: cut,
-                    });
-                    cut += 1;
-                    (at, state) = (after, State::PartsOpened);
-                    continue;
-                }
+            // A member is cut into parts (never a part): one without the
+            // shape is held whole (the window grows to hold it).
+            let parts = (!inner).then(|| self.parts_at(buf, q, &end, eof, committed));
+            if let Some(Some(after)) = parts {
+                out.pieces.push(Piece::Cut {
+                    range: q..after,
+                    part: Part::Head,
+                    member: cut,
+                });
+                cut += 1;
+                (at, state) = (after, State::PartsOpened);
+                continue;
             }
             let Some(end) = whole(buf, end, q, eof, committed, &mut out) else {
                 return out;
             };
-            if inner {
+            let next;
+            (state, next) = if inner {
                 out.pieces.push(Piece::Cut {
                     range: q..end,
                     part: Part::Inner,
                     member: cut - 1,
                 });
-                out.next = Resume::InMember { depth, cut };
-                state = State::AfterPart;
+                (State::AfterPart, Resume::InMember { depth, cut })
             } else {
                 out.pieces.push(Piece::Member(q..end));
-                out.next = Resume::AfterMember { depth, cut };
-                state = State::AfterMember;
-            }
+                (State::AfterMember, Resume::AfterMember { depth, cut })
+            };
             at = end;
-            committed = out.pieces.len();
-            out.len = end;
+            committed = out.commit(end, next);
         }
+    }
+}
+
+impl Scan {
+    /// Ends the whole pieces at `end`, where the buffer may be cut and the
+    /// next scan starts `next`; the number of those pieces.
+    fn commit(&mut self, end: usize, next: Resume) -> usize {
+        self.len = end;
+        self.next = next;
+        self.pieces.len()
+    }
+}
+
+impl Envelope {
+    /// Where the array of parts inside the value at `at`, which ends at
+    /// `end`, opens, if the value is to be cut into parts: it is large
+    /// (see [`large`]) and has the shape (see [`parts_head`]).
+    fn parts_at(
+        self,
+        buf: &[u8],
+        at: usize,
+        end: &End,
+        eof: bool,
+        committed: usize,
+    ) -> Option<usize> {
+        let key = self.parts?;
+        large(end, at, eof, committed).then(|| parts_head(buf, at, key))?
     }
 }
 

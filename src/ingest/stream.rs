@@ -55,9 +55,8 @@ impl Framing {
                     (0, _, _) if !eof => Framing::Envelope(envelope).cut(buf, eof, from),
                     lines => lines,
                 },
-                Resume::AfterMember { .. } | Resume::InMember { .. } | Resume::Between { .. } => {
-                    Framing::Envelope(envelope).cut(buf, eof, from)
-                }
+                // Cut as an envelope once: the scan's place carries on.
+                _ => Framing::Envelope(envelope).cut(buf, eof, from),
             },
             _ if eof => (buf.len(), Vec::new(), from),
             Framing::Lines => (
