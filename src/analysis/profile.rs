@@ -13,6 +13,7 @@
 //! different sizes compare per trace, whatever the traffic.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{self, DenseIds, f64_column, resolve, u32_column};
@@ -397,42 +398,99 @@ fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsRe
 /// four bytes a row more than this. The ids follow the pairs' order, and a
 /// unit's features are sorted, so each unit's keys ascend: the rows of a
 /// range of keys are one run of each unit's rows (see [`feature_table`]).
+///
+/// Each chunk of units numbers its own pairs on its own core (one hash
+/// probe a row, the step's whole cost), and the numbers are then mapped to
+/// the pairs' ranks by a lookup in a vector: numbered on one core, this was
+/// a tenth of the aggregation stage with the other core idle.
 fn feature_keys(units: &[UnitBreakdown], group_of: &[u32]) -> FeatureKeys {
-    let mut first_seen = DenseIds::new();
-    let mut keys = Vec::with_capacity(
-        grouped(units, group_of)
-            .map(|(_, u, _)| u.features.values.len())
-            .sum(),
-    );
-    for (_, u, g) in grouped(units, group_of) {
-        for (f, _) in u.features.values.iter() {
-            keys.push(first_seen.id((g, f)));
+    let chunks: Vec<ChunkKeys> = unit_chunks(units.len())
+        .into_par_iter()
+        .map(|range| {
+            let mut first_seen = DenseIds::new();
+            let mut keys = Vec::new();
+            for (_, u, g) in grouped_in(units, group_of, range) {
+                for (f, _) in u.features.values.iter() {
+                    keys.push(first_seen.id((g, f)));
+                }
+            }
+            (keys, first_seen.into_keys())
+        })
+        .collect();
+    let mut named: Vec<(u32, Feature)> = chunks.iter().flat_map(|c| c.1.iter().copied()).collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut offsets = Vec::with_capacity(chunks.len());
+    let mut total = 0;
+    for (keys, _) in &chunks {
+        offsets.push(total);
+        total += keys.len();
+    }
+    let mut keys = vec![0u32; total];
+    let mut parts = Vec::with_capacity(chunks.len());
+    let mut rest = keys.as_mut_slice();
+    for (own, pairs) in chunks {
+        let (part, after) = rest.split_at_mut(own.len());
+        parts.push((part, own, pairs));
+        rest = after;
+    }
+    parts.into_par_iter().for_each(|(part, own, pairs)| {
+        // Every pair was collected into `named` above.
+        let rank: Vec<u32> = pairs
+            .iter()
+            .map(|p| named.binary_search(p).unwrap_or_default() as u32)
+            .collect();
+        for (key, local) in part.iter_mut().zip(own) {
+            *key = rank[local as usize];
         }
+    });
+    let mut rows = vec![0usize; named.len()];
+    for &key in &keys {
+        rows[key as usize] += 1;
     }
-    let pairs = first_seen.into_keys();
-    let mut named: Vec<u32> = (0..pairs.len() as u32).collect();
-    named.sort_unstable_by_key(|&id| pairs[id as usize]);
-    let mut rank = vec![0u32; pairs.len()];
-    for (r, &id) in named.iter().enumerate() {
-        rank[id as usize] = r as u32;
+    FeatureKeys {
+        keys,
+        offsets,
+        named,
+        rows,
     }
-    let mut rows = vec![0usize; pairs.len()];
-    for key in &mut keys {
-        *key = rank[*key as usize];
-        rows[*key as usize] += 1;
-    }
-    let named = named.into_iter().map(|id| pairs[id as usize]).collect();
-    FeatureKeys { keys, named, rows }
 }
+
+/// One chunk's rows, each numbered by the pairs it has seen (its own
+/// numbering), and those pairs by their number.
+type ChunkKeys = (Vec<u32>, Vec<(u32, Feature)>);
 
 /// What [`feature_keys`] gives.
 struct FeatureKeys {
     /// Per feature row, its key's id.
     keys: Vec<u32>,
+    /// Per chunk of units (see [`unit_chunks`]), where its rows start.
+    offsets: Vec<usize>,
     /// The (group, feature) pair of each id, in order.
     named: Vec<(u32, Feature)>,
     /// Per id, its rows.
     rows: Vec<usize>,
+}
+
+/// Units per parallel task of the profile's per-unit steps.
+const UNITS_PER_TASK: usize = 4096;
+
+/// The ranges of units the profile's per-unit steps work on, a task each.
+fn unit_chunks(units: usize) -> Vec<std::ops::Range<usize>> {
+    (0..units)
+        .step_by(UNITS_PER_TASK)
+        .map(|start| start..units.min(start + UNITS_PER_TASK))
+        .collect()
+}
+
+/// [`grouped`], of the units in `range` only.
+fn grouped_in<'a>(
+    units: &'a [UnitBreakdown],
+    group_of: &'a [u32],
+    range: std::ops::Range<usize>,
+) -> impl Iterator<Item = (usize, &'a UnitBreakdown, u32)> + 'a {
+    let start = range.start;
+    grouped(&units[range.clone()], &group_of[range]).map(move |(i, u, g)| (start + i, u, g))
 }
 
 /// The units that have a root group, with their index and group.
@@ -474,38 +532,50 @@ fn key_ranges(rows: &[usize], most: usize) -> Vec<std::ops::Range<u32>> {
 }
 
 /// The feature rows whose key lies in `ids`: unit, key and value, in unit
-/// order. The vectors are sized exactly and handed to polars as they are.
-/// Only those rows are read: a unit's keys ascend (see [`feature_keys`]),
-/// so its rows in `ids` are found by bisection. Reading every row to test
-/// its key, each pass read all of them (a sixth of the run's aggregation).
+/// order. Each chunk of units builds its rows on a core of its own, and
+/// the chunks' vectors are handed to polars as they are, a column chunk
+/// each. Only those rows are read: a unit's keys ascend (see
+/// [`feature_keys`]), so its rows in `ids` are found by bisection. Reading
+/// every row to test its key, each pass read all of them (a sixth of the
+/// run's aggregation).
 fn feature_table(
     units: &[UnitBreakdown],
     group_of: &[u32],
     keys: &FeatureKeys,
     ids: std::ops::Range<u32>,
 ) -> PolarsResult<DataFrame> {
-    let rows = keys.rows[ids.start as usize..ids.end as usize].iter().sum();
-    let (mut unit, mut key, mut value) = (
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-    );
-    let mut offset = 0;
-    for (i, u, _) in grouped(units, group_of) {
-        let own = &keys.keys[offset..offset + u.features.values.len()];
-        offset += own.len();
-        let run = own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
-        for (&id, v) in own[run.clone()].iter().zip(u.features.values.values(run)) {
-            unit.push(i as u32);
-            key.push(id);
-            value.push(v);
-        }
+    let frame = |unit: Vec<u32>, key: Vec<u32>, value: Vec<Nanos>| {
+        DataFrame::new_infer_height(vec![
+            owned_column(SpanColumn::Unit.name(), unit),
+            owned_column(KEY, key),
+            owned_column(VALUE, value),
+        ])
+    };
+    let chunks: Vec<DataFrame> = unit_chunks(units.len())
+        .into_par_iter()
+        .zip(keys.offsets.par_iter())
+        .map(|(range, &offset)| {
+            let (mut unit, mut key, mut value) = (Vec::new(), Vec::new(), Vec::new());
+            let mut offset = offset;
+            for (i, u, _) in grouped_in(units, group_of, range) {
+                let own = &keys.keys[offset..offset + u.features.values.len()];
+                offset += own.len();
+                let run =
+                    own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
+                for (&id, v) in own[run.clone()].iter().zip(u.features.values.values(run)) {
+                    unit.push(i as u32);
+                    key.push(id);
+                    value.push(v);
+                }
+            }
+            frame(unit, key, value)
+        })
+        .collect::<PolarsResult<_>>()?;
+    let mut table = frame(Vec::new(), Vec::new(), Vec::new())?;
+    for chunk in chunks {
+        crate::table::stack(&mut table, chunk);
     }
-    DataFrame::new_infer_height(vec![
-        owned_column(SpanColumn::Unit.name(), unit),
-        owned_column(KEY, key),
-        owned_column(VALUE, value),
-    ])
+    Ok(table)
 }
 
 /// The group of a unit that `keep` left out.
@@ -1034,6 +1104,57 @@ mod tests {
         let by_key = build_in(strings, &bd.units, &|_| true, 1).unwrap();
         assert!(at_once.groups.len() == 3 && !at_once.groups[0].features.is_empty());
         assert_eq!(format!("{at_once:?}"), format!("{by_key:?}"));
+    }
+
+    #[test]
+    fn keys_numbered_by_chunks_on_every_core_are_the_pairs_ranks() {
+        // More units than two tasks hold, pairs first seen in different
+        // chunks, and units left out of every group.
+        let n = 2 * UNITS_PER_TASK + 100;
+        let (set, mut bd) = one_span_units(n);
+        let strings = &set.strings;
+        let services: Vec<Sym> = (0..7).map(|i| strings.intern(&format!("s{i}"))).collect();
+        for (i, unit) in bd.units.iter_mut().enumerate() {
+            let mut values = vec![(Feature::Spans, 1 + i as i64 % 3)];
+            values.push((Feature::SelfCritical(services[(i * 5 / n) % 7]), i as i64));
+            if i % 11 == 0 {
+                values.push((Feature::Calls(services[i % 7], services[(i + 1) % 7]), 2));
+            }
+            values.sort_by_key(|&(f, _)| f);
+            unit.features.values = values.into_iter().collect();
+        }
+        let group_of: Vec<u32> = (0..n as u32)
+            .map(|i| if i % 13 == 0 { NO_GROUP } else { i % 3 })
+            .collect();
+        let keys = feature_keys(&bd.units, &group_of);
+        // One numbering on one core, in unit order: the pairs sorted, each
+        // row the rank of its pair.
+        let mut pairs = Vec::new();
+        for (_, u, g) in grouped(&bd.units, &group_of) {
+            pairs.extend(u.features.values.iter().map(|(f, _)| (g, f)));
+        }
+        let mut named = pairs.clone();
+        named.sort_unstable();
+        named.dedup();
+        let expected: Vec<u32> = pairs
+            .iter()
+            .map(|p| named.binary_search(p).unwrap() as u32)
+            .collect();
+        assert!(keys.keys == expected, "the rows' keys differ");
+        assert_eq!(keys.named, named);
+        assert_eq!(keys.rows.iter().sum::<usize>(), pairs.len());
+        assert_eq!(keys.offsets.len(), unit_chunks(n).len());
+        // The table of every key is every grouped row, in unit order.
+        let table = feature_table(&bd.units, &group_of, &keys, 0..named.len() as u32).unwrap();
+        assert_eq!(table.height(), pairs.len());
+        let units = u32_column(&table, SpanColumn::Unit.name()).unwrap();
+        let rows: Vec<u32> = grouped(&bd.units, &group_of)
+            .flat_map(|(i, u, _)| std::iter::repeat_n(i as u32, u.features.values.len()))
+            .collect();
+        assert!(
+            units.into_iter().map(Option::unwrap).eq(rows),
+            "the rows' units differ"
+        );
     }
 
     #[test]
