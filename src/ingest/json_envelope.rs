@@ -155,7 +155,7 @@ impl Envelope {
     }
 
     /// The pieces of `bytes` when it is one whole document of this shape:
-    /// its members, then its end (`], ...}`, whose range is returned too,
+    /// its lead if it has one, its members, then its end (`], ...}`, whose range is returned too,
     /// for the reader to check); `None` otherwise.
     pub fn whole(self, bytes: &[u8]) -> Option<(Vec<Piece>, Range<usize>)> {
         if !self.starts(bytes) {
@@ -172,6 +172,10 @@ impl Envelope {
             return None;
         };
         let end = end.clone();
+        let members = match members.split_first() {
+            Some((Piece::Lead(_), members)) => members,
+            _ => members,
+        };
         members
             .iter()
             .all(|p| matches!(p, Piece::Member(_)))
@@ -189,6 +193,11 @@ pub const CUT_BYTES: usize = 256 << 10;
 /// One piece of a window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Piece {
+    /// A document's head, from its `{` to its array's `[`, when members
+    /// come before the array (`{"total": 1, "data": [`, `{"status": "ok",
+    /// "trace": {"resourceSpans": [`): for its reader to read those
+    /// members, as [`Envelope::lead_as_document`] makes them a document.
+    Lead(Range<usize>),
     /// One member of the array.
     Member(Range<usize>),
     /// From the array's closing `]` to its document's closing `}`: the
@@ -318,20 +327,7 @@ impl Envelope {
     /// alike. No newline is added, so lines stay.
     pub fn tail_as_document(self, tail: &[u8]) -> Vec<u8> {
         // The objects the tail closes that it did not open.
-        let (mut open, mut closes, mut at) = (0usize, 0usize, 1);
-        while at < tail.len() {
-            match tail[at] {
-                b'"' => {
-                    at = string_end(tail, at + 1).unwrap_or(tail.len());
-                    continue;
-                }
-                b'{' | b'[' => open += 1,
-                b'}' | b']' if open > 0 => open -= 1,
-                b'}' | b']' => closes += 1,
-                _ => {}
-            }
-            at += 1;
-        }
+        let (_, closes) = balance(tail.get(1..).unwrap_or_default());
         let mut out = Vec::with_capacity(tail.len() + 16);
         if let Some(wrapper) = self.wrappers.first() {
             for _ in 1..closes {
@@ -344,6 +340,56 @@ impl Envelope {
     }
 }
 
+impl Envelope {
+    /// A [`Piece::Lead`] made a document of its own, for its reader to read
+    /// as a whole document of its format: the head with its array empty and
+    /// the objects it opens closed, `{"total": 1, "data": []}`. No newline
+    /// is added, so lines stay.
+    pub fn lead_as_document(lead: &[u8]) -> Vec<u8> {
+        // The objects it opens, past its array's `[`.
+        let opens = balance(lead).0.saturating_sub(1);
+        let mut out = Vec::with_capacity(lead.len() + 1 + opens);
+        out.extend_from_slice(lead);
+        out.push(b']');
+        out.extend(std::iter::repeat_n(b'}', opens));
+        out
+    }
+}
+
+/// The brackets `bytes` opens and leaves open, and those it closes that it
+/// did not open, strings aside.
+fn balance(bytes: &[u8]) -> (usize, usize) {
+    let (mut open, mut closes, mut at) = (0usize, 0usize, 0);
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                at = string_end(bytes, at + 1).unwrap_or(bytes.len());
+                continue;
+            }
+            b'{' | b'[' => open += 1,
+            b'}' | b']' if open > 0 => open -= 1,
+            b'}' | b']' => closes += 1,
+            _ => {}
+        }
+        at += 1;
+    }
+    (open, closes)
+}
+
+/// The documents [`Envelope::lead_as_document`] makes of a window's leads,
+/// each with its line.
+pub struct LeadDocuments(Vec<(u64, Vec<u8>)>);
+
+impl LeadDocuments {
+    /// The documents as records.
+    pub fn records(&self) -> Vec<Record<'_>> {
+        self.0
+            .iter()
+            .map(|(line, bytes)| Record { line: *line, bytes })
+            .collect()
+    }
+}
+
 /// The pieces of a window as records, each with its line.
 #[derive(Debug)]
 pub struct Records<'a> {
@@ -351,6 +397,9 @@ pub struct Records<'a> {
     pub envelope: Envelope,
     /// The array's members.
     pub members: Vec<Record<'a>>,
+    /// The documents' heads that hold members before the array
+    /// ([`Piece::Lead`]).
+    pub leads: Vec<Record<'a>>,
     /// The documents' ends (`], ...}`).
     pub tails: Vec<Record<'a>>,
     /// Whole documents of another shape ([`Piece::Document`]).
@@ -374,6 +423,12 @@ pub struct Cut<'a> {
 }
 
 impl Records<'_> {
+    /// The leads, each made a document of its own.
+    pub fn lead_documents(&self) -> LeadDocuments {
+        let document = |lead: &Record<'_>| (lead.line, Envelope::lead_as_document(lead.bytes));
+        LeadDocuments(self.leads.iter().map(document).collect())
+    }
+
     /// Counts where the input stopped having the envelope's shape, if it
     /// did, as one unreadable record in `sink` (whose message names `what`
     /// the reader expected, as "an OTLP/JSON request"); that location and
@@ -407,6 +462,7 @@ impl Piece {
     fn start(&self) -> usize {
         match self {
             Piece::Member(range)
+            | Piece::Lead(range)
             | Piece::Tail(range)
             | Piece::Document(range)
             | Piece::Cut { range, .. } => range.start,
@@ -453,6 +509,7 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
     let mut out = Records {
         envelope: located.envelope,
         members: Vec::new(),
+        leads: Vec::new(),
         tails: Vec::new(),
         documents: Vec::new(),
         cuts: Vec::new(),
@@ -462,6 +519,10 @@ pub fn located_records<'a>(bytes: &'a [u8], first_line: u64, located: Located<'_
         let line = first_line + before;
         match piece {
             Piece::Member(range) => out.members.push(Record {
+                line,
+                bytes: &bytes[range.clone()],
+            }),
+            Piece::Lead(range) => out.leads.push(Record {
                 line,
                 bytes: &bytes[range.clone()],
             }),
@@ -620,7 +681,14 @@ impl Envelope {
                         Head::Not
                     };
                     match head {
-                        Head::Found { after, depth: d } => {
+                        Head::Found {
+                            after,
+                            depth: d,
+                            lead,
+                        } => {
+                            if lead {
+                                out.pieces.push(Piece::Lead(p..after));
+                            }
                             (at, state, depth) = (after, State::Opened, d);
                             continue;
                         }
@@ -774,10 +842,12 @@ fn whole(
 }
 
 enum Head {
-    /// The offset just after `[`, and the objects open there.
+    /// The offset just after `[`, the objects open there, and whether
+    /// other members come before the array.
     Found {
         after: usize,
         depth: u64,
+        lead: bool,
     },
     /// `buf` ends before it can tell.
     Unknown,
@@ -802,34 +872,88 @@ impl Envelope {
     }
 
     /// Matches `{ "KEY" : [` (or the `[` of an [`Envelope::ARRAY`]) at `at`,
-    /// with any of the key's names, in any of its wrappers or none.
+    /// with any of the key's names, in any of its wrappers or none, and
+    /// other members before the key in either object (see [`lead_member`]).
     fn head(self, buf: &[u8], at: usize) -> Head {
         if !self.keyed() {
             return head_of(buf, at, &[b"["]);
         }
-        // Found by the first shape that matches; else unknown while one
-        // still may (the buffer ends first).
-        let mut found = Head::Not;
-        for wrapper in std::iter::once(None).chain(self.wrappers.iter().map(Some)) {
-            for &key in self.quoted {
-                let wrapped: [&[u8]; 7];
-                let (tokens, depth): (&[&[u8]], u64) = match wrapper {
-                    None => (&[b"{", key, b":", b"["], 1),
-                    Some(&w) => {
-                        wrapped = [b"{", w, b":", b"{", key, b":", b"["];
-                        (&wrapped, 2)
-                    }
+        let mut p = skip_space(buf, at);
+        match buf.get(p) {
+            None => return Head::Unknown,
+            Some(b'{') => p += 1,
+            Some(_) => return Head::Not,
+        }
+        let (mut depth, mut lead) = (1, false);
+        loop {
+            p = skip_space(buf, p);
+            match buf.get(p) {
+                None => return Head::Unknown,
+                Some(b'"') => {}
+                Some(_) => return Head::Not,
+            }
+            let Some(name_end) = string_end(buf, p + 1) else {
+                return Head::Unknown;
+            };
+            let name = &buf[p..name_end];
+            p = skip_space(buf, name_end);
+            match buf.get(p) {
+                None => return Head::Unknown,
+                Some(b':') => p = skip_space(buf, p + 1),
+                Some(_) => return Head::Not,
+            }
+            let opens = buf.get(p).copied();
+            if self.quoted.contains(&name) {
+                return match opens {
+                    None => Head::Unknown,
+                    Some(b'[') => Head::Found {
+                        after: p + 1,
+                        depth,
+                        lead,
+                    },
+                    Some(_) => Head::Not,
                 };
-                match head_of(buf, at, tokens) {
-                    Head::Found { after, .. } => {
-                        return Head::Found { after, depth };
-                    }
-                    Head::Unknown => found = Head::Unknown,
-                    Head::Not => {}
-                }
+            }
+            if depth == 1 && self.wrappers.contains(&name) && opens == Some(b'{') {
+                (depth, p) = (2, p + 1);
+                continue;
+            }
+            match lead_member(buf, p, name, self.parts) {
+                Head::Found { after, .. } => (p, lead) = (after, true),
+                other => return other,
             }
         }
-        found
+    }
+}
+
+/// The largest value of a member before an envelope's array: the members
+/// an export writes there are a count, a status, a token, errors. A larger
+/// one (a trace's `spans`) says the object is no envelope, and whether it
+/// is one does not depend on the windows (none is smaller).
+const LEAD_BYTES: usize = CUT_BYTES;
+
+/// Skips a member before an envelope's array, named `name`, whose value
+/// starts at `at`: found (just after its `,`) if the value is no larger
+/// than [`LEAD_BYTES`] and is not `parts` (an object holding a trace's
+/// `spans` is a trace, not an envelope: it is known without reading on).
+fn lead_member(buf: &[u8], at: usize, name: &[u8], parts: Option<&[u8]>) -> Head {
+    if parts == Some(name) {
+        return Head::Not;
+    }
+    let end = match value_end(buf, at, false) {
+        End::At(end) if end - at <= LEAD_BYTES => end,
+        End::More if buf.len() - at <= LEAD_BYTES => return Head::Unknown,
+        End::At(_) | End::More | End::Bad => return Head::Not,
+    };
+    let p = skip_space(buf, end);
+    match buf.get(p) {
+        None => Head::Unknown,
+        Some(b',') => Head::Found {
+            after: p + 1,
+            depth: 0,
+            lead: true,
+        },
+        Some(_) => Head::Not,
     }
 }
 
@@ -885,7 +1009,11 @@ fn head_of(buf: &[u8], at: usize, tokens: &[&[u8]]) -> Head {
         }
         p += token.len();
     }
-    Head::Found { after: p, depth: 1 }
+    Head::Found {
+        after: p,
+        depth: 1,
+        lead: false,
+    }
 }
 
 /// The offset of the first byte at or after `at` that is not JSON white
@@ -974,7 +1102,15 @@ mod tests {
             Envelope::OTLP.head(b"{\"resource", 0),
             Head::Unknown
         ));
-        assert!(matches!(Envelope::OTLP.head(b"{\"resourceX", 0), Head::Not));
+        // A name that is not the key's may be a member before the array.
+        assert!(matches!(
+            Envelope::OTLP.head(b"{\"resourceX", 0),
+            Head::Unknown
+        ));
+        assert!(matches!(
+            Envelope::OTLP.head(b"{\"resourceX\": 1}", 0),
+            Head::Not
+        ));
         let got = Envelope::OTLP.scan(doc, true, true);
         let found = records(Envelope::OTLP, doc, 3, &got.pieces);
         let lines: Vec<_> = found.members.iter().map(|r| (r.line, r.bytes)).collect();
@@ -1001,6 +1137,7 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Piece::Member(r) => format!("member {}", &buf[r.clone()]),
+                Piece::Lead(r) => format!("lead {}", &buf[r.clone()]),
                 Piece::Tail(r) => format!("tail {}", &buf[r.clone()]),
                 Piece::Document(r) => format!("document {}", &buf[r.clone()]),
                 Piece::Cut {
@@ -1015,7 +1152,7 @@ mod tests {
 
     #[test]
     fn an_otlp_request_of_another_shape_between_two_is_a_document() {
-        let doc = "{\"resourceSpans\": [1]}\n{\"schemaUrl\": \"s\", \"resourceSpans\": [2]}\n{\"batches\": [3]}\n";
+        let doc = "{\"resourceSpans\": [1]}\n{\"schemaUrl\": \"s\", \"resourceSpans\": null}\n{\"batches\": [3]}\n";
         let got = Envelope::OTLP.scan(doc.as_bytes(), true, true);
         assert_eq!(got.len, doc.len());
         assert_eq!(
@@ -1023,7 +1160,7 @@ mod tests {
             [
                 "member 1",
                 "tail ]}",
-                "document {\"schemaUrl\": \"s\", \"resourceSpans\": [2]}",
+                "document {\"schemaUrl\": \"s\", \"resourceSpans\": null}",
                 "member 3",
                 "tail ]}"
             ]
@@ -1041,7 +1178,7 @@ mod tests {
             [
                 "member 1",
                 "tail ]}",
-                "document {\"schemaUrl\": \"s\", \"resourceSpans\": [2]}"
+                "document {\"schemaUrl\": \"s\", \"resourceSpans\": null}"
             ]
         );
         assert_eq!((got.len, got.next), (cut.len(), Resume::Between { cut: 0 }));
@@ -1213,9 +1350,94 @@ mod tests {
         assert!(starts_envelope(
             b"\xEF\xBB\xBF \n{ \"data\" :\n[{\"traceID\""
         ));
-        assert!(!starts_envelope(b"{\"total\": 1, \"data\": []}"));
+        // Other members may come first; an object with none is no envelope.
+        assert!(starts_envelope(b"{\"total\": 1, \"data\": []}"));
+        assert!(!starts_envelope(b"{\"total\": 1}"));
         assert!(!starts_envelope(b"{\"data\": null}"));
         assert!(!starts_envelope(b"[{\"data\": []}]"));
+    }
+
+    #[test]
+    fn members_before_the_array_are_a_lead_read_as_a_document() {
+        let doc =
+            "{\"total\": 2, \"errors\": [{\"msg\": \"]\"}],\n\"data\": [1, 2], \"limit\": 0}\n";
+        let got = Envelope::JAEGER.scan(doc.as_bytes(), true, true);
+        assert_eq!(
+            texts(doc, &got),
+            [
+                "lead {\"total\": 2, \"errors\": [{\"msg\": \"]\"}],\n\"data\": [",
+                "member 1",
+                "member 2",
+                "tail ], \"limit\": 0}"
+            ]
+        );
+        // Read whole, it is the same pieces.
+        let (pieces, _) = Envelope::JAEGER.whole(doc.as_bytes()).unwrap();
+        assert_eq!(pieces, got.pieces);
+        let found = records(Envelope::JAEGER, doc.as_bytes(), 1, &got.pieces);
+        assert_eq!(found.leads[0].line, 1);
+        let lead = found.lead_documents();
+        assert_eq!(
+            String::from_utf8_lossy(lead.records()[0].bytes),
+            "{\"total\": 2, \"errors\": [{\"msg\": \"]\"}],\n\"data\": []}"
+        );
+        // In a wrapper or around it, as Tempo's answer with its keys sorted.
+        let tempo = "{\"status\": \"ok\", \"trace\": {\"x\": {}, \"resourceSpans\": [1]}}";
+        let got = Envelope::OTLP.scan(tempo.as_bytes(), true, true);
+        assert_eq!(
+            texts(tempo, &got),
+            [
+                "lead {\"status\": \"ok\", \"trace\": {\"x\": {}, \"resourceSpans\": [",
+                "member 1",
+                "tail ]}}"
+            ]
+        );
+        let lead = Envelope::lead_as_document(&tempo.as_bytes()[..tempo.find('1').unwrap()]);
+        assert_eq!(
+            String::from_utf8_lossy(&lead),
+            "{\"status\": \"ok\", \"trace\": {\"x\": {}, \"resourceSpans\": []}}"
+        );
+        // Only the wrapper before the array: no lead.
+        let wrapped = "{\"trace\": {\"resourceSpans\": [1]}}";
+        let got = Envelope::OTLP.scan(wrapped.as_bytes(), true, true);
+        assert_eq!(texts(wrapped, &got), ["member 1", "tail ]}}"]);
+    }
+
+    #[test]
+    fn a_large_member_before_the_array_or_a_traces_spans_is_no_lead() {
+        // A trace's `spans`, however short: a bare trace, not an envelope.
+        assert!(matches!(
+            Envelope::JAEGER.head(b"{\"traceID\": \"a\", \"spans\": [], \"data\": [", 0),
+            Head::Not
+        ));
+        // A member larger than a lead may be: no envelope, and no need to
+        // read to its end to know it.
+        let big = format!(
+            "{{\"other\": \"{}\", \"data\": [1]}}",
+            "x".repeat(LEAD_BYTES)
+        );
+        assert!(matches!(
+            Envelope::JAEGER.head(big.as_bytes(), 0),
+            Head::Not
+        ));
+        let open = &big[..LEAD_BYTES + 12];
+        assert!(matches!(
+            Envelope::JAEGER.head(open.as_bytes(), 0),
+            Head::Not
+        ));
+        let short = &big[..LEAD_BYTES - 12];
+        assert!(matches!(
+            Envelope::JAEGER.head(short.as_bytes(), 0),
+            Head::Unknown
+        ));
+        let fits = format!(
+            "{{\"other\": \"{}\", \"data\": [1]}}",
+            "x".repeat(LEAD_BYTES - 2)
+        );
+        assert!(matches!(
+            Envelope::JAEGER.head(fits.as_bytes(), 0),
+            Head::Found { lead: true, .. }
+        ));
     }
 
     #[test]
@@ -1277,6 +1499,7 @@ mod tests {
             }
             found.extend(got.pieces.iter().map(|p| match p {
                 Piece::Member(r) => Piece::Member(r.start + start..r.end + start),
+                Piece::Lead(r) => Piece::Lead(r.start + start..r.end + start),
                 Piece::Tail(r) => Piece::Tail(r.start + start..r.end + start),
                 Piece::Document(r) => Piece::Document(r.start + start..r.end + start),
                 Piece::Cut {
@@ -1534,7 +1757,7 @@ mod tests {
         #[test]
         fn requests_and_documents_in_windows_are_what_the_whole_finds(
             lines in proptest::collection::vec(
-                (0u8..4, proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..4)),
+                (0u8..6, proptest::collection::vec("[a-z\\\\\"\\]\\[{},\n ]{0,12}", 0..4)),
                 1..6,
             ),
             cuts in proptest::collection::vec(1usize..40, 1..30),
@@ -1552,7 +1775,13 @@ mod tests {
                         2 => format!(
                             "{{\"trace\": {{\"resourceSpans\": {array}, \"x\": [\"}}\"]}},\n\"status\": \"complete\"}}\n"
                         ),
-                        _ => format!("{{ \"result\" : {{\"batches\": {array}}} }}\n"),
+                        3 => format!("{{ \"result\" : {{\"batches\": {array}}} }}\n"),
+                        // Members before the array: a lead.
+                        4 => format!(
+                            "{{\"status\": \"]}}\", \"trace\": {{\"x\": {},\n\"resourceSpans\": {array}}}}}\n",
+                            serde_json::json!(members)
+                        ),
+                        _ => format!("{{\"schemaUrl\": [\"{{\"],\n \"resourceSpans\": {array}}}\n"),
                     }
                 })
                 .collect();
@@ -1575,9 +1804,19 @@ mod tests {
                 whole.pieces.iter().filter(|p| matches!(p, Piece::Member(_))).count(),
                 members
             );
+            let leads = lines.iter().skip(1).filter(|(shape, _)| *shape >= 4).count();
+            prop_assert_eq!(
+                whole.pieces.iter().filter(|p| matches!(p, Piece::Lead(_))).count(),
+                leads
+            );
             for piece in &whole.pieces {
                 match piece {
                     Piece::Bad { .. } => prop_assert!(false, "{:?}", whole.pieces),
+                    Piece::Lead(range) => {
+                        let lead = Envelope::lead_as_document(&doc.as_bytes()[range.clone()]);
+                        let parsed = serde_json::from_slice::<serde_json::Value>(&lead);
+                        prop_assert!(parsed.is_ok(), "{}", String::from_utf8_lossy(&lead));
+                    }
                     Piece::Tail(range) => {
                         let tail = Envelope::OTLP.tail_as_document(&doc.as_bytes()[range.clone()]);
                         let parsed = serde_json::from_slice::<serde_json::Value>(&tail);

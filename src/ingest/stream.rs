@@ -368,6 +368,7 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Piece::Member(_) => "member",
+                Piece::Lead(_) => "lead",
                 Piece::Tail(_) => "tail",
                 Piece::Document(_) => "document",
                 Piece::Cut { .. } => "cut",

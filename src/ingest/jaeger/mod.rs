@@ -128,7 +128,14 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         let Some((pieces, end)) = envelope.whole(record.bytes) else {
             continue;
         };
-        if envelope.keyed() && envelope_end(&record.bytes[end]).is_err() {
+        // Members before the array, and its end, must parse too.
+        let lead = match pieces.first() {
+            Some(Piece::Lead(lead)) => Envelope::lead_as_document(&record.bytes[lead.clone()]),
+            _ => b"{}".to_vec(),
+        };
+        if envelope.keyed()
+            && (envelope_end(&record.bytes[end]).is_err() || parse::<Value>(&lead).is_err())
+        {
             return false;
         }
         read_members(envelope, record.bytes, record.line, &pieces, sink);
@@ -206,6 +213,9 @@ fn read_members(
 fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Members {
     // A bare array's end is its `]`, with no errors to report.
     if records.envelope.keyed() {
+        for lead in records.lead_documents().records() {
+            read_envelope_lead(&lead, sink);
+        }
         for end in &records.tails {
             read_envelope_end(end, sink);
         }
@@ -232,6 +242,7 @@ fn read_records(records: json_envelope::Records<'_>, sink: &mut Sink<'_>) -> Mem
         // A trace's head alone, cut off before any of its spans, holds
         // nothing to read.
         recognised: !records.members.is_empty()
+            || !records.leads.is_empty()
             || !records.tails.is_empty()
             || records
                 .cuts
@@ -256,6 +267,18 @@ fn envelope_end(end: &[u8]) -> serde_json::Result<Option<Value>> {
     // so errors keep their lines) and parse the document that makes.
     let object = [&b"{\"data\":["[..], end].concat();
     parse::<Rest>(&object).map(|rest| rest.errors)
+}
+
+/// Counts the errors an envelope reports before its array, given the
+/// members there made a document ([`Envelope::lead_as_document`]).
+fn read_envelope_lead(lead: &Record<'_>, sink: &mut Sink<'_>) {
+    match parse::<Value>(lead.bytes) {
+        Ok(value) => report_export_errors(lead, value.get("errors"), sink),
+        Err(err) => sink.skip(
+            lead.error_location(&err),
+            format!("invalid JSON before a Jaeger export's data array: {err}"),
+        ),
+    }
 }
 
 /// Counts the errors an envelope reports, given its end.

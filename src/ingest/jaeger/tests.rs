@@ -477,6 +477,44 @@ fn a_large_envelope_is_read_a_window_at_a_time_as_it_is_whole() {
 }
 
 #[test]
+fn members_before_the_data_array_are_read_and_the_traces_a_window_at_a_time() {
+    // The envelope with its keys sorted (`errors` before `data`), as a
+    // tool that rewrites JSON may write it: cut by trace all the same, and
+    // the reported error counted at the document's first line, as whole.
+    let doc = large_envelope(3000, 2500);
+    let data = doc.find("  \"data\": [").unwrap();
+    let tail = doc.rfind("  ],\n").unwrap();
+    let sorted = format!(
+        "{{\n  \"errors\": [{{\"code\": 500, \"msg\": \"storage timeout\"}}], \"total\": 0,\n{}  ]\n}}\n",
+        &doc[data..tail]
+    );
+    let framing = Framing::Envelope(crate::ingest::json_envelope::Envelope::JAEGER);
+    let (streamed, whole, quality, _) = read_both_ways(&JaegerReader, &sorted, framing);
+    assert_eq!(whole.len(), 5999);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert!(located(spans) == located(whole.iter()), "spans differ");
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, 2);
+    let counted = |q: &Quality| {
+        let mut m: Vec<_> = q
+            .examples
+            .iter()
+            .map(|p| (format!("{:?}", p.location), p.message.clone()))
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(counted(got), counted(&quality));
+    assert!(
+        got.examples
+            .iter()
+            .any(|p| p.message.contains("storage timeout") && p.location == Location::Line(1)),
+        "{:?}",
+        got.examples
+    );
+}
+
+#[test]
 fn a_large_envelope_that_breaks_off_keeps_what_came_before() {
     // A missing comma after trace 2000: the traces before it are read, and
     // the rest is one unreadable record at the line where it breaks.

@@ -139,6 +139,10 @@ fn read_pieces(
     // Lines of another shape between outputs (JSON lines cut as envelopes:
     // see `Envelope::XRAY_LINES`), each read as a line is.
     let documents = read_whole_records(input, &records.documents, false, sink)?;
+    // Members before a document's `Traces` (`{"NextToken": ..., "Traces":
+    // [`), read as the document without its traces would be.
+    let leads = records.lead_documents();
+    let documents = read_whole_records(input, &leads.records(), false, sink)? || documents;
     // Traces in parallel, a chunk per task.
     super::read_chunks(
         records.members.chunks(TRACES_PER_TASK).collect(),

@@ -308,6 +308,40 @@ fn shapes<'s>(
 }
 
 #[test]
+fn a_large_output_with_members_before_its_traces_is_read_a_window_at_a_time() {
+    // With its keys sorted, as a tool that rewrites JSON writes it:
+    // `NextToken` and `UnprocessedTraceIds` before `Traces`.
+    let doc = large_output(3000, 2500);
+    let traces = doc.find("  \"Traces\"").unwrap();
+    let end = doc.rfind("  ],\n").unwrap();
+    let unprocessed = doc[end + 4..doc.rfind('}').unwrap()].trim();
+    let sorted = format!(
+        "{{\n  \"NextToken\": \"abc\",\n  {unprocessed},\n{}  ]\n}}\n",
+        &doc[traces..end]
+    );
+    let framing = Framing::Envelope(Envelope::XRAY);
+    let (streamed, mut whole, quality, strings) =
+        crate::ingest::test_support::read_both_ways(&XrayReader, &sorted, framing);
+    adopt_parent_services(&mut whole, &strings);
+    assert_eq!(whole.len(), 2 * 3000 - 1);
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert!(
+        shapes(&streamed.set.strings, spans) == shapes(&strings, whole.iter()),
+        "spans differ"
+    );
+    // The segment without a start and the two unprocessed ids, as whole.
+    let got = &streamed.set.quality;
+    assert_eq!(got.unparsable_records, 3);
+    assert_eq!(got.unparsable_records, quality.unparsable_records);
+    let messages = |q: &Quality| {
+        let mut m: Vec<String> = q.examples.iter().map(|p| p.message.clone()).collect();
+        m.sort();
+        m
+    };
+    assert_eq!(messages(got), messages(&quality));
+}
+
+#[test]
 fn a_large_output_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_output(3000, 2500);
     let framing = Framing::Envelope(Envelope::XRAY);

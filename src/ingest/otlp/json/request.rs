@@ -30,6 +30,15 @@ pub(super) fn read_pieces(
 ) -> Result<(), ReadError> {
     let records = json_envelope::located_records(input.bytes, 1, pieces);
     let mut recognised = read_members(&records.members, sink) > 0;
+    for lead in records.lead_documents().records() {
+        match read_end(&lead, sink) {
+            Ok(()) => recognised = true,
+            Err(err) => sink.skip(
+                lead.error_location(&err),
+                format!("invalid JSON before the resourceSpans array: {err}"),
+            ),
+        }
+    }
     for tail in &records.tails {
         match read_tail(tail, sink) {
             Ok(()) => recognised = true,
@@ -78,6 +87,11 @@ pub(super) fn read_request(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let mut end = Sink::new(&sink.name, sink.strings);
     if read_tail(&records.tails[0], &mut end).is_err() {
         return false;
+    }
+    for lead in records.lead_documents().records() {
+        if read_end(&lead, &mut end).is_err() {
+            return false;
+        }
     }
     let mut read = Sink::new(&sink.name, sink.strings);
     if read_members(&records.members, &mut read) == 0 && !records.members.is_empty() {
@@ -134,21 +148,31 @@ fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
 /// document's would be); an error if the request is not JSON there.
 fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
     let bytes = Envelope::OTLP.tail_as_document(tail.bytes);
-    let record = Record {
-        line: tail.line,
-        bytes: &bytes,
-    };
+    read_end(
+        &Record {
+            line: tail.line,
+            bytes: &bytes,
+        },
+        sink,
+    )
+}
+
+/// Reads what surrounds a request's array, made a document of its own (by
+/// [`Envelope::tail_as_document`] or [`Envelope::lead_as_document`]); an
+/// error if it is not JSON.
+fn read_end(record: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
+    let bytes = record.bytes;
     let from = sink.spans.len();
-    let read = match parse::<Document<'_>>(&bytes) {
+    let read = match parse::<Document<'_>>(bytes) {
         Ok(document) => {
-            read_document(&document, &record, &mut Vec::new(), sink);
+            read_document(&document, record, &mut Vec::new(), sink);
             Ok(())
         }
-        Err(err) if err.is_data() => serde_json::from_slice::<Value>(&bytes).map(|value| {
-            super::read_value(&value, &record, &mut Vec::new(), sink);
+        Err(err) if err.is_data() => serde_json::from_slice::<Value>(bytes).map(|value| {
+            super::read_value(&value, record, &mut Vec::new(), sink);
         }),
         Err(err) => Err(err),
     };
-    sink.locate(from, &Location::Line(tail.line));
+    sink.locate(from, &Location::Line(record.line));
     read
 }

@@ -744,6 +744,28 @@ fn a_large_request_wrapped_as_tempos_and_jaegers_apis_answer_is_read_as_the_plai
 }
 
 #[test]
+fn a_large_request_with_members_before_its_array_is_read_as_the_plain_one() {
+    // Tempo's answer with its keys sorted, `status` before `trace`, as a
+    // tool that rewrites JSON writes it: cut by member, as the plain one.
+    let doc = large_request(2000, 1500, usize::MAX);
+    let framing = Framing::Envelope(Envelope::OTLP);
+    let (_, plain, _, _) = test_support::read_both_ways(&OtlpJsonReader, &doc, framing);
+    let sorted = format!(
+        "{{\"status\": \"complete\", \"trace\": {}}}\n",
+        doc.trim_end()
+    );
+    let (streamed, whole, quality, _) =
+        test_support::read_both_ways(&OtlpJsonReader, &sorted, framing);
+    assert!(
+        located(whole.iter()) == located(plain.iter()),
+        "whole differs"
+    );
+    let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
+    assert!(located(spans) == located(whole.iter()), "streamed differs");
+    test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
+}
+
+#[test]
 fn a_request_whose_end_or_only_member_is_not_json_is_an_error_as_before() {
     let strings = Interner::new();
     let member = r#"{"scopeSpans": []}"#;
