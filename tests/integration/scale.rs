@@ -396,3 +396,80 @@ fn a_jaeger_trace_larger_than_a_window_reads_as_it_does_whole() {
     assert!(said.contains("spilling spans to"), "{said}");
     assert_eq!(spilled, expected);
 }
+
+/// A Jaeger export whose keys were sorted, so that `errors`, `limit` and
+/// `offset` come before `data`, and larger than a window, reads a trace at
+/// a time, spilled or not, as the same traces in `{"data": [...]}` do.
+#[test]
+fn a_jaeger_export_with_members_before_its_data_reads_as_the_plain_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let traces: Vec<serde_json::Value> = (1..=400u64)
+        .map(|t| {
+            let id = format!("{t:016x}");
+            let spans: Vec<serde_json::Value> = (1..=12u64)
+                .map(|i| {
+                    let mut span = serde_json::json!({
+                        "traceID": id,
+                        "spanID": format!("{t:x}{i:04x}"),
+                        "operationName": if i % 4 == 0 { "SELECT orders" } else { "GET /orders/{id}" },
+                        "startTime": 1_700_000_000_000_000u64 + t * 1_000_000 + i,
+                        "duration": 50_000 - 2 * i - (t % 7) * 10,
+                        "tags": [{"key": "span.kind", "type": "string", "value": "server"}],
+                        "processID": format!("p{}", i % 2),
+                    });
+                    if i > 1 {
+                        span["references"] = serde_json::json!([
+                            {"refType": "CHILD_OF", "traceID": id, "spanID": format!("{t:x}{:04x}", i / 2)}
+                        ]);
+                    }
+                    // One span without a start: counted at its trace's line.
+                    if t == 300 && i == 5 {
+                        span.as_object_mut().unwrap().remove("startTime");
+                    }
+                    span
+                })
+                .collect();
+            serde_json::json!({
+                "traceID": id,
+                "spans": spans,
+                "processes": {"p0": {"serviceName": "gateway"}, "p1": {"serviceName": "orders"}},
+            })
+        })
+        .collect();
+    // A trace a line, so that the span without a start has a line of its
+    // own (read whole, the document is located at its first line).
+    let lines: Vec<String> = traces.iter().map(|t| t.to_string()).collect();
+    let data = format!("[{}]", lines.join(",\n"));
+    assert!(data.len() > 3 * 256 * 1024);
+    let (plain, sorted) = (
+        tmp.path().join("plain.json"),
+        tmp.path().join("sorted.json"),
+    );
+    std::fs::write(&plain, format!("{{\n\"data\": {data}, \"total\": 0}}")).unwrap();
+    std::fs::write(
+        &sorted,
+        format!(
+            "{{\"errors\": null, \"limit\": 0, \"offset\": 0,\n\"data\": {data}, \"total\": 0}}"
+        ),
+    )
+    .unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let (plain, sorted) = (plain.to_str().unwrap(), sorted.to_str().unwrap());
+    let (expected, _) = report(plain, &[], spill.path());
+    assert!(expected.contains("\"orders\""), "{}", &expected[..200]);
+    let parsed: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    let examples = &parsed["summary"]["data_quality"];
+    assert!(examples.to_string().contains("\"line\":301"), "{examples}");
+    // The reports name their files.
+    let expected = expected.replace(plain, "export.json");
+    let (in_memory, _) = report(sorted, &[], spill.path());
+    let in_memory = in_memory.replace(sorted, "export.json");
+    assert!(in_memory == expected, "the sorted export reads differently");
+    let (spilled, said) = report(sorted, &["--memory-limit", "1KiB"], spill.path());
+    assert!(said.contains("spilling spans to"), "{said}");
+    let spilled = spilled.replace(sorted, "export.json");
+    assert!(
+        spilled == expected,
+        "the sorted export reads differently, spilled"
+    );
+}
