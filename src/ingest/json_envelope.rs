@@ -155,8 +155,8 @@ impl Envelope {
     }
 
     /// The pieces of `bytes` when it is one whole document of this shape:
-    /// its lead if it has one, its members, then its end (`], ...}`, whose range is returned too,
-    /// for the reader to check); `None` otherwise.
+    /// its lead if it has one, its members, then its end (`], ...}`, whose
+    /// range is returned too, for the reader to check); `None` otherwise.
     pub fn whole(self, bytes: &[u8]) -> Option<(Vec<Piece>, Range<usize>)> {
         if !self.starts(bytes) {
             return None;
@@ -893,7 +893,12 @@ impl Envelope {
                 Some(_) => return Head::Not,
             }
             let Some(name_end) = string_end(buf, p + 1) else {
-                return Head::Unknown;
+                // A name is no larger than a member before the array.
+                return if buf.len() - p > LEAD_BYTES {
+                    Head::Not
+                } else {
+                    Head::Unknown
+                };
             };
             let name = &buf[p..name_end];
             p = skip_space(buf, name_end);
@@ -1423,6 +1428,11 @@ mod tests {
         let open = &big[..LEAD_BYTES + 12];
         assert!(matches!(
             Envelope::JAEGER.head(open.as_bytes(), 0),
+            Head::Not
+        ));
+        let name = format!("{{\"{}", "n".repeat(LEAD_BYTES));
+        assert!(matches!(
+            Envelope::JAEGER.head(name.as_bytes(), 0),
             Head::Not
         ));
         let short = &big[..LEAD_BYTES - 12];
