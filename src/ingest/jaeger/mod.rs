@@ -516,10 +516,10 @@ fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
     let raw = |r: Option<&RawValue>| -> Option<Cow<'v, Value>> { value_of(r?).map(Cow::Owned) };
     let mut tags = Vec::new();
-    for typed::Object(tag) in span.tags.iter().flatten() {
+    for tag in span.tags.iter().flat_map(|tags| &tags.0) {
         let key = tag.key.as_deref();
         match (key, tag.value) {
-            (Some(key), value) if read_tag(key) => {
+            (Some(key), value) if tag.read => {
                 let value = match value {
                     Some(v) => Cow::Owned(value_of(v)?),
                     None => Cow::Owned(Value::Null),

@@ -932,3 +932,36 @@ mod raw_values {
         }
     }
 }
+
+#[test]
+fn a_typed_span_keeps_only_the_tags_it_reads_or_must_still_check() {
+    // Read tags keep their values raw; a tag whose value comes before its
+    // key, or whose key is null, keeps it to be checked; the rest were
+    // checked while parsed and are dropped.
+    let span = r#"{"spanID": "01", "tags": [
+        {"key": "http.route", "type": "string", "value": "/a"},
+        {"key": "x.unread", "type": "string", "value": "b"},
+        {"value": "c", "key": "y.unread"},
+        {"key": null, "value": "d"},
+        {"key": "span.kind", "value": "server"}
+    ]}"#;
+    let typed::Object(span) = serde_json::from_str::<typed::Object<typed::Span<'_>>>(span).unwrap();
+    let kept: Vec<(Option<&str>, bool, Option<&str>)> = span
+        .tags
+        .iter()
+        .flat_map(|t| &t.0)
+        .map(|t| (t.key.as_deref(), t.read, t.value.map(|v| v.get())))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (Some("http.route"), true, Some("\"/a\"")),
+            (Some("y.unread"), false, Some("\"c\"")),
+            (None, false, Some("\"d\"")),
+            (Some("span.kind"), true, Some("\"server\"")),
+        ]
+    );
+    // A dropped tag is still checked: a number beyond `f64` refuses the span.
+    let bad = r#"{"spanID": "01", "tags": [{"key": "x.unread", "value": 1e400}]}"#;
+    assert!(serde_json::from_str::<typed::Object<typed::Span<'_>>>(bad).is_err());
+}

@@ -70,7 +70,7 @@ pub struct Span<'a> {
     pub parent_span_id: Option<Cow<'a, str>>,
     /// Tags.
     #[serde(default, borrow)]
-    pub tags: Option<Vec<Object<Tag<'a>>>>,
+    pub tags: Option<Tags<'a>>,
     /// The operation name.
     #[serde(default, borrow, rename = "operationName")]
     pub operation_name: Option<Cow<'a, str>>,
@@ -96,6 +96,41 @@ pub struct Reference<'a> {
     pub span_id: Option<Cow<'a, str>>,
 }
 
+/// A span's tags, each read from an object: those critpath reads, and
+/// those whose value came before their key (to be checked, see [`Tag`]).
+/// The rest were checked and dropped while parsed, and are not kept: a
+/// span's tags are mostly ones no analysis reads.
+pub struct Tags<'a>(pub Vec<Tag<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TagsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for TagsVisitor<'a> {
+            type Value = Tags<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of tags")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Tags<'a>, A::Error> {
+                let mut tags = Vec::new();
+                while let Some(Object(tag)) = seq.next_element::<Object<Tag<'de>>>()? {
+                    if tag.read || tag.value.is_some() {
+                        tags.push(tag);
+                    }
+                }
+                Ok(Tags(tags))
+            }
+        }
+
+        deserializer.deserialize_seq(TagsVisitor(std::marker::PhantomData))
+    }
+}
+
 /// A tag: its value is kept raw when its key is one critpath reads, and
 /// otherwise checked (as a `Value` parse would check it) and dropped in
 /// the same pass. A value given before its key is kept raw and checked by
@@ -103,6 +138,8 @@ pub struct Reference<'a> {
 pub struct Tag<'a> {
     /// The key.
     pub key: Option<Cow<'a, str>>,
+    /// Whether the key is one critpath reads (see `read_tag`).
+    pub read: bool,
     /// The value, unparsed; `None` when absent or dropped.
     pub value: Option<&'a RawValue>,
 }
@@ -125,6 +162,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
                 use serde::de::Error;
                 let mut tag = Tag {
                     key: None,
+                    read: false,
                     value: None,
                 };
                 let (mut has_key, mut has_value) = (false, false);
@@ -134,12 +172,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
                         "key" => {
                             has_key = true;
                             tag.key = map.next_value::<Option<Text<'de>>>()?.map(|t| t.0);
+                            tag.read = tag.key.as_deref().is_some_and(super::read_tag);
                         }
                         "value" if has_value => return Err(A::Error::duplicate_field("value")),
                         "value" => {
                             has_value = true;
-                            let read = tag.key.as_deref().is_none_or(super::read_tag);
-                            if has_key && !read {
+                            // A `null` key may be any: its value is kept.
+                            if has_key && tag.key.is_some() && !tag.read {
                                 map.next_value::<Checked>()?;
                             } else {
                                 tag.value = map.next_value()?;
