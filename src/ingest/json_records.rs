@@ -104,6 +104,22 @@ pub fn read_value(
     Ok(false)
 }
 
+/// [`read_value`] of each of `records`: whether any was read.
+pub fn read_values(
+    input: &Input<'_>,
+    records: &[Record<'_>],
+    single: bool,
+    sink: &mut super::Sink<'_>,
+    not_this: &str,
+    read: impl Fn(&Record<'_>, &serde_json::Value, &mut super::Sink<'_>) -> bool,
+) -> Result<bool, super::ReadError> {
+    let mut recognised = false;
+    for record in records {
+        recognised |= read_value(input, record, single, sink, not_this, &read)?;
+    }
+    Ok(recognised)
+}
+
 /// [`records_of`] for a reader that also reads a large bare array a member
 /// at a time ([`Envelope::ARRAY`](super::json_envelope::Envelope::ARRAY)):
 /// a window of one is its members, and where the input stops being an

@@ -48,7 +48,7 @@ use serde_json::{Map, Value};
 
 use super::json_envelope::{self, Envelope};
 use super::json_locate::{Step, reject_at, skip_at};
-use super::json_records::{Record, first_byte, lines_framing, parse, read_value, records_of};
+use super::json_records::{Record, first_byte, lines_framing, parse, read_values, records_of};
 use super::json_scalars::{scalar_text, str_field};
 use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
@@ -106,18 +106,14 @@ fn read_whole_records(
     single: bool,
     sink: &mut Sink<'_>,
 ) -> Result<bool, ReadError> {
-    let mut recognised = false;
-    for record in records {
-        recognised |= read_value(
-            input,
-            record,
-            single,
-            sink,
-            NOT_XRAY,
-            |record, value, sink| Reading { record, sink }.value(value, &mut Vec::new(), None, 0),
-        )?;
-    }
-    Ok(recognised)
+    read_values(
+        input,
+        records,
+        single,
+        sink,
+        NOT_XRAY,
+        |record, value, sink| Reading { record, sink }.value(value, &mut Vec::new(), None, 0),
+    )
 }
 
 /// Traces per parallel task.
@@ -137,12 +133,12 @@ fn read_pieces(
     let keyed = pieces.envelope.keyed();
     let records = json_envelope::located_records(input.bytes, 1, pieces);
     // Lines of another shape between outputs (JSON lines cut as envelopes:
-    // see `Envelope::XRAY_LINES`), each read as a line is.
-    let documents = read_whole_records(input, &records.documents, false, sink)?;
-    // Members before a document's `Traces` (`{"NextToken": ..., "Traces":
-    // [`), read as the document without its traces would be.
+    // see `Envelope::XRAY_LINES`), each read as a line is; and members
+    // before a document's `Traces` (`{"NextToken": ..., "Traces": [`), read
+    // as the document without its traces would be.
     let leads = records.lead_documents();
-    let documents = read_whole_records(input, &leads.records(), false, sink)? || documents;
+    let whole = [&records.documents[..], &leads.records()].concat();
+    let documents = read_whole_records(input, &whole, false, sink)?;
     // Traces in parallel, a chunk per task.
     super::read_chunks(
         records.members.chunks(TRACES_PER_TASK).collect(),

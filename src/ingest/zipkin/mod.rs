@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use super::json_envelope::Envelope;
 use super::json_locate::{Step, reject_at};
-use super::json_records::{Record, first_byte, lines_framing, read_value, records_or_members};
+use super::json_records::{Record, first_byte, lines_framing, read_values, records_or_members};
 use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
@@ -71,11 +71,7 @@ impl Reader for ZipkinReader {
     fn read(&self, input: &Input<'_>, sink: &mut Sink<'_>) -> Result<(), ReadError> {
         let records = records_or_members(input, "an array of Zipkin traces", sink);
         let single = records.len() == 1 && !input.window;
-        let mut recognised = false;
-        for record in &records {
-            recognised |= read_value(input, record, single, sink, NOT_ZIPKIN, read_record)?;
-        }
-        if !recognised {
+        if !read_values(input, &records, single, sink, NOT_ZIPKIN, read_record)? {
             return Err(ReadError::new(input, Location::Whole, NOT_ZIPKIN));
         }
         Ok(())
