@@ -128,14 +128,14 @@ fn read_envelope(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         let Some((pieces, end)) = envelope.whole(record.bytes) else {
             continue;
         };
-        // Members before the array, and its end, must parse too.
-        let lead = match pieces.first() {
-            Some(Piece::Lead(lead)) => Envelope::lead_as_document(&record.bytes[lead.clone()]),
-            _ => b"{}".to_vec(),
+        // Its end, and any members before the array, must parse too.
+        let lead_parses = match pieces.first() {
+            Some(Piece::Lead(lead)) => {
+                parse::<Value>(&Envelope::lead_as_document(&record.bytes[lead.clone()])).is_ok()
+            }
+            _ => true,
         };
-        if envelope.keyed()
-            && (envelope_end(&record.bytes[end]).is_err() || parse::<Value>(&lead).is_err())
-        {
+        if envelope.keyed() && (envelope_end(&record.bytes[end]).is_err() || !lead_parses) {
             return false;
         }
         read_members(envelope, record.bytes, record.line, &pieces, sink);
