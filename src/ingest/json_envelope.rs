@@ -875,16 +875,20 @@ impl Envelope {
     /// with any of the key's names, in any of its wrappers or none, and
     /// other members before the key in either object (see [`lead_member`]).
     fn head(self, buf: &[u8], at: usize) -> Head {
-        if !self.keyed() {
-            return head_of(buf, at, &[b"["]);
-        }
         let mut p = skip_space(buf, at);
         match buf.get(p) {
             None => return Head::Unknown,
-            Some(b'{') => p += 1,
+            Some(&c) if c == self.open() => p += 1,
             Some(_) => return Head::Not,
         }
         let (mut depth, mut lead) = (1, false);
+        if !self.keyed() {
+            return Head::Found {
+                after: p,
+                depth,
+                lead,
+            };
+        }
         loop {
             p = skip_space(buf, p);
             match buf.get(p) {
@@ -993,31 +997,6 @@ fn parts_head(buf: &[u8], at: usize, key: &[u8]) -> Option<usize> {
             return None;
         }
         p = skip_space(buf, p + 1);
-    }
-}
-
-/// Matches `tokens` at `at`, each after any white space.
-fn head_of(buf: &[u8], at: usize, tokens: &[&[u8]]) -> Head {
-    let mut p = at;
-    for &token in tokens {
-        p = skip_space(buf, p);
-        let rest = &buf[p.min(buf.len())..];
-        if rest.len() < token.len() {
-            return if token.starts_with(rest) {
-                Head::Unknown
-            } else {
-                Head::Not
-            };
-        }
-        if !rest.starts_with(token) {
-            return Head::Not;
-        }
-        p += token.len();
-    }
-    Head::Found {
-        after: p,
-        depth: 1,
-        lead: false,
     }
 }
 
