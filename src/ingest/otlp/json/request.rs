@@ -31,22 +31,12 @@ pub(super) fn read_pieces(
     let records = json_envelope::located_records(input.bytes, 1, pieces);
     let mut recognised = read_members(&records.members, sink) > 0;
     for lead in records.lead_documents().records() {
-        match read_end(&lead, sink) {
-            Ok(()) => recognised = true,
-            Err(err) => sink.skip(
-                lead.error_location(&err),
-                format!("invalid JSON before the resourceSpans array: {err}"),
-            ),
-        }
+        let read = read_end(&lead, sink);
+        recognised |= read_around(&lead, read, "before", sink);
     }
     for tail in &records.tails {
-        match read_tail(tail, sink) {
-            Ok(()) => recognised = true,
-            Err(err) => sink.skip(
-                tail.error_location(&err),
-                format!("invalid JSON after the resourceSpans array: {err}"),
-            ),
-        }
+        let read = read_tail(tail, sink);
+        recognised |= read_around(tail, read, "after", sink);
     }
     // Requests of another shape between the cut ones (JSON lines whose
     // first line was longer than a window), read as JSON lines are.
@@ -70,6 +60,22 @@ pub(super) fn read_pieces(
             None => Err(ReadError::new(input, Location::Whole, NOT_OTLP)),
         },
     }
+}
+
+/// Whether what surrounds an array, `side` of it, was `read`; if it was
+/// not JSON, that is counted at `record`.
+fn read_around(
+    record: &Record<'_>,
+    read: serde_json::Result<()>,
+    side: &str,
+    sink: &mut Sink<'_>,
+) -> bool {
+    let Err(err) = read else {
+        return true;
+    };
+    let message = format!("invalid JSON {side} the resourceSpans array: {err}");
+    sink.skip(record.error_location(&err), message);
+    false
 }
 
 /// Reads `record` if it is one request that starts with its
