@@ -229,11 +229,9 @@ pub(crate) fn read_chunks<T: Sync>(
             (part, recognised)
         })
         .collect();
-    // Room for every part at once, instead of growing (and copying) the
-    // spans read so far once per doubling.
+    let mut parts = parts;
     if parts.len() > 1 {
-        sink.spans
-            .reserve(parts.iter().map(|(part, _)| part.spans.len()).sum());
+        move_spans_in_parallel(&mut sink.spans, &mut parts);
     }
     let mut recognised = false;
     for (part, any) in parts {
@@ -241,6 +239,37 @@ pub(crate) fn read_chunks<T: Sync>(
         sink.append(part);
     }
     recognised
+}
+
+/// Moves every part's spans, in order, to the end of `spans`, each part's
+/// on a thread of its own. Moved one part after another on the calling
+/// thread, they took a tenth of a protobuf read's wall time with the other
+/// core idle: the copy and the page faults of the vector they are moved
+/// into (a window's spans, 10 MB).
+fn move_spans_in_parallel(spans: &mut Vec<Span>, parts: &mut [(Sink<'_>, bool)]) {
+    let total: usize = parts.iter().map(|(part, _)| part.spans.len()).sum();
+    spans.reserve(total);
+    let before = spans.len();
+    let mut room = &mut spans.spare_capacity_mut()[..total];
+    let mut slots = Vec::with_capacity(parts.len());
+    for (part, _) in parts.iter() {
+        let (slot, rest) = room.split_at_mut(part.spans.len());
+        slots.push(slot);
+        room = rest;
+    }
+    slots
+        .into_par_iter()
+        .zip(parts.par_iter_mut())
+        .for_each(|(slot, (part, _))| {
+            for (to, span) in slot.iter_mut().zip(part.spans.drain(..)) {
+                to.write(span);
+            }
+        });
+    // SAFETY: the slots cover `spans[before..before + total]`, and each
+    // received exactly its part's spans (a slot is as long as its part's
+    // vector, drained whole), so every element up to the new length is
+    // initialised; the parts' vectors no longer own them.
+    unsafe { spans.set_len(before + total) };
 }
 
 /// A reader of one trace format.
@@ -611,4 +640,48 @@ pub fn ingest_bytes(
         spill: None,
         processes: ProcessServices::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testutil::plain_span;
+
+    /// Parts of every size, empty ones among them, join after the spans
+    /// already held, in part order, each exactly once; their quality and
+    /// answers are kept too.
+    #[test]
+    fn read_chunks_joins_the_parts_in_order_after_what_was_held() {
+        let strings = Interner::new();
+        let sizes = [3usize, 0, 1, 700, 0, 42, 5];
+        let chunks: Vec<&[usize]> = sizes.iter().map(std::slice::from_ref).collect();
+        let mut sink = Sink::new("in", &strings);
+        sink.spans.push(plain_span(&strings, 1, 1, None, "held"));
+        let recognised = read_chunks(chunks, &mut sink, |chunk, part| {
+            let n = chunk[0];
+            for i in 0..n {
+                part.spans
+                    .push(plain_span(&strings, n as u128, i as u64 + 1, None, "s"));
+            }
+            part.skip(Location::Line(n as u64), "counted");
+            n == 42
+        });
+        assert!(recognised);
+        let got: Vec<(u128, u64)> = sink
+            .spans
+            .iter()
+            .map(|s| (s.trace_id.0, s.span_id.0))
+            .collect();
+        let mut want = vec![(1, 1)];
+        for n in sizes {
+            want.extend((0..n).map(|i| (n as u128, i as u64 + 1)));
+        }
+        assert!(
+            got == want,
+            "{} spans, {} expected, or out of order",
+            got.len(),
+            want.len()
+        );
+        assert_eq!(sink.quality.unparsable_records, sizes.len() as u64);
+    }
 }
