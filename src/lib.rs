@@ -20,6 +20,7 @@ pub mod analysis;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod concat;
 pub mod diff;
 pub mod error;
 pub mod ingest;

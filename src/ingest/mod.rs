@@ -221,7 +221,7 @@ pub(crate) fn read_chunks<T: Sync>(
 ) -> bool {
     let strings = sink.strings;
     let name = sink.name.as_str();
-    let parts: Vec<(Sink<'_>, bool)> = chunks
+    let mut parts: Vec<(Sink<'_>, bool)> = chunks
         .into_par_iter()
         .map(|chunk| {
             let mut part = Sink::new(name, strings);
@@ -229,9 +229,13 @@ pub(crate) fn read_chunks<T: Sync>(
             (part, recognised)
         })
         .collect();
-    let mut parts = parts;
+    // Moved one part after another on this thread, the spans took a tenth
+    // of a protobuf read's wall time with the other core idle.
     if parts.len() > 1 {
-        move_spans_in_parallel(&mut sink.spans, &mut parts);
+        crate::concat::append_all(
+            &mut sink.spans,
+            parts.iter_mut().map(|(part, _)| &mut part.spans).collect(),
+        );
     }
     let mut recognised = false;
     for (part, any) in parts {
@@ -239,37 +243,6 @@ pub(crate) fn read_chunks<T: Sync>(
         sink.append(part);
     }
     recognised
-}
-
-/// Moves every part's spans, in order, to the end of `spans`, each part's
-/// on a thread of its own. Moved one part after another on the calling
-/// thread, they took a tenth of a protobuf read's wall time with the other
-/// core idle: the copy and the page faults of the vector they are moved
-/// into (a window's spans, 10 MB).
-fn move_spans_in_parallel(spans: &mut Vec<Span>, parts: &mut [(Sink<'_>, bool)]) {
-    let total: usize = parts.iter().map(|(part, _)| part.spans.len()).sum();
-    spans.reserve(total);
-    let before = spans.len();
-    let mut room = &mut spans.spare_capacity_mut()[..total];
-    let mut slots = Vec::with_capacity(parts.len());
-    for (part, _) in parts.iter() {
-        let (slot, rest) = room.split_at_mut(part.spans.len());
-        slots.push(slot);
-        room = rest;
-    }
-    slots
-        .into_par_iter()
-        .zip(parts.par_iter_mut())
-        .for_each(|(slot, (part, _))| {
-            for (to, span) in slot.iter_mut().zip(part.spans.drain(..)) {
-                to.write(span);
-            }
-        });
-    // SAFETY: the slots cover `spans[before..before + total]`, and each
-    // received exactly its part's spans (a slot is as long as its part's
-    // vector, drained whole), so every element up to the new length is
-    // initialised; the parts' vectors no longer own them.
-    unsafe { spans.set_len(before + total) };
 }
 
 /// A reader of one trace format.
