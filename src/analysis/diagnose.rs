@@ -87,7 +87,7 @@ pub fn split_at(
 fn sides_of(
     strings: &Interner,
     bd: &Breakdown,
-    side: &dyn Fn(usize) -> Option<usize>,
+    side: &(dyn Fn(usize) -> Option<usize> + Sync),
 ) -> Result<[Compared; 2], polars::error::PolarsError> {
     let mut units = [0u64; 2];
     for u in 0..bd.units.len() {

@@ -353,7 +353,7 @@ fn peer_of(i: usize, view: &UnitView<'_>) -> Option<Sym> {
 pub fn aggregate(
     strings: &Interner,
     table: &EdgeTable,
-    keep: &dyn Fn(u32) -> bool,
+    keep: &(dyn Fn(u32) -> bool + Sync),
     units: u64,
     label: &dyn Fn(u32) -> String,
 ) -> PolarsResult<Vec<EdgeStats>> {
@@ -372,7 +372,7 @@ pub fn aggregate(
 pub fn aggregate_sides<const N: usize>(
     strings: &Interner,
     table: &EdgeTable,
-    side: &dyn Fn(u32) -> Option<usize>,
+    side: &(dyn Fn(u32) -> Option<usize> + Sync),
     units: [u64; N],
     label: &dyn Fn(u32) -> String,
 ) -> PolarsResult<[Vec<EdgeStats>; N]> {
@@ -384,21 +384,24 @@ pub fn aggregate_sides<const N: usize>(
     // Each (edge, side) by a dense id: polars groups by one integer
     // column, where grouping by several row-encoded every call (the
     // largest allocation of the aggregation stage). Side N is "none".
-    let mut ids = DenseIds::new();
-    let edge: Vec<u32> = {
-        let unit = frame.column(UNIT)?.u32()?.into_no_null_iter();
-        let caller = frame.column(CALLER)?.u32()?.into_no_null_iter();
-        let callee = frame.column(CALLEE)?.u32()?.into_no_null_iter();
-        let peer = frame
-            .column(PEER)?
-            .bool()?
-            .iter()
-            .map(|p| p.unwrap_or(false));
-        unit.zip(caller)
-            .zip(callee)
-            .zip(peer)
-            .map(|(((u, a), b), p)| ids.id((a, b, p, side(u).filter(|&s| s < N).unwrap_or(N))))
-            .collect()
+    let (edge, ids) = {
+        let unit = frame.column(UNIT)?.u32()?;
+        let caller = frame.column(CALLER)?.u32()?;
+        let callee = frame.column(CALLEE)?.u32()?;
+        let peer = frame.column(PEER)?.bool()?;
+        DenseIds::of_rows(frame.height(), |rows| {
+            let (at, len) = (rows.start as i64, rows.len());
+            let peer = peer.slice(at, len);
+            let keys = unit
+                .slice(at, len)
+                .into_no_null_iter()
+                .zip(caller.slice(at, len).into_no_null_iter())
+                .zip(callee.slice(at, len).into_no_null_iter())
+                .zip(peer.iter().map(|p| p.unwrap_or(false)).collect::<Vec<_>>())
+                .map(|(((u, a), b), p)| (a, b, p, side(u).filter(|&s| s < N).unwrap_or(N)))
+                .collect::<Vec<_>>();
+            keys.into_iter()
+        })
     };
     frame.with_column(owned_column("edge", edge))?;
     let gap_critical = frame.column(GAP_CRITICAL)?.i64()?.clone();
