@@ -9,6 +9,7 @@
 //!   rest of the same set (Honeycomb's BubbleUp, CRISP's percentile ranges).
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::breakdown::Breakdown;
 use super::edges;
@@ -119,9 +120,10 @@ fn slow_units(bd: &Breakdown, quantile: f64) -> PolarsResult<Vec<Option<bool>>> 
     let id = |s: crate::model::Sym| s.into_usize() as u32;
     let units = df!(
         unit => (0..bd.units.len() as u32).collect::<Vec<_>>(),
-        SpanColumn::Service.name() => bd.units.iter().map(|u| id(u.features.root.0)).collect::<Vec<_>>(),
-        SpanColumn::Name.name() => bd.units.iter().map(|u| id(u.features.root.1)).collect::<Vec<_>>(),
-        dur => bd.units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+        // Gathered on every core, as the timeline's columns are.
+        SpanColumn::Service.name() => bd.units.par_iter().map(|u| id(u.features.root.0)).collect::<Vec<_>>(),
+        SpanColumn::Name.name() => bd.units.par_iter().map(|u| id(u.features.root.1)).collect::<Vec<_>>(),
+        dur => bd.units.par_iter().map(|u| u.duration).collect::<Vec<_>>(),
     )?;
     // Slowest first; ties keep unit order, so the split is stable.
     let slowest_first = SortMultipleOptions::default().with_order_descending_multi([true, false]);

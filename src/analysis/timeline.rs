@@ -8,10 +8,11 @@
 //! start.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::aggregate::{key_pair, pair_key, percentile};
-use super::breakdown::Breakdown;
+use super::breakdown::{Breakdown, UnitBreakdown};
 use super::change_point;
 use super::queues::HopRow;
 use super::summary::rfc3339;
@@ -206,17 +207,23 @@ pub fn build(
     let bucket_of = |t: Nanos| t.saturating_sub(origin) / width;
     let sym = |s: Sym| s.into_usize() as u32;
 
+    // Each column gathered on every core: a unit is a few hundred bytes,
+    // and eight passes over them on one core left the other idle for
+    // 40 ms on 1.09 M spans.
+    let floats = |f: &(dyn Fn(&UnitBreakdown) -> f64 + Sync)| -> Vec<f64> {
+        units.par_iter().map(f).collect()
+    };
     let frame = df!(
         "unit" => (0..units.len() as u32).collect::<Vec<_>>(),
-        "start" => units.iter().map(|u| u.start).collect::<Vec<_>>(),
-        "bucket" => units.iter().map(|u| bucket_of(u.start)).collect::<Vec<_>>(),
-        "dur" => units.iter().map(|u| u.duration).collect::<Vec<_>>(),
+        "start" => units.par_iter().map(|u| u.start).collect::<Vec<_>>(),
+        "bucket" => units.par_iter().map(|u| bucket_of(u.start)).collect::<Vec<_>>(),
+        "dur" => units.par_iter().map(|u| u.duration).collect::<Vec<_>>(),
         // Latency changes are relative: a root twice as slow is the same
         // shift at 10 ms and at 10 s.
-        "log" => units.iter().map(|u| (u.duration.max(1) as f64).ln()).collect::<Vec<_>>(),
-        "err" => units.iter().map(|u| f64::from(u8::from(u.error_locus.is_some()))).collect::<Vec<_>>(),
-        "rsvc" => units.iter().map(|u| sym(u.features.root.0)).collect::<Vec<_>>(),
-        "rop" => units.iter().map(|u| sym(u.features.root.1)).collect::<Vec<_>>(),
+        "log" => floats(&|u| (u.duration.max(1) as f64).ln()),
+        "err" => floats(&|u| f64::from(u8::from(u.error_locus.is_some()))),
+        "rsvc" => units.par_iter().map(|u| sym(u.features.root.0)).collect::<Vec<_>>(),
+        "rop" => units.par_iter().map(|u| sym(u.features.root.1)).collect::<Vec<_>>(),
     )?;
     let per_bucket = frame
         .clone()
