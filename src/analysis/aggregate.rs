@@ -120,35 +120,34 @@ impl<K: Clone + Eq + std::hash::Hash + Send + Sync> DenseIds<K> {
         rows: usize,
         keys_in: impl Fn(std::ops::Range<usize>) -> I + Sync,
     ) -> (Vec<u32>, Self) {
-        let ranges: Vec<std::ops::Range<usize>> = (0..rows)
-            .step_by(ROWS_PER_TASK)
-            .map(|start| start..rows.min(start + ROWS_PER_TASK))
-            .collect();
-        let mut local: Vec<(Vec<u32>, Vec<K>)> = ranges
-            .into_par_iter()
-            .map(|range| {
+        let mut ids = vec![0u32; rows];
+        // Each range's ids are written where they end up, numbered its own
+        // way first: no vector per range to join.
+        let local: Vec<Vec<K>> = ids
+            .par_chunks_mut(ROWS_PER_TASK)
+            .enumerate()
+            .map(|(task, slot)| {
+                let start = task * ROWS_PER_TASK;
+                let keys = keys_in(start..start + slot.len());
                 let mut own = DenseIds::new();
-                let ids = keys_in(range).map(|key| own.id(key)).collect();
-                (ids, own.into_keys())
+                for (id, key) in slot.iter_mut().zip(keys) {
+                    *id = own.id(key);
+                }
+                own.into_keys()
             })
             .collect();
         let mut all = DenseIds::new();
         let renumbered: Vec<Vec<u32>> = local
-            .iter()
-            .map(|(_, keys)| keys.iter().map(|key| all.id(key.clone())).collect())
+            .into_iter()
+            .map(|keys| keys.into_iter().map(|key| all.id(key)).collect())
             .collect();
-        local
-            .par_iter_mut()
+        ids.par_chunks_mut(ROWS_PER_TASK)
             .zip(renumbered)
-            .for_each(|((ids, _), global)| {
-                for id in ids.iter_mut() {
+            .for_each(|(slot, global)| {
+                for id in slot {
                     *id = global[*id as usize];
                 }
             });
-        let mut ids = Vec::with_capacity(rows);
-        for (part, _) in local {
-            ids.extend(part);
-        }
         (ids, all)
     }
 }
