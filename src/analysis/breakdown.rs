@@ -492,6 +492,11 @@ struct TaskBuffers {
     /// The edge rows of the unit being broken down, which its features
     /// read before they are pushed.
     unit_edges: Vec<EdgeRow>,
+    /// The spans of the unit being broken down (see [`subtree_into`]), and
+    /// the walk that finds them: two vectors grown anew per unit were two
+    /// to four allocations per unit.
+    members: Vec<usize>,
+    walk: Vec<usize>,
 }
 
 impl TaskBuffers {
@@ -500,6 +505,8 @@ impl TaskBuffers {
             spans: SpanColumns::new(keep.export),
             edges: EdgeColumns::default(),
             unit_edges: Vec::new(),
+            members: Vec::new(),
+            walk: Vec::new(),
         }
     }
 }
@@ -527,7 +534,8 @@ fn trace_breakdown(
             critical[seg.span] =
                 critical[seg.span].saturating_add(seg.end.saturating_sub(seg.start));
         }
-        let members = subtree(trace, unit.root);
+        let mut members = std::mem::take(&mut buffers.members);
+        subtree_into(trace, unit.root, &mut members, &mut buffers.walk);
         for &i in &members {
             let s = &trace.spans[i];
             buffers.spans.push(SpanRow {
@@ -608,6 +616,7 @@ fn trace_breakdown(
             segments: segments.into(),
             ..result
         });
+        buffers.members = members;
     }
 }
 
@@ -625,15 +634,16 @@ pub(crate) fn one_span_units(n: usize) -> (TraceSet, Breakdown) {
     (set, bd)
 }
 
-/// The spans under `root` (itself first), depth first.
-fn subtree(trace: &Trace, root: usize) -> Vec<usize> {
-    let mut members = Vec::new();
-    let mut stack = vec![root];
+/// The spans under `root` (itself first), depth first, into `members`;
+/// `stack` is room for the walk. Both are cleared first.
+fn subtree_into(trace: &Trace, root: usize, members: &mut Vec<usize>, stack: &mut Vec<usize>) {
+    members.clear();
+    stack.clear();
+    stack.push(root);
     while let Some(i) = stack.pop() {
         members.push(i);
         stack.extend(trace.children(i));
     }
-    members
 }
 
 /// The `service:operation`s that hold at least [`HOT_PATH_MIN_SHARE`] of the

