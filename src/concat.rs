@@ -39,8 +39,8 @@ mod tests {
     use super::*;
 
     /// Parts of every size, empty ones among them, follow what was held,
-    /// in part order, each element once (owned ones: a double drop or a
-    /// leak would show in the strings), and are left empty.
+    /// in part order, each element once (owned strings, so an element
+    /// moved twice would be freed twice), and are freed.
     #[test]
     fn parts_follow_what_was_held_in_order() {
         let sizes = [3usize, 0, 1, 7000, 0, 42, 5];

@@ -106,9 +106,10 @@ impl<K: Clone + Eq + std::hash::Hash> DenseIds<K> {
 const ROWS_PER_TASK: usize = 1 << 16;
 
 impl<K: Clone + Eq + std::hash::Hash + Send + Sync> DenseIds<K> {
-    /// The ids of `rows` rows' keys, numbered exactly as giving each row's
-    /// key to [`DenseIds::id`] in row order numbers them, and those ids.
-    /// `keys_in` gives the keys of a range of rows.
+    /// The id of each of `rows` rows' keys, numbered exactly as giving
+    /// each row's key to [`DenseIds::id`] in row order numbers them, and
+    /// the numbering (each id's key). `keys_in` gives the keys of a range
+    /// of rows.
     ///
     /// Each range of rows numbers its own keys on a core of its own (one
     /// hash probe a row, the step's whole cost); the ranges' keys are then

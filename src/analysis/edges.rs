@@ -391,15 +391,16 @@ pub fn aggregate_sides<const N: usize>(
         let peer = frame.column(PEER)?.bool()?;
         DenseIds::of_rows(frame.height(), |rows| {
             let (at, len) = (rows.start as i64, rows.len());
-            let peer = peer.slice(at, len);
-            let keys = unit
+            // The slices' iterators borrow them: the range's keys are
+            // collected before they go.
+            let keys: Vec<_> = unit
                 .slice(at, len)
                 .into_no_null_iter()
                 .zip(caller.slice(at, len).into_no_null_iter())
                 .zip(callee.slice(at, len).into_no_null_iter())
-                .zip(peer.iter().map(|p| p.unwrap_or(false)).collect::<Vec<_>>())
+                .zip(peer.slice(at, len).iter().map(|p| p.unwrap_or(false)))
                 .map(|(((u, a), b), p)| (a, b, p, side(u).filter(|&s| s < N).unwrap_or(N)))
-                .collect::<Vec<_>>();
+                .collect();
             keys.into_iter()
         })
     };
