@@ -31,6 +31,38 @@ impl Sym {
 /// One locked part of the table: text to symbol.
 type Shard = Mutex<FxHashMap<Arc<str>, Sym>>;
 
+/// The symbols a thread interned lately, of one interner. Readers intern
+/// the same few texts on every span (services, operations, attribute
+/// values), and each took a shard's lock, whose cache line the two
+/// threads then passed back and forth: looked up here first, a text seen
+/// before takes no lock. Bounded like the shape cache: once its keys pass
+/// [`RECENT_BYTES`] it starts over.
+struct Recent {
+    /// The [`Interner::id`] the symbols belong to.
+    interner: u64,
+    symbols: FxHashMap<Box<str>, Sym>,
+    bytes: usize,
+}
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new(Recent {
+        interner: 0,
+        symbols: FxHashMap::default(),
+        bytes: 0,
+    });
+}
+
+/// How many bytes of keys a thread's [`Recent`] holds before it starts
+/// over.
+const RECENT_BYTES: usize = 256 << 10;
+
+/// What an entry of [`Recent`] costs beyond its key's text.
+const RECENT_ENTRY: usize = 32;
+
+/// Texts longer than this are not kept in [`Recent`]: long ones (trace
+/// labels, descriptions) rarely repeat, and would cost a copy each.
+const RECENT_TEXT: usize = 64;
+
 /// How many independently locked parts the table has; two readers rarely
 /// want the same part at once.
 const SHARDS: usize = 64;
@@ -88,6 +120,30 @@ impl Interner {
 
     /// Interns `text`, returning its symbol.
     pub fn intern(&self, text: &str) -> Sym {
+        if text.len() > RECENT_TEXT {
+            return self.intern_shared(text);
+        }
+        RECENT.with_borrow_mut(|recent| {
+            if recent.interner == self.id {
+                if let Some(&sym) = recent.symbols.get(text) {
+                    return sym;
+                }
+            }
+            let sym = self.intern_shared(text);
+            let cost = text.len() + RECENT_ENTRY;
+            if recent.interner != self.id || recent.bytes + cost > RECENT_BYTES {
+                recent.interner = self.id;
+                recent.symbols.clear();
+                recent.bytes = 0;
+            }
+            recent.symbols.insert(text.into(), sym);
+            recent.bytes += cost;
+            sym
+        })
+    }
+
+    /// [`Interner::intern`] through the shared shards.
+    fn intern_shared(&self, text: &str) -> Sym {
         // A poisoned shard only means another thread panicked mid-insert;
         // the map itself is still consistent.
         let mut map = self
@@ -162,6 +218,37 @@ mod tests {
         let indices: Vec<usize> = syms.iter().map(|s| s.into_usize()).collect();
         assert_eq!(indices, [0, 1, 2]);
         assert_eq!(Sym::try_from_usize(2), Some(syms[2]));
+    }
+
+    /// The per-thread cache of recent symbols never hands one interner's
+    /// symbol to another, and gives the shared symbol after it starts over
+    /// (past its budget) and for texts too long to keep.
+    #[test]
+    fn recent_symbols_are_the_shared_ones() {
+        let (a, b) = (Interner::new(), Interner::new());
+        let x_in_a = a.intern("x");
+        b.intern("y");
+        let x_in_b = b.intern("x");
+        assert_eq!((x_in_a.into_usize(), x_in_b.into_usize()), (0, 1));
+        assert_eq!(a.intern("x"), x_in_a);
+        assert_eq!(b.intern("x"), x_in_b);
+        let long = "l".repeat(RECENT_TEXT + 1);
+        let first = a.intern(&long);
+        assert_eq!(a.intern(&long), first);
+        // Far more distinct texts than the cache holds, interned twice.
+        let texts: Vec<String> = (0..3 * RECENT_BYTES / (RECENT_ENTRY + 8))
+            .map(|i| format!("t{i}"))
+            .collect();
+        let once: Vec<Sym> = texts.iter().map(|t| a.intern(t)).collect();
+        let twice: Vec<Sym> = texts.iter().map(|t| a.intern(t)).collect();
+        assert!(
+            once == twice,
+            "a text's symbol changed once the cache started over"
+        );
+        assert_eq!(a.len(), texts.len() + 2);
+        for (text, sym) in texts.iter().zip(&once) {
+            assert_eq!(a.resolve(*sym), text);
+        }
     }
 
     #[test]
