@@ -43,7 +43,7 @@ use serde_json::value::RawValue;
 use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, read_value, records_of};
-use super::json_scalars::{AddJson, scalar_text, str_field};
+use super::json_scalars::{scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
@@ -450,7 +450,7 @@ struct Parts<'v> {
     references: Vec<(Option<&'v str>, Option<&'v str>, bool)>,
     parent_span_id: Option<&'v str>,
     /// The tags critpath reads, with their values.
-    tags: Vec<(&'v str, Cow<'v, Value>)>,
+    tags: Vec<(&'v str, TagValue<'v>)>,
     operation: Option<&'v str>,
     /// `process.serviceName` of an embedded process.
     own_service: Option<&'v str>,
@@ -486,7 +486,7 @@ fn value_parts(value: &Value) -> Result<Parts<'_>, String> {
         .filter_map(|tag| {
             let key = tag.get("key").and_then(Value::as_str)?;
             let value = tag.get("value").unwrap_or(&Value::Null);
-            read_tag(key).then_some((key, Cow::Borrowed(value)))
+            read_tag(key).then_some((key, TagValue::Json(Cow::Borrowed(value))))
         })
         .collect();
     Ok(Parts {
@@ -521,8 +521,11 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
         match (key, tag.value) {
             (Some(key), value) if tag.read => {
                 let value = match value {
-                    Some(v) => Cow::Owned(value_of(v)?),
-                    None => Cow::Owned(Value::Null),
+                    Some(v) => match unescaped_text(v) {
+                        Some(text) => TagValue::Text(text),
+                        None => TagValue::Json(Cow::Owned(value_of(v)?)),
+                    },
+                    None => TagValue::Json(Cow::Owned(Value::Null)),
                 };
                 tags.push((key, value));
             }
@@ -555,6 +558,41 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
     })
 }
 
+/// A tag's value: a string's text borrowed from the record (the usual
+/// case, which needs no copy), or any JSON value.
+enum TagValue<'v> {
+    Text(&'v str),
+    Json(Cow<'v, Value>),
+}
+
+impl<'v> TagValue<'v> {
+    /// The value's text, as [`scalar_text`] gives it.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            TagValue::Text(text) => (!text.is_empty()).then_some(Cow::Borrowed(*text)),
+            TagValue::Json(value) => scalar_text(value),
+        }
+    }
+
+    /// Whether the value is true, as an `error` tag says it.
+    fn is_true(&self) -> bool {
+        match self {
+            TagValue::Text(text) => text.eq_ignore_ascii_case("true"),
+            TagValue::Json(value) => is_true(value),
+        }
+    }
+}
+
+/// The text of `raw` if it is a string without escapes: a `RawValue` is
+/// valid JSON, so that text is what lies between the quotes.
+fn unescaped_text(raw: &RawValue) -> Option<&str> {
+    let text = raw.get();
+    match text.as_bytes() {
+        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(&text[1..text.len() - 1]),
+        _ => None,
+    }
+}
+
 /// `raw` as a `Value`. Times and tag values are nearly always a plain
 /// integer or a string without escapes, made here without a parser (which
 /// took most of the instructions spent re-reading them); anything else is
@@ -567,12 +605,8 @@ fn value_of(raw: &RawValue) -> Option<Value> {
     if (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
         return text.parse::<i64>().ok().map(Value::from);
     }
-    // A `RawValue` is valid JSON: a string without a backslash is its text
-    // between the quotes.
-    if let [b'"', inner @ .., b'"'] = bytes {
-        if !inner.contains(&b'\\') {
-            return Some(Value::String(text[1..text.len() - 1].to_owned()));
-        }
+    if let Some(text) = unescaped_text(raw) {
+        return Some(Value::String(text.to_owned()));
     }
     serde_json::from_str(text).ok()
 }
@@ -602,18 +636,23 @@ fn convert_span(
     let mut status = Status::Unset;
     let mut attrs = AttrsBuilder::default();
     for (key, value) in &parts.tags {
-        let value: &Value = value;
         match *key {
-            "span.kind" => kind = scalar_text(value).map_or(kind, |k| SpanKind::from_name(&k)),
-            "error" if is_true(value) => status = Status::Error,
-            "otel.status_code" => match scalar_text(value).as_deref() {
+            "span.kind" => kind = value.text().map_or(kind, |k| SpanKind::from_name(&k)),
+            "error" if value.is_true() => status = Status::Error,
+            "otel.status_code" => match value.text().as_deref() {
                 Some(s) if s.eq_ignore_ascii_case("error") => status = Status::Error,
                 Some(s) if s.eq_ignore_ascii_case("ok") && status == Status::Unset => {
                     status = Status::Ok;
                 }
                 _ => {}
             },
-            key => attrs.add(strings, key, value),
+            key => {
+                if let Some((slot, preferred)) = AttrKey::lookup(key) {
+                    if let Some(text) = value.text() {
+                        attrs.set(strings, slot, preferred, text);
+                    }
+                }
+            }
         }
     }
 

@@ -888,7 +888,8 @@ fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
 mod raw_values {
     use proptest::prelude::*;
 
-    use super::super::value_of;
+    use super::super::{TagValue, unescaped_text, value_of};
+    use crate::ingest::json_scalars::scalar_text;
     use serde_json::Value;
     use serde_json::value::RawValue;
 
@@ -923,12 +924,50 @@ mod raw_values {
         }
     }
 
+    /// A tag value's text and truth are the same whether the value was
+    /// borrowed as text or parsed.
+    fn tag_reads_as_parsed(text: &str) {
+        let raw = RawValue::from_string(text.to_string()).unwrap();
+        let parsed = TagValue::Json(std::borrow::Cow::Owned(serde_json::from_str(text).unwrap()));
+        if let Some(borrowed) = unescaped_text(&raw) {
+            let borrowed = TagValue::Text(borrowed);
+            assert_eq!(borrowed.text(), parsed.text(), "{text}");
+            assert_eq!(borrowed.is_true(), parsed.is_true(), "{text}");
+        } else {
+            // Only strings with escapes, and values that are not strings,
+            // are parsed.
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert!(!value.is_string() || text.contains('\\'), "{text}");
+        }
+        if let TagValue::Json(value) = &parsed {
+            assert_eq!(parsed.text(), scalar_text(value));
+        }
+    }
+
+    #[test]
+    fn edge_tags_read_as_parsed() {
+        for text in [
+            "\"\"",
+            "\"TRUE\"",
+            "\"true\"",
+            "true",
+            "\"a\\\"b\"",
+            "\"\\u00e9\"",
+            "7",
+            "null",
+            "[1]",
+        ] {
+            tag_reads_as_parsed(text);
+        }
+    }
+
     proptest! {
         #[test]
         fn integers_and_strings_read_as_parsed(n in any::<i64>(), u in any::<u64>(), s in ".*") {
             same_as_parsed(&n.to_string());
             same_as_parsed(&u.to_string());
             same_as_parsed(&serde_json::to_string(&s).unwrap());
+            tag_reads_as_parsed(&serde_json::to_string(&s).unwrap());
         }
     }
 }
