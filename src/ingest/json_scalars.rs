@@ -31,15 +31,19 @@ pub fn str_field<'v>(object: &'v serde_json::Map<String, Value>, key: &str) -> O
 /// reader shares.
 pub trait AddJson<'v> {
     /// Keeps `value` if `key` is an attribute the analyses use.
-    fn add(&mut self, strings: &Interner, key: &str, value: &'v Value);
+    fn add(&mut self, strings: &Interner, key: &str, value: &'v Value) {
+        self.add_text(strings, key, scalar_text(value));
+    }
+
+    /// Keeps a scalar's `text` (as [`scalar_text`] gives it) if `key` is an
+    /// attribute the analyses use.
+    fn add_text(&mut self, strings: &Interner, key: &str, text: Option<Cow<'v, str>>);
 }
 
 impl<'v> AddJson<'v> for AttrsBuilder<'v> {
-    fn add(&mut self, strings: &Interner, key: &str, value: &'v Value) {
-        if let Some((slot, preferred)) = AttrKey::lookup(key) {
-            if let Some(text) = scalar_text(value) {
-                self.set(strings, slot, preferred, text);
-            }
+    fn add_text(&mut self, strings: &Interner, key: &str, text: Option<Cow<'v, str>>) {
+        if let (Some((slot, preferred)), Some(text)) = (AttrKey::lookup(key), text) {
+            self.set(strings, slot, preferred, text);
         }
     }
 }

@@ -43,7 +43,7 @@ use serde_json::value::RawValue;
 use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, read_value, records_of};
-use super::json_scalars::{scalar_text, str_field};
+use super::json_scalars::{AddJson, scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
@@ -646,13 +646,7 @@ fn convert_span(
                 }
                 _ => {}
             },
-            key => {
-                if let Some((slot, preferred)) = AttrKey::lookup(key) {
-                    if let Some(text) = value.text() {
-                        attrs.set(strings, slot, preferred, text);
-                    }
-                }
-            }
+            key => attrs.add_text(strings, key, value.text()),
         }
     }
 
