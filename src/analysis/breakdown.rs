@@ -59,6 +59,8 @@ pub struct UnitBreakdown {
     pub trace_start: Nanos,
     /// The subtree root's duration.
     pub duration: Nanos,
+    /// How many spans the subtree holds: its rows in the span table.
+    pub spans: u32,
     /// The critical path, in time order; empty unless the breakdown was
     /// asked to keep it ([`Segments::Keep`]).
     pub segments: Box<[Segment]>,
@@ -589,6 +591,7 @@ fn trace_breakdown(
             start: trace.spans[unit.root].start,
             trace_start,
             duration: view.duration,
+            spans: members.len() as u32,
             hot_path: hot_path(&view).into(),
             cascade: cascade::observe(&view),
             finding_ids: findings
@@ -779,6 +782,22 @@ mod release_tests {
         );
         assert!(kept.spans.frame().equals(released.spans.frame()));
         assert_eq!(kept.edges, released.edges);
+    }
+
+    #[test]
+    fn each_unit_counts_its_rows_of_the_span_table() {
+        let set = set();
+        let units = select(&set, &Selection::default());
+        let bd = breakdown_keeping(&set, &units, &FindingOptions::default(), Keep::default());
+        let mut rows = vec![0u32; bd.units.len()];
+        for unit in bd.spans.u32s(SpanColumn::Unit).unwrap() {
+            rows[unit as usize] += 1;
+        }
+        let counted: Vec<u32> = bd.units.iter().map(|u| u.spans).collect();
+        // Trace 1's roots a (with b) and c, then short, r (with q), and x
+        // (with y and z).
+        assert_eq!(counted, [2, 1, 1, 2, 3]);
+        assert_eq!(counted, rows);
     }
 
     #[test]

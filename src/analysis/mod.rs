@@ -221,22 +221,6 @@ fn selected_quality(bd: &breakdown::Breakdown) -> std::collections::BTreeMap<Str
         .collect()
 }
 
-/// The most spans any one unit has.
-fn spans_per_unit(bd: &breakdown::Breakdown) -> Result<u64, AnalysisError> {
-    use crate::table::SpanColumn;
-    use polars::prelude::*;
-    let most = bd
-        .spans
-        .frame()
-        .clone()
-        .lazy()
-        .group_by([SpanColumn::Unit.col()])
-        .agg([len().alias("spans")])
-        .select([col("spans").max().cast(DataType::UInt64)])
-        .collect()?;
-    Ok(most.column("spans")?.u64()?.get(0).unwrap_or(0))
-}
-
 /// The aggregation stage: every table and finding from a breakdown, with
 /// `read` as the summary of what was read.
 pub fn finish(
@@ -252,7 +236,14 @@ pub fn finish(
     let released = crate::ingest::memory::released;
     let tables = aggregate::aggregate(strings, bd, total_root)?;
     released();
-    let per_unit = spans_per_unit(bd)?;
+    // Each unit counted its rows as it was broken down: a group-by of the
+    // whole span table by unit (20 ms on 1.09 M spans) is not needed.
+    let per_unit = bd
+        .units
+        .iter()
+        .map(|u| u64::from(u.spans))
+        .max()
+        .unwrap_or(0);
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
