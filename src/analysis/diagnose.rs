@@ -100,8 +100,8 @@ fn sides_of(
     // The edges' grouping sets the stage's peak: it starts from the pages
     // the steps before it freed handed back, and hands back its own before
     // the profiles are built. Kept for reuse, they stayed resident under
-    // the first profile's working memory, 20 MiB over this grouping's peak
-    // on 1.09 M spans.
+    // the first profile's working memory, which then peaked about 10 MiB
+    // above this grouping (1.09 M spans).
     let released = crate::ingest::memory::released;
     released();
     let [first, second] =
