@@ -96,6 +96,19 @@ impl<K: Clone + Eq + std::hash::Hash> DenseIds<K> {
         self.keys.get(id as usize)
     }
 
+    /// The key of each of `ids`, read back from a grouped frame's id
+    /// column: every id there was given here, so one that was not is an
+    /// error in the caller, not in the input.
+    pub(super) fn keys_of(&self, ids: impl IntoIterator<Item = u32>) -> PolarsResult<Vec<K>> {
+        ids.into_iter()
+            .map(|id| {
+                self.key(id)
+                    .cloned()
+                    .ok_or_else(|| polars_err!(ComputeError: "group id {id} was never given"))
+            })
+            .collect()
+    }
+
     /// Every key, by its id.
     pub(super) fn into_keys(self) -> Vec<K> {
         self.keys

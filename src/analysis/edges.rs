@@ -443,12 +443,7 @@ pub fn aggregate_sides<const N: usize>(
         let s = out_frame.column(c)?.cast(&DataType::Float64)?;
         Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
     };
-    // Every id was given by `ids` above.
-    let edges: Vec<(u32, u32, bool, usize)> = u("edge")?
-        .into_iter()
-        .map(|id| ids.key(id as u32).copied())
-        .collect::<Option<_>>()
-        .ok_or_else(|| polars_err!(ComputeError: "an edge id was never given"))?;
+    let edges = ids.keys_of(out_frame.column("edge")?.u32()?.into_no_null_iter())?;
     let (calls, traces, errors, example) = (u("calls")?, u("traces")?, u("errors")?, u("example")?);
     let p: Vec<Vec<f64>> = [
         "c50", "c95", "c99", "e50", "e95", "e99", "g50", "g95", "g99",

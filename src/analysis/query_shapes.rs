@@ -43,16 +43,8 @@ pub fn aggregate(
             super::aggregate::slowest_unit("dur"),
         ])
         .collect()?;
-    let resolve =
-        |sym: Option<Sym>| sym.map_or_else(String::new, |s| strings.resolve(s).to_string());
-    // Every id was given by `of_rows` above.
-    let groups: Vec<(Sym, Option<Sym>, Sym)> = out
-        .column("group")?
-        .u32()?
-        .into_no_null_iter()
-        .map(|id| keys.key(id).copied())
-        .collect::<Option<_>>()
-        .ok_or_else(|| polars_err!(ComputeError: "a query shape id was never given"))?;
+    let name = |sym: Sym| strings.resolve(sym).to_string();
+    let groups = keys.keys_of(out.column("group")?.u32()?.into_no_null_iter())?;
     let count = out.column("count")?.cast(&DataType::UInt64)?;
     let count = count.u64()?;
     let avg = out.column("avg")?.cast(&DataType::Float64)?;
@@ -66,10 +58,11 @@ pub fn aggregate(
         .map(|i| {
             let total_ms = total.get(i).unwrap_or(0.0) / 1e6;
             let unit = example.get(i).unwrap_or(0) as usize;
+            let (service, system, shape) = groups[i];
             QueryShape {
-                service: resolve(Some(groups[i].0)),
-                system: resolve(groups[i].1),
-                shape: resolve(Some(groups[i].2)),
+                service: name(service),
+                system: system.map_or_else(String::new, name),
+                shape: name(shape),
                 count: count.get(i).unwrap_or(0),
                 avg_ms: avg.get(i).unwrap_or(0.0) / 1e6,
                 p95_ms: p95.get(i).unwrap_or(0.0) / 1e6,
