@@ -8,11 +8,13 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use critpath::analysis::breakdown::breakdown;
 use critpath::analysis::detectors::FindingOptions;
 use critpath::analysis::select::{Selection, select};
-use critpath::model::{Interner, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet};
+use critpath::model::{
+    Interner, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet, TracedSpan,
+};
 
 /// `traces` traces of a fixed realistic shape: a root, 4 service calls,
 /// each with 5 queries (26 spans a trace).
-fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
+fn synthetic(traces: u64) -> (Vec<TracedSpan>, Interner) {
     let strings = Interner::new();
     let services: Vec<_> = ["gateway", "orders", "users", "payments", "stock"]
         .iter()
@@ -30,22 +32,24 @@ fn synthetic(traces: u64) -> (Vec<Span>, Interner) {
         let mut span = |parent: Option<u64>, svc: usize, op: usize, start: i64, end: i64| {
             let id = next_id;
             next_id += 1;
-            spans.push(Span {
+            spans.push(TracedSpan {
                 trace_id,
-                span_id: SpanId(id),
-                parent_id: parent.map(SpanId),
-                start: base + start,
-                end: base + end,
-                service: services[svc],
-                name: ops[op],
-                kind: SpanKind::Internal,
-                status: Status::Unset,
-                id_sharing: critpath::model::IdSharing::Own,
-                service_from: critpath::model::ServiceFrom::Own,
-                attrs: None,
-                links: None,
-                trace_label: None,
-                origin: critpath::model::Origin::UNKNOWN,
+                span: Span {
+                    span_id: SpanId(id),
+                    parent_id: parent.map(SpanId),
+                    start: base + start,
+                    end: base + end,
+                    service: services[svc],
+                    name: ops[op],
+                    kind: SpanKind::Internal,
+                    status: Status::Unset,
+                    id_sharing: critpath::model::IdSharing::Own,
+                    service_from: critpath::model::ServiceFrom::Own,
+                    attrs: None,
+                    links: None,
+                    trace_label: None,
+                    origin: critpath::model::Origin::UNKNOWN,
+                },
             });
             id
         };

@@ -63,10 +63,10 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
     let keys = set
         .traces
         .iter()
-        .flat_map(|t| &t.spans)
-        .map(|s| {
+        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
+        .map(|(trace, s)| {
             (
-                s.trace_id.0,
+                trace.0,
                 s.span_id.0,
                 s.parent_id.map(|p| p.0),
                 s.start,
@@ -401,7 +401,7 @@ fn queues_read_back_with_kinds_messaging_and_links() {
                         assert_eq!(links, [(trace_id, producer)], "{name}");
                     } else {
                         assert!(links.is_empty(), "{name}");
-                        assert_eq!(s.trace_id.0, trace_id, "{name}");
+                        assert_eq!(trace.id.0, trace_id, "{name}");
                         assert_eq!(s.parent_id.map(|p| p.0), Some(producer), "{name}");
                     }
                 } else {

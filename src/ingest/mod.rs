@@ -1,5 +1,5 @@
 //! Ingest: turns input files (any supported format, compressed or not) into
-//! [`Span`]s and a data-quality summary.
+//! [`TracedSpan`]s and a data-quality summary.
 //!
 //! Each format is one module implementing [`Reader`]; [`READERS`] lists them
 //! in the order they are tried when sniffing. Adding a format means adding a
@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::model::spill::Spill;
 use crate::model::{
-    Interner, Location, Origin, Problem, ProcessServices, Quality, Span, Sym, TraceSet,
+    Interner, Location, Origin, Problem, ProcessServices, Quality, Sym, TraceSet, TracedSpan,
 };
 
 pub use inputs::{InputSource, expand_inputs};
@@ -92,11 +92,11 @@ pub struct Input<'a> {
 /// Where a reader puts what it read.
 pub struct Sink<'a> {
     /// The spans the reader is reading.
-    pub spans: Vec<Span>,
+    pub spans: Vec<TracedSpan>,
     /// Spans of earlier windows of the input, each window's in the vector
     /// it was read into: a window is kept by moving its vector, not its
     /// spans (see [`TraceSet::from_batches`]). Readers never see these.
-    batches: Vec<Vec<Span>>,
+    batches: Vec<Vec<TracedSpan>>,
     /// The shared string table.
     pub strings: &'a Interner,
     /// Problems found while reading (unparsable records).
@@ -131,8 +131,8 @@ impl<'a> Sink<'a> {
     /// built, name where each span was.
     pub fn locate(&mut self, from: usize, location: &Location) {
         let origin = Origin::new(self.file, location);
-        for span in &mut self.spans[from..] {
-            span.origin = origin;
+        for read in &mut self.spans[from..] {
+            read.span.origin = origin;
         }
     }
 
@@ -140,8 +140,10 @@ impl<'a> Sink<'a> {
     /// it is not known).
     fn locate_rest(&mut self) {
         let origin = Origin::new(self.file, &Location::Whole);
-        for span in self.spans.iter_mut().filter(|s| s.origin.file().is_none()) {
-            span.origin = origin;
+        for read in &mut self.spans {
+            if read.span.origin.file().is_none() {
+                read.span.origin = origin;
+            }
         }
     }
 
@@ -152,7 +154,7 @@ impl<'a> Sink<'a> {
 
     /// Every span held, as the vectors they were read into, in the order
     /// read; the sink is left empty.
-    fn take_batches(&mut self) -> Vec<Vec<Span>> {
+    fn take_batches(&mut self) -> Vec<Vec<TracedSpan>> {
         let spans = std::mem::take(&mut self.spans);
         let mut batches = std::mem::take(&mut self.batches);
         if !spans.is_empty() {
@@ -506,8 +508,8 @@ fn read_one<'s>(
         let result = reader.read(&input, &mut part);
         part.quality.shift(window.lines, window.offset);
         part.locate_rest();
-        for span in &mut part.spans {
-            span.origin.shift(window.lines, window.offset);
+        for read in &mut part.spans {
+            read.span.origin.shift(window.lines, window.offset);
         }
         sink.keep(part);
         spill(&mut sink, options)?;
@@ -618,7 +620,7 @@ pub fn ingest_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testutil::plain_span;
+    use crate::model::testutil::{plain_span, traced};
 
     /// Parts of every size, empty ones among them, join after the spans
     /// already held, in part order, each exactly once; their quality and
@@ -629,12 +631,13 @@ mod tests {
         let sizes = [3usize, 0, 1, 700, 0, 42, 5];
         let chunks: Vec<&[usize]> = sizes.iter().map(std::slice::from_ref).collect();
         let mut sink = Sink::new("in", &strings);
-        sink.spans.push(plain_span(&strings, 1, 1, None, "held"));
+        sink.spans
+            .push(traced(1, plain_span(&strings, 1, None, "held")));
         let recognised = read_chunks(chunks, &mut sink, |chunk, part| {
             let n = chunk[0];
             for i in 0..n {
-                part.spans
-                    .push(plain_span(&strings, n as u128, i as u64 + 1, None, "s"));
+                let span = plain_span(&strings, i as u64 + 1, None, "s");
+                part.spans.push(traced(n as u128, span));
             }
             part.skip(Location::Line(n as u64), "counted");
             n == 42
@@ -643,7 +646,7 @@ mod tests {
         let got: Vec<(u128, u64)> = sink
             .spans
             .iter()
-            .map(|s| (s.trace_id.0, s.span_id.0))
+            .map(|s| (s.trace_id.0, s.span.span_id.0))
             .collect();
         let mut want = vec![(1, 1)];
         for n in sizes {

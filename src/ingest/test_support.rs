@@ -3,14 +3,14 @@
 use std::path::Path;
 
 use super::{Input, ReadError, Reader, Sink};
-use crate::model::{Interner, Location, Problem, Quality, Span};
+use crate::model::{Interner, Location, Problem, Quality, Span, TracedSpan};
 
 /// Reads `bytes` with `reader`, returning the spans and what was counted.
 pub fn read_with(
     reader: &dyn Reader,
     strings: &Interner,
     bytes: &[u8],
-) -> Result<(Vec<Span>, Quality), ReadError> {
+) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     let input = Input {
         window: false,
         pieces: None,
@@ -47,7 +47,7 @@ pub fn read_both_ways(
     reader: &dyn Reader,
     doc: &str,
     framing: super::Framing,
-) -> (super::Ingested, Vec<Span>, Quality, Interner) {
+) -> (super::Ingested, Vec<TracedSpan>, Quality, Interner) {
     assert!(
         doc.len() > 3 * super::stream::WINDOW_BYTES,
         "{} bytes",
@@ -95,4 +95,22 @@ pub fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Lo
     let mut out: Vec<_> = spans.map(|s| (s.span_id.0, s.origin.location())).collect();
     out.sort_unstable_by_key(|(id, _)| *id);
     out
+}
+
+/// Runs `f` on the spans of each trace of `read` in turn, as building
+/// each trace does (for the steps of that build that change spans).
+pub fn per_trace(read: &mut [TracedSpan], f: impl Fn(&mut [Span])) {
+    let ids: std::collections::BTreeSet<_> = read.iter().map(|s| s.trace_id).collect();
+    for id in ids {
+        let mut spans: Vec<Span> = read
+            .iter()
+            .filter(|s| s.trace_id == id)
+            .map(|s| s.span.clone())
+            .collect();
+        f(&mut spans);
+        let slots = read.iter_mut().filter(|s| s.trace_id == id);
+        for (slot, span) in slots.zip(spans) {
+            slot.span = span;
+        }
+    }
 }

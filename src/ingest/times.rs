@@ -7,7 +7,7 @@
 //! overflow (see [`crate::model::check_times`]).
 
 use super::Sink;
-use crate::model::{EARLIEST, LATEST, Location, Span, check_times};
+use crate::model::{EARLIEST, LATEST, Location, TracedSpan, check_times};
 
 // Both bounds are non-negative, so the difference of two times within them
 // fits in an i64 either way round.
@@ -46,12 +46,12 @@ impl Rejected {
 }
 
 /// The span, if its times are within bounds; else why not, naming it.
-pub fn checked(span: Span) -> Result<Span, Rejected> {
-    match check_times(span.start, span.end) {
-        None => Ok(span),
+pub fn checked(read: TracedSpan) -> Result<TracedSpan, Rejected> {
+    match check_times(read.span.start, read.span.end) {
+        None => Ok(read),
         Some(why) => Err(Rejected::InvalidTime(format!(
             "span {}: {why}",
-            span.span_id
+            read.span.span_id
         ))),
     }
 }
@@ -63,7 +63,7 @@ pub fn checked(span: Span) -> Result<Span, Rejected> {
 pub fn check_batch(sink: &mut Sink<'_>, from: usize, location: impl Fn() -> Location) {
     if sink.spans[from..]
         .iter()
-        .all(|s| check_times(s.start, s.end).is_none())
+        .all(|s| check_times(s.span.start, s.span.end).is_none())
     {
         return;
     }
@@ -85,13 +85,16 @@ mod tests {
     fn out_of_bounds_spans_are_counted_and_located_in_order() {
         let strings = Interner::new();
         let mut sink = Sink::new("in.json", &strings);
-        let span = |id: &str, start, end| Span {
-            span_id: crate::model::SpanId::parse(id).unwrap(),
-            start,
-            end,
-            name: strings.intern(id),
-            kind: Default::default(),
-            ..crate::model::testutil::plain_span(&strings, 0, 0, None, "svc")
+        let span = |id: &str, start, end| {
+            let span = crate::model::Span {
+                span_id: crate::model::SpanId::parse(id).unwrap(),
+                start,
+                end,
+                name: strings.intern(id),
+                kind: Default::default(),
+                ..crate::model::testutil::plain_span(&strings, 0, None, "svc")
+            };
+            crate::model::testutil::traced(0, span)
         };
         sink.spans = vec![
             span("a1", 10, 20),

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::ids::TraceId;
 use super::intern::Interner;
 use super::quality::Quality;
-use super::span::Span;
+use super::span::{Span, TracedSpan};
 use super::trace::Trace;
 
 /// Spans per bucket aimed at: a bucket's spans (about 800 KiB) stay in a
@@ -33,16 +33,16 @@ const MAX_BUCKETS: usize = 4096;
 /// `per_bucket` spans per bucket; with the data-quality counts of building
 /// them, merged in trace order.
 pub fn traces(
-    batches: Vec<Vec<Span>>,
+    batches: Vec<Vec<TracedSpan>>,
     strings: &Interner,
     per_bucket: usize,
 ) -> (Vec<Trace>, Quality) {
     let cuts = Cuts::sampled(&batches, per_bucket);
-    let dealt: Vec<Vec<Vec<Span>>> = batches
+    let dealt: Vec<Vec<Vec<TracedSpan>>> = batches
         .into_par_iter()
         .map(|batch| cuts.deal(batch))
         .collect();
-    let mut buckets: Vec<Vec<Vec<Span>>> = (0..cuts.buckets())
+    let mut buckets: Vec<Vec<Vec<TracedSpan>>> = (0..cuts.buckets())
         .map(|_| Vec::with_capacity(dealt.len()))
         .collect();
     for batch in dealt {
@@ -75,7 +75,7 @@ impl Cuts {
     /// Cuts for `batches`, at evenly spaced ranks of a sample of their
     /// trace ids, for about `per_bucket` spans a bucket; none for a small
     /// input (one bucket).
-    fn sampled(batches: &[Vec<Span>], per_bucket: usize) -> Cuts {
+    fn sampled(batches: &[Vec<TracedSpan>], per_bucket: usize) -> Cuts {
         let total: usize = batches.iter().map(Vec::len).sum();
         let buckets = (total / per_bucket.max(1)).clamp(1, MAX_BUCKETS);
         if buckets == 1 {
@@ -108,12 +108,13 @@ impl Cuts {
 
     /// Deals `batch` into the buckets, each sized exactly (the spans are
     /// counted first), so dealing leaves no spare capacity behind.
-    fn deal(&self, batch: Vec<Span>) -> Vec<Vec<Span>> {
+    fn deal(&self, batch: Vec<TracedSpan>) -> Vec<Vec<TracedSpan>> {
         let mut counts = vec![0usize; self.buckets()];
         for span in &batch {
             counts[self.bucket_of(span.trace_id)] += 1;
         }
-        let mut buckets: Vec<Vec<Span>> = counts.into_iter().map(Vec::with_capacity).collect();
+        let mut buckets: Vec<Vec<TracedSpan>> =
+            counts.into_iter().map(Vec::with_capacity).collect();
         for span in batch {
             buckets[self.bucket_of(span.trace_id)].push(span);
         }
@@ -123,29 +124,31 @@ impl Cuts {
 
 /// Builds the traces of one bucket's spans (from every batch), in trace
 /// order, with the data-quality counts of building them.
-fn build_bucket(pieces: Vec<Vec<Span>>, strings: &Interner) -> (Vec<Trace>, Quality) {
+fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>, Quality) {
     let mut spans = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
     for piece in pieces {
         spans.extend(piece);
     }
     spans.sort_unstable_by_key(|s| s.trace_id);
     let mut groups = Vec::new();
-    // Cut from the back, so each trace's spans are moved once.
+    // Cut from the back, so each trace's spans are moved once, into a
+    // vector of their own without the trace id.
     while let Some(last) = spans.last() {
         let id = last.trace_id;
         let first = spans.partition_point(|s| s.trace_id < id);
-        groups.push(spans.split_off(first));
+        let trace: Vec<Span> = spans.drain(first..).map(|s| s.span).collect();
+        groups.push((id, trace));
     }
     drop(spans);
     let mut quality = Quality::default();
     let traces = groups
         .into_iter()
         .rev()
-        .map(|group| {
+        .map(|(id, spans)| {
             // Counted apart and merged: the examples a trace's build keeps
             // are chosen within the trace.
             let mut own = Quality::default();
-            let trace = Trace::build(group, strings, &mut own);
+            let trace = Trace::build(id, spans, strings, &mut own);
             quality.merge(own);
             trace
         })
@@ -162,24 +165,26 @@ mod tests {
 
     /// The grouping the buckets replace: every span in one vector, sorted
     /// by trace id, cut into traces built one by one in trace order.
-    fn one_by_one(mut spans: Vec<Span>, strings: &Interner) -> (Vec<Trace>, Quality) {
+    fn one_by_one(mut spans: Vec<TracedSpan>, strings: &Interner) -> (Vec<Trace>, Quality) {
         spans.sort_by_key(|s| s.trace_id);
         let mut quality = Quality::default();
         let mut traces = Vec::new();
         for group in spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
             let mut own = Quality::default();
-            traces.push(Trace::build(group.to_vec(), strings, &mut own));
+            let spans = group.iter().map(|s| s.span.clone()).collect();
+            traces.push(Trace::build(group[0].trace_id, spans, strings, &mut own));
             quality.merge(own);
         }
         (traces, quality)
     }
 
-    fn span(strings: &Interner, trace: u128, id: u64, parent: Option<u64>) -> Span {
-        Span {
+    fn span(strings: &Interner, trace: u128, id: u64, parent: Option<u64>) -> TracedSpan {
+        let span = crate::model::Span {
             start: 1_000 + id as i64,
             end: 2_000 - id as i64,
-            ..crate::model::testutil::plain_span(strings, trace, id, parent, "svc")
-        }
+            ..crate::model::testutil::plain_span(strings, id, parent, "svc")
+        };
+        crate::model::testutil::traced(trace, span)
     }
 
     /// What a trace is made of, to compare two groupings.
@@ -236,7 +241,7 @@ mod tests {
     #[test]
     fn cuts_keep_buckets_in_trace_order_and_a_trace_in_one() {
         let strings = Interner::new();
-        let spans: Vec<Span> = (0..1000u64)
+        let spans: Vec<TracedSpan> = (0..1000u64)
             .map(|i| span(&strings, u128::from(i % 50) << 64, i + 1, None))
             .collect();
         let cuts = Cuts::sampled(std::slice::from_ref(&spans), 100);

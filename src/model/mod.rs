@@ -1,8 +1,9 @@
 //! The model: spans normalised from every format, grouped into traces.
 //!
-//! Readers in [`crate::ingest`] produce [`Span`]s; [`TraceSet::build`] groups
-//! them by trace id across all inputs and builds one [`Trace`] each, a
-//! [`Tree`] of spans.
+//! Readers in [`crate::ingest`] produce [`TracedSpan`]s (a [`Span`] and its
+//! trace's id); [`TraceSet::build`] groups them by trace id across all
+//! inputs and builds one [`Trace`] each, a [`Tree`] of spans that keeps the
+//! id once.
 
 mod attrs;
 mod group;
@@ -31,7 +32,7 @@ pub use quality::{
 pub use shared::{server_half_id, split_shared};
 pub use span::{
     EARLIEST, IdSharing, LATEST, Links, Nanos, Origin, ServiceFrom, Span, SpanKind, SpanLink,
-    Status, check_times,
+    Status, TracedSpan, check_times,
 };
 pub use trace::Trace;
 pub use tree::Tree;
@@ -54,7 +55,7 @@ pub struct TraceSet {
 impl TraceSet {
     /// Groups spans by trace id and builds each trace graph, in parallel.
     pub fn build(
-        spans: Vec<Span>,
+        spans: Vec<TracedSpan>,
         strings: impl Into<Arc<Interner>>,
         quality: Quality,
     ) -> TraceSet {
@@ -65,7 +66,7 @@ impl TraceSet {
     /// windows, or several inputs), which are never joined into one (see
     /// [`group`]).
     pub fn from_batches(
-        batches: Vec<Vec<Span>>,
+        batches: Vec<Vec<TracedSpan>>,
         strings: impl Into<Arc<Interner>>,
         quality: Quality,
     ) -> TraceSet {

@@ -10,17 +10,17 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Interner, ServiceFrom, Span, SpanId, Sym, TraceId};
+use super::{Interner, ServiceFrom, Span, SpanId, Sym};
 
-/// Gives every span marked [`ServiceFrom::Parent`] its parent's
-/// service (see the module docs), and clears the mark. Running it again
+/// Gives every span of `spans` (the spans of one trace) marked
+/// [`ServiceFrom::Parent`] its parent's service (see the module docs), and clears the mark. Running it again
 /// changes nothing.
 pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
     if !spans.iter().any(|s| s.service_from == ServiceFrom::Parent) {
         return;
     }
-    let key = |s: &Span| (s.trace_id, s.span_id);
-    let mut services: FxHashMap<(TraceId, SpanId), Sym> = spans
+    let key = |s: &Span| s.span_id;
+    let mut services: FxHashMap<SpanId, Sym> = spans
         .iter()
         .filter(|s| s.service_from != ServiceFrom::Parent)
         .map(|s| (key(s), s.service))
@@ -33,9 +33,7 @@ pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
         let before = pending.len();
         pending.retain(|&i| {
             let span = &spans[i];
-            let found = span
-                .parent_id
-                .and_then(|p| services.get(&(span.trace_id, p)).copied());
+            let found = span.parent_id.and_then(|p| services.get(&p).copied());
             let Some(service) = found else {
                 return true;
             };
@@ -68,7 +66,7 @@ mod tests {
             } else {
                 ServiceFrom::Own
             },
-            ..crate::model::testutil::plain_span(strings, 1, id, parent, service)
+            ..crate::model::testutil::plain_span(strings, id, parent, service)
         }
     }
 

@@ -10,7 +10,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Interner, ServiceFrom, Span, Sym};
+use super::{Interner, ServiceFrom, Sym, TracedSpan};
 
 /// The services of processes read after their spans, by key (see
 /// [`ProcessServices::key`]), and how many spans wait for one.
@@ -54,13 +54,14 @@ impl ProcessServices {
     /// process's service, or `unknown` if its trace named no such process
     /// (as a span whose process is missing gets when its trace is read
     /// whole), and clears the mark.
-    pub fn settle(&self, spans: &mut [Span], strings: &Interner) {
+    pub fn settle(&self, spans: &mut [TracedSpan], strings: &Interner) {
         if !self.any_waiting() {
             return;
         }
         let unknown = strings.intern("unknown");
         for span in spans
             .iter_mut()
+            .map(|read| &mut read.span)
             .filter(|s| s.service_from == ServiceFrom::Process)
         {
             span.service = self.services.get(&span.service).copied().unwrap_or(unknown);
@@ -78,17 +79,20 @@ mod tests {
         let strings = Interner::new();
         let mut table = ProcessServices::default();
         let key = |trace, process| ProcessServices::key(&strings, "in.json", trace, process);
-        let waiting = |id, key: Sym| Span {
-            service: key,
-            service_from: ServiceFrom::Process,
-            ..crate::model::testutil::plain_span(&strings, 1, id, None, "x")
+        let read = |span| crate::model::testutil::traced(1, span);
+        let waiting = |id, key: Sym| {
+            read(crate::model::Span {
+                service: key,
+                service_from: ServiceFrom::Process,
+                ..crate::model::testutil::plain_span(&strings, id, None, "x")
+            })
         };
         let mut spans = vec![
             waiting(1, key(0, "p1")),
             waiting(2, key(0, "p2")),
             // The same process id in another trace of the input.
             waiting(3, key(1, "p1")),
-            crate::model::testutil::plain_span(&strings, 1, 4, None, "own"),
+            read(crate::model::testutil::plain_span(&strings, 4, None, "own")),
         ];
         for _ in 0..3 {
             table.wait();
@@ -98,9 +102,16 @@ mod tests {
         other.insert(key(1, "p1"), strings.intern("db"));
         table.merge(other);
         table.settle(&mut spans, &strings);
-        let services: Vec<&str> = spans.iter().map(|s| strings.resolve(s.service)).collect();
+        let services: Vec<&str> = spans
+            .iter()
+            .map(|s| strings.resolve(s.span.service))
+            .collect();
         assert_eq!(services, ["api", "unknown", "db", "own"]);
-        assert!(spans.iter().all(|s| s.service_from == ServiceFrom::Own));
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.span.service_from == ServiceFrom::Own)
+        );
         assert_ne!(
             key(0, "p1"),
             ProcessServices::key(&strings, "b.json", 0, "p1")
@@ -110,8 +121,9 @@ mod tests {
     #[test]
     fn nothing_is_touched_when_no_span_waits() {
         let strings = Interner::new();
-        let mut spans = vec![crate::model::testutil::plain_span(
-            &strings, 1, 1, None, "a",
+        let mut spans = vec![crate::model::testutil::traced(
+            1,
+            crate::model::testutil::plain_span(&strings, 1, None, "a"),
         )];
         let before = spans.clone();
         ProcessServices::default().settle(&mut spans, &strings);

@@ -18,7 +18,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{IdSharing, Span, SpanId, SpanKind, TraceId};
+use super::{IdSharing, Span, SpanId, SpanKind};
 
 /// The id a server half of a shared span gets: a fixed mix of the shared
 /// id (SplitMix64's finaliser), so every run and every file gives the same
@@ -34,7 +34,8 @@ pub fn server_half_id(shared: SpanId) -> SpanId {
     SpanId(z)
 }
 
-/// Splits the shared spans among `spans` (see the module docs). Only spans
+/// Splits the shared spans among `spans`, the spans of one trace (see the
+/// module docs). Only spans
 /// that may share their id ([`IdSharing::Unmarked`] or
 /// [`IdSharing::Marked`]) take part; other spans are left alone, whatever
 /// their ids. Running it again changes nothing.
@@ -42,16 +43,16 @@ pub fn split_shared(spans: &mut [Span]) {
     if spans.iter().all(|s| s.id_sharing == IdSharing::Own) {
         return;
     }
-    /// What the spans of one (trace, id) are.
+    /// What the spans of one id are.
     #[derive(Default)]
     struct Group {
         count: usize,
         marked: bool,
         client: bool,
     }
-    let key = |s: &Span| (s.trace_id, s.span_id);
+    let key = |s: &Span| s.span_id;
     let sharing = |s: &Span| s.id_sharing != IdSharing::Own;
-    let mut groups: FxHashMap<(TraceId, SpanId), Group> = FxHashMap::default();
+    let mut groups: FxHashMap<SpanId, Group> = FxHashMap::default();
     for span in spans.iter().filter(|s| sharing(s)) {
         let group = groups.entry(key(span)).or_default();
         group.count += 1;
@@ -79,13 +80,13 @@ pub fn split_shared(spans: &mut [Span]) {
         .collect();
     // A group is split only when it also holds a span that is no server
     // half: the client half.
-    let mut has_client: FxHashMap<(TraceId, SpanId), bool> = FxHashMap::default();
+    let mut has_client: FxHashMap<SpanId, bool> = FxHashMap::default();
     for (span, &half) in spans.iter().zip(&is_half) {
         if sharing(span) {
             *has_client.entry(key(span)).or_default() |= !half;
         }
     }
-    // (trace, shared id) → the server's service, for each split group.
+    // Shared id → the server's service, for each split group.
     let mut moved = FxHashMap::default();
     let mut split = vec![false; spans.len()];
     for (i, span) in spans.iter_mut().enumerate() {
@@ -101,7 +102,7 @@ pub fn split_shared(spans: &mut [Span]) {
         let Some(parent) = span.parent_id else {
             continue;
         };
-        if !split && moved.get(&(span.trace_id, parent)) == Some(&span.service) {
+        if !split && moved.get(&parent) == Some(&span.service) {
             span.parent_id = Some(server_half_id(parent));
         }
     }
@@ -112,10 +113,8 @@ mod tests {
     use super::*;
     use crate::model::{Interner, Status};
 
-    #[allow(clippy::too_many_arguments)]
     fn span(
         strings: &Interner,
-        trace: u128,
         id: u64,
         parent: Option<u64>,
         service: &str,
@@ -127,7 +126,7 @@ mod tests {
             name: strings.intern(name),
             start,
             end,
-            ..crate::model::testutil::plain_span(strings, trace, id, parent, service)
+            ..crate::model::testutil::plain_span(strings, id, parent, service)
         }
     }
 
@@ -151,12 +150,12 @@ mod tests {
     /// A client half, a marked server half, the server's own work and the
     /// client's own work, in the given sharing.
     fn call(strings: &Interner, sharing: IdSharing) -> Vec<Span> {
-        let mut client = span(strings, 1, 10, None, "front", "call", 0, 10);
+        let mut client = span(strings, 10, None, "front", "call", 0, 10);
         client.kind = SpanKind::Client;
-        let mut server = span(strings, 1, 10, None, "back", "call", 1, 9);
+        let mut server = span(strings, 10, None, "back", "call", 1, 9);
         server.kind = SpanKind::Server;
-        let back_work = span(strings, 1, 11, Some(10), "back", "query", 2, 8);
-        let front_work = span(strings, 1, 12, Some(10), "front", "retry", 2, 3);
+        let back_work = span(strings, 11, Some(10), "back", "query", 2, 8);
+        let front_work = span(strings, 12, Some(10), "front", "retry", 2, 3);
         let mut spans = vec![client, server, back_work, front_work];
         for s in &mut spans {
             s.id_sharing = sharing;

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
 use super::intern::Sym;
-use super::span::{IdSharing, Origin, ServiceFrom, Span, SpanKind, SpanLink, Status};
+use super::span::{IdSharing, Origin, ServiceFrom, Span, SpanKind, SpanLink, Status, TracedSpan};
 
 /// Spans written so far, by partition, in temporary files.
 pub struct Spill {
@@ -62,7 +62,7 @@ impl Spill {
 
     /// Appends spans to their partitions. Encoding happens before the lock
     /// is taken, so readers on several threads mostly write in parallel.
-    pub fn write<'s>(&self, spans: impl IntoIterator<Item = &'s Span>) -> io::Result<()> {
+    pub fn write<'s>(&self, spans: impl IntoIterator<Item = &'s TracedSpan>) -> io::Result<()> {
         let mut spans = spans.into_iter().peekable();
         if spans.peek().is_none() {
             return Ok(());
@@ -90,7 +90,7 @@ impl Spill {
     /// partition can be read again (a diagnosis against an earlier time
     /// range analyses the input a second time); the files go with the
     /// folder when the spill is dropped.
-    pub fn read(&self, partition: usize) -> io::Result<Vec<Span>> {
+    pub fn read(&self, partition: usize) -> io::Result<Vec<TracedSpan>> {
         let path = partition_path(self.dir(), partition);
         let bytes = std::fs::read(&path)
             .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))?;
@@ -218,7 +218,8 @@ fn shape_kind_of(code: u8) -> Option<ShapeKind> {
     }
 }
 
-fn encode(span: &Span, out: &mut Vec<u8>) {
+fn encode(traced: &TracedSpan, out: &mut Vec<u8>) {
+    let span = &traced.span;
     let mut flags = 0;
     if span.parent_id.is_some() {
         flags |= HAS_PARENT;
@@ -239,7 +240,7 @@ fn encode(span: &Span, out: &mut Vec<u8>) {
         ServiceFrom::Parent => SERVICE_FROM_PARENT,
         ServiceFrom::Process => SERVICE_FROM_PROCESS,
     };
-    out.extend_from_slice(&span.trace_id.0.to_le_bytes());
+    out.extend_from_slice(&traced.trace_id.0.to_le_bytes());
     out.extend_from_slice(&span.span_id.0.to_le_bytes());
     out.extend_from_slice(&span.parent_id.map_or(0, |p| p.0).to_le_bytes());
     out.extend_from_slice(&span.start.to_le_bytes());
@@ -295,7 +296,7 @@ fn status_of(code: u8) -> Status {
         .unwrap_or_default()
 }
 
-fn decode(rest: &mut &[u8]) -> Option<Span> {
+fn decode(rest: &mut &[u8]) -> Option<TracedSpan> {
     let u32_of = |rest: &mut &[u8]| take::<4>(rest).map(u32::from_le_bytes);
     let trace_id = TraceId(u128::from_le_bytes(take(rest)?));
     let span_id = SpanId(u64::from_le_bytes(take(rest)?));
@@ -343,8 +344,7 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
     } else {
         None
     };
-    Some(Span {
-        trace_id,
+    let span = Span {
         span_id,
         parent_id: (flags & HAS_PARENT != 0).then_some(parent),
         start,
@@ -371,7 +371,8 @@ fn decode(rest: &mut &[u8]) -> Option<Span> {
         links,
         trace_label,
         origin,
-    })
+    };
+    Some(TracedSpan { trace_id, span })
 }
 
 #[cfg(test)]
@@ -379,9 +380,8 @@ mod tests {
     use super::*;
     use crate::model::Interner;
 
-    fn sample(strings: &Interner) -> Vec<Span> {
+    fn sample(strings: &Interner) -> Vec<TracedSpan> {
         let plain = Span {
-            trace_id: TraceId(0xabc << 70 | 7),
             span_id: SpanId(1),
             parent_id: None,
             start: -5,
@@ -427,7 +427,13 @@ mod tests {
             service_from: ServiceFrom::Process,
             ..plain.clone()
         };
-        vec![plain, rich, deferred]
+        [plain, rich, deferred]
+            .into_iter()
+            .map(|span| TracedSpan {
+                trace_id: TraceId(0xabc << 70 | 7),
+                span,
+            })
+            .collect()
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::attrs::{AttrKey, AttrsBuilder};
 use super::ids::{SpanId, TraceId};
 use super::intern::Interner;
 use super::quality::Quality;
-use super::span::{Nanos, Span, SpanKind, Status};
+use super::span::{Nanos, Span, SpanKind, Status, TracedSpan};
 use super::trace::Trace;
 
 /// Builds one trace from `(name, parent name, start, end)` rows; span names
@@ -13,23 +13,24 @@ use super::trace::Trace;
 pub struct TraceBuilder {
     /// Strings of the built spans.
     pub strings: Interner,
-    spans: Vec<Span>,
+    spans: Vec<TracedSpan>,
     current_trace: u128,
 }
 
-/// Span `id` of trace `trace` under `parent`, of `service`, named `op`,
-/// from 0 to 1 ns, with no attributes, links or origin. Tests set the
-/// fields they care about with struct update syntax, so that a field added
-/// to [`Span`] is added here once.
-pub fn plain_span(
-    strings: &Interner,
-    trace: u128,
-    id: u64,
-    parent: Option<u64>,
-    service: &str,
-) -> Span {
-    Span {
+/// `span`, read as a span of trace `trace`.
+pub fn traced(trace: u128, span: Span) -> TracedSpan {
+    TracedSpan {
         trace_id: TraceId(trace),
+        span,
+    }
+}
+
+/// Span `id` under `parent`, of `service`, named `op`, from 0 to 1 ns, with
+/// no attributes, links or origin. Tests set the fields they care about
+/// with struct update syntax, so that a field added to [`Span`] is added
+/// here once.
+pub fn plain_span(strings: &Interner, id: u64, parent: Option<u64>, service: &str) -> Span {
+    Span {
         span_id: SpanId(id),
         parent_id: parent.map(SpanId),
         start: 0,
@@ -72,22 +73,16 @@ impl TraceBuilder {
             name: self.strings.intern(name),
             start,
             end,
-            ..plain_span(
-                &self.strings,
-                self.current_trace.max(1),
-                id(name).0,
-                parent.map(|p| id(p).0),
-                service,
-            )
+            ..plain_span(&self.strings, id(name).0, parent.map(|p| id(p).0), service)
         };
-        self.spans.push(span);
+        self.spans.push(traced(self.current_trace.max(1), span));
         self
     }
 
     /// Changes the kind of the last added span.
     pub fn kind(mut self, kind: SpanKind) -> Self {
         if let Some(s) = self.spans.last_mut() {
-            s.kind = kind;
+            s.span.kind = kind;
         }
         self
     }
@@ -95,21 +90,32 @@ impl TraceBuilder {
     /// Changes the status of the last added span.
     pub fn status(mut self, status: Status) -> Self {
         if let Some(s) = self.spans.last_mut() {
-            s.status = status;
+            s.span.status = status;
         }
         self
     }
 
     /// Builds the trace, counting problems into `quality`.
     pub fn build(self, quality: &mut Quality) -> Trace {
-        Trace::build(self.spans, &self.strings, quality)
+        let (id, spans) = self.one_trace();
+        Trace::build(id, spans, &self.strings, quality)
     }
 
     /// Builds the trace and keeps the strings, for tests that resolve names.
     pub fn build_with_strings(self) -> (Trace, Interner) {
         let mut q = Quality::default();
-        let strings = self.strings;
-        (Trace::build(self.spans, &strings, &mut q), strings)
+        let (id, spans) = self.one_trace();
+        (Trace::build(id, spans, &self.strings, &mut q), self.strings)
+    }
+
+    /// The id and spans of the one trace added (trace 1 if none was).
+    fn one_trace(&self) -> (TraceId, Vec<Span>) {
+        let id = self.spans.first().map_or(TraceId(1), |s| s.trace_id);
+        assert!(
+            self.spans.iter().all(|s| s.trace_id == id),
+            "spans of several traces: build_set"
+        );
+        (id, self.spans.iter().map(|s| s.span.clone()).collect())
     }
 
     /// Puts the spans added from now on into trace `id` (default 1).
@@ -145,8 +151,8 @@ impl TraceBuilder {
         }
         let attrs = builder.finish(&self.strings);
         if let Some(s) = self.spans.last_mut() {
-            s.attrs = attrs;
-            s.kind = SpanKind::Client;
+            s.span.attrs = attrs;
+            s.span.kind = SpanKind::Client;
         }
         self
     }

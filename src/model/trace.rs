@@ -33,11 +33,14 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Builds a trace from its spans (all with the same trace id), counting
-    /// integrity problems into `quality`.
-    /// `strings` names the inputs in the examples of problems.
-    pub fn build(mut spans: Vec<Span>, strings: &Interner, quality: &mut Quality) -> Trace {
-        let id = spans.first().map(|s| s.trace_id).unwrap_or_default();
+    /// Builds trace `id` from its spans, counting integrity problems into
+    /// `quality`. `strings` names the inputs in the examples of problems.
+    pub fn build(
+        id: TraceId,
+        mut spans: Vec<Span>,
+        strings: &Interner,
+        quality: &mut Quality,
+    ) -> Trace {
         let ex = Examples { trace: id, strings };
         let counted_before = quality.trace_counts();
         // Before duplicates are looked for: a shared span's halves carry
@@ -368,7 +371,7 @@ mod tests {
             name: strings.intern(name),
             kind: SpanKind::Server,
             origin: crate::model::Origin::new(strings.intern(file), &Location::Line(line)),
-            ..crate::model::testutil::plain_span(strings, 1, 1, None, "svc")
+            ..crate::model::testutil::plain_span(strings, 1, None, "svc")
         }
     }
 
@@ -404,7 +407,7 @@ mod tests {
                         .map(|&(file, line, name)| read_at(&strings, file, line, name))
                         .collect();
                     let mut q = Quality::default();
-                    let t = Trace::build(spans, &strings, &mut q);
+                    let t = Trace::build(TraceId(1), spans, &strings, &mut q);
                     let kept = &t.spans[0];
                     let seen = format!("{arrival:?}, interned reversed: {reversed}");
                     assert_eq!(t.spans.len(), 1, "{seen}");

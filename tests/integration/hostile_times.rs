@@ -13,7 +13,7 @@ use critpath::analysis::results::Analysis;
 use critpath::analysis::select::Selection;
 use critpath::ingest::{Format, IngestOptions, Ingested, ingest_bytes};
 use critpath::model::{
-    Interner, LATEST, Nanos, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet,
+    Interner, LATEST, Nanos, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet, TracedSpan,
 };
 use critpath::report::{self, CsvSection, ReportFormat, ReportOptions};
 use critpath::table::SpanColumn;
@@ -47,29 +47,31 @@ type Row = (u64, Option<usize>, Nanos, Nanos, SpanKind);
 fn set_of(rows: &[Row]) -> TraceSet {
     let strings = Interner::new();
     let services = ["api", "db", "cache"];
-    let spans: Vec<Span> = rows
+    let spans: Vec<TracedSpan> = rows
         .iter()
         .enumerate()
-        .map(|(i, &(id, parent, start, end, kind))| Span {
+        .map(|(i, &(id, parent, start, end, kind))| TracedSpan {
             trace_id: TraceId(1 + (i as u128 % 2)),
-            span_id: SpanId(id),
-            parent_id: parent.map(|p| SpanId(rows[p].0)),
-            start,
-            end,
-            service: strings.intern(services[i % services.len()]),
-            name: strings.intern(if i % 2 == 0 { "GET /x" } else { "SELECT 1" }),
-            kind,
-            status: if i % 3 == 0 {
-                Status::Error
-            } else {
-                Status::Ok
+            span: Span {
+                span_id: SpanId(id),
+                parent_id: parent.map(|p| SpanId(rows[p].0)),
+                start,
+                end,
+                service: strings.intern(services[i % services.len()]),
+                name: strings.intern(if i % 2 == 0 { "GET /x" } else { "SELECT 1" }),
+                kind,
+                status: if i % 3 == 0 {
+                    Status::Error
+                } else {
+                    Status::Ok
+                },
+                id_sharing: critpath::model::IdSharing::Own,
+                service_from: critpath::model::ServiceFrom::Own,
+                attrs: None,
+                links: None,
+                trace_label: None,
+                origin: critpath::model::Origin::UNKNOWN,
             },
-            id_sharing: critpath::model::IdSharing::Own,
-            service_from: critpath::model::ServiceFrom::Own,
-            attrs: None,
-            links: None,
-            trace_label: None,
-            origin: critpath::model::Origin::UNKNOWN,
         })
         .collect();
     TraceSet::build(spans, Arc::new(strings), Quality::default())

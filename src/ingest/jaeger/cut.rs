@@ -26,7 +26,7 @@ use crate::ingest::json_locate::reject_at;
 use crate::ingest::json_records::{Record, parse};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Sink, read_chunks};
-use crate::model::{Location, ProcessServices, ServiceFrom, Span};
+use crate::model::{Location, ProcessServices, ServiceFrom, TracedSpan};
 
 /// Spans per parallel task.
 const SPANS_PER_TASK: usize = 512;
@@ -106,7 +106,7 @@ fn read_span(cut: &json_envelope::Cut<'_>, sink: &mut Sink<'_>) {
         let parts = typed_parts(span)?;
         convert_span(&parts, &context, sink.strings).ok()
     });
-    let converted: Result<Span, Rejected> = match fast {
+    let converted: Result<TracedSpan, Rejected> = match fast {
         Some(span) => Ok(span),
         None => match parse::<Value>(record.bytes) {
             Ok(value) => value_parts(&value)
@@ -120,7 +120,7 @@ fn read_span(cut: &json_envelope::Cut<'_>, sink: &mut Sink<'_>) {
     };
     match converted.and_then(times::checked) {
         Ok(span) => {
-            if span.service_from == ServiceFrom::Process {
+            if span.span.service_from == ServiceFrom::Process {
                 sink.processes.wait();
             }
             let from = sink.spans.len();

@@ -48,7 +48,7 @@ use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, Interner, Location, Nanos, ProcessServices, ServiceFrom, Span, SpanId,
-    SpanKind, SpanLink, Status, Sym, TraceId,
+    SpanKind, SpanLink, Status, Sym, TraceId, TracedSpan,
 };
 
 /// Reads Jaeger JSON exports.
@@ -373,7 +373,7 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         services,
         cut: None,
     };
-    let converted: Vec<Result<Span, Rejected>> = parts
+    let converted: Vec<Result<TracedSpan, Rejected>> = parts
         .iter()
         .map(|p| {
             convert_span(p, &context, sink.strings)
@@ -615,7 +615,7 @@ fn convert_span(
     parts: &Parts<'_>,
     context: &TraceContext<'_>,
     strings: &Interner,
-) -> Result<Span, String> {
+) -> Result<TracedSpan, String> {
     let span_id = parts.span_id.ok_or("span has no \"spanID\"")?;
     let span_id = SpanId::parse(span_id).map_err(|e| format!("bad spanID {span_id:?}: {e}"))?;
     let trace_text = parts
@@ -651,22 +651,24 @@ fn convert_span(
     }
 
     let (service, service_from) = service(parts, context, strings);
-    Ok(Span {
+    Ok(TracedSpan {
         trace_id,
-        span_id,
-        parent_id,
-        start,
-        end,
-        service,
-        name: strings.intern(parts.operation.unwrap_or("unknown")),
-        kind,
-        status,
-        id_sharing: crate::model::IdSharing::Own,
-        service_from,
-        attrs: attrs.finish(strings),
-        links,
-        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
-        origin: crate::model::Origin::UNKNOWN,
+        span: Span {
+            span_id,
+            parent_id,
+            start,
+            end,
+            service,
+            name: strings.intern(parts.operation.unwrap_or("unknown")),
+            kind,
+            status,
+            id_sharing: crate::model::IdSharing::Own,
+            service_from,
+            attrs: attrs.finish(strings),
+            links,
+            trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+            origin: crate::model::Origin::UNKNOWN,
+        },
     })
 }
 

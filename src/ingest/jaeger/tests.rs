@@ -7,13 +7,13 @@ use crate::ingest::test_support::{
 };
 use crate::model::{Quality, TraceSet};
 
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     read_with(&JaegerReader, strings, bytes)
 }
 
-fn by_id<'s>(spans: &'s [Span], id: &str) -> Vec<&'s Span> {
+fn by_id<'s>(spans: &'s [TracedSpan], id: &str) -> Vec<&'s TracedSpan> {
     let id = SpanId::parse(id).unwrap();
-    spans.iter().filter(|s| s.span_id == id).collect()
+    spans.iter().filter(|s| s.span.span_id == id).collect()
 }
 
 #[test]
@@ -24,17 +24,21 @@ fn ui_export_keeps_duplicates_parents_links_and_tags() {
     assert_eq!(quality.unparsable_records, 0);
     let twos = by_id(&spans, "0000000000000002");
     assert_eq!(twos.len(), 2, "both spans sharing an id are emitted");
-    assert!(twos.iter().all(|s| s.parent_id.is_none()));
-    assert_eq!(twos[0].start, 1_485_467_191_639_875_000);
-    assert_eq!(twos[0].duration(), 5_000);
-    assert_eq!(strings.resolve(twos[0].service), "service-x");
-    assert_eq!(twos[1].status, Status::Error);
-    let peer = twos[1].attrs().peer_service.map(|s| strings.resolve(s));
+    assert!(twos.iter().all(|s| s.span.parent_id.is_none()));
+    assert_eq!(twos[0].span.start, 1_485_467_191_639_875_000);
+    assert_eq!(twos[0].span.duration(), 5_000);
+    assert_eq!(strings.resolve(twos[0].span.service), "service-x");
+    assert_eq!(twos[1].span.status, Status::Error);
+    let peer = twos[1]
+        .span
+        .attrs()
+        .peer_service
+        .map(|s| strings.resolve(s));
     assert_eq!(peer, Some("service-y"));
 
     let four = by_id(&spans, "0000000000000004")[0];
     assert_eq!(
-        four.parent_id,
+        four.span.parent_id,
         SpanId::parse("2").ok(),
         "CHILD_OF in this trace wins"
     );
@@ -43,14 +47,17 @@ fn ui_export_keeps_duplicates_parents_links_and_tags() {
         span_id: SpanId::parse("ff").unwrap(),
     };
     assert_eq!(
-        four.links.as_deref().map(Vec::as_slice),
+        four.span.links.as_deref().map(Vec::as_slice),
         Some(&[ff][..]),
         "the other trace's ref is a link"
     );
-    assert_eq!(strings.resolve(four.service), "service-y");
-    assert_eq!(by_id(&spans, "5")[0].parent_id, SpanId::parse("4").ok());
-    assert_eq!(by_id(&spans, "5")[0].duration(), 4_000);
-    assert!(spans.iter().all(|s| s.trace_label.is_none()));
+    assert_eq!(strings.resolve(four.span.service), "service-y");
+    assert_eq!(
+        by_id(&spans, "5")[0].span.parent_id,
+        SpanId::parse("4").ok()
+    );
+    assert_eq!(by_id(&spans, "5")[0].span.duration(), 4_000);
+    assert!(spans.iter().all(|s| s.span.trace_label.is_none()));
 
     let set = TraceSet::build(spans, strings, quality);
     assert_eq!(set.traces.len(), 1);
@@ -108,10 +115,10 @@ fn crisp_traces_read_with_their_extra_keys() {
         .iter()
         .map(|s| {
             (
-                strings.resolve(s.service),
-                strings.resolve(s.name),
-                s.start,
-                s.end,
+                strings.resolve(s.span.service),
+                strings.resolve(s.span.name),
+                s.span.start,
+                s.span.end,
             )
         })
         .collect();
@@ -119,12 +126,12 @@ fn crisp_traces_read_with_their_extra_keys() {
     assert!(names.contains(&("S2", "O2", 10_000, 60_000)), "{names:?}");
     let child = spans
         .iter()
-        .find(|s| strings.resolve(s.name) == "O2")
+        .find(|s| strings.resolve(s.span.name) == "O2")
         .unwrap();
-    assert_eq!(child.parent_id, Some(spans[0].span_id));
+    assert_eq!(child.span.parent_id, Some(spans[0].span.span_id));
 
     let (spans, _) = read(&strings, &oracle("crisp/err_pattern1/err1.json")).unwrap();
-    assert!(spans.iter().all(|s| s.status == Status::Error));
+    assert!(spans.iter().all(|s| s.span.status == Status::Error));
 }
 
 #[test]
@@ -163,12 +170,12 @@ fn jaeger_ui_self_time_traces_read() {
     )
     .unwrap();
     let root = by_id(&spans, "150c193cf155b46b")[0];
-    assert_eq!(root.parent_id, None);
-    assert_eq!(strings.resolve(root.service), "api-gateway");
-    assert_eq!(root.duration(), 4_902_000);
+    assert_eq!(root.span.parent_id, None);
+    assert_eq!(strings.resolve(root.span.service), "api-gateway");
+    assert_eq!(root.span.duration(), 4_902_000);
     let query = by_id(&spans, "622a5079b565623e")[0];
-    assert_eq!(query.parent_id, SpanId::parse("e821b549888cbc3b").ok());
-    assert_eq!(strings.resolve(query.service), "customers-service");
+    assert_eq!(query.span.parent_id, SpanId::parse("e821b549888cbc3b").ok());
+    assert_eq!(strings.resolve(query.span.service), "customers-service");
 }
 
 #[test]
@@ -188,7 +195,7 @@ fn critical_path_cases_with_text_ids_read() {
         let (spans, quality) = read(&strings, &bytes).unwrap();
         assert_eq!(quality.unparsable_records, 0, "{name}");
         assert!(spans.len() >= 2, "{name}");
-        let label = spans[0].trace_label.map(|l| strings.resolve(l));
+        let label = spans[0].span.trace_label.map(|l| strings.resolve(l));
         assert_eq!(
             label,
             case["trace"]["data"][0]["traceID"].as_str(),
@@ -202,20 +209,29 @@ fn critical_path_cases_with_text_ids_read() {
     let bytes = serde_json::to_vec(&cases["test1"]["trace"]).unwrap();
     let (spans, _) = read(&strings, &bytes).unwrap();
     let c = by_id(&spans, "span-C")[0];
-    assert_eq!((c.start, c.end, c.parent_id), (1_000, 101_000, None));
-    assert_eq!(by_id(&spans, "span-E")[0].parent_id, Some(c.span_id));
-    assert_eq!(by_id(&spans, "span-D")[0].parent_id, Some(c.span_id));
-    assert_eq!(strings.resolve(c.service), "customers-service");
+    assert_eq!(
+        (c.span.start, c.span.end, c.span.parent_id),
+        (1_000, 101_000, None)
+    );
+    assert_eq!(
+        by_id(&spans, "span-E")[0].span.parent_id,
+        Some(c.span.span_id)
+    );
+    assert_eq!(
+        by_id(&spans, "span-D")[0].span.parent_id,
+        Some(c.span.span_id)
+    );
+    assert_eq!(strings.resolve(c.span.service), "customers-service");
 
     let bytes = serde_json::to_vec(&cases["test5"]["trace"]).unwrap();
     let (spans, _) = read(&strings, &bytes).unwrap();
     let b = by_id(&spans, "span-B")[0];
     assert_eq!(
-        b.parent_id,
+        b.span.parent_id,
         SpanId::parse("span-A").ok(),
         "FOLLOWS_FROM is a parent"
     );
-    assert_eq!(b.kind, SpanKind::Consumer);
+    assert_eq!(b.span.kind, SpanKind::Consumer);
 }
 
 #[test]
@@ -238,9 +254,9 @@ fn bad_spans_are_skipped_at_their_line() {
     assert_eq!(quality.unparsable_records, 1);
     assert_eq!(quality.examples[0].location, Location::Line(6));
     assert!(quality.examples[0].message.contains("startTime"));
-    assert_eq!((spans[1].start, spans[1].end), (7_000, 9_000));
-    assert_eq!(strings.resolve(spans[1].service), "own");
-    assert_eq!(strings.resolve(spans[1].name), "unknown");
+    assert_eq!((spans[1].span.start, spans[1].span.end), (7_000, 9_000));
+    assert_eq!(strings.resolve(spans[1].span.service), "own");
+    assert_eq!(strings.resolve(spans[1].span.name), "unknown");
 }
 
 #[test]
@@ -258,7 +274,7 @@ fn json_lines_of_traces_and_envelopes() {
     let (spans, quality) = read(&strings, lines.as_bytes()).unwrap();
     assert_eq!(spans.len(), 2);
     assert_eq!(spans[0].trace_id, TraceId(1));
-    assert_eq!(strings.resolve(spans[0].service), "unknown");
+    assert_eq!(strings.resolve(spans[0].span.service), "unknown");
     let located: Vec<_> = quality
         .examples
         .iter()
@@ -285,15 +301,15 @@ fn tags_set_kind_status_and_attributes() {
     ]}"#;
     let strings = Interner::new();
     let (spans, _) = read(&strings, doc).unwrap();
-    assert_eq!(spans[0].kind, SpanKind::Client);
-    assert_eq!(spans[0].status, Status::Error);
+    assert_eq!(spans[0].span.kind, SpanKind::Client);
+    assert_eq!(spans[0].span.status, Status::Error);
     assert_eq!(
-        spans[0].attrs().db_system.map(|s| strings.resolve(s)),
+        spans[0].span.attrs().db_system.map(|s| strings.resolve(s)),
         Some("postgresql")
     );
-    assert_eq!(spans[1].status, Status::Ok);
-    assert!(spans[1].attrs.is_none());
-    assert_eq!(spans[2].status, Status::Error);
+    assert_eq!(spans[1].span.status, Status::Ok);
+    assert!(spans[1].span.attrs.is_none());
+    assert_eq!(spans[2].span.status, Status::Error);
 }
 
 #[test]
@@ -354,7 +370,7 @@ fn envelope_traces_are_read_in_order_and_located_by_line() {
 
 /// Every trace of `bytes` (an envelope or array of traces) read through the
 /// typed model and through the generic `Value` path.
-fn both_paths(bytes: &[u8]) -> Vec<(Vec<Span>, Vec<Span>)> {
+fn both_paths(bytes: &[u8]) -> Vec<(Vec<TracedSpan>, Vec<TracedSpan>)> {
     let value: Value = serde_json::from_slice(bytes).unwrap();
     let traces = match &value {
         Value::Object(o) if o.contains_key("spans") => vec![value.clone()],
@@ -411,7 +427,7 @@ fn a_trace_the_typed_model_cannot_hold_goes_the_general_way() {
     let strings = Interner::new();
     let (spans, quality) = read(&strings, doc).unwrap();
     assert_eq!(spans.len(), 1);
-    assert_eq!(strings.resolve(spans[0].service), "svc");
+    assert_eq!(strings.resolve(spans[0].span.service), "svc");
     assert_eq!(quality.unparsable_records, 1);
     assert_eq!(quality.examples[0].location, Location::Line(3));
 }
@@ -454,7 +470,7 @@ fn a_large_envelope_is_read_a_window_at_a_time_as_it_is_whole() {
     let (whole, quality) = read(&strings, doc.as_bytes()).unwrap();
     assert_eq!(whole.len(), 5999);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     // The bad span and the reported error, each at its line.
     let got = &streamed.set.quality;
     assert_eq!(got.unparsable_records, quality.unparsable_records);
@@ -492,7 +508,10 @@ fn members_before_the_data_array_are_read_and_the_traces_a_window_at_a_time() {
     let (streamed, whole, quality, _) = read_both_ways(&JaegerReader, &sorted, framing);
     assert_eq!(whole.len(), 5999);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert!(located(spans) == located(whole.iter()), "spans differ");
+    assert!(
+        located(spans) == located(whole.iter().map(|s| &s.span)),
+        "spans differ"
+    );
     let got = &streamed.set.quality;
     assert_eq!(got.unparsable_records, 2);
     let counted = |q: &Quality| {
@@ -586,7 +605,7 @@ fn the_typed_path_refuses_what_the_general_path_refuses() {
         bytes: fine.as_bytes(),
     };
     assert!(read_typed_trace(&record, &mut sink), "{fine}");
-    assert_eq!(strings.resolve(sink.spans[0].service), "svc");
+    assert_eq!(strings.resolve(sink.spans[0].span.service), "svc");
     // A tag read by critpath is read whichever member comes first.
     let server = trace(
         r#", "tags": [{"value": "server", "key": "span.kind"}, {"value": {"x": 1}, "key": "n"}]"#,
@@ -598,7 +617,7 @@ fn the_typed_path_refuses_what_the_general_path_refuses() {
         bytes: server.as_bytes(),
     };
     assert!(read_typed_trace(&record, &mut sink), "{server}");
-    assert_eq!(sink.spans[0].kind, SpanKind::Server);
+    assert_eq!(sink.spans[0].span.kind, SpanKind::Server);
 }
 
 #[test]
@@ -653,7 +672,7 @@ fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let (streamed, whole, quality, _) = read_both_ways(&JaegerReader, &doc, framing);
     assert_eq!(whole.len(), 5999);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 8 * 2499 + 4);
 }
 
@@ -702,19 +721,24 @@ fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
     // Its spans waited for the processes after them: it was cut.
     assert!(streamed.processes.any_waiting());
     assert_eq!(whole.len(), 9000);
-    let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
+    let spans: Vec<(TraceId, &Span)> = streamed
+        .set
+        .traces
+        .iter()
+        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
+        .collect();
     let named = |spans: &mut dyn Iterator<Item = (TraceId, u64, String)>| {
         let mut all: Vec<(TraceId, u64, String)> = spans.collect();
         all.sort();
         all
     };
-    let got = named(&mut spans.iter().map(|s| {
+    let got = named(&mut spans.iter().map(|&(trace, s)| {
         let service = streamed.set.strings.resolve(s.service).to_string();
-        (s.trace_id, s.span_id.0, service)
+        (trace, s.span_id.0, service)
     }));
     let want = named(&mut whole.iter().map(|s| {
-        let service = strings.resolve(s.service).to_string();
-        (s.trace_id, s.span_id.0, service)
+        let service = strings.resolve(s.span.service).to_string();
+        (s.trace_id, s.span.span_id.0, service)
     }));
     assert!(got == want, "the spans or their services differ");
     let service_of = |id: u64| {
@@ -738,14 +762,15 @@ fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
     let abc = TraceId::parse("abc").unwrap().0;
     let misplaced = spans
         .iter()
-        .filter(|s| s.trace_id == abc)
-        .filter(|s| s.origin.location() != Some(Location::Line(3 + s.span_id.0)))
+        .filter(|&&(trace, s)| {
+            trace == abc && s.origin.location() != Some(Location::Line(3 + s.span_id.0))
+        })
         .count();
     assert_eq!(misplaced, 0);
     assert!(
         spans
             .iter()
-            .all(|s| s.service_from == crate::model::ServiceFrom::Own)
+            .all(|(_, s)| s.service_from == crate::model::ServiceFrom::Own)
     );
     assert_counted_alike(&streamed.set.quality, &quality, 1, 303);
 }
@@ -774,11 +799,12 @@ fn a_bare_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
             streamed.set.strings.resolve(s.service).to_string(),
         )
     }));
-    let want = named(
-        &mut whole
-            .iter()
-            .map(|s| (s.span_id.0, strings.resolve(s.service).to_string())),
-    );
+    let want = named(&mut whole.iter().map(|s| {
+        (
+            s.span.span_id.0,
+            strings.resolve(s.span.service).to_string(),
+        )
+    }));
     assert!(got == want, "the spans or their services differ");
     assert_counted_alike(&streamed.set.quality, &quality, 1, 303);
 }
@@ -826,7 +852,12 @@ fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
     assert!(streamed.processes.any_waiting());
     // Less the span without a start, plus the envelope's second trace.
     assert_eq!(whole.len(), 8999 + 1 + 2);
-    let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
+    let spans: Vec<(TraceId, &Span)> = streamed
+        .set
+        .traces
+        .iter()
+        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
+        .collect();
     let named = |all: Vec<(TraceId, u64, String, Option<Location>)>| {
         let mut all = all;
         all.sort_by_key(|(t, i, ..)| (*t, *i));
@@ -835,9 +866,9 @@ fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
     let got = named(
         spans
             .iter()
-            .map(|s| {
+            .map(|&(trace, s)| {
                 let service = streamed.set.strings.resolve(s.service).to_string();
-                (s.trace_id, s.span_id.0, service, s.origin.location())
+                (trace, s.span_id.0, service, s.origin.location())
             })
             .collect(),
     );
@@ -845,8 +876,13 @@ fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
         whole
             .iter()
             .map(|s| {
-                let service = strings.resolve(s.service).to_string();
-                (s.trace_id, s.span_id.0, service, s.origin.location())
+                let service = strings.resolve(s.span.service).to_string();
+                (
+                    s.trace_id,
+                    s.span.span_id.0,
+                    service,
+                    s.span.origin.location(),
+                )
             })
             .collect(),
     );

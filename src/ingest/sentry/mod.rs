@@ -63,7 +63,7 @@ use super::json_strict::Object;
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, Count, IdError, Interner, Location, Nanos, Span, SpanExample, SpanId,
-    SpanKind, SpanLink, Status, Sym, TraceId, shape_cache,
+    SpanKind, SpanLink, Status, Sym, TraceId, TracedSpan, shape_cache,
 };
 use naming::{describe, kind};
 use time::timestamp_nanos;
@@ -453,7 +453,7 @@ fn read_event(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, si
     if let Some(trace) = trace {
         match root_span(event, trace, parsed.clone(), service, strings) {
             Ok(span) => {
-                root = Some(span.span_id);
+                root = Some(span.span.span_id);
                 sink.spans.push(span);
             }
             Err(message) => skip_at(sink, record, path, format!("transaction root: {message}")),
@@ -526,11 +526,12 @@ fn adopt_orphans<'p>(
 ) {
     let own: rustc_hash::FxHashSet<SpanId> = sink.spans[first..]
         .iter()
-        .map(|s| s.span_id)
+        .map(|s| s.span.span_id)
         .chain([root])
         .collect();
     for (k, &i) in read.iter().enumerate() {
-        let span = &sink.spans[first + k];
+        let read = &sink.spans[first + k];
+        let span = &read.span;
         if span.span_id == root || span.parent_id.is_some_and(|p| own.contains(&p)) {
             continue;
         }
@@ -540,7 +541,7 @@ fn adopt_orphans<'p>(
             ),
             None => format!("names no parent; put under its event's root {root}"),
         };
-        let ids = ids_of(span);
+        let ids = ids_of(read);
         count_span(
             sink,
             record,
@@ -548,15 +549,15 @@ fn adopt_orphans<'p>(
             ids,
             (Count::SentryOrphanSpans, message),
         );
-        sink.spans[first + k].parent_id = Some(root);
+        sink.spans[first + k].span.parent_id = Some(root);
     }
 }
 
 /// A span's trace id, trace label and span id.
 type Ids = (TraceId, Option<Sym>, SpanId);
 
-fn ids_of(span: &Span) -> Ids {
-    (span.trace_id, span.trace_label, span.span_id)
+fn ids_of(read: &TracedSpan) -> Ids {
+    (read.trace_id, read.span.trace_label, read.span.span_id)
 }
 
 /// Counts a problem of the span with `ids`, read at `path` of `record`,
@@ -593,13 +594,14 @@ fn count_span(
 /// orphans with no common parent.
 fn implicit_root(
     event: &EventParts<'_>,
-    spans: &[Span],
+    spans: &[TracedSpan],
     service: Sym,
     strings: &Interner,
-) -> Option<Span> {
-    let own: rustc_hash::FxHashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+) -> Option<TracedSpan> {
+    let own: rustc_hash::FxHashSet<SpanId> = spans.iter().map(|s| s.span.span_id).collect();
     let mut outside = spans.iter().filter_map(|s| {
-        s.parent_id
+        s.span
+            .parent_id
             .filter(|p| !own.contains(p))
             .map(|p| (s.trace_id, p))
     });
@@ -609,22 +611,24 @@ fn implicit_root(
     }
     let name = event.transaction.or(event.title).unwrap_or("unknown");
     let template = spans.first()?;
-    Some(Span {
+    Some(TracedSpan {
         trace_id,
-        span_id: parent,
-        parent_id: None,
-        start: time(event.start, "start_timestamp").ok()?,
-        end: time(event.end, "timestamp").ok()?,
-        service,
-        name: strings.intern(name),
-        kind: SpanKind::Internal,
-        status: Status::Unset,
-        id_sharing: crate::model::IdSharing::Own,
-        service_from: crate::model::ServiceFrom::Own,
-        attrs: None,
-        links: None,
-        trace_label: template.trace_label,
-        origin: crate::model::Origin::UNKNOWN,
+        span: Span {
+            span_id: parent,
+            parent_id: None,
+            start: time(event.start, "start_timestamp").ok()?,
+            end: time(event.end, "timestamp").ok()?,
+            service,
+            name: strings.intern(name),
+            kind: SpanKind::Internal,
+            status: Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
+            service_from: crate::model::ServiceFrom::Own,
+            attrs: None,
+            links: None,
+            trace_label: template.span.trace_label,
+            origin: crate::model::Origin::UNKNOWN,
+        },
     })
 }
 
@@ -672,7 +676,7 @@ fn root_span(
     parsed: Option<ParsedTrace<'_>>,
     service: Sym,
     strings: &Interner,
-) -> Result<Span, String> {
+) -> Result<TracedSpan, String> {
     let (trace_text, parsed) = parsed.ok_or("contexts.trace has no trace_id")?;
     let span_text = trace.span_id.ok_or("contexts.trace has no span_id")?;
     let op = trace.op;
@@ -683,7 +687,8 @@ fn root_span(
         .unwrap_or("unknown");
     let mut attrs = AttrsBuilder::default();
     add_members(&mut attrs, strings, &trace.data);
-    Ok(Span {
+    let TracedSpan { trace_id, span } = ids(trace_text, parsed, span_text, service, strings)?;
+    let span = Span {
         parent_id: trace.parent_span_id.and_then(SpanId::parse_parent),
         start: time(event.start, "start_timestamp")?,
         end: time(event.end, "timestamp")?,
@@ -693,8 +698,9 @@ fn root_span(
         status: status(trace.status),
         attrs: attrs.finish(strings),
         links: links(&trace.links),
-        ..ids(trace_text, parsed, span_text, service, strings)?
-    })
+        ..span
+    };
+    Ok(TracedSpan { trace_id, span })
 }
 
 /// Keeps the attributes among `members`, as
@@ -715,7 +721,7 @@ fn child_span(
     event_trace: Option<EventTrace<'_>>,
     service: Sym,
     strings: &Interner,
-) -> Result<Span, String> {
+) -> Result<TracedSpan, String> {
     let span_text = span.span_id.ok_or("span has no span_id")?;
     let (trace_text, parsed) = match (event_trace, span.trace_id) {
         (Some((text, id, is_hex)), _) => (text, Ok((id, is_hex))),
@@ -747,7 +753,11 @@ fn child_span(
             attrs.imply(strings, slot, text);
         }
     }
-    Ok(Span {
+    let TracedSpan {
+        trace_id,
+        span: read,
+    } = ids(trace_text, parsed, span_text, service, strings)?;
+    let read = Span {
         parent_id: span.parent_span_id.and_then(SpanId::parse_parent),
         start: time(span.start, "start_timestamp")?,
         end: time(span.end, "timestamp")?,
@@ -757,7 +767,11 @@ fn child_span(
         status: status(span.status),
         attrs: attrs.finish(strings),
         links: links(&span.links),
-        ..ids(trace_text, parsed, span_text, service, strings)?
+        ..read
+    };
+    Ok(TracedSpan {
+        trace_id,
+        span: read,
     })
 }
 
@@ -772,26 +786,28 @@ fn ids(
     span_text: &str,
     placeholder: Sym,
     strings: &Interner,
-) -> Result<Span, String> {
+) -> Result<TracedSpan, String> {
     let (trace_id, is_hex) = parsed.map_err(|e| format!("bad trace_id {trace_text:?}: {e}"))?;
     let span_id =
         SpanId::parse(span_text).map_err(|e| format!("bad span_id {span_text:?}: {e}"))?;
-    Ok(Span {
+    Ok(TracedSpan {
         trace_id,
-        span_id,
-        parent_id: None,
-        start: 0,
-        end: 0,
-        service: placeholder,
-        name: placeholder,
-        kind: SpanKind::Unspecified,
-        status: Status::Unset,
-        id_sharing: crate::model::IdSharing::Own,
-        service_from: crate::model::ServiceFrom::Own,
-        attrs: None,
-        links: None,
-        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
-        origin: crate::model::Origin::UNKNOWN,
+        span: Span {
+            span_id,
+            parent_id: None,
+            start: 0,
+            end: 0,
+            service: placeholder,
+            name: placeholder,
+            kind: SpanKind::Unspecified,
+            status: Status::Unset,
+            id_sharing: crate::model::IdSharing::Own,
+            service_from: crate::model::ServiceFrom::Own,
+            attrs: None,
+            links: None,
+            trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+            origin: crate::model::Origin::UNKNOWN,
+        },
     })
 }
 

@@ -5,7 +5,7 @@ use crate::ingest::test_support::{self, read_with};
 use crate::model::Quality;
 use std::path::Path;
 
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     read_with(&SentryReader, strings, bytes)
 }
 
@@ -13,9 +13,9 @@ fn oracle(name: &str) -> Vec<u8> {
     test_support::oracle(&format!("sentry/{name}"))
 }
 
-fn by_id<'s>(spans: &'s [Span], id: &str) -> &'s Span {
+fn by_id<'s>(spans: &'s [TracedSpan], id: &str) -> &'s TracedSpan {
     let id = SpanId::parse(id).unwrap();
-    spans.iter().find(|s| s.span_id == id).unwrap()
+    spans.iter().find(|s| s.span.span_id == id).unwrap()
 }
 
 #[test]
@@ -74,42 +74,42 @@ fn django_n_plus_one_root_orphans_and_late_child() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("n-plus-one-in-django-index-view.json")).unwrap();
     let root = by_id(&spans, "1756e116945a4360");
-    assert_eq!(strings.resolve(root.name), "/books/");
-    assert_eq!(root.kind, SpanKind::Server);
-    assert_eq!(root.status, Status::Ok);
-    assert_eq!(root.parent_id, SpanId::parse("d71f841b69164c33").ok());
+    assert_eq!(strings.resolve(root.span.name), "/books/");
+    assert_eq!(root.span.kind, SpanKind::Server);
+    assert_eq!(root.span.status, Status::Ok);
+    assert_eq!(root.span.parent_id, SpanId::parse("d71f841b69164c33").ok());
     assert_eq!(
-        (root.start, root.end),
+        (root.span.start, root.span.end),
         (1_661_957_869_624_976_000, 1_661_957_873_995_835_000)
     );
     assert_eq!(
-        strings.resolve(root.service),
+        strings.resolve(root.span.service),
         "unknown",
         "no project, server or sdk"
     );
     // The middleware chain hangs off a span that is not in the file; it is
     // put under the transaction, as Sentry's span tree shows it.
     let first = by_id(&spans, "97b250f72d59f230");
-    assert_eq!(first.parent_id, Some(root.span_id));
+    assert_eq!(first.span.parent_id, Some(root.span.span_id));
     // This child really ends 2,000 s after its parent; keep its times.
     let late = by_id(&spans, "b33db57efd994615");
-    assert_eq!(late.parent_id, SpanId::parse("82428e8ef4c5a539").ok());
+    assert_eq!(late.span.parent_id, SpanId::parse("82428e8ef4c5a539").ok());
     assert_eq!(
-        (late.start, late.end),
+        (late.span.start, late.span.end),
         (1_661_957_871_249_481_000, 1_661_959_871_418_989_000)
     );
     assert_eq!(
-        by_id(&spans, "82428e8ef4c5a539").end,
+        by_id(&spans, "82428e8ef4c5a539").span.end,
         1_661_957_871_585_034_000
     );
-    assert_eq!(late.kind, SpanKind::Client);
-    let statement = late.attrs().shape.map(|s| strings.resolve(s.text));
+    assert_eq!(late.span.kind, SpanKind::Client);
+    let statement = late.span.attrs().shape.map(|s| strings.resolve(s.text));
     assert!(
         statement.is_some_and(|s| s.starts_with("SELECT VERSION()")),
         "{statement:?}"
     );
     let offender = by_id(&spans, "b8be6138369491dd");
-    assert!(strings.resolve(offender.name).starts_with("db SELECT"));
+    assert!(strings.resolve(offender.span.name).starts_with("db SELECT"));
 }
 
 #[test]
@@ -190,19 +190,22 @@ fn synthetic_cases_emit_every_duplicate() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("synthetic-detector-cases.json")).unwrap();
     let shared = SpanId::parse("bbbbbbbbbbbbbbbb").unwrap();
-    assert_eq!(spans.iter().filter(|s| s.span_id == shared).count(), 154);
+    assert_eq!(
+        spans.iter().filter(|s| s.span.span_id == shared).count(),
+        154
+    );
     // create_event sets project_id 1; it wins over sdk.name.
-    assert!(spans.iter().all(|s| strings.resolve(s.service) == "1"));
+    assert!(spans.iter().all(|s| strings.resolve(s.span.service) == "1"));
     // Every span hangs off `aaaa…`, which becomes the implicit root of the
     // events that have times of their own.
     let root = SpanId::parse("aaaaaaaaaaaaaaaa").ok();
-    let (roots, children): (Vec<&Span>, Vec<&Span>) =
-        spans.iter().partition(|s| s.span_id == root.unwrap());
+    let (roots, children): (Vec<&TracedSpan>, Vec<&TracedSpan>) =
+        spans.iter().partition(|s| s.span.span_id == root.unwrap());
     assert_eq!(roots.len(), 5);
-    assert!(roots.iter().all(|s| s.parent_id.is_none()));
-    assert!(children.iter().all(|s| s.parent_id == root));
+    assert!(roots.iter().all(|s| s.span.parent_id.is_none()));
+    assert!(children.iter().all(|s| s.span.parent_id == root));
     assert_eq!(
-        (spans[1].start, spans[1].end),
+        (spans[1].span.start, spans[1].span.end),
         (1_000_000_000, 2_000_000_000)
     );
 }
@@ -211,26 +214,26 @@ fn synthetic_cases_emit_every_duplicate() {
 fn http_calls_are_named_by_shape() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("consecutive-http-basic.json")).unwrap();
-    let calls: Vec<&Span> = spans
+    let calls: Vec<&TracedSpan> = spans
         .iter()
-        .filter(|s| strings.resolve(s.name) == "http.client GET https://my-api.io/api/users?*")
+        .filter(|s| strings.resolve(s.span.name) == "http.client GET https://my-api.io/api/users?*")
         .collect();
     assert_eq!(calls.len(), 6);
     let call = by_id(&spans, "96e0ae187b5481a1");
-    assert_eq!(call.kind, SpanKind::Client);
+    assert_eq!(call.span.kind, SpanKind::Client);
     // The method GET and a URL https://my-api.io/api/users?page=...
     assert_eq!(
-        call.attrs().shape.map(|s| strings.resolve(s.text)),
+        call.span.attrs().shape.map(|s| strings.resolve(s.text)),
         Some("GET https://my-api.io/api/users?*")
     );
-    let host = call.attrs().url_host.map(|s| strings.resolve(s));
+    let host = call.span.attrs().url_host.map(|s| strings.resolve(s));
     assert_eq!(host, Some("my-api.io"));
-    assert_eq!(strings.resolve(call.service), "4504758516121600");
+    assert_eq!(strings.resolve(call.span.service), "4504758516121600");
     let root = by_id(&spans, "90747d4310a2a358");
-    assert_eq!(strings.resolve(root.name), "/");
-    assert_eq!(root.kind, SpanKind::Internal, "op pageload");
+    assert_eq!(strings.resolve(root.span.name), "/");
+    assert_eq!(root.span.kind, SpanKind::Internal, "op pageload");
     assert_eq!(
-        root.status,
+        root.span.status,
         Status::Unset,
         "status unknown is not a failure"
     );
@@ -244,7 +247,7 @@ fn service_fallback_order() {
             r#"{{"event_id":"e","spans":[{{"span_id":"1","trace_id":"2","start_timestamp":1,"timestamp":2}}],{event}}}"#
         );
         let (spans, _) = read(&strings, doc.as_bytes()).unwrap();
-        strings.resolve(spans[0].service).to_string()
+        strings.resolve(spans[0].span.service).to_string()
     };
     let all =
         r#""project":7,"project_name":"shop","server_name":"web-1","sdk":{"name":"sentry.python"}"#;
@@ -282,7 +285,7 @@ fn api_export_with_entries_and_text_times() {
     let (spans, quality) = read(&strings, doc).unwrap();
     assert_eq!(spans.len(), 4);
     assert_eq!(
-        (spans[2].status, spans[3].status),
+        (spans[2].span.status, spans[3].span.status),
         (Status::Unset, Status::Error)
     );
     // dd and ee name no parent: they go under the transaction, counted.
@@ -290,23 +293,29 @@ fn api_export_with_entries_and_text_times() {
     assert!(
         spans[2..]
             .iter()
-            .all(|s| s.parent_id == Some(spans[0].span_id))
+            .all(|s| s.span.parent_id == Some(spans[0].span.span_id))
     );
     let orphan = &quality.span_examples[&Count::SentryOrphanSpans][0];
     assert_eq!(orphan.location, Some(Location::Line(11)));
     assert_eq!(orphan.trace_id, "t-1", "the trace's own text");
     let root = &spans[0];
-    assert_eq!(strings.resolve(root.name), "GET /x");
-    assert_eq!(strings.resolve(root.service), "backend");
-    assert_eq!((root.start, root.end), (1_500_000_000, 3_000_000_000));
-    assert_eq!(root.status, Status::Error);
-    assert_eq!(root.trace_label.map(|l| strings.resolve(l)), Some("t-1"));
+    assert_eq!(strings.resolve(root.span.name), "GET /x");
+    assert_eq!(strings.resolve(root.span.service), "backend");
+    assert_eq!(
+        (root.span.start, root.span.end),
+        (1_500_000_000, 3_000_000_000)
+    );
+    assert_eq!(root.span.status, Status::Error);
+    assert_eq!(
+        root.span.trace_label.map(|l| strings.resolve(l)),
+        Some("t-1")
+    );
     assert_eq!(
         spans[1].trace_id, root.trace_id,
         "spans inherit the event's trace"
     );
     assert_eq!(
-        (spans[1].kind, spans[1].status),
+        (spans[1].span.kind, spans[1].span.status),
         (SpanKind::Producer, Status::Ok)
     );
     assert_eq!(quality.unparsable_records, 1);
@@ -330,7 +339,10 @@ fn lines_arrays_and_non_transactions() {
     let strings = Interner::new();
     let (spans, quality) = read(&strings, lines.as_bytes()).unwrap();
     assert_eq!(spans.len(), 2);
-    assert_eq!(spans[1].parent_id, None, "an all-zero parent id means none");
+    assert_eq!(
+        spans[1].span.parent_id, None,
+        "an all-zero parent id means none"
+    );
     let located: Vec<_> = quality
         .examples
         .iter()
@@ -409,7 +421,7 @@ fn a_large_array_of_events_is_read_a_window_at_a_time_as_it_is_whole() {
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         test_support::located(spans),
-        test_support::located(whole.iter())
+        test_support::located(whole.iter().map(|s| &s.span))
     );
     test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 1 + 3 * 1499 + 3);
 }
@@ -431,7 +443,7 @@ fn json_lines_with_an_array_longer_than_a_window_read_as_whole() {
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         test_support::located(spans),
-        test_support::located(whole.iter())
+        test_support::located(whole.iter().map(|s| &s.span))
     );
     test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 2);
 }

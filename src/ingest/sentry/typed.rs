@@ -493,7 +493,7 @@ mod tests {
     use super::*;
     use crate::ingest::json_records::{Record, parse};
     use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
-    use crate::model::{Interner, Quality, Span as ModelSpan};
+    use crate::model::{Interner, Quality, TracedSpan};
     use serde_json::json;
 
     /// The Sentry reader with the typed path turned off.
@@ -517,7 +517,7 @@ mod tests {
         }
     }
 
-    type Read = Result<(Vec<ModelSpan>, Quality), String>;
+    type Read = Result<(Vec<TracedSpan>, Quality), String>;
 
     fn read(reader: &dyn Reader, strings: &Interner, bytes: &[u8], window: bool) -> Read {
         let input = Input {

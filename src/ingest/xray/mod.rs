@@ -55,6 +55,7 @@ use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, Attrs, AttrsBuilder, Interner, Location, Span, SpanId, SpanKind, Status, Sym, TraceId,
+    TracedSpan,
 };
 
 /// Reads X-Ray `BatchGetTraces` output and segment documents.
@@ -388,7 +389,7 @@ impl Reading<'_, '_, '_> {
             spans
                 .into_iter()
                 .map(times::checked)
-                .collect::<Result<Vec<Span>, Rejected>>()
+                .collect::<Result<Vec<TracedSpan>, Rejected>>()
         });
         match checked {
             Ok(spans) => {
@@ -397,8 +398,8 @@ impl Reading<'_, '_, '_> {
                 if subsegment {
                     // Its service is its parent's, found when its trace is
                     // built, wherever the parent was read.
-                    for span in &mut self.sink.spans[from..] {
-                        span.service_from = crate::model::ServiceFrom::Parent;
+                    for read in &mut self.sink.spans[from..] {
+                        read.span.service_from = crate::model::ServiceFrom::Parent;
                     }
                 }
             }
@@ -469,7 +470,7 @@ fn convert(
     strings: &Interner,
     parent: Option<SpanId>,
     role: Role,
-    out: &mut Vec<Span>,
+    out: &mut Vec<TracedSpan>,
     depth: usize,
 ) -> Result<(), String> {
     let what = if role == Role::Segment {
@@ -503,22 +504,24 @@ fn convert(
         Status::Unset
     };
     let (name, attrs) = describe(doc, own_name, role, remote, strings);
-    out.push(Span {
+    out.push(TracedSpan {
         trace_id: context.trace_id,
-        span_id,
-        parent_id: parent,
-        start,
-        end,
-        service: context.service,
-        name,
-        kind,
-        status,
-        id_sharing: crate::model::IdSharing::Own,
-        service_from: crate::model::ServiceFrom::Own,
-        attrs,
-        links: None,
-        trace_label: context.label,
-        origin: crate::model::Origin::UNKNOWN,
+        span: Span {
+            span_id,
+            parent_id: parent,
+            start,
+            end,
+            service: context.service,
+            name,
+            kind,
+            status,
+            id_sharing: crate::model::IdSharing::Own,
+            service_from: crate::model::ServiceFrom::Own,
+            attrs,
+            links: None,
+            trace_label: context.label,
+            origin: crate::model::Origin::UNKNOWN,
+        },
     });
     if let Some(Value::Array(subsegments)) = doc.get("subsegments") {
         if depth >= MAX_DEPTH {

@@ -2,14 +2,14 @@
 //! hand-made documents.
 
 use super::*;
-use crate::ingest::test_support::{oracle, read_with};
+use crate::ingest::test_support::{oracle, per_trace, read_with};
 use crate::model::{Quality, ShapeKind, TraceSet, adopt_parent_services};
 
 /// The spans of `bytes` with the services their subsegment documents take
 /// from their parents, as building their traces gives them.
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     let (mut spans, quality) = read_with(&XrayReader, strings, bytes)?;
-    adopt_parent_services(&mut spans, strings);
+    per_trace(&mut spans, |spans| adopt_parent_services(spans, strings));
     Ok((spans, quality))
 }
 
@@ -28,42 +28,42 @@ fn cli_example_gives_segment_aws_call_and_inferred_segment() {
     assert!(
         spans
             .iter()
-            .all(|s| s.trace_id == trace && s.trace_label.is_none())
+            .all(|s| s.trace_id == trace && s.span.trace_label.is_none())
     );
 
     let root = &spans[0];
-    assert_eq!(root.span_id, id("54aff5735b12dd28"));
-    assert_eq!(root.parent_id, None);
-    assert_eq!(root.kind, SpanKind::Server);
-    assert_eq!(strings.resolve(root.service), "Scorekeep");
-    assert_eq!(strings.resolve(root.name), "POST /api/user");
-    assert_eq!(root.start, 1_568_835_610_432_000_000);
-    assert_eq!(root.duration(), 232_000_000);
+    assert_eq!(root.span.span_id, id("54aff5735b12dd28"));
+    assert_eq!(root.span.parent_id, None);
+    assert_eq!(root.span.kind, SpanKind::Server);
+    assert_eq!(strings.resolve(root.span.service), "Scorekeep");
+    assert_eq!(strings.resolve(root.span.name), "POST /api/user");
+    assert_eq!(root.span.start, 1_568_835_610_432_000_000);
+    assert_eq!(root.span.duration(), 232_000_000);
     assert_eq!(
-        root.attrs().shape.map(|s| strings.resolve(s.text)),
+        root.span.attrs().shape.map(|s| strings.resolve(s.text)),
         Some("POST http://scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com/api/user")
     );
     assert_eq!(
-        root.attrs().url_host.map(|s| strings.resolve(s)),
+        root.span.attrs().url_host.map(|s| strings.resolve(s)),
         Some("scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com")
     );
 
     let call = &spans[1];
-    assert_eq!(call.span_id, id("2d6900034ccfe558"));
-    assert_eq!(call.parent_id, Some(root.span_id));
-    assert_eq!(call.kind, SpanKind::Client, "namespace aws");
-    assert_eq!(strings.resolve(call.service), "Scorekeep");
-    assert_eq!(strings.resolve(call.name), "DynamoDB UpdateItem");
+    assert_eq!(call.span.span_id, id("2d6900034ccfe558"));
+    assert_eq!(call.span.parent_id, Some(root.span.span_id));
+    assert_eq!(call.span.kind, SpanKind::Client, "namespace aws");
+    assert_eq!(strings.resolve(call.span.service), "Scorekeep");
+    assert_eq!(strings.resolve(call.span.name), "DynamoDB UpdateItem");
     assert_eq!(
-        call.attrs().peer_service.map(|s| strings.resolve(s)),
+        call.span.attrs().peer_service.map(|s| strings.resolve(s)),
         Some("DynamoDB")
     );
-    assert_eq!(call.duration(), 6_000_000);
+    assert_eq!(call.span.duration(), 6_000_000);
 
     let inferred = &spans[2];
-    assert_eq!(inferred.parent_id, Some(call.span_id));
-    assert_eq!(strings.resolve(inferred.service), "DynamoDB");
-    assert_eq!(inferred.kind, SpanKind::Server);
+    assert_eq!(inferred.span.parent_id, Some(call.span.span_id));
+    assert_eq!(strings.resolve(inferred.span.service), "DynamoDB");
+    assert_eq!(inferred.span.kind, SpanKind::Server);
 
     let set = TraceSet::build(spans, strings, quality);
     assert_eq!(set.traces.len(), 1);
@@ -94,12 +94,12 @@ fn bare_documents_nest_subsegments() {
     let (spans, quality) = read(&strings, SEGMENT.as_bytes()).unwrap();
     assert_eq!(quality.unparsable_records, 0);
     assert_eq!(spans.len(), 4);
-    assert_eq!(spans[0].status, Status::Error, "fault");
-    assert_eq!(strings.resolve(spans[0].name), "api");
+    assert_eq!(spans[0].span.status, Status::Error, "fault");
+    assert_eq!(strings.resolve(spans[0].span.name), "api");
     let db = &spans[1];
-    assert_eq!(db.kind, SpanKind::Client);
-    assert_eq!(strings.resolve(db.service), "api");
-    let attrs = db.attrs();
+    assert_eq!(db.span.kind, SpanKind::Client);
+    assert_eq!(strings.resolve(db.span.service), "api");
+    let attrs = db.span.attrs();
     assert_eq!(
         attrs.db_system.map(|s| strings.resolve(s)),
         Some("postgresql")
@@ -108,11 +108,11 @@ fn bare_documents_nest_subsegments() {
         attrs.shape.map(|s| (s.kind, strings.resolve(s.text))),
         Some((ShapeKind::Query, "SELECT * FROM t WHERE id = %s"))
     );
-    assert_eq!(spans[2].parent_id, Some(db.span_id));
-    assert_eq!(spans[2].duration(), 0, "in progress: zero long");
-    assert_eq!(spans[3].kind, SpanKind::Internal);
-    assert_eq!(spans[3].status, Status::Unset);
-    assert_eq!(spans[3].parent_id, Some(id("aaaaaaaaaaaaaaaa")));
+    assert_eq!(spans[2].span.parent_id, Some(db.span.span_id));
+    assert_eq!(spans[2].span.duration(), 0, "in progress: zero long");
+    assert_eq!(spans[3].span.kind, SpanKind::Internal);
+    assert_eq!(spans[3].span.status, Status::Unset);
+    assert_eq!(spans[3].span.parent_id, Some(id("aaaaaaaaaaaaaaaa")));
 
     // A list of documents, and JSON lines of them, read the same.
     let list = format!("[{SEGMENT}]");
@@ -131,9 +131,9 @@ SEGMENT]"#
         .replace("SEGMENT", SEGMENT);
     let (spans, _) = read(&strings, doc.as_bytes()).unwrap();
     assert_eq!(spans.len(), 6);
-    assert_eq!(strings.resolve(spans[0].service), "api");
-    assert_eq!(spans[0].kind, SpanKind::Internal);
-    assert_eq!(strings.resolve(spans[1].service), "unknown");
+    assert_eq!(strings.resolve(spans[0].span.service), "api");
+    assert_eq!(spans[0].span.kind, SpanKind::Internal);
+    assert_eq!(strings.resolve(spans[1].span.service), "unknown");
 }
 
 #[test]
@@ -264,16 +264,16 @@ fn json_lines_with_an_output_longer_than_a_window_read_as_whole() {
     let framing = Framing::LinesOr(Envelope::XRAY_LINES);
     let (streamed, mut whole, quality, strings) =
         crate::ingest::test_support::read_both_ways(&XrayReader, &doc, framing);
-    adopt_parent_services(&mut whole, &strings);
+    per_trace(&mut whole, |spans| adopt_parent_services(spans, &strings));
     assert_eq!(whole.len(), 2 * 3000 - 1 + 2);
     let spans: Vec<&Span> = streamed.set.traces.iter().flat_map(|t| &t.spans).collect();
     assert_eq!(
         shapes(&streamed.set.strings, spans.iter().copied()),
-        shapes(&strings, whole.iter())
+        shapes(&strings, whole.iter().map(|s| &s.span))
     );
     assert_eq!(
         crate::ingest::test_support::located(spans.iter().copied()),
-        crate::ingest::test_support::located(whole.iter())
+        crate::ingest::test_support::located(whole.iter().map(|s| &s.span))
     );
     let got = &streamed.set.quality;
     assert_eq!(got.unparsable_records, quality.unparsable_records);
@@ -322,11 +322,11 @@ fn a_large_output_with_members_before_its_traces_is_read_a_window_at_a_time() {
     let framing = Framing::Envelope(Envelope::XRAY);
     let (streamed, mut whole, quality, strings) =
         crate::ingest::test_support::read_both_ways(&XrayReader, &sorted, framing);
-    adopt_parent_services(&mut whole, &strings);
+    per_trace(&mut whole, |spans| adopt_parent_services(spans, &strings));
     assert_eq!(whole.len(), 2 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert!(
-        shapes(&streamed.set.strings, spans) == shapes(&strings, whole.iter()),
+        shapes(&streamed.set.strings, spans) == shapes(&strings, whole.iter().map(|s| &s.span)),
         "spans differ"
     );
     // The segment without a start and the two unprocessed ids, as whole.
@@ -347,18 +347,18 @@ fn a_large_output_is_read_a_window_at_a_time_as_it_is_whole() {
     let framing = Framing::Envelope(Envelope::XRAY);
     let (streamed, mut whole, quality, strings) =
         crate::ingest::test_support::read_both_ways(&XrayReader, &doc, framing);
-    adopt_parent_services(&mut whole, &strings);
+    per_trace(&mut whole, |spans| adopt_parent_services(spans, &strings));
     assert_eq!(whole.len(), 2 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         shapes(&streamed.set.strings, spans),
-        shapes(&strings, whole.iter())
+        shapes(&strings, whole.iter().map(|s| &s.span))
     );
     // Every subsegment document found its segment.
     assert_eq!(
         whole
             .iter()
-            .filter(|s| strings.resolve(s.service) == "unknown")
+            .filter(|s| strings.resolve(s.span.service) == "unknown")
             .count(),
         1,
         "only the subsegment of the segment that was skipped"
@@ -418,7 +418,7 @@ fn segments_are_named_by_the_shape_of_their_path() {
     ]
     .join("\n");
     let (spans, _) = read(&strings, lines.as_bytes()).unwrap();
-    let names: Vec<&str> = spans.iter().map(|s| strings.resolve(s.name)).collect();
+    let names: Vec<&str> = spans.iter().map(|s| strings.resolve(s.span.name)).collect();
     assert_eq!(
         names,
         ["GET /orders/*", "GET /orders/*", "GET /users/*/cart"]
@@ -465,11 +465,11 @@ fn subsegment_documents_windows_after_their_segments_take_their_services() {
 fn assert_services_adopted(doc: &str, framing: Framing, traces: usize) {
     let (streamed, mut whole, _, strings) =
         crate::ingest::test_support::read_both_ways(&XrayReader, doc, framing);
-    adopt_parent_services(&mut whole, &strings);
+    per_trace(&mut whole, |spans| adopt_parent_services(spans, &strings));
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
     assert_eq!(
         shapes(&streamed.set.strings, spans),
-        shapes(&strings, whole.iter())
+        shapes(&strings, whole.iter().map(|s| &s.span))
     );
     let strings = &streamed.set.strings;
     assert_eq!(streamed.set.traces.len(), traces);

@@ -40,7 +40,7 @@ use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, IdSharing, Interner, Location, Nanos, Span, SpanId, SpanKind, Status,
-    TraceId,
+    TraceId, TracedSpan,
 };
 
 /// Reads Zipkin v2 JSON.
@@ -128,7 +128,7 @@ fn read_span(record: &Record<'_>, value: &Value, path: &[Step<'_>], sink: &mut S
     }
 }
 
-fn convert_span(value: &Value, strings: &Interner) -> Result<Span, String> {
+fn convert_span(value: &Value, strings: &Interner) -> Result<TracedSpan, String> {
     let span = value.as_object().ok_or("expected a Zipkin span object")?;
     let trace_text = str_field(span, "traceId").ok_or("span has no \"traceId\"")?;
     let (trace_id, is_hex) =
@@ -174,26 +174,28 @@ fn convert_span(value: &Value, strings: &Interner) -> Result<Span, String> {
         }
     }
     let shared = matches!(span.get("shared"), Some(Value::Bool(true)));
-    Ok(Span {
+    Ok(TracedSpan {
         trace_id,
-        span_id,
-        parent_id,
-        start,
-        end,
-        service: strings.intern(service),
-        name: strings.intern(str_field(span, "name").unwrap_or("unknown")),
-        kind,
-        status,
-        id_sharing: if shared {
-            IdSharing::Marked
-        } else {
-            IdSharing::Unmarked
+        span: Span {
+            span_id,
+            parent_id,
+            start,
+            end,
+            service: strings.intern(service),
+            name: strings.intern(str_field(span, "name").unwrap_or("unknown")),
+            kind,
+            status,
+            id_sharing: if shared {
+                IdSharing::Marked
+            } else {
+                IdSharing::Unmarked
+            },
+            service_from: crate::model::ServiceFrom::Own,
+            attrs: attrs.finish(strings),
+            links: None,
+            trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
+            origin: crate::model::Origin::UNKNOWN,
         },
-        service_from: crate::model::ServiceFrom::Own,
-        attrs: attrs.finish(strings),
-        links: None,
-        trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
-        origin: crate::model::Origin::UNKNOWN,
     })
 }
 

@@ -3,15 +3,15 @@
 
 use super::*;
 use crate::ingest::test_support::{
-    assert_counted_alike, ingested_broken_before, oracle, read_both_ways, read_with,
+    assert_counted_alike, ingested_broken_before, oracle, per_trace, read_both_ways, read_with,
 };
 use crate::model::{Quality, Shape, ShapeKind, TraceSet, server_half_id, split_shared};
 
 /// The spans of `bytes` with their shared halves told apart, as building
 /// their traces does.
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     let (mut spans, quality) = read_with(&ZipkinReader, strings, bytes)?;
-    split_shared(&mut spans);
+    per_trace(&mut spans, split_shared);
     Ok((spans, quality))
 }
 
@@ -19,8 +19,8 @@ fn id(text: &str) -> SpanId {
     SpanId::parse(text).unwrap()
 }
 
-fn one(spans: &[Span], span_id: SpanId) -> &Span {
-    let found: Vec<&Span> = spans.iter().filter(|s| s.span_id == span_id).collect();
+fn one(spans: &[TracedSpan], span_id: SpanId) -> &TracedSpan {
+    let found: Vec<&TracedSpan> = spans.iter().filter(|s| s.span.span_id == span_id).collect();
     assert_eq!(found.len(), 1, "{span_id}");
     found[0]
 }
@@ -33,25 +33,25 @@ fn skew_splits_the_shared_span_into_client_parent_and_server_child() {
     assert_eq!(quality.unparsable_records, 0);
     let shared = id("74280ae0c10d8062");
     let client = one(&spans, shared);
-    assert_eq!(client.kind, SpanKind::Client);
-    assert_eq!(strings.resolve(client.service), "servicea");
-    assert_eq!(client.parent_id, Some(id("bf396325699c84bf")));
-    assert_eq!(client.start, 1_470_150_004_074_202_000);
-    assert_eq!(client.duration(), 94_539_000);
+    assert_eq!(client.span.kind, SpanKind::Client);
+    assert_eq!(strings.resolve(client.span.service), "servicea");
+    assert_eq!(client.span.parent_id, Some(id("bf396325699c84bf")));
+    assert_eq!(client.span.start, 1_470_150_004_074_202_000);
+    assert_eq!(client.span.duration(), 94_539_000);
     let server = one(&spans, server_half_id(shared));
-    assert_eq!(server.kind, SpanKind::Server);
-    assert_eq!(strings.resolve(server.service), "serviceb");
+    assert_eq!(server.span.kind, SpanKind::Server);
+    assert_eq!(strings.resolve(server.span.service), "serviceb");
     assert_eq!(
-        server.parent_id,
+        server.span.parent_id,
         Some(shared),
         "the server half is the client's child"
     );
-    assert_eq!(server.start, 1_470_150_004_008_761_000);
+    assert_eq!(server.span.start, 1_470_150_004_008_761_000);
     let local = one(&spans, id("43210ae0c10d1234"));
-    assert_eq!(local.kind, SpanKind::Internal, "no kind: a local span");
+    assert_eq!(local.span.kind, SpanKind::Internal, "no kind: a local span");
     assert_eq!(
-        local.parent_id,
-        Some(server.span_id),
+        local.span.parent_id,
+        Some(server.span.span_id),
         "serviceb's own work hangs under the server half"
     );
     let set = TraceSet::build(spans, strings, quality);
@@ -71,12 +71,16 @@ fn a_lone_shared_server_span_keeps_its_id_and_root() {
     let (spans, _) = read(&strings, &oracle("zipkin/envoy.json")).unwrap();
     assert_eq!(spans.len(), 1);
     let span = &spans[0];
-    assert_eq!(span.span_id, id("978883983d506fa5"));
-    assert_eq!(span.parent_id, None);
-    assert_eq!(strings.resolve(span.service), "unknown", "no serviceName");
-    assert_eq!(strings.resolve(span.name), "localhost:10000");
-    assert_eq!(span.duration(), 127_115_000);
-    let attrs = span.attrs();
+    assert_eq!(span.span.span_id, id("978883983d506fa5"));
+    assert_eq!(span.span.parent_id, None);
+    assert_eq!(
+        strings.resolve(span.span.service),
+        "unknown",
+        "no serviceName"
+    );
+    assert_eq!(strings.resolve(span.span.name), "localhost:10000");
+    assert_eq!(span.span.duration(), 127_115_000);
+    let attrs = span.span.attrs();
     assert_eq!(
         attrs.shape.map(|s| strings.resolve(s.text)),
         Some("GET http://www.google.com/")
@@ -92,8 +96,8 @@ fn messaging_kinds_peers_and_statements() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("zipkin/messaging.json")).unwrap();
     let publish = one(&spans, id("05e3ac9a4f6e3b90"));
-    assert_eq!(publish.kind, SpanKind::Producer);
-    let attrs = publish.attrs();
+    assert_eq!(publish.span.kind, SpanKind::Producer);
+    let attrs = publish.span.attrs();
     assert_eq!(
         attrs.peer_service.map(|s| strings.resolve(s)),
         Some("rabbitmq")
@@ -102,19 +106,25 @@ fn messaging_kinds_peers_and_statements() {
         attrs.messaging_system.map(|s| strings.resolve(s)),
         Some("rabbitmq")
     );
-    assert_eq!(one(&spans, id("e457b5a2e4d86bd1")).kind, SpanKind::Consumer);
-    assert_eq!(one(&spans, id("b33447baae403ed6")).kind, SpanKind::Server);
+    assert_eq!(
+        one(&spans, id("e457b5a2e4d86bd1")).span.kind,
+        SpanKind::Consumer
+    );
+    assert_eq!(
+        one(&spans, id("b33447baae403ed6")).span.kind,
+        SpanKind::Server
+    );
 
     let (spans, _) = read(&strings, &oracle("zipkin/simple-db-p6.json")).unwrap();
     let queries: Vec<Shape> = spans
         .iter()
-        .filter_map(|s| s.attrs().shape.filter(|q| q.kind == ShapeKind::Query))
+        .filter_map(|s| s.span.attrs().shape.filter(|q| q.kind == ShapeKind::Query))
         .collect();
     assert_eq!(queries.len(), 4, "sql.query is the statement");
     assert!(
         spans
             .iter()
-            .any(|s| s.attrs().peer_service.map(|p| strings.resolve(p)) == Some("app_db"))
+            .any(|s| s.span.attrs().peer_service.map(|p| strings.resolve(p)) == Some("app_db"))
     );
 }
 
@@ -124,7 +134,10 @@ fn error_tags_make_errors() {
     let (spans, _) = read(&strings, &oracle("zipkin/messaging-kafka.json")).unwrap();
     assert_eq!(spans.len(), 28);
     assert_eq!(
-        spans.iter().filter(|s| s.status == Status::Error).count(),
+        spans
+            .iter()
+            .filter(|s| s.span.status == Status::Error)
+            .count(),
         3
     );
 }
@@ -142,13 +155,13 @@ fn incomplete_and_bad_spans_are_kept_or_counted_with_their_line() {
 ]"#;
     let (spans, quality) = read(&strings, doc).unwrap();
     assert_eq!(spans.len(), 2);
-    assert_eq!(spans[0].duration(), 0, "no duration: kept, zero long");
-    assert_eq!(spans[0].start, 1_000_000);
+    assert_eq!(spans[0].span.duration(), 0, "no duration: kept, zero long");
+    assert_eq!(spans[0].span.start, 1_000_000);
     let four = &spans[1];
-    assert_eq!((four.start, four.end), (2_000_000, 2_001_000));
-    assert_eq!(four.status, Status::Error, "an error tag, even empty");
+    assert_eq!((four.span.start, four.span.end), (2_000_000, 2_001_000));
+    assert_eq!(four.span.status, Status::Error, "an error tag, even empty");
     assert_eq!(
-        four.attrs().shape.map(|s| strings.resolve(s.text)),
+        four.span.attrs().shape.map(|s| strings.resolve(s.text)),
         Some("SELECT %s"),
         "the standard key (SELECT 1) wins over sql.query"
     );
@@ -176,11 +189,11 @@ fn json_lines_and_lists_of_traces() {
     assert_eq!(quality.unparsable_records, 0);
     assert_eq!(spans.len(), 3);
     assert_eq!(
-        spans[1].span_id,
+        spans[1].span.span_id,
         server_half_id(id("1")),
         "halves on separate lines"
     );
-    assert_eq!(spans[2].parent_id, Some(spans[1].span_id));
+    assert_eq!(spans[2].span.parent_id, Some(spans[1].span.span_id));
 
     let traces = br#"[[{"traceId":"a","id":"1","timestamp":1,"duration":1}],
                        [{"traceId":"b","id":"1","timestamp":1,"duration":1}]]"#;
@@ -197,10 +210,10 @@ fn unshared_server_with_a_client_of_the_same_id_is_split_too() {
 {"traceId":"a","id":"1","kind":"SERVER","timestamp":12,"duration":4,"localEndpoint":{"serviceName":"back"}},
 {"traceId":"a","id":"3","parentId":"1","timestamp":11,"duration":1,"localEndpoint":{"serviceName":"front"}}]"#;
     let (spans, _) = read(&strings, doc).unwrap();
-    assert_eq!(spans[0].span_id, id("1"));
-    assert_eq!(spans[1].span_id, server_half_id(id("1")));
+    assert_eq!(spans[0].span.span_id, id("1"));
+    assert_eq!(spans[1].span.span_id, server_half_id(id("1")));
     assert_eq!(
-        spans[2].parent_id,
+        spans[2].span.parent_id,
         Some(id("1")),
         "the client's service stays under the client"
     );
@@ -296,10 +309,10 @@ fn a_large_array_of_traces_is_read_a_window_at_a_time_as_it_is_whole() {
     let doc = large_array(3000, 2500);
     let framing = Framing::Envelope(Envelope::ARRAY);
     let (streamed, mut whole, quality, _) = read_both_ways(&ZipkinReader, &doc, framing);
-    split_shared(&mut whole);
+    per_trace(&mut whole, split_shared);
     assert_eq!(whole.len(), 3 * 3000 - 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(shapes(spans), shapes(whole.iter()));
+    assert_eq!(shapes(spans), shapes(whole.iter().map(|s| &s.span)));
     // Each shared span was split when its trace was built: a client, a
     // server half under it, and the server's work under that.
     assert_eq!(streamed.set.traces[0].spans.len(), 3);
@@ -353,10 +366,10 @@ fn far_apart(traces: usize) -> Vec<String> {
 /// split as a whole read splits it: client, server half, server's work.
 fn assert_split_across_windows(doc: &str, framing: Framing, traces: usize) {
     let (streamed, mut whole, _, _) = read_both_ways(&ZipkinReader, doc, framing);
-    split_shared(&mut whole);
+    per_trace(&mut whole, split_shared);
     assert_eq!(whole.len(), 3 * traces);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(shapes(spans), shapes(whole.iter()));
+    assert_eq!(shapes(spans), shapes(whole.iter().map(|s| &s.span)));
     assert_eq!(streamed.set.traces.len(), traces);
     assert_eq!(streamed.set.quality.duplicate_spans, 0);
     assert_eq!(streamed.set.quality.missing_parent, 0);

@@ -48,7 +48,9 @@ use crate::ingest::json_locate::{Step, reject_at, skip_at};
 use crate::ingest::json_records::{Record, json_with_key, lines_framing, parse, records_of};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
-use crate::model::{AttrsBuilder, Interner, Location, Span, SpanId, SpanLink, Sym, TraceId};
+use crate::model::{
+    AttrsBuilder, Interner, Location, Span, SpanId, SpanLink, Sym, TraceId, TracedSpan,
+};
 
 /// Reads OTLP/JSON exports.
 pub struct OtlpJsonReader;
@@ -437,7 +439,11 @@ fn required<'s>(member: &'s Option<model::Str<'_>>, name: &str) -> Result<&'s st
         .ok_or_else(|| format!("span has no \"{name}\""))
 }
 
-fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result<Span, String> {
+fn convert_span(
+    span: &SpanJson<'_>,
+    service: Sym,
+    strings: &Interner,
+) -> Result<TracedSpan, String> {
     let trace_text = required(&span.trace_id, "traceId")?;
     let (trace_id, is_hex) =
         TraceId::parse(trace_text).map_err(|e| format!("bad traceId {trace_text:?}: {e}"))?;
@@ -458,8 +464,7 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
             })
         })
         .collect();
-    Ok(Span {
-        trace_id,
+    let read = Span {
         span_id,
         parent_id: span
             .parent_span_id
@@ -486,6 +491,10 @@ fn convert_span(span: &SpanJson<'_>, service: Sym, strings: &Interner) -> Result
         links: (!links.is_empty()).then(|| Box::new(links)),
         trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
         origin: crate::model::Origin::UNKNOWN,
+    };
+    Ok(TracedSpan {
+        trace_id,
+        span: read,
     })
 }
 

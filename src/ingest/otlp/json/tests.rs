@@ -7,11 +7,11 @@ use super::*;
 use crate::ingest::test_support::{self, ingested, located, read_with};
 use crate::model::{Quality, ShapeKind, SpanKind, Status};
 
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     read_with(&OtlpJsonReader, strings, bytes)
 }
 
-fn read_ok(strings: &Interner, text: &str) -> (Vec<Span>, Quality) {
+fn read_ok(strings: &Interner, text: &str) -> (Vec<TracedSpan>, Quality) {
     read(strings, text.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -47,19 +47,19 @@ fn spec_example_reads_with_uppercase_ids_and_string_times() {
     assert_eq!(spans.len(), 1);
     let s = &spans[0];
     assert_eq!(s.trace_id.to_string(), "5b8efff798038103d269b633813fc60c");
-    assert_eq!(s.span_id.to_string(), "eee19b7ec3c1b174");
-    assert_eq!(s.parent_id, SpanId::parse("eee19b7ec3c1b173").ok());
-    assert_eq!(s.start, 1_544_712_660_000_000_000);
-    assert_eq!(s.duration(), 1_000_000_000);
-    assert_eq!(s.kind, SpanKind::Server);
-    assert_eq!(s.status, Status::Unset);
-    assert_eq!(strings.resolve(s.service), "my.service");
-    assert_eq!(strings.resolve(s.name), "I'm a server span");
+    assert_eq!(s.span.span_id.to_string(), "eee19b7ec3c1b174");
+    assert_eq!(s.span.parent_id, SpanId::parse("eee19b7ec3c1b173").ok());
+    assert_eq!(s.span.start, 1_544_712_660_000_000_000);
+    assert_eq!(s.span.duration(), 1_000_000_000);
+    assert_eq!(s.span.kind, SpanKind::Server);
+    assert_eq!(s.span.status, Status::Unset);
+    assert_eq!(strings.resolve(s.span.service), "my.service");
+    assert_eq!(strings.resolve(s.span.name), "I'm a server span");
     assert!(
-        s.attrs.is_none(),
+        s.span.attrs.is_none(),
         "my.span.attr is not an attribute critpath keeps"
     );
-    assert!(s.trace_label.is_none());
+    assert!(s.span.trace_label.is_none());
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
     let strings = Interner::new();
     let (spans, quality) = read(&strings, &oracle("jaeger-memory-otel_traces_01.json")).unwrap();
     assert_eq!(quality.unparsable_records, 0);
-    let ids: Vec<String> = spans.iter().map(|s| s.span_id.to_string()).collect();
+    let ids: Vec<String> = spans.iter().map(|s| s.span.span_id.to_string()).collect();
     assert_eq!(
         ids,
         [
@@ -77,7 +77,7 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
             "0000000000000005"
         ]
     );
-    let kinds: Vec<SpanKind> = spans.iter().map(|s| s.kind).collect();
+    let kinds: Vec<SpanKind> = spans.iter().map(|s| s.span.kind).collect();
     assert_eq!(
         kinds,
         [
@@ -87,16 +87,16 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
             SpanKind::Consumer
         ]
     );
-    assert!(spans.iter().all(|s| s.status == Status::Error));
-    assert_eq!(spans[0].parent_id, SpanId::parse("3").ok());
-    assert_eq!(strings.resolve(spans[0].service), "service-x");
+    assert!(spans.iter().all(|s| s.span.status == Status::Error));
+    assert_eq!(spans[0].span.parent_id, SpanId::parse("3").ok());
+    assert_eq!(strings.resolve(spans[0].span.service), "service-x");
     assert_eq!(
-        text(&strings, spans[0].attrs().peer_service),
+        text(&strings, spans[0].span.attrs().peer_service),
         Some("service-y")
     );
-    assert_eq!(spans[0].links.as_deref().map(Vec::len), Some(2));
+    assert_eq!(spans[0].span.links.as_deref().map(Vec::len), Some(2));
     assert_eq!(
-        spans[0].links.as_deref().unwrap()[0],
+        spans[0].span.links.as_deref().unwrap()[0],
         SpanLink {
             trace_id: TraceId::parse("00000000000000010000000000000000")
                 .unwrap()
@@ -132,10 +132,18 @@ fn every_jaeger_integration_fixture_reads_cleanly() {
         assert!(OtlpJsonReader.sniff(&bytes), "{}", path.display());
         let (spans, quality) = read(&strings, &bytes).unwrap();
         assert_eq!(quality.unparsable_records, 0, "{}", path.display());
-        let ids: Vec<String> = spans.iter().map(|s| s.span_id.to_string()).collect();
+        let ids: Vec<String> = spans.iter().map(|s| s.span.span_id.to_string()).collect();
         assert_eq!(ids, listed_span_ids(&bytes), "{}", path.display());
-        assert!(spans.iter().all(|s| s.end >= s.start && s.start > 0));
-        assert!(spans.iter().all(|s| strings.resolve(s.service) != UNKNOWN));
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.span.end >= s.span.start && s.span.start > 0)
+        );
+        assert!(
+            spans
+                .iter()
+                .all(|s| strings.resolve(s.span.service) != UNKNOWN)
+        );
         files += 1;
     }
     assert_eq!(files, 32);
@@ -146,9 +154,9 @@ fn example_trace_has_five_spans_over_several_services() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("jaeger-integration/example_trace.json")).unwrap();
     assert_eq!(spans.len(), 5);
-    assert_eq!(strings.resolve(spans[0].service), "example-service-2");
-    assert_eq!(strings.resolve(spans[1].service), "example-service-3");
-    assert_eq!(spans[0].duration(), 100_000);
+    assert_eq!(strings.resolve(spans[0].span.service), "example-service-2");
+    assert_eq!(strings.resolve(spans[1].span.service), "example-service-3");
+    assert_eq!(spans[0].span.duration(), 100_000);
 }
 
 #[test]
@@ -159,7 +167,7 @@ fn links_to_other_traces_and_duplicates_are_kept() {
         &oracle("jaeger-integration/link_attributes_trace.json"),
     )
     .unwrap();
-    let links = spans[0].links.as_deref().unwrap();
+    let links = spans[0].span.links.as_deref().unwrap();
     assert_eq!(links.len(), 3);
     assert_eq!(links[0].trace_id, TraceId(0xff));
     assert_eq!(links[1], links[2]);
@@ -180,7 +188,7 @@ fn json_lines_are_read_in_order_and_bad_lines_counted_by_line() {
         )),
     ];
     let (spans, quality) = read_ok(&strings, &lines.join("\n"));
-    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    let ids: Vec<u64> = spans.iter().map(|s| s.span.span_id.0).collect();
     assert_eq!(ids, [1, 2]);
     assert_eq!(quality.unparsable_records, 3);
     let at: Vec<&Location> = quality.examples.iter().map(|p| &p.location).collect();
@@ -215,7 +223,11 @@ fn many_lines_are_read_in_parallel_in_line_order() {
     );
     let (spans, quality) = read_ok(&strings, &text);
     assert_eq!(spans.len(), n - 3);
-    assert!(spans.windows(2).all(|w| w[0].span_id < w[1].span_id));
+    assert!(
+        spans
+            .windows(2)
+            .all(|w| w[0].span.span_id < w[1].span.span_id)
+    );
     assert_eq!(quality.unparsable_records, 3);
     let lines: Vec<&Location> = quality.examples.iter().map(|p| &p.location).collect();
     assert_eq!(
@@ -226,7 +238,7 @@ fn many_lines_are_read_in_parallel_in_line_order() {
             &Location::Line(3000)
         ]
     );
-    assert_eq!(text_of(&strings, &spans[0]), Some("/r/{id}"));
+    assert_eq!(text_of(&strings, &spans[0].span), Some("/r/{id}"));
 }
 
 fn text_of<'s>(strings: &'s Interner, span: &Span) -> Option<&'s str> {
@@ -252,9 +264,9 @@ fn null_is_accepted_for_repeated_bytes_and_fixed64_fields() {
     let (spans, quality) = read_ok(&strings, &doc);
     assert_eq!(spans.len(), 1);
     let s = &spans[0];
-    assert_eq!(s.parent_id, None);
-    assert!(s.links.is_none() && s.attrs.is_none());
-    assert_eq!(strings.resolve(s.service), UNKNOWN);
+    assert_eq!(s.span.parent_id, None);
+    assert!(s.span.links.is_none() && s.span.attrs.is_none());
+    assert_eq!(strings.resolve(s.span.service), UNKNOWN);
     assert_eq!(quality.unparsable_records, 1);
     assert!(quality.examples[0].message.contains("endTimeUnixNano"));
 }
@@ -268,8 +280,8 @@ fn int32_fields_given_as_strings_are_accepted() {
     ));
     let (spans, quality) = read_ok(&strings, &doc);
     assert_eq!(quality.unparsable_records, 0);
-    assert_eq!(spans[0].kind, SpanKind::Client);
-    assert_eq!(spans[0].status, Status::Error);
+    assert_eq!(spans[0].span.kind, SpanKind::Client);
+    assert_eq!(spans[0].span.status, Status::Error);
 }
 
 #[test]
@@ -283,10 +295,10 @@ fn enum_names_and_numeric_times_are_accepted() {
     let (spans, _) = read_ok(&strings, &doc);
     assert_eq!(spans.len(), 2);
     for s in &spans {
-        assert_eq!(s.kind, SpanKind::Producer);
-        assert_eq!(s.status, Status::Ok);
-        assert_eq!(s.start, 1_544_712_660_000_000_000);
-        assert_eq!(s.duration(), 1_000_000_000);
+        assert_eq!(s.span.kind, SpanKind::Producer);
+        assert_eq!(s.span.status, Status::Ok);
+        assert_eq!(s.span.start, 1_544_712_660_000_000_000);
+        assert_eq!(s.span.duration(), 1_000_000_000);
     }
     assert_eq!(spans[0].trace_id, spans[1].trace_id);
 }
@@ -312,7 +324,7 @@ fn every_any_value_kind_is_accepted() {
     ]"#;
     let (spans, quality) = read_ok(&strings, &request(&span("01", attributes)));
     assert_eq!(quality.unparsable_records, 0);
-    let a = spans[0].attrs();
+    let a = spans[0].span.attrs();
     let shape = a.shape.unwrap();
     // The route NaN with the method 42; no statement, so no query shape.
     assert_eq!(strings.resolve(shape.text), "42 NaN");
@@ -340,10 +352,10 @@ fn legacy_library_spans_snake_case_and_wrappers_are_read() {
     let text = [legacy, snake, &jaeger_v3, &tempo, &tempo_v2].join("\n");
     let (spans, quality) = read_ok(&strings, &text);
     assert_eq!(quality.unparsable_records, 0);
-    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    let ids: Vec<u64> = spans.iter().map(|s| s.span.span_id.0).collect();
     assert_eq!(ids, [1, 2, 3, 4, 5]);
-    assert_eq!(strings.resolve(spans[1].service), "snake");
-    assert_eq!(spans[1].parent_id, Some(SpanId(1)));
+    assert_eq!(strings.resolve(spans[1].span.service), "snake");
+    assert_eq!(spans[1].span.parent_id, Some(SpanId(1)));
     for doc in [legacy, snake, &jaeger_v3, &tempo, &tempo_v2] {
         assert!(OtlpJsonReader.sniff(doc.as_bytes()), "{doc}");
     }
@@ -363,7 +375,7 @@ fn a_member_of_the_wrong_type_loses_only_its_span_located_by_line() {
     );
     let (spans, quality) = read_ok(&strings, &doc);
     assert_eq!(spans.len(), 1);
-    assert_eq!(strings.resolve(spans[0].service), "svc");
+    assert_eq!(strings.resolve(spans[0].span.service), "svc");
     assert_eq!(quality.unparsable_records, 2);
     assert_eq!(quality.examples[0].location, Location::Line(5));
     assert_eq!(quality.examples[1].location, Location::Line(6));
@@ -377,8 +389,8 @@ fn non_hex_trace_ids_are_hashed_and_labelled() {
         r#"{"traceId":"my-trace","spanId":"a-span","startTimeUnixNano":"1","endTimeUnixNano":"2","name":""}"#,
     );
     let (spans, _) = read_ok(&strings, &doc);
-    assert_eq!(text(&strings, spans[0].trace_label), Some("my-trace"));
-    assert_eq!(strings.resolve(spans[0].name), UNKNOWN);
+    assert_eq!(text(&strings, spans[0].span.trace_label), Some("my-trace"));
+    assert_eq!(strings.resolve(spans[0].span.name), UNKNOWN);
 }
 
 #[test]
@@ -458,8 +470,8 @@ fn a_byte_order_mark_an_array_of_requests_and_empty_parent_ids_are_accepted() {
     let (spans, quality) = read_ok(&strings, &doc);
     assert_eq!(quality.unparsable_records, 0);
     assert_eq!(spans.len(), 2);
-    assert_eq!(spans[0].parent_id, None);
-    assert_eq!(spans[1].parent_id, Some(SpanId(1)));
+    assert_eq!(spans[0].span.parent_id, None);
+    assert_eq!(spans[1].span.parent_id, Some(SpanId(1)));
 
     // The span-by-span fallback handles arrays too, locating bad spans.
     let doc = format!(
@@ -532,11 +544,11 @@ fn a_large_request_is_read_a_window_at_a_time_as_it_is_whole() {
     assert_eq!(whole.len(), 2 * 2001 - 1);
     assert_eq!(streamed.set.span_count(), whole.len());
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     // Each span is located at its member's first line.
     let member_line = |i: usize| 3 + 8 * i as u64;
-    assert!(whole.iter().any(|s| s.span_id.0 == 2 * 1999 + 2
-        && s.origin.location() == Some(Location::Line(member_line(1999)))));
+    assert!(whole.iter().any(|s| s.span.span_id.0 == 2 * 1999 + 2
+        && s.span.origin.location() == Some(Location::Line(member_line(1999)))));
     // The span without an id, at its line, in both reads.
     let got = &streamed.set.quality;
     assert_eq!(got.unparsable_records, 1);
@@ -545,7 +557,7 @@ fn a_large_request_is_read_a_window_at_a_time_as_it_is_whole() {
     assert_eq!(got.examples[0].location, Location::Line(bad_line));
     assert_eq!(quality.examples[0].location, Location::Line(bad_line));
     // The member after the array (`batches`) is read too.
-    assert!(whole.iter().any(|s| s.span_id.0 == 2 * 2000 + 2));
+    assert!(whole.iter().any(|s| s.span.span_id.0 == 2 * 2000 + 2));
 }
 
 #[test]
@@ -627,13 +639,13 @@ fn a_json_line_longer_than_a_window_is_cut_by_member() {
     // One span a short request; two a member, less the one without id.
     assert_eq!(whole.len(), 1 + 2 * 2001 - 1 + 1);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     for (id, line) in [(0xf00a, 1), (0xf00b, 4)] {
         let at = Some(Location::Line(line));
         assert!(
             whole
                 .iter()
-                .any(|s| s.span_id.0 == id && s.origin.location() == at)
+                .any(|s| s.span.span_id.0 == id && s.span.origin.location() == at)
         );
     }
     // The span without an id and the line that is no request, alike.
@@ -655,11 +667,11 @@ fn json_lines_whose_first_request_is_longer_than_a_window_read_as_whole() {
     // one without id; one from each later request.
     assert_eq!(whole.len(), 2 * 2001 - 1 + 2);
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     assert!(
-        whole
-            .iter()
-            .any(|s| s.span_id.0 == 0x0b && s.origin.location() == Some(Location::Line(4)))
+        whole.iter().any(
+            |s| s.span.span_id.0 == 0x0b && s.span.origin.location() == Some(Location::Line(4))
+        )
     );
     // The span without an id and the line that is no request, alike.
     assert_two_counted_alike(&streamed.set.quality, &quality, 1, 3);
@@ -693,7 +705,7 @@ fn a_large_request_under_the_protobuf_name_or_tempos_is_read_as_whole() {
         );
         assert_eq!(whole.len(), 2 * 2001 - 1);
         let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-        assert_eq!(located(spans), located(whole.iter()));
+        assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
         test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
     }
 }
@@ -714,9 +726,12 @@ fn a_large_request_wrapped_as_tempos_and_jaegers_apis_answer_is_read_as_the_plai
     );
     let (streamed, whole, quality, _) =
         test_support::read_both_ways(&OtlpJsonReader, &tempo, framing);
-    assert_eq!(located(whole.iter()), located(plain.iter()));
+    assert_eq!(
+        located(whole.iter().map(|s| &s.span)),
+        located(plain.iter().map(|s| &s.span))
+    );
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
     assert_eq!(
         quality.examples[0].message,
@@ -731,15 +746,15 @@ fn a_large_request_wrapped_as_tempos_and_jaegers_apis_answer_is_read_as_the_plai
     let (streamed, whole, quality, _) =
         test_support::read_both_ways(&OtlpJsonReader, &jaeger, framing);
     assert_eq!(whole.len(), plain.len() + 1);
-    let ids = |spans: &[Span]| spans.iter().map(|s| s.span_id.0).collect::<Vec<_>>();
+    let ids = |spans: &[TracedSpan]| spans.iter().map(|s| s.span.span_id.0).collect::<Vec<_>>();
     assert_eq!(ids(&whole[..plain.len()]), ids(&plain));
     assert!(
-        whole
-            .iter()
-            .any(|s| s.span_id.0 == 0x0c && s.origin.location() == Some(Location::Line(2)))
+        whole.iter().any(
+            |s| s.span.span_id.0 == 0x0c && s.span.origin.location() == Some(Location::Line(2))
+        )
     );
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert_eq!(located(spans), located(whole.iter()));
+    assert_eq!(located(spans), located(whole.iter().map(|s| &s.span)));
     test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 1);
 }
 
@@ -757,11 +772,14 @@ fn a_large_request_with_members_before_its_array_is_read_as_the_plain_one() {
     let (streamed, whole, quality, _) =
         test_support::read_both_ways(&OtlpJsonReader, &sorted, framing);
     assert!(
-        located(whole.iter()) == located(plain.iter()),
+        located(whole.iter().map(|s| &s.span)) == located(plain.iter().map(|s| &s.span)),
         "whole differs"
     );
     let spans = streamed.set.traces.iter().flat_map(|t| &t.spans);
-    assert!(located(spans) == located(whole.iter()), "streamed differs");
+    assert!(
+        located(spans) == located(whole.iter().map(|s| &s.span)),
+        "streamed differs"
+    );
     test_support::assert_counted_alike(&streamed.set.quality, &quality, 1, 3 + 8 * 1500 + 5);
 }
 

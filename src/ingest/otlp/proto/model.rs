@@ -141,7 +141,7 @@ pub enum Value {
 pub fn read_resource_spans(
     bytes: &[u8],
     strings: &Interner,
-    spans: &mut Vec<crate::model::Span>,
+    spans: &mut Vec<crate::model::TracedSpan>,
 ) -> Result<Vec<String>, prost::DecodeError> {
     let decoded = ResourceSpans::decode(Bytes::copy_from_slice(bytes))?;
     let service = decoded
@@ -184,7 +184,7 @@ fn convert_span(
     span: &Span,
     service: Sym,
     strings: &Interner,
-) -> Result<crate::model::Span, String> {
+) -> Result<crate::model::TracedSpan, String> {
     let trace_id =
         TraceId::from_bytes(&span.trace_id).map_err(|e| format!("bad or missing trace_id: {e}"))?;
     let span_id =
@@ -209,23 +209,25 @@ fn convert_span(
         })
         .collect();
     let name: Cow<'_, str> = String::from_utf8_lossy(&span.name);
-    Ok(crate::model::Span {
+    Ok(crate::model::TracedSpan {
         trace_id,
-        span_id,
-        parent_id: SpanId::from_bytes(&span.parent_span_id).ok(),
-        start,
-        end,
-        service,
-        name: common::name(&name, strings),
-        kind: SpanKind::from_otlp(i64::from(span.kind)),
-        status: span.status.as_ref().map_or_else(Default::default, |s| {
-            common::status_from_code(i64::from(s.code))
-        }),
-        id_sharing: crate::model::IdSharing::Own,
-        service_from: crate::model::ServiceFrom::Own,
-        attrs: kept.finish(strings),
-        links: (!links.is_empty()).then(|| Box::new(links)),
-        trace_label: None,
-        origin: crate::model::Origin::UNKNOWN,
+        span: crate::model::Span {
+            span_id,
+            parent_id: SpanId::from_bytes(&span.parent_span_id).ok(),
+            start,
+            end,
+            service,
+            name: common::name(&name, strings),
+            kind: SpanKind::from_otlp(i64::from(span.kind)),
+            status: span.status.as_ref().map_or_else(Default::default, |s| {
+                common::status_from_code(i64::from(s.code))
+            }),
+            id_sharing: crate::model::IdSharing::Own,
+            service_from: crate::model::ServiceFrom::Own,
+            attrs: kept.finish(strings),
+            links: (!links.is_empty()).then(|| Box::new(links)),
+            trace_label: None,
+            origin: crate::model::Origin::UNKNOWN,
+        },
     })
 }

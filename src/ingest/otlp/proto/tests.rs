@@ -10,9 +10,9 @@ use prost::Message;
 use super::*;
 use crate::ingest::otlp::json::OtlpJsonReader;
 use crate::ingest::test_support::{self, read_with};
-use crate::model::{Interner, Quality, Span, SpanId, SpanKind, Status};
+use crate::model::{Interner, Quality, SpanId, SpanKind, Status, TracedSpan};
 
-fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<Span>, Quality), ReadError> {
+fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), ReadError> {
     read_with(&OtlpProtoReader, strings, bytes)
 }
 
@@ -99,9 +99,9 @@ fn binary_oracles_read_exactly_as_their_json_twins() {
             read_with(&OtlpJsonReader, &strings, &oracle(&format!("{name}.json"))).unwrap();
         assert!(!from_proto.is_empty());
         // The same content; where each was read (byte vs line) differs.
-        let content = |mut spans: Vec<crate::model::Span>| {
-            for span in &mut spans {
-                span.origin = crate::model::Origin::UNKNOWN;
+        let content = |mut spans: Vec<TracedSpan>| {
+            for read in &mut spans {
+                read.span.origin = crate::model::Origin::UNKNOWN;
             }
             spans
         };
@@ -114,9 +114,9 @@ fn spec_example_binary_values() {
     let strings = Interner::new();
     let (spans, _) = read(&strings, &oracle("spec-example.binpb")).unwrap();
     assert_eq!(spans.len(), 1);
-    assert_eq!(spans[0].span_id.to_string(), "eee19b7ec3c1b174");
-    assert_eq!(spans[0].start, 1_544_712_660_000_000_000);
-    assert_eq!(strings.resolve(spans[0].service), "my.service");
+    assert_eq!(spans[0].span.span_id.to_string(), "eee19b7ec3c1b174");
+    assert_eq!(spans[0].span.start, 1_544_712_660_000_000_000);
+    assert_eq!(strings.resolve(spans[0].span.service), "my.service");
 }
 
 #[test]
@@ -132,21 +132,24 @@ fn a_framed_file_of_three_messages_reads_in_order() {
     assert!(!OtlpJsonReader.sniff(&file));
     let (spans, quality) = read(&strings, &file).unwrap();
     assert_eq!(quality.unparsable_records, 0);
-    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    let ids: Vec<u64> = spans.iter().map(|s| s.span.span_id.0).collect();
     assert_eq!(ids, [1, 2, 3, 4]);
-    let services: Vec<&str> = spans.iter().map(|s| strings.resolve(s.service)).collect();
+    let services: Vec<&str> = spans
+        .iter()
+        .map(|s| strings.resolve(s.span.service))
+        .collect();
     assert_eq!(services, ["a", "b", "b", "c"]);
     let s = &spans[1];
-    assert_eq!(s.parent_id, Some(SpanId(1)));
-    assert_eq!((s.start, s.end), (2_000, 2_500));
-    assert_eq!(s.kind, SpanKind::Client);
-    assert_eq!(s.status, Status::Error);
-    assert_eq!(strings.resolve(s.name), "op-2");
+    assert_eq!(s.span.parent_id, Some(SpanId(1)));
+    assert_eq!((s.span.start, s.span.end), (2_000, 2_500));
+    assert_eq!(s.span.kind, SpanKind::Client);
+    assert_eq!(s.span.status, Status::Error);
+    assert_eq!(strings.resolve(s.span.name), "op-2");
     assert_eq!(
-        s.attrs().db_system.map(|d| strings.resolve(d)),
+        s.span.attrs().db_system.map(|d| strings.resolve(d)),
         Some("postgresql")
     );
-    assert_eq!(spans[0].parent_id, None);
+    assert_eq!(spans[0].span.parent_id, None);
 }
 
 #[test]
@@ -235,8 +238,8 @@ fn legacy_instrumentation_library_spans_are_read() {
     assert!(OtlpProtoReader.sniff(&message));
     let (spans, _) = read(&strings, &message).unwrap();
     assert_eq!(spans.len(), 1);
-    assert_eq!(spans[0].span_id, SpanId(9));
-    assert_eq!(strings.resolve(spans[0].service), common::UNKNOWN);
+    assert_eq!(spans[0].span.span_id, SpanId(9));
+    assert_eq!(strings.resolve(spans[0].span.service), common::UNKNOWN);
 }
 
 #[test]
@@ -249,7 +252,7 @@ fn zstd_compressed_frames_of_proto_or_json_are_read() {
     assert!(OtlpProtoReader.sniff(&file));
     let (spans, quality) = read(&strings, &file).unwrap();
     assert_eq!(spans.len(), 2);
-    assert_eq!(strings.resolve(spans[1].service), "my.service");
+    assert_eq!(strings.resolve(spans[1].span.service), "my.service");
     assert_eq!(quality.unparsable_records, 1);
     let broken_at = (8 + proto.len() + json.len()) as u64;
     assert_eq!(quality.examples[0].location, Location::Byte(broken_at));
@@ -263,7 +266,7 @@ fn invalid_utf8_names_are_replaced_not_fatal() {
     let mut damaged = message.clone();
     damaged[at] = 0xff;
     let (spans, _) = read(&strings, &damaged).unwrap();
-    assert_eq!(strings.resolve(spans[0].name), "\u{fffd}p-1");
+    assert_eq!(strings.resolve(spans[0].span.name), "\u{fffd}p-1");
 }
 
 #[test]

@@ -21,7 +21,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::ingest::otlp::common::{self, Pick, Scalar};
-use crate::model::{AttrsBuilder, Interner, Span, SpanId, SpanKind, SpanLink, Sym, TraceId};
+use crate::model::{
+    AttrsBuilder, Interner, Span, SpanId, SpanKind, SpanLink, Sym, TraceId, TracedSpan,
+};
 
 /// Wire type 0: a varint.
 const VARINT: u8 = 0;
@@ -468,7 +470,7 @@ struct SpanFields<'a> {
 struct Walker<'s, 'o> {
     strings: &'s Interner,
     service: Sym,
-    spans: &'o mut Vec<Span>,
+    spans: &'o mut Vec<TracedSpan>,
     skipped: Vec<String>,
 }
 
@@ -505,7 +507,7 @@ impl Walker<'_, '_> {
     }
 
     /// Reads a `Span`: the span, or why it is skipped.
-    fn span(&self, bytes: &[u8], depth: u32) -> Result<Result<Span, String>, WireError> {
+    fn span(&self, bytes: &[u8], depth: u32) -> Result<Result<TracedSpan, String>, WireError> {
         let strings = self.strings;
         let mut span = SpanFields::default();
         // Attribute values are interned as they come, before the span is
@@ -555,7 +557,7 @@ impl Walker<'_, '_> {
         span: &SpanFields<'_>,
         kept: AttrsBuilder<'_>,
         links: Vec<SpanLink>,
-    ) -> Result<Span, String> {
+    ) -> Result<TracedSpan, String> {
         let trace_id = TraceId::from_bytes(span.trace_id)
             .map_err(|e| format!("bad or missing trace_id: {e}"))?;
         let span_id =
@@ -563,22 +565,24 @@ impl Walker<'_, '_> {
         let start = common::time(span.start, "startTimeUnixNano")?;
         let end = common::time(span.end, "endTimeUnixNano")?;
         let name = text(span.name);
-        Ok(Span {
+        Ok(TracedSpan {
             trace_id,
-            span_id,
-            parent_id: SpanId::from_bytes(span.parent_span_id).ok(),
-            start,
-            end,
-            service: self.service,
-            name: common::name(&name, self.strings),
-            kind: SpanKind::from_otlp(i64::from(span.kind)),
-            status: common::status_from_code(i64::from(span.status)),
-            id_sharing: crate::model::IdSharing::Own,
-            service_from: crate::model::ServiceFrom::Own,
-            attrs: kept.finish(self.strings),
-            links: (!links.is_empty()).then(|| Box::new(links)),
-            trace_label: None,
-            origin: crate::model::Origin::UNKNOWN,
+            span: Span {
+                span_id,
+                parent_id: SpanId::from_bytes(span.parent_span_id).ok(),
+                start,
+                end,
+                service: self.service,
+                name: common::name(&name, self.strings),
+                kind: SpanKind::from_otlp(i64::from(span.kind)),
+                status: common::status_from_code(i64::from(span.status)),
+                id_sharing: crate::model::IdSharing::Own,
+                service_from: crate::model::ServiceFrom::Own,
+                attrs: kept.finish(self.strings),
+                links: (!links.is_empty()).then(|| Box::new(links)),
+                trace_label: None,
+                origin: crate::model::Origin::UNKNOWN,
+            },
         })
     }
 }
@@ -590,7 +594,7 @@ impl Walker<'_, '_> {
 pub fn read_resource_spans(
     bytes: &[u8],
     strings: &Interner,
-    spans: &mut Vec<Span>,
+    spans: &mut Vec<TracedSpan>,
 ) -> Result<Vec<String>, WireError> {
     let before = spans.len();
     let read = read_into(bytes, strings, spans);
@@ -603,7 +607,7 @@ pub fn read_resource_spans(
 fn read_into(
     bytes: &[u8],
     strings: &Interner,
-    spans: &mut Vec<Span>,
+    spans: &mut Vec<TracedSpan>,
 ) -> Result<Vec<String>, WireError> {
     // The resource names the service of every span but may follow them on
     // the wire, so a first pass over the top-level fields (a few keys and

@@ -18,9 +18,9 @@ use prost::encoding::{decode_varint, encode_varint};
 
 use super::super::{Frame, Payload, Unit, model, split_frames};
 use super::*;
-use crate::model::Span;
+use crate::model::TracedSpan;
 
-type Read = Result<(Vec<Span>, Vec<String>), String>;
+type Read = Result<(Vec<TracedSpan>, Vec<String>), String>;
 
 fn walked(strings: &Interner, bytes: &[u8]) -> Read {
     let mut spans = Vec::new();
@@ -248,7 +248,7 @@ fn check_varint(bytes: &[u8]) {
 fn the_resource_may_follow_the_spans_and_merges_when_repeated() {
     let strings = Interner::new();
     let scope = len_field(2, &scope_of(vec![one_span()]));
-    let service = |read: Read| strings.resolve(read.unwrap().0[0].service).to_string();
+    let service = |read: Read| strings.resolve(read.unwrap().0[0].span.service).to_string();
 
     let after = [scope.clone(), len_field(1, &service_resource("late"))].concat();
     assert_eq!(service(walked(&strings, &after)), "late");
@@ -279,7 +279,7 @@ fn scope_spans_come_before_legacy_spans_wherever_they_are() {
     ]
     .concat();
     let (spans, _) = walked(&strings, &message).unwrap();
-    let ids: Vec<u64> = spans.iter().map(|s| s.span_id.0).collect();
+    let ids: Vec<u64> = spans.iter().map(|s| s.span.span_id.0).collect();
     assert_eq!(ids, [9, 1]);
     assert_agree(&message);
 }
@@ -298,9 +298,9 @@ fn later_scalars_win_and_statuses_merge() {
     .concat();
     let message = len_field(2, &len_field(2, &span));
     let (spans, _) = walked(&strings, &message).unwrap();
-    assert_eq!(strings.resolve(spans[0].name), "renamed");
-    assert_eq!(spans[0].status, crate::model::Status::Error);
-    assert_eq!(spans[0].kind, SpanKind::Server);
+    assert_eq!(strings.resolve(spans[0].span.name), "renamed");
+    assert_eq!(spans[0].span.status, crate::model::Status::Error);
+    assert_eq!(spans[0].span.kind, SpanKind::Server);
     assert_agree(&message);
 }
 
