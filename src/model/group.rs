@@ -141,7 +141,7 @@ fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>
     }
     drop(spans);
     let mut quality = Quality::default();
-    let traces = groups
+    let mut traces: Vec<Trace> = groups
         .into_iter()
         .rev()
         .map(|(id, spans)| {
@@ -153,6 +153,7 @@ fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>
             trace
         })
         .collect();
+    Trace::share_spans(&mut traces);
     (traces, quality)
 }
 

@@ -19,6 +19,7 @@ pub mod spill;
 #[cfg(test)]
 pub mod testutil;
 mod trace;
+mod trace_spans;
 mod tree;
 
 pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
@@ -35,6 +36,7 @@ pub use span::{
     Status, TracedSpan, check_times,
 };
 pub use trace::Trace;
+pub use trace_spans::TraceSpans;
 pub use tree::Tree;
 
 use std::sync::Arc;

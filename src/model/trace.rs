@@ -9,6 +9,7 @@ use super::ids::TraceId;
 use super::intern::{Interner, Sym};
 use super::quality::{Count, Quality, SpanExample};
 use super::span::{Nanos, Span, SpanKind};
+use super::trace_spans::TraceSpans;
 use super::tree::Tree;
 
 /// A trace: its spans and the parent→child graph over them.
@@ -23,7 +24,7 @@ pub struct Trace {
     /// The original id text when it was not hex.
     pub label: Option<Sym>,
     /// The spans, by start time (then span id).
-    pub spans: Vec<Span>,
+    pub spans: TraceSpans,
     /// Each span's parent and children, by index into `spans`.
     pub tree: Tree,
     /// Spans without a (present) parent, by start time.
@@ -90,11 +91,17 @@ impl Trace {
         Trace {
             id,
             label,
-            spans,
+            spans: TraceSpans::own(spans),
             tree,
             roots,
             issues: quality.trace_counts().since(counted_before),
         }
+    }
+
+    /// Moves the spans of `traces`, just built, into one block that they
+    /// share (see [`TraceSpans`]).
+    pub fn share_spans(traces: &mut [Trace]) {
+        TraceSpans::share(&mut traces.iter_mut().map(|t| &mut t.spans).collect::<Vec<_>>());
     }
 
     /// The children of span `i`, in ascending order (by start time).
