@@ -11,6 +11,14 @@ fn read(strings: &Interner, bytes: &[u8]) -> Result<(Vec<TracedSpan>, Quality), 
     read_with(&JaegerReader, strings, bytes)
 }
 
+/// Every span of `set`, with its trace's id.
+fn with_trace_ids(set: &TraceSet) -> Vec<(TraceId, &Span)> {
+    set.traces
+        .iter()
+        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
+        .collect()
+}
+
 fn by_id<'s>(spans: &'s [TracedSpan], id: &str) -> Vec<&'s TracedSpan> {
     let id = SpanId::parse(id).unwrap();
     spans.iter().filter(|s| s.span.span_id == id).collect()
@@ -721,12 +729,7 @@ fn a_trace_larger_than_a_window_is_read_by_its_spans_as_it_is_whole() {
     // Its spans waited for the processes after them: it was cut.
     assert!(streamed.processes.any_waiting());
     assert_eq!(whole.len(), 9000);
-    let spans: Vec<(TraceId, &Span)> = streamed
-        .set
-        .traces
-        .iter()
-        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
-        .collect();
+    let spans = with_trace_ids(&streamed.set);
     let named = |spans: &mut dyn Iterator<Item = (TraceId, u64, String)>| {
         let mut all: Vec<(TraceId, u64, String)> = spans.collect();
         all.sort();
@@ -852,12 +855,7 @@ fn json_lines_with_an_envelope_longer_than_a_window_read_as_whole() {
     assert!(streamed.processes.any_waiting());
     // Less the span without a start, plus the envelope's second trace.
     assert_eq!(whole.len(), 8999 + 1 + 2);
-    let spans: Vec<(TraceId, &Span)> = streamed
-        .set
-        .traces
-        .iter()
-        .flat_map(|t| t.spans.iter().map(move |s| (t.id, s)))
-        .collect();
+    let spans = with_trace_ids(&streamed.set);
     let named = |all: Vec<(TraceId, u64, String, Option<Location>)>| {
         let mut all = all;
         all.sort_by_key(|(t, i, ..)| (*t, *i));
