@@ -341,9 +341,11 @@ pub fn breakdown_keeping(
 /// once its units are broken down, for callers that need them no longer.
 ///
 /// The breakdown holds no reference into the traces, so what they held
-/// (about 170 bytes a span: the span, its attributes and the trace's
-/// graph) is freed while the breakdown grows and before aggregation
-/// begins, instead of staying beside both until the process ends.
+/// (the span, its attributes and the trace's graph) is freed while the
+/// breakdown grows and before aggregation begins, instead of staying
+/// beside both until the process ends: a trace's graph and attributes as
+/// it is dropped, its spans with the last trace of its bucket (see
+/// [`crate::model::TraceSpans`]).
 pub fn breakdown_releasing(
     set: &mut TraceSet,
     units: &[Unit],

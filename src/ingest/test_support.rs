@@ -100,17 +100,15 @@ pub fn located<'s>(spans: impl Iterator<Item = &'s Span>) -> Vec<(u64, Option<Lo
 /// Runs `f` on the spans of each trace of `read` in turn, as building
 /// each trace does (for the steps of that build that change spans).
 pub fn per_trace(read: &mut [TracedSpan], f: impl Fn(&mut [Span])) {
-    let ids: std::collections::BTreeSet<_> = read.iter().map(|s| s.trace_id).collect();
-    for id in ids {
-        let mut spans: Vec<Span> = read
-            .iter()
-            .filter(|s| s.trace_id == id)
-            .map(|s| s.span.clone())
-            .collect();
+    let mut traces: std::collections::BTreeMap<_, Vec<usize>> = Default::default();
+    for (i, s) in read.iter().enumerate() {
+        traces.entry(s.trace_id).or_default().push(i);
+    }
+    for at in traces.values() {
+        let mut spans: Vec<Span> = at.iter().map(|&i| read[i].span.clone()).collect();
         f(&mut spans);
-        let slots = read.iter_mut().filter(|s| s.trace_id == id);
-        for (slot, span) in slots.zip(spans) {
-            slot.span = span;
+        for (&i, span) in at.iter().zip(spans) {
+            read[i].span = span;
         }
     }
 }

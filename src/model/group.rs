@@ -5,8 +5,9 @@
 //! from the input, so buckets come out about even whatever the ids look
 //! like), a batch per task; then each bucket (a few thousand spans, in
 //! cache) is sorted by trace id, cut into traces and built, a bucket per
-//! task. Every step runs on every core and moves each span at most three
-//! times, where sorting all spans as one vector moved each many times and
+//! task. Every step runs on every core and moves each span at most four
+//! times (the last into the block its bucket's traces share, see
+//! [`super::TraceSpans`]), where sorting all spans as one vector moved each many times and
 //! cutting it into traces ran on one core. Buckets hold consecutive ids, so
 //! each is built in trace order and the traces of neighbouring ids stay
 //! near each other in memory for the per-trace stage (dealing by a hash of
@@ -132,7 +133,8 @@ fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>
     spans.sort_unstable_by_key(|s| s.trace_id);
     let mut groups = Vec::new();
     // Cut from the back, so each trace's spans are moved once, into a
-    // vector of their own without the trace id.
+    // vector of their own without the trace id (then into the bucket's
+    // block, once the traces are built).
     while let Some(last) = spans.last() {
         let id = last.trace_id;
         let first = spans.partition_point(|s| s.trace_id < id);

@@ -13,8 +13,8 @@ use rustc_hash::FxHashMap;
 use super::{Interner, ServiceFrom, Span, SpanId, Sym};
 
 /// Gives every span of `spans` (the spans of one trace) marked
-/// [`ServiceFrom::Parent`] its parent's service (see the module docs), and clears the mark. Running it again
-/// changes nothing.
+/// [`ServiceFrom::Parent`] its parent's service (see the module docs), and
+/// clears the mark. Running it again changes nothing.
 pub fn adopt_parent_services(spans: &mut [Span], strings: &Interner) {
     if !spans.iter().any(|s| s.service_from == ServiceFrom::Parent) {
         return;

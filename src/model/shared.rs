@@ -35,10 +35,10 @@ pub fn server_half_id(shared: SpanId) -> SpanId {
 }
 
 /// Splits the shared spans among `spans`, the spans of one trace (see the
-/// module docs). Only spans
-/// that may share their id ([`IdSharing::Unmarked`] or
-/// [`IdSharing::Marked`]) take part; other spans are left alone, whatever
-/// their ids. Running it again changes nothing.
+/// module docs). Only spans that may share their id
+/// ([`IdSharing::Unmarked`] or [`IdSharing::Marked`]) take part; other
+/// spans are left alone, whatever their ids. Running it again changes
+/// nothing.
 pub fn split_shared(spans: &mut [Span]) {
     if spans.iter().all(|s| s.id_sharing == IdSharing::Own) {
         return;

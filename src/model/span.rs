@@ -198,7 +198,8 @@ pub struct Span {
     pub links: Option<Links>,
     /// The original text of its trace's id when that was not hex (see
     /// [`super::ids`]). Kept with the span, where it costs nothing (it fills
-    /// the span's padding), until the trace is built and keeps one.
+    /// the span's padding); a built trace also keeps it once
+    /// ([`super::Trace::label`]), and the analyses read that one.
     pub trace_label: Option<Sym>,
     /// Where the span was read, for data-quality examples made after
     /// reading (when traces are built).

@@ -100,7 +100,7 @@ impl Trace {
 
     /// Moves the spans of `traces`, just built, into one block that they
     /// share (see [`TraceSpans`]).
-    pub fn share_spans(traces: &mut [Trace]) {
+    pub(crate) fn share_spans(traces: &mut [Trace]) {
         TraceSpans::share(&mut traces.iter_mut().map(|t| &mut t.spans).collect::<Vec<_>>());
     }
 

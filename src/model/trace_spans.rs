@@ -7,7 +7,9 @@
 //! took the freed places among the traces still held, and the pages they
 //! share could not be handed back when the traces were gone (12 MiB at the
 //! peak on 1.09 M spans). One block per bucket of traces is freed whole,
-//! as pages, once its last trace is dropped.
+//! as pages, once its last trace is dropped. A trace of more than
+//! [`SHARED_MAX_SPANS`] spans keeps a vector of its own: one that large
+//! is allocated as pages already, and is not copied.
 
 use std::fmt;
 use std::ops::{Deref, Range};
@@ -15,8 +17,12 @@ use std::sync::Arc;
 
 use super::span::Span;
 
-/// The spans of one trace (see the module docs); reads as a slice.
-#[derive(Clone)]
+/// The largest trace whose spans move into its bucket's block: 256 spans
+/// are 20 KiB, beyond jemalloc's small size classes (16 KiB).
+pub const SHARED_MAX_SPANS: usize = 256;
+
+/// The spans of one trace (see the module docs); reads as a slice. Not
+/// `Clone`: a copy would keep its whole block alive.
 pub struct TraceSpans {
     block: Arc<Vec<Span>>,
     range: Range<usize>,
@@ -24,7 +30,7 @@ pub struct TraceSpans {
 
 impl TraceSpans {
     /// Spans in a block of their own.
-    pub fn own(spans: Vec<Span>) -> TraceSpans {
+    pub(crate) fn own(spans: Vec<Span>) -> TraceSpans {
         let range = 0..spans.len();
         TraceSpans {
             block: Arc::new(spans),
@@ -32,11 +38,16 @@ impl TraceSpans {
         }
     }
 
-    /// Moves the spans of every one of `traces` into one block, in order.
-    pub fn share(traces: &mut [&mut TraceSpans]) {
+    /// Moves the spans of every one of `traces` of at most
+    /// [`SHARED_MAX_SPANS`] spans into one block, in order; larger ones keep
+    /// their own.
+    pub(crate) fn share(traces: &mut [&mut TraceSpans]) {
+        let mut traces: Vec<&mut TraceSpans> = traces
+            .iter_mut()
+            .map(|t| &mut **t)
+            .filter(|t| t.len() <= SHARED_MAX_SPANS)
+            .collect();
         if traces.len() < 2 {
-            // Nothing to share: a huge trace alone in its bucket is not
-            // copied.
             return;
         }
         let total = traces.iter().map(|t| t.len()).sum();
@@ -54,7 +65,7 @@ impl TraceSpans {
             let start = block.len();
             match Arc::try_unwrap(own) {
                 Ok(mut own) => block.extend(own.drain(range)),
-                // Another holder still reads them: copied, not moved.
+                // Already in a block with others (shared twice): copied.
                 Err(shared) => block.extend_from_slice(&shared[range]),
             }
             ranges.push(start..block.len());
@@ -101,25 +112,33 @@ mod tests {
     #[test]
     fn shared_spans_keep_each_traces_own_in_order() {
         let strings = Interner::new();
-        let spans = |ids: &[u64]| -> Vec<Span> {
-            ids.iter()
-                .map(|&id| plain_span(&strings, id, None, "s"))
-                .collect()
+        let spans = |ids: std::ops::Range<u64>| -> Vec<Span> {
+            ids.map(|id| plain_span(&strings, id, None, "s")).collect()
         };
+        let large = 10..11 + SHARED_MAX_SPANS as u64;
         let mut traces = [
-            TraceSpans::own(spans(&[1, 2])),
-            TraceSpans::own(spans(&[])),
-            TraceSpans::own(spans(&[3, 4, 5])),
+            TraceSpans::own(spans(1..3)),
+            TraceSpans::own(spans(0..0)),
+            TraceSpans::own(spans(3..6)),
+            TraceSpans::own(spans(large.clone())),
         ];
-        // One of them still read elsewhere: copied.
-        let held = traces[2].clone();
+        let large_at = traces[3].as_ptr();
         TraceSpans::share(&mut traces.iter_mut().collect::<Vec<_>>());
         let ids = |t: &TraceSpans| t.iter().map(|s| s.span_id.0).collect::<Vec<_>>();
-        assert_eq!(ids(&traces[0]), [1, 2]);
-        assert!(traces[1].is_empty());
-        assert_eq!(ids(&traces[2]), [3, 4, 5]);
-        assert_eq!(ids(&held), [3, 4, 5]);
+        let check = |traces: &[TraceSpans]| {
+            assert_eq!(ids(&traces[0]), [1, 2]);
+            assert!(traces[1].is_empty());
+            assert_eq!(ids(&traces[2]), [3, 4, 5]);
+            assert_eq!(ids(&traces[3]), large.clone().collect::<Vec<_>>());
+        };
+        check(&traces);
         assert!(Arc::ptr_eq(&traces[0].block, &traces[2].block));
         assert_eq!(traces[0].block.len(), 5);
+        // The large trace kept its vector: not moved, not copied.
+        assert_eq!(traces[3].as_ptr(), large_at);
+        assert_eq!(Arc::strong_count(&traces[3].block), 1);
+        // Shared again, the spans of a block held by others are copied.
+        TraceSpans::share(&mut traces.iter_mut().collect::<Vec<_>>());
+        check(&traces);
     }
 }
