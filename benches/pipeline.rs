@@ -8,9 +8,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use critpath::analysis::breakdown::breakdown;
 use critpath::analysis::detectors::FindingOptions;
 use critpath::analysis::select::{Selection, select};
-use critpath::model::{
-    Interner, Quality, Span, SpanId, SpanKind, Status, TraceId, TraceSet, TracedSpan,
-};
+use critpath::model::{Interner, Quality, Span, SpanId, SpanKind, TraceId, TraceSet, TracedSpan};
 
 /// `traces` traces of a fixed realistic shape: a root, 4 service calls,
 /// each with 5 queries (26 spans a trace).
@@ -35,20 +33,11 @@ fn synthetic(traces: u64) -> (Vec<TracedSpan>, Interner) {
             spans.push(TracedSpan {
                 trace_id,
                 span: Span {
-                    span_id: SpanId(id),
                     parent_id: parent.map(SpanId),
                     start: base + start,
                     end: base + end,
-                    service: services[svc],
-                    name: ops[op],
                     kind: SpanKind::Internal,
-                    status: Status::Unset,
-                    id_sharing: critpath::model::IdSharing::Own,
-                    service_from: critpath::model::ServiceFrom::Own,
-                    attrs: None,
-                    links: None,
-                    trace_label: None,
-                    origin: critpath::model::Origin::UNKNOWN,
+                    ..Span::new(SpanId(id), services[svc], ops[op])
                 },
             });
             id

@@ -285,6 +285,30 @@ impl Origin {
 }
 
 impl Span {
+    /// Span `span_id` of `service`, named `name`, and nothing else: times
+    /// 0, no parent, no kind or status, no attributes, links or label, its
+    /// id its own and its service its record's, read nowhere known. Callers
+    /// set the rest with struct update syntax, so that a field added to
+    /// the span gets its default here once.
+    pub fn new(span_id: SpanId, service: Sym, name: Sym) -> Span {
+        Span {
+            span_id,
+            parent_id: None,
+            start: 0,
+            end: 0,
+            service,
+            name,
+            kind: SpanKind::Unspecified,
+            status: Status::Unset,
+            id_sharing: IdSharing::Own,
+            service_from: ServiceFrom::Own,
+            attrs: None,
+            links: None,
+            trace_label: None,
+            origin: Origin::UNKNOWN,
+        }
+    }
+
     /// `end - start`, which can be zero or negative in broken data. Spans
     /// read from inputs have times within [`EARLIEST`]..=[`LATEST`], so this
     /// is exact for them; for others it saturates at the `i64` bounds

@@ -31,20 +31,10 @@ pub fn traced(trace: u128, span: Span) -> TracedSpan {
 /// here once.
 pub fn plain_span(strings: &Interner, id: u64, parent: Option<u64>, service: &str) -> Span {
     Span {
-        span_id: SpanId(id),
         parent_id: parent.map(SpanId),
-        start: 0,
         end: 1,
-        service: strings.intern(service),
-        name: strings.intern("op"),
         kind: SpanKind::Internal,
-        status: Status::Unset,
-        id_sharing: crate::model::IdSharing::Own,
-        service_from: crate::model::ServiceFrom::Own,
-        attrs: None,
-        links: None,
-        trace_label: None,
-        origin: crate::model::Origin::UNKNOWN,
+        ..Span::new(SpanId(id), strings.intern(service), strings.intern("op"))
     }
 }
 

@@ -53,24 +53,20 @@ fn set_of(rows: &[Row]) -> TraceSet {
         .map(|(i, &(id, parent, start, end, kind))| TracedSpan {
             trace_id: TraceId(1 + (i as u128 % 2)),
             span: Span {
-                span_id: SpanId(id),
                 parent_id: parent.map(|p| SpanId(rows[p].0)),
                 start,
                 end,
-                service: strings.intern(services[i % services.len()]),
-                name: strings.intern(if i % 2 == 0 { "GET /x" } else { "SELECT 1" }),
                 kind,
                 status: if i % 3 == 0 {
                     Status::Error
                 } else {
                     Status::Ok
                 },
-                id_sharing: critpath::model::IdSharing::Own,
-                service_from: critpath::model::ServiceFrom::Own,
-                attrs: None,
-                links: None,
-                trace_label: None,
-                origin: critpath::model::Origin::UNKNOWN,
+                ..Span::new(
+                    SpanId(id),
+                    strings.intern(services[i % services.len()]),
+                    strings.intern(if i % 2 == 0 { "GET /x" } else { "SELECT 1" }),
+                )
             },
         })
         .collect();

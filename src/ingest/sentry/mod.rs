@@ -614,20 +614,11 @@ fn implicit_root(
     Some(TracedSpan {
         trace_id,
         span: Span {
-            span_id: parent,
-            parent_id: None,
             start: time(event.start, "start_timestamp").ok()?,
             end: time(event.end, "timestamp").ok()?,
-            service,
-            name: strings.intern(name),
             kind: SpanKind::Internal,
-            status: Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from: crate::model::ServiceFrom::Own,
-            attrs: None,
-            links: None,
             trace_label: template.span.trace_label,
-            origin: crate::model::Origin::UNKNOWN,
+            ..Span::new(parent, service, strings.intern(name))
         },
     })
 }
@@ -793,20 +784,8 @@ fn ids(
     Ok(TracedSpan {
         trace_id,
         span: Span {
-            span_id,
-            parent_id: None,
-            start: 0,
-            end: 0,
-            service: placeholder,
-            name: placeholder,
-            kind: SpanKind::Unspecified,
-            status: Status::Unset,
-            id_sharing: crate::model::IdSharing::Own,
-            service_from: crate::model::ServiceFrom::Own,
-            attrs: None,
-            links: None,
             trace_label: (!is_hex).then(|| strings.intern(trace_text.trim())),
-            origin: crate::model::Origin::UNKNOWN,
+            ..Span::new(span_id, placeholder, placeholder)
         },
     })
 }
