@@ -7,12 +7,13 @@
 //! cache) is sorted by trace id, cut into traces and built, a bucket per
 //! task. Every step runs on every core and moves each span at most four
 //! times (the last into the block its bucket's traces share, see
-//! [`super::TraceSpans`]), where sorting all spans as one vector moved each many times and
-//! cutting it into traces ran on one core. Buckets hold consecutive ids, so
-//! each is built in trace order and the traces of neighbouring ids stay
-//! near each other in memory for the per-trace stage (dealing by a hash of
-//! the id instead made that stage 15% slower on 1.09M spans). Each batch is
-//! freed as soon as it has been dealt, so the spans are held about once.
+//! [`super::TraceSpans`]), where sorting all spans as one vector moved
+//! each many times and cutting it into traces ran on one core. Buckets
+//! hold consecutive ids, so each is built in trace order and the traces of
+//! neighbouring ids stay near each other in memory for the per-trace stage
+//! (dealing by a hash of the id instead made that stage 15% slower on
+//! 1.09M spans). Each batch is freed as soon as it has been dealt, so the
+//! spans are held about once.
 
 use rayon::prelude::*;
 
