@@ -13,6 +13,7 @@ mod json_envelope;
 mod json_locate;
 pub mod json_records;
 mod json_scalars;
+mod json_scan;
 mod json_strict;
 pub mod memory;
 pub(crate) mod otlp;

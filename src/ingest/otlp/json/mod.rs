@@ -35,6 +35,7 @@
 //! ([`request`]), with or without line breaks.
 
 use crate::ingest::otlp::common;
+mod fast;
 mod model;
 mod request;
 
@@ -45,7 +46,7 @@ use self::common::UNKNOWN;
 use self::model::{Document, Resource, ResourceSpans, SpanJson};
 use crate::ingest::json_envelope::Envelope;
 use crate::ingest::json_locate::{Step, reject_at, skip_at};
-use crate::ingest::json_records::{Record, json_with_key, lines_framing, parse, records_of};
+use crate::ingest::json_records::{Record, json_with_key, lines_framing, records_of};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
@@ -157,9 +158,9 @@ fn read_record(record: &Record<'_>, sink: &mut Sink<'_>) -> Outcome {
     // Not in the specification, but cheap to accept: an array of requests.
     let array = record.bytes.trim_ascii_start().starts_with(b"[");
     let typed = if array {
-        parse::<Vec<Document<'_>>>(record.bytes)
+        fast::documents(record.bytes)
     } else {
-        parse::<Document<'_>>(record.bytes).map(|d| vec![d])
+        fast::document(record.bytes).map(|d| vec![d])
     };
     match typed {
         Ok(documents) if documents.iter().any(Document::recognised) => {

@@ -18,6 +18,7 @@ use crate::model::{SpanKind, Status};
 /// A top-level object: `TracesData`/`ExportTraceServiceRequest`, or one of
 /// the query-API wrappers around it.
 #[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Document<'a> {
     /// The resource spans.
     #[serde(default, borrow, rename = "resourceSpans", alias = "resource_spans")]
@@ -45,6 +46,7 @@ impl Document<'_> {
 
 /// One `ResourceSpans`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct ResourceSpans<'a> {
     /// The resource (only its `service.name` is kept).
     #[serde(default, borrow)]
@@ -64,6 +66,7 @@ pub struct ResourceSpans<'a> {
 
 /// A `Resource`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Resource<'a> {
     /// Its attributes, of which only `service.name` is kept.
     #[serde(default, borrow)]
@@ -84,6 +87,7 @@ impl Resource<'_> {
 /// A `ScopeSpans` (or legacy `InstrumentationLibrarySpans`); the scope
 /// itself is skipped.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct ScopeSpans<'a> {
     /// The spans.
     #[serde(default, borrow)]
@@ -92,6 +96,7 @@ pub struct ScopeSpans<'a> {
 
 /// A `Span`, with only the fields critpath reads.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct SpanJson<'a> {
     /// Hex trace id.
     #[serde(default, borrow, rename = "traceId", alias = "trace_id")]
@@ -127,6 +132,7 @@ pub struct SpanJson<'a> {
 
 /// A `Span.Link`, ids only.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct LinkJson<'a> {
     /// Hex trace id.
     #[serde(default, borrow, rename = "traceId", alias = "trace_id")]
@@ -138,6 +144,7 @@ pub struct LinkJson<'a> {
 
 /// A `Status`; the message is skipped.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct StatusJson {
     /// The status code.
     #[serde(default)]
@@ -146,6 +153,7 @@ pub struct StatusJson {
 
 /// A repeated field: an array, or `null` for none. `present` tells an
 /// absent field from an empty one.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Seq<T> {
     /// The elements.
     pub items: Vec<T>,
@@ -192,6 +200,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<T> {
 }
 
 /// A JSON string, borrowed from the input unless it holds escapes.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Str<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
@@ -219,6 +228,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 /// The attributes a reader keeps ([`Pick`]), with their values; the values
 /// of every other key are skipped unparsed.
 #[derive(Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Picks<'a>(pub Vec<(Pick, Scalar<'a>)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Picks<'a> {
@@ -367,13 +377,64 @@ impl<'de> Deserialize<'de> for Field {
     }
 }
 
+/// A scalar read leniently, from whichever JSON type it is given as;
+/// `None` where it cannot be read from that value. The serde visitors and
+/// the scanner's fast path ([`super::direct`]) both read through these.
+pub trait Lenient: Sized {
+    /// From a non-negative integer.
+    fn from_u64(v: u64) -> Option<Self>;
+    /// From a negative integer.
+    fn from_i64(v: i64) -> Option<Self>;
+    /// From any other number.
+    fn from_f64(v: f64) -> Option<Self>;
+    /// From a string's text.
+    fn from_str(v: &str) -> Option<Self>;
+    /// From `true` or `false`.
+    fn from_bool(v: bool) -> Option<Self>;
+    /// From `null`.
+    fn from_unit() -> Option<Self>;
+}
+
 /// Defines a scalar read leniently with `deserialize_any`.
 macro_rules! lenient {
     ($(#[$doc:meta])* $name:ident($inner:ty), $expecting:literal, |$v:ident| {
         u64: $u64:expr, i64: $i64:expr, f64: $f64:expr, str: $str:expr $(, bool: $bool:expr)? $(, unit: $unit:expr)?
     }) => {
         $(#[$doc])*
+        #[cfg_attr(test, derive(Debug, PartialEq))]
         pub struct $name(pub $inner);
+
+        // A spelling that ignores the value (`u64: None`) leaves `v` unused.
+        #[allow(unused_variables)]
+        impl Lenient for $name {
+            fn from_u64($v: u64) -> Option<Self> {
+                let parsed: Option<$inner> = $u64;
+                parsed.map($name)
+            }
+            fn from_i64($v: i64) -> Option<Self> {
+                let parsed: Option<$inner> = $i64;
+                parsed.map($name)
+            }
+            fn from_f64($v: f64) -> Option<Self> {
+                let parsed: Option<$inner> = $f64;
+                parsed.map($name)
+            }
+            fn from_str($v: &str) -> Option<Self> {
+                let parsed: Option<$inner> = $str;
+                parsed.map($name)
+            }
+            #[allow(unreachable_code)]
+            fn from_bool($v: bool) -> Option<Self> {
+                $(return Some($name($bool));)?
+                let _ = $v;
+                None
+            }
+            #[allow(unreachable_code)]
+            fn from_unit() -> Option<Self> {
+                $(return Some($name($unit));)?
+                None
+            }
+        }
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -383,27 +444,25 @@ macro_rules! lenient {
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str($expecting)
                     }
-                    fn visit_u64<E: de::Error>(self, $v: u64) -> Result<$name, E> {
-                        let parsed: Option<$inner> = $u64;
-                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Unsigned($v), &self))
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$name, E> {
+                        $name::from_u64(v).ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
                     }
-                    fn visit_i64<E: de::Error>(self, $v: i64) -> Result<$name, E> {
-                        let parsed: Option<$inner> = $i64;
-                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Signed($v), &self))
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$name, E> {
+                        $name::from_i64(v).ok_or_else(|| E::invalid_value(Unexpected::Signed(v), &self))
                     }
-                    fn visit_f64<E: de::Error>(self, $v: f64) -> Result<$name, E> {
-                        let parsed: Option<$inner> = $f64;
-                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Float($v), &self))
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
+                        $name::from_f64(v).ok_or_else(|| E::invalid_value(Unexpected::Float(v), &self))
                     }
-                    fn visit_str<E: de::Error>(self, $v: &str) -> Result<$name, E> {
-                        let parsed: Option<$inner> = $str;
-                        parsed.map($name).ok_or_else(|| E::invalid_value(Unexpected::Str($v), &self))
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$name, E> {
+                        $name::from_str(v).ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self))
                     }
-                    $(fn visit_bool<E: de::Error>(self, $v: bool) -> Result<$name, E> {
-                        Ok($name($bool))
+                    $(fn visit_bool<E: de::Error>(self, v: bool) -> Result<$name, E> {
+                        let _ = stringify!($bool);
+                        $name::from_bool(v).ok_or_else(|| E::invalid_type(Unexpected::Bool(v), &self))
                     })?
                     $(fn visit_unit<E: de::Error>(self) -> Result<$name, E> {
-                        Ok($name($unit))
+                        let _ = stringify!($unit);
+                        $name::from_unit().ok_or_else(|| E::invalid_type(Unexpected::Unit, &self))
                     })?
                 }
                 deserializer.deserialize_any(V)

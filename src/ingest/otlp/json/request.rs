@@ -12,10 +12,9 @@
 
 use serde_json::Value;
 
-use super::model::{Document, ResourceSpans};
 use super::{NOT_OTLP, read_document, read_resource_spans, read_resource_spans_value};
 use crate::ingest::json_envelope::{self, Envelope, Located};
-use crate::ingest::json_records::{Record, parse};
+use crate::ingest::json_records::Record;
 use crate::ingest::otlp::common;
 use crate::ingest::{Input, ReadError, Sink};
 use crate::model::Location;
@@ -129,7 +128,7 @@ fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
         false
     };
-    let parsed = match parse::<ResourceSpans<'_>>(record.bytes) {
+    let parsed = match super::fast::resource_spans(record.bytes) {
         Ok(resource_spans) => {
             read_resource_spans(&resource_spans, record, &[], sink);
             true
@@ -169,7 +168,7 @@ fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
 fn read_end(record: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
     let bytes = record.bytes;
     let from = sink.spans.len();
-    let read = match parse::<Document<'_>>(bytes) {
+    let read = match super::fast::document(bytes) {
         Ok(document) => {
             read_document(&document, record, &mut Vec::new(), sink);
             Ok(())

@@ -1,0 +1,522 @@
+//! A JSON scanner for readers' fast paths: it walks a record once, in
+//! place, and hands each member to the reader, which decodes only what it
+//! keeps. serde_json's typed parse spent most of a JSON read in its visitor
+//! machinery (callgrind: about 1,400 instructions an OTLP attribute); this
+//! walks the same bytes with a few instructions a byte.
+//!
+//! It is only ever a fast path. Every method returns `None` (gives up) on
+//! anything serde_json would refuse, and also on what is merely unusual
+//! (escapes in member names, surrogate escapes in kept strings, nesting
+//! beyond [`MAX_DEPTH`]); the reader then reads the record through its
+//! serde path, which gives the error, its location and the partial read a
+//! bad record gets. So what this accepts must be exactly what serde_json
+//! accepts, with the same values, and nothing else needs to be: the tests
+//! check both against serde_json.
+
+use std::borrow::Cow;
+
+/// How deep [`Scanner::skip`] follows nested arrays and objects before it
+/// gives up; serde_json skips any depth, so a deeper record just takes the
+/// serde path. It keeps the scanner's recursion well within the stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// A position in one record's text.
+pub(crate) struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// A number as serde_json's `deserialize_any` gives it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Number {
+    /// A non-negative integer within `u64`.
+    U64(u64),
+    /// A negative integer within `i64`.
+    I64(i64),
+    /// Any other number: with a fraction or exponent, beyond the integer
+    /// types, or `-0`.
+    F64(f64),
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The index of the first byte from `i` that ends a run of plain string
+/// text: a quote, a backslash or a control character (or `bytes.len()`).
+/// Eight bytes at a time: strings are mostly ids, names and statements
+/// without escapes.
+#[inline]
+fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = v ^ (ONES * u64::from(b'"'));
+        let backslash = v ^ (ONES * u64::from(b'\\'));
+        // A byte's high bit is set where it is zero (after the xor) or
+        // below 0x20; bits above the lowest may be false, the lowest never.
+        let special = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (v.wrapping_sub(ONES * 0x20) & !v);
+        let special = special & HIGHS;
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn hex4(bytes: &[u8]) -> Option<u16> {
+    let digits = bytes.get(..4)?;
+    let mut value = 0u16;
+    for &b in digits {
+        let digit = (b as char).to_digit(16)?;
+        value = value * 16 + digit as u16;
+    }
+    Some(value)
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Scanner { text, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after whitespace, not consumed; `None` at the end.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Consumes `byte` as the next one after whitespace.
+    #[inline]
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// Whether only whitespace is left (as serde_json requires after a
+    /// document).
+    pub(crate) fn at_end(mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// Consumes `null` if it is next.
+    #[inline]
+    pub(crate) fn null(&mut self) -> Option<bool> {
+        if self.peek()? != b'n' {
+            return Some(false);
+        }
+        self.literal(b"null").map(|()| true)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.pos + word.len();
+        (self.bytes().get(self.pos..end)? == word).then(|| self.pos = end)
+    }
+
+    /// Consumes `true` or `false`.
+    pub(crate) fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => None,
+        }
+    }
+
+    /// Reads an object, calling `member` with each member's name, the
+    /// scanner then at its value, which `member` must consume.
+    #[inline]
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            let name = self.name()?;
+            self.eat(b':')?;
+            member(self, name)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads an array, calling `element` with the scanner at each element,
+    /// which `element` must consume.
+    #[inline]
+    pub(crate) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A member name without escapes, as its bytes (they are UTF-8: the
+    /// whole text is).
+    #[inline]
+    fn name(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let bytes = self.bytes();
+        let start = self.pos;
+        let end = plain_run_end(bytes, start);
+        (bytes.get(end) == Some(&b'"')).then(|| {
+            self.pos = end + 1;
+            &bytes[start..end]
+        })
+    }
+
+    /// A string's text, borrowed unless it has escapes.
+    #[inline]
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let bytes = self.bytes();
+        let start = self.pos;
+        let end = plain_run_end(bytes, start);
+        match bytes.get(end)? {
+            b'"' => {
+                self.pos = end + 1;
+                // Quotes are ASCII, so both ends are character boundaries.
+                Some(Cow::Borrowed(&self.text[start..end]))
+            }
+            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            _ => None,
+        }
+    }
+
+    /// The rest of a string that has an escape at `at`.
+    #[cold]
+    fn escaped(&mut self, start: usize, mut at: usize) -> Option<String> {
+        let bytes = self.bytes();
+        let mut text = String::from(&self.text[start..at]);
+        loop {
+            match bytes.get(at)? {
+                b'"' => {
+                    self.pos = at + 1;
+                    return Some(text);
+                }
+                b'\\' => {
+                    let c = match bytes.get(at + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        // Surrogate pairs are rare enough to leave to serde.
+                        b'u' => char::from_u32(u32::from(hex4(bytes.get(at + 2..)?)?))?,
+                        _ => return None,
+                    };
+                    text.push(c);
+                    at += if bytes[at + 1] == b'u' { 6 } else { 2 };
+                }
+                _ => return None,
+            }
+            let end = plain_run_end(bytes, at);
+            text.push_str(&self.text[at..end]);
+            at = end;
+        }
+    }
+
+    /// Skips a string, checking its escapes as serde_json's `IgnoredAny`
+    /// does (any `\u` code unit passes).
+    fn skip_string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        let bytes = self.bytes();
+        let mut at = self.pos;
+        loop {
+            at = plain_run_end(bytes, at);
+            match bytes.get(at)? {
+                b'"' => {
+                    self.pos = at + 1;
+                    return Some(());
+                }
+                b'\\' => match bytes.get(at + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                    b'u' => {
+                        hex4(bytes.get(at + 2..)?)?;
+                        at += 6;
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
+    /// The text of a number, checked against JSON's grammar.
+    fn number_text(&mut self) -> Option<&'a str> {
+        self.peek()?;
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut at = start;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > from
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => {
+                digits(&mut at);
+            }
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        self.pos = at;
+        Some(&self.text[start..at])
+    }
+
+    /// A number, as serde_json reads it for a value of any type.
+    pub(crate) fn number(&mut self) -> Option<Number> {
+        let text = self.number_text()?;
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(digits) => (true, digits),
+            None => (false, text),
+        };
+        if digits.bytes().all(|b| b.is_ascii_digit()) {
+            let parsed: Option<u64> = digits.parse().ok();
+            match (negative, parsed) {
+                (false, Some(n)) => return Some(Number::U64(n)),
+                (true, Some(n)) if n > 0 && n <= i64::MIN.unsigned_abs() => {
+                    return Some(Number::I64(0i64.wrapping_sub_unsigned(n)));
+                }
+                _ => {}
+            }
+        }
+        // serde_json's own float parsing, so the value is the one its
+        // typed parse gives; beyond `f64` it refuses, and so do we.
+        serde_json::from_str::<f64>(text).ok().map(Number::F64)
+    }
+
+    /// Skips any value, checked as serde_json's `IgnoredAny` checks it
+    /// (grammar only: numbers of any size, any `\u` escape).
+    pub(crate) fn skip(&mut self) -> Option<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1)),
+            b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1)),
+            b'n' => self.literal(b"null"),
+            b't' | b'f' => self.boolean().map(drop),
+            b'-' | b'0'..=b'9' => self.number_text().map(drop),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::de::IgnoredAny;
+
+    use super::*;
+
+    /// Any JSON-ish text: valid values, and near misses of every kind
+    /// (bad escapes, control characters, bad numbers, trailing commas).
+    fn jsonish() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("nul".to_string()),
+            Just("true".to_string()),
+            Just("fals".to_string()),
+            "-?(0|[1-9][0-9]{0,22}|0[0-9])(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,4})?",
+            "\"([a-z ]|\\\\[\"\\\\/bfnrtux]|\\\\u[0-9a-fA-FdD]{4}|\\\\u[dD][89abAB][0-9a-f]{2}|\u{1}|é|\t){0,8}\"?",
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{},]", v.join(","))),
+                prop::collection::vec(("[a-z]{0,3}", inner), 0..4).prop_map(|v| {
+                    let members: Vec<String> =
+                        v.iter().map(|(k, v)| format!("\"{k}\" : {v}")).collect();
+                    format!("{{ {} }}", members.join(" ,\n"))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Skipping accepts a document exactly when serde_json's
+        /// `IgnoredAny` does, and stops where it does.
+        #[test]
+        fn skip_accepts_what_serde_ignores(text in jsonish()) {
+            let mut scanner = Scanner::new(&text);
+            let ours = scanner.skip().is_some() && scanner.at_end();
+            let serde = serde_json::from_str::<IgnoredAny>(&text).is_ok();
+            prop_assert_eq!(ours, serde, "{}", text);
+        }
+
+        /// A string read, when it is read, is serde_json's string; only
+        /// surrogate escapes are left to serde.
+        #[test]
+        fn strings_read_as_serde_reads_them(text in "\"([a-zé ]|\\\\[\"\\\\/bfnrtux]|\\\\u[0-9a-fA-F]{4}|\u{1f}){0,12}\"?") {
+            let serde = serde_json::from_str::<String>(&text).ok();
+            let mut scanner = Scanner::new(&text);
+            let ours = scanner.string().filter(|_| scanner.at_end()).map(Cow::into_owned);
+            if ours.is_some() {
+                prop_assert_eq!(&ours, &serde);
+            } else if let Some(serde) = serde {
+                prop_assert!(has_surrogate_escape(&text), "gave up on {} ({:?})", text, serde);
+            }
+        }
+
+        /// Numbers read as serde_json's `deserialize_any` gives them.
+        #[test]
+        fn numbers_read_as_serde_reads_them(text in "-?(0|[1-9][0-9]{0,22}|00)(\\.[0-9]{0,18})?([eE][+-]?[0-9]{0,3})?") {
+            let serde = serde_json::from_str::<serde_json::Value>(&text).ok();
+            let mut scanner = Scanner::new(&text);
+            let ours = scanner.number().filter(|_| scanner.at_end());
+            let expected = serde.map(|v| match v {
+                serde_json::Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                    (Some(u), _, _) => Number::U64(u),
+                    (None, Some(i), _) => Number::I64(i),
+                    (None, None, Some(f)) => Number::F64(f),
+                    _ => unreachable!("a number is one of the three"),
+                },
+                other => panic!("not a number: {other}"),
+            });
+            match (ours, expected) {
+                (Some(Number::F64(a)), Some(Number::F64(b))) => {
+                    prop_assert_eq!(a.to_bits(), b.to_bits(), "{}", text)
+                }
+                (ours, expected) => prop_assert_eq!(ours, expected, "{}", text),
+            }
+        }
+    }
+
+    /// Whether `text` has a `\u` escape of a UTF-16 surrogate.
+    fn has_surrogate_escape(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i + 1 < bytes.len() {
+            if bytes[i] != b'\\' {
+                i += 1;
+                continue;
+            }
+            if bytes[i + 1] == b'u'
+                && hex4(&bytes[i + 2..]).is_some_and(|u| (0xD800..0xE000).contains(&u))
+            {
+                return true;
+            }
+            i += 2;
+        }
+        false
+    }
+
+    #[test]
+    fn plain_runs_stop_at_the_first_special_byte_in_any_lane() {
+        for len in 0..20 {
+            for (special, what) in [(b'"', "quote"), (b'\\', "backslash"), (0x1f, "control")] {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    if at + 1 < len {
+                        bytes[at + 1] = b'"'; // a later special never wins
+                    }
+                    assert_eq!(plain_run_end(&bytes, 0), at, "{what} at {at} of {len}");
+                }
+                assert_eq!(plain_run_end(&vec![0xC3; len], 0), len, "high bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_decode_and_borrowing_stops_at_the_first() {
+        let mut scanner = Scanner::new(r#""plain" "a\"b\\c\/d\n\u00e9\u20ac""#);
+        assert!(matches!(scanner.string(), Some(Cow::Borrowed("plain"))));
+        assert_eq!(scanner.string().as_deref(), Some("a\"b\\c/d\né€"));
+        assert!(scanner.at_end());
+    }
+
+    #[test]
+    fn gives_up_where_serde_would_refuse_or_the_case_is_rare() {
+        for text in [
+            "\"\\ud83d\\ude00\"", // a surrogate pair: left to serde
+            "\"a\u{1}\"",         // a control character
+            "\"\\x\"",            // a bad escape
+            "\"open",
+            "01",
+            "1.",
+            "-",
+            "1e400",
+        ] {
+            let mut scanner = Scanner::new(text);
+            let read = match text.as_bytes()[0] {
+                b'"' => scanner.string().map(drop),
+                _ => scanner.number().map(drop),
+            };
+            // "01" reads as 0 with "1" left over, which no caller accepts.
+            assert!(read.is_none() || !scanner.at_end(), "{text}");
+        }
+    }
+
+    #[test]
+    fn skipping_stops_at_the_depth_limit() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(Scanner::new(&deep(MAX_DEPTH)).skip().is_some());
+        assert!(Scanner::new(&deep(MAX_DEPTH + 1)).skip().is_none());
+    }
+}

@@ -1,0 +1,739 @@
+//! The typed model of [`super::model`] read with the JSON scanner
+//! ([`crate::ingest::json_scan`]) rather than serde: every OTLP/JSON
+//! record's first try. It reads exactly what the serde model reads, member
+//! for member (the names, their aliases, `null` for an absent member, the
+//! lenient scalars through the same [`Lenient`] constructors), and gives
+//! up wherever serde would fail or the scanner declines (a duplicate member,
+//! an array where a message belongs, escapes in a member name); the record
+//! is then parsed by serde, which says what is wrong and where.
+
+use super::common::{Pick, Scalar};
+use super::model::{
+    Bool, Document, Double, Int, KindField, Lenient, LinkJson, Picks, Resource, ResourceSpans,
+    ScopeSpans, Seq, SpanJson, StatusField, StatusJson, Str, Time,
+};
+use crate::ingest::json_records::parse;
+use crate::ingest::json_scan::{Number, Scanner};
+
+/// How many `result`/`trace` wrappers deep a document may be read here;
+/// serde refuses some depth beyond, and such a record takes its path.
+const MAX_WRAPPERS: usize = 16;
+
+/// One request (or query-API response) document.
+pub(super) fn document(bytes: &[u8]) -> serde_json::Result<Document<'_>> {
+    whole(bytes, |s| read_document(s, 0)).map_or_else(|| parse(bytes), Ok)
+}
+
+/// An array of request documents.
+pub(super) fn documents(bytes: &[u8]) -> serde_json::Result<Vec<Document<'_>>> {
+    let fast = whole(bytes, |s| {
+        let mut documents = Vec::new();
+        s.array(|s| {
+            documents.push(read_document(s, 0)?);
+            Some(())
+        })?;
+        Some(documents)
+    });
+    fast.map_or_else(|| parse(bytes), Ok)
+}
+
+/// One `ResourceSpans`, a member of a request read a member at a time.
+pub(super) fn resource_spans(bytes: &[u8]) -> serde_json::Result<ResourceSpans<'_>> {
+    whole(bytes, read_resource_spans).map_or_else(|| parse(bytes), Ok)
+}
+
+/// `read` over the whole of `bytes`, which must be UTF-8 text holding one
+/// value and whitespace.
+fn whole<'a, T>(bytes: &'a [u8], read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
+    let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
+    let value = read(&mut scanner)?;
+    scanner.at_end().then_some(value)
+}
+
+/// Marks member `bit` of a message as seen; `None` if it was already:
+/// serde's derived messages refuse a duplicate member.
+fn first(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    (*seen & mask == 0).then(|| *seen |= mask)
+}
+
+/// `null` for `None`, else `read`'s value.
+fn optional<'a, T>(
+    s: &mut Scanner<'a>,
+    read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    if s.null()? {
+        Some(None)
+    } else {
+        read(s).map(Some)
+    }
+}
+
+fn read_document<'a>(s: &mut Scanner<'a>, depth: usize) -> Option<Document<'a>> {
+    let mut document = Document::default();
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"resourceSpans" | b"resource_spans" => {
+                first(&mut seen, 0)?;
+                document.resource_spans = seq(s, read_resource_spans)?;
+            }
+            b"batches" => {
+                first(&mut seen, 1)?;
+                document.batches = seq(s, read_resource_spans)?;
+            }
+            b"result" | b"trace" if depth < MAX_WRAPPERS => {
+                let result = name == b"result";
+                first(&mut seen, if result { 2 } else { 3 })?;
+                let inner = optional(s, |s| read_document(s, depth + 1).map(Box::new))?;
+                *(if result {
+                    &mut document.result
+                } else {
+                    &mut document.trace
+                }) = inner;
+            }
+            b"result" | b"trace" => return None,
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(document)
+}
+
+/// A repeated member: an array, or `null` for none.
+fn seq<'a, T>(
+    s: &mut Scanner<'a>,
+    mut read: impl FnMut(&mut Scanner<'a>) -> Option<T>,
+) -> Option<Seq<T>> {
+    let mut items = Vec::new();
+    if !s.null()? {
+        s.array(|s| {
+            items.push(read(s)?);
+            Some(())
+        })?;
+    }
+    Some(Seq {
+        items,
+        present: true,
+    })
+}
+
+fn read_resource_spans<'a>(s: &mut Scanner<'a>) -> Option<ResourceSpans<'a>> {
+    let mut resource = None;
+    let mut scope_spans = Seq::default();
+    let mut library_spans = Seq::default();
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"resource" => {
+                first(&mut seen, 0)?;
+                resource = optional(s, read_resource)?;
+            }
+            b"scopeSpans" | b"scope_spans" => {
+                first(&mut seen, 1)?;
+                scope_spans = seq(s, read_scope_spans)?;
+            }
+            b"instrumentationLibrarySpans" | b"instrumentation_library_spans" => {
+                first(&mut seen, 2)?;
+                library_spans = seq(s, read_scope_spans)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(ResourceSpans {
+        resource,
+        scope_spans,
+        library_spans,
+    })
+}
+
+fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
+    let mut attributes = Picks::default();
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"attributes" => {
+                first(&mut seen, 0)?;
+                attributes = picks(s)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(Resource { attributes })
+}
+
+fn read_scope_spans<'a>(s: &mut Scanner<'a>) -> Option<ScopeSpans<'a>> {
+    let mut spans = Seq::default();
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"spans" => {
+                first(&mut seen, 0)?;
+                spans = seq(s, read_span)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(ScopeSpans { spans })
+}
+
+fn read_span<'a>(s: &mut Scanner<'a>) -> Option<SpanJson<'a>> {
+    let mut span = SpanJson {
+        trace_id: None,
+        span_id: None,
+        parent_span_id: None,
+        name: None,
+        kind: KindField::default(),
+        start: None,
+        end: None,
+        attributes: Picks::default(),
+        links: Seq::default(),
+        status: None,
+    };
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"traceId" | b"trace_id" => {
+                first(&mut seen, 0)?;
+                span.trace_id = optional(s, text)?;
+            }
+            b"spanId" | b"span_id" => {
+                first(&mut seen, 1)?;
+                span.span_id = optional(s, text)?;
+            }
+            b"parentSpanId" | b"parent_span_id" => {
+                first(&mut seen, 2)?;
+                span.parent_span_id = optional(s, text)?;
+            }
+            b"name" => {
+                first(&mut seen, 3)?;
+                span.name = optional(s, text)?;
+            }
+            b"kind" => {
+                first(&mut seen, 4)?;
+                span.kind = lenient(s)?;
+            }
+            b"startTimeUnixNano" | b"start_time_unix_nano" => {
+                first(&mut seen, 5)?;
+                span.start = optional(s, lenient::<Time>)?;
+            }
+            b"endTimeUnixNano" | b"end_time_unix_nano" => {
+                first(&mut seen, 6)?;
+                span.end = optional(s, lenient::<Time>)?;
+            }
+            b"attributes" => {
+                first(&mut seen, 7)?;
+                span.attributes = picks(s)?;
+            }
+            b"links" => {
+                first(&mut seen, 8)?;
+                span.links = seq(s, read_link)?;
+            }
+            b"status" => {
+                first(&mut seen, 9)?;
+                span.status = optional(s, read_status)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(span)
+}
+
+fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
+    let mut link = LinkJson {
+        trace_id: None,
+        span_id: None,
+    };
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"traceId" | b"trace_id" => {
+                first(&mut seen, 0)?;
+                link.trace_id = optional(s, text)?;
+            }
+            b"spanId" | b"span_id" => {
+                first(&mut seen, 1)?;
+                link.span_id = optional(s, text)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(link)
+}
+
+fn read_status(s: &mut Scanner<'_>) -> Option<StatusJson> {
+    let mut code = StatusField::default();
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"code" => {
+                first(&mut seen, 0)?;
+                code = lenient(s)?;
+            }
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(StatusJson { code })
+}
+
+fn text<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
+    s.string().map(Str)
+}
+
+/// A scalar from whichever JSON type it is given as (serde's
+/// `deserialize_any`); arrays and objects are refused, as the visitors
+/// refuse them.
+fn lenient<T: Lenient>(s: &mut Scanner<'_>) -> Option<T> {
+    match s.peek()? {
+        b'"' => T::from_str(&s.string()?),
+        b't' | b'f' => T::from_bool(s.boolean()?),
+        b'n' => s.null()?.then(T::from_unit)?,
+        _ => match s.number()? {
+            Number::U64(v) => T::from_u64(v),
+            Number::I64(v) => T::from_i64(v),
+            Number::F64(v) => T::from_f64(v),
+        },
+    }
+}
+
+/// Attributes: the picked keys' scalars, from an array of `KeyValue`s or
+/// `null`.
+fn picks<'a>(s: &mut Scanner<'a>) -> Option<Picks<'a>> {
+    let mut picks = Vec::new();
+    if !s.null()? {
+        s.array(|s| {
+            picks.extend(key_value(s)?);
+            Some(())
+        })?;
+    }
+    Some(Picks(picks))
+}
+
+/// One `KeyValue` (or `null`), kept if its key is picked. Members repeat
+/// and come in any order as in the serde visitor: the last of each wins,
+/// and a value before its key is read in case the key is picked.
+fn key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
+    if s.null()? {
+        return Some(None);
+    }
+    let mut pick: Option<Option<Pick>> = None;
+    let mut value = None;
+    s.object(|s, name| {
+        match name {
+            b"key" => {
+                let key = optional(s, text)?;
+                pick = Some(key.and_then(|k| Pick::of(&k.0)));
+            }
+            b"value" if pick != Some(None) => value = Some(any_value(s)?),
+            _ => s.skip()?,
+        }
+        Some(())
+    })?;
+    Some(pick.flatten().zip(value))
+}
+
+/// An `AnyValue` (or `null`) reduced to its scalar.
+fn any_value<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
+    let mut out = Scalar::Other;
+    if s.null()? {
+        return Some(out);
+    }
+    s.object(|s, name| {
+        let value = match name {
+            b"stringValue" | b"string_value" => optional(s, text)?.map(|t| Scalar::Str(t.0)),
+            b"boolValue" | b"bool_value" => {
+                optional(s, lenient::<Bool>)?.map(|b| Scalar::Bool(b.0))
+            }
+            b"intValue" | b"int_value" => optional(s, lenient::<Int>)?.map(|i| Scalar::Int(i.0)),
+            b"doubleValue" | b"double_value" => {
+                optional(s, lenient::<Double>)?.map(|d| Scalar::Double(d.0))
+            }
+            _ => {
+                s.skip()?;
+                Some(Scalar::Other)
+            }
+        };
+        if let Some(value) = value {
+            out = value;
+        }
+        Some(())
+    })?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::sample::subsequence;
+
+    use super::*;
+
+    /// JSON text for one of `good`, or (when `bad`) also one of `odd`:
+    /// spellings serde refuses or the scanner leaves to serde.
+    fn pick(bad: bool, good: &[&'static str], odd: &[&'static str]) -> BoxedStrategy<String> {
+        let good = prop::sample::select(good.to_vec()).prop_map(str::to_string);
+        if bad && !odd.is_empty() {
+            // Rare enough that many records have no odd value at all, so
+            // the scanner's reads are compared, not only its giving up.
+            let odd = prop::sample::select(odd.to_vec()).prop_map(str::to_string);
+            prop_oneof![24 => good, 1 => odd].boxed()
+        } else {
+            good.boxed()
+        }
+    }
+
+    /// An object of some of `members` (name spellings, value), in any
+    /// order, with whitespace; when `bad`, sometimes a member twice.
+    fn object(
+        bad: bool,
+        members: Vec<(Vec<&'static str>, BoxedStrategy<String>)>,
+    ) -> BoxedStrategy<String> {
+        let n = members.len();
+        let entries: Vec<BoxedStrategy<String>> = members
+            .into_iter()
+            .map(|(names, value)| {
+                (prop::sample::select(names), value)
+                    .prop_map(|(name, value)| format!("\"{name}\" :{value}"))
+                    .boxed()
+            })
+            .collect();
+        let twice = if bad { 0..16usize } else { 0..1 };
+        (
+            entries,
+            subsequence((0..n).collect::<Vec<_>>(), 0..=n),
+            twice,
+            any::<prop::sample::Index>(),
+            " ?\n?",
+        )
+            .prop_flat_map(|(entries, chosen, twice, dup, space)| {
+                let mut chosen: Vec<String> = chosen.iter().map(|&i| entries[i].clone()).collect();
+                if twice == 1 && !chosen.is_empty() {
+                    let again = chosen[dup.index(chosen.len())].clone();
+                    chosen.push(again);
+                }
+                Just(chosen)
+                    .prop_shuffle()
+                    .prop_map(move |c| format!("{{{space}{}}}", c.join(",")))
+            })
+            .boxed()
+    }
+
+    /// Values no field names: skipped, whether or not serde would parse
+    /// them as a field's type.
+    fn junk(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "{\"a\": [1, -2.5e3, {\"b\": null}]}",
+                "\"t\\\\u00e9\\n\"",
+                "1e400",
+                "[]",
+                "\"\\ud800\"",
+                "true",
+            ],
+            &["01", "[1,]", "tru", "\"\u{1}\"", "{\"a\" 1}"],
+        )
+    }
+
+    fn id(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "\"5b8efff798038103d269b633813fc60c\"",
+                "\"EEE19B7EC3C1B174\"",
+                "\"span-\\\"A\\\"\"",
+                "null",
+                "\"\"",
+                "\"caf\\u00e9\"",
+            ],
+            &["12", "[]", "\"\\ud83d\\ude00\"", "\"a\\x\""],
+        )
+    }
+
+    /// A time or an `intValue`.
+    fn integer(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "1700000000000000000",
+                "\"1700000000000000123\"",
+                "\" 17 \"",
+                "0",
+                "17.0",
+                "1.7e18",
+                "-0",
+                "null",
+            ],
+            &[
+                "-1",
+                "true",
+                "\"x\"",
+                "1.5",
+                "18446744073709551616",
+                "1e400",
+                "{}",
+                "01",
+            ],
+        )
+    }
+
+    /// A span kind or status code.
+    fn code(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "0",
+                "2",
+                "\"2\"",
+                "\"SPAN_KIND_SERVER\"",
+                "\"STATUS_CODE_ERROR\"",
+                "\"odd\"",
+                "-1",
+                "17.0",
+                "-0",
+                "null",
+            ],
+            &["true", "1.5", "1e400", "[]", "01"],
+        )
+    }
+
+    fn any_value(bad: bool) -> BoxedStrategy<String> {
+        let value = object(
+            bad,
+            vec![
+                (vec!["stringValue", "string_value"], id(bad)),
+                (
+                    vec!["boolValue", "bool_value"],
+                    pick(bad, &["true", "\"false\"", "null"], &["1", "\"yes\""]),
+                ),
+                (vec!["intValue", "int_value"], integer(bad)),
+                (
+                    vec!["doubleValue", "double_value"],
+                    pick(
+                        bad,
+                        &["1.5", "\"NaN\"", "3", "-2", "null", "0.1e-2"],
+                        &["\"x\"", "1e400"],
+                    ),
+                ),
+                (vec!["arrayValue", "key"], junk(bad)),
+            ],
+        );
+        prop_oneof![4 => value, 1 => pick(bad, &["null"], &["\"s\"", "[]"])].boxed()
+    }
+
+    fn attributes(bad: bool) -> BoxedStrategy<String> {
+        let key = pick(
+            bad,
+            &[
+                "\"http.method\"",
+                "\"db.statement\"",
+                "\"service.name\"",
+                "\"peer.service\"",
+                "\"other\"",
+                "null",
+                "\"http\\u002eroute\"",
+            ],
+            &["5"],
+        );
+        let key_value = object(
+            bad,
+            vec![
+                (vec!["key"], key),
+                (vec!["value"], any_value(bad)),
+                (vec!["extra"], junk(bad)),
+            ],
+        );
+        let key_value = prop_oneof![6 => key_value, 1 => pick(bad, &["null"], &["[]", "\"kv\""])];
+        prop_oneof![
+            6 => prop::collection::vec(key_value, 0..4).prop_map(|kvs| format!("[{}]", kvs.join(", "))),
+            1 => pick(bad, &["null"], &["{}", "\"a\""]),
+        ]
+        .boxed()
+    }
+
+    fn span(bad: bool) -> BoxedStrategy<String> {
+        let link = object(
+            bad,
+            vec![
+                (vec!["traceId", "trace_id"], id(bad)),
+                (vec!["spanId", "span_id"], id(bad)),
+            ],
+        );
+        let links = prop::collection::vec(link, 0..2).prop_map(|l| format!("[{}]", l.join(",")));
+        let status = object(
+            bad,
+            vec![(vec!["code"], code(bad)), (vec!["message"], junk(bad))],
+        );
+        object(
+            bad,
+            vec![
+                (vec!["traceId", "trace_id"], id(bad)),
+                (vec!["spanId", "span_id"], id(bad)),
+                (vec!["parentSpanId", "parent_span_id"], id(bad)),
+                (vec!["name"], id(bad)),
+                (vec!["kind"], code(bad)),
+                (
+                    vec!["startTimeUnixNano", "start_time_unix_nano"],
+                    integer(bad),
+                ),
+                (vec!["endTimeUnixNano", "end_time_unix_nano"], integer(bad)),
+                (vec!["attributes"], attributes(bad)),
+                (
+                    vec!["links"],
+                    prop_oneof![links, pick(bad, &["null"], &["{}"])].boxed(),
+                ),
+                (
+                    vec!["status"],
+                    prop_oneof![status, pick(bad, &["null"], &["[0]"])].boxed(),
+                ),
+                (vec!["events", "droppedAttributesCount"], junk(bad)),
+            ],
+        )
+    }
+
+    fn resource_spans_text(bad: bool) -> BoxedStrategy<String> {
+        let spans =
+            prop::collection::vec(span(bad), 0..3).prop_map(|s| format!("[{}]", s.join(",")));
+        let scope = object(
+            bad,
+            vec![
+                (vec!["spans"], spans.boxed()),
+                (vec!["scope", "schemaUrl"], junk(bad)),
+            ],
+        );
+        let scopes = prop::collection::vec(scope, 0..2).prop_map(|s| format!("[{}]", s.join(",")));
+        let resource = object(
+            bad,
+            vec![
+                (vec!["attributes"], attributes(bad)),
+                (vec!["droppedAttributesCount"], junk(bad)),
+            ],
+        );
+        object(
+            bad,
+            vec![
+                (
+                    vec!["resource"],
+                    prop_oneof![resource, pick(bad, &["null"], &["[]"])].boxed(),
+                ),
+                (vec!["scopeSpans", "scope_spans"], scopes.clone().boxed()),
+                (
+                    vec![
+                        "instrumentationLibrarySpans",
+                        "instrumentation_library_spans",
+                    ],
+                    scopes.boxed(),
+                ),
+                (vec!["schemaUrl"], junk(bad)),
+            ],
+        )
+    }
+
+    fn document_text(bad: bool) -> BoxedStrategy<String> {
+        let list = prop::collection::vec(resource_spans_text(bad), 0..3)
+            .prop_map(|r| format!("[{}]", r.join(",")));
+        let request = object(
+            bad,
+            vec![
+                (
+                    vec!["resourceSpans", "resource_spans"],
+                    list.clone().boxed(),
+                ),
+                (vec!["batches"], list.boxed()),
+                (vec!["other"], junk(bad)),
+            ],
+        );
+        let wrapped = request
+            .clone()
+            .prop_map(|r| format!("{{\"result\": {r}, \"trace\": null}}"));
+        prop_oneof![4 => request, 1 => wrapped].boxed()
+    }
+
+    /// A read compared as text: a `doubleValue` of `"NaN"` equals itself.
+    fn debug<T: std::fmt::Debug>(read: Option<&T>) -> String {
+        format!("{read:?}")
+    }
+
+    /// The scanner's read, without the serde fallback.
+    fn scanned(text: &str) -> Option<Document<'_>> {
+        whole(text.as_bytes(), |s| read_document(s, 0))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// What the scanner reads, serde reads the same; what it gives up
+        /// on is left to serde, whatever serde then makes of it.
+        #[test]
+        fn the_scanner_reads_what_serde_reads(text in document_text(true)) {
+            if let Some(ours) = scanned(&text) {
+                let serde = parse::<Document<'_>>(text.as_bytes());
+                prop_assert_eq!(debug(Some(&ours)), debug(serde.as_ref().ok()), "{}", text);
+            }
+        }
+
+        /// Requests of every ordinary spelling are read by the scanner,
+        /// never left to serde.
+        #[test]
+        fn ordinary_requests_never_fall_back(text in document_text(false)) {
+            let ours = scanned(&text);
+            prop_assert!(ours.is_some(), "{}", text);
+            let serde = parse::<Document<'_>>(text.as_bytes());
+            prop_assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()));
+        }
+
+        /// A member of a request read a `ResourceSpans` at a time likewise.
+        #[test]
+        fn resource_spans_read_as_serde_reads_them(text in resource_spans_text(true)) {
+            if let Some(ours) = whole(text.as_bytes(), read_resource_spans) {
+                let serde = parse::<ResourceSpans<'_>>(text.as_bytes());
+                prop_assert_eq!(debug(Some(&ours)), debug(serde.as_ref().ok()), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_member_given_twice_under_either_name_is_left_to_serde() {
+        let members = [
+            ("traceId", "trace_id", "\"aa\""),
+            ("spanId", "span_id", "\"bb\""),
+            ("parentSpanId", "parent_span_id", "\"cc\""),
+            ("name", "name", "\"n\""),
+            ("kind", "kind", "2"),
+            ("startTimeUnixNano", "start_time_unix_nano", "\"1\""),
+            ("endTimeUnixNano", "end_time_unix_nano", "\"2\""),
+            ("attributes", "attributes", "[]"),
+            ("links", "links", "[]"),
+            ("status", "status", "{}"),
+        ];
+        for (name, alias, value) in members {
+            let text = format!(
+                r#"{{"resourceSpans": [{{"scopeSpans": [{{"spans": [{{"{name}": {value}, "{alias}": {value}}}]}}]}}]}}"#
+            );
+            assert!(scanned(&text).is_none(), "{text}");
+            assert!(parse::<Document<'_>>(text.as_bytes()).is_err(), "{text}");
+            let once = text.replacen(&format!(", \"{alias}\": {value}"), "", 1);
+            assert!(scanned(&once).is_some(), "{once}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_member_or_a_deep_wrapper_is_left_to_serde() {
+        let duplicate = r#"{"resourceSpans": [], "resource_spans": []}"#;
+        assert!(scanned(duplicate).is_none());
+        assert!(parse::<Document<'_>>(duplicate.as_bytes()).is_err());
+        let deep = format!(
+            "{}{{\"resourceSpans\": []}}{}",
+            "{\"result\": ".repeat(MAX_WRAPPERS + 1),
+            "}".repeat(MAX_WRAPPERS + 1)
+        );
+        assert!(scanned(&deep).is_none());
+        assert!(document(deep.as_bytes()).is_ok(), "serde reads it");
+    }
+}
