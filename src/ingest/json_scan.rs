@@ -38,6 +38,15 @@ pub(crate) enum Number {
     F64(f64),
 }
 
+/// How strictly a skipped value is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// As serde_json's `IgnoredAny`: the grammar.
+    Grammar,
+    /// As a `serde_json::Value` parse.
+    Value,
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -257,8 +266,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips a string, checking its escapes as serde_json's `IgnoredAny`
-    /// does (any `\u` code unit passes).
-    fn skip_string(&mut self) -> Option<()> {
+    /// does (any `\u` code unit passes), or for [`Check::Value`] giving up
+    /// on a surrogate, which a `Value` parse takes only in a valid pair.
+    fn skip_string(&mut self, check: Check) -> Option<()> {
         self.eat(b'"')?;
         let bytes = self.bytes();
         let mut at = self.pos;
@@ -272,7 +282,10 @@ impl<'a> Scanner<'a> {
                 b'\\' => match bytes.get(at + 1)? {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
                     b'u' => {
-                        hex4(bytes.get(at + 2..)?)?;
+                        let unit = hex4(bytes.get(at + 2..)?)?;
+                        if check == Check::Value && (0xD800..0xE000).contains(&unit) {
+                            return None;
+                        }
                         at += 6;
                     }
                     _ => return None,
@@ -349,17 +362,39 @@ impl<'a> Scanner<'a> {
     /// Skips any value, checked as serde_json's `IgnoredAny` checks it
     /// (grammar only: numbers of any size, any `\u` escape).
     pub(crate) fn skip(&mut self) -> Option<()> {
-        self.skip_at(0)
+        self.skip_at(0, Check::Grammar)
     }
 
-    fn skip_at(&mut self, depth: usize) -> Option<()> {
+    /// Skips any value, checked as parsing it into a `serde_json::Value`
+    /// checks it (see [`crate::ingest::json_strict::Checked`]): numbers
+    /// within `f64`, escapes that make text.
+    pub(crate) fn skip_checked(&mut self) -> Option<()> {
+        self.skip_at(0, Check::Value)
+    }
+
+    /// Any value's text, unparsed, as serde_json's `RawValue` takes it:
+    /// checked as [`Scanner::skip`] checks, without surrounding whitespace.
+    pub(crate) fn raw(&mut self) -> Option<&'a str> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip()?;
+        Some(&self.text[start..self.pos])
+    }
+
+    fn skip_at(&mut self, depth: usize, check: Check) -> Option<()> {
         match self.peek()? {
-            b'"' => self.skip_string(),
-            b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1)),
-            b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1)),
+            b'"' => self.skip_string(check),
+            b'{' if depth < MAX_DEPTH => self.object(|s, _| s.skip_at(depth + 1, check)),
+            b'[' if depth < MAX_DEPTH => self.array(|s| s.skip_at(depth + 1, check)),
             b'n' => self.literal(b"null"),
             b't' | b'f' => self.boolean().map(drop),
-            b'-' | b'0'..=b'9' => self.number_text().map(drop),
+            b'-' | b'0'..=b'9' => {
+                let text = self.number_text()?;
+                let small = text.len() <= 18 && !text.contains(['.', 'e', 'E']);
+                // Beyond `f64` a `Value` parse fails; serde_json says so.
+                (check == Check::Grammar || small || serde_json::from_str::<f64>(text).is_ok())
+                    .then_some(())
+            }
             _ => None,
         }
     }
@@ -407,6 +442,30 @@ mod tests {
             let ours = scanner.skip().is_some() && scanner.at_end();
             let serde = serde_json::from_str::<IgnoredAny>(&text).is_ok();
             prop_assert_eq!(ours, serde, "{}", text);
+        }
+
+        /// Skipping as a `Value` parse checks accepts nothing that parse
+        /// refuses, and gives up only on surrogate escapes.
+        #[test]
+        fn checked_skip_accepts_what_a_value_parse_accepts(text in jsonish()) {
+            let mut scanner = Scanner::new(&text);
+            let ours = scanner.skip_checked().is_some() && scanner.at_end();
+            let serde = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+            if ours || !has_surrogate_escape(&text) {
+                prop_assert_eq!(ours, serde, "{}", text);
+            } else {
+                prop_assert!(!ours);
+            }
+        }
+
+        /// A raw value's text is the text serde_json's `RawValue` takes.
+        #[test]
+        fn raw_values_are_serdes(text in jsonish(), space in "[ \n]{0,2}") {
+            let spaced = format!("{space}{text}{space}");
+            let mut scanner = Scanner::new(&spaced);
+            let ours = scanner.raw().filter(|_| scanner.at_end());
+            let serde = serde_json::from_str::<&serde_json::value::RawValue>(&spaced).ok();
+            prop_assert_eq!(ours, serde.map(|r| r.get()), "{}", spaced);
         }
 
         /// A string read, when it is read, is serde_json's string; only

@@ -79,6 +79,7 @@ impl<'de> Visitor<'de> for Checked {
 
 /// `T` read from a JSON object and never from an array, with the members
 /// `T` has no field for still [`Checked`].
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub(crate) struct Object<T>(pub(crate) T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {

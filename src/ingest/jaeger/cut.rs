@@ -101,7 +101,7 @@ fn read_span(cut: &json_envelope::Cut<'_>, sink: &mut Sink<'_>) {
         services: FxHashMap::default(),
         cut: Some((sink.name(), cut.member)),
     };
-    let typed = parse::<Object<typed::Span<'_>>>(record.bytes).ok();
+    let typed = super::fast::span(record.bytes).ok();
     let fast = typed.as_ref().and_then(|Object(span)| {
         let parts = typed_parts(span)?;
         convert_span(&parts, &context, sink.strings).ok()

@@ -32,13 +32,13 @@
 //! Spans sharing an id are all emitted; the model keeps one.
 
 mod cut;
+mod fast;
 mod typed;
 
 use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
@@ -351,7 +351,7 @@ fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut 
 /// Reads a trace through the typed, borrowing model; `false` (with nothing
 /// read) when it needs the general path.
 fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(typed::Object(trace)) = parse::<typed::Object<typed::Trace<'_>>>(record.bytes) else {
+    let Ok(typed::Object(trace)) = fast::trace(record.bytes) else {
         return false;
     };
     let Some(parts) = trace
@@ -514,16 +514,17 @@ fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 /// The parts of a typed span; `None` if a member needs the general path
 /// (a missing time, or a tag value that is not JSON serde can re-read).
 fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
-    let raw = |r: Option<&RawValue>| -> Option<Cow<'v, Value>> { value_of(r?).map(Cow::Owned) };
+    let raw =
+        |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.0).map(Cow::Owned) };
     let mut tags = Vec::new();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
         let key = tag.key.as_deref();
         match (key, tag.value) {
             (Some(key), value) if tag.read => {
                 let value = match value {
-                    Some(v) => match unescaped_text(v) {
+                    Some(v) => match unescaped_text(v.0) {
                         Some(text) => TagValue::Text(text),
-                        None => TagValue::Json(Cow::Owned(value_of(v)?)),
+                        None => TagValue::Json(Cow::Owned(value_of(v.0)?)),
                     },
                     None => TagValue::Json(Cow::Owned(Value::Null)),
                 };
@@ -583,29 +584,27 @@ impl<'v> TagValue<'v> {
     }
 }
 
-/// The text of `raw` if it is a string without escapes: a `RawValue` is
-/// valid JSON, so that text is what lies between the quotes.
-fn unescaped_text(raw: &RawValue) -> Option<&str> {
-    let text = raw.get();
+/// The text of a raw value if it is a string without escapes: a raw value
+/// is valid JSON, so that text is what lies between the quotes.
+fn unescaped_text(text: &str) -> Option<&str> {
     match text.as_bytes() {
         [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(&text[1..text.len() - 1]),
         _ => None,
     }
 }
 
-/// `raw` as a `Value`. Times and tag values are nearly always a plain
-/// integer or a string without escapes, made here without a parser (which
-/// took most of the instructions spent re-reading them); anything else is
-/// parsed.
-fn value_of(raw: &RawValue) -> Option<Value> {
-    let text = raw.get();
+/// A raw value's `text` as a `Value`. Times and tag values are nearly
+/// always a plain integer or a string without escapes, made here without a
+/// parser (which took most of the instructions spent re-reading them);
+/// anything else is parsed.
+fn value_of(text: &str) -> Option<Value> {
     let bytes = text.as_bytes();
     // At most 18 digits always fits an i64; no sign, since `-0` parses to
     // a float.
     if (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
         return text.parse::<i64>().ok().map(Value::from);
     }
-    if let Some(text) = unescaped_text(raw) {
+    if let Some(text) = unescaped_text(text) {
         return Some(Value::String(text.to_owned()));
     }
     serde_json::from_str(text).ok()

@@ -21,12 +21,26 @@ use crate::ingest::json_strict::{Checked, Text};
 /// checked for its syntax, not for numbers beyond `f64` or lone
 /// surrogates). Its nesting is counted from `raw` itself, not from the
 /// top of the trace.
-pub fn checked(raw: &RawValue) -> bool {
-    serde_json::from_str::<Checked>(raw.get()).is_ok()
+pub fn checked(raw: Raw<'_>) -> bool {
+    serde_json::from_str::<Checked>(raw.0).is_ok()
+}
+
+/// A member's value as its JSON text, unparsed: what serde_json's
+/// `RawValue` takes (checked for its grammar only), without the
+/// whitespace around it.
+#[derive(Clone, Copy)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub struct Raw<'a>(pub &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
+    }
 }
 
 /// A trace object: `{"traceID", "spans", "processes"}`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Trace<'a> {
     /// The trace's id, used by spans without one of their own.
     #[serde(default, borrow, rename = "traceID")]
@@ -41,6 +55,7 @@ pub struct Trace<'a> {
 
 /// A process; only its service is read.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Process<'a> {
     /// The service name.
     #[serde(default, borrow, rename = "serviceName")]
@@ -49,6 +64,7 @@ pub struct Process<'a> {
 
 /// A span, with the members critpath reads.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Span<'a> {
     /// The span's id.
     #[serde(default, borrow, rename = "spanID")]
@@ -58,10 +74,10 @@ pub struct Span<'a> {
     pub trace_id: Option<Cow<'a, str>>,
     /// Microseconds since the epoch (a number, or one as text).
     #[serde(default, borrow, rename = "startTime")]
-    pub start: Option<&'a RawValue>,
+    pub start: Option<Raw<'a>>,
     /// Microseconds.
     #[serde(default, borrow)]
-    pub duration: Option<&'a RawValue>,
+    pub duration: Option<Raw<'a>>,
     /// References to other spans.
     #[serde(default, borrow)]
     pub references: Option<Vec<Object<Reference<'a>>>>,
@@ -84,6 +100,7 @@ pub struct Span<'a> {
 
 /// A reference to another span.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Reference<'a> {
     /// `CHILD_OF` or `FOLLOWS_FROM`.
     #[serde(default, borrow, rename = "refType")]
@@ -100,6 +117,7 @@ pub struct Reference<'a> {
 /// those whose value came before their key (to be checked, see [`Tag`]).
 /// The rest were checked and dropped while parsed, and are not kept: a
 /// span's tags are mostly ones no analysis reads.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Tags<'a>(pub Vec<Tag<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
@@ -135,13 +153,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
 /// otherwise checked (as a `Value` parse would check it) and dropped in
 /// the same pass. A value given before its key is kept raw and checked by
 /// [`checked`] later.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Tag<'a> {
     /// The key.
     pub key: Option<Cow<'a, str>>,
     /// Whether the key is one critpath reads (see `read_tag`).
     pub read: bool,
     /// The value, unparsed; `None` when absent or dropped.
-    pub value: Option<&'a RawValue>,
+    pub value: Option<Raw<'a>>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {

@@ -1,0 +1,526 @@
+//! The typed model of [`super::typed`] read with the JSON scanner
+//! ([`crate::ingest::json_scan`]) rather than serde: every Jaeger trace's
+//! (and cut-off span's) first try. It reads what the serde model reads,
+//! as strictly: objects only where a message belongs, members no field
+//! names checked as a `Value` parse checks them, times and tag values kept
+//! as their raw text, a tag's value checked and dropped when its key is
+//! one no analysis reads. It gives up wherever serde would fail, and on
+//! what the scanner declines; the record then takes the serde path, which
+//! says what is wrong and where.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+
+use super::typed::{Object, Process, Raw, Reference, Span, Tag, Tags, Trace};
+use crate::ingest::json_records::parse;
+use crate::ingest::json_scan::Scanner;
+
+/// One trace object.
+pub(super) fn trace(bytes: &[u8]) -> serde_json::Result<Object<Trace<'_>>> {
+    whole(bytes, read_trace).map_or_else(|| parse(bytes), |t| Ok(Object(t)))
+}
+
+/// One span object (of a trace read in parts).
+pub(super) fn span(bytes: &[u8]) -> serde_json::Result<Object<Span<'_>>> {
+    whole(bytes, read_span).map_or_else(|| parse(bytes), |s| Ok(Object(s)))
+}
+
+/// `read` over the whole of `bytes`, which must be UTF-8 text holding one
+/// value and whitespace.
+fn whole<'a, T>(bytes: &'a [u8], read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
+    let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
+    let value = read(&mut scanner)?;
+    scanner.at_end().then_some(value)
+}
+
+/// Marks member `bit` as seen; `None` if it was already: serde's derived
+/// messages refuse a duplicate member.
+fn first(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    (*seen & mask == 0).then(|| *seen |= mask)
+}
+
+/// `null` for `None`, else `read`'s value.
+fn optional<'a, T>(
+    s: &mut Scanner<'a>,
+    read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    if s.null()? {
+        Some(None)
+    } else {
+        read(s).map(Some)
+    }
+}
+
+fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
+    optional(s, Scanner::string)
+}
+
+fn raw<'a>(s: &mut Scanner<'a>) -> Option<Option<Raw<'a>>> {
+    optional(s, |s| s.raw().map(Raw))
+}
+
+fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {
+    let mut trace_id = None;
+    let mut spans = None;
+    let mut processes = None;
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"traceID" => {
+                first(&mut seen, 0)?;
+                trace_id = text(s)?;
+            }
+            b"spans" => {
+                first(&mut seen, 1)?;
+                let mut list = Vec::new();
+                s.array(|s| {
+                    list.push(Object(read_span(s)?));
+                    Some(())
+                })?;
+                spans = Some(list);
+            }
+            b"processes" => {
+                first(&mut seen, 2)?;
+                processes = optional(s, read_processes)?;
+            }
+            _ => s.skip_checked()?,
+        }
+        Some(())
+    })?;
+    Some(Trace {
+        trace_id,
+        // Required: without it serde refuses the trace.
+        spans: spans?,
+        processes,
+    })
+}
+
+/// Processes by id; a repeated id replaces the one before, as a map does.
+fn read_processes<'a>(
+    s: &mut Scanner<'a>,
+) -> Option<FxHashMap<Cow<'a, str>, Option<Object<Process<'a>>>>> {
+    let mut processes = FxHashMap::default();
+    s.object(|s, id| {
+        let process = optional(s, read_process)?.map(Object);
+        // Member names are UTF-8 without escapes (the scanner's own check).
+        processes.insert(Cow::Borrowed(std::str::from_utf8(id).ok()?), process);
+        Some(())
+    })?;
+    Some(processes)
+}
+
+fn read_process<'a>(s: &mut Scanner<'a>) -> Option<Process<'a>> {
+    let mut service_name = None;
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"serviceName" => {
+                first(&mut seen, 0)?;
+                service_name = text(s)?;
+            }
+            _ => s.skip_checked()?,
+        }
+        Some(())
+    })?;
+    Some(Process { service_name })
+}
+
+fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
+    let mut span = Span {
+        span_id: None,
+        trace_id: None,
+        start: None,
+        duration: None,
+        references: None,
+        parent_span_id: None,
+        tags: None,
+        operation_name: None,
+        process: None,
+        process_id: None,
+    };
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"spanID" => {
+                first(&mut seen, 0)?;
+                span.span_id = text(s)?;
+            }
+            b"traceID" => {
+                first(&mut seen, 1)?;
+                span.trace_id = text(s)?;
+            }
+            b"startTime" => {
+                first(&mut seen, 2)?;
+                span.start = raw(s)?;
+            }
+            b"duration" => {
+                first(&mut seen, 3)?;
+                span.duration = raw(s)?;
+            }
+            b"references" => {
+                first(&mut seen, 4)?;
+                span.references = optional(s, |s| {
+                    let mut references = Vec::new();
+                    s.array(|s| {
+                        references.push(Object(read_reference(s)?));
+                        Some(())
+                    })?;
+                    Some(references)
+                })?;
+            }
+            b"parentSpanID" => {
+                first(&mut seen, 5)?;
+                span.parent_span_id = text(s)?;
+            }
+            b"tags" => {
+                first(&mut seen, 6)?;
+                span.tags = optional(s, read_tags)?;
+            }
+            b"operationName" => {
+                first(&mut seen, 7)?;
+                span.operation_name = text(s)?;
+            }
+            b"process" => {
+                first(&mut seen, 8)?;
+                span.process = optional(s, read_process)?.map(Object);
+            }
+            b"processID" => {
+                first(&mut seen, 9)?;
+                span.process_id = text(s)?;
+            }
+            _ => s.skip_checked()?,
+        }
+        Some(())
+    })?;
+    Some(span)
+}
+
+fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
+    let mut reference = Reference {
+        ref_type: None,
+        trace_id: None,
+        span_id: None,
+    };
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"refType" => {
+                first(&mut seen, 0)?;
+                reference.ref_type = text(s)?;
+            }
+            b"traceID" => {
+                first(&mut seen, 1)?;
+                reference.trace_id = text(s)?;
+            }
+            b"spanID" => {
+                first(&mut seen, 2)?;
+                reference.span_id = text(s)?;
+            }
+            _ => s.skip_checked()?,
+        }
+        Some(())
+    })?;
+    Some(reference)
+}
+
+/// Tags, keeping those [`Tags`] keeps.
+fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
+    let mut tags = Vec::new();
+    s.array(|s| {
+        let tag = read_tag(s)?;
+        if tag.read || tag.value.is_some() {
+            tags.push(tag);
+        }
+        Some(())
+    })?;
+    Some(Tags(tags))
+}
+
+/// One tag, as [`Tag`]'s serde visitor reads it: a value after a key no
+/// analysis reads is checked and dropped; any other is kept raw.
+fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
+    let mut tag = Tag {
+        key: None,
+        read: false,
+        value: None,
+    };
+    let mut seen = 0;
+    s.object(|s, name| {
+        match name {
+            b"key" => {
+                first(&mut seen, 0)?;
+                tag.key = text(s)?;
+                tag.read = tag.key.as_deref().is_some_and(super::read_tag);
+            }
+            b"value" => {
+                first(&mut seen, 1)?;
+                if seen & 1 != 0 && tag.key.is_some() && !tag.read {
+                    s.skip_checked()?;
+                } else {
+                    tag.value = raw(s)?;
+                }
+            }
+            _ => s.skip_checked()?,
+        }
+        Some(())
+    })?;
+    Some(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::sample::subsequence;
+
+    use super::*;
+
+    /// JSON text for one of `good`, or (when `bad`, rarely) one of `odd`:
+    /// spellings serde refuses or the scanner leaves to serde.
+    fn pick(bad: bool, good: &[&'static str], odd: &[&'static str]) -> BoxedStrategy<String> {
+        let good = prop::sample::select(good.to_vec()).prop_map(str::to_string);
+        if bad && !odd.is_empty() {
+            let odd = prop::sample::select(odd.to_vec()).prop_map(str::to_string);
+            prop_oneof![24 => good, 1 => odd].boxed()
+        } else {
+            good.boxed()
+        }
+    }
+
+    /// An object of some of `members`, in any order; when `bad`, now and
+    /// then a member twice.
+    fn object(
+        bad: bool,
+        members: Vec<(&'static str, BoxedStrategy<String>)>,
+    ) -> BoxedStrategy<String> {
+        let n = members.len();
+        let entries: Vec<BoxedStrategy<String>> = members
+            .into_iter()
+            .map(|(name, value)| value.prop_map(move |v| format!("\"{name}\": {v}")).boxed())
+            .collect();
+        let twice = if bad { 0..16usize } else { 0..1 };
+        (
+            entries,
+            subsequence((0..n).collect::<Vec<_>>(), 0..=n),
+            twice,
+            any::<prop::sample::Index>(),
+            " ?\n?",
+        )
+            .prop_flat_map(|(entries, chosen, twice, dup, space)| {
+                let mut chosen: Vec<String> = chosen.iter().map(|&i| entries[i].clone()).collect();
+                if twice == 1 && !chosen.is_empty() {
+                    let again = chosen[dup.index(chosen.len())].clone();
+                    chosen.push(again);
+                }
+                Just(chosen)
+                    .prop_shuffle()
+                    .prop_map(move |c| format!("{{{space}{}}}", c.join(",")))
+            })
+            .boxed()
+    }
+
+    /// Values no field names, checked as a `Value` parse checks them.
+    fn junk(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "{\"a\": [1, -2.5e3, {\"b\": null}]}",
+                "\"t\\u00e9\\n\"",
+                "[]",
+                "true",
+                "12345678901234567890123",
+            ],
+            &["1e400", "\"\\ud800\"", "01", "[1,]", "\"\u{1}\""],
+        )
+    }
+
+    fn id(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "\"5b8efff798038103\"",
+                "\"span-\\\"A\\\"\"",
+                "null",
+                "\"\"",
+                "\"caf\\u00e9\"",
+            ],
+            &["12", "[]", "\"\\ud83d\\ude00\""],
+        )
+    }
+
+    fn raw_value(bad: bool) -> BoxedStrategy<String> {
+        pick(
+            bad,
+            &[
+                "1700000000000000",
+                "\"1700000000000000\"",
+                "1.5",
+                "null",
+                "[1, {\"a\": 2}]",
+                "-0",
+            ],
+            // Kept raw, the last two read; checked (a dropped tag's), not.
+            &["01", "[1,]", "1e400", "\"\\ud800\""],
+        )
+    }
+
+    fn tag(bad: bool) -> BoxedStrategy<String> {
+        let key = pick(
+            bad,
+            &[
+                "\"http.method\"",
+                "\"span.kind\"",
+                "\"error\"",
+                "\"otel.status_code\"",
+                "\"x.unread\"",
+                "null",
+            ],
+            &["5", "\"\\ud800\""],
+        );
+        let tag = object(
+            bad,
+            vec![
+                ("key", key),
+                ("type", pick(bad, &["\"string\""], &[])),
+                ("value", raw_value(bad)),
+            ],
+        );
+        prop_oneof![8 => tag, 1 => pick(bad, &["{}"], &["null", "[]"])].boxed()
+    }
+
+    fn process(bad: bool) -> BoxedStrategy<String> {
+        let process = object(bad, vec![("serviceName", id(bad)), ("tags", junk(bad))]);
+        prop_oneof![4 => process, 1 => pick(bad, &["null"], &["[]"])].boxed()
+    }
+
+    fn span_text(bad: bool) -> BoxedStrategy<String> {
+        let reference = object(
+            bad,
+            vec![
+                (
+                    "refType",
+                    pick(bad, &["\"CHILD_OF\"", "\"FOLLOWS_FROM\""], &["1"]),
+                ),
+                ("traceID", id(bad)),
+                ("spanID", id(bad)),
+            ],
+        );
+        let references =
+            prop::collection::vec(reference, 0..3).prop_map(|r| format!("[{}]", r.join(",")));
+        let tags = prop::collection::vec(tag(bad), 0..4).prop_map(|t| format!("[{}]", t.join(",")));
+        object(
+            bad,
+            vec![
+                ("spanID", id(bad)),
+                ("traceID", id(bad)),
+                ("startTime", raw_value(bad)),
+                ("duration", raw_value(bad)),
+                (
+                    "references",
+                    prop_oneof![references, pick(bad, &["null"], &["{}"])].boxed(),
+                ),
+                ("parentSpanID", id(bad)),
+                (
+                    "tags",
+                    prop_oneof![tags, pick(bad, &["null"], &["{}"])].boxed(),
+                ),
+                ("operationName", id(bad)),
+                ("process", process(bad)),
+                ("processID", id(bad)),
+                ("logs", junk(bad)),
+            ],
+        )
+    }
+
+    fn trace_text(bad: bool) -> BoxedStrategy<String> {
+        let spans =
+            prop::collection::vec(span_text(bad), 0..3).prop_map(|s| format!("[{}]", s.join(",")));
+        let processes = prop::collection::vec(
+            (prop::sample::select(vec!["p1", "p2", "p1"]), process(bad)),
+            0..3,
+        )
+        .prop_map(|p| {
+            let members: Vec<String> = p.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+            format!("{{{}}}", members.join(","))
+        });
+        let trace = object(
+            bad,
+            vec![
+                ("traceID", id(bad)),
+                (
+                    "spans",
+                    if bad {
+                        prop_oneof![8 => spans, 1 => Just("null".to_string())].boxed()
+                    } else {
+                        spans.boxed()
+                    },
+                ),
+                (
+                    "processes",
+                    prop_oneof![processes, pick(bad, &["null"], &["[]"])].boxed(),
+                ),
+                ("warnings", junk(bad)),
+            ],
+        );
+        if bad {
+            trace
+        } else {
+            // `spans` is required.
+            trace
+                .prop_filter("has spans", |t| t.contains("\"spans\""))
+                .boxed()
+        }
+    }
+
+    fn debug<T: std::fmt::Debug>(read: Option<&T>) -> String {
+        format!("{read:?}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// What the scanner reads, serde reads the same; what it gives up
+        /// on is left to serde.
+        #[test]
+        fn the_scanner_reads_traces_as_serde_reads_them(text in trace_text(true)) {
+            if let Some(ours) = whole(text.as_bytes(), read_trace) {
+                let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
+                prop_assert_eq!(debug(Some(&Object(ours))), debug(serde.as_ref().ok()), "{}", text);
+            }
+        }
+
+        /// Traces of every ordinary spelling are read by the scanner.
+        #[test]
+        fn ordinary_traces_never_fall_back(text in trace_text(false)) {
+            let ours = whole(text.as_bytes(), read_trace).map(Object);
+            prop_assert!(ours.is_some(), "{}", text);
+            let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
+            prop_assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()));
+        }
+
+        /// A span read alone likewise.
+        #[test]
+        fn the_scanner_reads_spans_as_serde_reads_them(text in span_text(true)) {
+            if let Some(ours) = whole(text.as_bytes(), read_span) {
+                let serde = parse::<Object<Span<'_>>>(text.as_bytes());
+                prop_assert_eq!(debug(Some(&Object(ours))), debug(serde.as_ref().ok()), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_trace_without_spans_or_with_a_bad_dropped_tag_is_left_to_serde() {
+        for text in [
+            r#"{"traceID": "a"}"#,
+            r#"{"spans": [{"tags": [{"key": "x.unread", "value": 1e400}]}]}"#,
+            r#"{"spans": [{"spanID": "a", "spanID": "b"}]}"#,
+        ] {
+            assert!(whole(text.as_bytes(), read_trace).is_none(), "{text}");
+            assert!(
+                parse::<Object<Trace<'_>>>(text.as_bytes()).is_err(),
+                "{text}"
+            );
+        }
+    }
+}
