@@ -90,7 +90,49 @@ fn hex4(bytes: &[u8]) -> Option<u16> {
     Some(value)
 }
 
+/// `read` over the whole of `bytes`, which must be UTF-8 text holding one
+/// value and whitespace (as serde_json's `from_slice` requires).
+pub(crate) fn whole<'a, T>(
+    bytes: &'a [u8],
+    read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
+) -> Option<T> {
+    let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
+    let value = read(&mut scanner)?;
+    scanner.at_end().then_some(value)
+}
+
+/// The members of one object read so far, by number, for the messages
+/// that refuse a member given twice (as serde's derived ones do).
+#[derive(Default)]
+pub(crate) struct Given(u32);
+
+impl Given {
+    /// Marks member `bit` as given; `None` if it already was.
+    pub(crate) fn first(&mut self, bit: u32) -> Option<()> {
+        let mask = 1 << bit;
+        (self.0 & mask == 0).then(|| self.0 |= mask)
+    }
+
+    /// Whether member `bit` was given.
+    pub(crate) fn has(&self, bit: u32) -> bool {
+        self.0 & (1 << bit) != 0
+    }
+}
+
 impl<'a> Scanner<'a> {
+    /// `None` for `null`, else `read`'s value.
+    #[inline]
+    pub(crate) fn nullable<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if self.null()? {
+            Some(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
     /// A scanner at the start of `text`.
     pub(crate) fn new(text: &'a str) -> Self {
         Scanner { text, pos: 0 }

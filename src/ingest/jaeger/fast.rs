@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use super::typed::{Object, Process, Raw, Reference, Span, Tag, Tags, Trace};
 use crate::ingest::json_records::parse;
-use crate::ingest::json_scan::Scanner;
+use crate::ingest::json_scan::{Given, Scanner, whole};
 
 /// One trace object.
 pub(super) fn trace(bytes: &[u8]) -> serde_json::Result<Object<Trace<'_>>> {
@@ -26,54 +26,27 @@ pub(super) fn span(bytes: &[u8]) -> serde_json::Result<Object<Span<'_>>> {
     whole(bytes, read_span).map_or_else(|| parse(bytes), |s| Ok(Object(s)))
 }
 
-/// `read` over the whole of `bytes`, which must be UTF-8 text holding one
-/// value and whitespace.
-fn whole<'a, T>(bytes: &'a [u8], read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
-    let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
-    let value = read(&mut scanner)?;
-    scanner.at_end().then_some(value)
-}
-
-/// Marks member `bit` as seen; `None` if it was already: serde's derived
-/// messages refuse a duplicate member.
-fn first(seen: &mut u32, bit: u32) -> Option<()> {
-    let mask = 1 << bit;
-    (*seen & mask == 0).then(|| *seen |= mask)
-}
-
-/// `null` for `None`, else `read`'s value.
-fn optional<'a, T>(
-    s: &mut Scanner<'a>,
-    read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
-) -> Option<Option<T>> {
-    if s.null()? {
-        Some(None)
-    } else {
-        read(s).map(Some)
-    }
-}
-
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
-    optional(s, Scanner::string)
+    s.nullable(Scanner::string)
 }
 
 fn raw<'a>(s: &mut Scanner<'a>) -> Option<Option<Raw<'a>>> {
-    optional(s, |s| s.raw().map(Raw))
+    s.nullable(|s| s.raw().map(Raw))
 }
 
 fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {
     let mut trace_id = None;
     let mut spans = None;
     let mut processes = None;
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"traceID" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 trace_id = text(s)?;
             }
             b"spans" => {
-                first(&mut seen, 1)?;
+                seen.first(1)?;
                 let mut list = Vec::new();
                 s.array(|s| {
                     list.push(Object(read_span(s)?));
@@ -82,8 +55,8 @@ fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {
                 spans = Some(list);
             }
             b"processes" => {
-                first(&mut seen, 2)?;
-                processes = optional(s, read_processes)?;
+                seen.first(2)?;
+                processes = s.nullable(read_processes)?;
             }
             _ => s.skip_checked()?,
         }
@@ -103,7 +76,7 @@ fn read_processes<'a>(
 ) -> Option<FxHashMap<Cow<'a, str>, Option<Object<Process<'a>>>>> {
     let mut processes = FxHashMap::default();
     s.object(|s, id| {
-        let process = optional(s, read_process)?.map(Object);
+        let process = s.nullable(read_process)?.map(Object);
         // Member names are UTF-8 without escapes (the scanner's own check).
         processes.insert(Cow::Borrowed(std::str::from_utf8(id).ok()?), process);
         Some(())
@@ -113,11 +86,11 @@ fn read_processes<'a>(
 
 fn read_process<'a>(s: &mut Scanner<'a>) -> Option<Process<'a>> {
     let mut service_name = None;
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"serviceName" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 service_name = text(s)?;
             }
             _ => s.skip_checked()?,
@@ -140,28 +113,28 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
         process: None,
         process_id: None,
     };
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"spanID" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 span.span_id = text(s)?;
             }
             b"traceID" => {
-                first(&mut seen, 1)?;
+                seen.first(1)?;
                 span.trace_id = text(s)?;
             }
             b"startTime" => {
-                first(&mut seen, 2)?;
+                seen.first(2)?;
                 span.start = raw(s)?;
             }
             b"duration" => {
-                first(&mut seen, 3)?;
+                seen.first(3)?;
                 span.duration = raw(s)?;
             }
             b"references" => {
-                first(&mut seen, 4)?;
-                span.references = optional(s, |s| {
+                seen.first(4)?;
+                span.references = s.nullable(|s| {
                     let mut references = Vec::new();
                     s.array(|s| {
                         references.push(Object(read_reference(s)?));
@@ -171,23 +144,23 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
                 })?;
             }
             b"parentSpanID" => {
-                first(&mut seen, 5)?;
+                seen.first(5)?;
                 span.parent_span_id = text(s)?;
             }
             b"tags" => {
-                first(&mut seen, 6)?;
-                span.tags = optional(s, read_tags)?;
+                seen.first(6)?;
+                span.tags = s.nullable(read_tags)?;
             }
             b"operationName" => {
-                first(&mut seen, 7)?;
+                seen.first(7)?;
                 span.operation_name = text(s)?;
             }
             b"process" => {
-                first(&mut seen, 8)?;
-                span.process = optional(s, read_process)?.map(Object);
+                seen.first(8)?;
+                span.process = s.nullable(read_process)?.map(Object);
             }
             b"processID" => {
-                first(&mut seen, 9)?;
+                seen.first(9)?;
                 span.process_id = text(s)?;
             }
             _ => s.skip_checked()?,
@@ -203,19 +176,19 @@ fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
         trace_id: None,
         span_id: None,
     };
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"refType" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 reference.ref_type = text(s)?;
             }
             b"traceID" => {
-                first(&mut seen, 1)?;
+                seen.first(1)?;
                 reference.trace_id = text(s)?;
             }
             b"spanID" => {
-                first(&mut seen, 2)?;
+                seen.first(2)?;
                 reference.span_id = text(s)?;
             }
             _ => s.skip_checked()?,
@@ -246,17 +219,17 @@ fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
         read: false,
         value: None,
     };
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"key" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 tag.key = text(s)?;
                 tag.read = tag.key.as_deref().is_some_and(super::read_tag);
             }
             b"value" => {
-                first(&mut seen, 1)?;
-                if seen & 1 != 0 && tag.key.is_some() && !tag.read {
+                seen.first(1)?;
+                if seen.has(0) && tag.key.is_some() && !tag.read {
                     s.skip_checked()?;
                 } else {
                     tag.value = raw(s)?;

@@ -13,7 +13,7 @@ use super::model::{
     ScopeSpans, Seq, SpanJson, StatusField, StatusJson, Str, Time,
 };
 use crate::ingest::json_records::parse;
-use crate::ingest::json_scan::{Number, Scanner};
+use crate::ingest::json_scan::{Given, Number, Scanner, whole};
 
 /// How many `result`/`trace` wrappers deep a document may be read here;
 /// serde refuses some depth beyond, and such a record takes its path.
@@ -42,50 +42,23 @@ pub(super) fn resource_spans(bytes: &[u8]) -> serde_json::Result<ResourceSpans<'
     whole(bytes, read_resource_spans).map_or_else(|| parse(bytes), Ok)
 }
 
-/// `read` over the whole of `bytes`, which must be UTF-8 text holding one
-/// value and whitespace.
-fn whole<'a, T>(bytes: &'a [u8], read: impl FnOnce(&mut Scanner<'a>) -> Option<T>) -> Option<T> {
-    let mut scanner = Scanner::new(std::str::from_utf8(bytes).ok()?);
-    let value = read(&mut scanner)?;
-    scanner.at_end().then_some(value)
-}
-
-/// Marks member `bit` of a message as seen; `None` if it was already:
-/// serde's derived messages refuse a duplicate member.
-fn first(seen: &mut u32, bit: u32) -> Option<()> {
-    let mask = 1 << bit;
-    (*seen & mask == 0).then(|| *seen |= mask)
-}
-
-/// `null` for `None`, else `read`'s value.
-fn optional<'a, T>(
-    s: &mut Scanner<'a>,
-    read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
-) -> Option<Option<T>> {
-    if s.null()? {
-        Some(None)
-    } else {
-        read(s).map(Some)
-    }
-}
-
 fn read_document<'a>(s: &mut Scanner<'a>, depth: usize) -> Option<Document<'a>> {
     let mut document = Document::default();
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"resourceSpans" | b"resource_spans" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 document.resource_spans = seq(s, read_resource_spans)?;
             }
             b"batches" => {
-                first(&mut seen, 1)?;
+                seen.first(1)?;
                 document.batches = seq(s, read_resource_spans)?;
             }
             b"result" | b"trace" if depth < MAX_WRAPPERS => {
                 let result = name == b"result";
-                first(&mut seen, if result { 2 } else { 3 })?;
-                let inner = optional(s, |s| read_document(s, depth + 1).map(Box::new))?;
+                seen.first(if result { 2 } else { 3 })?;
+                let inner = s.nullable(|s| read_document(s, depth + 1).map(Box::new))?;
                 *(if result {
                     &mut document.result
                 } else {
@@ -122,19 +95,19 @@ fn read_resource_spans<'a>(s: &mut Scanner<'a>) -> Option<ResourceSpans<'a>> {
     let mut resource = None;
     let mut scope_spans = Seq::default();
     let mut library_spans = Seq::default();
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"resource" => {
-                first(&mut seen, 0)?;
-                resource = optional(s, read_resource)?;
+                seen.first(0)?;
+                resource = s.nullable(read_resource)?;
             }
             b"scopeSpans" | b"scope_spans" => {
-                first(&mut seen, 1)?;
+                seen.first(1)?;
                 scope_spans = seq(s, read_scope_spans)?;
             }
             b"instrumentationLibrarySpans" | b"instrumentation_library_spans" => {
-                first(&mut seen, 2)?;
+                seen.first(2)?;
                 library_spans = seq(s, read_scope_spans)?;
             }
             _ => s.skip()?,
@@ -150,11 +123,11 @@ fn read_resource_spans<'a>(s: &mut Scanner<'a>) -> Option<ResourceSpans<'a>> {
 
 fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
     let mut attributes = Picks::default();
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"attributes" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 attributes = picks(s)?;
             }
             _ => s.skip()?,
@@ -166,11 +139,11 @@ fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
 
 fn read_scope_spans<'a>(s: &mut Scanner<'a>) -> Option<ScopeSpans<'a>> {
     let mut spans = Seq::default();
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"spans" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 spans = seq(s, read_span)?;
             }
             _ => s.skip()?,
@@ -193,48 +166,48 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<SpanJson<'a>> {
         links: Seq::default(),
         status: None,
     };
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"traceId" | b"trace_id" => {
-                first(&mut seen, 0)?;
-                span.trace_id = optional(s, text)?;
+                seen.first(0)?;
+                span.trace_id = s.nullable(text)?;
             }
             b"spanId" | b"span_id" => {
-                first(&mut seen, 1)?;
-                span.span_id = optional(s, text)?;
+                seen.first(1)?;
+                span.span_id = s.nullable(text)?;
             }
             b"parentSpanId" | b"parent_span_id" => {
-                first(&mut seen, 2)?;
-                span.parent_span_id = optional(s, text)?;
+                seen.first(2)?;
+                span.parent_span_id = s.nullable(text)?;
             }
             b"name" => {
-                first(&mut seen, 3)?;
-                span.name = optional(s, text)?;
+                seen.first(3)?;
+                span.name = s.nullable(text)?;
             }
             b"kind" => {
-                first(&mut seen, 4)?;
+                seen.first(4)?;
                 span.kind = lenient(s)?;
             }
             b"startTimeUnixNano" | b"start_time_unix_nano" => {
-                first(&mut seen, 5)?;
-                span.start = optional(s, lenient::<Time>)?;
+                seen.first(5)?;
+                span.start = s.nullable(lenient::<Time>)?;
             }
             b"endTimeUnixNano" | b"end_time_unix_nano" => {
-                first(&mut seen, 6)?;
-                span.end = optional(s, lenient::<Time>)?;
+                seen.first(6)?;
+                span.end = s.nullable(lenient::<Time>)?;
             }
             b"attributes" => {
-                first(&mut seen, 7)?;
+                seen.first(7)?;
                 span.attributes = picks(s)?;
             }
             b"links" => {
-                first(&mut seen, 8)?;
+                seen.first(8)?;
                 span.links = seq(s, read_link)?;
             }
             b"status" => {
-                first(&mut seen, 9)?;
-                span.status = optional(s, read_status)?;
+                seen.first(9)?;
+                span.status = s.nullable(read_status)?;
             }
             _ => s.skip()?,
         }
@@ -248,16 +221,16 @@ fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
         trace_id: None,
         span_id: None,
     };
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"traceId" | b"trace_id" => {
-                first(&mut seen, 0)?;
-                link.trace_id = optional(s, text)?;
+                seen.first(0)?;
+                link.trace_id = s.nullable(text)?;
             }
             b"spanId" | b"span_id" => {
-                first(&mut seen, 1)?;
-                link.span_id = optional(s, text)?;
+                seen.first(1)?;
+                link.span_id = s.nullable(text)?;
             }
             _ => s.skip()?,
         }
@@ -268,11 +241,11 @@ fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
 
 fn read_status(s: &mut Scanner<'_>) -> Option<StatusJson> {
     let mut code = StatusField::default();
-    let mut seen = 0;
+    let mut seen = Given::default();
     s.object(|s, name| {
         match name {
             b"code" => {
-                first(&mut seen, 0)?;
+                seen.first(0)?;
                 code = lenient(s)?;
             }
             _ => s.skip()?,
@@ -327,7 +300,7 @@ fn key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
     s.object(|s, name| {
         match name {
             b"key" => {
-                let key = optional(s, text)?;
+                let key = s.nullable(text)?;
                 pick = Some(key.and_then(|k| Pick::of(&k.0)));
             }
             b"value" if pick != Some(None) => value = Some(any_value(s)?),
@@ -346,13 +319,11 @@ fn any_value<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
     }
     s.object(|s, name| {
         let value = match name {
-            b"stringValue" | b"string_value" => optional(s, text)?.map(|t| Scalar::Str(t.0)),
-            b"boolValue" | b"bool_value" => {
-                optional(s, lenient::<Bool>)?.map(|b| Scalar::Bool(b.0))
-            }
-            b"intValue" | b"int_value" => optional(s, lenient::<Int>)?.map(|i| Scalar::Int(i.0)),
+            b"stringValue" | b"string_value" => s.nullable(text)?.map(|t| Scalar::Str(t.0)),
+            b"boolValue" | b"bool_value" => s.nullable(lenient::<Bool>)?.map(|b| Scalar::Bool(b.0)),
+            b"intValue" | b"int_value" => s.nullable(lenient::<Int>)?.map(|i| Scalar::Int(i.0)),
             b"doubleValue" | b"double_value" => {
-                optional(s, lenient::<Double>)?.map(|d| Scalar::Double(d.0))
+                s.nullable(lenient::<Double>)?.map(|d| Scalar::Double(d.0))
             }
             _ => {
                 s.skip()?;
