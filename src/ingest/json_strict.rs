@@ -195,6 +195,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for StrictValue<D> {
 }
 
 /// A JSON string, borrowed from the input unless it has escapes.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {

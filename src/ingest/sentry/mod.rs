@@ -47,6 +47,7 @@
 //! [`crate::model::AttrKey::lookup`], plus what op and description imply.
 //! A distributed trace is the union of the events sharing a trace id.
 
+mod fast;
 mod naming;
 pub(crate) mod time;
 mod typed;
@@ -176,7 +177,7 @@ fn read_value(record: &Record<'_>, value: &Value, sink: &mut Sink<'_>) -> bool {
 /// not an event, wraps events, or has something the typed model does not
 /// describe (see [`typed`]).
 fn read_typed(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
-    let Ok(Object(event)) = parse::<Object<typed::Event<'_>>>(record.bytes) else {
+    let Ok(Object(event)) = fast::event(record.bytes) else {
         return false;
     };
     if !event.is_event() {

@@ -26,126 +26,133 @@ use crate::ingest::json_strict::{Checked, Object, Text};
 
 /// A transaction event, with the members the reader uses.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub(super) struct Event<'a> {
     #[serde(default, borrow, rename = "type")]
-    kind: Option<Text<'a>>,
+    pub(super) kind: Option<Text<'a>>,
     // Presence marks an event, whatever the value (null too).
     #[serde(default)]
-    event_id: Seen,
+    pub(super) event_id: Seen,
     #[serde(default, rename = "eventID")]
-    event_id_api: Seen,
+    pub(super) event_id_api: Seen,
     /// `Some(None)` when present as null: it still marks an event.
     #[serde(default, deserialize_with = "present")]
-    start_timestamp: Option<Option<Time>>,
+    pub(super) start_timestamp: Option<Option<Time>>,
     #[serde(default, deserialize_with = "present", rename = "startTimestamp")]
-    start_timestamp_api: Option<Option<Time>>,
+    pub(super) start_timestamp_api: Option<Option<Time>>,
     #[serde(default)]
-    timestamp: Option<Time>,
+    pub(super) timestamp: Option<Time>,
     #[serde(default, rename = "endTimestamp")]
-    end_timestamp: Option<Time>,
+    pub(super) end_timestamp: Option<Time>,
     #[serde(default, borrow)]
-    transaction: Option<Text<'a>>,
+    pub(super) transaction: Option<Text<'a>>,
     #[serde(default, borrow)]
-    title: Option<Text<'a>>,
+    pub(super) title: Option<Text<'a>>,
     // The service candidates, in [`super::SERVICE_KEYS`] order.
     #[serde(default, borrow)]
-    project_name: Option<Scalar<'a>>,
+    pub(super) project_name: Option<Scalar<'a>>,
     #[serde(default, borrow, rename = "projectSlug")]
-    project_slug: Option<Scalar<'a>>,
+    pub(super) project_slug: Option<Scalar<'a>>,
     #[serde(default, borrow)]
-    project: Option<Scalar<'a>>,
+    pub(super) project: Option<Scalar<'a>>,
     #[serde(default, borrow)]
-    project_id: Option<Scalar<'a>>,
+    pub(super) project_id: Option<Scalar<'a>>,
     #[serde(default, borrow, rename = "projectID")]
-    project_id_api: Option<Scalar<'a>>,
+    pub(super) project_id_api: Option<Scalar<'a>>,
     #[serde(default, borrow)]
-    server_name: Option<Scalar<'a>>,
+    pub(super) server_name: Option<Scalar<'a>>,
     #[serde(default, borrow)]
-    sdk: Option<Object<Sdk<'a>>>,
+    pub(super) sdk: Option<Object<Sdk<'a>>>,
     #[serde(default, borrow)]
-    contexts: Option<Object<Contexts<'a>>>,
+    pub(super) contexts: Option<Object<Contexts<'a>>>,
     #[serde(default, borrow)]
-    spans: Option<Vec<Object<Span<'a>>>>,
+    pub(super) spans: Option<Vec<Object<Span<'a>>>>,
     #[serde(default, borrow)]
-    entries: Option<Vec<Object<Entry<'a>>>>,
+    pub(super) entries: Option<Vec<Object<Entry<'a>>>>,
 }
 
 /// `sdk`: only its name is read.
 #[derive(Deserialize)]
-struct Sdk<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Sdk<'a> {
     #[serde(default, borrow)]
-    name: Option<Scalar<'a>>,
+    pub(super) name: Option<Scalar<'a>>,
 }
 
 /// `contexts`: only `trace` is read.
 #[derive(Deserialize)]
-struct Contexts<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Contexts<'a> {
     #[serde(default, borrow)]
-    trace: Option<Object<TraceContext<'a>>>,
+    pub(super) trace: Option<Object<TraceContext<'a>>>,
 }
 
 /// `contexts.trace`: the transaction's own span.
 #[derive(Deserialize)]
-struct TraceContext<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct TraceContext<'a> {
     #[serde(default, borrow)]
-    trace_id: Option<Text<'a>>,
+    pub(super) trace_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    span_id: Option<Text<'a>>,
+    pub(super) span_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    parent_span_id: Option<Text<'a>>,
+    pub(super) parent_span_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    op: Option<Text<'a>>,
+    pub(super) op: Option<Text<'a>>,
     #[serde(default, borrow)]
-    status: Option<Text<'a>>,
+    pub(super) status: Option<Text<'a>>,
     #[serde(default, borrow)]
-    data: Option<Members<'a>>,
+    pub(super) data: Option<Members<'a>>,
     #[serde(default, borrow)]
-    links: Option<Vec<Object<Link<'a>>>>,
+    pub(super) links: Option<Vec<Object<Link<'a>>>>,
 }
 
 /// One `spans[]` entry.
 #[derive(Deserialize)]
-struct Span<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Span<'a> {
     #[serde(default, borrow)]
-    span_id: Option<Text<'a>>,
+    pub(super) span_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    trace_id: Option<Text<'a>>,
+    pub(super) trace_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    parent_span_id: Option<Text<'a>>,
+    pub(super) parent_span_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    op: Option<Text<'a>>,
+    pub(super) op: Option<Text<'a>>,
     #[serde(default, borrow)]
-    description: Option<Text<'a>>,
+    pub(super) description: Option<Text<'a>>,
     #[serde(default, borrow)]
-    status: Option<Text<'a>>,
+    pub(super) status: Option<Text<'a>>,
     #[serde(default)]
-    start_timestamp: Option<Time>,
+    pub(super) start_timestamp: Option<Time>,
     #[serde(default)]
-    timestamp: Option<Time>,
+    pub(super) timestamp: Option<Time>,
     #[serde(default, borrow)]
-    data: Option<Members<'a>>,
+    pub(super) data: Option<Members<'a>>,
     #[serde(default, borrow)]
-    tags: Option<Members<'a>>,
+    pub(super) tags: Option<Members<'a>>,
     #[serde(default, borrow)]
-    links: Option<Vec<Object<Link<'a>>>>,
+    pub(super) links: Option<Vec<Object<Link<'a>>>>,
 }
 
 /// A span link.
 #[derive(Deserialize)]
-struct Link<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Link<'a> {
     #[serde(default, borrow)]
-    trace_id: Option<Text<'a>>,
+    pub(super) trace_id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    span_id: Option<Text<'a>>,
+    pub(super) span_id: Option<Text<'a>>,
 }
 
 /// One of the API export's `entries`.
 #[derive(Deserialize)]
-struct Entry<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Entry<'a> {
     #[serde(default, borrow, rename = "type")]
-    kind: Option<Text<'a>>,
+    pub(super) kind: Option<Text<'a>>,
     #[serde(default, borrow)]
-    data: Option<EntryData<'a>>,
+    pub(super) data: Option<EntryData<'a>>,
 }
 
 impl<'a> Event<'a> {
@@ -336,7 +343,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 /// The members of a `data` or `tags` object that reading uses (see
 /// [`super::kept`]); the others are checked and dropped. A key given twice
 /// keeps its last value, as a `Value` map does.
-struct Members<'a>(Vec<Member<'a>>);
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Members<'a>(pub(super) Vec<Member<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -373,7 +381,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
 /// A time: a number or a string (a boolean too, which the general path
 /// reports as a bad time, found in the `Value` it is kept as). Anything
 /// else fails, for the general path to report.
-struct Time(Value);
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Time(pub(super) Value);
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -420,7 +429,8 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T
 
 /// Whether a member is present: any value, null too.
 #[derive(Default)]
-struct Seen(bool);
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Seen(pub(super) bool);
 
 impl<'de> Deserialize<'de> for Seen {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -430,7 +440,8 @@ impl<'de> Deserialize<'de> for Seen {
 
 /// An entry's `data`: the span list when it is an array (of span objects;
 /// any other array fails, for the general path to read), else nothing.
-enum EntryData<'a> {
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) enum EntryData<'a> {
     Spans(Vec<Object<Span<'a>>>),
     Other,
 }
@@ -531,9 +542,31 @@ mod tests {
         Ok((sink.spans, sink.quality))
     }
 
+    /// Whether the JSON scanner reads this line itself; when it does, it
+    /// must read the event serde reads.
+    fn scanned(line: &[u8]) -> bool {
+        let Some(ours) = crate::ingest::json_scan::whole(line, super::super::fast::read_event)
+        else {
+            return false;
+        };
+        let serde = parse::<Object<Event<'_>>>(line);
+        assert_eq!(
+            format!("{:?}", Some(Object(ours))),
+            format!("{:?}", serde.as_ref().ok()),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+        true
+    }
+
     /// Reads `bytes` both ways, as a whole input and as a window of a
-    /// stream, and asserts that the paths agree.
+    /// stream, and asserts that the paths agree (and, line by line, that
+    /// the scanner reads as serde does whatever it reads).
     fn assert_same(bytes: &[u8]) {
+        for line in bytes.split(|b| *b == b'\n') {
+            scanned(line);
+        }
+        scanned(bytes);
         let strings = Interner::new();
         for window in [false, true] {
             let typed = read(&SentryReader, &strings, bytes, window);
@@ -585,6 +618,8 @@ mod tests {
     fn the_template_is_read_by_the_typed_path() {
         let bytes = serde_json::to_vec(&template()).unwrap();
         assert!(typed_reads(&bytes));
+        assert!(scanned(&bytes));
+        assert!(scanned(&serde_json::to_vec_pretty(&template()).unwrap()));
         assert_same(&bytes);
         let (spans, _) = read(&SentryReader, &Interner::new(), &bytes, false).unwrap();
         assert_eq!(spans.len(), 3, "root and two spans");
@@ -709,6 +744,7 @@ mod tests {
             let bytes = std::fs::read(&path).unwrap();
             for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 assert!(typed_reads(line), "{name}");
+                assert!(scanned(line), "{name}");
             }
             assert_same(&bytes);
         }
