@@ -80,6 +80,12 @@ fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Exact powers of ten: every one up to 1e22 is a double.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 fn hex4(bytes: &[u8]) -> Option<u16> {
     let digits = bytes.get(..4)?;
     let mut value = 0u16;
@@ -379,26 +385,90 @@ impl<'a> Scanner<'a> {
         Some(&self.text[start..at])
     }
 
-    /// A number, as serde_json reads it for a value of any type.
+    /// A number, as serde_json reads it for a value of any type: checked
+    /// against JSON's grammar and valued in one pass.
     pub(crate) fn number(&mut self) -> Option<Number> {
-        let text = self.number_text()?;
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(digits) => (true, digits),
-            None => (false, text),
+        self.peek()?;
+        let bytes = self.bytes();
+        let start = self.pos;
+        let negative = bytes[start] == b'-';
+        let mut at = start + usize::from(negative);
+        // All the digits as one integer, until it would overflow.
+        let mut significand = 0u64;
+        let mut overflow = false;
+        let mut digit = |at: &mut usize| -> bool {
+            let Some(d) = bytes
+                .get(*at)
+                .map(|b| b.wrapping_sub(b'0'))
+                .filter(|d| *d <= 9)
+            else {
+                return false;
+            };
+            match significand
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d)))
+            {
+                Some(v) => significand = v,
+                None => overflow = true,
+            }
+            *at += 1;
+            true
         };
-        if digits.bytes().all(|b| b.is_ascii_digit()) {
-            let parsed: Option<u64> = digits.parse().ok();
-            match (negative, parsed) {
-                (false, Some(n)) => return Some(Number::U64(n)),
-                (true, Some(n)) if n > 0 && n <= i64::MIN.unsigned_abs() => {
-                    return Some(Number::I64(0i64.wrapping_sub_unsigned(n)));
+        match bytes.get(at)? {
+            // One leading zero only: a digit after it ends the number here,
+            // and the caller then finds no separator.
+            b'0' => at += 1,
+            b'1'..=b'9' => while digit(&mut at) {},
+            _ => return None,
+        }
+        let mut fraction = 0;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            while digit(&mut at) {
+                fraction += 1;
+            }
+            if fraction == 0 {
+                return None;
+            }
+        }
+        let exponent = matches!(bytes.get(at), Some(b'e' | b'E'));
+        if exponent {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let from = at;
+            while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+            if at == from {
+                return None;
+            }
+        }
+        self.pos = at;
+        if !exponent && !overflow {
+            match (fraction, negative) {
+                (0, false) => return Some(Number::U64(significand)),
+                (0, true) if significand > 0 && significand <= i64::MIN.unsigned_abs() => {
+                    return Some(Number::I64(0i64.wrapping_sub_unsigned(significand)));
+                }
+                // Below 2^53 with at most 22 decimals, both operands are
+                // exact and the one division rounds the decimal correctly:
+                // serde_json's value (its default mode computes this very
+                // quotient). Sentry writes every time so.
+                (1.., _) if significand < 1 << 53 && fraction < POW10.len() => {
+                    let f = significand as f64 / POW10[fraction];
+                    return Some(Number::F64(if negative { -f } else { f }));
                 }
                 _ => {}
             }
         }
-        // serde_json's own float parsing, so the value is the one its
-        // typed parse gives; beyond `f64` it refuses, and so do we.
-        serde_json::from_str::<f64>(text).ok().map(Number::F64)
+        // serde_json's own float parsing for the rest (`-0`, long or
+        // exponent forms), so the value is the one its typed parse gives;
+        // beyond `f64` it refuses, and so do we.
+        serde_json::from_str::<f64>(&self.text[start..at])
+            .ok()
+            .map(Number::F64)
     }
 
     /// Skips any value, checked as serde_json's `IgnoredAny` checks it
@@ -526,7 +596,11 @@ mod tests {
 
         /// Numbers read as serde_json's `deserialize_any` gives them.
         #[test]
-        fn numbers_read_as_serde_reads_them(text in "-?(0|[1-9][0-9]{0,22}|00)(\\.[0-9]{0,18})?([eE][+-]?[0-9]{0,3})?") {
+        fn numbers_read_as_serde_reads_them(text in prop_oneof![
+            "-?(0|[1-9][0-9]{0,22}|00)(\\.[0-9]{0,18})?([eE][+-]?[0-9]{0,3})?",
+            "-?(0|[1-9][0-9]{0,15})\\.[0-9]{1,23}",
+            (any::<u32>(), any::<u32>()).prop_map(|(s, us)| format!("{s}.{:06}", us % 1_000_000)),
+        ]) {
             let serde = serde_json::from_str::<serde_json::Value>(&text).ok();
             let mut scanner = Scanner::new(&text);
             let ours = scanner.number().filter(|_| scanner.at_end());
@@ -581,6 +655,27 @@ mod tests {
                 }
                 assert_eq!(plain_run_end(&vec![0xC3; len], 0), len, "high bytes");
             }
+        }
+    }
+
+    #[test]
+    fn decimals_read_as_serde_reads_them() {
+        for text in [
+            "1700000000.123456",
+            "0.1",
+            "-0.0",
+            "9007199254740.991",
+            "0.0000000000000000000001",
+            "9007199254740.993", // past 2^53: serde's parse
+            "1.5e3",
+            "-0",
+        ] {
+            let serde: f64 = serde_json::from_str(text).unwrap();
+            let mut scanner = Scanner::new(text);
+            let Some(Number::F64(ours)) = scanner.number() else {
+                panic!("{text} is not read as a float");
+            };
+            assert_eq!(ours.to_bits(), serde.to_bits(), "{text}");
         }
     }
 
