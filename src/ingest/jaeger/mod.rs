@@ -348,8 +348,9 @@ fn report_export_errors(record: &Record<'_>, errors: Option<&Value>, sink: &mut 
     }
 }
 
-/// Reads a trace through the typed, borrowing model; `false` (with nothing
-/// read) when it needs the general path.
+/// Reads a trace through the typed, borrowing model (filled by the JSON
+/// scanner, [`fast`], or by serde where the scanner gives up); `false`
+/// (with nothing read) when it needs the general path.
 fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let Ok(typed::Object(trace)) = fast::trace(record.bytes) else {
         return false;

@@ -9,7 +9,8 @@
 //! a time ([`super::json_envelope`]), never held whole.
 //!
 //! A record that is one event is parsed into the borrowing types of
-//! [`typed`], which keep only what is read; one that is not (events inside
+//! [`typed`], which keep only what is read (by the JSON scanner,
+//! [`fast`], or by serde where the scanner gives up); one that is not (events inside
 //! other JSON) or that those types do not describe (a member of an
 //! unexpected type, a member given twice) is parsed into a
 //! `serde_json::Value` instead. Both fill the same [`EventParts`], so what

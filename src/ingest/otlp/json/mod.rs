@@ -27,9 +27,10 @@
 //! stands for an absent member anywhere.
 //!
 //! Each record is first decoded straight into the typed, borrowing model
-//! of [`model`]; only a record that fails that (a member of the wrong
-//! type) is parsed again as a generic value so that the bad span alone is
-//! skipped. JSON lines are read in parallel, in chunks of lines. A request
+//! of [`model`]: by the JSON scanner ([`fast`]), or by serde where the
+//! scanner gives up; only a record that fails that too (a member of the
+//! wrong type) is parsed again as a generic value so that the bad span
+//! alone is skipped. JSON lines are read in parallel, in chunks of lines. A request
 //! of 64 KiB or more that starts with its array (under any of its three
 //! names) is read a `ResourceSpans` at a time, a window at a time
 //! ([`request`]), with or without line breaks.
