@@ -40,7 +40,7 @@ pub(crate) enum Number {
 
 /// How strictly a skipped value is checked.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Check {
+pub(crate) enum Check {
     /// As serde_json's `IgnoredAny`: the grammar.
     Grammar,
     /// As a `serde_json::Value` parse.
@@ -221,6 +221,30 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// Reads an object of which one member, `wanted`, is read (by `read`;
+    /// given twice, refused, as serde's derived messages refuse it) and
+    /// the others skipped, checked as `check` says; `None` in the result
+    /// when `wanted` is absent.
+    pub(crate) fn member<T>(
+        &mut self,
+        wanted: &[u8],
+        check: Check,
+        mut read: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let mut value = None;
+        self.object(|s, name| {
+            if name != wanted {
+                return s.skip_at(0, check);
+            }
+            if value.is_some() {
+                return None;
+            }
+            value = Some(read(s)?);
+            Some(())
+        })?;
+        Some(value)
     }
 
     /// Reads an array, calling `element` with the scanner at each element,

@@ -112,3 +112,86 @@ pub fn per_trace(read: &mut [TracedSpan], f: impl Fn(&mut [Span])) {
         }
     }
 }
+
+/// Strategies for JSON records with odd spellings, for the tests that hold
+/// each reader's scanner fast path to its serde path.
+pub mod json_text {
+    use proptest::prelude::*;
+    use proptest::sample::subsequence;
+
+    /// JSON text for one of `good`, or (when `bad`, rarely) one of `odd`:
+    /// spellings serde refuses or the scanner leaves to serde.
+    pub fn pick(bad: bool, good: &[&'static str], odd: &[&'static str]) -> BoxedStrategy<String> {
+        let good = prop::sample::select(good.to_vec()).prop_map(str::to_string);
+        if bad && !odd.is_empty() {
+            // Rare enough that many records have no odd value at all, so
+            // the scanner's reads are compared, not only its giving up.
+            let odd = prop::sample::select(odd.to_vec()).prop_map(str::to_string);
+            prop_oneof![24 => good, 1 => odd].boxed()
+        } else {
+            good.boxed()
+        }
+    }
+
+    /// An object of some of `members` (name spellings, value), in any
+    /// order, with whitespace; when `bad`, now and then a member twice.
+    pub fn object(
+        bad: bool,
+        members: Vec<(Vec<&'static str>, BoxedStrategy<String>)>,
+    ) -> BoxedStrategy<String> {
+        let n = members.len();
+        let entries: Vec<BoxedStrategy<String>> = members
+            .into_iter()
+            .map(|(names, value)| {
+                (prop::sample::select(names), value)
+                    .prop_map(|(name, value)| format!("\"{name}\" :{value}"))
+                    .boxed()
+            })
+            .collect();
+        let twice = if bad { 0..16usize } else { 0..1 };
+        (
+            entries,
+            subsequence((0..n).collect::<Vec<_>>(), 0..=n),
+            twice,
+            any::<prop::sample::Index>(),
+            " ?\n?",
+        )
+            .prop_flat_map(|(entries, chosen, twice, dup, space)| {
+                let mut chosen: Vec<String> = chosen.iter().map(|&i| entries[i].clone()).collect();
+                if twice == 1 && !chosen.is_empty() {
+                    let again = chosen[dup.index(chosen.len())].clone();
+                    chosen.push(again);
+                }
+                Just(chosen)
+                    .prop_shuffle()
+                    .prop_map(move |c| format!("{{{space}{}}}", c.join(",")))
+            })
+            .boxed()
+    }
+
+    /// Values no field names, to be skipped: checked as serde_json's
+    /// `IgnoredAny` checks them, or (`as_value`) as a `Value` parse does,
+    /// which refuses numbers beyond `f64` and lone surrogates.
+    pub fn junk(bad: bool, as_value: bool) -> BoxedStrategy<String> {
+        let mut good = vec![
+            "{\"a\": [1, -2.5e3, {\"b\": null}]}",
+            "\"t\\u00e9\\n\"",
+            "[]",
+            "true",
+            "12345678901234567890123",
+        ];
+        let mut odd = vec!["01", "[1,]", "tru", "\"\u{1}\"", "{\"a\" 1}"];
+        let beyond_value = ["1e400", "\"\\ud800\""];
+        if as_value {
+            odd.extend(beyond_value);
+        } else {
+            good.extend(beyond_value);
+        }
+        pick(bad, &good, &odd)
+    }
+
+    /// A read compared as text: a `doubleValue` of `"NaN"` equals itself.
+    pub fn debug<T: std::fmt::Debug>(read: Option<&T>) -> String {
+        format!("{read:?}")
+    }
+}

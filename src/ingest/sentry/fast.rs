@@ -15,7 +15,7 @@ use super::typed::{
     Contexts, Entry, EntryData, Event, Link, Members, Sdk, Seen, Span, Time, TraceContext,
 };
 use crate::ingest::json_records::parse;
-use crate::ingest::json_scan::{self, Given, Scanner, whole};
+use crate::ingest::json_scan::{self, Check, Given, Scanner, whole};
 use crate::ingest::json_strict::{Object, Text};
 
 /// One event object.
@@ -182,35 +182,19 @@ pub(super) fn read_event<'a>(s: &mut Scanner<'a>) -> Option<Event<'a>> {
 }
 
 fn read_sdk<'a>(s: &mut Scanner<'a>) -> Option<Sdk<'a>> {
-    let mut name = None;
-    let mut seen = Given::default();
-    s.object(|s, member| {
-        match member {
-            b"name" => {
-                seen.first(0)?;
-                name = s.nullable(scalar)?;
-            }
-            _ => s.skip_checked()?,
-        }
-        Some(())
-    })?;
-    Some(Sdk { name })
+    let name = s.member(b"name", Check::Value, |s| s.nullable(scalar))?;
+    Some(Sdk {
+        name: name.flatten(),
+    })
 }
 
 fn read_contexts<'a>(s: &mut Scanner<'a>) -> Option<Contexts<'a>> {
-    let mut trace = None;
-    let mut seen = Given::default();
-    s.object(|s, name| {
-        match name {
-            b"trace" => {
-                seen.first(0)?;
-                trace = s.nullable(read_trace_context)?.map(Object);
-            }
-            _ => s.skip_checked()?,
-        }
-        Some(())
+    let trace = s.member(b"trace", Check::Value, |s| {
+        s.nullable(read_trace_context).map(|t| t.map(Object))
     })?;
-    Some(Contexts { trace })
+    Some(Contexts {
+        trace: trace.flatten(),
+    })
 }
 
 fn read_trace_context<'a>(s: &mut Scanner<'a>) -> Option<TraceContext<'a>> {

@@ -10,10 +10,10 @@
 use super::common::{Pick, Scalar};
 use super::model::{
     Bool, Document, Double, Int, KindField, Lenient, LinkJson, Picks, Resource, ResourceSpans,
-    ScopeSpans, Seq, SpanJson, StatusField, StatusJson, Str, Time,
+    ScopeSpans, Seq, SpanJson, StatusJson, Str, Time,
 };
 use crate::ingest::json_records::parse;
-use crate::ingest::json_scan::{Given, Number, Scanner, whole};
+use crate::ingest::json_scan::{Check, Given, Number, Scanner, whole};
 
 /// How many `result`/`trace` wrappers deep a document may be read here;
 /// serde refuses some depth beyond, and such a record takes its path.
@@ -122,35 +122,17 @@ fn read_resource_spans<'a>(s: &mut Scanner<'a>) -> Option<ResourceSpans<'a>> {
 }
 
 fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
-    let mut attributes = Picks::default();
-    let mut seen = Given::default();
-    s.object(|s, name| {
-        match name {
-            b"attributes" => {
-                seen.first(0)?;
-                attributes = picks(s)?;
-            }
-            _ => s.skip()?,
-        }
-        Some(())
-    })?;
-    Some(Resource { attributes })
+    let attributes = s.member(b"attributes", Check::Grammar, picks)?;
+    Some(Resource {
+        attributes: attributes.unwrap_or_default(),
+    })
 }
 
 fn read_scope_spans<'a>(s: &mut Scanner<'a>) -> Option<ScopeSpans<'a>> {
-    let mut spans = Seq::default();
-    let mut seen = Given::default();
-    s.object(|s, name| {
-        match name {
-            b"spans" => {
-                seen.first(0)?;
-                spans = seq(s, read_span)?;
-            }
-            _ => s.skip()?,
-        }
-        Some(())
-    })?;
-    Some(ScopeSpans { spans })
+    let spans = s.member(b"spans", Check::Grammar, |s| seq(s, read_span))?;
+    Some(ScopeSpans {
+        spans: spans.unwrap_or_default(),
+    })
 }
 
 fn read_span<'a>(s: &mut Scanner<'a>) -> Option<SpanJson<'a>> {
@@ -240,19 +222,10 @@ fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
 }
 
 fn read_status(s: &mut Scanner<'_>) -> Option<StatusJson> {
-    let mut code = StatusField::default();
-    let mut seen = Given::default();
-    s.object(|s, name| {
-        match name {
-            b"code" => {
-                seen.first(0)?;
-                code = lenient(s)?;
-            }
-            _ => s.skip()?,
-        }
-        Some(())
-    })?;
-    Some(StatusJson { code })
+    let code = s.member(b"code", Check::Grammar, lenient)?;
+    Some(StatusJson {
+        code: code.unwrap_or_default(),
+    })
 }
 
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
@@ -341,76 +314,9 @@ fn any_value<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use proptest::sample::subsequence;
 
     use super::*;
-
-    /// JSON text for one of `good`, or (when `bad`) also one of `odd`:
-    /// spellings serde refuses or the scanner leaves to serde.
-    fn pick(bad: bool, good: &[&'static str], odd: &[&'static str]) -> BoxedStrategy<String> {
-        let good = prop::sample::select(good.to_vec()).prop_map(str::to_string);
-        if bad && !odd.is_empty() {
-            // Rare enough that many records have no odd value at all, so
-            // the scanner's reads are compared, not only its giving up.
-            let odd = prop::sample::select(odd.to_vec()).prop_map(str::to_string);
-            prop_oneof![24 => good, 1 => odd].boxed()
-        } else {
-            good.boxed()
-        }
-    }
-
-    /// An object of some of `members` (name spellings, value), in any
-    /// order, with whitespace; when `bad`, sometimes a member twice.
-    fn object(
-        bad: bool,
-        members: Vec<(Vec<&'static str>, BoxedStrategy<String>)>,
-    ) -> BoxedStrategy<String> {
-        let n = members.len();
-        let entries: Vec<BoxedStrategy<String>> = members
-            .into_iter()
-            .map(|(names, value)| {
-                (prop::sample::select(names), value)
-                    .prop_map(|(name, value)| format!("\"{name}\" :{value}"))
-                    .boxed()
-            })
-            .collect();
-        let twice = if bad { 0..16usize } else { 0..1 };
-        (
-            entries,
-            subsequence((0..n).collect::<Vec<_>>(), 0..=n),
-            twice,
-            any::<prop::sample::Index>(),
-            " ?\n?",
-        )
-            .prop_flat_map(|(entries, chosen, twice, dup, space)| {
-                let mut chosen: Vec<String> = chosen.iter().map(|&i| entries[i].clone()).collect();
-                if twice == 1 && !chosen.is_empty() {
-                    let again = chosen[dup.index(chosen.len())].clone();
-                    chosen.push(again);
-                }
-                Just(chosen)
-                    .prop_shuffle()
-                    .prop_map(move |c| format!("{{{space}{}}}", c.join(",")))
-            })
-            .boxed()
-    }
-
-    /// Values no field names: skipped, whether or not serde would parse
-    /// them as a field's type.
-    fn junk(bad: bool) -> BoxedStrategy<String> {
-        pick(
-            bad,
-            &[
-                "{\"a\": [1, -2.5e3, {\"b\": null}]}",
-                "\"t\\\\u00e9\\n\"",
-                "1e400",
-                "[]",
-                "\"\\ud800\"",
-                "true",
-            ],
-            &["01", "[1,]", "tru", "\"\u{1}\"", "{\"a\" 1}"],
-        )
-    }
+    use crate::ingest::test_support::json_text::{debug, junk, object, pick};
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(
@@ -492,7 +398,7 @@ mod tests {
                         &["\"x\"", "1e400"],
                     ),
                 ),
-                (vec!["arrayValue", "key"], junk(bad)),
+                (vec!["arrayValue", "key"], junk(bad, false)),
             ],
         );
         prop_oneof![4 => value, 1 => pick(bad, &["null"], &["\"s\"", "[]"])].boxed()
@@ -517,7 +423,7 @@ mod tests {
             vec![
                 (vec!["key"], key),
                 (vec!["value"], any_value(bad)),
-                (vec!["extra"], junk(bad)),
+                (vec!["extra"], junk(bad, false)),
             ],
         );
         let key_value = prop_oneof![6 => key_value, 1 => pick(bad, &["null"], &["[]", "\"kv\""])];
@@ -539,7 +445,10 @@ mod tests {
         let links = prop::collection::vec(link, 0..2).prop_map(|l| format!("[{}]", l.join(",")));
         let status = object(
             bad,
-            vec![(vec!["code"], code(bad)), (vec!["message"], junk(bad))],
+            vec![
+                (vec!["code"], code(bad)),
+                (vec!["message"], junk(bad, false)),
+            ],
         );
         object(
             bad,
@@ -563,7 +472,7 @@ mod tests {
                     vec!["status"],
                     prop_oneof![status, pick(bad, &["null"], &["[0]"])].boxed(),
                 ),
-                (vec!["events", "droppedAttributesCount"], junk(bad)),
+                (vec!["events", "droppedAttributesCount"], junk(bad, false)),
             ],
         )
     }
@@ -575,7 +484,7 @@ mod tests {
             bad,
             vec![
                 (vec!["spans"], spans.boxed()),
-                (vec!["scope", "schemaUrl"], junk(bad)),
+                (vec!["scope", "schemaUrl"], junk(bad, false)),
             ],
         );
         let scopes = prop::collection::vec(scope, 0..2).prop_map(|s| format!("[{}]", s.join(",")));
@@ -583,7 +492,7 @@ mod tests {
             bad,
             vec![
                 (vec!["attributes"], attributes(bad)),
-                (vec!["droppedAttributesCount"], junk(bad)),
+                (vec!["droppedAttributesCount"], junk(bad, false)),
             ],
         );
         object(
@@ -601,7 +510,7 @@ mod tests {
                     ],
                     scopes.boxed(),
                 ),
-                (vec!["schemaUrl"], junk(bad)),
+                (vec!["schemaUrl"], junk(bad, false)),
             ],
         )
     }
@@ -617,7 +526,7 @@ mod tests {
                     list.clone().boxed(),
                 ),
                 (vec!["batches"], list.boxed()),
-                (vec!["other"], junk(bad)),
+                (vec!["other"], junk(bad, false)),
             ],
         );
         let wrapped = request
@@ -626,18 +535,13 @@ mod tests {
         prop_oneof![4 => request, 1 => wrapped].boxed()
     }
 
-    /// A read compared as text: a `doubleValue` of `"NaN"` equals itself.
-    fn debug<T: std::fmt::Debug>(read: Option<&T>) -> String {
-        format!("{read:?}")
-    }
-
     /// The scanner's read, without the serde fallback.
     fn scanned(text: &str) -> Option<Document<'_>> {
         whole(text.as_bytes(), |s| read_document(s, 0))
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig::with_cases(4096))]
 
         /// What the scanner reads, serde reads the same; what it gives up
         /// on is left to serde, whatever serde then makes of it.
