@@ -15,10 +15,24 @@
 
 use std::borrow::Cow;
 
-/// How deep [`Scanner::skip`] follows nested arrays and objects before it
-/// gives up; serde_json skips any depth, so a deeper record just takes the
-/// serde path. It keeps the scanner's recursion well within the stack.
+/// How deep [`Scanner::skip`] and [`Scanner::skip_checked`] follow nested
+/// arrays and objects before they give up (a deeper record just takes the
+/// serde path). It keeps the scanner's recursion well within the stack.
 pub(crate) const MAX_DEPTH: usize = 100;
+
+/// serde_json refuses a record nested this deep where it parses values
+/// (`Value`, and so the strict models' checked members), counting from the
+/// top of the record; skipping as `IgnoredAny` it follows any depth.
+const SERDE_DEPTH: usize = 128;
+
+/// The deepest level at which a model checks a member with
+/// [`Scanner::skip_checked`] (Sentry's `entries[].data[].data.<key>` is at
+/// 6). A checked skip counts its depth from where it starts, so this plus
+/// [`MAX_DEPTH`] must stay below [`SERDE_DEPTH`], or the scanner would
+/// accept nesting serde refuses. A model that checks deeper must raise it.
+pub(crate) const DEEPEST_CHECKED_SKIP: usize = 8;
+
+const _: () = assert!(DEEPEST_CHECKED_SKIP + MAX_DEPTH < SERDE_DEPTH);
 
 /// A position in one record's text.
 pub(crate) struct Scanner<'a> {
@@ -367,7 +381,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The text of a number, checked against JSON's grammar.
+    /// The text of a number, checked against JSON's grammar: the same
+    /// grammar [`Scanner::number`] checks as it values a number (the
+    /// property tests hold each to serde_json on its own).
     fn number_text(&mut self) -> Option<&'a str> {
         self.peek()?;
         let bytes = self.bytes();
@@ -489,7 +505,10 @@ impl<'a> Scanner<'a> {
         }
         // serde_json's own float parsing for the rest (`-0`, long or
         // exponent forms), so the value is the one its typed parse gives;
-        // beyond `f64` it refuses, and so do we.
+        // beyond `f64` it refuses, and so do we. Every number that reaches
+        // here is one serde_json's `deserialize_any` also makes a float:
+        // a whole number within `u64`, or negative within `i64` and not
+        // zero, must have returned above.
         serde_json::from_str::<f64>(&self.text[start..at])
             .ok()
             .map(Number::F64)

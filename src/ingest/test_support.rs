@@ -190,6 +190,67 @@ pub mod json_text {
         pick(bad, &good, &odd)
     }
 
+    /// One of `records` with one to three bytes deleted, inserted or
+    /// replaced, the new bytes ones that matter to JSON (quotes,
+    /// backslashes, brackets, digits, the letters of literals and escapes,
+    /// a control character, half of a two-byte character): most edits then
+    /// land on structure, strings or numbers rather than on nothing.
+    pub fn edited(records: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
+        let bytes = b"\"\\{}[],: 0123456789.-+eEntfuld/\x01\xc3".to_vec();
+        let edit = (
+            any::<prop::sample::Index>(),
+            0..3u8,
+            prop::sample::select(bytes),
+        );
+        (
+            prop::sample::select(records),
+            prop::collection::vec(edit, 1..4),
+        )
+            .prop_map(|(mut record, edits)| {
+                for (at, kind, byte) in edits {
+                    let i = at.index(record.len() + 1);
+                    match kind {
+                        0 if i < record.len() => drop(record.remove(i)),
+                        1 => record.insert(i, byte),
+                        _ if i < record.len() => record[i] = byte,
+                        _ => record.push(byte),
+                    }
+                }
+                record
+            })
+            .boxed()
+    }
+
+    /// The first lines (at most `per_file` of each, each under 32 KiB) of
+    /// the bundled fixtures of `format` (`fixtures/FORMAT/*.jsonl`).
+    pub fn fixture_lines(format: &str, per_file: usize) -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(format);
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|e| e == "jsonl" || e == "json")
+            })
+            .collect();
+        paths.sort();
+        let mut lines = Vec::new();
+        for path in paths {
+            let bytes = std::fs::read(&path).expect("a fixture");
+            lines.extend(
+                bytes
+                    .split(|b| *b == b'\n')
+                    .filter(|line| !line.is_empty() && line.len() < 32 << 10)
+                    .take(per_file)
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        assert!(!lines.is_empty(), "no fixture lines in {}", dir.display());
+        lines
+    }
+
     /// A read compared as text: a `doubleValue` of `"NaN"` equals itself.
     pub fn debug<T: std::fmt::Debug>(read: Option<&T>) -> String {
         format!("{read:?}")

@@ -238,7 +238,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::ingest::test_support::json_text::{debug, junk, object, pick};
+    use crate::ingest::test_support::json_text::{debug, edited, junk, object, pick};
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(
@@ -384,6 +384,30 @@ mod tests {
         }
     }
 
+    /// The first traces of each bundled Jaeger fixture, each written as
+    /// one compact object.
+    fn fixture_traces() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jaeger");
+        let mut traces = Vec::new();
+        for name in [
+            "cascade",
+            "n_plus_one",
+            "near_misses",
+            "sequential",
+            "slow_queries",
+        ] {
+            let bytes = std::fs::read(dir.join(format!("{name}.json"))).expect("a fixture");
+            let value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+            let data = value["data"].as_array().expect("a data array");
+            traces.extend(
+                data.iter()
+                    .take(10)
+                    .map(|t| serde_json::to_vec(t).expect("JSON")),
+            );
+        }
+        traces
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
 
@@ -404,6 +428,17 @@ mod tests {
             prop_assert!(ours.is_some(), "{}", text);
             let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
             prop_assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()));
+        }
+
+        /// Real traces (each fixture document's first few) with a few
+        /// bytes edited: whatever the scanner still reads, serde reads the
+        /// same.
+        #[test]
+        fn edited_fixture_traces_read_as_serde_reads_them(bytes in edited(fixture_traces())) {
+            if let Some(ours) = whole(&bytes, read_trace) {
+                let serde = parse::<Object<Trace<'_>>>(&bytes);
+                prop_assert_eq!(debug(Some(&Object(ours))), debug(serde.as_ref().ok()));
+            }
         }
 
         /// A span read alone likewise.

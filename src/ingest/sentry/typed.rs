@@ -754,6 +754,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Real events with a few bytes edited: whatever the scanner still
+        /// reads, serde reads the same (`scanned` asserts it).
+        #[test]
+        fn edited_fixture_events_read_as_serde_reads_them(
+            bytes in crate::ingest::test_support::json_text::edited(
+                crate::ingest::test_support::json_text::fixture_lines("sentry", 20),
+            ),
+        ) {
+            scanned(&bytes);
+        }
+    }
+
     #[test]
     fn members_keep_what_reading_uses_and_their_last_value() {
         let text = r#"{"db.system": "a", "x": [1e300], "db.system": 7, "url": "u\"v", "n": 1}"#;

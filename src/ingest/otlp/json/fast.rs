@@ -316,7 +316,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::ingest::test_support::json_text::{debug, junk, object, pick};
+    use crate::ingest::test_support::json_text::{
+        debug, edited, fixture_lines, junk, object, pick,
+    };
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(
@@ -561,6 +563,18 @@ mod tests {
             prop_assert!(ours.is_some(), "{}", text);
             let serde = parse::<Document<'_>>(text.as_bytes());
             prop_assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()));
+        }
+
+        /// Real records with a few bytes edited: whatever the scanner
+        /// still reads, serde reads the same.
+        #[test]
+        fn edited_fixture_records_read_as_serde_reads_them(
+            bytes in edited(fixture_lines("otlp-json", 20)),
+        ) {
+            if let Some(ours) = whole(&bytes, |s| read_document(s, 0)) {
+                let serde = parse::<Document<'_>>(&bytes);
+                prop_assert_eq!(debug(Some(&ours)), debug(serde.as_ref().ok()));
+            }
         }
 
         /// A member of a request read a `ResourceSpans` at a time likewise.
