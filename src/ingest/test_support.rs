@@ -224,6 +224,24 @@ pub mod json_text {
     /// The first lines (at most `per_file` of each, each under 32 KiB) of
     /// the bundled fixtures of `format` (`fixtures/FORMAT/*.jsonl`).
     pub fn fixture_lines(format: &str, per_file: usize) -> Vec<Vec<u8>> {
+        let mut lines = Vec::new();
+        for path in fixture_files(format) {
+            let bytes = std::fs::read(&path).expect("a fixture");
+            lines.extend(
+                bytes
+                    .split(|b| *b == b'\n')
+                    .filter(|line| !line.is_empty() && line.len() < 32 << 10)
+                    .take(per_file)
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        assert!(!lines.is_empty(), "no fixture lines for {format}");
+        lines
+    }
+
+    /// The bundled uncompressed fixtures of `format`
+    /// (`fixtures/FORMAT/*.json` and `*.jsonl`), in name order.
+    pub fn fixture_files(format: &str) -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures")
             .join(format);
@@ -236,19 +254,7 @@ pub mod json_text {
             })
             .collect();
         paths.sort();
-        let mut lines = Vec::new();
-        for path in paths {
-            let bytes = std::fs::read(&path).expect("a fixture");
-            lines.extend(
-                bytes
-                    .split(|b| *b == b'\n')
-                    .filter(|line| !line.is_empty() && line.len() < 32 << 10)
-                    .take(per_file)
-                    .map(<[u8]>::to_vec),
-            );
-        }
-        assert!(!lines.is_empty(), "no fixture lines in {}", dir.display());
-        lines
+        paths
     }
 
     /// A read compared as text: a `doubleValue` of `"NaN"` equals itself.

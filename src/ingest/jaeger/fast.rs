@@ -238,7 +238,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::ingest::test_support::json_text::{debug, edited, junk, object, pick};
+    use crate::ingest::test_support::json_text::{
+        debug, edited, fixture_files, junk, object, pick,
+    };
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(
@@ -387,16 +389,9 @@ mod tests {
     /// The first traces of each bundled Jaeger fixture, each written as
     /// one compact object.
     fn fixture_traces() -> Vec<Vec<u8>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/jaeger");
         let mut traces = Vec::new();
-        for name in [
-            "cascade",
-            "n_plus_one",
-            "near_misses",
-            "sequential",
-            "slow_queries",
-        ] {
-            let bytes = std::fs::read(dir.join(format!("{name}.json"))).expect("a fixture");
+        for path in fixture_files("jaeger") {
+            let bytes = std::fs::read(path).expect("a fixture");
             let value: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
             let data = value["data"].as_array().expect("a data array");
             traces.extend(
