@@ -52,6 +52,18 @@ pub(crate) enum Number {
     F64(f64),
 }
 
+/// A number's text and what its grammar check found on the way.
+struct NumberParts<'a> {
+    text: &'a str,
+    negative: bool,
+    /// All its digits (whole and fraction) as one integer.
+    significand: u64,
+    /// How many of them follow the point.
+    fraction: usize,
+    /// No exponent, and `significand` did not overflow.
+    plain: bool,
+}
+
 /// How strictly a skipped value is checked.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Check {
@@ -99,6 +111,24 @@ const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
+
+/// The escape at `bytes[at]` (a backslash): the UTF-16 code unit it
+/// stands for, and its length. `None` for anything JSON does not allow.
+fn escape_at(bytes: &[u8], at: usize) -> Option<(u16, usize)> {
+    let unit = match bytes.get(at + 1)? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => return Some((hex4(bytes.get(at + 2..)?)?, 6)),
+        _ => return None,
+    };
+    Some((u16::from(unit), 2))
+}
 
 fn hex4(bytes: &[u8]) -> Option<u16> {
     let digits = bytes.get(..4)?;
@@ -217,24 +247,11 @@ impl<'a> Scanner<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(());
-        }
-        loop {
-            let name = self.name()?;
-            self.eat(b':')?;
-            member(self, name)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.delimited(b'{', b'}', |s| {
+            let name = s.name()?;
+            s.eat(b':')?;
+            member(s, name)
+        })
     }
 
     /// Reads an object of which one member, `wanted`, is read (by `read`;
@@ -264,17 +281,29 @@ impl<'a> Scanner<'a> {
     /// Reads an array, calling `element` with the scanner at each element,
     /// which `element` must consume.
     #[inline]
-    pub(crate) fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
+    pub(crate) fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.delimited(b'[', b']', element)
+    }
+
+    /// Reads `open`, items separated by commas (each read by `item`, none
+    /// after the last comma), and `close`.
+    #[inline]
+    fn delimited(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.pos += 1;
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.pos += 1,
-                b']' => {
+                b if b == close => {
                     self.pos += 1;
                     return Some(());
                 }
@@ -327,21 +356,11 @@ impl<'a> Scanner<'a> {
                     return Some(text);
                 }
                 b'\\' => {
-                    let c = match bytes.get(at + 1)? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        // Surrogate pairs are rare enough to leave to serde.
-                        b'u' => char::from_u32(u32::from(hex4(bytes.get(at + 2..)?)?))?,
-                        _ => return None,
-                    };
-                    text.push(c);
-                    at += if bytes[at + 1] == b'u' { 6 } else { 2 };
+                    let (unit, len) = escape_at(bytes, at)?;
+                    // A surrogate is no char: pairs are rare enough to
+                    // leave to serde.
+                    text.push(char::from_u32(u32::from(unit))?);
+                    at += len;
                 }
                 _ => return None,
             }
@@ -365,91 +384,48 @@ impl<'a> Scanner<'a> {
                     self.pos = at + 1;
                     return Some(());
                 }
-                b'\\' => match bytes.get(at + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
-                    b'u' => {
-                        let unit = hex4(bytes.get(at + 2..)?)?;
-                        if check == Check::Value && (0xD800..0xE000).contains(&unit) {
-                            return None;
-                        }
-                        at += 6;
+                b'\\' => {
+                    let (unit, len) = escape_at(bytes, at)?;
+                    if check == Check::Value && (0xD800..0xE000).contains(&unit) {
+                        return None;
                     }
-                    _ => return None,
-                },
+                    at += len;
+                }
                 _ => return None,
             }
         }
     }
 
-    /// The text of a number, checked against JSON's grammar: the same
-    /// grammar [`Scanner::number`] checks as it values a number (the
-    /// property tests hold each to serde_json on its own).
-    fn number_text(&mut self) -> Option<&'a str> {
-        self.peek()?;
-        let bytes = self.bytes();
-        let start = self.pos;
-        let mut at = start;
-        let digits = |at: &mut usize| {
-            let from = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
-            }
-            *at > from
-        };
-        if bytes.get(at) == Some(&b'-') {
-            at += 1;
-        }
-        match bytes.get(at)? {
-            b'0' => at += 1,
-            b'1'..=b'9' => {
-                digits(&mut at);
-            }
-            _ => return None,
-        }
-        if bytes.get(at) == Some(&b'.') {
-            at += 1;
-            if !digits(&mut at) {
-                return None;
-            }
-        }
-        if matches!(bytes.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            if matches!(bytes.get(at), Some(b'+' | b'-')) {
-                at += 1;
-            }
-            if !digits(&mut at) {
-                return None;
-            }
-        }
-        self.pos = at;
-        Some(&self.text[start..at])
-    }
-
-    /// A number, as serde_json reads it for a value of any type: checked
-    /// against JSON's grammar and valued in one pass.
-    pub(crate) fn number(&mut self) -> Option<Number> {
+    /// A number, checked against JSON's grammar, its digits taken as one
+    /// integer on the way (until that would overflow).
+    fn number_parts(&mut self) -> Option<NumberParts<'a>> {
         self.peek()?;
         let bytes = self.bytes();
         let start = self.pos;
         let negative = bytes[start] == b'-';
         let mut at = start + usize::from(negative);
-        // All the digits as one integer, until it would overflow.
         let mut significand = 0u64;
         let mut overflow = false;
         let mut digit = |at: &mut usize| -> bool {
-            let Some(d) = bytes
-                .get(*at)
-                .map(|b| b.wrapping_sub(b'0'))
-                .filter(|d| *d <= 9)
-            else {
+            let Some(d) = bytes.get(*at).map(|b| b.wrapping_sub(b'0')) else {
                 return false;
             };
-            match significand
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u64::from(d)))
-            {
-                Some(v) => significand = v,
-                None => overflow = true,
+            if d > 9 {
+                return false;
+            }
+            // Below this, ten times it plus a digit fits: one comparison
+            // for all but the 20th digit.
+            const ROOM: u64 = (u64::MAX - 9) / 10;
+            if significand <= ROOM {
+                significand = significand * 10 + u64::from(d);
+            } else {
+                match significand
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(d)))
+                {
+                    Some(v) => significand = v,
+                    None => overflow = true,
+                }
             }
             *at += 1;
             true
@@ -486,19 +462,32 @@ impl<'a> Scanner<'a> {
             }
         }
         self.pos = at;
-        if !exponent && !overflow {
-            match (fraction, negative) {
-                (0, false) => return Some(Number::U64(significand)),
-                (0, true) if significand > 0 && significand <= i64::MIN.unsigned_abs() => {
-                    return Some(Number::I64(0i64.wrapping_sub_unsigned(significand)));
+        Some(NumberParts {
+            text: &self.text[start..at],
+            negative,
+            significand,
+            fraction,
+            plain: !exponent && !overflow,
+        })
+    }
+
+    /// A number, as serde_json reads it for a value of any type: checked
+    /// against JSON's grammar and valued in one pass.
+    pub(crate) fn number(&mut self) -> Option<Number> {
+        let n = self.number_parts()?;
+        if n.plain {
+            match (n.fraction, n.negative) {
+                (0, false) => return Some(Number::U64(n.significand)),
+                (0, true) if n.significand > 0 && n.significand <= i64::MIN.unsigned_abs() => {
+                    return Some(Number::I64(0i64.wrapping_sub_unsigned(n.significand)));
                 }
                 // Below 2^53 with at most 22 decimals, both operands are
                 // exact and the one division rounds the decimal correctly:
                 // serde_json's value (its default mode computes this very
                 // quotient). Sentry writes every time so.
-                (1.., _) if significand < 1 << 53 && fraction < POW10.len() => {
-                    let f = significand as f64 / POW10[fraction];
-                    return Some(Number::F64(if negative { -f } else { f }));
+                (1.., _) if n.significand < 1 << 53 && n.fraction < POW10.len() => {
+                    let f = n.significand as f64 / POW10[n.fraction];
+                    return Some(Number::F64(if n.negative { -f } else { f }));
                 }
                 _ => {}
             }
@@ -509,9 +498,7 @@ impl<'a> Scanner<'a> {
         // here is one serde_json's `deserialize_any` also makes a float:
         // a whole number within `u64`, or negative within `i64` and not
         // zero, must have returned above.
-        serde_json::from_str::<f64>(&self.text[start..at])
-            .ok()
-            .map(Number::F64)
+        serde_json::from_str::<f64>(n.text).ok().map(Number::F64)
     }
 
     /// Skips any value, checked as serde_json's `IgnoredAny` checks it
@@ -544,10 +531,11 @@ impl<'a> Scanner<'a> {
             b'n' => self.literal(b"null"),
             b't' | b'f' => self.boolean().map(drop),
             b'-' | b'0'..=b'9' => {
-                let text = self.number_text()?;
-                let small = text.len() <= 18 && !text.contains(['.', 'e', 'E']);
-                // Beyond `f64` a `Value` parse fails; serde_json says so.
-                (check == Check::Grammar || small || serde_json::from_str::<f64>(text).is_ok())
+                let n = self.number_parts()?;
+                // A number with no exponent whose digits fit a `u64` is
+                // within `f64`; beyond it a `Value` parse fails, and
+                // serde_json says whether it is.
+                (check == Check::Grammar || n.plain || serde_json::from_str::<f64>(n.text).is_ok())
                     .then_some(())
             }
             _ => None,
