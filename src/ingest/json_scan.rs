@@ -240,6 +240,40 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Where the scanner is, to [`Scanner::rewind`] to.
+    pub(crate) fn mark(&self) -> usize {
+        self.pos
+    }
+
+    /// Back to a [`Scanner::mark`]: a compact-form attempt that did not
+    /// match is read again the general way.
+    pub(crate) fn rewind(&mut self, mark: usize) {
+        self.pos = mark;
+    }
+
+    /// Consumes `word` if the text goes on with exactly it, no whitespace
+    /// skipped: exporters write compact JSON, whose fixed runs of
+    /// punctuation and member names a fast path matches at once.
+    #[inline]
+    pub(crate) fn compact(&mut self, word: &[u8]) -> bool {
+        self.literal(word).is_some()
+    }
+
+    /// The rest of a string whose opening quote [`Scanner::compact`]
+    /// consumed, through its closing quote, if it has no escape: `None`
+    /// (nothing consumed) otherwise.
+    #[inline]
+    pub(crate) fn compact_rest(&mut self) -> Option<&'a str> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let end = plain_run_end(bytes, start);
+        (bytes.get(end) == Some(&b'"')).then(|| {
+            self.pos = end + 1;
+            // Quotes are ASCII, so both ends are character boundaries.
+            &self.text[start..end]
+        })
+    }
+
     /// Reads an object, calling `member` with each member's name, the
     /// scanner then at its value, which `member` must consume.
     #[inline]

@@ -143,8 +143,10 @@ pub mod json_text {
         let entries: Vec<BoxedStrategy<String>> = members
             .into_iter()
             .map(|(names, value)| {
-                (prop::sample::select(names), value)
-                    .prop_map(|(name, value)| format!("\"{name}\" :{value}"))
+                // Compact (no space) as exporters write, which the fast
+                // paths match as fixed runs, or spaced, which they do not.
+                (prop::sample::select(names), value, " ?")
+                    .prop_map(|(name, value, space)| format!("\"{name}\"{space}:{value}"))
                     .boxed()
             })
             .collect();

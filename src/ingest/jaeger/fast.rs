@@ -205,6 +205,16 @@ fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
 /// One tag, as [`Tag`]'s serde visitor reads it: a value after a key no
 /// analysis reads is checked and dropped; any other is kept raw.
 fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
+    let mark = s.mark();
+    if let Some(tag) = compact_tag(s) {
+        return Some(tag);
+    }
+    s.rewind(mark);
+    tag_members(s)
+}
+
+/// [`read_tag`] member by member, in any order and spacing.
+fn tag_members<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
     let mut tag = Tag {
         key: None,
         read: false,
@@ -231,6 +241,43 @@ fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
         Some(())
     })?;
     Some(tag)
+}
+
+/// A tag as the query API writes it, `{"key":"…","type":"…","value":…}`
+/// with no whitespace and an unescaped key and type, which is nearly every
+/// one: matched as fixed runs of bytes rather than member by member.
+/// `None` for any other form (or a bad value), to be read again the
+/// general way; what it accepts, the general way reads alike.
+#[inline]
+fn compact_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
+    if !s.compact(br#"{"key":""#) {
+        return None;
+    }
+    let key = s.compact_rest()?;
+    if !s.compact(br#","type":""#) {
+        return None;
+    }
+    s.compact_rest()?;
+    if !s.compact(br#","value":"#) {
+        return None;
+    }
+    let read = super::read_tag(key);
+    let value = if read {
+        raw(s)?
+    } else {
+        // Most values no analysis reads are plain strings.
+        let at = s.mark();
+        if !(s.compact(b"\"") && s.compact_rest().is_some()) {
+            s.rewind(at);
+            s.skip_checked()?;
+        }
+        None
+    };
+    s.compact(b"}").then_some(Tag {
+        key: Some(Cow::Borrowed(key)),
+        read,
+        value,
+    })
 }
 
 #[cfg(test)]
@@ -442,6 +489,68 @@ mod tests {
             if let Some(ours) = whole(text.as_bytes(), read_span) {
                 let serde = parse::<Object<Span<'_>>>(text.as_bytes());
                 prop_assert_eq!(debug(Some(&Object(ours))), debug(serde.as_ref().ok()), "{}", text);
+            }
+        }
+    }
+
+    /// The tags a compact match reads or declines (escapes, values of any
+    /// type, members repeated, out of order or spaced) are read as the
+    /// general way and serde read them; the usual ones are matched.
+    #[test]
+    fn compact_tags_read_as_the_general_way_reads_them() {
+        let cases: &[(&str, bool)] = &[
+            (
+                r#"{"key":"http.method","type":"string","value":"GET"}"#,
+                true,
+            ),
+            (r#"{"key":"x.unread","type":"string","value":"x"}"#, true),
+            (r#"{"key":"x.unread","type":"int64","value":200}"#, true),
+            (r#"{"key":"x.unread","type":"string","value":"a\"b"}"#, true),
+            (r#"{"key":"error","type":"bool","value":true}"#, true),
+            (r#"{"key":"span.kind","type":"string","value":null}"#, true),
+            (r#"{"key":"x.unread","type":"string","value":1e400}"#, false),
+            (
+                r#"{"key":"x.unread","type":"string","value":"\ud800"}"#,
+                false,
+            ),
+            (
+                r#"{"key":"http\u002emethod","type":"string","value":"GET"}"#,
+                false,
+            ),
+            (r#"{"key":"x.unread","type":"str\"ing","value":"x"}"#, false),
+            (
+                r#"{"key":"http.method","type":"string","value":"GET","key":"x"}"#,
+                false,
+            ),
+            (
+                r#"{"type":"string","key":"http.method","value":"GET"}"#,
+                false,
+            ),
+            (r#"{"key":"http.method","value":"GET"}"#, false),
+            (
+                r#"{"key":"http.method", "type":"string","value":"GET"}"#,
+                false,
+            ),
+            (
+                r#"{"key":"http.method","type":"string","value":"GET" }"#,
+                false,
+            ),
+        ];
+        for &(tag, compact) in cases {
+            let mut s = Scanner::new(tag);
+            let matched = compact_tag(&mut s).filter(|_| s.at_end());
+            assert_eq!(matched.is_some(), compact, "{tag}");
+            let mut general = Scanner::new(tag);
+            let read = tag_members(&mut general).filter(|_| general.at_end());
+            if compact {
+                assert_eq!(debug(matched.as_ref()), debug(read.as_ref()), "{tag}");
+            }
+            let text = format!(r#"{{"spans":[{{"spanID":"a","tags":[{tag},{tag}]}}]}}"#);
+            let ours = whole(text.as_bytes(), read_trace).map(Object);
+            assert_eq!(ours.is_some(), read.is_some(), "{tag}");
+            if ours.is_some() {
+                let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
+                assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()), "{tag}");
             }
         }
     }

@@ -265,6 +265,16 @@ fn picks<'a>(s: &mut Scanner<'a>) -> Option<Picks<'a>> {
 /// and come in any order as in the serde visitor: the last of each wins,
 /// and a value before its key is read in case the key is picked.
 fn key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
+    let mark = s.mark();
+    if let Some(kv) = compact_key_value(s) {
+        return Some(kv);
+    }
+    s.rewind(mark);
+    key_value_members(s)
+}
+
+/// [`key_value`] member by member, in any order and spacing.
+fn key_value_members<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
     if s.null()? {
         return Some(None);
     }
@@ -282,6 +292,43 @@ fn key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
         Some(())
     })?;
     Some(pick.flatten().zip(value))
+}
+
+/// A `KeyValue` as exporters write it, `{"key":"…","value":{…}}` with no
+/// whitespace and an unescaped key, which is nearly every one: matched as
+/// fixed runs of bytes rather than member by member, it took a fraction of
+/// the instructions (callgrind: 950 an attribute before). `None` for any
+/// other form (or a bad value), to be read again the general way; what it
+/// accepts, the general way reads alike.
+#[inline]
+fn compact_key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
+    if !s.compact(br#"{"key":""#) {
+        return None;
+    }
+    let key = s.compact_rest()?;
+    if !s.compact(br#","value":"#) {
+        return None;
+    }
+    let kept = match Pick::of(key) {
+        Some(pick) => Some((pick, compact_any_value(s)?)),
+        None => {
+            compact_any_value(s)?;
+            None
+        }
+    };
+    s.compact(b"}").then_some(kept)
+}
+
+/// An `AnyValue`, a string one matched in its compact form
+/// (`{"stringValue":"…"}`, unescaped), any other read by [`any_value`].
+#[inline]
+fn compact_any_value<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
+    if !s.compact(br#"{"stringValue":""#) {
+        return any_value(s);
+    }
+    let text = s.compact_rest()?;
+    s.compact(b"}")
+        .then_some(Scalar::Str(std::borrow::Cow::Borrowed(text)))
 }
 
 /// An `AnyValue` (or `null`) reduced to its scalar.
@@ -609,6 +656,80 @@ mod tests {
             assert!(parse::<Document<'_>>(text.as_bytes()).is_err(), "{text}");
             let once = text.replacen(&format!(", \"{alias}\": {value}"), "", 1);
             assert!(scanned(&once).is_some(), "{once}");
+        }
+    }
+
+    /// The `KeyValue`s a compact match reads or declines (escapes, other
+    /// value types, members repeated, out of order or spaced) are read as
+    /// the general way and serde read them; the usual ones are matched.
+    #[test]
+    fn compact_attributes_read_as_the_general_way_reads_them() {
+        let cases: &[(&str, bool)] = &[
+            (
+                r#"{"key":"http.method","value":{"stringValue":"GET"}}"#,
+                true,
+            ),
+            (r#"{"key":"other","value":{"stringValue":"x"}}"#, true),
+            (r#"{"key":"other","value":{"intValue":"200"}}"#, true),
+            (r#"{"key":"http.route","value":{"intValue":"7"}}"#, true),
+            (r#"{"key":"http.route","value":null}"#, true),
+            (
+                r#"{"key":"http.route","value":{"stringValue":"/a\"b"}}"#,
+                false,
+            ),
+            (r#"{"key":"other","value":{"stringValue":"\u00e9"}}"#, false),
+            (
+                r#"{"key":"http\u002eroute","value":{"stringValue":"/r"}}"#,
+                false,
+            ),
+            (
+                r#"{"key":"http.route","value":{"stringValue":"/r"},"key":"other"}"#,
+                false,
+            ),
+            (
+                r#"{"key":"other","value":{"stringValue":"x"},"key":"http.route"}"#,
+                false,
+            ),
+            (
+                r#"{"key":"http.route","value":{"stringValue":"/a","stringValue":"/b"}}"#,
+                false,
+            ),
+            (
+                r#"{"value":{"stringValue":"/r"},"key":"http.route"}"#,
+                false,
+            ),
+            (
+                r#"{"key": "http.route","value":{"stringValue":"/r"}}"#,
+                false,
+            ),
+            (
+                r#"{"key":"http.route","value":{"stringValue":"/r"} }"#,
+                false,
+            ),
+            (r#"{"key":"other","value":{"intValue":"x"}}"#, false),
+            (
+                "{\"key\":\"http.route\",\"value\":{\"stringValue\":\"a\u{1}\"}}",
+                false,
+            ),
+        ];
+        for &(kv, compact) in cases {
+            let mut s = Scanner::new(kv);
+            let matched = compact_key_value(&mut s).filter(|_| s.at_end());
+            assert_eq!(matched.is_some(), compact, "{kv}");
+            let mut general = Scanner::new(kv);
+            let read = key_value_members(&mut general).filter(|_| general.at_end());
+            if compact {
+                assert_eq!(matched, read, "{kv}");
+            }
+            let text = format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{kv},{kv}]}}]}}]}}]}}"#
+            );
+            let serde = parse::<Document<'_>>(text.as_bytes());
+            let ours = scanned(&text);
+            assert_eq!(ours.is_some(), read.is_some(), "{kv}");
+            if ours.is_some() {
+                assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()), "{kv}");
+            }
         }
     }
 
