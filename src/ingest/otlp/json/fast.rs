@@ -254,7 +254,11 @@ fn picks<'a>(s: &mut Scanner<'a>) -> Option<Picks<'a>> {
     let mut picks = Vec::new();
     if !s.null()? {
         s.array(|s| {
-            picks.extend(key_value(s)?);
+            // Pushed, not extended by the option: `extend` reserved room
+            // on every call (3% of the read's instructions).
+            if let Some(kept) = key_value(s)? {
+                picks.push(kept);
+            }
             Some(())
         })?;
     }
