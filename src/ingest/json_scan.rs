@@ -27,7 +27,9 @@ const SERDE_DEPTH: usize = 128;
 
 /// The deepest level at which a model checks a member with
 /// [`Scanner::skip_checked`] (Sentry's `entries[].data[].data.<key>` is at
-/// 6). A checked skip counts its depth from where it starts, so this plus
+/// 6, and so is the value of a tag of a span's own Jaeger `process`, which
+/// `skip_tags` skips a tag at a time). A checked skip counts its depth from
+/// where it starts, so this plus
 /// [`MAX_DEPTH`] must stay below [`SERDE_DEPTH`], or the scanner would
 /// accept nesting serde refuses. A model that checks deeper must raise it.
 pub(crate) const DEEPEST_CHECKED_SKIP: usize = 8;

@@ -134,7 +134,8 @@ pub mod json_text {
     }
 
     /// An object of some of `members` (name spellings, value), in any
-    /// order, with whitespace; when `bad`, now and then a member twice.
+    /// order, with whitespace, or compact in the listed order; when `bad`,
+    /// now and then a member twice.
     pub fn object(
         bad: bool,
         members: Vec<(Vec<&'static str>, BoxedStrategy<String>)>,
@@ -151,8 +152,8 @@ pub mod json_text {
             })
             .collect();
         let twice = if bad { 0..16usize } else { 0..1 };
-        (
-            entries,
+        let any_form = (
+            entries.clone(),
             subsequence((0..n).collect::<Vec<_>>(), 0..=n),
             twice,
             any::<prop::sample::Index>(),
@@ -167,8 +168,19 @@ pub mod json_text {
                 Just(chosen)
                     .prop_shuffle()
                     .prop_map(move |c| format!("{{{space}{}}}", c.join(",")))
-            })
-            .boxed()
+            });
+        // As exporters write: members in the listed order, no whitespace
+        // (the form the fast paths match as fixed runs of bytes).
+        let compact = (entries, subsequence((0..n).collect::<Vec<_>>(), 0..=n)).prop_map(
+            |(entries, chosen)| {
+                let members: Vec<String> = chosen
+                    .iter()
+                    .map(|&i| entries[i].replacen("\" :", "\":", 1))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            },
+        );
+        prop_oneof![3 => any_form, 1 => compact].boxed()
     }
 
     /// Values no field names, to be skipped: checked as serde_json's

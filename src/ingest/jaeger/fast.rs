@@ -584,6 +584,20 @@ mod tests {
                 let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
                 assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()), "{tag}");
             }
+            // Among a process's tags, which no analysis reads: skipped,
+            // and refused where a checked skip refuses them.
+            let mut skipped = Scanner::new(tag);
+            let checked = skipped.skip_checked().filter(|_| skipped.at_end());
+            let text = format!(
+                r#"{{"spans":[{{"spanID":"a","processID":"p1"}}],"processes":{{"p1":{{"serviceName":"s","tags":[{tag},{tag}]}}}}}}"#
+            );
+            let ours = whole(text.as_bytes(), read_trace).map(Object);
+            assert_eq!(ours.is_some(), checked.is_some(), "{tag}");
+            let serde = parse::<Object<Trace<'_>>>(text.as_bytes());
+            assert_eq!(serde.is_ok(), checked.is_some(), "{tag}");
+            if ours.is_some() {
+                assert_eq!(debug(ours.as_ref()), debug(serde.as_ref().ok()), "{tag}");
+            }
         }
     }
 

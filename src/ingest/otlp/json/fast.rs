@@ -481,7 +481,8 @@ mod tests {
         );
         let key_value = prop_oneof![6 => key_value, 1 => pick(bad, &["null"], &["[]", "\"kv\""])];
         prop_oneof![
-            6 => prop::collection::vec(key_value, 0..4).prop_map(|kvs| format!("[{}]", kvs.join(", "))),
+            6 => (prop::collection::vec(key_value, 0..4), prop_oneof![Just(","), Just(", ")])
+                .prop_map(|(kvs, comma)| format!("[{}]", kvs.join(comma))),
             1 => pick(bad, &["null"], &["{}", "\"a\""]),
         ]
         .boxed()

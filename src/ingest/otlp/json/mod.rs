@@ -268,7 +268,8 @@ fn read_resource_spans(
     // Room for the resource's spans at once, not a doubling at a time.
     let scopes = resource_spans.scope_spans.items.iter();
     let spans = scopes.chain(&resource_spans.library_spans.items);
-    sink.spans.reserve(spans.map(|scope| scope.spans.items.len()).sum());
+    sink.spans
+        .reserve(spans.map(|scope| scope.spans.items.len()).sum());
     for (key, scopes) in [
         ("scopeSpans", &resource_spans.scope_spans),
         ("instrumentationLibrarySpans", &resource_spans.library_spans),
