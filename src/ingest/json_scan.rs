@@ -276,6 +276,30 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// The 1 to 19 ASCII digits at the scanner (no whitespace skipped) as
+    /// a number, which cannot overflow; `None`, nothing consumed, for
+    /// anything else (a 20th digit included).
+    #[inline]
+    pub(crate) fn compact_digits(&mut self) -> Option<u64> {
+        let bytes = self.bytes();
+        let (start, mut at, mut n) = (self.pos, self.pos, 0u64);
+        while let Some(d) = bytes
+            .get(at)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d <= 9)
+        {
+            if at - start == 19 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+            at += 1;
+        }
+        (at > start).then(|| {
+            self.pos = at;
+            n
+        })
+    }
+
     /// Reads an object, calling `member` with each member's name, the
     /// scanner then at its value, which `member` must consume.
     #[inline]
