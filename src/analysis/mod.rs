@@ -243,9 +243,9 @@ pub fn finish(
     // resident beside the next step's, and the run peaked 30-40 MiB higher
     // (1.09 M spans) for no measurable gain in time.
     let released = crate::ingest::memory::released;
-    // Steps that leave a core idle run beside another: the span table's
-    // grouping (1.3 cores alone) beside the per-unit tables (1.1-1.3),
-    // the timeline (1.5) beside the call edges.
+    // The span table's grouping (1.3 cores alone) runs beside the
+    // per-unit tables (1.1-1.3 cores), which read the breakdown only. The
+    // call edges beside the timeline raised the peak for no gain.
     let (tables, per_unit) = rayon::join(
         || aggregate::aggregate(strings, bd, total_root),
         || -> polars::prelude::PolarsResult<_> {
