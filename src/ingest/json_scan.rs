@@ -108,6 +108,25 @@ fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The run of ASCII digits `bytes` starts with, as a number and its
+/// length, when it is 1 to 19 digits long (so it cannot overflow a `u64`);
+/// `None` for no digit or a 20th.
+#[inline]
+pub(crate) fn leading_digits(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut n = 0u64;
+    for (len, &b) in bytes.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return (len > 0).then_some((n, len));
+        }
+        if len == 19 {
+            return None;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    (!bytes.is_empty() && bytes.len() <= 19).then_some((n, bytes.len()))
+}
+
 /// Exact powers of ten: every one up to 1e22 is a double.
 const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
@@ -242,15 +261,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Where the scanner is, to [`Scanner::rewind`] to.
-    pub(crate) fn mark(&self) -> usize {
-        self.pos
-    }
-
-    /// Back to a [`Scanner::mark`]: a compact-form attempt that did not
-    /// match is read again the general way.
-    pub(crate) fn rewind(&mut self, mark: usize) {
-        self.pos = mark;
+    /// `read`'s value, or `None` with the scanner back where it was: a
+    /// compact-form match that fails part way is read again the general
+    /// way, from the start of what it tried.
+    #[inline]
+    pub(crate) fn attempt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let start = self.pos;
+        let value = read(self);
+        if value.is_none() {
+            self.pos = start;
+        }
+        value
     }
 
     /// Consumes `word` if the text goes on with exactly it, no whitespace
@@ -277,27 +298,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// The 1 to 19 ASCII digits at the scanner (no whitespace skipped) as
-    /// a number, which cannot overflow; `None`, nothing consumed, for
-    /// anything else (a 20th digit included).
+    /// a number; `None`, nothing consumed, for anything else (a 20th digit
+    /// included).
     #[inline]
     pub(crate) fn compact_digits(&mut self) -> Option<u64> {
-        let bytes = self.bytes();
-        let (start, mut at, mut n) = (self.pos, self.pos, 0u64);
-        while let Some(d) = bytes
-            .get(at)
-            .map(|b| b.wrapping_sub(b'0'))
-            .filter(|&d| d <= 9)
-        {
-            if at - start == 19 {
-                return None;
-            }
-            n = n * 10 + u64::from(d);
-            at += 1;
-        }
-        (at > start).then(|| {
-            self.pos = at;
-            n
-        })
+        let (n, len) = leading_digits(&self.bytes()[self.pos..])?;
+        self.pos += len;
+        Some(n)
     }
 
     /// Reads an object, calling `member` with each member's name, the
@@ -711,6 +718,22 @@ mod tests {
                 (ours, expected) => prop_assert_eq!(ours, expected, "{}", text),
             }
         }
+    }
+
+    #[test]
+    fn leading_digits_take_one_to_nineteen_digits() {
+        assert_eq!(
+            leading_digits(b"1700000000000000123\""),
+            Some((1700000000000000123, 19))
+        );
+        assert_eq!(
+            leading_digits(b"9999999999999999999"),
+            Some((9999999999999999999, 19))
+        );
+        assert_eq!(leading_digits(b"007,"), Some((7, 3)));
+        assert_eq!(leading_digits(b"18446744073709551615"), None);
+        assert_eq!(leading_digits(b""), None);
+        assert_eq!(leading_digits(b"\"1\""), None);
     }
 
     /// Whether `text` has a `\u` escape of a UTF-16 surrogate.

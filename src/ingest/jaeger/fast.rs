@@ -110,9 +110,7 @@ fn skip_tags(s: &mut Scanner<'_>) -> Option<()> {
         return s.skip_checked();
     }
     s.array(|s| {
-        let mark = s.mark();
-        if compact_tag(s, |_| false).is_none() {
-            s.rewind(mark);
+        if s.attempt(|s| compact_tag(s, |_| false)).is_none() {
             s.skip_checked()?;
         }
         Some(())
@@ -233,11 +231,9 @@ fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
 /// One tag, as [`Tag`]'s serde visitor reads it: a value after a key no
 /// analysis reads is checked and dropped; any other is kept raw.
 fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
-    let mark = s.mark();
-    if let Some(tag) = compact_tag(s, super::read_tag) {
+    if let Some(tag) = s.attempt(|s| compact_tag(s, super::read_tag)) {
         return Some(tag);
     }
-    s.rewind(mark);
     tag_members(s)
 }
 
@@ -295,9 +291,8 @@ fn compact_tag<'a>(s: &mut Scanner<'a>, read: impl Fn(&str) -> bool) -> Option<T
         raw(s)?
     } else {
         // Most values no analysis reads are plain strings.
-        let at = s.mark();
-        if !(s.compact(b"\"") && s.compact_rest().is_some()) {
-            s.rewind(at);
+        let plain = s.attempt(|s| s.compact(b"\"").then(|| s.compact_rest()).flatten());
+        if plain.is_none() {
             s.skip_checked()?;
         }
         None

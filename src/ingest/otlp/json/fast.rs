@@ -234,16 +234,15 @@ fn read_status(s: &mut Scanner<'_>) -> Option<StatusJson> {
 /// instructions.
 #[inline]
 fn time(s: &mut Scanner<'_>) -> Option<Option<Time>> {
-    let mark = s.mark();
-    if s.compact(b"\"") {
-        if let Some(n) = s.compact_digits() {
-            if s.compact(b"\"") {
-                return Some(Some(Time(n)));
-            }
-        }
-        s.rewind(mark);
+    let digits = s.attempt(|s| {
+        s.compact(b"\"").then_some(())?;
+        let n = s.compact_digits()?;
+        s.compact(b"\"").then_some(Time(n))
+    });
+    match digits {
+        Some(time) => Some(Some(time)),
+        None => s.nullable(lenient::<Time>),
     }
-    s.nullable(lenient::<Time>)
 }
 
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
@@ -287,11 +286,9 @@ fn picks<'a>(s: &mut Scanner<'a>) -> Option<Picks<'a>> {
 /// and come in any order as in the serde visitor: the last of each wins,
 /// and a value before its key is read in case the key is picked.
 fn key_value<'a>(s: &mut Scanner<'a>) -> Option<Option<(Pick, Scalar<'a>)>> {
-    let mark = s.mark();
-    if let Some(kv) = compact_key_value(s) {
+    if let Some(kv) = s.attempt(compact_key_value) {
         return Some(kv);
     }
-    s.rewind(mark);
     key_value_members(s)
 }
 
