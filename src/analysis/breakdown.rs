@@ -313,6 +313,8 @@ pub struct UnitView<'a> {
     pub shapes: &'a [Shape],
     /// The critical path.
     pub segments: &'a [Segment],
+    /// Groups of same-shaped siblings, found when a detector first asks.
+    pub sibling_groups: detectors::SiblingGroups,
 }
 
 /// Computes the breakdown of every unit, in parallel over traces, keeping
@@ -577,6 +579,7 @@ fn trace_breakdown(
             critical: &critical,
             shapes: &shapes,
             segments: &segments,
+            sibling_groups: Default::default(),
         };
         let findings = exact(detectors::detect_all(&view, options));
         buffers.unit_edges.clear();

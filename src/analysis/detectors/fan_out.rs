@@ -52,7 +52,7 @@ impl Detector for FanOut {
                 count: group.spans.len() as u64,
                 total,
                 savings: (last - first - longest).max(0),
-                spans: group.spans,
+                spans: group.spans.clone(),
             });
         }
     }

@@ -14,6 +14,7 @@ mod uninstrumented;
 use polars::prelude::*;
 
 pub use kind::FindingKind;
+pub use siblings::SiblingGroups;
 
 use super::aggregate::{f64_column, id_of_largest, resolve, sums_fit, total_ns, u32_column};
 use super::breakdown::{Breakdown, UnitView};

@@ -77,7 +77,7 @@ impl Detector for NPlusOne {
                 count: group.spans.len() as u64,
                 total,
                 savings: critical.saturating_sub(longest).max(0),
-                spans: group.spans,
+                spans: group.spans.clone(),
             });
         }
     }

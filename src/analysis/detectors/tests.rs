@@ -75,6 +75,52 @@ fn concurrent_repeats_are_a_fan_out_not_n_plus_one() {
     assert!(kinds(&f).contains(&"fan_out"), "{f:?}");
 }
 
+/// One handler with a loop of 6 sequential queries and, beside it, a burst
+/// of 8 concurrent ones: both detectors read the same groups of siblings,
+/// each at its own minimum size.
+#[test]
+fn each_repeat_detector_applies_its_own_minimum_to_the_shared_groups() {
+    let mut b = loop_of(6, 20, 21);
+    for i in 0..8i64 {
+        let start = 500 * MS + i * MS;
+        b = b
+            .span_in(
+                "api",
+                &format!("burst{i}"),
+                Some("GET /records"),
+                start,
+                start + 100 * MS,
+            )
+            .db("postgresql", &format!("SELECT * FROM tags WHERE id = {i}"));
+    }
+    let set = b.build_set();
+    let units = select(&set, &Selection::default());
+    let found = |options: FindingOptions| {
+        let bd = breakdown(&set, &units, &options);
+        let f = aggregate(&set.strings, &bd).unwrap();
+        let mut k: Vec<(String, u64)> = f
+            .iter()
+            .filter(|f| matches!(f.kind, FindingKind::NPlusOne | FindingKind::FanOut))
+            .map(|f| (f.kind.as_str().to_string(), f.count))
+            .collect();
+        k.sort();
+        k
+    };
+    let pair = |kind: &str, n: u64| (kind.to_string(), n);
+    assert_eq!(found(FindingOptions::default()), [pair("n_plus_one", 6)]);
+    let wider = FindingOptions {
+        fan_out_min: 8,
+        ..FindingOptions::default()
+    };
+    assert_eq!(found(wider), [pair("fan_out", 8), pair("n_plus_one", 6)]);
+    let stricter = FindingOptions {
+        fan_out_min: 8,
+        n_plus_one_min: 7,
+        ..FindingOptions::default()
+    };
+    assert_eq!(found(stricter), [pair("fan_out", 8)]);
+}
+
 #[test]
 fn sequential_calls_fire_on_three_independent_calls() {
     let b = TraceBuilder::new()
