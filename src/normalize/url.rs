@@ -6,14 +6,18 @@
 
 /// The shape of `url` (absolute, or a bare path or route).
 pub fn shape(url: &str) -> String {
+    // Every search is for an ASCII byte, so each cut is at a character
+    // boundary. Byte searches, not `str` patterns: a pattern of three bytes
+    // ("://") set up a substring searcher per call, and with the host's
+    // search that was about 2,000 instructions a URL.
     let url = url.trim();
-    let url = url.split('#').next().unwrap_or(url);
-    let (url, query) = match url.split_once('?') {
-        Some((path, query)) => (path, !query.is_empty()),
+    let url = memchr::memchr(b'#', url.as_bytes()).map_or(url, |i| &url[..i]);
+    let (url, query) = match memchr::memchr(b'?', url.as_bytes()) {
+        Some(i) => (&url[..i], i + 1 < url.len()),
         None => (url, false),
     };
-    let path_start = url.find("://").map_or(0, |i| {
-        url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
+    let path_start = after_scheme(url).map_or(0, |i| {
+        memchr::memchr(b'/', &url.as_bytes()[i..]).map_or(url.len(), |j| i + j)
     });
     let mut out = String::with_capacity(url.len() + 2);
     out.push_str(&url[..path_start]);
@@ -29,15 +33,28 @@ pub fn shape(url: &str) -> String {
     out
 }
 
+/// Where what follows the first `://` of `url` starts.
+fn after_scheme(url: &str) -> Option<usize> {
+    let b = url.as_bytes();
+    memchr::memchr_iter(b':', b)
+        .find(|&i| b[i + 1..].starts_with(b"//"))
+        .map(|i| i + 3)
+}
+
 /// The host of an absolute URL (`https://user@host:8080/path` → `host`).
 pub fn host(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
+    let rest = &url[after_scheme(url)?..];
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host =
+        memchr::memrchr(b'@', authority.as_bytes()).map_or(authority, |i| &authority[i + 1..]);
     let host = if host.starts_with('[') {
-        host.split_inclusive(']').next()?
+        memchr::memchr(b']', host.as_bytes()).map_or(host, |i| &host[..=i])
     } else {
-        host.split(':').next()?
+        memchr::memchr(b':', host.as_bytes()).map_or(host, |i| &host[..i])
     };
     (!host.is_empty()).then_some(host)
 }
@@ -132,6 +149,55 @@ mod tests {
         for url in ["/ü/€/1", "https://ß/𝄞?x", "://", "/a/ééééééééééééééééé1"]
         {
             let _ = shape(url);
+        }
+    }
+
+    /// The searches by `str` pattern the byte searches replaced, as the
+    /// reference they must agree with.
+    fn host_by_patterns(url: &str) -> Option<&str> {
+        let (_, rest) = url.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let host = authority.rsplit('@').next()?;
+        let host = if host.starts_with('[') {
+            host.split_inclusive(']').next()?
+        } else {
+            host.split(':').next()?
+        };
+        (!host.is_empty()).then_some(host)
+    }
+
+    fn shape_by_patterns(url: &str) -> String {
+        let url = url.trim();
+        let url = url.split('#').next().unwrap_or(url);
+        let (url, query) = match url.split_once('?') {
+            Some((path, query)) => (path, !query.is_empty()),
+            None => (url, false),
+        };
+        let path_start = url.find("://").map_or(0, |i| {
+            url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
+        });
+        let mut out = url[..path_start].to_string();
+        for (i, segment) in url[path_start..].split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            out.push_str(if is_identifier(segment) { "*" } else { segment });
+        }
+        if query {
+            out.push_str("?*");
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// URL-like text of the bytes the searches cut at, with non-ASCII
+        /// among them, has the host and shape the pattern searches gave.
+        #[test]
+        fn byte_searches_agree_with_pattern_searches(
+            url in "(https?://|:/|//|)[a-z0-9:/?#@\\[\\]. é€-]{0,40}",
+        ) {
+            proptest::prop_assert_eq!(host(&url), host_by_patterns(&url));
+            proptest::prop_assert_eq!(shape(&url), shape_by_patterns(&url));
         }
     }
 
