@@ -48,9 +48,9 @@ pub fn records(bytes: &[u8]) -> Vec<Record<'_>> {
 /// vectorised) lets serde_json skip its check of every string; a record
 /// that is not UTF-8 takes the byte path, which reports where it breaks.
 pub fn parse<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+    match super::json_scan::utf8(bytes) {
+        Some(text) => serde_json::from_str(text),
+        None => serde_json::from_slice(bytes),
     }
 }
 
