@@ -3,9 +3,7 @@
 
 use std::cmp::Ordering;
 
-use rustc_hash::FxHashMap;
-
-use super::ids::TraceId;
+use super::ids::{SpanId, TraceId};
 use super::intern::{Interner, Sym};
 use super::quality::{Count, Quality, SpanExample};
 use super::span::{Nanos, Span, SpanKind};
@@ -54,8 +52,8 @@ impl Trace {
         // order files were read in, or a spill partition was written in.
         spans.sort_unstable_by(|a, b| content_order(a, b, strings));
         let label = spans.iter().find_map(|s| s.trace_label);
-        let spans = drop_duplicates(&ex, spans, quality);
-        let mut parents = resolve_parents(&ex, &spans, quality);
+        let (spans, ids) = drop_duplicates(&ex, spans, quality);
+        let mut parents = resolve_parents(&ex, &spans, &ids, quality);
         break_cycles(&ex, &spans, &mut parents, quality);
 
         let tree = Tree::new(&parents);
@@ -203,15 +201,39 @@ fn content_order(a: &Span, b: &Span, strings: &Interner) -> Ordering {
     })
 }
 
-/// Keeps the first span of each id (in the content order sorted above).
-fn drop_duplicates(id: &Examples<'_>, spans: Vec<Span>, quality: &mut Quality) -> Vec<Span> {
-    let mut seen = rustc_hash::FxHashSet::default();
-    seen.reserve(spans.len());
-    spans
+/// Each span's id and index, sorted by id.
+fn sorted_ids(spans: &[Span]) -> Vec<(SpanId, usize)> {
+    let mut ids: Vec<(SpanId, usize)> = spans.iter().map(|s| s.span_id).zip(0..).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Keeps the first span of each id (in the content order sorted above);
+/// with the kept spans' ids, sorted, for [`resolve_parents`]. A sort of
+/// the ids, not a hash set and then a hash map of them: with their
+/// allocations those were a fifth of building traces.
+fn drop_duplicates(
+    id: &Examples<'_>,
+    spans: Vec<Span>,
+    quality: &mut Quality,
+) -> (Vec<Span>, Vec<(SpanId, usize)>) {
+    let ids = sorted_ids(&spans);
+    // A repeated id is a run, its first span in content order first.
+    let mut dropped: Vec<bool> = Vec::new();
+    for pair in ids.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            dropped.resize(spans.len(), false);
+            dropped[pair[1].1] = true;
+        }
+    }
+    if dropped.is_empty() {
+        return (spans, ids);
+    }
+    let kept: Vec<Span> = spans
         .into_iter()
-        .filter(|s| {
-            let first = seen.insert(s.span_id);
-            if !first {
+        .zip(dropped)
+        .filter(|(s, dropped)| {
+            if *dropped {
                 quality.count(Count::DuplicateSpans, || {
                     let message = format!(
                         "repeats the id of a span kept instead (this one: {} long, dropped)",
@@ -220,26 +242,35 @@ fn drop_duplicates(id: &Examples<'_>, spans: Vec<Span>, quality: &mut Quality) -
                     id.of(s, message)
                 });
             }
-            first
+            !dropped
         })
-        .collect()
+        .map(|(s, _)| s)
+        .collect();
+    let ids = sorted_ids(&kept);
+    (kept, ids)
 }
 
 /// The index of each span's parent; a parent that is absent (or the span
-/// itself) makes the span a root, counted as a missing parent.
-fn resolve_parents(id: &Examples<'_>, spans: &[Span], quality: &mut Quality) -> Vec<Option<usize>> {
-    let index: FxHashMap<_, _> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
+/// itself) makes the span a root, counted as a missing parent. `ids` are
+/// the spans' ids and indices, sorted by id, each id once.
+fn resolve_parents(
+    id: &Examples<'_>,
+    spans: &[Span],
+    ids: &[(SpanId, usize)],
+    quality: &mut Quality,
+) -> Vec<Option<usize>> {
+    let index = |pid: SpanId| {
+        ids.binary_search_by_key(&pid, |&(id, _)| id)
+            .ok()
+            .map(|k| ids[k].1)
+    };
     spans
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let pid = s.parent_id?;
-            match index.get(&pid) {
-                Some(&p) if p != i => Some(p),
+            match index(pid) {
+                Some(p) if p != i => Some(p),
                 Some(_) => {
                     quality.count(Count::ParentCycles, || {
                         id.of(s, "is its own parent; made a root".to_string())
@@ -357,6 +388,69 @@ mod tests {
         assert_eq!(t.roots.len(), 2);
         assert_eq!(q.missing_parent, 1);
         assert_eq!(q.multi_root_traces, 1);
+    }
+
+    /// The hash tables the sorted ids replaced, as the reference: the
+    /// first span of each id kept, each kept span's parent by id.
+    fn by_hashing(spans: &[Span]) -> (Vec<usize>, Vec<Option<Option<usize>>>) {
+        let mut seen = std::collections::HashSet::new();
+        let kept: Vec<usize> = (0..spans.len())
+            .filter(|&i| seen.insert(spans[i].span_id))
+            .collect();
+        let index: std::collections::HashMap<SpanId, usize> = kept
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| (spans[i].span_id, k))
+            .collect();
+        let parents = kept
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                // None: no parent named; Some(None): named but not kept
+                // apart from the span itself.
+                let pid = spans[i].parent_id?;
+                Some(index.get(&pid).copied().filter(|&p| p != k))
+            })
+            .collect();
+        (kept, parents)
+    }
+
+    proptest::proptest! {
+        /// Whatever the ids (few, so that many repeat) and parents (some
+        /// absent, some the span itself), the spans kept, their parents and
+        /// the problems counted are those the hash tables gave.
+        #[test]
+        fn sorted_ids_keep_and_link_as_hash_tables_did(
+            links in proptest::collection::vec((1u64..12, proptest::option::of(0u64..14)), 0..40),
+        ) {
+            let strings = Interner::new();
+            let spans: Vec<Span> = links
+                .iter()
+                .enumerate()
+                .map(|(i, &(id, parent))| Span {
+                    start: i as i64,
+                    end: i as i64 + 1,
+                    ..crate::model::testutil::plain_span(&strings, id, parent, "svc")
+                })
+                .collect();
+            let (want_kept, want_parents) = by_hashing(&spans);
+            let ex = Examples { trace: TraceId(1), strings: &strings };
+            let mut quality = Quality::default();
+            let (kept, ids) = drop_duplicates(&ex, spans.clone(), &mut quality);
+            let parents = resolve_parents(&ex, &kept, &ids, &mut quality);
+            let kept_ids: Vec<SpanId> = kept.iter().map(|s| s.span_id).collect();
+            let want_ids: Vec<SpanId> = want_kept.iter().map(|&i| spans[i].span_id).collect();
+            proptest::prop_assert_eq!(kept_ids, want_ids);
+            let got: Vec<Option<Option<usize>>> = kept
+                .iter()
+                .zip(&parents)
+                .map(|(s, p)| s.parent_id.map(|_| *p))
+                .collect();
+            proptest::prop_assert_eq!(&got, &want_parents);
+            proptest::prop_assert_eq!(quality.duplicate_spans, (spans.len() - kept.len()) as u64);
+            let unresolved = want_parents.iter().filter(|p| matches!(p, Some(None))).count();
+            proptest::prop_assert_eq!(quality.missing_parent + quality.parent_cycles, unresolved as u64);
+        }
     }
 
     #[test]
