@@ -16,6 +16,7 @@
 //! spans are held about once.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::ids::TraceId;
 use super::intern::Interner;
@@ -124,34 +125,67 @@ impl Cuts {
     }
 }
 
+/// No next run (see [`build_bucket`]).
+const NO_RUN: usize = usize::MAX;
+
 /// Builds the traces of one bucket's spans (from every batch), in trace
 /// order, with the data-quality counts of building them.
 fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>, Quality) {
-    // Runs of spans of one trace are sorted by trace id, not the spans:
-    // exports nearly always write a trace's spans together, so there are
-    // few runs (sorting the 96-byte spans was 60% of building traces, and
-    // sorting a key per span still a quarter). Each span is then moved
-    // once, into its trace's vector, without the trace id. The order of a
-    // trace's spans does not matter: `Trace::build` puts them in a total
-    // order of their content.
+    // A trace's spans are found as runs (exports nearly always write a
+    // trace's spans together, though a resource's spans apart from
+    // another's), each run linked to the one before of its trace, and the
+    // traces, fewer than the runs, sorted by id: sorting the 96-byte spans
+    // was 60% of building traces, and sorting a key per span, or per run,
+    // still a quarter and a fifth. Each span is then moved once, into its
+    // trace's vector, without the trace id. The order of a trace's spans
+    // does not matter: `Trace::build` puts them in a total order of their
+    // content.
     let total = pieces.iter().map(Vec::len).sum();
-    let mut runs: Vec<(TraceId, usize, usize)> = Vec::new();
     let mut slots: Vec<Option<Span>> = Vec::with_capacity(total);
+    // Per run: its first span, its end, and the next run of its trace.
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    // Per trace: its id, its first and last runs, its spans.
+    let mut traces: Vec<(TraceId, usize, usize, usize)> = Vec::new();
+    let mut trace_of: FxHashMap<TraceId, usize> = FxHashMap::default();
+    // The run being read and its trace.
+    let mut current: Option<(TraceId, usize, usize)> = None;
     for traced in pieces.into_iter().flatten() {
         let at = slots.len();
-        match runs.last_mut() {
-            Some((id, _, end)) if *id == traced.trace_id => *end = at + 1,
-            _ => runs.push((traced.trace_id, at, at + 1)),
-        }
+        let t = match current {
+            Some((id, run, t)) if id == traced.trace_id => {
+                runs[run].1 = at + 1;
+                t
+            }
+            _ => {
+                let run = runs.len();
+                runs.push((at, at + 1, NO_RUN));
+                let t = *trace_of.entry(traced.trace_id).or_insert_with(|| {
+                    traces.push((traced.trace_id, run, run, 0));
+                    traces.len() - 1
+                });
+                let last = &mut traces[t].2;
+                if *last != run {
+                    runs[*last].2 = run;
+                    *last = run;
+                }
+                current = Some((traced.trace_id, run, t));
+                t
+            }
+        };
+        traces[t].3 += 1;
         slots.push(Some(traced.span));
     }
-    runs.sort_unstable();
-    let groups = runs.chunk_by(|a, b| a.0 == b.0).map(|trace| {
-        let mut spans = Vec::with_capacity(trace.iter().map(|&(_, from, to)| to - from).sum());
-        for &(_, from, to) in trace {
+    drop(trace_of);
+    traces.sort_unstable_by_key(|&(id, ..)| id);
+    let groups = traces.iter().map(|&(id, first, _, count)| {
+        let mut spans = Vec::with_capacity(count);
+        let mut run = first;
+        while run != NO_RUN {
+            let (from, to, next) = runs[run];
             spans.extend(slots[from..to].iter_mut().filter_map(Option::take));
+            run = next;
         }
-        (trace[0].0, spans)
+        (id, spans)
     });
     let mut quality = Quality::default();
     let mut traces: Vec<Trace> = groups
