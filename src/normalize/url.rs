@@ -19,9 +19,15 @@ pub fn shape(url: &str) -> String {
     let path_start = after_scheme(url).map_or(0, |i| {
         memchr::memchr(b'/', &url.as_bytes()[i..]).map_or(url.len(), |j| i + j)
     });
-    let mut out = String::with_capacity(url.len() + 2);
-    out.push_str(&url[..path_start]);
-    for (i, segment) in url[path_start..].split('/').enumerate() {
+    rendered(&url[..path_start], &url[path_start..], query)
+}
+
+/// A shape from a URL's parts: what precedes the path as it is, id-like
+/// path segments as `*`, a query as `?*`.
+fn rendered(head: &str, path: &str, query: bool) -> String {
+    let mut out = String::with_capacity(head.len() + path.len() + 2);
+    out.push_str(head);
+    for (i, segment) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
@@ -153,7 +159,7 @@ mod tests {
     }
 
     /// The searches by `str` pattern the byte searches replaced, as the
-    /// reference they must agree with.
+    /// reference they must agree with (the rendering is shared).
     fn host_by_patterns(url: &str) -> Option<&str> {
         let (_, rest) = url.split_once("://")?;
         let authority = rest.split(['/', '?', '#']).next()?;
@@ -176,17 +182,7 @@ mod tests {
         let path_start = url.find("://").map_or(0, |i| {
             url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
         });
-        let mut out = url[..path_start].to_string();
-        for (i, segment) in url[path_start..].split('/').enumerate() {
-            if i > 0 {
-                out.push('/');
-            }
-            out.push_str(if is_identifier(segment) { "*" } else { segment });
-        }
-        if query {
-            out.push_str("?*");
-        }
-        out
+        rendered(&url[..path_start], &url[path_start..], query)
     }
 
     proptest::proptest! {
