@@ -128,6 +128,15 @@ impl Cuts {
 /// No next run (see [`build_bucket`]).
 const NO_RUN: usize = usize::MAX;
 
+/// One trace of a bucket while its spans are found: its id, its first and
+/// last runs (see [`build_bucket`]) and how many spans they hold.
+struct TraceRuns {
+    id: TraceId,
+    first: usize,
+    last: usize,
+    spans: usize,
+}
+
 /// Builds the traces of one bucket's spans (from every batch), in trace
 /// order, with the data-quality counts of building them.
 fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>, Quality) {
@@ -144,15 +153,14 @@ fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>
     let mut slots: Vec<Option<Span>> = Vec::with_capacity(total);
     // Per run: its first span, its end, and the next run of its trace.
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-    // Per trace: its id, its first and last runs, its spans.
-    let mut traces: Vec<(TraceId, usize, usize, usize)> = Vec::new();
+    let mut traces: Vec<TraceRuns> = Vec::new();
     let mut trace_of: FxHashMap<TraceId, usize> = FxHashMap::default();
-    // The run being read and its trace.
-    let mut current: Option<(TraceId, usize, usize)> = None;
+    // The run being read, and its trace's place in `traces`.
+    let mut current: Option<(usize, usize)> = None;
     for traced in pieces.into_iter().flatten() {
         let at = slots.len();
         let t = match current {
-            Some((id, run, t)) if id == traced.trace_id => {
+            Some((run, t)) if traces[t].id == traced.trace_id => {
                 runs[run].1 = at + 1;
                 t
             }
@@ -160,32 +168,37 @@ fn build_bucket(pieces: Vec<Vec<TracedSpan>>, strings: &Interner) -> (Vec<Trace>
                 let run = runs.len();
                 runs.push((at, at + 1, NO_RUN));
                 let t = *trace_of.entry(traced.trace_id).or_insert_with(|| {
-                    traces.push((traced.trace_id, run, run, 0));
+                    traces.push(TraceRuns {
+                        id: traced.trace_id,
+                        first: run,
+                        last: run,
+                        spans: 0,
+                    });
                     traces.len() - 1
                 });
-                let last = &mut traces[t].2;
+                let last = &mut traces[t].last;
                 if *last != run {
                     runs[*last].2 = run;
                     *last = run;
                 }
-                current = Some((traced.trace_id, run, t));
+                current = Some((run, t));
                 t
             }
         };
-        traces[t].3 += 1;
+        traces[t].spans += 1;
         slots.push(Some(traced.span));
     }
     drop(trace_of);
-    traces.sort_unstable_by_key(|&(id, ..)| id);
-    let groups = traces.iter().map(|&(id, first, _, count)| {
-        let mut spans = Vec::with_capacity(count);
-        let mut run = first;
+    traces.sort_unstable_by_key(|trace| trace.id);
+    let groups = traces.iter().map(|trace| {
+        let mut spans = Vec::with_capacity(trace.spans);
+        let mut run = trace.first;
         while run != NO_RUN {
             let (from, to, next) = runs[run];
             spans.extend(slots[from..to].iter_mut().filter_map(Option::take));
             run = next;
         }
-        (id, spans)
+        (trace.id, spans)
     });
     let mut quality = Quality::default();
     let mut traces: Vec<Trace> = groups
