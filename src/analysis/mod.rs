@@ -238,11 +238,6 @@ pub fn finish(
     read: summary::Summary,
 ) -> Result<Analysis, AnalysisError> {
     let total_root = bd.total_root();
-    // Each step's working memory is handed back when it is done (see
-    // `released`): kept for reuse, the pages freed by one step stayed
-    // resident beside the next step's, and the run peaked 30-40 MiB higher
-    // (1.09 M spans) for no measurable gain in time.
-    let released = crate::ingest::memory::released;
     // The span table's grouping (1.3 cores alone) runs beside the
     // per-unit tables (1.1-1.3 cores), which read the breakdown only. The
     // call edges beside the timeline raised the peak for no gain.
@@ -258,7 +253,12 @@ pub fn finish(
         },
     );
     let (tables, (cascades, query_shapes, findings, errors)) = (tables?, per_unit?);
-    released();
+    // The joined tables' working memory is handed back (see `released`):
+    // kept for reuse, it stayed resident beside the steps below. Theirs is
+    // not: it is small beside the run's peak (no change in peak on 1.09 M
+    // spans), and handing it back after each step made the next fault its
+    // pages in again (21,000 page faults, 20-30 ms of the stage).
+    crate::ingest::memory::released();
     // Each unit counted its rows as it was broken down: a group-by of the
     // whole span table by unit (20 ms on 1.09 M spans) is not needed.
     let per_unit = bd
@@ -271,11 +271,8 @@ pub fn finish(
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
     let edges = edges::aggregate(strings, &bd.edges, &|_| true, bd.units.len() as u64, &label)?;
-    released();
     let timeline = timeline::build(strings, bd, None)?;
-    released();
     let profile = profile::build(strings, &bd.units, &|_| true)?;
-    released();
     Ok(Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {
