@@ -124,7 +124,8 @@ pub(crate) fn leading_digits(bytes: &[u8]) -> Option<(u64, usize)> {
         }
         n = n * 10 + u64::from(digit);
     }
-    (!bytes.is_empty() && bytes.len() <= 19).then_some((n, bytes.len()))
+    // Every byte was a digit, and fewer than 20 (a 20th returned above).
+    (!bytes.is_empty()).then_some((n, bytes.len()))
 }
 
 /// Exact powers of ten: every one up to 1e22 is a double.
