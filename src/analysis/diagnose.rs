@@ -34,17 +34,23 @@ pub struct Compared {
 
 /// Compares the slowest `1 − quantile` of every root operation's units with
 /// the rest. `None` when no root operation has [`MIN_SLOW_GROUP`] units.
+/// `ready` is the split [`profile_with_split`] made with the same
+/// `quantile`, if it was made.
 pub fn slow_vs_rest(
     strings: &Interner,
     bd: &Breakdown,
     quantile: f64,
+    ready: Option<SlowSplit>,
 ) -> Result<Option<Diagnosis>, polars::error::PolarsError> {
-    let slow = slow_units(bd, quantile)?;
+    let (slow, profiles) = match ready {
+        Some(SlowSplit { slow, profiles }) => (slow, Some(profiles)),
+        None => (slow_units(bd, quantile)?, None),
+    };
     let grouped: Vec<bool> = slow.iter().map(Option::is_some).collect();
     if !grouped.iter().any(|&g| g) {
         return Ok(None);
     }
-    let [rest, slowest] = sides_of(strings, bd, &|u| slow[u].map(usize::from))?;
+    let [rest, slowest] = sides_of(strings, bd, &|u| slow[u].map(usize::from), profiles)?;
     let name = format!(
         "the fastest {:.0}% of each root operation",
         quantile * 100.0
@@ -54,6 +60,31 @@ pub fn slow_vs_rest(
         Err(DiagnosisError::NoCommonRoot { .. }) => Ok(None),
         Err(DiagnosisError::Aggregation(e)) => Err(e),
     }
+}
+
+/// The slowest units of each root operation and the rest, with the
+/// profile of each side (rest first), made with the whole profile (see
+/// [`profile::build_split`]) for [`slow_vs_rest`].
+pub struct SlowSplit {
+    slow: Vec<Option<bool>>,
+    profiles: [Profile; 2],
+}
+
+/// The profile of every unit of `bd`, and the slow-against-rest split at
+/// `quantile` (see [`slow_vs_rest`]) with its sides' profiles, unless no
+/// root operation is large enough to split.
+pub fn profile_with_split(
+    strings: &Interner,
+    bd: &Breakdown,
+    quantile: f64,
+) -> PolarsResult<(Profile, Option<SlowSplit>)> {
+    let slow = slow_units(bd, quantile)?;
+    if !slow.iter().any(Option::is_some) {
+        return Ok((profile::build(strings, &bd.units, &|_| true)?, None));
+    }
+    let sides: Vec<Option<u32>> = slow.iter().map(|s| s.map(u32::from)).collect();
+    let (whole, profiles) = profile::build_split(strings, &bd.units, &sides)?;
+    Ok((whole, Some(SlowSplit { slow, profiles })))
 }
 
 /// Splits `bd`'s units at the time `at`: those placed before it are the
@@ -77,18 +108,20 @@ pub fn split_at(
             until.is_none_or(|t| starts[u] < t).then_some(1)
         }
     };
-    let [base, incident] = sides_of(strings, bd, &side)?;
+    let [base, incident] = sides_of(strings, bd, &side, None)?;
     Ok((base, incident))
 }
 
 /// The profile and edges table of each side's units of `bd` (`side` puts
 /// a unit, by index, on side 0, side 1 or neither), as an analysis of
-/// those units alone gives them. Both sides' edges are grouped in one pass
-/// (see [`edges::aggregate_sides`]).
+/// those units alone gives them; the profiles are `profiles` when those
+/// were made already. Both sides' edges are grouped in one pass (see
+/// [`edges::aggregate_sides`]).
 fn sides_of(
     strings: &Interner,
     bd: &Breakdown,
     side: &(dyn Fn(usize) -> Option<usize> + Sync),
+    profiles: Option<[Profile; 2]>,
 ) -> Result<[Compared; 2], polars::error::PolarsError> {
     let mut units = [0u64; 2];
     for u in 0..bd.units.len() {
@@ -104,14 +137,20 @@ fn sides_of(
     // fault its pages in again.
     let [first, second] =
         edges::aggregate_sides(strings, &bd.edges, &|u| side(u as usize), units, &label)?;
-    let profile = |s: usize| profile::build(strings, &bd.units, &|u| side(u) == Some(s));
+    let [zero, one] = match profiles {
+        Some(made) => made,
+        None => {
+            let profile = |s: usize| profile::build(strings, &bd.units, &|u| side(u) == Some(s));
+            [profile(0)?, profile(1)?]
+        }
+    };
     Ok([
         Compared {
-            profile: profile(0)?,
+            profile: zero,
             edges: first,
         },
         Compared {
-            profile: profile(1)?,
+            profile: one,
             edges: second,
         },
     ])
@@ -278,7 +317,7 @@ mod tests {
                 },
             );
             let bd = breakdown(&set, &units, &Default::default());
-            let [all, none] = sides_of(&set.strings, &bd, &|_| Some(0)).unwrap();
+            let [all, none] = sides_of(&set.strings, &bd, &|_| Some(0), None).unwrap();
             assert!(none.profile.groups.is_empty() && none.edges.is_empty());
             all
         };

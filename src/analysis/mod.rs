@@ -237,6 +237,19 @@ pub fn finish(
     bd: &breakdown::Breakdown,
     read: summary::Summary,
 ) -> Result<Analysis, AnalysisError> {
+    Ok(finish_splitting(strings, bd, read, None)?.0)
+}
+
+/// [`finish`], and with `slow` (a quantile) the slow-against-rest split a
+/// diagnosis without a baseline makes, with its sides' profiles made in
+/// the whole profile's pass (see [`diagnose::profile_with_split`]). Not
+/// when the timeline has a change point: the diagnosis splits there first.
+pub fn finish_splitting(
+    strings: &Interner,
+    bd: &breakdown::Breakdown,
+    read: summary::Summary,
+    slow: Option<f64>,
+) -> Result<(Analysis, Option<diagnose::SlowSplit>), AnalysisError> {
     let total_root = bd.total_root();
     // The span table's grouping (1.3 cores alone) runs beside the
     // per-unit tables (1.1-1.3 cores), which read the breakdown only. The
@@ -272,8 +285,14 @@ pub fn finish(
     let label = |u: u32| bd.units[u as usize].label(strings);
     let edges = edges::aggregate(strings, &bd.edges, &|_| true, bd.units.len() as u64, &label)?;
     let timeline = timeline::build(strings, bd, None)?;
-    let profile = profile::build(strings, &bd.units, &|_| true)?;
-    Ok(Analysis {
+    let shifted = timeline
+        .as_ref()
+        .is_some_and(|t| t.incident_start().is_some());
+    let (profile, split) = match slow {
+        Some(quantile) if !shifted => diagnose::profile_with_split(strings, bd, quantile)?,
+        _ => (profile::build(strings, &bd.units, &|_| true)?, None),
+    };
+    let analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         summary: AnalysisSummary {
             read,
@@ -299,5 +318,6 @@ pub fn finish(
         message_flows: queues::message_flows(strings, &bd.queues)?,
         verdict: None,
         suspects: Vec::new(),
-    })
+    };
+    Ok((analysis, split))
 }

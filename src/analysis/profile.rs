@@ -353,39 +353,56 @@ const UNITS: &str = "units";
 const SORTED: &str = "sorted";
 const EXAMPLE: &str = "example";
 const GROUP: &str = "group";
+/// The side of a unit, or of a root group, in a split profile (see
+/// [`build_split`]); 0 in a profile of one side.
+const SIDE: &str = "side";
+/// The sides of a split profile.
+const SIDES: u32 = 2;
+/// The side column's value for a row of a unit on no side (one past the
+/// sides, so that a key and side number apart as one key).
+const NO_SIDE: u32 = SIDES;
 
 /// The percentiles a profile keeps, with their column names.
 const QUANTILES: [(f64, &str); 3] = [(0.50, "p50"), (0.90, "p90"), (0.99, "p99")];
 
-/// One row per unit `keep` selects: its index, root operation and
-/// duration.
-fn root_table(units: &[UnitBreakdown], keep: &dyn Fn(usize) -> bool) -> PolarsResult<DataFrame> {
+/// One row per unit `side_of` puts on a side: its index, side, root
+/// operation and duration.
+fn root_table(units: &[UnitBreakdown], side_of: &SideOf<'_>) -> PolarsResult<DataFrame> {
     let id = |s: Sym| s.into_usize() as u32;
-    let kept = || units.iter().enumerate().filter(|&(i, _)| keep(i));
+    let kept = || {
+        units
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| side_of(i).map(|s| (i, s, u)))
+    };
     let columns = vec![
         owned_column(
             SpanColumn::Unit.name(),
-            kept().map(|(i, _)| i as u32).collect::<Vec<_>>(),
+            kept().map(|(i, _, _)| i as u32).collect::<Vec<_>>(),
         ),
+        owned_column(SIDE, kept().map(|(_, s, _)| s).collect::<Vec<_>>()),
         owned_column(
             SpanColumn::Service.name(),
             kept()
-                .map(|(_, u)| id(u.features.root.0))
+                .map(|(_, _, u)| id(u.features.root.0))
                 .collect::<Vec<_>>(),
         ),
         owned_column(
             SpanColumn::Name.name(),
             kept()
-                .map(|(_, u)| id(u.features.root.1))
+                .map(|(_, _, u)| id(u.features.root.1))
                 .collect::<Vec<_>>(),
         ),
         owned_column(
             SpanColumn::Duration.name(),
-            kept().map(|(_, u)| u.duration).collect::<Vec<_>>(),
+            kept().map(|(_, _, u)| u.duration).collect::<Vec<_>>(),
         ),
     ];
     DataFrame::new_infer_height(columns)
 }
+
+/// The side a unit is on (by index), if any.
+type SideOf<'a> = dyn Fn(usize) -> Option<u32> + 'a;
 
 /// The (group, feature) key of every feature row of every unit that has a
 /// root group, in unit order and each unit's feature order, as a dense id;
@@ -543,35 +560,46 @@ fn feature_table(
     group_of: &[u32],
     keys: &FeatureKeys,
     ids: std::ops::Range<u32>,
+    split: Option<&[Option<u32>]>,
 ) -> PolarsResult<DataFrame> {
-    let frame = |unit: Vec<u32>, key: Vec<u32>, value: Vec<Nanos>| {
-        DataFrame::new_infer_height(vec![
+    let frame = |unit: Vec<u32>, key: Vec<u32>, value: Vec<Nanos>, side: Vec<u32>| {
+        let mut columns = vec![
             owned_column(SpanColumn::Unit.name(), unit),
             owned_column(KEY, key),
             owned_column(VALUE, value),
-        ])
+        ];
+        if split.is_some() {
+            columns.push(owned_column(SIDE, side));
+        }
+        DataFrame::new_infer_height(columns)
     };
     let chunks: Vec<DataFrame> = unit_chunks(units.len())
         .into_par_iter()
         .zip(keys.offsets.par_iter())
         .map(|(range, &offset)| {
             let (mut unit, mut key, mut value) = (Vec::new(), Vec::new(), Vec::new());
+            let mut side = Vec::new();
             let mut offset = offset;
             for (i, u, _) in grouped_in(units, group_of, range) {
                 let own = &keys.keys[offset..offset + u.features.values.len()];
                 offset += own.len();
                 let run =
                     own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
+                let rows = run.len();
                 for (&id, v) in own[run.clone()].iter().zip(u.features.values.values(run)) {
                     unit.push(i as u32);
                     key.push(id);
                     value.push(v);
                 }
+                if let Some(split) = split {
+                    let s = split.get(i).copied().flatten().unwrap_or(NO_SIDE);
+                    side.extend(std::iter::repeat_n(s, rows));
+                }
             }
-            frame(unit, key, value)
+            frame(unit, key, value, side)
         })
         .collect::<PolarsResult<_>>()?;
-    let mut table = frame(Vec::new(), Vec::new(), Vec::new())?;
+    let mut table = frame(Vec::new(), Vec::new(), Vec::new(), Vec::new())?;
     for chunk in chunks {
         crate::table::stack(&mut table, chunk);
     }
@@ -609,18 +637,47 @@ pub fn build(
     units: &[UnitBreakdown],
     keep: &dyn Fn(usize) -> bool,
 ) -> PolarsResult<Profile> {
-    build_in(strings, units, keep, FEATURE_ROWS_PER_PASS)
+    Ok(build_in(strings, units, keep, None, FEATURE_ROWS_PER_PASS)?.0)
 }
 
-/// [`build`], aggregating at most `per_pass` feature rows at once.
-fn build_in(
+/// The profile of every unit, and of each side of `sides` (per unit: side
+/// 0, side 1 or neither), each as [`build`] gives it for those units alone.
+///
+/// In one pass: a unit's feature rows are read once and grouped twice, by
+/// key and by key and side. Built apart, the two sides took as long again
+/// as the whole profile (66 ms on 1.09 M spans), mostly for the reads of
+/// every unit and the feature table they fill.
+pub fn build_split(
     strings: &Interner,
     units: &[UnitBreakdown],
-    keep: &dyn Fn(usize) -> bool,
-    per_pass: usize,
-) -> PolarsResult<Profile> {
-    let per_unit = root_table(units, keep)?;
-    let root = [SpanColumn::Service.col(), SpanColumn::Name.col()];
+    sides: &[Option<u32>],
+) -> PolarsResult<(Profile, [Profile; 2])> {
+    debug_assert!(sides.iter().flatten().all(|&s| s < SIDES));
+    let (whole, split) = build_in(
+        strings,
+        units,
+        &|_| true,
+        Some(sides),
+        FEATURE_ROWS_PER_PASS,
+    )?;
+    Ok((whole, split.unwrap_or_default()))
+}
+
+/// The root groups of one profile: per unit, its group; per group, its
+/// side and its unit count and percentile ranks (to join the features
+/// with), and the group without features.
+struct Roots {
+    group_of: Vec<u32>,
+    side: Vec<u32>,
+    counts: LazyFrame,
+    groups: Vec<ProfileGroup>,
+}
+
+/// The root groups of the units `side_of` puts on a side, a group per
+/// side and root operation.
+fn roots(strings: &Interner, units: &[UnitBreakdown], side_of: &SideOf<'_>) -> PolarsResult<Roots> {
+    let per_unit = root_table(units, side_of)?;
+    let root = [col(SIDE), SpanColumn::Service.col(), SpanColumn::Name.col()];
     let dur = SpanColumn::Duration.name();
     let roots = per_unit
         .clone()
@@ -646,7 +703,7 @@ fn build_in(
             roots
                 .clone()
                 .lazy()
-                .select([root[0].clone(), root[1].clone(), col(GROUP)]),
+                .select([&root[..], &[col(GROUP)]].concat()),
             root.clone(),
             root,
             JoinArgs::new(JoinType::Inner),
@@ -670,15 +727,97 @@ fn build_in(
         ]
         .concat(),
     );
-    let mut groups = root_groups(strings, units, &roots)?;
-    let keys = feature_keys(units, &group_of);
+    let side = u32_column(&roots, SIDE)?
+        .into_iter()
+        .map(|s| s.unwrap_or(NO_SIDE))
+        .collect();
+    let groups = root_groups(strings, units, &roots)?;
+    Ok(Roots {
+        group_of,
+        side,
+        counts,
+        groups,
+    })
+}
+
+/// [`build`], and with `split` the profile of each of its sides (see
+/// [`build_split`]), aggregating at most `per_pass` feature rows at once.
+fn build_in(
+    strings: &Interner,
+    units: &[UnitBreakdown],
+    keep: &dyn Fn(usize) -> bool,
+    split: Option<&[Option<u32>]>,
+    per_pass: usize,
+) -> PolarsResult<(Profile, Option<[Profile; 2]>)> {
+    let mut whole = roots(strings, units, &|u| keep(u).then_some(0))?;
+    let mut sides = split
+        .map(|sides| roots(strings, units, &|u| sides[u]))
+        .transpose()?;
+    // Per whole-profile group and side, the side's group: a unit is in one
+    // of each, of the same root operation.
+    let side_group: Vec<u32> = match (&sides, split) {
+        (Some(part), Some(split)) => {
+            let mut at = vec![NO_GROUP; whole.groups.len() * SIDES as usize];
+            for (u, side) in split.iter().enumerate() {
+                let (Some(side), g) = (side, whole.group_of[u]) else {
+                    continue;
+                };
+                if g != NO_GROUP {
+                    at[(g * SIDES + side) as usize] = part.group_of[u];
+                }
+            }
+            at
+        }
+        _ => Vec::new(),
+    };
+    let keys = feature_keys(units, &whole.group_of);
     for ids in key_ranges(&keys.rows, per_pass) {
-        let table = feature_table(units, &group_of, &keys, ids)?;
-        let features = aggregate_features(table, &keys.named, counts.clone())?;
+        let table = feature_table(units, &whole.group_of, &keys, ids, split)?;
+        if let Some(part) = &mut sides {
+            // A row's key and side as one key (the whole profile's key ids
+            // are dense, so this one is too), the rows of units on no side
+            // grouped too and dropped after: filtered first, the table was
+            // copied, which raised the run's peak by 6 MiB.
+            let by_side = col(KEY) * lit(SIDES + 1) + col(SIDE);
+            let grouped = distributions(table.clone().lazy().with_column(by_side.alias(KEY)))?;
+            let on_a_side = grouped
+                .column(KEY)?
+                .u32()?
+                .apply_values(|id| id % (SIDES + 1))
+                .not_equal(NO_SIDE);
+            let grouped = grouped.filter(&on_a_side)?;
+            let named = |id: u32| {
+                let (g, feature) = *keys.named.get((id / (SIDES + 1)) as usize)?;
+                let group = *side_group.get((g * SIDES + id % (SIDES + 1)) as usize)?;
+                (group != NO_GROUP).then_some((group, feature))
+            };
+            let features = aggregate_features(grouped, &named, part.counts.clone())?;
+            for (group, feature) in feature_rows(strings, units, &features)? {
+                part.groups[group].features.push(feature);
+            }
+        }
+        let named = |id: u32| keys.named.get(id as usize).copied();
+        let features =
+            aggregate_features(distributions(table.lazy())?, &named, whole.counts.clone())?;
         for (group, feature) in feature_rows(strings, units, &features)? {
-            groups[group].features.push(feature);
+            whole.groups[group].features.push(feature);
         }
     }
+    let split = sides.map(|part| {
+        let mut out: [Vec<ProfileGroup>; 2] = Default::default();
+        for (group, side) in part.groups.into_iter().zip(part.side) {
+            if let Some(side) = out.get_mut(side as usize) {
+                side.push(group);
+            }
+        }
+        out.map(in_order)
+    });
+    Ok((in_order(whole.groups), split))
+}
+
+/// A profile of `groups`, each group's features and the groups in name
+/// order.
+fn in_order(mut groups: Vec<ProfileGroup>) -> Profile {
     for g in &mut groups {
         // By name, not by symbol: symbol numbers depend on the order spans
         // were read in, the report must not.
@@ -694,21 +833,25 @@ fn build_in(
     groups.sort_by(|a, b| {
         (&a.root_service, &a.root_operation).cmp(&(&b.root_service, &b.root_operation))
     });
-    Ok(Profile { groups })
+    Profile { groups }
 }
 
-/// Per (group, feature) key of `table`, the distribution of its values,
-/// the key's parts and its root operation's `counts`.
-fn aggregate_features(
-    table: DataFrame,
-    named: &[(u32, Feature)],
-    counts: LazyFrame,
-) -> PolarsResult<DataFrame> {
-    let mut features = table
-        .lazy()
+/// Per key of `table`, the distribution of its values.
+fn distributions(table: LazyFrame) -> PolarsResult<DataFrame> {
+    table
         .group_by([col(KEY)])
         .agg(Vec::from(distribution(VALUE)))
-        .collect()?;
+        .collect()
+}
+
+/// Each row of the [`distributions`] of a feature table, with the group
+/// and feature `named` gives its key (as parts) and its root group's
+/// `counts`.
+fn aggregate_features(
+    mut features: DataFrame,
+    named: &dyn Fn(u32) -> Option<(u32, Feature)>,
+    counts: LazyFrame,
+) -> PolarsResult<DataFrame> {
     // The key's halves as columns, one row per group and feature.
     let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
         .column(KEY)?
@@ -716,8 +859,7 @@ fn aggregate_features(
         .into_no_null_iter()
         .map(|id| {
             // Every key was made by feature_keys with an id it gave.
-            let &(group, feature) = named
-                .get(id as usize)
+            let (group, feature) = named(id)
                 .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
             Ok((group, feature.parts()))
         })
@@ -1075,10 +1217,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_profile_aggregated_a_few_keys_at_a_time_is_the_one_aggregated_at_once() {
-        // Three root operations over many units, features of several kinds.
-        let (set, mut bd) = one_span_units(60);
+    /// `n` one-span units of three root operations (unit `i` of `op{i % 3}`),
+    /// with features of several kinds.
+    fn varied_units(
+        n: usize,
+    ) -> (
+        crate::model::TraceSet,
+        crate::analysis::breakdown::Breakdown,
+    ) {
+        let (set, mut bd) = one_span_units(n);
         let strings = &set.strings;
         for (i, unit) in (0..).zip(bd.units.iter_mut()) {
             let root = (
@@ -1100,10 +1247,49 @@ mod tests {
                 values: values.into_iter().collect(),
             };
         }
+        (set, bd)
+    }
+
+    #[test]
+    fn a_profile_aggregated_a_few_keys_at_a_time_is_the_one_aggregated_at_once() {
+        let (set, bd) = varied_units(60);
+        let strings = &set.strings;
         let at_once = build(strings, &bd.units, &|_| true).unwrap();
-        let by_key = build_in(strings, &bd.units, &|_| true, 1).unwrap();
+        let by_key = build_in(strings, &bd.units, &|_| true, None, 1).unwrap().0;
         assert!(at_once.groups.len() == 3 && !at_once.groups[0].features.is_empty());
         assert_eq!(format!("{at_once:?}"), format!("{by_key:?}"));
+    }
+
+    #[test]
+    fn each_side_of_a_split_profile_is_the_profile_of_its_units_alone() {
+        let (set, bd) = varied_units(90);
+        let strings = &set.strings;
+        // op2's units all on side 1, so side 0 lacks that root operation;
+        // of the others, every fifth on neither side, the rest alternating.
+        let sides: Vec<Option<u32>> = (0..90u32)
+            .map(|i| match (i % 3, i % 5) {
+                (2, _) => Some(1),
+                (_, 0) => None,
+                (_, k) => Some(k % 2),
+            })
+            .collect();
+        let whole = build(strings, &bd.units, &|_| true).unwrap();
+        let alone = [0, 1].map(|s| build(strings, &bd.units, &|u| sides[u] == Some(s)).unwrap());
+        assert_eq!((alone[0].groups.len(), alone[1].groups.len()), (2, 3));
+        for per_pass in [1, 7, FEATURE_ROWS_PER_PASS] {
+            let (together, split) =
+                build_in(strings, &bd.units, &|_| true, Some(&sides), per_pass).unwrap();
+            assert_eq!(format!("{together:?}"), format!("{whole:?}"), "{per_pass}");
+            let split = split.expect("asked for");
+            for s in 0..2 {
+                assert_eq!(
+                    format!("{:?}", split[s]),
+                    format!("{:?}", alone[s]),
+                    "side {s}, {per_pass} rows a pass"
+                );
+            }
+        }
+        assert_eq!(build_split(strings, &bd.units, &sides).unwrap().0, whole);
     }
 
     #[test]
@@ -1145,7 +1331,8 @@ mod tests {
         assert_eq!(keys.rows.iter().sum::<usize>(), pairs.len());
         assert_eq!(keys.offsets.len(), unit_chunks(n).len());
         // The table of every key is every grouped row, in unit order.
-        let table = feature_table(&bd.units, &group_of, &keys, 0..named.len() as u32).unwrap();
+        let table =
+            feature_table(&bd.units, &group_of, &keys, 0..named.len() as u32, None).unwrap();
         assert_eq!(table.height(), pairs.len());
         let units = u32_column(&table, SpanColumn::Unit.name()).unwrap();
         let rows: Vec<u32> = grouped(&bd.units, &group_of)

@@ -59,6 +59,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         progress: progress.as_ref(),
         ..analysis::Plan::new(&selection, &options)
     };
+    // The diagnosis compares slow traces with the rest unless a baseline is
+    // asked for or the timeline has a change point (which `--bucket`, by
+    // rebuilding it, may move): the split is then made with the profile.
+    let d = &args.diagnose;
+    let slow = (d.baseline.is_empty()
+        && d.baseline_since.is_none()
+        && d.baseline_until.is_none()
+        && args.bucket.is_none())
+    .then_some(d.slow);
     let stage = if keep_traces {
         analysis::per_trace_stage(&ingested, plan)
     } else {
@@ -66,13 +75,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     };
     let result = stage.and_then(|(breakdown, read)| {
         timings.lap("per-trace");
-        let analysis = analysis::finish(&ingested.set.strings, &breakdown, read)?;
-        Ok((analysis, breakdown))
+        let (analysis, split) =
+            analysis::finish_splitting(&ingested.set.strings, &breakdown, read, slow)?;
+        Ok((analysis, split, breakdown))
     });
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let (mut analysis, breakdown) = result?;
+    let (mut analysis, split, breakdown) = result?;
     super::ensure_selected(
         analysis.summary.analysed_roots,
         analysis.summary.read.traces,
@@ -102,7 +112,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     timings.lap("aggregate");
-    super::diagnose::run(&cx, &mut analysis, &breakdown)?;
+    super::diagnose::run(&cx, &mut analysis, &breakdown, split)?;
     timings.lap("diagnose");
     if let Some(dir) = &args.export_parquet {
         report::parquet::export(&ingested.set.strings, &breakdown, dir)?;

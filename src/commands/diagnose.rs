@@ -33,7 +33,13 @@ pub(crate) struct Inputs<'a> {
 }
 
 /// Fills `analysis.verdict` and `analysis.suspects`.
-pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> anyhow::Result<()> {
+/// `split` is the slow-against-rest split the analysis made, if it did.
+pub(crate) fn run(
+    cx: &Inputs<'_>,
+    analysis: &mut Analysis,
+    bd: &Breakdown,
+    split: Option<diagnose::SlowSplit>,
+) -> anyhow::Result<()> {
     let strings = &cx.ingested.set.strings;
     let incident = Compared {
         profile: analysis.profile.clone(),
@@ -74,7 +80,7 @@ pub(crate) fn run(cx: &Inputs<'_>, analysis: &mut Analysis, bd: &Breakdown) -> a
     }) {
         Some(d)
     } else {
-        diagnose::slow_vs_rest(strings, bd, cx.args.slow)?
+        diagnose::slow_vs_rest(strings, bd, cx.args.slow, split)?
     };
     match found {
         Some(d) => {
