@@ -44,7 +44,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use self::common::UNKNOWN;
-use self::model::{Document, Resource, ResourceSpans, SpanJson};
+use self::model::{Document, Resource, ResourceSpans, SpanAttributes, SpanJson};
 use crate::ingest::json_envelope::Envelope;
 use crate::ingest::json_locate::{Step, reject_at, skip_at};
 use crate::ingest::json_records::{Record, json_with_key, lines_framing, records_of};
@@ -159,13 +159,13 @@ fn read_record(record: &Record<'_>, sink: &mut Sink<'_>) -> Outcome {
     // Not in the specification, but cheap to accept: an array of requests.
     let array = record.bytes.trim_ascii_start().starts_with(b"[");
     let typed = if array {
-        fast::documents(record.bytes)
+        fast::documents(record.bytes, sink.strings)
     } else {
-        fast::document(record.bytes).map(|d| vec![d])
+        fast::document(record.bytes, sink.strings).map(|d| vec![d])
     };
     match typed {
-        Ok(documents) if documents.iter().any(Document::recognised) => {
-            for (i, document) in documents.iter().enumerate() {
+        Ok(mut documents) if documents.iter().any(Document::recognised) => {
+            for (i, document) in documents.iter_mut().enumerate() {
                 let mut path = if array {
                     vec![Step::Index(i)]
                 } else {
@@ -234,22 +234,25 @@ pub(super) fn read_framed_json(bytes: &[u8], at: &Location, sink: &mut Sink<'_>)
 
 /// Reads a typed document; `path` leads to it inside the record.
 fn read_document(
-    document: &Document<'_>,
+    document: &mut Document<'_>,
     record: &Record<'_>,
     path: &mut Vec<Step<'static>>,
     sink: &mut Sink<'_>,
 ) {
     for (key, list) in [
-        ("resourceSpans", &document.resource_spans),
-        ("batches", &document.batches),
+        ("resourceSpans", &mut document.resource_spans),
+        ("batches", &mut document.batches),
     ] {
-        for (i, resource_spans) in list.items.iter().enumerate() {
+        for (i, resource_spans) in list.items.iter_mut().enumerate() {
             path.extend([Step::Key(key), Step::Index(i)]);
             read_resource_spans(resource_spans, record, path, sink);
             path.truncate(path.len() - 2);
         }
     }
-    for (key, inner) in [("result", &document.result), ("trace", &document.trace)] {
+    for (key, inner) in [
+        ("result", &mut document.result),
+        ("trace", &mut document.trace),
+    ] {
         if let Some(inner) = inner {
             path.push(Step::Key(key));
             read_document(inner, record, path, sink);
@@ -259,7 +262,7 @@ fn read_document(
 }
 
 fn read_resource_spans(
-    resource_spans: &ResourceSpans<'_>,
+    resource_spans: &mut ResourceSpans<'_>,
     record: &Record<'_>,
     path: &[Step<'static>],
     sink: &mut Sink<'_>,
@@ -271,11 +274,14 @@ fn read_resource_spans(
     sink.spans
         .reserve(spans.map(|scope| scope.spans.items.len()).sum());
     for (key, scopes) in [
-        ("scopeSpans", &resource_spans.scope_spans),
-        ("instrumentationLibrarySpans", &resource_spans.library_spans),
+        ("scopeSpans", &mut resource_spans.scope_spans),
+        (
+            "instrumentationLibrarySpans",
+            &mut resource_spans.library_spans,
+        ),
     ] {
-        for (j, scope) in scopes.items.iter().enumerate() {
-            for (k, span) in scope.spans.items.iter().enumerate() {
+        for (j, scope) in scopes.items.iter_mut().enumerate() {
+            for (k, span) in scope.spans.items.iter_mut().enumerate() {
                 match convert_span(span, service, sink.strings)
                     .map_err(Rejected::from)
                     .and_then(times::checked)
@@ -418,7 +424,7 @@ fn read_scope_value<'v>(
             for (k, span) in spans.iter().enumerate() {
                 let converted = SpanJson::deserialize(span)
                     .map_err(|err| format!("unreadable span: {err}"))
-                    .and_then(|span| convert_span(&span, service, sink.strings))
+                    .and_then(|mut span| convert_span(&mut span, service, sink.strings))
                     .map_err(Rejected::from)
                     .and_then(times::checked);
                 match converted {
@@ -446,8 +452,10 @@ fn required<'s>(member: &'s Option<model::Str<'_>>, name: &str) -> Result<&'s st
         .ok_or_else(|| format!("span has no \"{name}\""))
 }
 
+/// `span` as the span it reads as; its attribute block, if the scanner
+/// made it, is taken.
 fn convert_span(
-    span: &SpanJson<'_>,
+    span: &mut SpanJson<'_>,
     service: Sym,
     strings: &Interner,
 ) -> Result<TracedSpan, String> {
@@ -486,12 +494,15 @@ fn convert_span(
             .status
             .as_ref()
             .map_or_else(Default::default, |s| s.code.0),
-        attrs: {
-            let mut kept = AttrsBuilder::default();
-            for (pick, value) in &span.attributes.0 {
-                common::keep(&mut kept, *pick, value.borrowed(), strings);
+        attrs: match &mut span.attributes {
+            SpanAttributes::Kept(kept) => kept.take(),
+            SpanAttributes::Picked(picks) => {
+                let mut kept = AttrsBuilder::default();
+                for (pick, value) in &picks.0 {
+                    common::keep(&mut kept, *pick, value.borrowed(), strings);
+                }
+                kept.finish(strings)
             }
-            kept.finish(strings)
         },
         id_sharing: crate::model::IdSharing::Own,
         service_from: crate::model::ServiceFrom::Own,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 
 use super::common::{Pick, Scalar, status_from_code, status_from_name};
-use crate::model::{SpanKind, Status};
+use crate::model::{Attrs, SpanKind, Status};
 
 /// A top-level object: `TracesData`/`ExportTraceServiceRequest`, or one of
 /// the query-API wrappers around it.
@@ -121,7 +121,7 @@ pub struct SpanJson<'a> {
     pub end: Option<Time>,
     /// The attributes analyses read.
     #[serde(default, borrow)]
-    pub attributes: Picks<'a>,
+    pub attributes: SpanAttributes<'a>,
     /// Links to other spans.
     #[serde(default, borrow)]
     pub links: Seq<LinkJson<'a>>,
@@ -222,6 +222,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             }
         }
         deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A span's attributes: as picked (serde's read), or already made into
+/// the block the span keeps (the scanner's, see [`super::fast`]).
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub enum SpanAttributes<'a> {
+    /// The picked attributes, to be kept when the span is converted.
+    Picked(Picks<'a>),
+    /// The block kept, taken by the conversion.
+    Kept(Option<Box<Attrs>>),
+}
+
+/// No attributes: none kept.
+impl Default for SpanAttributes<'_> {
+    fn default() -> Self {
+        SpanAttributes::Kept(None)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for SpanAttributes<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Picks::deserialize(deserializer).map(SpanAttributes::Picked)
     }
 }
 

@@ -128,9 +128,9 @@ fn read_member(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));
         false
     };
-    let parsed = match super::fast::resource_spans(record.bytes) {
-        Ok(resource_spans) => {
-            read_resource_spans(&resource_spans, record, &[], sink);
+    let parsed = match super::fast::resource_spans(record.bytes, sink.strings) {
+        Ok(mut resource_spans) => {
+            read_resource_spans(&mut resource_spans, record, &[], sink);
             true
         }
         // A member of an unexpected type somewhere: read span by span so
@@ -168,9 +168,9 @@ fn read_tail(tail: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
 fn read_end(record: &Record<'_>, sink: &mut Sink<'_>) -> serde_json::Result<()> {
     let bytes = record.bytes;
     let from = sink.spans.len();
-    let read = match super::fast::document(bytes) {
-        Ok(document) => {
-            read_document(&document, record, &mut Vec::new(), sink);
+    let read = match super::fast::document(bytes, sink.strings) {
+        Ok(mut document) => {
+            read_document(&mut document, record, &mut Vec::new(), sink);
             Ok(())
         }
         Err(err) if err.is_data() => serde_json::from_slice::<Value>(bytes).map(|value| {
