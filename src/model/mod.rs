@@ -23,7 +23,7 @@ mod trace_spans;
 mod tree;
 
 pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
-pub use ids::{IdError, SpanId, TraceId};
+pub use ids::{IdError, SpanId, TraceId, TraceIdMemo};
 pub use intern::{Interner, Sym};
 pub use parent_service::adopt_parent_services;
 pub use process_service::ProcessServices;

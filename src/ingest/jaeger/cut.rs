@@ -26,7 +26,7 @@ use crate::ingest::json_locate::reject_at;
 use crate::ingest::json_records::{Record, parse};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Sink, read_chunks};
-use crate::model::{Location, ProcessServices, ServiceFrom, TracedSpan};
+use crate::model::{Location, ProcessServices, ServiceFrom, TraceIdMemo, TracedSpan};
 
 /// Spans per parallel task.
 const SPANS_PER_TASK: usize = 512;
@@ -104,13 +104,15 @@ fn read_span(cut: &json_envelope::Cut<'_>, sink: &mut Sink<'_>) {
     let typed = super::fast::span(record.bytes).ok();
     let fast = typed.as_ref().and_then(|Object(span)| {
         let parts = typed_parts(span)?;
-        convert_span(&parts, &context, sink.strings).ok()
+        convert_span(&parts, &context, sink.strings, &mut TraceIdMemo::default()).ok()
     });
     let converted: Result<TracedSpan, Rejected> = match fast {
         Some(span) => Ok(span),
         None => match parse::<Value>(record.bytes) {
             Ok(value) => value_parts(&value)
-                .and_then(|parts| convert_span(&parts, &context, sink.strings))
+                .and_then(|parts| {
+                    convert_span(&parts, &context, sink.strings, &mut TraceIdMemo::default())
+                })
                 .map_err(Rejected::from),
             Err(err) => {
                 sink.skip(record.error_location(&err), format!("invalid JSON: {err}"));

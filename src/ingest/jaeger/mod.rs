@@ -48,7 +48,7 @@ use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, AttrsBuilder, Interner, Location, Nanos, ProcessServices, ServiceFrom, Span, SpanId,
-    SpanKind, SpanLink, Status, Sym, TraceId, TracedSpan,
+    SpanKind, SpanLink, Status, Sym, TraceId, TraceIdMemo, TracedSpan,
 };
 
 /// Reads Jaeger JSON exports.
@@ -374,10 +374,11 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         services,
         cut: None,
     };
+    let mut trace_ids = TraceIdMemo::default();
     let converted: Vec<Result<TracedSpan, Rejected>> = parts
         .iter()
         .map(|p| {
-            convert_span(p, &context, sink.strings)
+            convert_span(p, &context, sink.strings, &mut trace_ids)
                 .map_err(Rejected::from)
                 .and_then(times::checked)
         })
@@ -425,9 +426,10 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
         services,
         cut: None,
     };
+    let mut trace_ids = TraceIdMemo::default();
     for (i, span) in spans.iter().enumerate() {
         let converted = value_parts(span)
-            .and_then(|parts| convert_span(&parts, &context, sink.strings))
+            .and_then(|parts| convert_span(&parts, &context, sink.strings, &mut trace_ids))
             .map_err(Rejected::from)
             .and_then(times::checked);
         match converted {
@@ -611,10 +613,13 @@ fn value_of(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
 }
 
+/// `parts` as the span they read as; `trace_ids` reads its trace ids (a
+/// trace's spans share a memo).
 fn convert_span(
     parts: &Parts<'_>,
     context: &TraceContext<'_>,
     strings: &Interner,
+    trace_ids: &mut TraceIdMemo,
 ) -> Result<TracedSpan, String> {
     let span_id = parts.span_id.ok_or("span has no \"spanID\"")?;
     let span_id = SpanId::parse(span_id).map_err(|e| format!("bad spanID {span_id:?}: {e}"))?;
@@ -622,14 +627,15 @@ fn convert_span(
         .trace_id
         .or(context.trace_id)
         .ok_or("span has no \"traceID\" (nor does its trace)")?;
-    let (trace_id, is_hex) =
-        TraceId::parse(trace_text).map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
+    let (trace_id, is_hex) = trace_ids
+        .parse(trace_text)
+        .map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
     let start = micros_to_nanos(parts.start.as_deref(), "startTime")?;
     let duration = micros_to_nanos(parts.duration.as_deref(), "duration")?;
     // Saturates: an end beyond i64 is out of bounds and the span is then
     // counted as an invalid time (see `times::checked`), never wrapped.
     let end = start.saturating_add(duration);
-    let (parent_id, links) = references(&parts.references, trace_id);
+    let (parent_id, links) = references(&parts.references, trace_id, trace_ids);
     let parent_id = parent_id.or_else(|| parts.parent_span_id.and_then(SpanId::parse_parent));
 
     let mut kind = SpanKind::Unspecified;
@@ -699,6 +705,7 @@ fn service(
 fn references(
     references: &[(Option<&str>, Option<&str>, bool)],
     trace_id: TraceId,
+    trace_ids: &mut TraceIdMemo,
 ) -> (Option<SpanId>, Option<crate::model::Links>) {
     let mut refs = Vec::new();
     for &(span_id, ref_trace, child_of) in references {
@@ -707,7 +714,7 @@ fn references(
         };
         // A reference without a trace id points into the span's own trace.
         let ref_trace = ref_trace
-            .and_then(|t| TraceId::parse(t).ok())
+            .and_then(|t| trace_ids.parse(t).ok())
             .map_or(trace_id, |(id, _)| id);
         refs.push((
             child_of,
