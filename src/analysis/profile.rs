@@ -742,6 +742,8 @@ fn roots(strings: &Interner, units: &[UnitBreakdown], side_of: &SideOf<'_>) -> P
 
 /// [`build`], and with `split` the profile of each of its sides (see
 /// [`build_split`]), aggregating at most `per_pass` feature rows at once.
+/// A side's rows are read through the whole profile's groups, so `keep`
+/// keeps every unit a side holds.
 fn build_in(
     strings: &Interner,
     units: &[UnitBreakdown],
