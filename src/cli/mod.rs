@@ -252,6 +252,18 @@ pub struct DiagnoseArgs {
 }
 
 impl DiagnoseArgs {
+    /// Whether the baseline is another time range of the same input
+    /// (`--baseline-since`, `--baseline-until`).
+    pub fn baseline_range(&self) -> bool {
+        self.baseline_since.is_some() || self.baseline_until.is_some()
+    }
+
+    /// Whether any baseline is asked for (`--baseline`, a time range):
+    /// without one, the diagnosis finds its own.
+    pub fn has_baseline(&self) -> bool {
+        !self.baseline.is_empty() || self.baseline_range()
+    }
+
     /// Whether `--baseline before-change` asks for the change point (a file
     /// of that name is still a file).
     pub fn before_change(&self) -> bool {

@@ -51,9 +51,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     // Only the flame graph and a baseline taken from another time range of
     // this input read the traces after the analysis; otherwise each is
     // freed once broken down.
-    let keep_traces = needs_traces
-        || args.diagnose.baseline_since.is_some()
-        || args.diagnose.baseline_until.is_some();
+    let keep_traces = needs_traces || args.diagnose.baseline_range();
     let plan = analysis::Plan {
         keep,
         progress: progress.as_ref(),
@@ -62,12 +60,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     // The diagnosis compares slow traces with the rest unless a baseline is
     // asked for or the timeline has a change point (which `--bucket`, by
     // rebuilding it, may move): the split is then made with the profile.
-    let d = &args.diagnose;
-    let slow = (d.baseline.is_empty()
-        && d.baseline_since.is_none()
-        && d.baseline_until.is_none()
-        && args.bucket.is_none())
-    .then_some(d.slow);
+    let slow =
+        (!args.diagnose.has_baseline() && args.bucket.is_none()).then_some(args.diagnose.slow);
     let stage = if keep_traces {
         analysis::per_trace_stage(&ingested, plan)
     } else {

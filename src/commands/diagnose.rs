@@ -65,7 +65,7 @@ pub(crate) fn run(
             DiagnosisMode::Baseline,
             &name,
         )?)
-    } else if cx.args.baseline_since.is_some() || cx.args.baseline_until.is_some() {
+    } else if cx.args.baseline_range() {
         let (base, name) = baseline_from_range(cx)?;
         Some(diagnose::compare(
             &base,
