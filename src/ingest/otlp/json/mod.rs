@@ -50,9 +50,7 @@ use crate::ingest::json_locate::{Step, reject_at, skip_at};
 use crate::ingest::json_records::{Record, json_with_key, lines_framing, records_of};
 use crate::ingest::times::{self, Rejected};
 use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
-use crate::model::{
-    AttrsBuilder, Interner, Location, Span, SpanId, SpanLink, Sym, TraceId, TracedSpan,
-};
+use crate::model::{Interner, Location, Span, SpanId, SpanLink, Sym, TraceId, TracedSpan};
 
 /// Reads OTLP/JSON exports.
 pub struct OtlpJsonReader;
@@ -496,13 +494,7 @@ fn convert_span(
             .map_or_else(Default::default, |s| s.code.0),
         attrs: match &mut span.attributes {
             SpanAttributes::Kept(kept) => kept.take(),
-            SpanAttributes::Picked(picks) => {
-                let mut kept = AttrsBuilder::default();
-                for (pick, value) in &picks.0 {
-                    common::keep(&mut kept, *pick, value.borrowed(), strings);
-                }
-                kept.finish(strings)
-            }
+            SpanAttributes::Picked(picks) => picks.kept(strings),
         },
         id_sharing: crate::model::IdSharing::Own,
         service_from: crate::model::ServiceFrom::Own,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 
 use super::common::{Pick, Scalar, status_from_code, status_from_name};
-use crate::model::{Attrs, SpanKind, Status};
+use crate::model::{Attrs, AttrsBuilder, Interner, SpanKind, Status};
 
 /// A top-level object: `TracesData`/`ExportTraceServiceRequest`, or one of
 /// the query-API wrappers around it.
@@ -253,6 +253,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for SpanAttributes<'a> {
 #[derive(Default)]
 #[cfg_attr(test, derive(Debug, PartialEq))]
 pub struct Picks<'a>(pub Vec<(Pick, Scalar<'a>)>);
+
+impl Picks<'_> {
+    /// The attribute block a span with these picks keeps.
+    pub fn kept(&self, strings: &Interner) -> Option<Box<Attrs>> {
+        let mut kept = AttrsBuilder::default();
+        for (pick, value) in &self.0 {
+            super::common::keep(&mut kept, *pick, value.borrowed(), strings);
+        }
+        kept.finish(strings)
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Picks<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
