@@ -339,12 +339,9 @@ const NO_SYM: u32 = u32::MAX;
 
 /// The columns of the per-unit tables, besides the span table's unit,
 /// root service and root operation (`SpanColumn::Unit`, `Service`, `Name`)
-/// and duration (`SpanColumn::Duration`, the root's). A key packs a
-/// feature row's root group (high half) and feature id (low half).
+/// and duration (`SpanColumn::Duration`, the root's). A key is a feature
+/// row's (root group, feature) pair as a dense id (see [`feature_keys`]).
 const KEY: &str = "key";
-const KIND: &str = "kind";
-const FIRST: &str = "first";
-const SECOND: &str = "second";
 const VALUE: &str = "value";
 /// Result columns: the units of the root operation, a group's values in
 /// ascending order, its example unit and the index of its root operation's
@@ -664,13 +661,37 @@ pub fn build_split(
 }
 
 /// The root groups of one profile: per unit, its group; per group, its
-/// side and its unit count and percentile ranks (to join the features
-/// with), and the group without features.
+/// side, its unit count and percentile ranks (which its features read
+/// their moments at), and the group without features.
 struct Roots {
     group_of: Vec<u32>,
     side: Vec<u32>,
-    counts: LazyFrame,
+    ranks: Vec<GroupRanks>,
     groups: Vec<ProfileGroup>,
+}
+
+/// A root group's unit count and the 0-based positions of its percentiles
+/// among its units' values (see [`ranks`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct GroupRanks {
+    units: u32,
+    at: [Option<f64>; 3],
+}
+
+impl GroupRanks {
+    /// Each row's, from a frame with [`UNITS`] and the [`QUANTILES`]'
+    /// columns.
+    fn of_rows(frame: &DataFrame) -> PolarsResult<Vec<GroupRanks>> {
+        let units = u32_column(frame, UNITS)?;
+        let [p50, p90, p99] = QUANTILES.map(|(_, name)| f64_column(frame, name));
+        let (p50, p90, p99) = (p50?, p90?, p99?);
+        Ok((0..frame.height())
+            .map(|i| GroupRanks {
+                units: units[i].unwrap_or(0),
+                at: [p50[i], p90[i], p99[i]],
+            })
+            .collect())
+    }
 }
 
 /// The root groups of the units `side_of` puts on a side, a group per
@@ -717,25 +738,16 @@ fn roots(strings: &Interner, units: &[UnitBreakdown], side_of: &SideOf<'_>) -> P
             group_of[u as usize] = g;
         }
     }
-    // The root operation's unit count and percentile ranks join the
-    // grouped features, one row per group and feature.
-    let per_root: Vec<&str> = [UNITS].into_iter().chain(QUANTILES.map(|q| q.1)).collect();
-    let counts = roots.clone().lazy().select(
-        [
-            &[col(GROUP)][..],
-            &per_root.iter().map(|&c| col(c)).collect::<Vec<_>>(),
-        ]
-        .concat(),
-    );
     let side = u32_column(&roots, SIDE)?
         .into_iter()
         .map(|s| s.unwrap_or(NO_SIDE))
         .collect();
-    let groups = root_groups(strings, units, &roots)?;
+    let ranks = GroupRanks::of_rows(&roots)?;
+    let groups = root_groups(strings, units, &roots, &ranks)?;
     Ok(Roots {
         group_of,
         side,
-        counts,
+        ranks,
         groups,
     })
 }
@@ -782,26 +794,29 @@ fn build_in(
             // copied, which raised the run's peak by 6 MiB.
             let by_side = col(KEY) * lit(SIDES + 1) + col(SIDE);
             let grouped = distributions(table.clone().lazy().with_column(by_side.alias(KEY)))?;
-            let on_a_side = grouped
-                .column(KEY)?
-                .u32()?
-                .apply_values(|id| id % (SIDES + 1))
-                .not_equal(NO_SIDE);
-            let grouped = grouped.filter(&on_a_side)?;
             let named = |id: u32| {
                 let (g, feature) = *keys.named.get((id / (SIDES + 1)) as usize)?;
-                let group = *side_group.get((g * SIDES + id % (SIDES + 1)) as usize)?;
-                (group != NO_GROUP).then_some((group, feature))
+                let side = id % (SIDES + 1);
+                if side == NO_SIDE {
+                    return Some(Named::Dropped);
+                }
+                let group = *side_group.get((g * SIDES + side) as usize)?;
+                Some(if group == NO_GROUP {
+                    Named::Dropped
+                } else {
+                    Named::Row(group, feature)
+                })
             };
-            let features = aggregate_features(grouped, &named, part.counts.clone())?;
-            for (group, feature) in feature_rows(strings, units, &features)? {
+            for (group, feature) in feature_rows(strings, units, &grouped, &named, &part.ranks)? {
                 part.groups[group].features.push(feature);
             }
         }
-        let named = |id: u32| keys.named.get(id as usize).copied();
-        let features =
-            aggregate_features(distributions(table.lazy())?, &named, whole.counts.clone())?;
-        for (group, feature) in feature_rows(strings, units, &features)? {
+        let named = |id: u32| {
+            let (group, feature) = *keys.named.get(id as usize)?;
+            Some(Named::Row(group, feature))
+        };
+        let grouped = distributions(table.lazy())?;
+        for (group, feature) in feature_rows(strings, units, &grouped, &named, &whole.ranks)? {
             whole.groups[group].features.push(feature);
         }
     }
@@ -846,43 +861,13 @@ fn distributions(table: LazyFrame) -> PolarsResult<DataFrame> {
         .collect()
 }
 
-/// Each row of the [`distributions`] of a feature table, with the group
-/// and feature `named` gives its key (as parts) and its root group's
-/// `counts`.
-fn aggregate_features(
-    mut features: DataFrame,
-    named: &dyn Fn(u32) -> Option<(u32, Feature)>,
-    counts: LazyFrame,
-) -> PolarsResult<DataFrame> {
-    // The key's halves as columns, one row per group and feature.
-    let keys: Vec<(u32, (FeatureKind, u32, u32))> = features
-        .column(KEY)?
-        .u32()?
-        .into_no_null_iter()
-        .map(|id| {
-            // Every key was made by feature_keys with an id it gave.
-            let (group, feature) = named(id)
-                .ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))?;
-            Ok((group, feature.parts()))
-        })
-        .collect::<PolarsResult<_>>()?;
-    for (name, values) in [
-        (GROUP, keys.iter().map(|k| k.0).collect::<Vec<_>>()),
-        (KIND, keys.iter().map(|k| k.1.0.code()).collect()),
-        (FIRST, keys.iter().map(|k| k.1.1).collect()),
-        (SECOND, keys.iter().map(|k| k.1.2).collect()),
-    ] {
-        features.with_column(owned_column(name, values))?;
-    }
-    features
-        .lazy()
-        .join(
-            counts,
-            [col(GROUP)],
-            [col(GROUP)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .collect()
+/// What a key of a grouped feature table names: a feature of a root
+/// group, or rows that are in no group of the profile being built (units
+/// on neither side of a split).
+#[derive(Clone, Copy)]
+enum Named {
+    Row(u32, Feature),
+    Dropped,
 }
 
 /// One group per row of the roots frame, in its order, without features.
@@ -890,99 +875,139 @@ fn root_groups(
     strings: &Interner,
     units: &[UnitBreakdown],
     roots: &DataFrame,
+    ranks: &[GroupRanks],
 ) -> PolarsResult<Vec<ProfileGroup>> {
     let service = u32_column(roots, SpanColumn::Service.name())?;
     let name = u32_column(roots, SpanColumn::Name.name())?;
-    let n = u32_column(roots, UNITS)?;
-    let moments = moments_column(strings, units, roots, &|_| true)?;
+    let moments = moments_column(strings, units, roots, &|i| Some((ranks[i], true)))?;
     Ok(moments
         .into_iter()
+        .flatten()
         .enumerate()
         .map(|(i, duration)| ProfileGroup {
             root_service: resolve(strings, service[i].unwrap_or(NO_SYM)).to_string(),
             root_operation: resolve(strings, name[i].unwrap_or(NO_SYM)).to_string(),
-            traces: u64::from(n[i].unwrap_or(0)),
+            traces: u64::from(ranks[i].units),
             duration,
             features: Vec::new(),
         })
         .collect())
 }
 
-/// Each row of the features frame, with the index of its root group.
+/// Each row of the [`distributions`] of a feature table that `named` names
+/// a feature of a root group, with that group's index; `ranks` per group.
+/// The group's unit count and percentile positions are looked up by its
+/// index: joined to the rows as columns, they made polars gather every
+/// row's list of values again.
 fn feature_rows(
     strings: &Interner,
     units: &[UnitBreakdown],
-    features: &DataFrame,
+    grouped: &DataFrame,
+    named: &dyn Fn(u32) -> Option<Named>,
+    ranks: &[GroupRanks],
 ) -> PolarsResult<Vec<(usize, FeatureMoments)>> {
-    let group = u32_column(features, GROUP)?;
-    let kind: Vec<Option<FeatureKind>> = u32_column(features, KIND)?
-        .into_iter()
-        .map(|k| k.and_then(FeatureKind::from_code))
-        .collect();
-    let (first, second) = (u32_column(features, FIRST)?, u32_column(features, SECOND)?);
-    let is_time = |i: usize| kind[i].is_some_and(FeatureKind::is_time);
-    let moments = moments_column(strings, units, features, &is_time)?;
-    let name = |id: Option<u32>| resolve(strings, id.unwrap_or(NO_SYM)).to_string();
-    let named = |id: Option<u32>| (id != Some(NO_SYM)).then(|| name(id));
-    let mut rows = Vec::with_capacity(moments.len());
-    for (i, moments) in moments.into_iter().enumerate() {
-        let Some(kind) = kind[i] else { continue };
+    let rows: Vec<Named> = grouped
+        .column(KEY)?
+        .u32()?
+        .into_no_null_iter()
+        .map(|id| {
+            // Every key was made by feature_keys with an id it gave.
+            named(id).ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))
+        })
+        .collect::<PolarsResult<_>>()?;
+    let read = |i: usize| match rows[i] {
+        Named::Row(group, feature) => {
+            let time = FeatureKind::is_time(feature.parts().0);
+            Some((ranks.get(group as usize).copied().unwrap_or_default(), time))
+        }
+        Named::Dropped => None,
+    };
+    let moments = moments_column(strings, units, grouped, &read)?;
+    let name = |id: u32| resolve(strings, id).to_string();
+    let named = |id: u32| (id != NO_SYM).then(|| name(id));
+    let mut out = Vec::with_capacity(moments.len());
+    for (row, moments) in rows.iter().zip(moments) {
+        let (Named::Row(group, feature), Some(moments)) = (*row, moments) else {
+            continue;
+        };
+        let (kind, first, second) = feature.parts();
         let (callee, operation) = if kind == FeatureKind::OperationCritical {
-            (None, named(second[i]))
+            (None, named(second))
         } else {
-            (named(second[i]), None)
+            (named(second), None)
         };
         let feature = FeatureMoments {
             kind,
-            service: name(first[i]),
+            service: name(first),
             callee,
             operation,
             moments,
         };
-        rows.push((group[i].unwrap_or(0) as usize, feature));
+        out.push((group as usize, feature));
     }
-    Ok(rows)
+    Ok(out)
 }
 
-/// The moments of every row of a frame [`distribution`] aggregated; `time`
-/// says which rows hold times.
+/// The moments of the rows of a frame [`distribution`] aggregated that
+/// `read` gives their group's ranks and whether they hold times (`None`
+/// for rows to skip). Each row's sorted values are read in place in the
+/// list column's buffer.
 fn moments_column(
     strings: &Interner,
     units: &[UnitBreakdown],
     frame: &DataFrame,
-    time: &dyn Fn(usize) -> bool,
-) -> PolarsResult<Vec<Moments>> {
-    let n = u32_column(frame, UNITS)?;
-    let sorted = frame.column(SORTED)?.list()?;
+    read: &dyn Fn(usize) -> Option<(GroupRanks, bool)>,
+) -> PolarsResult<Vec<Option<Moments>>> {
     let example = u32_column(frame, EXAMPLE)?;
-    let [p50, p90, p99] = QUANTILES.map(|(_, name)| f64_column(frame, name));
-    let ranks = [p50?, p90?, p99?];
+    let sorted = frame.column(SORTED)?.list()?;
+    // The inner values have a chunk per chunk of lists.
+    let inner = sorted.get_inner();
     let mut out = Vec::with_capacity(frame.height());
-    for i in 0..frame.height() {
-        let values: Vec<i64> = match sorted.get_as_series(i) {
-            Some(s) => s.i64()?.into_no_null_iter().collect(),
-            None => Vec::new(),
-        };
-        let n = n[i].unwrap_or(0) as usize;
-        let (mean, var) = mean_var(&values, n);
-        let zeros = n.saturating_sub(values.len());
+    let mut row = 0;
+    for (list, values) in sorted.downcast_iter().zip(inner.i64()?.downcast_iter()) {
+        let (offsets, values) = (list.offsets(), values.values().as_slice());
+        for (start, end) in offsets.iter().zip(offsets.iter().skip(1)) {
+            out.push(read(row).map(|(ranks, time)| {
+                let sorted = &values[*start as usize..*end as usize];
+                let scale = if time { 1e-6 } else { 1.0 };
+                Moments::of(strings, units, sorted, ranks, example[row], scale)
+            }));
+            row += 1;
+        }
+    }
+    Ok(out)
+}
+
+impl Moments {
+    /// The moments of a group of `ranks.units` units, of which `sorted`
+    /// (ascending) hold a value and the rest 0, its largest value in unit
+    /// `example`, scaled by `scale`.
+    fn of(
+        strings: &Interner,
+        units: &[UnitBreakdown],
+        sorted: &[i64],
+        ranks: GroupRanks,
+        example: Option<u32>,
+        scale: f64,
+    ) -> Moments {
+        let n = ranks.units as usize;
+        let (mean, var) = mean_var(sorted, n);
+        let zeros = n.saturating_sub(sorted.len());
         let [p50, p90, p99] = ranks
-            .each_ref()
-            .map(|r| r[i].map_or(0, |r| at(&values, zeros, r as usize)) as f64);
-        let scale = if time(i) { 1e-6 } else { 1.0 };
-        out.push(Moments {
+            .at
+            .map(|r| r.map_or(0, |r| at(sorted, zeros, r as usize)) as f64);
+        Moments {
             mean: mean * scale,
             var: var * scale * scale,
             p50: p50 * scale,
             p90: p90 * scale,
             p99: p99 * scale,
-            example_trace_id: example[i]
+            example_trace_id: example
                 .and_then(|u| units.get(u as usize))
                 .map(|u| u.label(strings))
                 .unwrap_or_default(),
-        });
+        }
     }
-    Ok(out)
 }
 
 /// The value at 0-based position `index` of `sorted` (ascending) with
