@@ -22,7 +22,7 @@ use super::shape::{Shape, ShapeKind};
 use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::ExportColumns;
 pub use crate::table::SpanRow;
-use crate::table::{Run, SpanColumn, SpanColumns, SpanTable};
+use crate::table::{Chunked, Run, SpanColumn, SpanColumns, SpanTable};
 
 /// The smallest share of a unit's duration that a `service:operation` must
 /// hold on the critical path to appear in its hot path.
@@ -445,6 +445,9 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
             |(mut out, mut buffers), (trace, range)| {
                 let spans = trace.borrow().spans.len();
                 if !range.is_empty() {
+                    // Most traces have a unit, whose rows are its spans.
+                    buffers.spans.room_for(spans);
+                    buffers.edges.room_for(spans);
                     let first = range.start as u32;
                     let list = &units[range.clone()];
                     trace_breakdown(
@@ -465,8 +468,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
         )
         // Each task's buffers become one chunk of each table as they are.
         .map(|(out, buffers)| Breakdown {
-            spans: SpanTable::from_columns(buffers.spans),
-            edges: EdgeTable::from_columns(buffers.edges),
+            spans: buffers.spans.finish(),
+            edges: buffers.edges.finish(),
             ..out
         })
         .collect::<Vec<_>>();
@@ -493,8 +496,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
 
 /// The column buffers one rayon task appends its units' rows to.
 struct TaskBuffers {
-    spans: SpanColumns,
-    edges: EdgeColumns,
+    spans: Chunked<SpanColumns>,
+    edges: Chunked<EdgeColumns>,
     /// The edge rows of the unit being broken down, which its features
     /// read before they are pushed.
     unit_edges: Vec<EdgeRow>,
@@ -508,8 +511,8 @@ struct TaskBuffers {
 impl TaskBuffers {
     fn new(keep: Keep) -> Self {
         TaskBuffers {
-            spans: SpanColumns::new(keep.export),
-            edges: EdgeColumns::default(),
+            spans: Chunked::new(SpanColumns::new(keep.export)),
+            edges: Chunked::new(EdgeColumns::default()),
             unit_edges: Vec::new(),
             members: Vec::new(),
             walk: Vec::new(),
@@ -544,7 +547,7 @@ fn trace_breakdown(
         subtree_into(trace, unit.root, &mut members, &mut buffers.walk);
         for &i in &members {
             let s = &trace.spans[i];
-            buffers.spans.push(SpanRow {
+            buffers.spans.rows().push(SpanRow {
                 unit: index,
                 span: i as u32,
                 service: s.service,
@@ -585,7 +588,7 @@ fn trace_breakdown(
         buffers.unit_edges.clear();
         edges::observe(&view, &mut buffers.unit_edges, index);
         for row in &buffers.unit_edges {
-            buffers.edges.push(row);
+            buffers.edges.rows().push(row);
         }
         let locus = error_locus::locus(trace, unit.root);
         let features = profile::observe(&view, &buffers.unit_edges, locus);

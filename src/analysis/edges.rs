@@ -22,7 +22,7 @@ use super::aggregate::{DenseIds, percentiles, resolve, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::EdgeStats;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
-use crate::table::{Run, SpanColumn, owned_column};
+use crate::table::{RowBuffer, Run, SpanColumn, owned_column};
 
 /// One call on one edge in one unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +118,55 @@ impl EdgeColumns {
         // SAFETY: `push` appends to every vector, so all columns have
         // `height` rows; the names above are distinct.
         unsafe { DataFrame::new_unchecked(height, columns) }
+    }
+}
+
+impl RowBuffer for EdgeColumns {
+    type Table = EdgeTable;
+
+    fn with_room(&self, rows: usize) -> Self {
+        EdgeColumns {
+            unit: Vec::with_capacity(rows),
+            caller: Vec::with_capacity(rows),
+            callee: Vec::with_capacity(rows),
+            peer: Vec::with_capacity(rows),
+            client: Vec::with_capacity(rows),
+            error: Vec::with_capacity(rows),
+            caller_duration: Vec::with_capacity(rows),
+            callee_duration: Vec::with_capacity(rows),
+            gap: Vec::with_capacity(rows),
+            gap_critical: Vec::with_capacity(rows),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.unit.len()
+    }
+
+    fn room(&self) -> usize {
+        // Every column was made with the same room and grows together.
+        self.unit.capacity() - self.unit.len()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.unit.shrink_to_fit();
+        self.caller.shrink_to_fit();
+        self.callee.shrink_to_fit();
+        self.peer.shrink_to_fit();
+        self.client.shrink_to_fit();
+        self.error.shrink_to_fit();
+        self.caller_duration.shrink_to_fit();
+        self.callee_duration.shrink_to_fit();
+        self.gap.shrink_to_fit();
+        self.gap_critical.shrink_to_fit();
+    }
+
+    fn into_table(self) -> EdgeTable {
+        EdgeTable::from_columns(self)
+    }
+
+    fn append(table: &mut EdgeTable, other: EdgeTable) {
+        table.append(other);
     }
 }
 

@@ -9,6 +9,9 @@
 
 use polars::prelude::*;
 
+mod chunked;
+pub use chunked::{Chunked, RowBuffer};
+
 use crate::model::{Nanos, SpanId, Sym};
 
 /// `values` as a column named `name`, without a copy.
@@ -254,6 +257,63 @@ impl SpanColumns {
         // every vector, so all columns have `height` rows; the names are
         // `SpanColumn`'s, which are distinct.
         unsafe { DataFrame::new_unchecked(height, columns) }
+    }
+}
+
+impl RowBuffer for SpanColumns {
+    type Table = SpanTable;
+
+    fn with_room(&self, rows: usize) -> Self {
+        SpanColumns {
+            unit: Vec::with_capacity(rows),
+            service: Vec::with_capacity(rows),
+            name: Vec::with_capacity(rows),
+            duration: Vec::with_capacity(rows),
+            self_time: Vec::with_capacity(rows),
+            critical: Vec::with_capacity(rows),
+            error: Vec::with_capacity(rows),
+            export: self.export.as_ref().map(|_| ExportBuffers {
+                span: Vec::with_capacity(rows),
+                id: Vec::with_capacity(rows),
+                parent: Vec::with_capacity(rows),
+                start: Vec::with_capacity(rows),
+                shape: Vec::with_capacity(rows),
+            }),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.unit.len()
+    }
+
+    fn room(&self) -> usize {
+        // Every column was made with the same room and grows together.
+        self.unit.capacity() - self.unit.len()
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.unit.shrink_to_fit();
+        self.service.shrink_to_fit();
+        self.name.shrink_to_fit();
+        self.duration.shrink_to_fit();
+        self.self_time.shrink_to_fit();
+        self.critical.shrink_to_fit();
+        self.error.shrink_to_fit();
+        if let Some(export) = &mut self.export {
+            export.span.shrink_to_fit();
+            export.id.shrink_to_fit();
+            export.parent.shrink_to_fit();
+            export.start.shrink_to_fit();
+            export.shape.shrink_to_fit();
+        }
+    }
+
+    fn into_table(self) -> SpanTable {
+        SpanTable::from_columns(self)
+    }
+
+    fn append(table: &mut SpanTable, other: SpanTable) {
+        table.append(other);
     }
 }
 
