@@ -553,7 +553,12 @@ fn flows(
             .map_init(|| Above::new(set, &unit_of), |above, &at| above.of(at))
             .collect()
     };
-    let (producer_unit, consumer_unit) = (unit_of_each(producers), unit_of_each(consumer_spans));
+    // Side by side: each alone was split in two and often ran on one core
+    // all the same (8 ms on 1.09 M spans, the other core idle).
+    let (producer_unit, consumer_unit) = rayon::join(
+        || unit_of_each(producers),
+        || unit_of_each(consumer_spans),
+    );
     // Units that hold a consumer of another unit's message (or of one sent
     // outside the selection) are downstream.
     let mut downstream = vec![false; units.len()];
@@ -571,17 +576,15 @@ fn flows(
         }
     }
     let end_of = |h: usize| chains.end[hop_at[h].1];
-    let mut out = Vec::new();
-    for (u, unit) in units.iter().enumerate() {
+    // Each unit's flow on the pool, in unit order (one core built them in
+    // 5 ms on 1.09 M spans while the other stood idle).
+    let flow = |(u, unit): (usize, &Unit)| -> Option<FlowRow> {
         if downstream[u] {
-            continue;
+            return None;
         }
-        let Some(&first) = hops_of_unit[u]
+        let &first = hops_of_unit[u]
             .iter()
-            .max_by_key(|&&h| (end_of(h), std::cmp::Reverse(h)))
-        else {
-            continue;
-        };
+            .max_by_key(|&&h| (end_of(h), std::cmp::Reverse(h)))?;
         let trace = &set.traces[unit.trace];
         let root = &trace.spans[unit.root];
         let end = end_of(first).max(root.end);
@@ -626,15 +629,15 @@ fn flows(
             what: who.1,
             time: end.saturating_sub(from).max(0),
         });
-        out.push(FlowRow {
+        Some(FlowRow {
             root: (root.service, root.name),
             trace: (trace.id, trace.label),
             end_to_end: end.saturating_sub(root.start).max(0),
             wait,
             steps,
-        });
-    }
-    out
+        })
+    };
+    units.par_iter().enumerate().filter_map(flow).collect()
 }
 
 /// Per destination: messages, deliveries, waits and processing.
