@@ -466,7 +466,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
                 (out, buffers)
             },
         )
-        // Each task's buffers become one chunk of each table as they are.
+        // Each task's buffers became chunks of its tables as they filled
+        // (see `table::Chunked`); the last ones become the last chunks.
         .map(|(out, buffers)| Breakdown {
             spans: buffers.spans.finish(),
             edges: buffers.edges.finish(),

@@ -555,10 +555,8 @@ fn flows(
     };
     // Side by side: each alone was split in two and often ran on one core
     // all the same (8 ms on 1.09 M spans, the other core idle).
-    let (producer_unit, consumer_unit) = rayon::join(
-        || unit_of_each(producers),
-        || unit_of_each(consumer_spans),
-    );
+    let (producer_unit, consumer_unit) =
+        rayon::join(|| unit_of_each(producers), || unit_of_each(consumer_spans));
     // Units that hold a consumer of another unit's message (or of one sent
     // outside the selection) are downstream.
     let mut downstream = vec![false; units.len()];
