@@ -29,6 +29,7 @@ fn parse<'s>(bytes: &[u8], strings: &'s Interner) -> Sink<'s> {
         bytes,
         window: false,
         pieces: None,
+        line_ends: None,
     };
     let mut sink = Sink::new(input.name, strings);
     let reader = detect(bytes, None).expect("recognised");

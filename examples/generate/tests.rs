@@ -52,6 +52,7 @@ fn read_back(format: ingest::Format, bytes: &[u8]) -> (BTreeSet<Key>, TraceSet) 
                 bytes,
                 window: false,
                 pieces: None,
+                line_ends: None,
             },
             &mut sink,
         )

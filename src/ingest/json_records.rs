@@ -149,7 +149,15 @@ pub fn records_or_members<'a>(
 /// line of a window of a JSON-lines stream, whatever its first line holds.
 pub fn records_of<'a>(input: &Input<'a>) -> Vec<Record<'a>> {
     if input.window {
-        lines(input.bytes)
+        // The stream's newlines, where it found them in these bytes.
+        let found = input
+            .line_ends
+            .filter(|ends| ends.last().is_none_or(|&end| end < input.bytes.len()));
+        let lines = match found {
+            Some(ends) => lines_at(input.bytes, ends.iter().copied()),
+            None => lines(input.bytes),
+        };
+        lines
             .into_iter()
             .filter(|r| !r.bytes.trim_ascii().is_empty())
             .collect()
@@ -177,10 +185,15 @@ pub fn lines_framing(head: &[u8]) -> Option<Framing> {
 }
 
 fn lines(bytes: &[u8]) -> Vec<Record<'_>> {
+    lines_at(bytes, memchr::memchr_iter(b'\n', bytes))
+}
+
+/// The lines of `bytes`, whose newlines are at `ends` (ascending).
+fn lines_at(bytes: &[u8], ends: impl Iterator<Item = usize>) -> Vec<Record<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut line = 1;
-    for nl in memchr::memchr_iter(b'\n', bytes) {
+    for nl in ends {
         out.push(Record {
             line,
             bytes: &bytes[start..nl],
@@ -250,6 +263,7 @@ mod tests {
             bytes: b"{\"a\":\n{\"b\":2}\n",
             window: true,
             pieces: None,
+            line_ends: None,
         };
         assert_eq!(records_of(&input).len(), 2);
         let whole = Input {
@@ -258,6 +272,34 @@ mod tests {
             ..input
         };
         assert_eq!(records_of(&whole).len(), 1);
+    }
+
+    proptest::proptest! {
+        /// A window split at the newlines the stream found is the window
+        /// searched for them: the same records, on the same lines. Ends
+        /// that cannot be this window's (past its end) are not used.
+        #[test]
+        fn a_window_split_at_found_newlines_is_the_window_searched(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"{}a \n\r".to_vec()), 0..64),
+        ) {
+            let searched = Input {
+                name: "x",
+                bytes: &bytes,
+                window: true,
+                pieces: None,
+                line_ends: None,
+            };
+            let ends: Vec<usize> = memchr::memchr_iter(b'\n', &bytes).collect();
+            let found = Input { line_ends: Some(&ends), ..searched };
+            let parts = |input: &Input<'_>| -> Vec<(u64, Vec<u8>)> {
+                records_of(input).iter().map(|r| (r.line, r.bytes.to_vec())).collect()
+            };
+            proptest::prop_assert_eq!(parts(&found), parts(&searched));
+            let past = [bytes.len() + 1];
+            let wrong = Input { line_ends: Some(&past), ..searched };
+            proptest::prop_assert_eq!(parts(&wrong), parts(&searched));
+        }
     }
 
     #[test]

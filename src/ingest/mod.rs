@@ -88,6 +88,9 @@ pub struct Input<'a> {
     pub window: bool,
     /// The pieces of a window of a [`Framing::Envelope`] input.
     pub pieces: Option<json_envelope::Located<'a>>,
+    /// Where each newline of `bytes` is, when the stream found them (see
+    /// [`stream::Window::line_ends`]).
+    pub line_ends: Option<&'a [usize]>,
 }
 
 /// Where a reader puts what it read.
@@ -480,6 +483,7 @@ fn read_one<'s>(
             bytes: &bytes,
             window: false,
             pieces: None,
+            line_ends: None,
         };
         reader.read(&input, &mut sink)?;
         sink.locate_rest();
@@ -504,6 +508,7 @@ fn read_one<'s>(
                     pieces: &window.pieces,
                     newlines: &window.newlines,
                 }),
+            line_ends: window.line_ends.as_deref(),
         };
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);
@@ -571,6 +576,7 @@ pub fn fuzz_read(format: Format, bytes: &[u8]) {
         bytes,
         window: false,
         pieces: None,
+        line_ends: None,
     };
     let mut sink = Sink::new(input.name, &strings);
     if let Some(reader) = detect(bytes, Some(format)) {
@@ -594,6 +600,7 @@ pub fn ingest_bytes(
         bytes,
         window: false,
         pieces: None,
+        line_ends: None,
     };
     let mut sink = Sink::new(name, &strings);
     reader.read(&input, &mut sink)?;

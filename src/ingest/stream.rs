@@ -95,6 +95,11 @@ pub struct Window {
     pub pieces: Vec<Piece>,
     /// Per piece, the newlines in the window before its start.
     pub newlines: Vec<u64>,
+    /// Where each of its newlines is, in a window without pieces of a
+    /// stream of lines: found here, on the thread that reads ahead, which
+    /// counts them anyway; the reader splits the window at them instead of
+    /// searching it again on the thread that waits for it.
+    pub line_ends: Option<Vec<usize>>,
 }
 
 impl Window {
@@ -168,6 +173,7 @@ pub fn windows<E>(
                     bytes: std::mem::replace(&mut buf, tail),
                     pieces,
                     newlines: Vec::new(),
+                    line_ends: None,
                 };
                 offset += window.bytes.len() as u64;
                 // Binary frames are located by byte offset alone: a count of
@@ -176,14 +182,16 @@ pub fn windows<E>(
                 // on the way, for its reader (see `json_envelope::Located`).
                 match framing {
                     Framing::LengthPrefixed => {}
-                    Framing::Envelope(_) | Framing::LinesOr(_) => {
+                    Framing::Lines | Framing::LinesOr(_) if window.pieces.is_empty() => {
+                        let ends: Vec<usize> = memchr::memchr_iter(b'\n', &window.bytes).collect();
+                        lines += ends.len() as u64;
+                        window.line_ends = Some(ends);
+                    }
+                    Framing::Lines | Framing::Envelope(_) | Framing::LinesOr(_) => {
                         let (each, all) =
                             super::json_envelope::newlines(&window.bytes, &window.pieces);
                         window.newlines = each;
                         lines += all;
-                    }
-                    Framing::Lines => {
-                        lines += memchr::memchr_iter(b'\n', &window.bytes).count() as u64;
                     }
                 }
                 if send.send(Ok(window)).is_err() || broken {
@@ -431,6 +439,32 @@ mod tests {
         let got = collect(&input, Framing::Lines);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].2, input);
+    }
+
+    #[test]
+    fn each_window_of_lines_knows_where_its_newlines_are() {
+        let input: Vec<u8> = (0..200)
+            .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+            .collect();
+        for framing in [Framing::Lines, Framing::LinesOr(Envelope::OTLP)] {
+            let (first, rest) = input.split_at(3);
+            let mut seen = 0;
+            windows::<io::Error>(
+                first.to_vec(),
+                Box::new(std::io::Cursor::new(rest.to_vec())),
+                framing,
+                64,
+                |e| e,
+                |w| {
+                    let ends: Vec<usize> = memchr::memchr_iter(b'\n', &w.bytes).collect();
+                    assert_eq!(w.line_ends.as_ref(), Some(&ends), "{framing:?}");
+                    seen += 1;
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert!(seen > 20, "{seen} windows");
+        }
     }
 
     #[test]

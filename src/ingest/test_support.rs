@@ -14,6 +14,7 @@ pub fn read_with(
     let input = Input {
         window: false,
         pieces: None,
+        line_ends: None,
         name: "test-input",
         bytes,
     };

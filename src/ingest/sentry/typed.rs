@@ -534,6 +534,7 @@ mod tests {
         let input = Input {
             window,
             pieces: None,
+            line_ends: None,
             name: "test-input",
             bytes,
         };

@@ -88,13 +88,19 @@ impl Reader for OtlpJsonReader {
         if let Some(pieces) = input.pieces {
             return request::read_pieces(input, pieces, sink);
         }
-        // A byte-order mark is not JSON; it sits on line 1, so lines stay.
-        let input = &Input {
-            bytes: input
-                .bytes
-                .strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(input.bytes),
-            ..*input
+        // A byte-order mark is not JSON; it sits on line 1, so lines stay
+        // (but not the stream's newline offsets, found with it there).
+        let stripped;
+        let input = match input.bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(bytes) => {
+                stripped = Input {
+                    bytes,
+                    line_ends: None,
+                    ..*input
+                };
+                &stripped
+            }
+            None => input,
         };
         let records = records_of(input);
         if let ([record], false) = (records.as_slice(), input.window) {
