@@ -672,7 +672,7 @@ struct Roots {
 
 /// A root group's unit count and the 0-based positions of its percentiles
 /// among its units' values (see [`ranks`]).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct GroupRanks {
     units: u32,
     at: [Option<f64>; 3],
@@ -915,16 +915,18 @@ fn feature_rows(
             named(id).ok_or_else(|| polars_err!(ComputeError: "feature id {id} was never given"))
         })
         .collect::<PolarsResult<_>>()?;
+    // A row of a group without ranks is skipped, as joining the rows to
+    // the groups' ranks dropped it (every group has them).
     let read = |i: usize| match rows[i] {
         Named::Row(group, feature) => {
             let time = FeatureKind::is_time(feature.parts().0);
-            Some((ranks.get(group as usize).copied().unwrap_or_default(), time))
+            ranks.get(group as usize).map(|&r| (r, time))
         }
         Named::Dropped => None,
     };
     let moments = moments_column(strings, units, grouped, &read)?;
     let name = |id: u32| resolve(strings, id).to_string();
-    let named = |id: u32| (id != NO_SYM).then(|| name(id));
+    let name_if_any = |id: u32| (id != NO_SYM).then(|| name(id));
     let mut out = Vec::with_capacity(moments.len());
     for (row, moments) in rows.iter().zip(moments) {
         let (Named::Row(group, feature), Some(moments)) = (*row, moments) else {
@@ -932,9 +934,9 @@ fn feature_rows(
         };
         let (kind, first, second) = feature.parts();
         let (callee, operation) = if kind == FeatureKind::OperationCritical {
-            (None, named(second))
+            (None, name_if_any(second))
         } else {
-            (named(second), None)
+            (name_if_any(second), None)
         };
         let feature = FeatureMoments {
             kind,

@@ -73,23 +73,24 @@ impl<B: RowBuffer> Chunked<B> {
     }
 
     /// Every row pushed, as one table.
-    pub fn finish(mut self) -> B::Table {
-        let mut last = self.filling;
-        last.shrink_to_fit();
-        match self.full.take() {
-            None => last.into_table(),
-            Some(mut table) => {
-                B::append(&mut table, last.into_table());
-                table
-            }
-        }
+    pub fn finish(self) -> B::Table {
+        let Chunked { mut filling, full } = self;
+        filling.shrink_to_fit();
+        joined::<B>(full, filling.into_table())
     }
 
     fn hand_over(&mut self, full: B) {
-        let chunk = full.into_table();
-        match &mut self.full {
-            None => self.full = Some(chunk),
-            Some(table) => B::append(table, chunk),
+        self.full = Some(joined::<B>(self.full.take(), full.into_table()));
+    }
+}
+
+/// `chunk` after the chunks of `table`, if there is one.
+fn joined<B: RowBuffer>(table: Option<B::Table>, chunk: B::Table) -> B::Table {
+    match table {
+        None => chunk,
+        Some(mut table) => {
+            B::append(&mut table, chunk);
+            table
         }
     }
 }
