@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use rustc_hash::FxHashMap;
 
 use super::intern::{Interner, Sym};
-use crate::normalize;
+use crate::normalize::{self, Dialect};
 
 /// How many bytes of keys a thread's cache holds before it starts over:
 /// thousands of parameterised statements, little beside a reader's buffers.
@@ -25,14 +25,15 @@ const ENTRY_BYTES: usize = 32;
 
 /// Shapes by raw text, grouped by what else the shape depends on (the
 /// database system, the method): few groups, each searched by text.
-struct Groups<K>(Vec<(K, FxHashMap<Box<str>, Sym>)>);
+struct Groups<K, V>(Vec<(K, V)>);
 
-impl<K: PartialEq> Groups<K> {
-    fn group(&mut self, key: K) -> &mut FxHashMap<Box<str>, Sym> {
-        let i = match self.0.iter().position(|(k, _)| *k == key) {
+impl<K, V> Groups<K, V> {
+    /// The group whose key `is` picks, made by `make` if there is none.
+    fn group(&mut self, is: impl Fn(&K) -> bool, make: impl FnOnce() -> (K, V)) -> &mut V {
+        let i = match self.0.iter().position(|(k, _)| is(k)) {
             Some(i) => i,
             None => {
-                self.0.push((key, FxHashMap::default()));
+                self.0.push(make());
                 self.0.len() - 1
             }
         };
@@ -40,12 +41,18 @@ impl<K: PartialEq> Groups<K> {
     }
 }
 
+type Shapes = FxHashMap<Box<[u8]>, Sym>;
+
 struct Cache {
     /// The [`Interner::id`] the symbols belong to.
     interner: u64,
-    statements: Groups<Option<Sym>>,
-    calls: Groups<Option<Box<str>>>,
+    /// By system: its dialect, and shapes by text or, where a shape holds
+    /// for it, by [`Dialect::cache_key`].
+    statements: Groups<Option<Sym>, (Dialect, Shapes)>,
+    calls: Groups<Option<Box<str>>, Shapes>,
     bytes: usize,
+    /// A statement's cache key, in a buffer kept between calls.
+    key: Vec<u8>,
 }
 
 thread_local! {
@@ -55,74 +62,121 @@ thread_local! {
             statements: Groups(Vec::new()),
             calls: Groups(Vec::new()),
             bytes: 0,
+            key: Vec::new(),
         })
     };
 }
 
 impl Cache {
-    /// Empties the cache if it holds another interner's symbols or is full.
-    fn make_room(&mut self, strings: &Interner, key: &str) {
-        if self.interner != strings.id() || self.bytes + key.len() + ENTRY_BYTES > MAX_BYTES {
+    /// Empties the cache if it holds another interner's symbols.
+    fn own(&mut self, strings: &Interner) {
+        if self.interner != strings.id() {
             self.interner = strings.id();
-            self.statements.0.clear();
-            self.calls.0.clear();
-            self.bytes = 0;
+            self.clear();
         }
+    }
+
+    fn clear(&mut self) {
+        self.statements.0.clear();
+        self.calls.0.clear();
+        self.bytes = 0;
+    }
+
+    /// Keeps `sym` under `key` in the map `shapes` picks, emptying the
+    /// cache first if it is full.
+    fn insert(&mut self, key: &[u8], sym: Sym, shapes: impl Fn(&mut Cache) -> &mut Shapes) {
+        if self.bytes + key.len() + ENTRY_BYTES > MAX_BYTES {
+            self.clear();
+        }
+        shapes(self).insert(key.into(), sym);
+        self.bytes += key.len() + ENTRY_BYTES;
     }
 }
 
-/// The interned shape of `text`, from the cache or from `shape`.
+/// The interned shape of `text`, looked up by `key` (where given) and by
+/// the text, else made by `shape`, which also says whether it holds for
+/// `key`; kept under the key if so, else under the text.
 fn cached(
+    cache: &mut Cache,
     strings: &Interner,
     text: &str,
-    group: impl Fn(&mut Cache) -> &mut FxHashMap<Box<str>, Sym>,
-    shape: impl FnOnce() -> String,
+    key: Option<&[u8]>,
+    shapes: impl Fn(&mut Cache) -> &mut Shapes,
+    shape: impl FnOnce() -> (String, bool),
 ) -> Sym {
-    CACHE.with_borrow_mut(|cache| {
-        if cache.interner == strings.id() {
-            if let Some(&sym) = group(cache).get(text) {
-                return sym;
-            }
-        }
-        let sym = strings.intern(&shape());
-        cache.make_room(strings, text);
-        group(cache).insert(text.into(), sym);
-        cache.bytes += text.len() + ENTRY_BYTES;
-        sym
-    })
+    let group = shapes(cache);
+    let found = key
+        .and_then(|k| group.get(k))
+        .or_else(|| group.get(text.as_bytes()));
+    if let Some(&sym) = found {
+        return sym;
+    }
+    let (shape, holds_for_key) = shape();
+    let sym = strings.intern(&shape);
+    let key = key.filter(|_| holds_for_key).unwrap_or(text.as_bytes());
+    cache.insert(key, sym, shapes);
+    sym
 }
 
 /// The shape of a database statement of `system` (see
-/// [`normalize::statement_shape`]).
+/// [`normalize::statement_shape`]). Looked up by the statement's cache key
+/// first ([`Dialect::cache_key`]), under which a shape is kept when it
+/// holds for every statement with that key: statements sent without
+/// parameters differ mostly in their numbers and key/value commands in
+/// their keys, and each was a miss when looked up by text alone.
 pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sym {
-    cached(
-        strings,
-        statement,
-        |cache| cache.statements.group(system),
-        || normalize::statement_shape(system.map(|s| strings.resolve(s)), statement),
-    )
+    CACHE.with_borrow_mut(|cache| {
+        cache.own(strings);
+        let dialect = cache
+            .statements
+            .group(
+                |s| *s == system,
+                || {
+                    let dialect = Dialect::of(system.map(|s| strings.resolve(s)));
+                    (system, (dialect, Shapes::default()))
+                },
+            )
+            .0;
+        let mut key = std::mem::take(&mut cache.key);
+        let keyed = dialect.cache_key(statement, &mut key);
+        let sym = cached(
+            cache,
+            strings,
+            statement,
+            keyed.then_some(&key[..]),
+            |cache| {
+                &mut cache
+                    .statements
+                    .group(|s| *s == system, || (system, (dialect, Shapes::default())))
+                    .1
+            },
+            || dialect.shape(statement),
+        );
+        cache.key = key;
+        sym
+    })
 }
 
 /// The shape of an HTTP call to `target`, a route or URL (see
 /// [`normalize::url_shape`]).
 pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
-    cached(
-        strings,
-        target,
-        |cache| {
+    CACHE.with_borrow_mut(|cache| {
+        cache.own(strings);
+        cached(
+            cache,
+            strings,
+            target,
+            None,
             // Only a method not seen before allocates.
-            match cache
-                .calls
-                .0
-                .iter()
-                .position(|(m, _)| m.as_deref() == method)
-            {
-                Some(i) => &mut cache.calls.0[i].1,
-                None => cache.calls.group(method.map(Box::from)),
-            }
-        },
-        || normalize::url_shape(method, target),
-    )
+            |cache| {
+                cache.calls.group(
+                    |m| m.as_deref() == method,
+                    || (method.map(Box::from), Shapes::default()),
+                )
+            },
+            || (normalize::url_shape(method, target), false),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -140,6 +194,26 @@ mod tests {
         assert_eq!((a, a), (b, c));
         assert_eq!(strings.len(), held, "nothing new interned");
         assert_eq!(strings.resolve(a), "SELECT * FROM t WHERE id = %s");
+    }
+
+    #[test]
+    fn statements_differing_in_their_numbers_are_shaped_once() {
+        let strings = Interner::new();
+        let redis = Some(strings.intern("redis"));
+        let a = statement(&strings, redis, "GET user:1");
+        let held = strings.len();
+        let b = statement(&strings, redis, "GET user:123456");
+        assert_eq!(a, b);
+        assert_eq!(strings.len(), held, "nothing new interned");
+        // A number in a name the shape keeps is not a template's.
+        let one = statement(&strings, None, "SELECT \"col 1\" FROM t WHERE a = 1");
+        let two = statement(&strings, None, "SELECT \"col 2\" FROM t WHERE a = 1");
+        assert_eq!(strings.resolve(one), "SELECT \"col 1\" FROM t WHERE a = %s");
+        assert_eq!(strings.resolve(two), "SELECT \"col 2\" FROM t WHERE a = %s");
+        let first = statement(&strings, redis, "CLIENT 1 x");
+        let second = statement(&strings, redis, "CLIENT 2 x");
+        assert_eq!(strings.resolve(first), "CLIENT 1 *");
+        assert_eq!(strings.resolve(second), "CLIENT 2 *");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! scanner over bytes, with no allocation beyond its output, that never
 //! panics on malformed input (fuzzed: `fuzz/fuzz_targets/normalize.rs`).
 
+mod digits;
 mod kv;
 mod sql;
 mod url;
@@ -12,10 +13,53 @@ mod url;
 /// The shape of a database statement: literals replaced by placeholders.
 /// Key/value systems (see [`is_key_value_system`]) keep the command only.
 pub fn statement_shape(system: Option<&str>, statement: &str) -> String {
-    match system {
-        Some(system) if is_key_value_system(system) => kv::command_shape(statement),
-        Some(system) => sql::shape(statement, is_mysql(system)),
-        None => sql::shape(statement, false),
+    Dialect::of(system).shape(statement).0
+}
+
+/// How a database system's statements are shaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// Commands of a key/value store (see [`is_key_value_system`]).
+    KeyValue,
+    /// SQL as MySQL reads it (double quotes delimit strings).
+    MySql,
+    /// SQL of any other system, or of none named.
+    Sql,
+}
+
+impl Dialect {
+    /// The dialect of a database system's statements (`db.system`).
+    pub fn of(system: Option<&str>) -> Self {
+        match system {
+            Some(system) if is_key_value_system(system) => Dialect::KeyValue,
+            Some(system) if is_mysql(system) => Dialect::MySql,
+            _ => Dialect::Sql,
+        }
+    }
+
+    /// A statement's shape, and whether it is also the shape of every
+    /// statement with the same [`Dialect::cache_key`].
+    pub fn shape(self, statement: &str) -> (String, bool) {
+        match self {
+            Dialect::KeyValue => (kv::command_shape(statement), true),
+            Dialect::MySql => sql::shape_scoped(statement, true),
+            Dialect::Sql => sql::shape_scoped(statement, false),
+        }
+    }
+
+    /// Writes into `out` what a cache may keep a statement's shape under
+    /// besides its text, when [`Dialect::shape`] says the shape holds for
+    /// it: a command's kept words ([`kv::command_key`]), a SQL statement's
+    /// digit template ([`digits::template`]). `false` when there is none
+    /// (no digit run stands alone), and the text is the key.
+    pub fn cache_key(self, statement: &str, out: &mut Vec<u8>) -> bool {
+        match self {
+            Dialect::KeyValue => {
+                kv::command_key(statement, out);
+                true
+            }
+            Dialect::MySql | Dialect::Sql => digits::template(statement, out),
+        }
     }
 }
 

@@ -30,9 +30,40 @@
 
 /// The shape of a SQL statement; `mysql` makes double-quoted text a
 /// string literal, as MySQL reads it.
+#[cfg(test)]
 pub fn shape(statement: &str, mysql: bool) -> String {
+    shape_scoped(statement, mysql).0
+}
+
+/// [`shape`], and whether it is the shape of every statement with the same
+/// digit template ([`super::digits`]).
+pub fn shape_scoped(statement: &str, mysql: bool) -> (String, bool) {
     let tokens = Scanner::new(statement, mysql).run();
-    render(statement, &tokens)
+    let scoped = digits_are_literals(statement.as_bytes(), &tokens);
+    (render(statement, &tokens), scoped)
+}
+
+/// Whether each standalone digit run lies in a literal, or in whitespace
+/// or a comment, and none in a token whose text the shape keeps (a quoted
+/// identifier, `"col 1"`). The scanner's every choice at a run (and at
+/// what comes before or after one) is the same whatever the run's digits
+/// and length, so it then reads each statement with the same template
+/// into tokens of the same kinds and kept texts.
+fn digits_are_literals(s: &[u8], tokens: &[Token]) -> bool {
+    let mut t = 0;
+    super::digits::runs(s).all(|run| {
+        while tokens.get(t).is_some_and(|token| token.end <= run.start) {
+            t += 1;
+        }
+        match tokens.get(t) {
+            Some(token) if token.start <= run.start => {
+                token.kind == Kind::Placeholder && run.end <= token.end
+            }
+            Some(token) => run.end <= token.start,
+            // After the last token: a comment, or trailing semicolons'.
+            None => true,
+        }
+    })
 }
 
 /// What a token is; its text is a range of the statement unless it is a
