@@ -17,6 +17,7 @@ mod json_scan;
 mod json_strict;
 pub mod memory;
 pub(crate) mod otlp;
+mod room;
 mod sentry;
 mod stream;
 #[cfg(test)]

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use super::typed::{Object, Process, Raw, Reference, Span, Tag, Tags, Trace};
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{Given, Scanner, whole};
+use crate::ingest::room::Room;
 
 /// One trace object.
 pub(super) fn trace(bytes: &[u8]) -> serde_json::Result<Object<Trace<'_>>> {
@@ -47,11 +48,12 @@ fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {
             }
             b"spans" => {
                 seen.first(1)?;
-                let mut list = Vec::new();
+                let mut list = TRACE_SPANS.with(Room::vec);
                 s.array(|s| {
                     list.push(Object(read_span(s)?));
                     Some(())
                 })?;
+                TRACE_SPANS.with(|room| room.held(list.len()));
                 spans = Some(list);
             }
             b"processes" => {
@@ -217,7 +219,7 @@ fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
 
 /// Tags, keeping those [`Tags`] keeps.
 fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
-    let mut tags = Vec::new();
+    let mut tags = SPAN_TAGS.with(Room::vec);
     s.array(|s| {
         let tag = read_tag(s)?;
         if tag.read || tag.value.is_some() {
@@ -225,7 +227,16 @@ fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
         }
         Some(())
     })?;
+    SPAN_TAGS.with(|room| room.held(tags.len()));
     Some(Tags(tags))
+}
+
+thread_local! {
+    /// Room for a trace's spans: up to 256 KiB of them ahead.
+    static TRACE_SPANS: Room = const { Room::new((256 << 10) / size_of::<Object<Span<'static>>>()) };
+    /// Room for a span's kept tags: a span's are few, and it holds them
+    /// until its trace is read.
+    static SPAN_TAGS: Room = const { Room::new(32) };
 }
 
 /// One tag, as [`Tag`]'s serde visitor reads it: a value after a key no

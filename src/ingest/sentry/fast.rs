@@ -17,6 +17,7 @@ use super::typed::{
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{self, Check, Given, Scanner, whole};
 use crate::ingest::json_strict::{Object, Text};
+use crate::ingest::room::Room;
 
 /// One event object.
 pub(super) fn event(bytes: &[u8]) -> serde_json::Result<Object<Event<'_>>> {
@@ -246,12 +247,21 @@ fn read_trace_context<'a>(s: &mut Scanner<'a>) -> Option<TraceContext<'a>> {
 }
 
 fn spans<'a>(s: &mut Scanner<'a>) -> Option<Vec<Object<Span<'a>>>> {
-    let mut spans = Vec::new();
+    let mut spans = EVENT_SPANS.with(Room::vec);
     s.array(|s| {
         spans.push(Object(read_span(s)?));
         Some(())
     })?;
+    EVENT_SPANS.with(|room| room.held(spans.len()));
     Some(spans)
+}
+
+thread_local! {
+    /// Room for an event's spans: up to 256 KiB of them ahead.
+    static EVENT_SPANS: Room = const { Room::new((256 << 10) / size_of::<Object<Span<'static>>>()) };
+    /// Room for the members kept of a span's `data` or `tags`: few, held
+    /// until the event is read.
+    static KEPT_MEMBERS: Room = const { Room::new(16) };
 }
 
 fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
@@ -378,7 +388,7 @@ fn read_entry<'a>(s: &mut Scanner<'a>) -> Option<Entry<'a>> {
 /// [`super::kept`]); the others are checked and dropped, and a key given
 /// twice keeps its last value, as a `Value` map does.
 fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
-    let mut kept: Vec<(Cow<'a, str>, Scalar<'a>)> = Vec::new();
+    let mut kept: Vec<(Cow<'a, str>, Scalar<'a>)> = KEPT_MEMBERS.with(Room::vec);
     s.object(|s, key| {
         // Member names are UTF-8 without escapes (the scanner's own check).
         let key = std::str::from_utf8(key).ok()?;
@@ -392,5 +402,6 @@ fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
         }
         Some(())
     })?;
+    KEPT_MEMBERS.with(|room| room.held(kept.len()));
     Some(Members(kept))
 }

@@ -14,6 +14,7 @@ use super::model::{
 };
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{Check, Given, Number, Scanner, whole};
+use crate::ingest::room::Room;
 use crate::model::{Attrs, AttrsBuilder, Interner};
 
 /// How many `result`/`trace` wrappers deep a document may be read here;
@@ -92,9 +93,22 @@ fn read_document<'a>(
 /// A repeated member: an array, or `null` for none.
 fn seq<'a, T>(
     s: &mut Scanner<'a>,
+    read: impl FnMut(&mut Scanner<'a>) -> Option<T>,
+) -> Option<Seq<T>> {
+    seq_into(s, Vec::new(), read)
+}
+
+thread_local! {
+    /// Room for a scope's spans: up to 256 KiB of them ahead.
+    static SCOPE_SPANS: Room = const { Room::new((256 << 10) / size_of::<SpanJson<'static>>()) };
+}
+
+/// [`seq`] into `items`, which may have room made ahead.
+fn seq_into<'a, T>(
+    s: &mut Scanner<'a>,
+    mut items: Vec<T>,
     mut read: impl FnMut(&mut Scanner<'a>) -> Option<T>,
 ) -> Option<Seq<T>> {
-    let mut items = Vec::new();
     if !s.null()? {
         s.array(|s| {
             items.push(read(s)?);
@@ -146,7 +160,9 @@ fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
 
 fn read_scope_spans<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<ScopeSpans<'a>> {
     let spans = s.member(b"spans", Check::Grammar, |s| {
-        seq(s, |s| read_span(s, strings))
+        let spans = seq_into(s, SCOPE_SPANS.with(Room::vec), |s| read_span(s, strings))?;
+        SCOPE_SPANS.with(|room| room.held(spans.items.len()));
+        Some(spans)
     })?;
     Some(ScopeSpans {
         spans: spans.unwrap_or_default(),
