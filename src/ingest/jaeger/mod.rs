@@ -375,19 +375,22 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
         cut: None,
     };
     let mut trace_ids = TraceIdMemo::default();
-    let converted: Vec<Result<TracedSpan, Rejected>> = parts
-        .iter()
-        .map(|p| {
-            convert_span(p, &context, sink.strings, &mut trace_ids)
-                .map_err(Rejected::from)
-                .and_then(times::checked)
-        })
-        .collect();
-    // A bad span is located by the general path, which finds its index.
-    if converted.iter().any(Result::is_err) {
-        return false;
+    let from = sink.spans.len();
+    sink.spans.reserve(parts.len());
+    for p in &parts {
+        let converted = convert_span(p, &context, sink.strings, &mut trace_ids)
+            .map_err(Rejected::from)
+            .and_then(times::checked);
+        match converted {
+            Ok(span) => sink.spans.push(span),
+            // A bad span is located by the general path, which finds its
+            // index: the trace's spans go, to be read again there.
+            Err(_) => {
+                sink.spans.truncate(from);
+                return false;
+            }
+        }
     }
-    sink.spans.extend(converted.into_iter().flatten());
     true
 }
 
@@ -519,7 +522,7 @@ fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
     let raw =
         |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.0).map(Cow::Owned) };
-    let mut tags = Vec::new();
+    let mut tags = Vec::with_capacity(span.tags.as_ref().map_or(0, |tags| tags.0.len()));
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
         let key = tag.key.as_deref();
         match (key, tag.value) {
@@ -707,7 +710,7 @@ fn references(
     trace_id: TraceId,
     trace_ids: &mut TraceIdMemo,
 ) -> (Option<SpanId>, Option<crate::model::Links>) {
-    let mut refs = Vec::new();
+    let mut refs = Vec::with_capacity(references.len());
     for &(span_id, ref_trace, child_of) in references {
         let Some(span_id) = span_id.and_then(SpanId::parse_parent) else {
             continue;

@@ -474,8 +474,10 @@ fn read_event(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, si
         at
     };
     let first = sink.spans.len();
+    // Room for an implicit root too.
+    sink.spans.reserve(spans.len() + 1);
     // The `spans[]` index of each span read.
-    let mut read = Vec::new();
+    let mut read = Vec::with_capacity(spans.len());
     for (i, span) in spans.iter().enumerate() {
         let Some(span) = span else {
             skip_at(sink, record, &span_at(i), "expected a span object".into());
