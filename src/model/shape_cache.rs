@@ -51,7 +51,7 @@ struct Cache {
     statements: Groups<Option<Sym>, (Dialect, Shapes)>,
     calls: Groups<Option<Box<str>>, Shapes>,
     bytes: usize,
-    /// A statement's cache key, in a buffer kept between calls.
+    /// A statement's or URL's cache key, in a buffer kept between calls.
     key: Vec<u8>,
 }
 
@@ -158,15 +158,18 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
 }
 
 /// The shape of an HTTP call to `target`, a route or URL (see
-/// [`normalize::url_shape`]).
+/// [`normalize::url_shape`]), looked up by its cache key first
+/// ([`normalize::url_cache_key`]): `/users/1` and `/users/2` are shaped once.
 pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
     CACHE.with_borrow_mut(|cache| {
         cache.own(strings);
-        cached(
+        let mut key = std::mem::take(&mut cache.key);
+        let keyed = normalize::url_cache_key(target, &mut key);
+        let sym = cached(
             cache,
             strings,
             target,
-            None,
+            keyed.then_some(&key[..]),
             // Only a method not seen before allocates.
             |cache| {
                 cache.calls.group(
@@ -174,8 +177,10 @@ pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
                     || (method.map(Box::from), Shapes::default()),
                 )
             },
-            || (normalize::url_shape(method, target), false),
-        )
+            || normalize::url_shape_scoped(method, target),
+        );
+        cache.key = key;
+        sym
     })
 }
 
@@ -214,6 +219,26 @@ mod tests {
         let second = statement(&strings, redis, "CLIENT 2 x");
         assert_eq!(strings.resolve(first), "CLIENT 1 *");
         assert_eq!(strings.resolve(second), "CLIENT 2 *");
+    }
+
+    #[test]
+    fn urls_differing_in_their_ids_are_shaped_once() {
+        let strings = Interner::new();
+        let a = http(&strings, Some("GET"), "https://api/users/7/orders?page=2");
+        let held = strings.len();
+        let b = http(
+            &strings,
+            Some("GET"),
+            "https://api/users/123/orders?page=30",
+        );
+        assert_eq!(a, b);
+        assert_eq!(strings.len(), held, "nothing new interned");
+        assert_eq!(strings.resolve(a), "GET https://api/users/*/orders?*");
+        // A port, or digits in part of a segment, are kept.
+        let one = http(&strings, None, "http://geo:8080/v2/x-1");
+        let two = http(&strings, None, "http://geo:8081/v2/x-2");
+        assert_eq!(strings.resolve(one), "http://geo:8080/v2/x-1");
+        assert_eq!(strings.resolve(two), "http://geo:8081/v2/x-2");
     }
 
     #[test]

@@ -65,11 +65,26 @@ impl Dialect {
 
 /// The shape of an HTTP call: method and URL without query or ids.
 pub fn url_shape(method: Option<&str>, url: &str) -> String {
-    let shape = url::shape(url);
-    match method.map(str::trim).filter(|m| !m.is_empty()) {
+    url_shape_scoped(method, url).0
+}
+
+/// [`url_shape`], and whether it is also the shape of every URL with the
+/// same [`url_cache_key`].
+pub fn url_shape_scoped(method: Option<&str>, url: &str) -> (String, bool) {
+    let (shape, scoped) = url::shape_scoped(url);
+    let shape = match method.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => format!("{} {shape}", m.to_ascii_uppercase()),
         None => shape,
-    }
+    };
+    (shape, scoped)
+}
+
+/// Writes into `out` what a cache may keep a URL's shape under besides its
+/// text, when [`url_shape_scoped`] says the shape holds for it: its digit
+/// template ([`digits::template`]), so that `/users/1` and `/users/2` are
+/// shaped once. `false` when no digit run stands alone.
+pub fn url_cache_key(url: &str, out: &mut Vec<u8>) -> bool {
+    digits::template(url, out)
 }
 
 /// The host of an absolute URL (`https://user@host:8080/path` → `host`),

@@ -5,12 +5,22 @@
 //! loops; critpath does not).
 
 /// The shape of `url` (absolute, or a bare path or route).
+#[cfg(test)]
 pub fn shape(url: &str) -> String {
+    shape_scoped(url).0
+}
+
+/// [`shape`], and whether it is the shape of every URL with the same digit
+/// template ([`super::digits`]): whether each standalone digit run is a
+/// whole path segment (an id, `*` whatever its digits) or after the path
+/// (in a query, `?*` whatever it holds, or a fragment, dropped). A run in
+/// the host or port, or in part of a segment, is kept in the shape.
+pub fn shape_scoped(full: &str) -> (String, bool) {
     // Every search is for an ASCII byte, so each cut is at a character
     // boundary. Byte searches, not `str` patterns: a pattern of three bytes
     // ("://") set up a substring searcher per call, and with the host's
     // search that was about 2,000 instructions a URL.
-    let url = url.trim();
+    let url = full.trim();
     let url = memchr::memchr(b'#', url.as_bytes()).map_or(url, |i| &url[..i]);
     let (url, query) = match memchr::memchr(b'?', url.as_bytes()) {
         Some(i) => (&url[..i], i + 1 < url.len()),
@@ -19,7 +29,18 @@ pub fn shape(url: &str) -> String {
     let path_start = after_scheme(url).map_or(0, |i| {
         memchr::memchr(b'/', &url.as_bytes()[i..]).map_or(url.len(), |j| i + j)
     });
-    rendered(&url[..path_start], &url[path_start..], query)
+    // The path's bounds in `full` (`url` is a slice of it).
+    let trimmed = url.as_ptr() as usize - full.as_ptr() as usize;
+    let path = trimmed + path_start..trimmed + url.len();
+    let bytes = full.as_bytes();
+    let scoped = super::digits::runs(bytes).all(|run| {
+        run.start >= path.end
+            || (run.start >= path.start
+                && (run.start == path.start || bytes[run.start - 1] == b'/')
+                && (run.end == path.end || bytes[run.end] == b'/'))
+    });
+    let shape = rendered(&url[..path_start], &url[path_start..], query);
+    (shape, scoped)
 }
 
 /// A shape from a URL's parts: what precedes the path as it is, id-like
@@ -194,6 +215,42 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(host(&url), host_by_patterns(&url));
             proptest::prop_assert_eq!(shape(&url), shape_by_patterns(&url));
+        }
+
+        /// What a shape cache keyed by digit templates relies on: a shape
+        /// said to hold for its template holds for other digits in it.
+        #[test]
+        fn a_scoped_shape_holds_for_its_digit_template(
+            url in "( |)(https?://|:/|//|)[a-z0-9:/?#@. é-]{0,12}[0-9]{1,3}[a-z0-9:/?#@. é-]{0,12}( |)",
+            digits in proptest::collection::vec("[0-9]{1,5}", 8),
+        ) {
+            let (want, scoped) = shape_scoped(&url);
+            if scoped {
+                let mut other = String::new();
+                let mut copied = 0;
+                let runs = crate::normalize::digits::runs(url.as_bytes());
+                for (run, digits) in runs.zip(digits.iter().cycle()) {
+                    other.push_str(&url[copied..run.start]);
+                    other.push_str(digits);
+                    copied = run.end;
+                }
+                other.push_str(&url[copied..]);
+                proptest::prop_assert_eq!(shape(&other), want, "{:?} from {:?}", other, url);
+            }
+        }
+    }
+
+    #[test]
+    fn a_shape_holds_for_its_digit_template_where_runs_are_whole_segments() {
+        for (url, scoped) in [
+            ("https://api/users/42/orders", true),
+            ("/users/42?page=2#3", true),
+            ("42/x", true),
+            ("http://geo:8080/v2", false),
+            ("/users/x-42", false),
+            ("/v2/users", true),
+        ] {
+            assert_eq!(shape_scoped(url).1, scoped, "{url}");
         }
     }
 
