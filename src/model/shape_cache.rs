@@ -1,7 +1,11 @@
-//! Shapes by raw text, remembered per thread, so that a statement or URL
-//! repeated a million times is normalised once, without interning the raw
-//! text (the interner keeps what it holds until the end of the run; on
+//! Shapes remembered per thread, so that a statement or URL repeated a
+//! million times is normalised once, without interning the raw text (the
+//! interner keeps what it holds until the end of the run; on
 //! unparameterised or generated data nearly every statement is distinct).
+//! A shape is kept under its text's cache key where it holds for every
+//! text with that key (a digit template, a command's kept words: see
+//! [`Dialect::cache_key`]), else under the text itself; so `WHERE id = 1`
+//! and `WHERE id = 2` are normalised once too.
 //!
 //! Per thread, so that readers on different threads never wait for one
 //! another; bounded, because distinct text would otherwise grow it with
@@ -23,8 +27,8 @@ pub const MAX_BYTES: usize = 1 << 20;
 /// What an entry costs beyond its key's text (the map slot, the box).
 const ENTRY_BYTES: usize = 32;
 
-/// Shapes by raw text, grouped by what else the shape depends on (the
-/// database system, the method): few groups, each searched by text.
+/// Shapes grouped by what else the shape depends on (the database
+/// system, the method): few groups, each searched by key or text.
 struct Groups<K, V>(Vec<(K, V)>);
 
 impl<K, V> Groups<K, V> {
@@ -73,6 +77,14 @@ impl Cache {
         if self.interner != strings.id() {
             self.interner = strings.id();
             self.clear();
+        }
+    }
+
+    /// Keeps a key buffer for the next call, unless one huge text made it
+    /// large: it is not counted in [`MAX_BYTES`].
+    fn give_back(&mut self, key: Vec<u8>) {
+        if key.capacity() <= 64 << 10 {
+            self.key = key;
         }
     }
 
@@ -152,7 +164,7 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
             },
             || dialect.shape(statement),
         );
-        cache.key = key;
+        cache.give_back(key);
         sym
     })
 }
@@ -179,7 +191,7 @@ pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
             },
             || normalize::url_shape_scoped(method, target),
         );
-        cache.key = key;
+        cache.give_back(key);
         sym
     })
 }
@@ -202,13 +214,18 @@ mod tests {
     }
 
     #[test]
-    fn statements_differing_in_their_numbers_are_shaped_once() {
+    fn commands_differing_in_their_keys_and_statements_in_their_numbers_are_shaped_once() {
         let strings = Interner::new();
         let redis = Some(strings.intern("redis"));
         let a = statement(&strings, redis, "GET user:1");
         let held = strings.len();
         let b = statement(&strings, redis, "GET user:123456");
         assert_eq!(a, b);
+        assert_eq!(strings.len(), held, "nothing new interned");
+        let c = statement(&strings, None, "SELECT * FROM t WHERE id = 5");
+        let held = strings.len();
+        let d = statement(&strings, None, "SELECT * FROM t WHERE id = 77");
+        assert_eq!(c, d);
         assert_eq!(strings.len(), held, "nothing new interned");
         // A number in a name the shape keeps is not a template's.
         let one = statement(&strings, None, "SELECT \"col 1\" FROM t WHERE a = 1");

@@ -1,21 +1,21 @@
-//! Runs of digits that stand alone, and a statement's digit template.
+//! Runs of digits that stand alone, and a text's digit template.
 //!
-//! Statements sent without parameters differ from one call to the next
-//! mostly in their numbers (`WHERE id = 17`, `GET user:42`). A digit run
-//! that stands alone — no letter, digit, `_` or `$` right before it, and
-//! none of those nor a `.` right after it — is read by the statement
-//! scanners the same whatever its digits and length, so the shape of one
-//! statement is, once checked (`sql::digits_are_literals`,
-//! `kv::digits_are_arguments`), the shape of every statement with the same
-//! template: the text with each such run replaced by one `0xFF` byte. A
-//! shape cache keyed by templates shapes `WHERE id = 17` and `WHERE id =
-//! 18` once, where one keyed by text shapes each.
+//! Statements and URLs sent without parameters differ from one call to the
+//! next mostly in their numbers (`WHERE id = 17`, `/users/42`). A digit
+//! run that stands alone — no letter, digit, `_`, `$` or non-ASCII byte
+//! right before it, and none of those nor a `.` right after it — is read
+//! by the SQL scanner and the URL shaper the same whatever its digits and
+//! length. So the shape of one text is, once checked
+//! (`sql::digits_are_literals`, `url::shape_scoped`), the shape of every
+//! text with the same template: the text with each such run replaced by
+//! one [`RUN`] byte. A shape cache keyed by templates shapes `WHERE id =
+//! 17` and `WHERE id = 18` once, where one keyed by text shapes each.
 
 use std::ops::Range;
 
 /// The byte never found in UTF-8 text that stands for a run in a template,
 /// so that no statement's own text is another's template.
-const RUN: u8 = 0xFF;
+pub(super) const RUN: u8 = 0xFF;
 
 /// Whether `b` glues a digit run to a word: a letter, digit, `_`, `$` or a
 /// byte of a non-ASCII character (what the SQL scanner reads as a word's).

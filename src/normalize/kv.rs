@@ -27,7 +27,7 @@ pub fn command_shape(command: &str) -> String {
 
 /// What a command's shape depends on, for a cache to key it by: the text
 /// up to the end of the words the shape keeps, then one `0xFF` byte (never
-/// in UTF-8 text) if any word follows. `GET session:9e7e…` and `GET
+/// in UTF-8 text, as in a digit template) if any word follows. `GET session:9e7e…` and `GET
 /// session:3884…` have one key, `GET\xFF`.
 pub fn command_key(command: &str, out: &mut Vec<u8>) {
     out.clear();
@@ -37,7 +37,7 @@ pub fn command_key(command: &str, out: &mut Vec<u8>) {
         let end = kept.as_ptr() as usize + kept.len() - command.as_ptr() as usize;
         out.extend_from_slice(&command.as_bytes()[..end]);
         if words.more {
-            out.push(0xFF);
+            out.push(super::digits::RUN);
         }
     }
 }

@@ -49,9 +49,9 @@ impl Dialect {
 
     /// Writes into `out` what a cache may keep a statement's shape under
     /// besides its text, when [`Dialect::shape`] says the shape holds for
-    /// it: a command's kept words ([`kv::command_key`]), a SQL statement's
-    /// digit template ([`digits::template`]). `false` when there is none
-    /// (no digit run stands alone), and the text is the key.
+    /// it: a command's kept words ([`kv::command_key`], always), a SQL
+    /// statement's digit template ([`digits::template`]; `false` when no
+    /// digit run stands alone, and the text is the key).
     pub fn cache_key(self, statement: &str, out: &mut Vec<u8>) -> bool {
         match self {
             Dialect::KeyValue => {
