@@ -390,11 +390,12 @@ fn read_entry<'a>(s: &mut Scanner<'a>) -> Option<Entry<'a>> {
 fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
     let mut kept: Vec<(Cow<'a, str>, Scalar<'a>)> = KEPT_MEMBERS.with(Room::vec);
     s.object(|s, key| {
-        // Member names are UTF-8 without escapes (the scanner's own check).
-        let key = std::str::from_utf8(key).ok()?;
         if !super::kept(key) {
             return s.skip_checked();
         }
+        // Member names are UTF-8 without escapes (the scanner's own check);
+        // a kept one is ASCII.
+        let key = std::str::from_utf8(key).ok()?;
         let value = scalar(s)?;
         match kept.iter_mut().find(|(k, _)| k == key) {
             Some(member) => member.1 = value,

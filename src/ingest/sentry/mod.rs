@@ -349,9 +349,11 @@ impl Scalar<'_> {
 }
 
 /// Whether a `data` or `tags` key is one reading uses: an attribute, or a
-/// key naming reads. The rest is never looked at.
-fn kept(key: &str) -> bool {
-    AttrKey::lookup(key).is_some() || naming::reads(key)
+/// key naming reads. The rest is never looked at. Bytes, so that the
+/// scanner's keys need no UTF-8 check to be dropped (every kept key is
+/// ASCII): checking each one was 4% of the Sentry read.
+fn kept(key: &[u8]) -> bool {
+    AttrKey::lookup_bytes(key).is_some() || naming::reads(key)
 }
 
 /// The members of an object that reading uses, in order.
@@ -359,7 +361,7 @@ fn members(object: Option<&Map<String, Value>>) -> Cow<'_, [Member<'_>]> {
     object
         .into_iter()
         .flatten()
-        .filter(|(key, _)| kept(key))
+        .filter(|(key, _)| kept(key.as_bytes()))
         .map(|(key, value)| (Cow::Borrowed(key.as_str()), Scalar::of(value)))
         .collect()
 }

@@ -37,12 +37,12 @@ const METHOD_KEYS: [&str; 3] = ["http.request.method", "http.method", "method"];
 const URL_KEYS: [&str; 3] = ["url.full", "http.url", "url"];
 
 /// Whether [`describe`] looks at the `data` member `key`.
-pub fn reads(key: &str) -> bool {
+pub fn reads(key: &[u8]) -> bool {
     SYSTEM_KEYS
         .iter()
         .chain(&METHOD_KEYS)
         .chain(&URL_KEYS)
-        .any(|k| *k == key)
+        .any(|k| k.as_bytes() == key)
 }
 
 /// Describes a span from its `op`, `description` and `data` (`data(key)`

@@ -360,7 +360,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'a>, A::Error> {
                 let mut kept = Vec::new();
                 while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
-                    if !super::kept(&key) {
+                    if !super::kept(key.as_bytes()) {
                         map.next_value::<Checked>()?;
                         continue;
                     }
