@@ -138,12 +138,7 @@ pub fn windows<E>(
             let mut buf = first;
             let (mut offset, mut lines) = (0u64, 0u64);
             let window_bytes = window_bytes.max(1);
-            // The first windows are smaller, a sixteenth then a quarter of
-            // the size: parsing starts once the first is read, and the
-            // first full window (read into fresh, faulting pages) kept
-            // the parsers waiting ~25 ms with one core busy.
-            let mut size = (window_bytes / 16).max(1);
-            let (mut ended, mut target) = (false, size);
+            let (mut ended, mut target) = (false, window_bytes);
             let mut from = Resume::Start;
             loop {
                 if !ended {
@@ -166,8 +161,7 @@ pub fn windows<E>(
                     target = buf.len() * 2;
                     continue;
                 }
-                size = size.saturating_mul(4).min(window_bytes);
-                target = size;
+                target = window_bytes;
                 from = next;
                 let mut tail = recycled.try_recv().unwrap_or_default();
                 tail.clear();
@@ -353,28 +347,6 @@ mod tests {
         .unwrap();
         assert_eq!(pieces.len(), 3, "{pieces:?}");
         assert!(matches!(pieces[2], Piece::Bad { at: 15, .. }), "{pieces:?}");
-    }
-
-    #[test]
-    fn the_first_windows_are_smaller() {
-        let line = b"0123456789abcde\n";
-        let input: Vec<u8> = line.iter().copied().cycle().take(64 * 1024).collect();
-        let mut sizes = Vec::new();
-        let result: Result<(), io::Error> = windows(
-            Vec::new(),
-            Box::new(&input[..]),
-            Framing::Lines,
-            16 * 1024,
-            |e| e,
-            |w| {
-                sizes.push(w.bytes.len());
-                Ok(())
-            },
-        );
-        result.unwrap();
-        // A sixteenth, a quarter, then whole windows (cut at a line's end).
-        assert_eq!(sizes[..4], [1024, 4096, 16 * 1024, 16 * 1024]);
-        assert_eq!(sizes.iter().sum::<usize>(), input.len());
     }
 
     #[test]
