@@ -1,7 +1,10 @@
 //! Room made ahead for the vectors a reader fills item by item (a scope's
 //! spans, a span's tags), sized by the most the same thread's earlier ones
 //! held. Grown from nothing, such a vector is copied at each doubling: in
-//! the JSON readers that was 1–4% of the read's instructions.
+//! the JSON readers that was 1–4% of the read's instructions. A vector
+//! that ends far below its room gives the rest back, so that many small
+//! ones alive at once (a request's scopes, a trace's spans' tags) hold
+//! what they would have held grown by doubling, not the room each.
 
 use std::cell::Cell;
 
@@ -9,7 +12,8 @@ use std::cell::Cell;
 /// bound; kept in a `thread_local!` per kind of vector.
 pub(crate) struct Room {
     most: Cell<usize>,
-    /// So that one huge vector does not make every later one as large.
+    /// So that one huge vector does not make room for every later one
+    /// as large.
     bound: usize,
 }
 
@@ -27,9 +31,14 @@ impl Room {
         Vec::with_capacity(self.most.get())
     }
 
-    /// Notes that a vector held `items`.
-    pub(crate) fn held(&self, items: usize) {
+    /// Notes how many items a filled vector holds, and gives back its
+    /// room beyond twice that (beyond what doubling would have left).
+    pub(crate) fn held<T>(&self, filled: &mut Vec<T>) {
+        let items = filled.len();
         self.most.set(self.most.get().max(items.min(self.bound)));
+        if filled.capacity() > 2 * items.max(4) {
+            filled.shrink_to_fit();
+        }
     }
 }
 
@@ -41,11 +50,26 @@ mod tests {
     fn room_is_the_most_held_within_the_bound() {
         let room = Room::new(100);
         assert_eq!(room.vec::<u8>().capacity(), 0);
-        room.held(7);
-        room.held(3);
+        room.held(&mut vec![0u8; 7]);
+        room.held(&mut vec![0u8; 3]);
         assert!(room.vec::<u64>().capacity() >= 7);
-        room.held(1_000);
+        room.held(&mut vec![0u8; 1_000]);
         let capacity = room.vec::<u64>().capacity();
         assert!((100..1_000).contains(&capacity), "{capacity}");
+    }
+
+    #[test]
+    fn a_vector_far_below_its_room_gives_the_rest_back() {
+        let room = Room::new(100);
+        room.held(&mut vec![0u8; 100]);
+        let mut few: Vec<u64> = room.vec();
+        few.extend([1, 2, 3]);
+        room.held(&mut few);
+        assert!(few.capacity() <= 8, "{}", few.capacity());
+        assert_eq!(few, [1, 2, 3]);
+        let mut most: Vec<u64> = room.vec();
+        most.extend(0..60);
+        room.held(&mut most);
+        assert!(most.capacity() >= 100, "kept: within twice its items");
     }
 }

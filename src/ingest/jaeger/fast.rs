@@ -53,7 +53,7 @@ fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {
                     list.push(Object(read_span(s)?));
                     Some(())
                 })?;
-                TRACE_SPANS.with(|room| room.held(list.len()));
+                TRACE_SPANS.with(|room| room.held(&mut list));
                 spans = Some(list);
             }
             b"processes" => {
@@ -227,7 +227,7 @@ fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
         }
         Some(())
     })?;
-    SPAN_TAGS.with(|room| room.held(tags.len()));
+    SPAN_TAGS.with(|room| room.held(&mut tags));
     Some(Tags(tags))
 }
 

@@ -252,7 +252,7 @@ fn spans<'a>(s: &mut Scanner<'a>) -> Option<Vec<Object<Span<'a>>>> {
         spans.push(Object(read_span(s)?));
         Some(())
     })?;
-    EVENT_SPANS.with(|room| room.held(spans.len()));
+    EVENT_SPANS.with(|room| room.held(&mut spans));
     Some(spans)
 }
 
@@ -403,6 +403,6 @@ fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
         }
         Some(())
     })?;
-    KEPT_MEMBERS.with(|room| room.held(kept.len()));
+    KEPT_MEMBERS.with(|room| room.held(&mut kept));
     Some(Members(kept))
 }

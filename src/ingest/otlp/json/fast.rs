@@ -160,8 +160,8 @@ fn read_resource<'a>(s: &mut Scanner<'a>) -> Option<Resource<'a>> {
 
 fn read_scope_spans<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<ScopeSpans<'a>> {
     let spans = s.member(b"spans", Check::Grammar, |s| {
-        let spans = seq_into(s, SCOPE_SPANS.with(Room::vec), |s| read_span(s, strings))?;
-        SCOPE_SPANS.with(|room| room.held(spans.items.len()));
+        let mut spans = seq_into(s, SCOPE_SPANS.with(Room::vec), |s| read_span(s, strings))?;
+        SCOPE_SPANS.with(|room| room.held(&mut spans.items));
         Some(spans)
     })?;
     Some(ScopeSpans {
