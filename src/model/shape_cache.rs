@@ -105,28 +105,33 @@ impl Cache {
     }
 }
 
-/// The interned shape of `text`, looked up by `key` (where given) and by
-/// the text, else made by `shape`, which also says whether it holds for
-/// `key`; kept under the key if so, else under the text.
+/// The interned shape of `text`, looked up by the cache key `key` writes
+/// (where it writes one) and by the text, else made by `shape`, which also
+/// says whether it holds for the key; kept under the key if so, else under
+/// the text.
 fn cached(
     cache: &mut Cache,
     strings: &Interner,
     text: &str,
-    key: Option<&[u8]>,
+    key: impl FnOnce(&mut Vec<u8>) -> bool,
     shapes: impl Fn(&mut Cache) -> &mut Shapes,
     shape: impl FnOnce() -> (String, bool),
 ) -> Sym {
+    let mut buffer = std::mem::take(&mut cache.key);
+    let key = key(&mut buffer).then_some(&buffer[..]);
     let group = shapes(cache);
     let found = key
         .and_then(|k| group.get(k))
-        .or_else(|| group.get(text.as_bytes()));
-    if let Some(&sym) = found {
-        return sym;
-    }
-    let (shape, holds_for_key) = shape();
-    let sym = strings.intern(&shape);
-    let key = key.filter(|_| holds_for_key).unwrap_or(text.as_bytes());
-    cache.insert(key, sym, shapes);
+        .or_else(|| group.get(text.as_bytes()))
+        .copied();
+    let sym = found.unwrap_or_else(|| {
+        let (shape, holds_for_key) = shape();
+        let sym = strings.intern(&shape);
+        let key = key.filter(|_| holds_for_key).unwrap_or(text.as_bytes());
+        cache.insert(key, sym, shapes);
+        sym
+    });
+    cache.give_back(buffer);
     sym
 }
 
@@ -149,13 +154,11 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
                 },
             )
             .0;
-        let mut key = std::mem::take(&mut cache.key);
-        let keyed = dialect.cache_key(statement, &mut key);
-        let sym = cached(
+        cached(
             cache,
             strings,
             statement,
-            keyed.then_some(&key[..]),
+            |key| dialect.cache_key(statement, key),
             |cache| {
                 &mut cache
                     .statements
@@ -163,9 +166,7 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
                     .1
             },
             || dialect.shape(statement),
-        );
-        cache.give_back(key);
-        sym
+        )
     })
 }
 
@@ -175,13 +176,11 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
 pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
     CACHE.with_borrow_mut(|cache| {
         cache.own(strings);
-        let mut key = std::mem::take(&mut cache.key);
-        let keyed = normalize::url_cache_key(target, &mut key);
-        let sym = cached(
+        cached(
             cache,
             strings,
             target,
-            keyed.then_some(&key[..]),
+            |key| normalize::url_cache_key(target, key),
             // Only a method not seen before allocates.
             |cache| {
                 cache.calls.group(
@@ -190,9 +189,7 @@ pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
                 )
             },
             || normalize::url_shape_scoped(method, target),
-        );
-        cache.give_back(key);
-        sym
+        )
     })
 }
 
