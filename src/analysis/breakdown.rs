@@ -11,13 +11,13 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::cascade::{self, CascadeObs};
-use super::critical_path::{Segment, critical_path};
+use super::critical_path::{Segment, Walk, critical_path_into};
 use super::detectors::{self, FindingIds, FindingOptions, Occurrence};
 use super::edges::{self, EdgeColumns, EdgeRow, EdgeTable};
 use super::error_locus;
 use super::profile::{self, UnitFeatures};
 use super::select::Unit;
-use super::self_time::self_times;
+use super::self_time::self_times_into;
 use super::shape::{Shape, ShapeKind};
 use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::ExportColumns;
@@ -507,6 +507,22 @@ struct TaskBuffers {
     /// to four allocations per unit.
     members: Vec<usize>,
     walk: Vec<usize>,
+    /// A trace's per-span times and shapes, a unit's critical path and
+    /// hot path, and the room their computations work in, kept from trace
+    /// to trace for the same reason.
+    scratch: Scratch,
+}
+
+/// The per-trace and per-unit vectors of [`TaskBuffers`].
+#[derive(Default)]
+struct Scratch {
+    selfs: Vec<Nanos>,
+    intervals: Vec<(Nanos, Nanos)>,
+    shapes: Vec<Shape>,
+    critical: Vec<Nanos>,
+    segments: Vec<Segment>,
+    path_walk: Walk,
+    hot: HotPath,
 }
 
 impl TaskBuffers {
@@ -517,6 +533,7 @@ impl TaskBuffers {
             unit_edges: Vec::new(),
             members: Vec::new(),
             walk: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
 }
@@ -534,13 +551,25 @@ fn trace_breakdown(
     out: &mut Breakdown,
     buffers: &mut TaskBuffers,
 ) {
-    let selfs = self_times(trace);
-    let shapes: Vec<Shape> = trace.spans.iter().map(Span::shape).collect();
-    let mut critical = vec![0 as Nanos; trace.spans.len()];
+    let mut scratch = std::mem::take(&mut buffers.scratch);
+    let Scratch {
+        selfs,
+        intervals,
+        shapes,
+        critical,
+        segments,
+        path_walk,
+        hot,
+    } = &mut scratch;
+    self_times_into(trace, intervals, selfs);
+    shapes.clear();
+    shapes.extend(trace.spans.iter().map(Span::shape));
+    critical.clear();
+    critical.resize(trace.spans.len(), 0);
     let trace_start = trace.start();
     for (index, &unit) in (first..).zip(units) {
-        let segments = critical_path(trace, unit.root);
-        for seg in &segments {
+        critical_path_into(trace, unit.root, path_walk, segments);
+        for seg in segments.iter() {
             critical[seg.span] =
                 critical[seg.span].saturating_add(seg.end.saturating_sub(seg.start));
         }
@@ -579,10 +608,10 @@ fn trace_breakdown(
             root: unit.root,
             duration: trace.spans[unit.root].duration().max(0),
             members: &members,
-            self_time: &selfs,
-            critical: &critical,
-            shapes: &shapes,
-            segments: &segments,
+            self_time: selfs,
+            critical,
+            shapes,
+            segments,
             sibling_groups: Default::default(),
         };
         let findings = exact(detectors::detect_all(&view, options));
@@ -601,7 +630,7 @@ fn trace_breakdown(
             trace_start,
             duration: view.duration,
             spans: members.len() as u32,
-            hot_path: hot_path(&view).into(),
+            hot_path: hot.of(&view).into(),
             cascade: cascade::observe(&view),
             finding_ids: findings
                 .iter()
@@ -617,19 +646,17 @@ fn trace_breakdown(
                 hung: trace.spans[l].status != Status::Error,
             }),
         };
-        for seg in &segments {
+        for seg in segments.iter() {
             critical[seg.span] = 0;
         }
         let segments = match keep.segments {
-            Segments::Keep => segments,
-            Segments::Drop => Vec::new(),
+            Segments::Keep => Box::from(segments.as_slice()),
+            Segments::Drop => Box::default(),
         };
-        out.units.push(UnitBreakdown {
-            segments: segments.into(),
-            ..result
-        });
+        out.units.push(UnitBreakdown { segments, ..result });
         buffers.members = members;
     }
+    buffers.scratch = scratch;
 }
 
 /// `n` one-span traces broken down, unit `i` being trace `i + 1`: for tests
@@ -658,30 +685,40 @@ fn subtree_into(trace: &Trace, root: usize, members: &mut Vec<usize>, stack: &mu
     }
 }
 
-/// The `service:operation`s that hold at least [`HOT_PATH_MIN_SHARE`] of the
-/// path, in first-appearance order.
-fn hot_path(view: &UnitView<'_>) -> Vec<(Sym, Sym)> {
-    let mut totals: Vec<((Sym, Sym), Nanos)> = Vec::new();
-    let mut index: FxHashMap<(Sym, Sym), usize> = FxHashMap::default();
-    for seg in view.segments {
-        let s = &view.trace.spans[seg.span];
-        let key = (s.service, s.name);
-        let slot = *index.entry(key).or_insert_with(|| {
-            totals.push((key, 0));
-            totals.len() - 1
-        });
-        totals[slot].1 = totals[slot]
-            .1
-            .saturating_add(seg.end.saturating_sub(seg.start));
+/// The working room of a unit's hot path, kept from unit to unit: a map
+/// and a vector made anew for each were most of the hot path's cost.
+#[derive(Default)]
+struct HotPath {
+    totals: Vec<((Sym, Sym), Nanos)>,
+    index: FxHashMap<(Sym, Sym), usize>,
+}
+
+impl HotPath {
+    /// The `service:operation`s that hold at least [`HOT_PATH_MIN_SHARE`]
+    /// of the path, in first-appearance order.
+    fn of(&mut self, view: &UnitView<'_>) -> Vec<(Sym, Sym)> {
+        let HotPath { totals, index } = self;
+        totals.clear();
+        index.clear();
+        for seg in view.segments {
+            let s = &view.trace.spans[seg.span];
+            let key = (s.service, s.name);
+            let slot = *index.entry(key).or_insert_with(|| {
+                totals.push((key, 0));
+                totals.len() - 1
+            });
+            totals[slot].1 = totals[slot]
+                .1
+                .saturating_add(seg.end.saturating_sub(seg.start));
+        }
+        let min = (view.duration as f64 * HOT_PATH_MIN_SHARE).ceil() as Nanos;
+        let hot = |&&(_, t): &&(_, Nanos)| t > 0 && t >= min;
+        // Sized first: what a unit keeps lives until aggregation (see
+        // [`exact`]).
+        let mut out = Vec::with_capacity(totals.iter().filter(hot).count());
+        out.extend(totals.iter().filter(hot).map(|&(k, _)| k));
+        out
     }
-    let min = (view.duration as f64 * HOT_PATH_MIN_SHARE).ceil() as Nanos;
-    exact(
-        totals
-            .into_iter()
-            .filter(|&(_, t)| t > 0 && t >= min)
-            .map(|(k, _)| k)
-            .collect(),
-    )
 }
 
 /// `v` moved into an allocation of exactly its length. What a unit keeps

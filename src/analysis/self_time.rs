@@ -11,22 +11,28 @@ use crate::model::{Nanos, Trace};
 
 /// Self time of every span of `trace`, indexed like [`Trace::spans`].
 pub fn self_times(trace: &Trace) -> Vec<Nanos> {
-    let mut intervals: Vec<(Nanos, Nanos)> = Vec::new();
-    (0..trace.spans.len())
-        .map(|i| {
-            let span = &trace.spans[i];
-            let (start, end) = (span.start, span.end.max(span.start));
-            intervals.clear();
-            intervals.extend(trace.children(i).filter_map(|c| {
-                let child = &trace.spans[c];
-                let (s, e) = (child.start.max(start), child.end.min(end));
-                (e > s).then_some((s, e))
-            }));
-            end.saturating_sub(start)
-                .saturating_sub(union_length(&mut intervals))
-                .max(0)
-        })
-        .collect()
+    let mut out = Vec::new();
+    self_times_into(trace, &mut Vec::new(), &mut out);
+    out
+}
+
+/// [`self_times`], written to `out` (cleared first), with `intervals` as
+/// working room: the per-trace stage keeps both from trace to trace.
+pub fn self_times_into(trace: &Trace, intervals: &mut Vec<(Nanos, Nanos)>, out: &mut Vec<Nanos>) {
+    out.clear();
+    out.extend((0..trace.spans.len()).map(|i| {
+        let span = &trace.spans[i];
+        let (start, end) = (span.start, span.end.max(span.start));
+        intervals.clear();
+        intervals.extend(trace.children(i).filter_map(|c| {
+            let child = &trace.spans[c];
+            let (s, e) = (child.start.max(start), child.end.min(end));
+            (e > s).then_some((s, e))
+        }));
+        end.saturating_sub(start)
+            .saturating_sub(union_length(intervals))
+            .max(0)
+    }));
 }
 
 /// Total length covered by `intervals` (sorted in place).
