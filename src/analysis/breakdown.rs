@@ -620,7 +620,7 @@ fn trace_breakdown(
         for row in &buffers.unit_edges {
             buffers.edges.rows().push(row);
         }
-        let locus = error_locus::locus(trace, unit.root);
+        let locus = error_locus::locus_among(trace, unit.root, &members);
         let features = profile::observe(&view, &buffers.unit_edges, locus);
         let result = UnitBreakdown {
             unit,

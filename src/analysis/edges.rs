@@ -21,6 +21,7 @@ use polars::prelude::*;
 use super::aggregate::{DenseIds, percentiles, resolve, slowest_unit};
 use super::breakdown::UnitView;
 use super::results::EdgeStats;
+use super::self_time::union_length;
 use crate::model::{Interner, Nanos, SpanKind, Status, Sym};
 use crate::table::{RowBuffer, Run, SpanColumn, owned_column};
 
@@ -304,17 +305,39 @@ impl EdgeTable {
 
 /// The edges of one unit, in member order.
 pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
+    /// A span's children, its callee services and their intervals.
+    type Scratch = (Vec<usize>, Vec<Sym>, Vec<(Nanos, Nanos)>);
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    }
+    // Reused from unit to unit: made for each span that calls out, they
+    // were one to three allocations a span.
+    SCRATCH.with_borrow_mut(|(children, callees, intervals)| {
+        observe_into(view, out, unit, children, callees, intervals)
+    })
+}
+
+/// [`observe`] with its working vectors.
+fn observe_into(
+    view: &UnitView<'_>,
+    out: &mut Vec<EdgeRow>,
+    unit: u32,
+    children: &mut Vec<usize>,
+    callees: &mut Vec<Sym>,
+    intervals: &mut Vec<(Nanos, Nanos)>,
+) {
     let spans = &view.trace.spans;
-    let mut children: Vec<usize> = Vec::new();
     for &i in view.members {
         let caller = &spans[i];
         children.clear();
         children.extend(view.trace.children(i));
-        let mut callees: Vec<Sym> = children
-            .iter()
-            .map(|&c| spans[c].service)
-            .filter(|&s| s != caller.service)
-            .collect();
+        callees.clear();
+        callees.extend(
+            children
+                .iter()
+                .map(|&c| spans[c].service)
+                .filter(|&s| s != caller.service),
+        );
         callees.sort_unstable();
         callees.dedup();
         let duration = caller.duration().max(0);
@@ -338,8 +361,8 @@ pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
         }
         let client =
             callees.len() == 1 && children.iter().all(|&c| spans[c].service != caller.service);
-        for &callee in &callees {
-            let covered = covered_by(view, i, &children, callee);
+        for &callee in callees.iter() {
+            let covered = covered_by(view, i, children, callee, intervals);
             let error = caller.status == Status::Error
                 || children
                     .iter()
@@ -361,32 +384,28 @@ pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
     }
 }
 
-/// The time within span `i` that its children in `callee` cover.
-fn covered_by(view: &UnitView<'_>, i: usize, children: &[usize], callee: Sym) -> Nanos {
+/// The time within span `i` that its children in `callee` cover, with
+/// `intervals` as working room.
+fn covered_by(
+    view: &UnitView<'_>,
+    i: usize,
+    children: &[usize],
+    callee: Sym,
+    intervals: &mut Vec<(Nanos, Nanos)>,
+) -> Nanos {
     let spans = &view.trace.spans;
     let (start, end) = (spans[i].start, spans[i].end.max(spans[i].start));
-    let mut intervals: Vec<(Nanos, Nanos)> = children
-        .iter()
-        .filter(|&&c| spans[c].service == callee)
-        .filter_map(|&c| {
-            let (s, e) = (spans[c].start.max(start), spans[c].end.min(end));
-            (e > s).then_some((s, e))
-        })
-        .collect();
-    intervals.sort_unstable();
-    let mut total: Nanos = 0;
-    let mut current: Option<(Nanos, Nanos)> = None;
-    for (s, e) in intervals {
-        current = match current {
-            Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
-            Some((cs, ce)) => {
-                total = total.saturating_add(ce.saturating_sub(cs));
-                Some((s, e))
-            }
-            None => Some((s, e)),
-        };
-    }
-    total.saturating_add(current.map_or(0, |(s, e)| e.saturating_sub(s)))
+    intervals.clear();
+    intervals.extend(
+        children
+            .iter()
+            .filter(|&&c| spans[c].service == callee)
+            .filter_map(|&c| {
+                let (s, e) = (spans[c].start.max(start), spans[c].end.min(end));
+                (e > s).then_some((s, e))
+            }),
+    );
+    union_length(intervals)
 }
 
 /// The peer a leaf client span names: `peer.service`, then `server.address`,

@@ -41,6 +41,16 @@ pub fn locus(trace: &Trace, root: usize) -> Option<usize> {
     Some(at)
 }
 
+/// [`locus`], for a caller that holds `members`, the spans under `root`:
+/// with no error among them there is no locus (most units), and the walk
+/// down the subtree level by level is skipped.
+pub fn locus_among(trace: &Trace, root: usize, members: &[usize]) -> Option<usize> {
+    if !members.iter().any(|&i| is_error(trace, i)) {
+        return None;
+    }
+    locus(trace, root)
+}
+
 /// The error span with the smallest depth under `root` (ties: earliest
 /// start, then lowest index).
 fn topmost_error(trace: &Trace, root: usize) -> Option<usize> {
@@ -113,6 +123,32 @@ mod tests {
             .span("child", Some("root"), 10, 2_000)
             .build_with_strings();
         assert_eq!(locus(&t, 0), None);
+    }
+
+    #[test]
+    fn locus_among_a_units_spans_is_the_locus() {
+        // Two roots: one whose subtree failed, one whose did not. Given
+        // each root's own spans, the shortcut answers as the walk does.
+        let (t, _) = TraceBuilder::new()
+            .span("ok-root", None, 0, 1_000)
+            .span("ok-child", Some("ok-root"), 10, 500)
+            .status(Status::Ok)
+            .span("bad-root", None, 0, 1_000)
+            .span("bad-child", Some("bad-root"), 10, 900)
+            .status(Status::Error)
+            .span("bad-leaf", Some("bad-child"), 20, 900)
+            .build_with_strings();
+        for &root in &t.roots {
+            let mut members = vec![root];
+            let mut at = 0;
+            while at < members.len() {
+                members.extend(t.children(members[at]));
+                at += 1;
+            }
+            assert_eq!(locus_among(&t, root, &members), locus(&t, root));
+        }
+        assert!(t.roots.iter().any(|&r| locus(&t, r).is_some()));
+        assert!(t.roots.iter().any(|&r| locus(&t, r).is_none()));
     }
 
     #[test]

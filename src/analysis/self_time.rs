@@ -36,7 +36,7 @@ pub fn self_times_into(trace: &Trace, intervals: &mut Vec<(Nanos, Nanos)>, out: 
 }
 
 /// Total length covered by `intervals` (sorted in place).
-fn union_length(intervals: &mut [(Nanos, Nanos)]) -> Nanos {
+pub(super) fn union_length(intervals: &mut [(Nanos, Nanos)]) -> Nanos {
     intervals.sort_unstable();
     let mut total = 0;
     let mut current: Option<(Nanos, Nanos)> = None;
