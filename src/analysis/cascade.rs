@@ -16,7 +16,7 @@ use polars::prelude::*;
 use super::aggregate::{
     DenseIds, f64_column, percentile, slowest_unit, sums_fit, total_ns, u32_column,
 };
-use super::breakdown::{Breakdown, UnitView, exact};
+use super::breakdown::{Breakdown, UnitView};
 use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
@@ -40,24 +40,54 @@ pub struct CascadeObs {
 
 /// The cascade of one unit, or `None` when its critical path is empty.
 pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    }
+    SCRATCH.with_borrow_mut(|scratch| observe_into(view, scratch))
+}
+
+/// The working vectors of [`observe`], reused from unit to unit: made for
+/// each, they were five allocations a unit.
+#[derive(Default)]
+struct Scratch {
+    attributed: Vec<(usize, Nanos)>,
+    gaps: Vec<(usize, Nanos)>,
+    by_service: Vec<(Sym, usize, Nanos)>,
+    /// (service, total, anchor, the anchor's time)
+    per_service: Vec<(Sym, Nanos, usize, Nanos)>,
+    /// (service, total, anchor), most time first.
+    all: Vec<(Sym, Nanos, usize)>,
+}
+
+fn observe_into(view: &UnitView<'_>, scratch: &mut Scratch) -> Option<CascadeObs> {
+    let Scratch {
+        attributed,
+        gaps,
+        by_service,
+        per_service,
+        all,
+    } = scratch;
     let spans = &view.trace.spans;
     // Critical time per span as its service sees it: its own, plus that of
     // a client span in another service whose children all run here (the gap
     // in front of it). Sorted vectors, not maps: a unit's critical path
     // touches few spans, and hashing them was most of this function's time.
-    let mut attributed: Vec<(usize, Nanos)> = view
-        .segments
-        .iter()
-        .map(|seg| (seg.span, view.critical[seg.span]))
-        .collect();
+    attributed.clear();
+    attributed.extend(
+        view.segments
+            .iter()
+            .map(|seg| (seg.span, view.critical[seg.span])),
+    );
     attributed.sort_unstable_by_key(|&(i, _)| i);
     attributed.dedup_by_key(|&mut (i, _)| i);
-    let gaps: Vec<(usize, Nanos)> = attributed
-        .iter()
-        .filter_map(|&(p, t)| gap_callee(view, p).map(|c| (c, t)))
-        .collect();
+    gaps.clear();
+    gaps.extend(
+        attributed
+            .iter()
+            .filter_map(|&(p, t)| gap_callee(view, p).map(|c| (c, t))),
+    );
     if !gaps.is_empty() {
-        attributed.extend(gaps);
+        attributed.extend_from_slice(gaps);
         attributed.sort_unstable_by_key(|&(i, _)| i);
         // Sums saturate: times at the i64 extremes must not wrap.
         attributed.dedup_by(|later, kept| {
@@ -70,14 +100,11 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
     }
     // Per service: its total, and its span holding the most time (the
     // first such span on a tie), which anchors its chain.
-    let mut by_service: Vec<(Sym, usize, Nanos)> = attributed
-        .iter()
-        .map(|&(i, t)| (spans[i].service, i, t))
-        .collect();
+    by_service.clear();
+    by_service.extend(attributed.iter().map(|&(i, t)| (spans[i].service, i, t)));
     by_service.sort_unstable_by_key(|&(s, i, _)| (s, i));
-    // (service, total, anchor, the anchor's time)
-    let mut per_service: Vec<(Sym, Nanos, usize, Nanos)> = Vec::new();
-    for &(s, i, t) in &by_service {
+    per_service.clear();
+    for &(s, i, t) in by_service.iter() {
         match per_service.last_mut() {
             Some((last, total, anchor, best)) if *last == s => {
                 *total = total.saturating_add(t);
@@ -88,25 +115,25 @@ pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
             _ => per_service.push((s, t, i, t)),
         }
     }
-    let mut all: Vec<(Sym, Nanos, usize)> = per_service
-        .into_iter()
-        .filter(|&(_, t, _, _)| t > 0)
-        .map(|(s, t, anchor, _)| (s, t, anchor))
-        .collect();
+    all.clear();
+    all.extend(
+        per_service
+            .iter()
+            .filter(|&&(_, t, _, _)| t > 0)
+            .map(|&(s, t, anchor, _)| (s, t, anchor)),
+    );
     // Most time first; ties go to the service whose name sorts first (not
     // by symbol, whose number depends on the order spans were read in).
     let name = |s: Sym| view.strings.resolve(s);
     all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| name(a.0).cmp(name(b.0))));
-    let mut obs: Vec<CascadeObs> = all
-        .iter()
-        .map(|&(culprit, t, anchor)| chain_to(view, culprit, t, anchor))
-        .collect();
-    if obs.is_empty() {
-        return None;
-    }
-    let mut first = obs.remove(0);
-    first.others = exact(obs).into_boxed_slice();
-    Some(first)
+    let chain = |&(culprit, t, anchor): &(Sym, Nanos, usize)| chain_to(view, culprit, t, anchor);
+    let (top, rest) = all.split_first()?;
+    // Collected from a slice, so of exactly its length (see `exact`).
+    let others: Box<[CascadeObs]> = rest.iter().map(chain).collect();
+    Some(CascadeObs {
+        others,
+        ..chain(top)
+    })
 }
 
 /// The callee span a client span `p` waits on, when all of `p`'s children
