@@ -106,6 +106,28 @@ mod tests {
     }
 
     #[test]
+    fn reused_vectors_hold_only_the_last_traces_times() {
+        // A larger trace, then a smaller one, through the same vectors.
+        let large = TraceBuilder::new()
+            .span("root", None, 0, 1_000)
+            .span("a", Some("root"), 100, 400)
+            .span("b", Some("root"), 300, 900)
+            .build_with_strings()
+            .0;
+        let small = TraceBuilder::new()
+            .span("root", None, 0, 50)
+            .span("a", Some("root"), 10, 20)
+            .build_with_strings()
+            .0;
+        let (mut intervals, mut out) = (Vec::new(), Vec::new());
+        self_times_into(&large, &mut intervals, &mut out);
+        assert_eq!(out, self_times(&large));
+        self_times_into(&small, &mut intervals, &mut out);
+        assert_eq!(out, vec![40, 10]);
+        assert_eq!(out, self_times(&small));
+    }
+
+    #[test]
     fn union_length_merges_touching_and_nested() {
         assert_eq!(union_length(&mut [(0, 10), (10, 20), (2, 5), (30, 31)]), 21);
         assert_eq!(union_length(&mut []), 0);

@@ -595,3 +595,23 @@ fn fire_and_forget_child_after_the_awaited_work_takes_only_the_tail() {
     ];
     assert_eq!(path(b), expect(&want));
 }
+
+proptest! {
+    /// One walk and one output vector reused from trace to trace, as the
+    /// per-trace stage reuses them, give each trace the path a fresh walk
+    /// gives it: nothing of one walk is left in the next.
+    #[test]
+    fn a_reused_walk_gives_every_trace_its_own_path(
+        traces in prop::collection::vec(tree(), 1..6)
+    ) {
+        let mut walk = Walk::default();
+        let mut out = Vec::new();
+        for rows in &traces {
+            let trace = build(rows);
+            for &root in &trace.roots {
+                critical_path_into(&trace, root, &mut walk, &mut out);
+                prop_assert_eq!(&out, &critical_path(&trace, root));
+            }
+        }
+    }
+}
