@@ -513,6 +513,10 @@ struct TaskBuffers {
     scratch: Scratch,
 }
 
+/// The largest trace, in spans, whose [`Scratch`] a task keeps for the
+/// next trace.
+const SCRATCH_SPANS: usize = 1 << 16;
+
 /// The per-trace and per-unit vectors of [`TaskBuffers`].
 #[derive(Default)]
 struct Scratch {
@@ -656,7 +660,12 @@ fn trace_breakdown(
         out.units.push(UnitBreakdown { segments, ..result });
         buffers.members = members;
     }
-    buffers.scratch = scratch;
+    // A trace larger than that leaves no room behind: its vectors (about
+    // 100 bytes a span) would otherwise stay held by the task, beside
+    // every later trace's results, until the task ends.
+    if trace.spans.len() <= SCRATCH_SPANS {
+        buffers.scratch = scratch;
+    }
 }
 
 /// `n` one-span traces broken down, unit `i` being trace `i + 1`: for tests
