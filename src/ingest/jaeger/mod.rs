@@ -355,14 +355,6 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     let Ok(typed::Object(trace)) = fast::trace(record.bytes) else {
         return false;
     };
-    let Some(parts) = trace
-        .spans
-        .iter()
-        .map(|span| typed_parts(&span.0))
-        .collect::<Option<Vec<Parts<'_>>>>()
-    else {
-        return false;
-    };
     let mut services = FxHashMap::default();
     for (id, process) in trace.processes.iter().flatten() {
         if let Some(name) = process.as_ref().and_then(|p| text(&p.0.service_name)) {
@@ -376,16 +368,21 @@ fn read_typed_trace(record: &Record<'_>, sink: &mut Sink<'_>) -> bool {
     };
     let mut trace_ids = TraceIdMemo::default();
     let from = sink.spans.len();
-    sink.spans.reserve(parts.len());
-    for p in &parts {
-        let converted = convert_span(p, &context, sink.strings, &mut trace_ids)
-            .map_err(Rejected::from)
-            .and_then(times::checked);
+    sink.spans.reserve(trace.spans.len());
+    let mut parts = Parts::default();
+    for span in &trace.spans {
+        // A span that needs the general path, or a bad one (located there,
+        // which finds its index): the trace's spans go, to be read again
+        // there.
+        let converted = typed_parts_into(&span.0, &mut parts).and_then(|()| {
+            convert_span(&parts, &context, sink.strings, &mut trace_ids)
+                .map_err(Rejected::from)
+                .and_then(times::checked)
+                .ok()
+        });
         match converted {
-            Ok(span) => sink.spans.push(span),
-            // A bad span is located by the general path, which finds its
-            // index: the trace's spans go, to be read again there.
-            Err(_) => {
+            Some(span) => sink.spans.push(span),
+            None => {
                 sink.spans.truncate(from);
                 return false;
             }
@@ -447,6 +444,7 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
 }
 
 /// What converting a span needs, however the span was parsed.
+#[derive(Default)]
 struct Parts<'v> {
     span_id: Option<&'v str>,
     trace_id: Option<&'v str>,
@@ -520,9 +518,19 @@ fn text<'v>(member: &'v Option<Cow<'_, str>>) -> Option<&'v str> {
 /// The parts of a typed span; `None` if a member needs the general path
 /// (a missing time, or a tag value that is not JSON serde can re-read).
 fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
+    let mut parts = Parts::default();
+    typed_parts_into(span, &mut parts)?;
+    Some(parts)
+}
+
+/// [`typed_parts`], written over `parts`, whose tag and reference vectors
+/// are cleared and refilled: a trace's spans reuse one `Parts`, where a
+/// vector of them held two vectors a span.
+fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Option<()> {
     let raw =
         |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.0).map(Cow::Owned) };
-    let mut tags = Vec::with_capacity(span.tags.as_ref().map_or(0, |tags| tags.0.len()));
+    let tags = &mut parts.tags;
+    tags.clear();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
         let key = tag.key.as_deref();
         match (key, tag.value) {
@@ -540,29 +548,25 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
             _ => {}
         }
     }
-    Some(Parts {
-        span_id: text(&span.span_id),
-        trace_id: text(&span.trace_id),
-        start: Some(raw(span.start)?),
-        duration: Some(raw(span.duration)?),
-        references: span
-            .references
-            .iter()
-            .flatten()
-            .map(|typed::Object(r)| {
-                (
-                    r.span_id.as_deref(),
-                    r.trace_id.as_deref(),
-                    r.ref_type.as_deref() != Some("FOLLOWS_FROM"),
-                )
-            })
-            .collect(),
-        parent_span_id: text(&span.parent_span_id),
-        tags,
-        operation: text(&span.operation_name),
-        own_service: span.process.as_ref().and_then(|p| text(&p.0.service_name)),
-        process_id: text(&span.process_id),
-    })
+    parts.start = Some(raw(span.start)?);
+    parts.duration = Some(raw(span.duration)?);
+    parts.references.clear();
+    parts
+        .references
+        .extend(span.references.iter().flatten().map(|typed::Object(r)| {
+            (
+                r.span_id.as_deref(),
+                r.trace_id.as_deref(),
+                r.ref_type.as_deref() != Some("FOLLOWS_FROM"),
+            )
+        }));
+    parts.span_id = text(&span.span_id);
+    parts.trace_id = text(&span.trace_id);
+    parts.parent_span_id = text(&span.parent_span_id);
+    parts.operation = text(&span.operation_name);
+    parts.own_service = span.process.as_ref().and_then(|p| text(&p.0.service_name));
+    parts.process_id = text(&span.process_id);
+    Some(())
 }
 
 /// A tag's value: a string's text borrowed from the record (the usual
