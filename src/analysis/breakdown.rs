@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::cascade::{self, CascadeObs};
+use super::cascade::{self, CascadeObs, CascadeRoom};
 use super::critical_path::{Segment, Walk, critical_path_into};
 use super::detectors::{self, FindingIds, FindingOptions, Occurrence};
-use super::edges::{self, EdgeColumns, EdgeRow, EdgeTable};
+use super::edges::{self, EdgeColumns, EdgeRoom, EdgeRow, EdgeTable};
 use super::error_locus;
-use super::profile::{self, UnitFeatures};
+use super::profile::{self, FeatureRoom, UnitFeatures};
 use super::select::Unit;
 use super::self_time::self_times_into;
 use super::shape::{Shape, ShapeKind};
@@ -508,8 +508,9 @@ struct TaskBuffers {
     members: Vec<usize>,
     walk: Vec<usize>,
     /// A trace's per-span times and shapes, a unit's critical path and
-    /// hot path, and the room their computations work in, kept from trace
-    /// to trace for the same reason.
+    /// hot path, and the room their computations and the unit's call
+    /// edges, features and cascade work in, kept from trace to trace for
+    /// the same reason.
     scratch: Scratch,
 }
 
@@ -527,6 +528,9 @@ struct Scratch {
     segments: Vec<Segment>,
     path_walk: Walk,
     hot: HotPath,
+    edges: EdgeRoom,
+    features: FeatureRoom,
+    cascade: CascadeRoom,
 }
 
 impl TaskBuffers {
@@ -564,6 +568,9 @@ fn trace_breakdown(
         segments,
         path_walk,
         hot,
+        edges: edge_room,
+        features: feature_room,
+        cascade: cascade_room,
     } = &mut scratch;
     self_times_into(trace, intervals, selfs);
     shapes.clear();
@@ -620,12 +627,12 @@ fn trace_breakdown(
         };
         let findings = exact(detectors::detect_all(&view, options));
         buffers.unit_edges.clear();
-        edges::observe(&view, &mut buffers.unit_edges, index);
+        edges::observe(&view, &mut buffers.unit_edges, index, edge_room);
         for row in &buffers.unit_edges {
             buffers.edges.rows().push(row);
         }
         let locus = error_locus::locus_among(trace, unit.root, &members);
-        let features = profile::observe(&view, &buffers.unit_edges, locus);
+        let features = profile::observe(&view, &buffers.unit_edges, locus, feature_room);
         let result = UnitBreakdown {
             unit,
             trace_id: trace.id,
@@ -635,7 +642,7 @@ fn trace_breakdown(
             duration: view.duration,
             spans: members.len() as u32,
             hot_path: hot.of(&view).into(),
-            cascade: cascade::observe(&view),
+            cascade: cascade::observe(&view, cascade_room),
             finding_ids: findings
                 .iter()
                 .map(|o| detectors::finding_ids(trace, o))

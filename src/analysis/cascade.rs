@@ -38,18 +38,10 @@ pub struct CascadeObs {
     pub others: Box<[CascadeObs]>,
 }
 
-/// The cascade of one unit, or `None` when its critical path is empty.
-pub fn observe(view: &UnitView<'_>) -> Option<CascadeObs> {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
-    }
-    SCRATCH.with_borrow_mut(|scratch| observe_into(view, scratch))
-}
-
-/// The working vectors of [`observe`], reused from unit to unit: made for
-/// each, they were five allocations a unit.
+/// The working vectors of [`observe`], kept by the caller from unit to
+/// unit: made for each, they were five allocations a unit.
 #[derive(Default)]
-struct Scratch {
+pub struct CascadeRoom {
     attributed: Vec<(usize, Nanos)>,
     gaps: Vec<(usize, Nanos)>,
     by_service: Vec<(Sym, usize, Nanos)>,
@@ -59,14 +51,16 @@ struct Scratch {
     all: Vec<(Sym, Nanos, usize)>,
 }
 
-fn observe_into(view: &UnitView<'_>, scratch: &mut Scratch) -> Option<CascadeObs> {
-    let Scratch {
+/// The cascade of one unit, or `None` when its critical path is empty;
+/// `room`'s vectors are its working room.
+pub fn observe(view: &UnitView<'_>, room: &mut CascadeRoom) -> Option<CascadeObs> {
+    let CascadeRoom {
         attributed,
         gaps,
         by_service,
         per_service,
         all,
-    } = scratch;
+    } = room;
     let spans = &view.trace.spans;
     // Critical time per span as its service sees it: its own, plus that of
     // a client span in another service whose children all run here (the gap

@@ -303,29 +303,25 @@ impl EdgeTable {
     }
 }
 
-/// The edges of one unit, in member order.
-pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32) {
+/// The working vectors of [`observe`], kept by the caller from unit to
+/// unit: made for each span that calls out, they were one to three
+/// allocations a span.
+#[derive(Default)]
+pub struct EdgeRoom {
     /// A span's children, its callee services and their intervals.
-    type Scratch = (Vec<usize>, Vec<Sym>, Vec<(Nanos, Nanos)>);
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
-    }
-    // Reused from unit to unit: made for each span that calls out, they
-    // were one to three allocations a span.
-    SCRATCH.with_borrow_mut(|(children, callees, intervals)| {
-        observe_into(view, out, unit, children, callees, intervals)
-    })
+    children: Vec<usize>,
+    callees: Vec<Sym>,
+    intervals: Vec<(Nanos, Nanos)>,
 }
 
-/// [`observe`] with its working vectors.
-fn observe_into(
-    view: &UnitView<'_>,
-    out: &mut Vec<EdgeRow>,
-    unit: u32,
-    children: &mut Vec<usize>,
-    callees: &mut Vec<Sym>,
-    intervals: &mut Vec<(Nanos, Nanos)>,
-) {
+/// The edges of one unit, in member order; `room`'s vectors are its
+/// working room.
+pub fn observe(view: &UnitView<'_>, out: &mut Vec<EdgeRow>, unit: u32, room: &mut EdgeRoom) {
+    let EdgeRoom {
+        children,
+        callees,
+        intervals,
+    } = room;
     let spans = &view.trace.spans;
     for &i in view.members {
         let caller = &spans[i];

@@ -139,29 +139,28 @@ impl std::fmt::Debug for FeatureValue {
     }
 }
 
-/// The features of one unit. `locus` is its error locus, if it failed.
-pub fn observe(view: &UnitView<'_>, edges: &[EdgeRow], locus: Option<usize>) -> UnitFeatures {
-    /// The values pushed, and the spans that are client calls.
-    type Scratch = (Vec<(Feature, Nanos)>, Vec<u32>);
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
-    }
-    SCRATCH.with_borrow_mut(|(values, client)| {
-        values.clear();
-        client.clear();
-        observe_into(view, edges, locus, values, client)
-    })
+/// The working vectors of [`observe`], kept by the caller from unit to
+/// unit instead of grown and dropped for each (0.4% of a run's
+/// instructions).
+#[derive(Default)]
+pub struct FeatureRoom {
+    /// The values pushed.
+    values: Vec<(Feature, Nanos)>,
+    /// The spans that are client calls.
+    client: Vec<u32>,
 }
 
-/// [`observe`] with its working vectors, reused from unit to unit instead
-/// of grown and dropped for each (0.4% of a run's instructions).
-fn observe_into(
+/// The features of one unit. `locus` is its error locus, if it failed;
+/// `room`'s vectors are its working room.
+pub fn observe(
     view: &UnitView<'_>,
     edges: &[EdgeRow],
     locus: Option<usize>,
-    values: &mut Vec<(Feature, Nanos)>,
-    client: &mut Vec<u32>,
+    room: &mut FeatureRoom,
 ) -> UnitFeatures {
+    let FeatureRoom { values, client } = room;
+    values.clear();
+    client.clear();
     let spans = &view.trace.spans;
     // Pushed, then sorted and summed per feature: a map per unit costs more
     // than the few dozen values a unit has.
@@ -523,9 +522,9 @@ fn grouped<'a>(
 /// The most feature rows [`build`] aggregates at once (a key with more is
 /// aggregated alone). The feature table, its grouping and its groups'
 /// value lists took about 40 bytes a row while aggregated (measured when
-/// polars still sorted those lists; they are the same size unsorted): all at once, that
-/// was the analysis's peak (50 MiB on 1.09 M spans); a pass at a time, it
-/// is a few megabytes, for a few more polars queries.
+/// polars still sorted those lists; they are the same size unsorted): all
+/// at once, that was the analysis's peak (50 MiB on 1.09 M spans); a pass
+/// at a time, it is a few megabytes, for a few more polars queries.
 const FEATURE_ROWS_PER_PASS: usize = 1 << 18;
 
 /// Consecutive ranges of key ids holding at most `most` rows each (or one
