@@ -13,6 +13,7 @@
 //! different sizes compare per trace, whatever the traffic.
 
 use polars::prelude::*;
+use polars::series::IsSorted;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -545,62 +546,230 @@ fn key_ranges(rows: &[usize], most: usize) -> Vec<std::ops::Range<u32>> {
     ranges
 }
 
-/// The feature rows whose key lies in `ids`: unit, key and value, in unit
-/// order. Each chunk of units builds its rows on a core of its own, and
-/// the chunks' vectors are handed to polars as they are, a column chunk
-/// each. Only those rows are read: a unit's keys ascend (see
+/// The feature rows whose key lies in `ids`, as two tables of unit, key and
+/// value: ordered by key, and ordered by key and side (`split`), with the
+/// key and side as one key (see [`side_key`]); within a key, rows are in
+/// unit order, which [`distribution`]'s example relies on. Each key column
+/// carries polars' sorted flag, so polars groups it as runs of rows
+/// instead of hashing every row: hashing was a fifth of the aggregation's
+/// instructions.
+///
+/// First each chunk of units finds its rows on a core of its own, in unit
+/// order. Only those rows are read: a unit's keys ascend (see
 /// [`feature_keys`]), so its rows in `ids` are found by bisection. Reading
 /// every row to test its key, each pass read all of them (a sixth of the
-/// run's aggregation).
-fn feature_table(
+/// run's aggregation). Then the rows are dealt to their places in key
+/// order (a counting sort: each key's row count is known), each task
+/// dealing a range of keys, whose places are one stretch of the tables.
+fn feature_tables(
     units: &[UnitBreakdown],
     group_of: &[u32],
     keys: &FeatureKeys,
     ids: std::ops::Range<u32>,
     split: Option<&[Option<u32>]>,
-) -> PolarsResult<DataFrame> {
-    let frame = |unit: Vec<u32>, key: Vec<u32>, value: Vec<Nanos>, side: Vec<u32>| {
-        let mut columns = vec![
-            owned_column(SpanColumn::Unit.name(), unit),
-            owned_column(KEY, key),
-            owned_column(VALUE, value),
-        ];
-        if split.is_some() {
-            columns.push(owned_column(SIDE, side));
-        }
-        DataFrame::new_infer_height(columns)
-    };
-    let chunks: Vec<DataFrame> = unit_chunks(units.len())
+) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
+    let found: Vec<FoundRows> = unit_chunks(units.len())
         .into_par_iter()
         .zip(keys.offsets.par_iter())
         .map(|(range, &offset)| {
-            let (mut unit, mut key, mut value) = (Vec::new(), Vec::new(), Vec::new());
-            let mut side = Vec::new();
+            let mut rows = FoundRows::default();
             let mut offset = offset;
             for (i, u, _) in grouped_in(units, group_of, range) {
                 let own = &keys.keys[offset..offset + u.features.values.len()];
                 offset += own.len();
                 let run =
                     own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
-                let rows = run.len();
                 for (&id, v) in own[run.clone()].iter().zip(u.features.values.values(run)) {
-                    unit.push(i as u32);
-                    key.push(id);
-                    value.push(v);
-                }
-                if let Some(split) = split {
-                    let s = split.get(i).copied().flatten().unwrap_or(NO_SIDE);
-                    side.extend(std::iter::repeat_n(s, rows));
+                    rows.unit.push(i as u32);
+                    rows.key.push(id);
+                    rows.value.push(v);
                 }
             }
-            frame(unit, key, value, side)
+            rows
         })
-        .collect::<PolarsResult<_>>()?;
-    let mut table = frame(Vec::new(), Vec::new(), Vec::new(), Vec::new())?;
-    for chunk in chunks {
-        crate::table::stack(&mut table, chunk);
+        .collect();
+    let per_key = &keys.rows[ids.start as usize..ids.end as usize];
+    let total: usize = per_key.iter().sum();
+    debug_assert_eq!(total, found.iter().map(|f| f.unit.len()).sum::<usize>());
+    // Key ranges of about equal rows, one a thread: each task reads every
+    // row found, to deal those of its keys into tables of its own (zeroed
+    // on its own core), which become a chunk each of the pass's tables.
+    let tasks = rayon::current_num_threads().max(1);
+    let mut jobs = Vec::with_capacity(tasks);
+    let mut first = 0;
+    while first < per_key.len() {
+        let (mut last, mut rows) = (first, 0);
+        while last < per_key.len() && (last == first || rows + per_key[last] <= total / tasks) {
+            rows += per_key[last];
+            last += 1;
+        }
+        jobs.push((first..last, rows));
+        first = last;
     }
-    Ok(table)
+    let parts: Vec<(SortedRows, Option<SortedRows>)> = jobs
+        .into_par_iter()
+        .map(|(range, rows)| {
+            let counts = &per_key[range.clone()];
+            let mut whole = SortedRows::zeroed(rows);
+            deal(&found, ids.start + range.start as u32, counts, &mut whole);
+            let sided = split.map(|split| {
+                let mut sided = SortedRows::zeroed(rows);
+                deal_sides(&whole, counts, split, &mut sided);
+                sided
+            });
+            (whole, sided)
+        })
+        .collect();
+    drop(found);
+    let (mut table, mut by_side) = (SortedRows::table(), split.map(|_| SortedRows::table()));
+    for (whole, sided) in parts {
+        crate::table::stack(&mut table, whole.frame()?);
+        if let (Some(by_side), Some(sided)) = (&mut by_side, sided) {
+            crate::table::stack(by_side, sided.frame()?);
+        }
+    }
+    let by_side = by_side.map(flag_sorted).transpose()?;
+    Ok((flag_sorted(table)?, by_side))
+}
+
+/// `frame` with its key column flagged as sorted, which it is.
+fn flag_sorted(mut frame: DataFrame) -> PolarsResult<DataFrame> {
+    let mut key = frame.column(KEY)?.as_materialized_series().clone();
+    key.set_sorted_flag(IsSorted::Ascending);
+    frame.with_column(key.into_column())?;
+    Ok(frame)
+}
+
+/// A chunk of units' feature rows in a pass, in unit order.
+#[derive(Default)]
+struct FoundRows {
+    unit: Vec<u32>,
+    key: Vec<u32>,
+    value: Vec<Nanos>,
+}
+
+/// A stretch of a feature table's rows, filled in key order.
+struct SortedRows {
+    unit: Vec<u32>,
+    key: Vec<u32>,
+    value: Vec<Nanos>,
+}
+
+impl SortedRows {
+    fn zeroed(rows: usize) -> SortedRows {
+        // Written, not allocated zeroed: jemalloc zeroes a block it reuses
+        // for `calloc` by handing its pages back to the kernel, and every
+        // pass then faulted them in again (16k page faults, 0.1 s of system
+        // time on 1.09 M spans).
+        fn zeros<T: Default + Clone>(rows: usize) -> Vec<T> {
+            let mut v = Vec::with_capacity(rows);
+            v.resize(rows, T::default());
+            v
+        }
+        SortedRows {
+            unit: zeros(rows),
+            key: zeros(rows),
+            value: zeros(rows),
+        }
+    }
+
+    /// A table without rows.
+    fn table() -> DataFrame {
+        SortedRows::zeroed(0).frame().unwrap_or_default()
+    }
+
+    fn frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            owned_column(SpanColumn::Unit.name(), self.unit),
+            owned_column(KEY, self.key),
+            owned_column(VALUE, self.value),
+        ])
+    }
+
+    /// Puts a row's unit and value at `at`, and moves `at` on (keys are
+    /// written a run at a time, see [`SortedRows::keys`]).
+    fn put(&mut self, at: &mut usize, unit: u32, value: Nanos) {
+        self.unit[*at] = unit;
+        self.value[*at] = value;
+        *at += 1;
+    }
+
+    /// Writes `key` as the key of the `rows` rows from `start` on.
+    fn keys(&mut self, start: usize, rows: usize, key: u32) {
+        self.key[start..start + rows].fill(key);
+    }
+}
+
+/// Where each run of rows starts, given each run's length.
+fn starts(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut at = 0;
+    lengths
+        .map(|n| {
+            at += n;
+            at - n
+        })
+        .collect()
+}
+
+/// A feature row's key and side as one key: side within key, so that
+/// ordering the rows by it orders them by key, then side. The whole
+/// profile's key ids are dense, so this one is too.
+fn side_key(key: u32, side: u32) -> u32 {
+    key * (SIDES + 1) + side
+}
+
+/// Deals the rows of `found` whose key is among the `counts.len()` keys
+/// from `first` on to their places in `whole`, which holds exactly those
+/// rows (`counts` of each key), by key and then in the order found.
+fn deal(found: &[FoundRows], first: u32, counts: &[usize], whole: &mut SortedRows) {
+    let mut next = starts(counts.iter().copied());
+    for ((key, &start), &n) in (first..).zip(&next).zip(counts) {
+        whole.keys(start, n, key);
+    }
+    for rows in found {
+        for ((&key, &unit), &value) in rows.key.iter().zip(&rows.unit).zip(&rows.value) {
+            // One comparison for both ends: below `first` wraps around.
+            let local = key.wrapping_sub(first) as usize;
+            if let Some(at) = next.get_mut(local) {
+                whole.put(at, unit, value);
+            }
+        }
+    }
+}
+
+/// Deals the rows of `whole` (by key, `counts` of each) to their places
+/// in `sided`, by key and side ([`side_key`]) and then in the order they
+/// are in: one key's rows at a time, each side's in the order of the key's.
+fn deal_sides(whole: &SortedRows, counts: &[usize], split: &[Option<u32>], sided: &mut SortedRows) {
+    let side = |unit: u32| {
+        split
+            .get(unit as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(NO_SIDE)
+    };
+    let mut start = 0;
+    for &n in counts {
+        let run = start..start + n;
+        let mut per_side = [0usize; (SIDES + 1) as usize];
+        for &unit in &whole.unit[run.clone()] {
+            per_side[side(unit) as usize] += 1;
+        }
+        let mut next = [start; (SIDES + 1) as usize];
+        let key = whole.key.get(start).copied().unwrap_or_default();
+        for s in 0..=SIDES {
+            let at = next[s as usize];
+            sided.keys(at, per_side[s as usize], side_key(key, s));
+            if let Some(after) = next.get_mut(s as usize + 1) {
+                *after = at + per_side[s as usize];
+            }
+        }
+        for i in run {
+            let unit = whole.unit[i];
+            sided.put(&mut next[side(unit) as usize], unit, whole.value[i]);
+        }
+        start += n;
+    }
 }
 
 /// The group of a unit that `keep` left out.
@@ -793,14 +962,11 @@ fn build_in(
     };
     let keys = feature_keys(units, &whole.group_of);
     for ids in key_ranges(&keys.rows, per_pass) {
-        let table = feature_table(units, &whole.group_of, &keys, ids, split)?;
-        if let Some(part) = &mut sides {
-            // A row's key and side as one key (the whole profile's key ids
-            // are dense, so this one is too), the rows of units on no side
-            // grouped too and dropped after: filtered first, the table was
-            // copied, which raised the run's peak by 6 MiB.
-            let by_side = col(KEY) * lit(SIDES + 1) + col(SIDE);
-            let grouped = distributions(table.clone().lazy().with_column(by_side.alias(KEY)))?;
+        let (table, by_side) = feature_tables(units, &whole.group_of, &keys, ids, split)?;
+        if let (Some(part), Some(by_side)) = (&mut sides, by_side) {
+            // The rows of units on no side are grouped too, and dropped
+            // after.
+            let grouped = distributions(by_side.lazy())?;
             let named = |id: u32| {
                 let (g, feature) = *keys.named.get((id / (SIDES + 1)) as usize)?;
                 let side = id % (SIDES + 1);
@@ -910,7 +1076,7 @@ fn feature_rows(
     strings: &Interner,
     units: &[UnitBreakdown],
     grouped: &DataFrame,
-    named: &dyn Fn(u32) -> Option<Named>,
+    named: &(dyn Fn(u32) -> Option<Named> + Sync),
     ranks: &[GroupRanks],
 ) -> PolarsResult<Vec<(usize, FeatureMoments)>> {
     let rows: Vec<Named> = grouped
@@ -960,34 +1126,39 @@ fn feature_rows(
 /// The moments of the rows of a frame [`distribution`] aggregated that
 /// `read` gives their group's ranks and whether they hold times (`None`
 /// for rows to skip). Each row's values are copied from the list column's
-/// buffer and sorted, in one vector reused from row to row.
+/// buffer and sorted, in a vector each task reuses from row to row; rows
+/// are read on every core (on one, this was a quarter of the profile's
+/// wall time with the other core idle).
 fn moments_column(
     strings: &Interner,
     units: &[UnitBreakdown],
     frame: &DataFrame,
-    read: &dyn Fn(usize) -> Option<(GroupRanks, bool)>,
+    read: &(dyn Fn(usize) -> Option<(GroupRanks, bool)> + Sync),
 ) -> PolarsResult<Vec<Option<Moments>>> {
     let example = u32_column(frame, EXAMPLE)?;
     let lists = frame.column(VALUES)?.list()?;
     // The inner values have a chunk per chunk of lists.
     let inner = lists.get_inner();
-    let mut out = Vec::with_capacity(frame.height());
-    let mut sorted = Vec::new();
-    let mut row = 0;
+    let mut rows: Vec<&[i64]> = Vec::with_capacity(frame.height());
     for (list, values) in lists.downcast_iter().zip(inner.i64()?.downcast_iter()) {
         let (offsets, values) = (list.offsets(), values.values().as_slice());
         for (start, end) in offsets.iter().zip(offsets.iter().skip(1)) {
-            out.push(read(row).map(|(ranks, time)| {
-                sorted.clear();
-                sorted.extend_from_slice(&values[*start as usize..*end as usize]);
-                sorted.sort_unstable();
-                let scale = if time { 1e-6 } else { 1.0 };
-                Moments::of(strings, units, &sorted, ranks, example[row], scale)
-            }));
-            row += 1;
+            rows.push(&values[*start as usize..*end as usize]);
         }
     }
-    Ok(out)
+    Ok(rows
+        .par_iter()
+        .enumerate()
+        .map_init(Vec::new, |sorted, (row, values)| {
+            read(row).map(|(ranks, time)| {
+                sorted.clear();
+                sorted.extend_from_slice(values);
+                sorted.sort_unstable();
+                let scale = if time { 1e-6 } else { 1.0 };
+                Moments::of(strings, units, sorted, ranks, example[row], scale)
+            })
+        })
+        .collect())
 }
 
 impl Moments {
@@ -1369,18 +1540,58 @@ mod tests {
         assert_eq!(keys.named, named);
         assert_eq!(keys.rows.iter().sum::<usize>(), pairs.len());
         assert_eq!(keys.offsets.len(), unit_chunks(n).len());
-        // The table of every key is every grouped row, in unit order.
-        let table =
-            feature_table(&bd.units, &group_of, &keys, 0..named.len() as u32, None).unwrap();
-        assert_eq!(table.height(), pairs.len());
-        let units = u32_column(&table, SpanColumn::Unit.name()).unwrap();
-        let rows: Vec<u32> = grouped(&bd.units, &group_of)
-            .flat_map(|(i, u, _)| std::iter::repeat_n(i as u32, u.features.values.len()))
+        // The table of a range of keys is every grouped row with a key in
+        // it, by key and then in unit order; split, by key, side and unit;
+        // however many tasks dealt the rows.
+        let sides: Vec<Option<u32>> = (0..n as u32)
+            .map(|i| [Some(0), Some(1), None][i as usize % 3])
             .collect();
-        assert!(
-            units.into_iter().map(Option::unwrap).eq(rows),
-            "the rows' units differ"
-        );
+        let all: Vec<(u32, u32, Nanos)> = grouped(&bd.units, &group_of)
+            .flat_map(|(i, u, _)| u.features.values.iter().map(move |(_, v)| (i as u32, v)))
+            .zip(keys.keys.iter().copied())
+            .map(|((unit, value), key)| (key, unit, value))
+            .collect();
+        let column_rows = |frame: &DataFrame| -> Vec<(u32, u32, Nanos)> {
+            let key = u32_column(frame, KEY).unwrap();
+            let unit = u32_column(frame, SpanColumn::Unit.name()).unwrap();
+            let value = frame.column(VALUE).unwrap().i64().unwrap().clone();
+            key.into_iter()
+                .zip(unit)
+                .zip(value.iter())
+                .map(|((k, u), v)| (k.unwrap(), u.unwrap(), v.unwrap()))
+                .collect()
+        };
+        let middle = named.len() as u32 / 2;
+        for ids in [0..named.len() as u32, 0..middle, middle..named.len() as u32] {
+            let mut rows: Vec<_> = all.iter().filter(|r| ids.contains(&r.0)).copied().collect();
+            let mut sided: Vec<_> = rows
+                .iter()
+                .map(|&(key, unit, value)| {
+                    let side = sides[unit as usize].unwrap_or(NO_SIDE);
+                    (side_key(key, side), unit, value)
+                })
+                .collect();
+            rows.sort_by_key(|&(key, unit, _)| (key, unit));
+            sided.sort_by_key(|&(key, unit, _)| (key, unit));
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (table, by_side) = pool
+                    .install(|| {
+                        feature_tables(&bd.units, &group_of, &keys, ids.clone(), Some(&sides))
+                    })
+                    .unwrap();
+                assert!(column_rows(&table) == rows, "{ids:?}, {threads} threads");
+                let by_side = by_side.unwrap();
+                assert!(column_rows(&by_side) == sided, "{ids:?}, {threads} threads");
+                for frame in [&table, &by_side] {
+                    let key = frame.column(KEY).unwrap().as_materialized_series();
+                    assert_eq!(key.is_sorted_flag(), IsSorted::Ascending);
+                }
+            }
+        }
     }
 
     #[test]
