@@ -355,8 +355,8 @@ const GROUP: &str = "group";
 const SIDE: &str = "side";
 /// The sides of a split profile.
 const SIDES: u32 = 2;
-/// The side column's value for a row of a unit on no side (one past the
-/// sides, so that a key and side number apart as one key).
+/// The side of a unit on no side: one past the sides, so that its rows
+/// have a key of their own in [`side_key`].
 const NO_SIDE: u32 = SIDES;
 
 /// The percentiles a profile keeps, with their column names.
@@ -411,7 +411,7 @@ type SideOf<'a> = dyn Fn(usize) -> Option<u32> + 'a;
 /// profile's peak, and a packed `u64` of the group and a feature id took
 /// four bytes a row more than this. The ids follow the pairs' order, and a
 /// unit's features are sorted, so each unit's keys ascend: the rows of a
-/// range of keys are one run of each unit's rows (see [`feature_table`]).
+/// range of keys are one run of each unit's rows (see [`feature_tables`]).
 ///
 /// Each chunk of units numbers its own pairs on its own core (one hash
 /// probe a row, the step's whole cost), and the numbers are then mapped to
@@ -523,9 +523,12 @@ fn grouped<'a>(
 /// The most feature rows [`build`] aggregates at once (a key with more is
 /// aggregated alone). The feature table, its grouping and its groups'
 /// value lists took about 40 bytes a row while aggregated (measured when
-/// polars still sorted those lists; they are the same size unsorted): all
-/// at once, that was the analysis's peak (50 MiB on 1.09 M spans); a pass
-/// at a time, it is a few megabytes, for a few more polars queries.
+/// polars still hashed the rows and sorted those lists; a pass now holds
+/// the rows found, 16 bytes a row, and two tables of 16 while it deals
+/// them, then the two tables, polars' copy of each into one chunk and a
+/// group's value lists): all at once, that was the analysis's peak (50 MiB
+/// on 1.09 M spans); a pass at a time, it is a few megabytes, for a few
+/// more polars queries.
 const FEATURE_ROWS_PER_PASS: usize = 1 << 18;
 
 /// Consecutive ranges of key ids holding at most `most` rows each (or one
@@ -590,36 +593,43 @@ fn feature_tables(
         .collect();
     let per_key = &keys.rows[ids.start as usize..ids.end as usize];
     let total: usize = per_key.iter().sum();
-    debug_assert_eq!(total, found.iter().map(|f| f.unit.len()).sum::<usize>());
-    // Key ranges of about equal rows, one a thread: each task reads every
-    // row found, to deal those of its keys into tables of its own (zeroed
-    // on its own core), which become a chunk each of the pass's tables.
+    // At most one task a thread, of about equal rows: each reads every row
+    // found, to deal those of its keys into tables of its own (zeroed on
+    // its own core), which become a chunk each of the pass's tables. (One
+    // table a column, split between the tasks, spared polars' group-by
+    // copying the chunks into one, but raised the run's peak by 5-10 MiB.)
     let tasks = rayon::current_num_threads().max(1);
     let mut jobs = Vec::with_capacity(tasks);
-    let mut first = 0;
-    while first < per_key.len() {
+    let (mut first, mut held) = (0, 0);
+    for job in 1..=tasks {
         let (mut last, mut rows) = (first, 0);
-        while last < per_key.len() && (last == first || rows + per_key[last] <= total / tasks) {
+        // A job ends where the rows dealt so far reach its share.
+        while last < per_key.len() && (job == tasks || held + rows < total * job / tasks) {
             rows += per_key[last];
             last += 1;
         }
-        jobs.push((first..last, rows));
-        first = last;
+        if last > first {
+            jobs.push((first..last, rows));
+        }
+        (first, held) = (last, held + rows);
     }
     let parts: Vec<(SortedRows, Option<SortedRows>)> = jobs
         .into_par_iter()
         .map(|(range, rows)| {
             let counts = &per_key[range.clone()];
             let mut whole = SortedRows::zeroed(rows);
-            deal(&found, ids.start + range.start as u32, counts, &mut whole);
-            let sided = split.map(|split| {
+            let dealt = deal(&found, ids.start + range.start as u32, counts, &mut whole);
+            let sided = split.filter(|_| dealt).map(|split| {
                 let mut sided = SortedRows::zeroed(rows);
                 deal_sides(&whole, counts, split, &mut sided);
                 sided
             });
-            (whole, sided)
+            dealt.then_some((whole, sided))
         })
-        .collect();
+        .collect::<Option<_>>()
+        // Every key's rows were counted over the same units
+        // (`feature_keys`), so this is never met.
+        .ok_or_else(|| polars_err!(ComputeError: "a pass of the profile found other feature rows than it counted"))?;
     drop(found);
     let (mut table, mut by_side) = (SortedRows::table(), split.map(|_| SortedRows::table()));
     for (whole, sided) in parts {
@@ -721,20 +731,27 @@ fn side_key(key: u32, side: u32) -> u32 {
 /// Deals the rows of `found` whose key is among the `counts.len()` keys
 /// from `first` on to their places in `whole`, which holds exactly those
 /// rows (`counts` of each key), by key and then in the order found.
-fn deal(found: &[FoundRows], first: u32, counts: &[usize], whole: &mut SortedRows) {
-    let mut next = starts(counts.iter().copied());
-    for ((key, &start), &n) in (first..).zip(&next).zip(counts) {
+fn deal(found: &[FoundRows], first: u32, counts: &[usize], whole: &mut SortedRows) -> bool {
+    let starts = starts(counts.iter().copied());
+    for ((key, &start), &n) in (first..).zip(&starts).zip(counts) {
         whole.keys(start, n, key);
     }
+    let mut next = starts.clone();
     for rows in found {
         for ((&key, &unit), &value) in rows.key.iter().zip(&rows.unit).zip(&rows.value) {
             // One comparison for both ends: below `first` wraps around.
             let local = key.wrapping_sub(first) as usize;
-            if let Some(at) = next.get_mut(local) {
-                whole.put(at, unit, value);
+            match next.get_mut(local) {
+                Some(at) if *at < starts[local] + counts[local] => whole.put(at, unit, value),
+                Some(_) => return false,
+                None => {}
             }
         }
     }
+    next.iter()
+        .zip(&starts)
+        .zip(counts)
+        .all(|((&at, &start), &n)| at == start + n)
 }
 
 /// Deals the rows of `whole` (by key, `counts` of each) to their places
@@ -788,9 +805,9 @@ const NO_GROUP: u32 = u32::MAX;
 fn distribution(value: &str) -> [Expr; 2] {
     [
         col(value).alias(VALUES),
-        // The smallest unit among those holding the maximum: rows are in
-        // unit order (see `root_table`, `feature_table`), and `max_by`
-        // keeps the first row holding it.
+        // The smallest unit among those holding the maximum: a group's
+        // rows are in unit order (see `root_table`, `feature_tables`), and
+        // `max_by` keeps the first row holding it.
         aggregate::id_of_largest(SpanColumn::Unit.name(), value, EXAMPLE),
     ]
 }
@@ -964,8 +981,8 @@ fn build_in(
     for ids in key_ranges(&keys.rows, per_pass) {
         let (table, by_side) = feature_tables(units, &whole.group_of, &keys, ids, split)?;
         if let (Some(part), Some(by_side)) = (&mut sides, by_side) {
-            // The rows of units on no side are grouped too, and dropped
-            // after.
+            // The rows of units on no side are dealt and grouped too, under
+            // keys of their own, and dropped here.
             let grouped = distributions(by_side.lazy())?;
             let named = |id: u32| {
                 let (g, feature) = *keys.named.get((id / (SIDES + 1)) as usize)?;
@@ -1076,7 +1093,7 @@ fn feature_rows(
     strings: &Interner,
     units: &[UnitBreakdown],
     grouped: &DataFrame,
-    named: &(dyn Fn(u32) -> Option<Named> + Sync),
+    named: &dyn Fn(u32) -> Option<Named>,
     ranks: &[GroupRanks],
 ) -> PolarsResult<Vec<(usize, FeatureMoments)>> {
     let rows: Vec<Named> = grouped
@@ -1592,6 +1609,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn dealing_says_when_the_rows_found_are_not_the_rows_counted() {
+        // Keys 5 and 6 of a pass, found in two chunks; key 9 is another
+        // task's.
+        let found = [
+            FoundRows {
+                unit: vec![0, 0, 1],
+                key: vec![5, 6, 9],
+                value: vec![10, 20, 30],
+            },
+            FoundRows {
+                unit: vec![2, 3],
+                key: vec![5, 6],
+                value: vec![40, 50],
+            },
+        ];
+        let mut whole = SortedRows::zeroed(4);
+        assert!(deal(&found, 5, &[2, 2], &mut whole));
+        assert_eq!(
+            (whole.key, whole.unit, whole.value),
+            (vec![5, 5, 6, 6], vec![0, 2, 0, 3], vec![10, 40, 20, 50])
+        );
+        // A key with more rows than counted, and one with fewer.
+        assert!(!deal(&found, 5, &[1, 3], &mut SortedRows::zeroed(4)));
+        assert!(!deal(&found, 5, &[3, 2], &mut SortedRows::zeroed(5)));
     }
 
     #[test]
