@@ -413,27 +413,37 @@ fn feature_keys(units: &[UnitBreakdown], group_of: &[u32]) -> FeatureKeys {
         .map(|range| {
             let mut first_seen = DenseIds::new();
             let mut keys = Vec::new();
-            for (_, u, g) in grouped_in(units, group_of, range) {
+            let mut per_unit = vec![0u32; range.len()];
+            let start = range.start;
+            for (i, u, g) in grouped_in(units, group_of, range) {
                 for (f, _) in u.features.values.iter() {
                     keys.push(first_seen.id((g, f)));
                 }
+                per_unit[i - start] = u.features.values.len() as u32;
             }
-            (keys, first_seen.into_keys())
+            (keys, first_seen.into_keys(), per_unit)
         })
         .collect();
     let mut named: Vec<(u32, Feature)> = chunks.iter().flat_map(|c| c.1.iter().copied()).collect();
+    let mut starts = Vec::with_capacity(units.len() + 1);
+    let mut at = 0;
+    for &n in chunks.iter().flat_map(|c| &c.2) {
+        starts.push(at);
+        at += n as usize;
+    }
+    starts.push(at);
     named.sort_unstable();
     named.dedup();
     let mut offsets = Vec::with_capacity(chunks.len());
     let mut total = 0;
-    for (keys, _) in &chunks {
+    for (keys, _, _) in &chunks {
         offsets.push(total);
         total += keys.len();
     }
     let mut keys = vec![0u32; total];
     let mut parts = Vec::with_capacity(chunks.len());
     let mut rest = keys.as_mut_slice();
-    for (own, pairs) in chunks {
+    for (own, pairs, _) in chunks {
         let (part, after) = rest.split_at_mut(own.len());
         parts.push((part, own, pairs));
         rest = after;
@@ -454,22 +464,25 @@ fn feature_keys(units: &[UnitBreakdown], group_of: &[u32]) -> FeatureKeys {
     }
     FeatureKeys {
         keys,
-        offsets,
+        starts,
         named,
         rows,
     }
 }
 
 /// One chunk's rows, each numbered by the pairs it has seen (its own
-/// numbering), and those pairs by their number.
-type ChunkKeys = (Vec<u32>, Vec<(u32, Feature)>);
+/// numbering), those pairs by their number, and each of its units' row
+/// count.
+type ChunkKeys = (Vec<u32>, Vec<(u32, Feature)>, Vec<u32>);
 
 /// What [`feature_keys`] gives.
 struct FeatureKeys {
     /// Per feature row, its key's id.
     keys: Vec<u32>,
-    /// Per chunk of units (see [`unit_chunks`]), where its rows start.
-    offsets: Vec<usize>,
+    /// Per unit, where its rows start, and one past the last unit where
+    /// they end: unit `i`'s rows are `starts[i]..starts[i + 1]` (none for
+    /// a unit in no group).
+    starts: Vec<usize>,
     /// The (group, feature) pair of each id, in order.
     named: Vec<(u32, Feature)>,
     /// Per id, its rows.
@@ -547,13 +560,15 @@ fn key_ranges(rows: &[usize], most: usize) -> Vec<std::ops::Range<u32>> {
 /// instead of hashing every row: hashing was a fifth of the aggregation's
 /// instructions.
 ///
-/// First each chunk of units finds its rows on a core of its own, in unit
-/// order. Only those rows are read: a unit's keys ascend (see
-/// [`feature_keys`]), so its rows in `ids` are found by bisection. Reading
-/// every row to test its key, each pass read all of them (a sixth of the
-/// run's aggregation). Then the rows are dealt to their places in key
-/// order (a counting sort: each key's row count is known), each task
-/// dealing a range of keys, whose places are one stretch of the tables.
+/// The rows are dealt to their places in key order (a counting sort: each
+/// key's row count is known), each task dealing a range of keys into
+/// tables of its own (zeroed on its own core), which become a chunk each
+/// of the pass's tables. A task reads the units in order, and of each
+/// only the rows in its range: a unit's keys ascend (see
+/// [`feature_keys`]), so they are found by bisection, and a unit with
+/// none is passed over on its first and last keys alone. Gathering the
+/// pass's rows first, in unit order, and dealing them from there wrote
+/// and read every row once more (a fifth of the profile's wall time).
 fn feature_tables(
     units: &[UnitBreakdown],
     group_of: &[u32],
@@ -561,33 +576,11 @@ fn feature_tables(
     ids: std::ops::Range<u32>,
     split: Option<&[Option<u32>]>,
 ) -> PolarsResult<(DataFrame, Option<DataFrame>)> {
-    let found: Vec<FoundRows> = unit_chunks(units.len())
-        .into_par_iter()
-        .zip(keys.offsets.par_iter())
-        .map(|(range, &offset)| {
-            let mut rows = FoundRows::default();
-            let mut offset = offset;
-            for (i, u, _) in grouped_in(units, group_of, range) {
-                let own = &keys.keys[offset..offset + u.features.values.len()];
-                offset += own.len();
-                let run =
-                    own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
-                for (&id, v) in own[run.clone()].iter().zip(u.features.values.values(run)) {
-                    rows.unit.push(i as u32);
-                    rows.key.push(id);
-                    rows.value.push(v);
-                }
-            }
-            rows
-        })
-        .collect();
     let per_key = &keys.rows[ids.start as usize..ids.end as usize];
     let total: usize = per_key.iter().sum();
-    // At most one task a thread, of about equal rows: each reads every row
-    // found, to deal those of its keys into tables of its own (zeroed on
-    // its own core), which become a chunk each of the pass's tables. (One
-    // table a column, split between the tasks, spared polars' group-by
-    // copying the chunks into one, but raised the run's peak by 5-10 MiB.)
+    // At most one task a thread, of about equal rows. (One table a column,
+    // split between the tasks, spared polars' group-by copying the chunks
+    // into one, but raised the run's peak by 5-10 MiB.)
     let tasks = rayon::current_num_threads().max(1);
     let mut jobs = Vec::with_capacity(tasks);
     let (mut first, mut held) = (0, 0);
@@ -607,8 +600,10 @@ fn feature_tables(
         .into_par_iter()
         .map(|(range, rows)| {
             let counts = &per_key[range.clone()];
+            let first = ids.start + range.start as u32;
+            let found = rows_in(units, group_of, keys, first..first + counts.len() as u32);
             let mut whole = SortedRows::zeroed(rows);
-            let dealt = deal(&found, ids.start + range.start as u32, counts, &mut whole);
+            let dealt = deal(found, first, counts, &mut whole);
             let sided = split.filter(|_| dealt).map(|split| {
                 let mut sided = SortedRows::zeroed(rows);
                 deal_sides(&whole, counts, split, &mut sided);
@@ -619,8 +614,9 @@ fn feature_tables(
         .collect::<Option<_>>()
         // Every key's rows were counted over the same units
         // (`feature_keys`), so this is never met.
-        .ok_or_else(|| polars_err!(ComputeError: "a pass of the profile found other feature rows than it counted"))?;
-    drop(found);
+        .ok_or_else(|| {
+            polars_err!(ComputeError: "a pass of the profile found other feature rows than it counted")
+        })?;
     let (mut table, mut by_side) = (SortedRows::table(), split.map(|_| SortedRows::table()));
     for (whole, sided) in parts {
         crate::table::stack(&mut table, whole.frame()?);
@@ -632,20 +628,41 @@ fn feature_tables(
     Ok((flag_sorted(table)?, by_side))
 }
 
+/// The feature rows whose key lies in `ids`, as (key, unit, value), in
+/// unit order and each unit's key order.
+fn rows_in<'a>(
+    units: &'a [UnitBreakdown],
+    group_of: &'a [u32],
+    keys: &'a FeatureKeys,
+    ids: std::ops::Range<u32>,
+) -> impl Iterator<Item = (u32, u32, Nanos)> + 'a {
+    grouped(units, group_of).flat_map(move |(i, u, _)| {
+        let own = &keys.keys[keys.starts[i]..keys.starts[i + 1]];
+        // Checked on its keys alone, which are read in order: reading the
+        // unit is a cache miss.
+        let any = matches!(
+            (own.first(), own.last()),
+            (Some(&low), Some(&high)) if low < ids.end && high >= ids.start
+        );
+        any.then(|| {
+            let run =
+                own.partition_point(|&k| k < ids.start)..own.partition_point(|&k| k < ids.end);
+            own[run.clone()]
+                .iter()
+                .zip(u.features.values.values(run))
+                .map(move |(&key, value)| (key, i as u32, value))
+        })
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// `frame` with its key column flagged as sorted, which it is.
 fn flag_sorted(mut frame: DataFrame) -> PolarsResult<DataFrame> {
     let mut key = frame.column(KEY)?.as_materialized_series().clone();
     key.set_sorted_flag(IsSorted::Ascending);
     frame.with_column(key.into_column())?;
     Ok(frame)
-}
-
-/// A chunk of units' feature rows in a pass, in unit order.
-#[derive(Default)]
-struct FoundRows {
-    unit: Vec<u32>,
-    key: Vec<u32>,
-    value: Vec<Nanos>,
 }
 
 /// A stretch of a feature table's rows, filled in key order.
@@ -721,21 +738,24 @@ fn side_key(key: u32, side: u32) -> u32 {
 /// Deals the rows of `found` whose key is among the `counts.len()` keys
 /// from `first` on to their places in `whole`, which holds exactly those
 /// rows (`counts` of each key), by key and then in the order found.
-fn deal(found: &[FoundRows], first: u32, counts: &[usize], whole: &mut SortedRows) -> bool {
+fn deal(
+    found: impl Iterator<Item = (u32, u32, Nanos)>,
+    first: u32,
+    counts: &[usize],
+    whole: &mut SortedRows,
+) -> bool {
     let starts = starts(counts.iter().copied());
     for ((key, &start), &n) in (first..).zip(&starts).zip(counts) {
         whole.keys(start, n, key);
     }
     let mut next = starts.clone();
-    for rows in found {
-        for ((&key, &unit), &value) in rows.key.iter().zip(&rows.unit).zip(&rows.value) {
-            // One comparison for both ends: below `first` wraps around.
-            let local = key.wrapping_sub(first) as usize;
-            match next.get_mut(local) {
-                Some(at) if *at < starts[local] + counts[local] => whole.put(at, unit, value),
-                Some(_) => return false,
-                None => {}
-            }
+    for (key, unit, value) in found {
+        // One comparison for both ends: below `first` wraps around.
+        let local = key.wrapping_sub(first) as usize;
+        match next.get_mut(local) {
+            Some(at) if *at < starts[local] + counts[local] => whole.put(at, unit, value),
+            Some(_) => return false,
+            None => {}
         }
     }
     next.iter()
@@ -1546,7 +1566,15 @@ mod tests {
         assert!(keys.keys == expected, "the rows' keys differ");
         assert_eq!(keys.named, named);
         assert_eq!(keys.rows.iter().sum::<usize>(), pairs.len());
-        assert_eq!(keys.offsets.len(), unit_chunks(n).len());
+        // Each unit's rows start where the rows of the units before it end.
+        let mut at = 0;
+        for (i, u) in bd.units.iter().enumerate() {
+            assert_eq!(keys.starts[i], at, "unit {i}");
+            if group_of[i] != NO_GROUP {
+                at += u.features.values.len();
+            }
+        }
+        assert_eq!(keys.starts[n], keys.keys.len());
         // The table of a range of keys is every grouped row with a key in
         // it, by key and then in unit order; split, by key, side and unit;
         // however many tasks dealt the rows.
@@ -1603,29 +1631,28 @@ mod tests {
 
     #[test]
     fn dealing_says_when_the_rows_found_are_not_the_rows_counted() {
-        // Keys 5 and 6 of a pass, found in two chunks; key 9 is another
+        // Keys 5 and 6 of a pass, as (key, unit, value); key 9 is another
         // task's.
-        let found = [
-            FoundRows {
-                unit: vec![0, 0, 1],
-                key: vec![5, 6, 9],
-                value: vec![10, 20, 30],
-            },
-            FoundRows {
-                unit: vec![2, 3],
-                key: vec![5, 6],
-                value: vec![40, 50],
-            },
-        ];
+        let found = [(5, 0, 10), (6, 0, 20), (9, 1, 30), (5, 2, 40), (6, 3, 50)];
         let mut whole = SortedRows::zeroed(4);
-        assert!(deal(&found, 5, &[2, 2], &mut whole));
+        assert!(deal(found.into_iter(), 5, &[2, 2], &mut whole));
         assert_eq!(
             (whole.key, whole.unit, whole.value),
             (vec![5, 5, 6, 6], vec![0, 2, 0, 3], vec![10, 40, 20, 50])
         );
         // A key with more rows than counted, and one with fewer.
-        assert!(!deal(&found, 5, &[1, 3], &mut SortedRows::zeroed(4)));
-        assert!(!deal(&found, 5, &[3, 2], &mut SortedRows::zeroed(5)));
+        assert!(!deal(
+            found.into_iter(),
+            5,
+            &[1, 3],
+            &mut SortedRows::zeroed(4)
+        ));
+        assert!(!deal(
+            found.into_iter(),
+            5,
+            &[3, 2],
+            &mut SortedRows::zeroed(5)
+        ));
     }
 
     #[test]
