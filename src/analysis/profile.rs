@@ -526,12 +526,11 @@ fn grouped<'a>(
 /// The most feature rows [`build`] aggregates at once (a key with more is
 /// aggregated alone). The feature table, its grouping and its groups'
 /// value lists took about 40 bytes a row while aggregated (measured when
-/// polars still hashed the rows and sorted those lists; a pass now holds
-/// the rows found, 16 bytes a row, and two tables of 16 while it deals
-/// them, then the two tables, polars' copy of each into one chunk and a
-/// group's value lists): all at once, that was the analysis's peak (50 MiB
-/// on 1.09 M spans); a pass at a time, it is a few megabytes, for a few
-/// more polars queries.
+/// polars still hashed the rows and sorted those lists; a pass now deals
+/// two tables of 16 bytes a row, then holds them, polars' copy of each
+/// into one chunk and a group's value lists): all at once, that was the
+/// analysis's peak (50 MiB on 1.09 M spans); a pass at a time, it is a few
+/// megabytes, for a few more polars queries.
 const FEATURE_ROWS_PER_PASS: usize = 1 << 18;
 
 /// Consecutive ranges of key ids holding at most `most` rows each (or one
