@@ -425,21 +425,12 @@ fn feature_keys(units: &[UnitBreakdown], group_of: &[u32]) -> FeatureKeys {
         })
         .collect();
     let mut named: Vec<(u32, Feature)> = chunks.iter().flat_map(|c| c.1.iter().copied()).collect();
-    let mut starts = Vec::with_capacity(units.len() + 1);
-    let mut at = 0;
-    for &n in chunks.iter().flat_map(|c| &c.2) {
-        starts.push(at);
-        at += n as usize;
-    }
-    starts.push(at);
     named.sort_unstable();
     named.dedup();
-    let mut offsets = Vec::with_capacity(chunks.len());
-    let mut total = 0;
-    for (keys, _, _) in &chunks {
-        offsets.push(total);
-        total += keys.len();
-    }
+    let per_unit = chunks.iter().flat_map(|c| &c.2).map(|&n| n as usize);
+    let total: usize = chunks.iter().map(|c| c.0.len()).sum();
+    let mut starts = starts(per_unit);
+    starts.push(total);
     let mut keys = vec![0u32; total];
     let mut parts = Vec::with_capacity(chunks.len());
     let mut rest = keys.as_mut_slice();
@@ -605,7 +596,7 @@ fn feature_tables(
             let dealt = deal(found, first, counts, &mut whole);
             let sided = split.filter(|_| dealt).map(|split| {
                 let mut sided = SortedRows::zeroed(rows);
-                deal_sides(&whole, counts, split, &mut sided);
+                deal_sides(&whole, first, counts, split, &mut sided);
                 sided
             });
             dealt.then_some((whole, sided))
@@ -616,7 +607,8 @@ fn feature_tables(
         .ok_or_else(|| {
             polars_err!(ComputeError: "a pass of the profile found other feature rows than it counted")
         })?;
-    let (mut table, mut by_side) = (SortedRows::table(), split.map(|_| SortedRows::table()));
+    let mut table = SortedRows::table()?;
+    let mut by_side = split.map(|_| SortedRows::table()).transpose()?;
     for (whole, sided) in parts {
         crate::table::stack(&mut table, whole.frame()?);
         if let (Some(by_side), Some(sided)) = (&mut by_side, sided) {
@@ -690,8 +682,8 @@ impl SortedRows {
     }
 
     /// A table without rows.
-    fn table() -> DataFrame {
-        SortedRows::zeroed(0).frame().unwrap_or_default()
+    fn table() -> PolarsResult<DataFrame> {
+        SortedRows::zeroed(0).frame()
     }
 
     fn frame(self) -> PolarsResult<DataFrame> {
@@ -763,10 +755,17 @@ fn deal(
         .all(|((&at, &start), &n)| at == start + n)
 }
 
-/// Deals the rows of `whole` (by key, `counts` of each) to their places
-/// in `sided`, by key and side ([`side_key`]) and then in the order they
-/// are in: one key's rows at a time, each side's in the order of the key's.
-fn deal_sides(whole: &SortedRows, counts: &[usize], split: &[Option<u32>], sided: &mut SortedRows) {
+/// Deals the rows of `whole` (by key from `first` on, `counts` of each) to
+/// their places in `sided`, by key and side ([`side_key`]) and then in the
+/// order they are in: one key's rows at a time, each side's in the order
+/// of the key's.
+fn deal_sides(
+    whole: &SortedRows,
+    first: u32,
+    counts: &[usize],
+    split: &[Option<u32>],
+    sided: &mut SortedRows,
+) {
     let side = |unit: u32| {
         split
             .get(unit as usize)
@@ -774,21 +773,20 @@ fn deal_sides(whole: &SortedRows, counts: &[usize], split: &[Option<u32>], sided
             .flatten()
             .unwrap_or(NO_SIDE)
     };
+    const RUNS: usize = (SIDES + 1) as usize;
     let mut start = 0;
-    for &n in counts {
+    for (key, &n) in (first..).zip(counts) {
         let run = start..start + n;
-        let mut per_side = [0usize; (SIDES + 1) as usize];
+        let mut per_side = [0usize; RUNS];
         for &unit in &whole.unit[run.clone()] {
             per_side[side(unit) as usize] += 1;
         }
-        let mut next = [start; (SIDES + 1) as usize];
-        let key = whole.key.get(start).copied().unwrap_or_default();
-        for s in 0..=SIDES {
-            let at = next[s as usize];
-            sided.keys(at, per_side[s as usize], side_key(key, s));
-            if let Some(after) = next.get_mut(s as usize + 1) {
-                *after = at + per_side[s as usize];
-            }
+        let mut next = [start; RUNS];
+        for s in 1..RUNS {
+            next[s] = next[s - 1] + per_side[s - 1];
+        }
+        for (s, (&at, &rows)) in (0..).zip(next.iter().zip(&per_side)) {
+            sided.keys(at, rows, side_key(key, s));
         }
         for i in run {
             let unit = whole.unit[i];
