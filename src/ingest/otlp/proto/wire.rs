@@ -311,10 +311,36 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<(u32, Value<'a>), WireError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
+        // Most fields of a span are numbered below 16 with a short value:
+        // a one-byte key, then a one-byte length, one varint byte or eight
+        // fixed bytes. Those are read here, inlined into each message's
+        // loop (always: left to the compiler, this stayed a call per
+        // field); `field` reads every other, and says what is wrong. A call
+        // of `field` for every field was 28% of a protobuf read's
+        // instructions. The checks are `key`'s: a key of one byte below
+        // 0x80 with a field number above zero.
+        match *self.rest {
+            [] => return None,
+            [k, len, ref tail @ ..] if (8..0x80).contains(&k) && k & 7 == LEN && len < 0x80 => {
+                if let Some((value, after)) = tail.split_at_checked(usize::from(len)) {
+                    self.rest = after;
+                    return Some(Ok((u32::from(k >> 3), Value::Bytes(value))));
+                }
+            }
+            [k, v, ref tail @ ..] if (8..0x80).contains(&k) && k & 7 == VARINT && v < 0x80 => {
+                self.rest = tail;
+                return Some(Ok((u32::from(k >> 3), Value::Varint(u64::from(v)))));
+            }
+            [k, ref tail @ ..] if (8..0x80).contains(&k) && k & 7 == FIXED64 => {
+                if let Some((value, after)) = tail.split_first_chunk::<8>() {
+                    self.rest = after;
+                    let value = u64::from_le_bytes(*value);
+                    return Some(Ok((u32::from(k >> 3), Value::Fixed64(value))));
+                }
+            }
+            _ => {}
         }
         Some(self.field().map_err(|kind| {
             self.rest = &[];

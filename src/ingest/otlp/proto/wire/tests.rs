@@ -894,3 +894,40 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
     });
     vec(message, 0..6).prop_map(|fields| fields.concat())
 }
+
+/// Every field of `bytes` as `Fields::field` alone reads it (the general
+/// reader, which the iterator's short cuts must agree with), errors by
+/// their kind.
+fn fields_read_the_long_way(bytes: &[u8]) -> Vec<Result<(u32, Value<'_>), String>> {
+    let mut fields = Fields::new(bytes, 100);
+    let mut out = Vec::new();
+    while !fields.rest.is_empty() {
+        match fields.field() {
+            Ok(field) => out.push(Ok(field)),
+            Err(kind) => {
+                out.push(Err(format!("{kind:?}")));
+                break;
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    /// The iterator's short cuts for one-byte keys read what the general
+    /// reader reads, and fail where it fails: bytes made mostly of keys
+    /// and lengths around the short cuts' limits.
+    #[test]
+    fn short_fields_read_as_the_general_reader_reads_them(
+        bytes in vec(prop_oneof![
+            3 => 0x00u8..0x90,
+            1 => 0x7Eu8..=0x82,
+            1 => any::<u8>(),
+        ], 0..48),
+    ) {
+        let short: Vec<_> = Fields::new(&bytes, 100)
+            .map(|field| field.map_err(|err| format!("{:?}", err.0.kind)))
+            .collect();
+        prop_assert_eq!(short, fields_read_the_long_way(&bytes));
+    }
+}
