@@ -3,14 +3,14 @@
 //! the analyses read.
 //!
 //! Names are `op`, then a parameterised description: a database statement
-//! shaped by [`crate::normalize::statement_shape`] (through the caller, so
-//! that the reader shapes a statement once for the name and the span's
-//! attributes); for `http.client` the method as given and the URL shaped by
-//! [`crate::normalize::url_shape`] (id-like path segments and any query
-//! string replaced by `*`); other descriptions as they are.
+//! shaped by [`crate::normalize::statement_shape`]; for `http.client` the
+//! method as given and the URL shaped by [`crate::normalize::url_shape`]
+//! (id-like path segments and any query string replaced by `*`); other
+//! descriptions as they are. Both shapes are made by the caller, so that
+//! the reader takes them from its shape cache, where the span's
+//! attributes find them again.
 
 use crate::model::SpanKind;
-use crate::normalize::url_shape;
 
 /// The facts taken from one span's op, description and data.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,12 +47,14 @@ pub fn reads(key: &[u8]) -> bool {
 
 /// Describes a span from its `op`, `description` and `data` (`data(key)`
 /// is the member `key` when it is a string); a database statement's shape
-/// in the name is `statement_shape(system, statement)`.
+/// in the name is `statement_shape(system, statement)`, a URL's is
+/// `url_shape(url)`.
 pub fn describe<'a>(
     op: Option<&'a str>,
     description: Option<&'a str>,
     data: impl Fn(&str) -> Option<&'a str>,
     statement_shape: impl FnOnce(Option<&str>, &str) -> String,
+    url_shape: impl FnOnce(&str) -> String,
 ) -> Described<'a> {
     let op = op.map(str::trim).filter(|s| !s.is_empty());
     let description = description.map(str::trim).filter(|s| !s.is_empty());
@@ -76,7 +78,7 @@ pub fn describe<'a>(
             let (desc_method, desc_url) = description.map_or((None, None), split_method);
             described.http_method = text(&METHOD_KEYS).or(desc_method);
             described.url = text(&URL_KEYS).or(desc_url);
-            let url = described.url.map(|u| url_shape(None, u));
+            let url = described.url.map(url_shape);
             match (described.http_method, url) {
                 (Some(method), Some(url)) => Some(spaced(method, &url)),
                 (method, url) => url.or(method.map(str::to_string)),
@@ -172,7 +174,8 @@ mod tests {
         data: Option<&'a Map<String, Value>>,
     ) -> Described<'a> {
         let data = |key: &str| data?.get(key)?.as_str();
-        super::describe(op, description, data, statement_shape)
+        let url_shape = |url: &str| crate::normalize::url_shape(None, url);
+        super::describe(op, description, data, statement_shape, url_shape)
     }
 
     fn name(op: Option<&str>, description: Option<&str>) -> String {
