@@ -114,8 +114,9 @@ impl Cache {
 /// URL without ids, repeats verbatim and has no key of its own (it is
 /// kept under its text), and writing the key was half the cost of such a
 /// lookup. Either order finds the same shape: a key with a `0xFF` byte is
-/// never text, and one without is the text it was made from, whose key
-/// it is again.
+/// never text, and a text equal to a key without one (a key-value
+/// command's words) has that key as its own, so the shape kept under it
+/// is the text's.
 fn cached(
     cache: &mut Cache,
     strings: &Interner,
