@@ -55,7 +55,7 @@ use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
     AttrKey, Attrs, AttrsBuilder, Interner, Location, Span, SpanId, SpanKind, Status, Sym, TraceId,
-    TracedSpan,
+    TracedSpan, shape_cache,
 };
 
 /// Reads X-Ray `BatchGetTraces` output and segment documents.
@@ -581,14 +581,15 @@ fn describe(
     let op = match (role, method, url, operation) {
         // By the path's shape: X-Ray records the URL called, ids and all,
         // and one operation per order number or user id would leave every
-        // operation a single call.
+        // operation a single call. From the shape cache, so that a path
+        // called again is not shaped again.
         (Role::Segment, Some(method), Some(url), _) => {
-            crate::normalize::url_shape(Some(method), url_path(url))
+            shape_cache::http(strings, Some(method), url_path(url))
         }
-        (_, _, _, Some(operation)) => format!("{name} {operation}"),
-        _ => name.to_string(),
+        (_, _, _, Some(operation)) => strings.intern(&format!("{name} {operation}")),
+        _ => strings.intern(name),
     };
-    (strings.intern(&op), attrs.finish(strings))
+    (op, attrs.finish(strings))
 }
 
 /// The path of a URL, without scheme, host, query or fragment (`/` when
