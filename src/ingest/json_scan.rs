@@ -80,13 +80,13 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The index of the first byte from `i` that ends a run of plain string
 /// text: a quote, a backslash or a control character (or `bytes.len()`).
-/// Sixteen bytes at a time where SSE2 is (every x86_64 target), then
-/// eight: strings are mostly ids, names and statements without escapes,
+/// Sixteen bytes at a time where SSE2 is (every hosted x86_64 target),
+/// then eight: strings are mostly ids, names and statements without escapes,
 /// and finding their ends was the Jaeger read's largest cost (callgrind:
 /// about 1,500 instructions a span, eight bytes at a time).
 #[inline]
 fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     while let Some(chunk) = bytes.get(i..i + 16) {
         let special = special16(chunk.try_into().expect("sixteen bytes"));
         if special != 0 {
@@ -119,15 +119,16 @@ fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// A bit per byte of `chunk` that is a quote, a backslash or below 0x20.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn special16(chunk: &[u8; 16]) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    // SAFETY: SSE2 is part of every x86_64 target, and the load reads the
-    // 16 bytes of `chunk` (unaligned loads need no alignment).
+    // SAFETY: the target has SSE2 (the cfg above; every hosted x86_64
+    // target does), and the load reads the 16 bytes of `chunk` (unaligned
+    // loads need no alignment).
     unsafe {
         let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));

@@ -113,10 +113,13 @@ impl Cache {
 /// The text is looked up first: a statement sent with parameters, or a
 /// URL without ids, repeats verbatim and has no key of its own (it is
 /// kept under its text), and writing the key was half the cost of such a
-/// lookup. Either order finds the same shape: a key with a `0xFF` byte is
+/// lookup. Either order finds the same shape. A key with a `0xFF` byte is
 /// never text, and a text equal to a key without one (a key-value
 /// command's words) has that key as its own, so the shape kept under it
-/// is the text's.
+/// is the text's. And a text kept under itself because its shape does not
+/// hold for its key meets no shape kept under that key: whether a shape
+/// holds depends on the key alone (see `sql::digits_are_literals` and
+/// `url::shape_scoped`), as the cache has always assumed.
 fn cached(
     cache: &mut Cache,
     strings: &Interner,
@@ -144,8 +147,8 @@ fn cached(
 }
 
 /// The shape of a database statement of `system` (see
-/// [`normalize::statement_shape`]). Looked up by the statement's cache key
-/// first ([`Dialect::cache_key`]), under which a shape is kept when it
+/// [`normalize::statement_shape`]). Looked up by its text, then by its
+/// cache key ([`Dialect::cache_key`]), under which a shape is kept when it
 /// holds for every statement with that key: statements sent without
 /// parameters differ mostly in their numbers and key/value commands in
 /// their keys, and each was a miss when looked up by text alone.
@@ -179,7 +182,7 @@ pub fn statement(strings: &Interner, system: Option<Sym>, statement: &str) -> Sy
 }
 
 /// The shape of an HTTP call to `target`, a route or URL (see
-/// [`normalize::url_shape`]), looked up by its cache key first
+/// [`normalize::url_shape`]), looked up by its text, then by its cache key
 /// ([`normalize::url_cache_key`]): `/users/1` and `/users/2` are shaped once.
 pub fn http(strings: &Interner, method: Option<&str>, target: &str) -> Sym {
     CACHE.with_borrow_mut(|cache| {
