@@ -499,18 +499,10 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
 struct TaskBuffers {
     spans: Chunked<SpanColumns>,
     edges: Chunked<EdgeColumns>,
-    /// The edge rows of the unit being broken down, which its features
-    /// read before they are pushed.
-    unit_edges: Vec<EdgeRow>,
-    /// The spans of the unit being broken down (see [`subtree_into`]), and
-    /// the walk that finds them: two vectors grown anew per unit were two
-    /// to four allocations per unit.
-    members: Vec<usize>,
-    walk: Vec<usize>,
-    /// A trace's per-span times and shapes, a unit's critical path and
-    /// hot path, and the room their computations and the unit's call
-    /// edges, features and cascade work in, kept from trace to trace for
-    /// the same reason.
+    /// A trace's per-span times and shapes, a unit's members, critical
+    /// path and hot path, and the room their computations and the unit's
+    /// call edges, features and cascade work in, kept from trace to trace:
+    /// vectors grown anew per unit were several allocations per unit.
     scratch: Scratch,
 }
 
@@ -523,6 +515,13 @@ const SCRATCH_SPANS: usize = 1 << 16;
 struct Scratch {
     selfs: Vec<Nanos>,
     intervals: Vec<(Nanos, Nanos)>,
+    /// The spans of the unit being broken down (see [`subtree_into`]), and
+    /// the walk that finds them.
+    members: Vec<usize>,
+    walk: Vec<usize>,
+    /// The edge rows of the unit being broken down, which its features
+    /// read before they are pushed.
+    unit_edges: Vec<EdgeRow>,
     shapes: Vec<Shape>,
     critical: Vec<Nanos>,
     segments: Vec<Segment>,
@@ -538,9 +537,6 @@ impl TaskBuffers {
         TaskBuffers {
             spans: Chunked::new(SpanColumns::new(keep.export)),
             edges: Chunked::new(EdgeColumns::default()),
-            unit_edges: Vec::new(),
-            members: Vec::new(),
-            walk: Vec::new(),
             scratch: Scratch::default(),
         }
     }
@@ -563,6 +559,9 @@ fn trace_breakdown(
     let Scratch {
         selfs,
         intervals,
+        members,
+        walk,
+        unit_edges,
         shapes,
         critical,
         segments,
@@ -584,9 +583,8 @@ fn trace_breakdown(
             critical[seg.span] =
                 critical[seg.span].saturating_add(seg.end.saturating_sub(seg.start));
         }
-        let mut members = std::mem::take(&mut buffers.members);
-        subtree_into(trace, unit.root, &mut members, &mut buffers.walk);
-        for &i in &members {
+        subtree_into(trace, unit.root, members, walk);
+        for &i in members.iter() {
             let s = &trace.spans[i];
             buffers.spans.rows().push(SpanRow {
                 unit: index,
@@ -618,7 +616,7 @@ fn trace_breakdown(
             trace,
             root: unit.root,
             duration: trace.spans[unit.root].duration().max(0),
-            members: &members,
+            members,
             self_time: selfs,
             critical,
             shapes,
@@ -626,13 +624,13 @@ fn trace_breakdown(
             sibling_groups: Default::default(),
         };
         let findings = exact(detectors::detect_all(&view, options));
-        buffers.unit_edges.clear();
-        edges::observe(&view, &mut buffers.unit_edges, index, edge_room);
-        for row in &buffers.unit_edges {
+        unit_edges.clear();
+        edges::observe(&view, unit_edges, index, edge_room);
+        for row in unit_edges.iter() {
             buffers.edges.rows().push(row);
         }
-        let locus = error_locus::locus_among(trace, unit.root, &members);
-        let features = profile::observe(&view, &buffers.unit_edges, locus, feature_room);
+        let locus = error_locus::locus_among(trace, unit.root, members);
+        let features = profile::observe(&view, unit_edges, locus, feature_room);
         let result = UnitBreakdown {
             unit,
             trace_id: trace.id,
@@ -665,9 +663,8 @@ fn trace_breakdown(
             Segments::Drop => Box::default(),
         };
         out.units.push(UnitBreakdown { segments, ..result });
-        buffers.members = members;
     }
-    // A trace larger than that leaves no room behind: its vectors (about
+    // A trace larger than that leaves no room behind: its vectors (over
     // 100 bytes a span) would otherwise stay held by the task, beside
     // every later trace's results, until the task ends.
     if trace.spans.len() <= SCRATCH_SPANS {
