@@ -5,6 +5,11 @@ use std::io::{self, Read};
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// Whether `head`, the first bytes of an input, begin gzip or zstd data.
+pub fn compressed(head: &[u8]) -> bool {
+    head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC)
+}
+
 /// Wraps `source` in a gzip or zstd decoder when its first bytes are that
 /// format's magic; anything else is read as it is.
 pub fn decompressing<'a>(
@@ -47,6 +52,18 @@ impl<R: Read> Read for Labelled<R> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn compressed_inputs_are_told_by_their_magic() {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"{}").unwrap();
+        assert!(compressed(&enc.finish().unwrap()));
+        assert!(compressed(
+            &zstd::stream::encode_all(&b"{}"[..], 1).unwrap()
+        ));
+        assert!(!compressed(b"{\"resourceSpans\": []}"));
+        assert!(!compressed(&[0x1f]), "half a magic is not one");
+    }
 
     #[test]
     fn plain_bytes_pass_through() {

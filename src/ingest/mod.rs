@@ -6,6 +6,7 @@
 //! file and one line there.
 
 mod decompress;
+mod head;
 mod inputs;
 mod jaeger;
 mod json_brackets;
@@ -27,7 +28,6 @@ mod xray;
 mod zipkin;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -38,6 +38,7 @@ use crate::model::{
     Interner, Location, Origin, Problem, ProcessServices, Quality, Sym, TraceSet, TracedSpan,
 };
 
+use head::Head;
 pub use inputs::{InputSource, expand_inputs};
 pub use stream::Framing;
 
@@ -443,42 +444,35 @@ fn read_one<'s>(
         path: source.path(),
         source: err,
     };
-    let mut stream = source.open(options.progress.clone()).map_err(io_error)?;
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut stream)
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(io_error)?;
+    // A plain file is read where it is mapped; anything else (stdin, a
+    // compressed file) is read into buffers.
+    let mapped = source.map();
+    let mut head = match &mapped {
+        Some(map) => Head::mapped(map),
+        None => Head::read(source.open(options.progress.clone()).map_err(io_error)?)
+            .map_err(io_error)?,
+    };
     let name = source.display_name();
-    let Some(reader) = detect(&head, options.format) else {
+    let Some(reader) = detect(head.bytes(), options.format) else {
         return match source {
             InputSource::Found(_) => Ok(None),
             _ => Err(IngestError::Unrecognised(name)),
         };
     };
     let mut sink = Sink::new(&name, strings);
-    let framing = if head.len() < SNIFF_LEN {
+    let framing = if head.bytes().len() < SNIFF_LEN {
         None // small enough to read whole, exactly as it always was
     } else {
         // A JSON-lines reader decides on the whole first line, which can
         // be longer than the sniffed head (one request of a thousand spans).
-        let wanted = options.window_bytes.unwrap_or(stream::WINDOW_BYTES) as u64;
-        if memchr::memchr(b'\n', &head).is_none() {
-            let mut more = (&mut stream).take(wanted);
-            let mut chunk = [0u8; 1 << 16];
-            loop {
-                let n = more.read(&mut chunk).map_err(io_error)?;
-                head.extend_from_slice(&chunk[..n]);
-                if n == 0 || memchr::memchr(b'\n', &chunk[..n]).is_some() {
-                    break;
-                }
-            }
+        let wanted = options.window_bytes.unwrap_or(stream::WINDOW_BYTES);
+        if memchr::memchr(b'\n', head.bytes()).is_none() {
+            head.through_newline(wanted).map_err(io_error)?;
         }
-        reader.framing(&head)
+        reader.framing(head.bytes())
     };
     let Some(framing) = framing else {
-        let mut bytes = head;
-        stream.read_to_end(&mut bytes).map_err(io_error)?;
+        let bytes = head.whole().map_err(io_error)?;
         let input = Input {
             name: &name,
             bytes: &bytes,
@@ -497,7 +491,15 @@ fn read_one<'s>(
     let mut first_error = None;
     let mut recognised = false;
     let window_bytes = options.window_bytes.unwrap_or(stream::WINDOW_BYTES);
-    stream::windows(head, stream, framing, window_bytes, io_error, |window| {
+    let source = head.windows(Box::new(|window: &[u8]| {
+        if let Some(map) = &mapped {
+            inputs::release(map, window);
+        }
+        if let Some(bar) = &options.progress {
+            bar.inc(window.len() as u64);
+        }
+    }));
+    stream::windows(source, framing, window_bytes, io_error, |window| {
         let input = Input {
             name: &name,
             bytes: &window.bytes,

@@ -2,8 +2,10 @@
 //! records (JSON lines, or length-prefixed protobuf frames) is parsed on
 //! every core while the next one is read and decompressed on another
 //! thread, so that memory holds a few windows of input, never the whole
-//! file, and reading overlaps parsing.
+//! file, and reading overlaps parsing. A file mapped into memory is cut
+//! into windows in place, without being copied.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::sync::mpsc;
 
@@ -82,9 +84,9 @@ impl Framing {
 
 /// One window: its bytes, and how many bytes and lines of the input
 /// precede it (to locate problems in the whole input).
-pub struct Window {
-    /// Whole records.
-    pub bytes: Vec<u8>,
+pub struct Window<'m> {
+    /// Whole records: read into a buffer, or a part of a mapped file.
+    pub bytes: Cow<'m, [u8]>,
     /// Input bytes before this window.
     pub offset: u64,
     /// Newlines before this window (0 for [`Framing::LengthPrefixed`],
@@ -102,7 +104,7 @@ pub struct Window {
     pub line_ends: Option<Vec<usize>>,
 }
 
-impl Window {
+impl Window<'_> {
     /// The envelope this window was cut as, if it was: always for
     /// [`Framing::Envelope`], and for [`Framing::LinesOr`] once a line was
     /// longer than a window (a window of lines has no pieces).
@@ -115,34 +117,77 @@ impl Window {
     }
 }
 
-/// Reads `first` (bytes already read from `rest` for sniffing) followed by
-/// the rest of `rest` as windows of about `window_bytes` (more when one
-/// record is longer) cut by `framing`, on a thread of its own,
-/// handing each to `each` in order. Stops at the first error of either side;
+/// What a mapped source is given each window's bytes with, once they are
+/// parsed (see [`Source::Mapped`]).
+pub type Release<'m> = Box<dyn Fn(&[u8]) + 'm>;
+
+/// Where a stream of windows takes its bytes from.
+pub enum Source<'m> {
+    /// `first` (bytes already read from `rest` for sniffing) followed by
+    /// the rest of `rest`, read into buffers.
+    Read {
+        first: Vec<u8>,
+        rest: Box<dyn Read + Send + 'm>,
+    },
+    /// The whole input, already in memory (a mapped file): each window is
+    /// a part of it. Sniffing looked at its first `sniffed` bytes, which
+    /// the first window takes in, as it would have read them. `release`
+    /// is given each window's bytes once they are parsed, to hand their
+    /// pages back.
+    Mapped {
+        bytes: &'m [u8],
+        sniffed: usize,
+        release: Release<'m>,
+    },
+}
+
+/// Reads `source` as windows of about `window_bytes` (more when one
+/// record is longer) cut by `framing`, on a thread of its own, handing
+/// each to `each` in order. Stops at the first error of either side;
 /// `io_error` turns a read error into the caller's.
-pub fn windows<E>(
-    first: Vec<u8>,
-    mut rest: Box<dyn Read + Send + '_>,
+pub fn windows<'m, E>(
+    source: Source<'m>,
     framing: Framing,
     window_bytes: usize,
     io_error: impl Fn(io::Error) -> E,
-    mut each: impl FnMut(&Window) -> Result<(), E>,
+    mut each: impl FnMut(&Window<'m>) -> Result<(), E>,
 ) -> Result<(), E> {
     // Two windows in flight: one being parsed, one being read. Parsed
     // windows' buffers come back to be refilled: a fresh 16 MiB buffer per
     // window would cost the kernel zeroing every page of the input again.
-    let (send, receive) = mpsc::sync_channel::<io::Result<Window>>(1);
+    let (send, receive) = mpsc::sync_channel::<io::Result<Window<'m>>>(1);
     let (recycle, recycled) = mpsc::channel::<Vec<u8>>();
+    let (mut feed, release) = match source {
+        Source::Read { first, rest } => (
+            Feed::Read {
+                rest,
+                buf: first,
+                recycled,
+            },
+            None,
+        ),
+        Source::Mapped {
+            bytes,
+            sniffed,
+            release,
+        } => (
+            Feed::Mapped {
+                all: bytes,
+                start: 0,
+                held: sniffed.min(bytes.len()),
+            },
+            Some(release),
+        ),
+    };
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut buf = first;
             let (mut offset, mut lines) = (0u64, 0u64);
             let window_bytes = window_bytes.max(1);
             let (mut ended, mut target) = (false, window_bytes);
             let mut from = Resume::Start;
             loop {
                 if !ended {
-                    match fill(&mut rest, &mut buf, target) {
+                    match feed.fill(target) {
                         Ok(eof) => ended = eof,
                         Err(err) => {
                             let _ = send.send(Err(err));
@@ -150,7 +195,7 @@ pub fn windows<E>(
                         }
                     }
                 }
-                let (cut, pieces, next) = framing.cut(&buf, ended, from);
+                let (cut, pieces, next) = framing.cut(feed.held(), ended, from);
                 // Past a bad piece the input is not read (its reader says so).
                 let broken = matches!(pieces.last(), Some(Piece::Bad { .. }));
                 if cut == 0 {
@@ -158,19 +203,15 @@ pub fn windows<E>(
                         return;
                     }
                     // One record longer than a window: read on until it ends.
-                    target = buf.len() * 2;
+                    target = feed.held().len() * 2;
                     continue;
                 }
                 target = window_bytes;
                 from = next;
-                let mut tail = recycled.try_recv().unwrap_or_default();
-                tail.clear();
-                tail.extend_from_slice(&buf[cut..]);
-                buf.truncate(cut);
                 let mut window = Window {
                     offset,
                     lines,
-                    bytes: std::mem::replace(&mut buf, tail),
+                    bytes: feed.take(cut),
                     pieces,
                     newlines: Vec::new(),
                     line_ends: None,
@@ -197,7 +238,7 @@ pub fn windows<E>(
                 if send.send(Ok(window)).is_err() || broken {
                     return; // the parser stopped early, or the input broke off
                 }
-                if ended && buf.is_empty() {
+                if ended && feed.held().is_empty() {
                     return;
                 }
             }
@@ -205,10 +246,82 @@ pub fn windows<E>(
         for window in receive {
             let window = window.map_err(&io_error)?;
             each(&window)?;
-            let _ = recycle.send(window.bytes);
+            match window.bytes {
+                Cow::Owned(buf) => {
+                    let _ = recycle.send(buf);
+                }
+                Cow::Borrowed(bytes) => {
+                    if let Some(release) = &release {
+                        release(bytes);
+                    }
+                }
+            }
         }
         Ok(())
     })
+}
+
+/// The bytes read ahead of the windows cut so far.
+enum Feed<'m> {
+    /// In a buffer filled from `rest`; `recycled` holds the buffers of
+    /// parsed windows, to be filled again.
+    Read {
+        rest: Box<dyn Read + Send + 'm>,
+        buf: Vec<u8>,
+        recycled: mpsc::Receiver<Vec<u8>>,
+    },
+    /// The `held` bytes of `all` from `start`: as much as a reader would
+    /// have read by then, so that windows are cut where they would be.
+    Mapped {
+        all: &'m [u8],
+        start: usize,
+        held: usize,
+    },
+}
+
+impl<'m> Feed<'m> {
+    /// The bytes not yet in a window.
+    fn held(&self) -> &[u8] {
+        match self {
+            Feed::Read { buf, .. } => buf,
+            Feed::Mapped { all, start, held } => &all[*start..*start + *held],
+        }
+    }
+
+    /// Holds `target` bytes, or as many as are left; whether the input
+    /// ended.
+    fn fill(&mut self, target: usize) -> io::Result<bool> {
+        match self {
+            Feed::Read { rest, buf, .. } => fill(rest, buf, target),
+            Feed::Mapped { all, start, held } => {
+                if *held >= target {
+                    return Ok(false);
+                }
+                let left = all.len() - *start;
+                *held = target.min(left);
+                Ok(left < target)
+            }
+        }
+    }
+
+    /// The first `cut` bytes held, as a window's; the rest stay held.
+    fn take(&mut self, cut: usize) -> Cow<'m, [u8]> {
+        match self {
+            Feed::Read { buf, recycled, .. } => {
+                let mut tail = recycled.try_recv().unwrap_or_default();
+                tail.clear();
+                tail.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                Cow::Owned(std::mem::replace(buf, tail))
+            }
+            Feed::Mapped { all, start, held } => {
+                let window = &all[*start..*start + cut];
+                *start += cut;
+                *held -= cut;
+                Cow::Borrowed(window)
+            }
+        }
+    }
 }
 
 /// Reads from `source` until `buf` holds `target` bytes or the source
@@ -236,18 +349,166 @@ mod tests {
         let (first, rest) = input.split_at(input.len().min(3));
         let mut out = Vec::new();
         windows::<io::Error>(
-            first.to_vec(),
-            Box::new(std::io::Cursor::new(rest.to_vec())),
+            Source::Read {
+                first: first.to_vec(),
+                rest: Box::new(std::io::Cursor::new(rest.to_vec())),
+            },
             framing,
             window,
             |e| e,
             |w| {
-                out.push((w.offset, w.lines, w.bytes.clone()));
+                out.push((w.offset, w.lines, w.bytes.to_vec()));
                 Ok(())
             },
         )
         .unwrap();
         out
+    }
+
+    /// What a window holds: its offset, lines before it, bytes, pieces,
+    /// newlines before each piece, and line ends.
+    type Seen = (u64, u64, Vec<u8>, Vec<Piece>, Vec<u64>, Option<Vec<usize>>);
+
+    /// Everything `windows` hands over from `source`, in order.
+    fn everything(source: Source<'_>, framing: Framing, window: usize) -> Vec<Seen> {
+        let mut out = Vec::new();
+        windows::<io::Error>(
+            source,
+            framing,
+            window,
+            |e| e,
+            |w| {
+                out.push((
+                    w.offset,
+                    w.lines,
+                    w.bytes.to_vec(),
+                    w.pieces.clone(),
+                    w.newlines.clone(),
+                    w.line_ends.clone(),
+                ));
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    /// An input of each framing, from `seed`: JSON lines (some longer
+    /// than small windows), a Jaeger document whose strings hold brackets
+    /// and newlines, or length-prefixed frames.
+    fn input_of(framing: Framing, seed: u64, records: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let text = |i: usize| "x]}\\n{\"".repeat((seed as usize + i) % 40);
+        match framing {
+            Framing::Lines | Framing::LinesOr(_) => {
+                for i in 0..records {
+                    out.extend_from_slice(format!("{{\"a\":\"{}\"}}\n", text(i)).as_bytes());
+                }
+            }
+            Framing::Envelope(_) => {
+                out.extend_from_slice(b"{\"data\": [\n");
+                for i in 0..records {
+                    if i > 0 {
+                        out.extend_from_slice(b",\n");
+                    }
+                    out.extend_from_slice(
+                        format!("{{\"traceID\": \"{i}\", \"spans\": [\"{}\"]}}", text(i))
+                            .as_bytes(),
+                    );
+                }
+                out.extend_from_slice(b"\n]}\n");
+            }
+            Framing::LengthPrefixed => {
+                for i in 0..records {
+                    let frame = text(i).into_bytes();
+                    out.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&frame);
+                }
+            }
+        }
+        out
+    }
+
+    /// The windows of `input` read, and mapped (with the ranges released).
+    fn both_ways(
+        input: &[u8],
+        framing: Framing,
+        window: usize,
+        sniffed: usize,
+    ) -> (Vec<Seen>, Vec<Seen>, Vec<std::ops::Range<usize>>) {
+        let sniffed = sniffed.min(input.len());
+        let (first, rest) = input.split_at(sniffed);
+        let read = everything(
+            Source::Read {
+                first: first.to_vec(),
+                rest: Box::new(std::io::Cursor::new(rest.to_vec())),
+            },
+            framing,
+            window,
+        );
+        let released = std::cell::RefCell::new(Vec::new());
+        let mapped = everything(
+            Source::Mapped {
+                bytes: input,
+                sniffed,
+                release: Box::new(|bytes: &[u8]| {
+                    let at = bytes.as_ptr() as usize - input.as_ptr() as usize;
+                    released.borrow_mut().push(at..at + bytes.len());
+                }),
+            },
+            framing,
+            window,
+        );
+        (mapped, read, released.into_inner())
+    }
+
+    const FRAMINGS: [Framing; 4] = [
+        Framing::Lines,
+        Framing::LinesOr(Envelope::OTLP),
+        Framing::Envelope(Envelope::JAEGER),
+        Framing::LengthPrefixed,
+    ];
+
+    #[test]
+    fn at_every_window_size_a_mapped_input_is_cut_as_a_read_one() {
+        // Every size, so that windows end exactly at the input's end too,
+        // where a reader learns of the end only on its next read; and
+        // inputs cut short, whose last record is left unfinished.
+        for framing in FRAMINGS {
+            let whole = input_of(framing, 3, 6);
+            for input in [&whole[..], &whole[..whole.len() - 2]] {
+                for window in 1..=input.len() + 1 {
+                    for sniffed in [0, 3, input.len() / 2] {
+                        let (mapped, read, _) = both_ways(input, framing, window, sniffed);
+                        assert_eq!(mapped, read, "{framing:?} {window} {sniffed}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A mapped input is cut into exactly the windows (bytes, places,
+        /// pieces, newlines) a reader of the same bytes is cut into, and
+        /// each window is released once, in order, after it is parsed.
+        #[test]
+        fn a_mapped_input_is_cut_as_a_read_one_is(
+            which in 0..4usize,
+            seed in 0..1_000u64,
+            records in 0..60usize,
+            window in 1..600usize,
+            sniffed in 0..2_000usize,
+        ) {
+            let framing = FRAMINGS[which];
+            let input = input_of(framing, seed, records);
+            let (mapped, read, released) = both_ways(&input, framing, window, sniffed);
+            proptest::prop_assert_eq!(&mapped, &read);
+            let windows: Vec<_> = mapped
+                .iter()
+                .map(|w| w.0 as usize..w.0 as usize + w.2.len())
+                .collect();
+            proptest::prop_assert_eq!(released, windows);
+        }
     }
 
     /// An OTLP/JSON request of one span per line, `lines` lines, with a
@@ -334,8 +595,10 @@ mod tests {
         data.resize(1 << 20, b' ');
         let mut pieces = Vec::new();
         windows::<io::Error>(
-            Vec::new(),
-            Box::new(Fused { data, at: 0 }),
+            Source::Read {
+                first: Vec::new(),
+                rest: Box::new(Fused { data, at: 0 }),
+            },
             Framing::Envelope(Envelope::JAEGER),
             64,
             |e| e,
@@ -450,8 +713,10 @@ mod tests {
             let (first, rest) = input.split_at(3);
             let mut seen = 0;
             windows::<io::Error>(
-                first.to_vec(),
-                Box::new(std::io::Cursor::new(rest.to_vec())),
+                Source::Read {
+                    first: first.to_vec(),
+                    rest: Box::new(std::io::Cursor::new(rest.to_vec())),
+                },
                 framing,
                 64,
                 |e| e,

@@ -473,3 +473,34 @@ fn a_jaeger_export_with_members_before_its_data_reads_as_the_plain_one() {
         "the sorted export reads differently, spilled"
     );
 }
+
+/// A file is read where it is mapped into memory, standard input into
+/// buffers: the same bytes give the same report either way, in one window
+/// or in many (`--memory-limit` makes a window 256 KiB), for each way of
+/// cutting an input into windows (lines, an envelope's members, frames).
+#[test]
+fn a_mapped_file_reads_as_the_same_bytes_piped_in() {
+    for input in [
+        "fixtures/otlp-json/n_plus_one.jsonl",
+        "fixtures/jaeger/n_plus_one.json",
+        "fixtures/otlp-proto/n_plus_one.binpb",
+    ] {
+        let bytes = std::fs::read(path(input)).unwrap();
+        // Longer than the 64 KiB looked at to tell the format, so read as
+        // windows, not whole.
+        assert!(bytes.len() > 64 * 1024, "{input}");
+        for extra in [&[][..], &["--memory-limit", "1KiB"][..]] {
+            let spill = tempfile::tempdir().unwrap();
+            let (mapped, _) = report(input, extra, spill.path());
+            let (piped, _) = succeed(
+                critpath()
+                    .args(["analyze", "-", "--format", "json"])
+                    .args(extra)
+                    .env("TMPDIR", spill.path())
+                    .write_stdin(bytes.clone()),
+            );
+            assert!(mapped.contains("\"spans\": "), "{mapped}");
+            assert_eq!(mapped, piped, "{input} {extra:?}");
+        }
+    }
+}
