@@ -4,6 +4,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::decompress::{compressed, decompressing};
+use super::progress::InputProgress;
 
 /// One input to read: a file, or standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,21 +21,17 @@ pub enum InputSource {
 impl InputSource {
     /// The content as a stream, decompressed; `progress` is advanced by the
     /// raw bytes read.
-    pub fn open(
-        &self,
-        progress: Option<indicatif::ProgressBar>,
-    ) -> io::Result<Box<dyn Read + Send + '_>> {
+    pub fn open<'a>(
+        &'a self,
+        progress: &'a InputProgress,
+    ) -> io::Result<Box<dyn Read + Send + 'a>> {
         let raw: Box<dyn Read + Send> = match self {
             InputSource::File(path) | InputSource::Found(path) => {
                 Box::new(std::fs::File::open(path)?)
             }
             InputSource::Stdin => Box::new(io::stdin()),
         };
-        let raw: Box<dyn Read + Send> = match progress {
-            Some(bar) => Box::new(bar.wrap_read(raw)),
-            None => raw,
-        };
-        decompressing(raw)
+        decompressing(progress.counting(raw))
     }
 
     /// The content mapped into memory, when it is a plain file that is

@@ -18,6 +18,7 @@ mod json_scan;
 mod json_strict;
 pub mod memory;
 pub(crate) mod otlp;
+mod progress;
 mod room;
 mod sentry;
 mod stream;
@@ -390,10 +391,9 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
     let results: Vec<Result<Option<(Format, Sink<'_>)>, IngestError>> = sources
         .par_iter()
         .map(|source| {
-            let result = read_one(source, &strings, options);
-            if let Some(bar) = &options.progress {
-                bar.inc(source.size());
-            }
+            let progress = progress::InputProgress::new(options.progress.clone());
+            let result = read_one(source, &strings, options, &progress);
+            progress.finish(source.size());
             result
         })
         .collect();
@@ -439,6 +439,7 @@ fn read_one<'s>(
     source: &InputSource,
     strings: &'s Interner,
     options: &IngestOptions,
+    progress: &progress::InputProgress,
 ) -> Result<Option<(Format, Sink<'s>)>, IngestError> {
     let io_error = |err| IngestError::Io {
         path: source.path(),
@@ -449,8 +450,7 @@ fn read_one<'s>(
     let mapped = source.map();
     let mut head = match &mapped {
         Some(map) => Head::mapped(map),
-        None => Head::read(source.open(options.progress.clone()).map_err(io_error)?)
-            .map_err(io_error)?,
+        None => Head::read(source.open(progress).map_err(io_error)?).map_err(io_error)?,
     };
     let name = source.display_name();
     let Some(reader) = detect(head.bytes(), options.format) else {
@@ -495,9 +495,7 @@ fn read_one<'s>(
         if let Some(map) = &mapped {
             inputs::release(map, window);
         }
-        if let Some(bar) = &options.progress {
-            bar.inc(window.len() as u64);
-        }
+        progress.advance(window.len() as u64);
     }));
     stream::windows(source, framing, window_bytes, io_error, |window| {
         let input = Input {
@@ -632,6 +630,53 @@ pub fn ingest_bytes(
 mod tests {
     use super::*;
     use crate::model::testutil::{plain_span, traced};
+
+    /// The progress bar ends at the inputs' total size: a mapped file read
+    /// in windows, a small one read whole, a compressed one read through
+    /// its decompressor, and a file found in a folder that is no trace
+    /// format, each counted once.
+    #[test]
+    fn the_progress_bar_ends_at_the_total_size_of_the_inputs() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = |name: &str| {
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+        };
+        let large = fixture("fixtures/jaeger/n_plus_one.json");
+        assert!(large.len() > 3 * (64 << 10), "read as several windows");
+        let small = fixture("fixtures/otlp-json/near_misses.jsonl");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&large).unwrap();
+        let files = [
+            ("large.json", large.clone()),
+            (
+                "small.jsonl",
+                small[..small.len().min(SNIFF_LEN / 2)].to_vec(),
+            ),
+            ("large.json.gz", gz.finish().unwrap()),
+            ("notes.txt", b"not a trace".to_vec()),
+        ];
+        let mut sources = Vec::new();
+        for (name, bytes) in &files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            sources.push(match *name {
+                "notes.txt" => InputSource::Found(path),
+                _ => InputSource::File(path),
+            });
+        }
+        let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+        let bar = indicatif::ProgressBar::hidden();
+        let options = IngestOptions {
+            progress: Some(bar.clone()),
+            window_bytes: Some(64 << 10),
+            ..Default::default()
+        };
+        let read = ingest(&sources, &options).unwrap();
+        assert_eq!(read.skipped.len(), 1);
+        assert!(read.set.span_count() > 0);
+        assert_eq!(bar.position(), total);
+    }
 
     /// Parts of every size, empty ones among them, join after the spans
     /// already held, in part order, each exactly once; their quality and
