@@ -104,6 +104,13 @@ pub struct InputArgs {
     /// large inputs).
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Read files into buffers instead of mapping them into memory: for a
+    /// file that may be truncated while it is read (a log rotated with
+    /// copytruncate) or that lives on a file system that can fail a read
+    /// (a network share), where a mapped file ends the run with SIGBUS.
+    #[arg(long)]
+    pub no_mmap: bool,
 }
 
 /// Output formats of `stats`.
@@ -363,6 +370,11 @@ pub struct DiffArgs {
     /// (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Read files into buffers instead of mapping them into memory (see
+    /// `analyze --help`).
+    #[arg(long)]
+    pub no_mmap: bool,
 
     /// The selection, applied to both sides that are trace sets.
     #[command(flatten)]

@@ -69,6 +69,7 @@ fn side(path: &Path, args: &DiffArgs) -> anyhow::Result<SavedAnalysis> {
         strict: args.strict,
         threads: args.threads,
         quiet: false,
+        no_mmap: args.no_mmap,
     };
     let mut ingested = super::read_inputs(&input)?;
     let selection = super::selection(&args.select);

@@ -26,10 +26,8 @@ pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
         Some(base) => {
             let input = InputArgs {
                 inputs: vec![base.clone()],
-                input_format: args.input.input_format,
-                strict: args.input.strict,
                 threads: None,
-                quiet: args.input.quiet,
+                ..args.input.clone()
             };
             let before = stacks(&input, &selection, &args.select, args.percentile)?;
             flame::diff_svg(&before, &after, &args.title, &mut buf)?;

@@ -86,6 +86,7 @@ pub(crate) fn read_inputs_within(
         format: args.input_format,
         strict: args.strict,
         progress: progress_bar(args, &sources),
+        no_mmap: args.no_mmap,
         window_bytes: spill.as_ref().and(limit).map(|l| l.window_bytes()),
         spill,
     };

@@ -1,4 +1,6 @@
-//! Turns command-line inputs (files, folders, `-`) into a list of sources.
+//! Turns command-line inputs (files, folders, `-`) into a list of sources,
+//! and opens each: a plain file mapped into memory, anything else as a
+//! stream.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -19,43 +21,28 @@ pub enum InputSource {
 }
 
 impl InputSource {
-    /// The content as a stream, decompressed; `progress` is advanced by the
-    /// raw bytes read.
-    pub fn open<'a>(
-        &'a self,
-        progress: &'a InputProgress,
-    ) -> io::Result<Box<dyn Read + Send + 'a>> {
-        let raw: Box<dyn Read + Send> = match self {
-            InputSource::File(path) | InputSource::Found(path) => {
-                Box::new(std::fs::File::open(path)?)
-            }
-            InputSource::Stdin => Box::new(io::stdin()),
-        };
-        decompressing(progress.counting(raw))
-    }
-
-    /// The content mapped into memory, when it is a plain file that is
-    /// not compressed and not empty; `None` otherwise, or when it cannot
-    /// be mapped (it is then read as a stream, which reports any error).
+    /// Opens the input, once: a plain file that is not compressed and not
+    /// empty is mapped into memory when `map` allows it; anything else
+    /// (stdin, a pipe, a compressed file) is a stream, decompressed, whose
+    /// raw bytes advance `progress` as they are read. A path is opened
+    /// once so that a named pipe is read by the one reader its writer
+    /// waits for.
     ///
     /// Read in place, a large file costs no copy from the page cache into
     /// buffers: that copy was a tenth of the CPU time of reading a Jaeger
     /// export (`read` in the kernel), more than any one step of parsing it.
-    pub fn map(&self) -> Option<memmap2::Mmap> {
-        let (InputSource::File(path) | InputSource::Found(path)) = self else {
-            return None;
+    pub fn open<'a>(&'a self, map: bool, progress: &'a InputProgress) -> io::Result<Opened<'a>> {
+        let raw: Box<dyn Read + Send> = match self {
+            InputSource::File(path) | InputSource::Found(path) => {
+                let file = std::fs::File::open(path)?;
+                if let Some(mapped) = map.then(|| mapped(&file)).flatten() {
+                    return Ok(Opened::Mapped(mapped));
+                }
+                Box::new(file)
+            }
+            InputSource::Stdin => Box::new(io::stdin()),
         };
-        let file = std::fs::File::open(path).ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() == 0 {
-            return None;
-        }
-        // SAFETY: the mapping is only read. A file changed while it is read
-        // would change under the parse (truncated, the process ends with
-        // SIGBUS), as with any tool that maps its input (ripgrep does);
-        // exports are files that are no longer being written.
-        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        (!compressed(&map)).then_some(map)
+        decompressing(progress.counting(raw)).map(Opened::Stream)
     }
 
     /// The size on disk (0 for stdin or an unreadable file), for progress.
@@ -82,17 +69,44 @@ impl InputSource {
     }
 }
 
+/// An opened input (see [`InputSource::open`]).
+pub enum Opened<'a> {
+    Mapped(memmap2::Mmap),
+    Stream(Box<dyn Read + Send + 'a>),
+}
+
+/// `file` mapped, when it is a plain file that is not empty and not
+/// compressed; `None` otherwise, or when it cannot be mapped.
+fn mapped(file: &std::fs::File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the mapping is only read. A file truncated while it is mapped
+    // makes a later read of its lost pages end the process with SIGBUS, as
+    // does an I/O error reading a page (a failing disk, a network file
+    // system), as with any tool that maps its input (ripgrep does); a file
+    // appended to is read as long as it was. `--no-mmap` reads files as
+    // streams instead (the README says when to use it).
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    (!compressed(&map)).then_some(map)
+}
+
 /// Hands back the pages of `part` of `map`, once parsed: a mapped file's
 /// pages, once touched, count in the process's memory until released, as
 /// a buffer's would. The pages are read from the file again if touched
 /// again (the first page of the next window, shared with this one's last).
 pub fn release(map: &memmap2::Mmap, part: &[u8]) {
-    let offset = part.as_ptr() as usize - map.as_ptr() as usize;
-    debug_assert!(offset + part.len() <= map.len(), "a part of the map");
+    // Checked always, not only in debug builds: advice given past the map
+    // would drop the pages of whatever memory lies beside it.
+    let offset = (part.as_ptr() as usize).checked_sub(map.as_ptr() as usize);
+    let Some(offset) = offset.filter(|&at| at <= map.len() && part.len() <= map.len() - at) else {
+        panic!("released bytes that are not a part of the map");
+    };
     // SAFETY: the mapping is shared and only read, so dropping its pages
     // loses nothing: a later read of them reads the file again (the
     // advice's hazard is to private, written mappings, whose changes it
-    // would discard). The offset and length lie within the map.
+    // would discard). The offset and length lie within the map (above).
     let _ = unsafe {
         map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, part.len())
     };

@@ -149,17 +149,26 @@ impl MemoryLimit {
     pub fn partitions(&self, sources: &[InputSource]) -> Option<usize> {
         let mut estimate = 0u64;
         for source in sources {
-            estimate = estimate.saturating_add(match source {
+            // Only a plain file is looked into: opening a named pipe to
+            // read its first bytes would take them from the reader (and
+            // its writer would then see the pipe broken).
+            let plain = match source {
+                InputSource::File(path) | InputSource::Found(path) => std::fs::metadata(path)
+                    .is_ok_and(|m| m.is_file())
+                    .then_some(path),
+                InputSource::Stdin => None,
+            };
+            estimate = estimate.saturating_add(match plain {
                 // Its size is unknown: only a user's limit spills it.
-                InputSource::Stdin if self.explicit => self.bytes.saturating_add(1),
-                InputSource::Stdin => 0,
-                InputSource::File(path) | InputSource::Found(path) => {
+                None if self.explicit => self.bytes.saturating_add(1),
+                None => 0,
+                Some(path) => {
                     let size = source.size();
                     let mut magic = [0u8; 4];
                     let compressed = std::fs::File::open(path)
                         .and_then(|mut f| f.read_exact(&mut magic))
                         .is_ok()
-                        && (magic.starts_with(&[0x1f, 0x8b]) || magic == [0x28, 0xb5, 0x2f, 0xfd]);
+                        && super::decompress::compressed(&magic);
                     let per_byte = if compressed {
                         HELD_PER_COMPRESSED_BYTE
                     } else {

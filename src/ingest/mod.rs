@@ -40,6 +40,7 @@ use crate::model::{
 };
 
 use head::Head;
+use inputs::Opened;
 pub use inputs::{InputSource, expand_inputs};
 pub use stream::Framing;
 
@@ -336,6 +337,8 @@ pub struct IngestOptions {
     /// the trace set is then built from what is left (nothing), and the
     /// analysis reads the spill a partition at a time.
     pub spill: Option<Arc<Spill>>,
+    /// Read files as streams, never mapped into memory (`--no-mmap`).
+    pub no_mmap: bool,
     /// Bytes of input a window of a streamed input aims at (`None`:
     /// [`stream::WINDOW_BYTES`]); a few windows are in memory at once, so
     /// a memory limit makes them smaller.
@@ -393,7 +396,7 @@ pub fn ingest(sources: &[InputSource], options: &IngestOptions) -> Result<Ingest
         .map(|source| {
             let progress = progress::InputProgress::new(options.progress.clone());
             let result = read_one(source, &strings, options, &progress);
-            progress.finish(source.size());
+            progress.finish(|| source.size());
             result
         })
         .collect();
@@ -447,10 +450,15 @@ fn read_one<'s>(
     };
     // A plain file is read where it is mapped; anything else (stdin, a
     // compressed file) is read into buffers.
-    let mapped = source.map();
-    let mut head = match &mapped {
-        Some(map) => Head::mapped(map),
-        None => Head::read(source.open(progress).map_err(io_error)?).map_err(io_error)?,
+    let (mapped, stream) = match source.open(!options.no_mmap, progress) {
+        Ok(Opened::Mapped(map)) => (Some(map), None),
+        Ok(Opened::Stream(stream)) => (None, Some(stream)),
+        Err(err) => return Err(io_error(err)),
+    };
+    let mut head = match (stream, &mapped) {
+        (Some(stream), _) => Head::read(stream).map_err(io_error)?,
+        (None, Some(map)) => Head::mapped(map),
+        (None, None) => unreachable!("an input opens as a map or as a stream"),
     };
     let name = source.display_name();
     let Some(reader) = detect(head.bytes(), options.format) else {

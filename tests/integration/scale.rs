@@ -474,24 +474,40 @@ fn a_jaeger_export_with_members_before_its_data_reads_as_the_plain_one() {
     );
 }
 
-/// A file is read where it is mapped into memory, standard input into
-/// buffers: the same bytes give the same report either way, in one window
-/// or in many (`--memory-limit` makes a window 256 KiB), for each way of
-/// cutting an input into windows (lines, an envelope's members, frames).
+/// A file is read where it is mapped into memory, standard input and
+/// `--no-mmap` into buffers: the same bytes give the same report every way,
+/// in one window or in many (`--memory-limit` makes a window 256 KiB), for
+/// each way of cutting an input into windows (lines, an envelope's
+/// members, frames).
 #[test]
 fn a_mapped_file_reads_as_the_same_bytes_piped_in() {
-    for input in [
-        "fixtures/otlp-json/n_plus_one.jsonl",
-        "fixtures/jaeger/n_plus_one.json",
-        "fixtures/otlp-proto/n_plus_one.binpb",
+    let tmp = tempfile::tempdir().unwrap();
+    // The protobuf fixtures, one after another, are one stream of frames
+    // long enough for two windows.
+    let mut frames = Vec::new();
+    for name in [
+        "cascade",
+        "n_plus_one",
+        "near_misses",
+        "sequential",
+        "slow_queries",
     ] {
-        let bytes = std::fs::read(path(input)).unwrap();
-        // Longer than the 64 KiB looked at to tell the format, so read as
-        // windows, not whole.
-        assert!(bytes.len() > 64 * 1024, "{input}");
+        frames.extend(std::fs::read(path(&format!("fixtures/otlp-proto/{name}.binpb"))).unwrap());
+    }
+    let protobuf = tmp.path().join("all.binpb");
+    std::fs::write(&protobuf, &frames).unwrap();
+    for input in [
+        path("fixtures/otlp-json/n_plus_one.jsonl"),
+        path("fixtures/jaeger/n_plus_one.json"),
+        protobuf,
+    ] {
+        let input = input.to_str().unwrap();
+        let bytes = std::fs::read(input).unwrap();
+        assert!(bytes.len() > 256 * 1024, "{input}: more than one window");
         for extra in [&[][..], &["--memory-limit", "1KiB"][..]] {
             let spill = tempfile::tempdir().unwrap();
             let (mapped, _) = report(input, extra, spill.path());
+            assert!(mapped.contains("\"spans\": "), "{mapped}");
             let (piped, _) = succeed(
                 critpath()
                     .args(["analyze", "-", "--format", "json"])
@@ -499,8 +515,44 @@ fn a_mapped_file_reads_as_the_same_bytes_piped_in() {
                     .env("TMPDIR", spill.path())
                     .write_stdin(bytes.clone()),
             );
-            assert!(mapped.contains("\"spans\": "), "{mapped}");
             assert_eq!(mapped, piped, "{input} {extra:?}");
+            let no_mmap = [extra, &["--no-mmap"][..]].concat();
+            let (buffered, _) = report(input, &no_mmap, spill.path());
+            assert_eq!(mapped, buffered, "{input} {extra:?}");
         }
     }
+}
+
+/// A named pipe is read as a stream, and only by the reader: the memory
+/// estimate opened it to look for a compression's magic number, took its
+/// first bytes, and the reader found no trace format in the rest. The
+/// report is the file's.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_reads_as_the_file_written_into_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("traces.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let input = "fixtures/jaeger/n_plus_one.json";
+    let bytes = std::fs::read(path(input)).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening a pipe to write waits for its reader.
+        std::thread::spawn(move || std::fs::write(fifo, bytes))
+    };
+    // Bounded: a pipe opened again after its writer left waits forever.
+    let (piped, _) = succeed(
+        critpath()
+            .args(["analyze", "--format", "json"])
+            .arg(&fifo)
+            .timeout(std::time::Duration::from_secs(120)),
+    );
+    writer
+        .join()
+        .unwrap()
+        .expect("the whole file written into the pipe");
+    let (from_file, _) = report(input, &[], tmp.path());
+    assert_eq!(piped, from_file);
 }
