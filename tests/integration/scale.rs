@@ -1,7 +1,7 @@
 //! Inputs larger than memory: `--memory-limit` spills spans to disk by
 //! trace and analyses them a partition at a time, with the same report.
 
-use crate::util::{critpath, path, succeed};
+use crate::util::{SCENARIOS, critpath, path, succeed};
 
 /// The JSON report of `analyze` on `input`, with extra flags, run with
 /// `TMPDIR` pointing at `tmp` so that spill folders can be checked.
@@ -299,13 +299,7 @@ fn spill_files_are_removed_on_ctrl_c() {
 fn a_tempo_v2_answer_longer_than_a_window_reads_as_its_requests_do() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut lines, mut members) = (String::new(), Vec::new());
-    for name in [
-        "cascade",
-        "n_plus_one",
-        "near_misses",
-        "sequential",
-        "slow_queries",
-    ] {
+    for name in SCENARIOS {
         let text = std::fs::read_to_string(path(&format!("fixtures/otlp-json/{name}.jsonl")));
         for line in text.unwrap().lines().filter(|l| !l.trim().is_empty()) {
             let request: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -485,13 +479,7 @@ fn a_mapped_file_reads_as_the_same_bytes_piped_in() {
     // The protobuf fixtures, one after another, are one stream of frames
     // long enough for two windows.
     let mut frames = Vec::new();
-    for name in [
-        "cascade",
-        "n_plus_one",
-        "near_misses",
-        "sequential",
-        "slow_queries",
-    ] {
+    for name in SCENARIOS {
         frames.extend(std::fs::read(path(&format!("fixtures/otlp-proto/{name}.binpb"))).unwrap());
     }
     let protobuf = tmp.path().join("all.binpb");

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::util::{critpath, json, path};
+use crate::util::{SCENARIOS, critpath, json, path};
 
 /// Every format's file of `scenario`.
 fn files(scenario: &str) -> Vec<(&'static str, String)> {
@@ -39,14 +39,6 @@ fn of_kind<'a>(report: &'a Value, kind: &str) -> Vec<&'a Value> {
         .filter(|f| f["kind"] == kind)
         .collect()
 }
-
-const SCENARIOS: [&str; 5] = [
-    "cascade",
-    "n_plus_one",
-    "slow_queries",
-    "sequential",
-    "near_misses",
-];
 
 /// Per service: (spans, self ms, critical ms), rounded to whole ms (Sentry
 /// times are float seconds; the fixtures use whole ms).

@@ -61,3 +61,13 @@ pub fn temp_file(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
 pub fn require(p: &Path) {
     assert!(p.exists(), "missing test input {}", p.display());
 }
+
+/// The bundled incident scenarios: each is a fixture in every format's
+/// folder of `fixtures/`.
+pub const SCENARIOS: [&str; 5] = [
+    "cascade",
+    "n_plus_one",
+    "slow_queries",
+    "sequential",
+    "near_misses",
+];
