@@ -154,16 +154,16 @@ impl MemoryLimit {
             // its writer would then see the pipe broken).
             let plain = match source {
                 InputSource::File(path) | InputSource::Found(path) => std::fs::metadata(path)
-                    .is_ok_and(|m| m.is_file())
-                    .then_some(path),
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| (path, m.len())),
                 InputSource::Stdin => None,
             };
             estimate = estimate.saturating_add(match plain {
                 // Its size is unknown: only a user's limit spills it.
                 None if self.explicit => self.bytes.saturating_add(1),
                 None => 0,
-                Some(path) => {
-                    let size = source.size();
+                Some((path, size)) => {
                     let mut magic = [0u8; 4];
                     let compressed = std::fs::File::open(path)
                         .and_then(|mut f| f.read_exact(&mut magic))

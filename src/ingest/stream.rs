@@ -346,23 +346,20 @@ mod tests {
     }
 
     fn collect_in(input: &[u8], framing: Framing, window: usize) -> Vec<(u64, u64, Vec<u8>)> {
-        let (first, rest) = input.split_at(input.len().min(3));
-        let mut out = Vec::new();
-        windows::<io::Error>(
-            Source::Read {
-                first: first.to_vec(),
-                rest: Box::new(std::io::Cursor::new(rest.to_vec())),
-            },
-            framing,
-            window,
-            |e| e,
-            |w| {
-                out.push((w.offset, w.lines, w.bytes.to_vec()));
-                Ok(())
-            },
-        )
-        .unwrap();
-        out
+        everything(read_source(input, 3), framing, window)
+            .into_iter()
+            .map(|(offset, lines, bytes, ..)| (offset, lines, bytes))
+            .collect()
+    }
+
+    /// `input` as a reader's source, of which sniffing read the first
+    /// `sniffed` bytes (all of them, when fewer).
+    fn read_source(input: &[u8], sniffed: usize) -> Source<'static> {
+        let (first, rest) = input.split_at(input.len().min(sniffed));
+        Source::Read {
+            first: first.to_vec(),
+            rest: Box::new(std::io::Cursor::new(rest.to_vec())),
+        }
     }
 
     /// What a window holds: its offset, lines before it, bytes, pieces,
@@ -437,15 +434,7 @@ mod tests {
         sniffed: usize,
     ) -> (Vec<Seen>, Vec<Seen>, Vec<std::ops::Range<usize>>) {
         let sniffed = sniffed.min(input.len());
-        let (first, rest) = input.split_at(sniffed);
-        let read = everything(
-            Source::Read {
-                first: first.to_vec(),
-                rest: Box::new(std::io::Cursor::new(rest.to_vec())),
-            },
-            framing,
-            window,
-        );
+        let read = everything(read_source(input, sniffed), framing, window);
         let released = std::cell::RefCell::new(Vec::new());
         let mapped = everything(
             Source::Mapped {
@@ -710,13 +699,9 @@ mod tests {
             .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
             .collect();
         for framing in [Framing::Lines, Framing::LinesOr(Envelope::OTLP)] {
-            let (first, rest) = input.split_at(3);
             let mut seen = 0;
             windows::<io::Error>(
-                Source::Read {
-                    first: first.to_vec(),
-                    rest: Box::new(std::io::Cursor::new(rest.to_vec())),
-                },
+                read_source(&input, 3),
                 framing,
                 64,
                 |e| e,
