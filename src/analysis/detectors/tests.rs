@@ -142,6 +142,26 @@ fn sequential_calls_fire_on_three_independent_calls() {
 }
 
 #[test]
+fn sequential_calls_fire_on_two_long_calls_below_a_long_root() {
+    // Exactly two spans below the root reach `sequential_min_call`: the
+    // fewest a run needs (the root's own length does not count).
+    let b = TraceBuilder::new()
+        .span_in("bff", "GET /v1/home", None, 0, 700 * MS)
+        .span_in("bff", "geo", Some("GET /v1/home"), MS, 201 * MS)
+        .http("GET", "http://geo-api/reverse/1")
+        .span_in("bff", "intel", Some("GET /v1/home"), 201 * MS, 451 * MS)
+        .http("POST", "http://intel-requests-api/v1/bulk");
+    let f = findings(b);
+    let seq: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == FindingKind::SequentialCalls)
+        .collect();
+    assert_eq!(seq.len(), 1, "{f:?}");
+    assert_eq!(seq[0].count, 2);
+    assert!((seq[0].estimated_savings_ms - 200.0).abs() < 1e-9);
+}
+
+#[test]
 fn sequential_calls_quiet_when_calls_are_short() {
     let b = TraceBuilder::new()
         .span_in("bff", "GET /v1/home", None, 0, 20 * MS)
