@@ -34,9 +34,62 @@ pub fn append_all<T: Send>(into: &mut Vec<T>, parts: Vec<&mut Vec<T>>) {
     unsafe { into.set_len(before + total) };
 }
 
+/// A vector grown a block of `per_block` elements at a time, to be joined
+/// by [`append_all`]: a `Vec` that doubles moves everything it holds at
+/// each doubling, and a rayon task's vector of per-unit results, hundreds
+/// of bytes a unit, grew that way to tens of thousands of units.
+pub struct Blocks<T> {
+    blocks: Vec<Vec<T>>,
+    per_block: usize,
+}
+
+impl<T> Blocks<T> {
+    /// No elements yet; blocks of `per_block` (at least one).
+    pub fn new(per_block: usize) -> Self {
+        Blocks {
+            blocks: Vec::new(),
+            per_block: per_block.max(1),
+        }
+    }
+
+    /// Adds `item` at the end.
+    pub fn push(&mut self, item: T) {
+        match self.blocks.last_mut() {
+            Some(block) if block.len() < self.per_block => block.push(item),
+            _ => {
+                let mut block = Vec::with_capacity(self.per_block);
+                block.push(item);
+                self.blocks.push(block);
+            }
+        }
+    }
+
+    /// The blocks, in order, for [`append_all`].
+    pub fn blocks_mut(&mut self) -> impl Iterator<Item = &mut Vec<T>> {
+        self.blocks.iter_mut()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Blocks of every size, joined, hold what was pushed, in order.
+    #[test]
+    fn blocks_join_to_what_was_pushed() {
+        for per_block in [0, 1, 2, 3, 64] {
+            for n in [0usize, 1, 2, 3, 4, 100] {
+                let mut blocks = Blocks::new(per_block);
+                for i in 0..n {
+                    blocks.push(i.to_string());
+                }
+                let mut into = Vec::new();
+                append_all(&mut into, blocks.blocks_mut().collect());
+                let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+                assert_eq!(into, want, "{n} pushed, blocks of {per_block}");
+            }
+        }
+    }
 
     /// Parts of every size, empty ones among them, follow what was held,
     /// in part order, each element once (owned strings, so an element

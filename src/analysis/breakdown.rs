@@ -19,6 +19,7 @@ use super::profile::{self, FeatureRoom, UnitFeatures};
 use super::select::Unit;
 use super::self_time::self_times_into;
 use super::shape::{Shape, ShapeKind};
+use crate::concat::Blocks;
 use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::ExportColumns;
 pub use crate::table::SpanRow;
@@ -444,7 +445,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
             // Boxed: a fold moves its accumulator in and out of the closure
             // for every trace, and the two structs' hundreds of bytes were
             // copied each time (2.5% of the stage's instructions).
-            || Box::new((Breakdown::default(), TaskBuffers::new(keep))),
+            || Box::new((TaskOut::default(), TaskBuffers::new(keep))),
             |mut task, (trace, range)| {
                 let (out, buffers) = &mut *task;
                 let spans = trace.borrow().spans.len();
@@ -474,11 +475,7 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
         // (see `table::Chunked`); the last ones become the last chunks.
         .map(|task| {
             let (out, buffers) = *task;
-            Breakdown {
-                spans: buffers.spans.finish(),
-                edges: buffers.edges.finish(),
-                ..out
-            }
+            (out, buffers.spans.finish(), buffers.edges.finish())
         })
         .collect::<Vec<_>>();
     // Joined once, in task order, into vectors of their final size, each
@@ -489,17 +486,39 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     let mut out = Breakdown::default();
     crate::concat::append_all(
         &mut out.units,
-        parts.iter_mut().map(|p| &mut p.units).collect(),
+        parts
+            .iter_mut()
+            .flat_map(|(p, _, _)| p.units.blocks_mut())
+            .collect(),
     );
     crate::concat::append_all(
         &mut out.queries,
-        parts.iter_mut().map(|p| &mut p.queries).collect(),
+        parts.iter_mut().map(|(p, _, _)| &mut p.queries).collect(),
     );
-    for part in parts {
-        out.spans.append(part.spans);
-        out.edges.append(part.edges);
+    for (_, spans, edges) in parts {
+        out.spans.append(spans);
+        out.edges.append(edges);
     }
     out
+}
+
+/// What one rayon task of [`per_unit`] gives besides its table chunks.
+struct TaskOut {
+    units: Blocks<UnitBreakdown>,
+    queries: Vec<QueryRow>,
+}
+
+/// Units per block of a task's [`TaskOut::units`]: a block of a few hundred
+/// kilobytes.
+const UNITS_PER_BLOCK: usize = 1024;
+
+impl Default for TaskOut {
+    fn default() -> Self {
+        TaskOut {
+            units: Blocks::new(UNITS_PER_BLOCK),
+            queries: Vec::new(),
+        }
+    }
 }
 
 /// The column buffers one rayon task appends its units' rows to.
@@ -559,7 +578,7 @@ fn trace_breakdown(
     units: &[Unit],
     options: &FindingOptions,
     keep: Keep,
-    out: &mut Breakdown,
+    out: &mut TaskOut,
     buffers: &mut TaskBuffers,
 ) {
     let mut scratch = std::mem::take(&mut buffers.scratch);
