@@ -19,6 +19,12 @@ impl Sym {
         self.0.get() as usize - 1
     }
 
+    /// The symbol with the dense index `index`, as [`Sym::into_usize`] gave
+    /// it for a symbol (`u32::MAX`, which no symbol has, gives the last).
+    pub fn from_index(index: u32) -> Self {
+        Sym(NonZeroU32::MIN.saturating_add(index))
+    }
+
     /// The symbol with a dense index, if the index fits.
     pub fn try_from_usize(index: usize) -> Option<Self> {
         u32::try_from(index + 1)
