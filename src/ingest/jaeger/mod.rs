@@ -718,23 +718,30 @@ fn references(
     trace_id: TraceId,
     trace_ids: &mut TraceIdMemo,
 ) -> (Option<SpanId>, Option<crate::model::Links>) {
-    let mut refs = Vec::with_capacity(references.len());
-    for &(span_id, ref_trace, child_of) in references {
-        let Some(span_id) = span_id.and_then(SpanId::parse_parent) else {
-            continue;
-        };
+    let mut link = |&(span_id, ref_trace, child_of): &(Option<&str>, Option<&str>, bool)| {
+        let span_id = span_id.and_then(SpanId::parse_parent)?;
         // A reference without a trace id points into the span's own trace.
         let ref_trace = ref_trace
             .and_then(|t| trace_ids.parse(t).ok())
             .map_or(trace_id, |(id, _)| id);
-        refs.push((
+        Some((
             child_of,
             SpanLink {
                 trace_id: ref_trace,
                 span_id,
             },
-        ));
+        ))
+    };
+    // Most spans have one reference: their parent, or a link into another
+    // trace. Read without a list, which was an allocation a span.
+    if let [only] = references {
+        return match link(only) {
+            Some((_, link)) if link.trace_id == trace_id => (Some(link.span_id), None),
+            Some((_, link)) => (None, Some(Box::new(vec![link]))),
+            None => (None, None),
+        };
     }
+    let refs: Vec<_> = references.iter().filter_map(link).collect();
     let same_trace = |wanted: bool| {
         refs.iter()
             .find(|(child_of, link)| *child_of == wanted && link.trace_id == trace_id)

@@ -1031,3 +1031,45 @@ fn a_typed_span_keeps_only_the_tags_it_reads_or_must_still_check() {
     let bad = r#"{"spanID": "01", "tags": [{"key": "x.unread", "value": 1e400}]}"#;
     assert!(serde_json::from_str::<typed::Object<typed::Span<'_>>>(bad).is_err());
 }
+
+/// A span's references, one at a time and together: one into its own
+/// trace is its parent, whatever its type and whether it names the trace;
+/// one into another trace is a link; one without a span id (none, or all
+/// zeros) is neither.
+#[test]
+fn references_one_at_a_time_and_together() {
+    let own = TraceId::parse("1").unwrap().0;
+    let other = TraceId::parse("ff").unwrap().0;
+    let id = |s: &str| SpanId::parse(s).unwrap();
+    let link = |t, s: &str| SpanLink {
+        trace_id: t,
+        span_id: id(s),
+    };
+    let of = |refs: &[(Option<&str>, Option<&str>, bool)]| {
+        let (parent, links) = references(refs, own, &mut TraceIdMemo::default());
+        (parent, links.map(|l| *l))
+    };
+    assert_eq!(of(&[]), (None, None));
+    assert_eq!(of(&[(Some("2"), Some("1"), true)]), (Some(id("2")), None));
+    assert_eq!(of(&[(Some("2"), None, false)]), (Some(id("2")), None));
+    assert_eq!(
+        of(&[(Some("3"), Some("ff"), true)]),
+        (None, Some(vec![link(other, "3")]))
+    );
+    assert_eq!(
+        of(&[(Some("0000000000000000"), Some("1"), true)]),
+        (None, None)
+    );
+    assert_eq!(of(&[(None, Some("1"), true)]), (None, None));
+    // Together: CHILD_OF in the trace wins over FOLLOWS_FROM; the rest are
+    // links, each once.
+    assert_eq!(
+        of(&[
+            (Some("5"), Some("1"), false),
+            (Some("3"), Some("ff"), true),
+            (Some("2"), Some("1"), true),
+            (Some("3"), Some("ff"), true),
+        ]),
+        (Some(id("2")), Some(vec![link(own, "5"), link(other, "3")]))
+    );
+}
