@@ -121,56 +121,54 @@ fn each_repeat_detector_applies_its_own_minimum_to_the_shared_groups() {
     assert_eq!(found(stricter), [pair("fan_out", 8)]);
 }
 
-#[test]
-fn sequential_calls_fire_on_three_independent_calls() {
-    let b = TraceBuilder::new()
-        .span_in("bff", "GET /v1/home", None, 0, 700 * MS)
-        .span_in("bff", "geo", Some("GET /v1/home"), 10 * MS, 210 * MS)
-        .http("GET", "http://geo-api/reverse/1")
-        .span_in("bff", "intel", Some("GET /v1/home"), 210 * MS, 460 * MS)
-        .http("POST", "http://intel-requests-api/v1/bulk")
-        .span_in("bff", "assets", Some("GET /v1/home"), 460 * MS, 610 * MS)
-        .http("GET", "http://assets-api/assets");
+/// A `GET /v1/home` of `root_ms` ms in bff that calls, for each of
+/// `calls` (its start and end in ms), the next of geo-api,
+/// intel-requests-api and assets-api.
+fn home(root_ms: i64, calls: &[(i64, i64)]) -> TraceBuilder {
+    let apis = [
+        ("geo", "GET", "http://geo-api/reverse/1"),
+        ("intel", "POST", "http://intel-requests-api/v1/bulk"),
+        ("assets", "GET", "http://assets-api/assets"),
+    ];
+    let mut b = TraceBuilder::new().span_in("bff", "GET /v1/home", None, 0, root_ms * MS);
+    for (&(name, method, url), &(start, end)) in apis.iter().zip(calls) {
+        b = b
+            .span_in("bff", name, Some("GET /v1/home"), start * MS, end * MS)
+            .http(method, url);
+    }
+    b
+}
+
+/// Asserts that `b` has one `sequential_calls` finding, of `count` calls
+/// saving `savings_ms`.
+fn assert_one_sequential_run(b: TraceBuilder, count: u64, savings_ms: f64) {
     let f = findings(b);
     let seq: Vec<_> = f
         .iter()
         .filter(|f| f.kind == FindingKind::SequentialCalls)
         .collect();
     assert_eq!(seq.len(), 1, "{f:?}");
-    assert_eq!(seq[0].count, 3);
-    assert!((seq[0].estimated_savings_ms - 350.0).abs() < 1e-9);
+    assert_eq!(seq[0].count, count);
+    assert!((seq[0].estimated_savings_ms - savings_ms).abs() < 1e-9);
+}
+
+#[test]
+fn sequential_calls_fire_on_three_independent_calls() {
+    let b = home(700, &[(10, 210), (210, 460), (460, 610)]);
+    assert_one_sequential_run(b, 3, 350.0);
 }
 
 #[test]
 fn sequential_calls_fire_on_two_long_calls_below_a_long_root() {
     // Exactly two spans below the root reach `sequential_min_call`: the
     // fewest a run needs (the root's own length does not count).
-    let b = TraceBuilder::new()
-        .span_in("bff", "GET /v1/home", None, 0, 700 * MS)
-        .span_in("bff", "geo", Some("GET /v1/home"), MS, 201 * MS)
-        .http("GET", "http://geo-api/reverse/1")
-        .span_in("bff", "intel", Some("GET /v1/home"), 201 * MS, 451 * MS)
-        .http("POST", "http://intel-requests-api/v1/bulk");
-    let f = findings(b);
-    let seq: Vec<_> = f
-        .iter()
-        .filter(|f| f.kind == FindingKind::SequentialCalls)
-        .collect();
-    assert_eq!(seq.len(), 1, "{f:?}");
-    assert_eq!(seq[0].count, 2);
-    assert!((seq[0].estimated_savings_ms - 200.0).abs() < 1e-9);
+    let b = home(700, &[(1, 201), (201, 451)]);
+    assert_one_sequential_run(b, 2, 200.0);
 }
 
 #[test]
 fn sequential_calls_quiet_when_calls_are_short() {
-    let b = TraceBuilder::new()
-        .span_in("bff", "GET /v1/home", None, 0, 20 * MS)
-        .span_in("bff", "geo", Some("GET /v1/home"), MS, 4 * MS)
-        .http("GET", "http://geo-api/reverse/1")
-        .span_in("bff", "intel", Some("GET /v1/home"), 4 * MS, 7 * MS)
-        .http("POST", "http://intel-requests-api/v1/bulk")
-        .span_in("bff", "assets", Some("GET /v1/home"), 7 * MS, 10 * MS)
-        .http("GET", "http://assets-api/assets");
+    let b = home(20, &[(1, 4), (4, 7), (7, 10)]);
     assert!(!kinds(&findings(b)).contains(&"sequential_calls"));
 }
 
