@@ -647,7 +647,7 @@ fn trace_breakdown(
             critical,
             shapes,
             segments,
-            sibling_groups: Default::default(),
+            sibling_groups: detectors::SiblingGroups::for_options(options),
         };
         let findings = exact(detectors::detect_all(&view, options));
         unit_edges.clear();

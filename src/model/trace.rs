@@ -103,7 +103,7 @@ impl Trace {
     }
 
     /// The children of span `i`, in ascending order (by start time).
-    pub fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+    pub fn children(&self, i: usize) -> impl ExactSizeIterator<Item = usize> + '_ {
         self.tree.children(i).iter().map(|&c| c as usize)
     }
 
