@@ -23,8 +23,13 @@ pub fn self_times_into(trace: &Trace, intervals: &mut Vec<(Nanos, Nanos)>, out: 
     out.extend((0..trace.spans.len()).map(|i| {
         let span = &trace.spans[i];
         let (start, end) = (span.start, span.end.max(span.start));
+        let children = trace.children(i);
+        // Most spans are leaves: their self time is their duration.
+        if children.len() == 0 {
+            return end.saturating_sub(start).max(0);
+        }
         intervals.clear();
-        intervals.extend(trace.children(i).filter_map(|c| {
+        intervals.extend(children.filter_map(|c| {
             let child = &trace.spans[c];
             let (s, e) = (child.start.max(start), child.end.min(end));
             (e > s).then_some((s, e))

@@ -54,6 +54,10 @@ impl Detector for SequentialCalls {
             return;
         }
         for &parent in view.members {
+            // A leaf or a parent of one: no run, and no list to make.
+            if view.trace.children(parent).len() < 2 {
+                continue;
+            }
             let mut calls: Vec<usize> = view
                 .trace
                 .children(parent)
