@@ -435,9 +435,10 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     keep: Keep,
     dropped: &(dyn Fn(usize) + Sync),
 ) -> Breakdown {
-    // Each rayon task appends its traces to one breakdown of its own, and
-    // the tasks' are joined in order below: a breakdown per trace would
-    // leave a hundred thousand small vectors to copy and a fragmented heap.
+    // Each rayon task appends its traces' results to units, queries and
+    // table buffers of its own, and the tasks' are joined in order below:
+    // a breakdown per trace would leave a hundred thousand small vectors
+    // to copy and a fragmented heap.
     // A trace's self times and shapes are computed once for all its units.
     let mut parts = traces
         .zip(ranges.par_iter())

@@ -320,6 +320,7 @@ impl Feature {
             Some(FeatureKind::OperationCritical) => Feature::OperationCritical(a, b),
             Some(FeatureKind::EndsIn) => Feature::EndsIn(a),
             Some(FeatureKind::FailsIn) => Feature::FailsIn(a),
+            // `None` is never met: `key` makes the code of a kind.
             Some(FeatureKind::Spans) | None => Feature::Spans,
         }
     }
@@ -1718,10 +1719,10 @@ mod tests {
             small in (0u32..3, 0u32..3),
         ) {
             let (f, g) = (feature_of(x.0, x.1, x.2), feature_of(y.0, y.1, y.2));
-            // Near symbols too: random ones are rarely equal.
+            // Near symbols of one kind too: random ones are rarely equal.
             let h = feature_of(x.0, small.0, small.1);
-            let k = feature_of(y.0, small.1, small.0);
-            for (p, q) in [(f, g), (h, k), (f, f)] {
+            let k = feature_of(x.0, small.1, small.0);
+            for (p, q) in [(f, g), (h, k)] {
                 prop_assert_eq!(Feature::from_key(p.key()), p);
                 prop_assert_eq!(p.key().cmp(&q.key()), p.cmp(&q), "{:?} {:?}", p, q);
             }

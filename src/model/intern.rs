@@ -20,7 +20,8 @@ impl Sym {
     }
 
     /// The symbol with the dense index `index`, as [`Sym::into_usize`] gave
-    /// it for a symbol (`u32::MAX`, which no symbol has, gives the last).
+    /// it (`u32::MAX`, which no symbol has, gives the largest symbol there
+    /// can be, as `u32::MAX - 1` does).
     pub fn from_index(index: u32) -> Self {
         Sym(NonZeroU32::MIN.saturating_add(index))
     }

@@ -19,7 +19,9 @@ pub struct Group {
 }
 
 /// Every group of at least `min` same-shaped siblings in the unit, by
-/// parent and first span.
+/// parent and first span. Groups are found from the view's floor up (see
+/// [`SiblingGroups::for_options`]), which is never more than a detector's
+/// minimum, nor less than two.
 pub fn repeated_groups<'v>(view: &'v UnitView<'_>, min: usize) -> impl Iterator<Item = &'v Group> {
     let groups = &view.sibling_groups;
     debug_assert!(

@@ -10,9 +10,13 @@ use crate::model::testutil::TraceBuilder;
 const MS: i64 = 1_000_000;
 
 fn findings(b: TraceBuilder) -> Vec<Finding> {
+    findings_with(b, &FindingOptions::default())
+}
+
+fn findings_with(b: TraceBuilder, options: &FindingOptions) -> Vec<Finding> {
     let set = b.build_set();
     let units = select(&set, &Selection::default());
-    let bd = breakdown(&set, &units, &FindingOptions::default());
+    let bd = breakdown(&set, &units, options);
     aggregate(&set.strings, &bd).unwrap()
 }
 
@@ -121,6 +125,28 @@ fn each_repeat_detector_applies_its_own_minimum_to_the_shared_groups() {
     assert_eq!(found(stricter), [pair("fan_out", 8)]);
 }
 
+#[test]
+fn a_minimum_below_two_still_groups_two_or_more() {
+    // A loop of two queries and, beside it, one lone 60 ms query: with
+    // minimums of 1, the loop is reported and the lone query is not (a
+    // group is two siblings or more, whatever the minimum).
+    let b = loop_of(2, 30, 31)
+        .span_in("api", "lone", Some("GET /records"), 200 * MS, 260 * MS)
+        .db("postgresql", "SELECT * FROM users");
+    let options = FindingOptions {
+        n_plus_one_min: 1,
+        fan_out_min: 1,
+        ..FindingOptions::default()
+    };
+    let f = findings_with(b, &options);
+    let repeats: Vec<(&str, u64)> = f
+        .iter()
+        .filter(|f| matches!(f.kind, FindingKind::NPlusOne | FindingKind::FanOut))
+        .map(|f| (f.kind.as_str(), f.count))
+        .collect();
+    assert_eq!(repeats, [("n_plus_one", 2)], "{f:?}");
+}
+
 /// A `GET /v1/home` of `root_ms` ms in bff that calls, for each of
 /// `calls` (its start and end in ms), the next of geo-api,
 /// intel-requests-api and assets-api.
@@ -159,11 +185,12 @@ fn sequential_calls_fire_on_three_independent_calls() {
 }
 
 #[test]
-fn sequential_calls_fire_on_two_long_calls_below_a_long_root() {
-    // Exactly two spans below the root reach `sequential_min_call`: the
-    // fewest a run needs (the root's own length does not count).
-    let b = home(700, &[(1, 201), (201, 451)]);
-    assert_one_sequential_run(b, 2, 200.0);
+fn sequential_calls_fire_on_two_long_calls_below_a_short_root() {
+    // Exactly two spans reach `sequential_min_call` (30 ms), both below
+    // the root: the fewest a run needs. The root is shorter (its calls
+    // outlast it), so a bound that counted it would need a third.
+    let b = home(20, &[(1, 151), (151, 301)]);
+    assert_one_sequential_run(b, 2, 150.0);
 }
 
 #[test]
