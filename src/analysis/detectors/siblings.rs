@@ -45,16 +45,6 @@ pub struct SiblingGroups {
     floor: usize,
 }
 
-impl Default for SiblingGroups {
-    /// Groups of two or more.
-    fn default() -> Self {
-        SiblingGroups {
-            groups: std::cell::OnceCell::new(),
-            floor: 2,
-        }
-    }
-}
-
 impl SiblingGroups {
     /// Groups of as many siblings as the repeat detectors ask for at
     /// least (two or more): a parent with fewer children is passed over
@@ -63,8 +53,8 @@ impl SiblingGroups {
     /// per-trace stage on the benchmark set).
     pub fn for_options(options: &FindingOptions) -> Self {
         SiblingGroups {
+            groups: std::cell::OnceCell::new(),
             floor: options.n_plus_one_min.min(options.fan_out_min).max(2),
-            ..SiblingGroups::default()
         }
     }
 }

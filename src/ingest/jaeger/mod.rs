@@ -736,8 +736,8 @@ fn references(
     // trace. Read without a list, which was an allocation a span.
     if let [only] = references {
         return match link(only) {
-            Some((_, link)) if link.trace_id == trace_id => (Some(link.span_id), None),
-            Some((_, link)) => (None, Some(Box::new(vec![link]))),
+            Some((_, to)) if to.trace_id == trace_id => (Some(to.span_id), None),
+            Some((_, to)) => (None, Some(Box::new(vec![to]))),
             None => (None, None),
         };
     }
