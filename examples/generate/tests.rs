@@ -368,7 +368,7 @@ fn queues_read_back_with_kinds_messaging_and_links() {
         let (mut producers, mut consumers, mut errors) = (0, 0, BTreeSet::new());
         for trace in &set.traces {
             for s in &trace.spans {
-                let attrs = s.attrs.as_deref().cloned().unwrap_or_default();
+                let attrs = s.attrs(&set.strings).clone();
                 let service = set.strings.resolve(s.service);
                 let producer = service == "order-api" && s.parent_id.is_some() && {
                     let parent = trace.spans.iter().find(|p| Some(p.span_id) == s.parent_id);

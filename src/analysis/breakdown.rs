@@ -20,7 +20,7 @@ use super::select::Unit;
 use super::self_time::self_times_into;
 use super::shape::{Shape, ShapeKind};
 use crate::concat::Blocks;
-use crate::model::{Interner, Nanos, Span, Status, Sym, Trace, TraceId, TraceSet};
+use crate::model::{Interner, Nanos, Status, Sym, Trace, TraceId, TraceSet};
 pub use crate::table::ExportColumns;
 pub use crate::table::SpanRow;
 use crate::table::{Chunked, Run, SpanColumn, SpanColumns, SpanTable};
@@ -600,7 +600,7 @@ fn trace_breakdown(
     } = &mut scratch;
     self_times_into(trace, intervals, selfs);
     shapes.clear();
-    shapes.extend(trace.spans.iter().map(Span::shape));
+    shapes.extend(trace.spans.iter().map(|s| s.shape(strings)));
     critical.clear();
     critical.resize(trace.spans.len(), 0);
     let trace_start = trace.start();
@@ -632,7 +632,7 @@ fn trace_breakdown(
                 out.queries.push(QueryRow {
                     unit: index,
                     service: s.service,
-                    system: s.attrs().db_system,
+                    system: s.attrs(strings).db_system,
                     shape: shapes[i].text,
                     duration: s.duration().max(0),
                 });

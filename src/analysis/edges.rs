@@ -411,7 +411,7 @@ fn covered_by(
 /// its own name, not a peer.
 fn peer_of(i: usize, view: &UnitView<'_>) -> Option<Sym> {
     let span = &view.trace.spans[i];
-    let attrs = span.attrs();
+    let attrs = span.attrs(view.strings);
     match span.kind {
         SpanKind::Client | SpanKind::Producer => {}
         SpanKind::Unspecified => return attrs.peer_service.or(attrs.db_system),

@@ -107,7 +107,7 @@ pub struct QueueRows {
 fn is_producer(strings: &Interner, span: &crate::model::Span) -> bool {
     span.kind == SpanKind::Producer
         || span
-            .attrs()
+            .attrs(strings)
             .messaging_operation
             .is_some_and(|op| matches!(strings.resolve(op), "publish" | "send" | "create"))
 }
@@ -375,15 +375,18 @@ fn deliveries(
     done: &[Nanos],
 ) -> Delivered {
     let producer = &set.traces[t].spans[i];
-    let attrs = producer.attrs();
+    let attrs = producer.attrs(&set.strings);
     // The producer's destination, else the one its consumers name (a
     // RabbitMQ publish names the exchange, the consumer the queue), else
     // the producer's operation.
     let destination = attrs
         .messaging_destination
         .or_else(|| {
-            list.iter()
-                .find_map(|&(ct, ci)| set.traces[ct].spans[ci].attrs().messaging_destination)
+            list.iter().find_map(|&(ct, ci)| {
+                set.traces[ct].spans[ci]
+                    .attrs(&set.strings)
+                    .messaging_destination
+            })
         })
         .unwrap_or(producer.name);
     if list.is_empty() {
@@ -411,7 +414,9 @@ fn deliveries(
             let c = consumer_of[&(ct, ci)];
             let row = HopRow {
                 destination,
-                system: attrs.messaging_system.or(consumer.attrs().messaging_system),
+                system: attrs
+                    .messaging_system
+                    .or(consumer.attrs(&set.strings).messaging_system),
                 producer_trace: (set.traces[t].id, set.traces[t].label),
                 consumer_trace: (ctrace.id, ctrace.label),
                 sent,

@@ -124,7 +124,7 @@ mod tests {
         b.imply(&strings, AttrKey::HttpMethod, "POST");
         b.imply(&strings, AttrKey::DbSystem, "redis");
         b.add(&strings, "url.full", &url);
-        let attrs = b.finish(&strings).unwrap();
+        let attrs = strings.attrs(b.finish(&strings).unwrap());
         let shape = strings.resolve(attrs.shape.unwrap().text);
         assert_eq!(shape, "GET https://api/x/*", "the method attribute won");
         assert_eq!(strings.resolve(attrs.db_system.unwrap()), "redis");

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::intern::{Interner, Sym};
+use super::intern::{AttrsId, Interner, Sym};
 use super::shape_cache;
 
 /// What kind of thing a shape describes.
@@ -76,6 +76,29 @@ impl Attrs {
         messaging_destination: None,
         messaging_operation: None,
     };
+
+    /// The block as five words: each symbol as its index plus one (0 for
+    /// none), two to a word, and the shape's kind beside its text. Two
+    /// blocks have the same words exactly when they are equal.
+    pub(super) fn words(&self) -> [u64; 5] {
+        let sym = |s: Option<Sym>| s.map_or(0, |s| s.into_usize() as u64 + 1);
+        let pair = |a: Option<Sym>, b: Option<Sym>| sym(a) | sym(b) << 32;
+        let shape = self.shape.map_or(0, |shape| {
+            let kind = match shape.kind {
+                ShapeKind::Query => 1,
+                ShapeKind::Http => 2,
+                ShapeKind::Operation => 3,
+            };
+            kind | sym(Some(shape.text)) << 32
+        });
+        [
+            pair(self.db_system, self.server_address),
+            pair(self.url_host, self.peer_service),
+            pair(self.messaging_system, self.messaging_destination),
+            pair(self.messaging_operation, None),
+            shape,
+        ]
+    }
 
     /// Whether no field is set (then the span stores no attribute block).
     pub fn is_empty(&self) -> bool {
@@ -215,8 +238,9 @@ impl<'a> AttrsBuilder<'a> {
         self.set(strings, key, false, text);
     }
 
-    /// The attribute block a span stores: `None` when nothing was kept.
-    pub fn finish(self, strings: &Interner) -> Option<Box<Attrs>> {
+    /// The attribute block a span stores, interned: `None` when nothing
+    /// was kept.
+    pub fn finish(self, strings: &Interner) -> Option<AttrsId> {
         let mut attrs = self.attrs;
         attrs.url_host = self
             .url
@@ -239,20 +263,63 @@ impl<'a> AttrsBuilder<'a> {
                     text: shape_cache::http(strings, self.method.as_deref(), target),
                 })
         };
-        (!attrs.is_empty()).then(|| Box::new(attrs))
+        (!attrs.is_empty()).then(|| strings.intern_attrs(attrs))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
-    fn shape_text(strings: &Interner, attrs: &Option<Box<Attrs>>) -> Option<(ShapeKind, String)> {
-        let shape = attrs.as_ref()?.shape?;
+    /// A block from ten small numbers: 0 is no symbol, any other the
+    /// symbol of that index; the shape's kind from the last.
+    fn block_of(n: &[u32; 10]) -> Attrs {
+        let sym = |i: u32| i.checked_sub(1).map(Sym::from_index);
+        let kind = [ShapeKind::Query, ShapeKind::Http, ShapeKind::Operation];
+        Attrs {
+            db_system: sym(n[0]),
+            shape: sym(n[1]).map(|text| Shape {
+                kind: kind[n[9] as usize % 3],
+                text,
+            }),
+            server_address: sym(n[2]),
+            url_host: sym(n[3]),
+            peer_service: sym(n[4]),
+            messaging_system: sym(n[5]),
+            messaging_destination: sym(n[6]),
+            messaging_operation: sym(n[7]),
+        }
+    }
+
+    proptest! {
+        /// Two blocks have the same words exactly when they are equal, so
+        /// interning by words keeps every distinct block apart. Blocks one
+        /// field apart are drawn as often as unrelated ones.
+        #[test]
+        fn words_are_equal_exactly_when_blocks_are(
+            a in prop::array::uniform10(0u32..4),
+            change in 0usize..10,
+            to in 0u32..4,
+            other in prop::array::uniform10(0u32..4),
+            near in any::<bool>(),
+        ) {
+            let mut b = if near { a } else { other };
+            if near {
+                b[change] = to;
+            }
+            let (x, y) = (block_of(&a), block_of(&b));
+            prop_assert_eq!(x.words() == y.words(), x == y);
+        }
+    }
+
+    fn shape_text(strings: &Interner, attrs: &Option<AttrsId>) -> Option<(ShapeKind, String)> {
+        let shape = strings.attrs((*attrs)?).shape?;
         Some((shape.kind, strings.resolve(shape.text).to_string()))
     }
 
-    fn build(strings: &Interner, pairs: &[(&str, &str)]) -> Option<Box<Attrs>> {
+    fn build(strings: &Interner, pairs: &[(&str, &str)]) -> Option<AttrsId> {
         let mut b = AttrsBuilder::default();
         for (key, value) in pairs {
             if let Some((key, preferred)) = AttrKey::lookup(key) {
@@ -274,7 +341,7 @@ mod tests {
             &[("db.system.name", "postgresql"), ("db.system", "old")],
         );
         assert_eq!(old_first, new_first);
-        let system = old_first.unwrap().db_system.unwrap();
+        let system = strings.attrs(old_first.unwrap()).db_system.unwrap();
         assert_eq!(strings.resolve(system), "postgresql");
         let shaped = build(
             &strings,
@@ -318,7 +385,10 @@ mod tests {
             shape_text(&strings, &http),
             Some((ShapeKind::Http, "GET /users/{id}".into()))
         );
-        let host = http.unwrap().url_host.map(|h| strings.resolve(h));
+        let host = strings
+            .attrs(http.unwrap())
+            .url_host
+            .map(|h| strings.resolve(h));
         assert_eq!(host, Some("api.example"));
     }
 

@@ -1,12 +1,15 @@
-//! String interning for the values real exports repeat millions of times
-//! (service names, operation names, attribute values).
+//! Interning for the values real exports repeat millions of times: strings
+//! (service names, operation names, attribute values) and the attribute
+//! blocks made of them.
 
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use super::attrs::Attrs;
 
 /// A handle to an interned string; 4 bytes, `Copy`, cheap to hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,8 +38,52 @@ impl Sym {
     }
 }
 
+/// A handle to an interned attribute block (see [`Interner::intern_attrs`]);
+/// 4 bytes, `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttrsId(NonZeroU32);
+
+impl AttrsId {
+    /// The id as a number (never 0), to be stored and read back by the
+    /// same run ([`AttrsId::from_code`]).
+    pub fn code(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The id [`AttrsId::code`] gave; `None` for 0.
+    pub fn from_code(code: u32) -> Option<Self> {
+        NonZeroU32::new(code).map(AttrsId)
+    }
+}
+
 /// One locked part of the table: text to symbol.
 type Shard = Mutex<FxHashMap<Arc<str>, Sym>>;
+
+/// An attribute block as five words (see [`Attrs::words`]), which is what
+/// blocks are hashed and compared by when interned: hashing and comparing
+/// the struct field by field cost several times as much.
+type AttrsKey = [u64; 5];
+
+/// One locked part of the attribute blocks' table.
+type AttrsShard = Mutex<FxHashMap<AttrsKey, AttrsId>>;
+
+/// The blocks a thread interned lately, of one interner (see [`Recent`]).
+struct RecentAttrs {
+    /// The [`Interner::id`] the ids belong to.
+    interner: u64,
+    ids: FxHashMap<AttrsKey, AttrsId>,
+}
+
+thread_local! {
+    static RECENT_ATTRS: std::cell::RefCell<RecentAttrs> = std::cell::RefCell::new(RecentAttrs {
+        interner: 0,
+        ids: FxHashMap::default(),
+    });
+}
+
+/// How many blocks a thread's [`RecentAttrs`] holds before it starts over
+/// (about 200 KiB).
+const RECENT_ATTRS_MAX: usize = 4096;
 
 /// The symbols a thread interned lately, of one interner. Readers intern
 /// the same few texts on every span (services, operations, attribute
@@ -85,9 +132,21 @@ const SHARDS: usize = 64;
 /// analyses resolve names for every span. It hashes with FxHash rather than
 /// SipHash: these strings come from files, not from an adversary on a live
 /// socket.
+///
+/// A span's attribute block ([`Attrs`], 36 bytes of symbols) is interned
+/// the same way, as an [`AttrsId`]: spans repeat a few blocks (the same
+/// call sites, hosts and systems), and a block of its own on the heap was
+/// 48 more bytes a span, an allocation on the reading thread and a free on
+/// another (a sixth of the cost of dropping a trace's spans).
 pub struct Interner {
     shards: Box<[Shard]>,
     strings: boxcar::Vec<Arc<str>>,
+    attrs_shards: Box<[AttrsShard]>,
+    attrs: boxcar::Vec<Attrs>,
+    /// The blocks interned before [`Interner::freeze_attrs`], in one
+    /// slice: analyses look a block up for every span, and a slice is
+    /// read at once where `attrs` finds its bucket and checks the entry.
+    frozen: OnceLock<Box<[Attrs]>>,
     id: u64,
 }
 
@@ -106,6 +165,9 @@ impl Default for Interner {
         Interner {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             strings: boxcar::Vec::new(),
+            attrs_shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            attrs: boxcar::Vec::new(),
+            frozen: OnceLock::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -182,6 +244,64 @@ impl Interner {
         self.strings.get(sym.into_usize()).map_or("", |s| s)
     }
 
+    /// Interns `attrs`, returning its id.
+    pub fn intern_attrs(&self, attrs: Attrs) -> AttrsId {
+        let key = attrs.words();
+        RECENT_ATTRS.with_borrow_mut(|recent| {
+            if recent.interner == self.id {
+                if let Some(&id) = recent.ids.get(&key) {
+                    return id;
+                }
+            }
+            let id = self.intern_attrs_shared(key, attrs);
+            if recent.interner != self.id || recent.ids.len() >= RECENT_ATTRS_MAX {
+                recent.interner = self.id;
+                recent.ids.clear();
+            }
+            recent.ids.insert(key, id);
+            id
+        })
+    }
+
+    /// [`Interner::intern_attrs`] through the shared shards.
+    fn intern_attrs_shared(&self, key: AttrsKey, attrs: Attrs) -> AttrsId {
+        let hash = FxBuildHasher.hash_one(key);
+        let mut map = self.attrs_shards[(hash >> 58) as usize % SHARDS]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(&id) = map.get(&key) {
+            return id;
+        }
+        let index = self.attrs.push(attrs);
+        let id = u32::try_from(index + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(AttrsId)
+            .expect("fewer than 4 billion distinct attribute blocks");
+        map.insert(key, id);
+        id
+    }
+
+    /// The block behind `id` (empty for an id of another interner that is
+    /// out of this one's range).
+    #[inline]
+    pub fn attrs(&self, id: AttrsId) -> &Attrs {
+        let index = id.0.get() as usize - 1;
+        match self.frozen.get().and_then(|frozen| frozen.get(index)) {
+            Some(attrs) => attrs,
+            None => self.attrs.get(index).unwrap_or(&Attrs::EMPTY),
+        }
+    }
+
+    /// Copies the blocks interned so far into one slice that
+    /// [`Interner::attrs`] reads first: called once reading is done, before
+    /// the analyses look blocks up. Only the first call copies; a block
+    /// interned later is still found, the slower way.
+    pub fn freeze_attrs(&self) {
+        self.frozen
+            .get_or_init(|| self.attrs.iter().map(|(_, a)| a.clone()).collect());
+    }
+
     /// How many distinct strings are held.
     pub fn len(&self) -> usize {
         self.strings.count()
@@ -256,6 +376,83 @@ mod tests {
         for (text, sym) in texts.iter().zip(&once) {
             assert_eq!(a.resolve(*sym), text);
         }
+    }
+
+    fn block(strings: &Interner, system: &str, host: Option<&str>) -> Attrs {
+        Attrs {
+            db_system: Some(strings.intern(system)),
+            url_host: host.map(|h| strings.intern(h)),
+            ..Attrs::default()
+        }
+    }
+
+    /// Equal blocks share one id and different ones do not, on every
+    /// thread; each id gives its block back, before the table is frozen
+    /// and after, and so does a block interned after it was frozen.
+    #[test]
+    fn attribute_blocks_are_interned_like_strings() {
+        let strings = Interner::new();
+        let blocks: Vec<Attrs> = (0..300)
+            .map(|i| {
+                block(
+                    &strings,
+                    &format!("db{}", i % 7),
+                    (i % 3 == 0).then_some("h"),
+                )
+            })
+            .collect();
+        let per_thread: Vec<Vec<AttrsId>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        blocks
+                            .iter()
+                            .map(|b| strings.intern_attrs(b.clone()))
+                            .collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(per_thread.windows(2).all(|w| w[0] == w[1]));
+        let ids = &per_thread[0];
+        for (i, a) in blocks.iter().enumerate() {
+            for (j, b) in blocks.iter().enumerate().take(30) {
+                assert_eq!(ids[i] == ids[j], a == b, "blocks {i} and {j}");
+            }
+        }
+        let distinct: std::collections::BTreeSet<u32> = ids.iter().map(|id| id.code()).collect();
+        assert_eq!(distinct.len(), 14, "7 systems, with and without a host");
+        let check = |ids: &[AttrsId]| {
+            for (id, b) in ids.iter().zip(&blocks) {
+                assert_eq!(strings.attrs(*id), b);
+            }
+        };
+        check(ids);
+        strings.freeze_attrs();
+        check(ids);
+        let late = block(&strings, "after the freeze", None);
+        let id = strings.intern_attrs(late.clone());
+        assert_eq!(strings.attrs(id), &late);
+        assert_eq!(AttrsId::from_code(id.code()), Some(id));
+        assert_eq!(AttrsId::from_code(0), None);
+    }
+
+    /// A thread's recent blocks never give one interner's id to another.
+    #[test]
+    fn recent_blocks_are_the_shared_ones() {
+        let (a, b) = (Interner::new(), Interner::new());
+        let with_system = |index| Attrs {
+            db_system: Some(Sym::from_index(index)),
+            ..Attrs::default()
+        };
+        let (x, y) = (with_system(5), with_system(6));
+        b.intern_attrs(y);
+        let x_in_a = a.intern_attrs(x.clone());
+        let x_in_b = b.intern_attrs(x.clone());
+        assert_eq!((x_in_a.code(), x_in_b.code()), (1, 2));
+        assert_eq!(a.intern_attrs(x.clone()), x_in_a);
+        assert_eq!(b.intern_attrs(x), x_in_b);
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod tree;
 
 pub use attrs::{AttrKey, Attrs, AttrsBuilder, Shape, ShapeKind};
 pub use ids::{IdError, SpanId, TraceId, TraceIdMemo};
-pub use intern::{Interner, Sym};
+pub use intern::{AttrsId, Interner, Sym};
 pub use parent_service::adopt_parent_services;
 pub use process_service::ProcessServices;
 pub use quality::{
@@ -73,6 +73,8 @@ impl TraceSet {
         quality: Quality,
     ) -> TraceSet {
         let strings: Arc<Interner> = strings.into();
+        // Reading is done: every block the spans name is interned.
+        strings.freeze_attrs();
         let (traces, built) = group::traces(batches, &strings, group::SPANS_PER_BUCKET);
         let mut all = quality;
         all.merge(built);

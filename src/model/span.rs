@@ -3,7 +3,7 @@
 
 use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
-use super::intern::Sym;
+use super::intern::{AttrsId, Interner, Sym};
 use super::quality::Location;
 
 /// Nanoseconds since the Unix epoch (a time) or a length of time.
@@ -196,8 +196,9 @@ pub struct Span {
     pub id_sharing: IdSharing,
     /// Where its service comes from, if not from its own record.
     pub service_from: ServiceFrom,
-    /// The attributes analyses use; `None` when the span carries none of them.
-    pub attrs: Option<Box<Attrs>>,
+    /// The attributes analyses use, interned (see [`Span::attrs`]); `None`
+    /// when the span carries none of them.
+    pub attrs: Option<AttrsId>,
     /// Links to other spans; `None` when there are none.
     pub links: Option<Links>,
     /// The original text of its trace's id when that was not hex (see
@@ -321,15 +322,16 @@ impl Span {
         self.end.saturating_sub(self.start)
     }
 
-    /// The attribute block, or an empty one.
-    pub fn attrs(&self) -> &Attrs {
-        self.attrs.as_deref().unwrap_or(&Attrs::EMPTY)
+    /// The attribute block, from the interner its span was read with, or
+    /// an empty one.
+    pub fn attrs<'s>(&self, strings: &'s Interner) -> &'s Attrs {
+        self.attrs.map_or(&Attrs::EMPTY, |id| strings.attrs(id))
     }
 
     /// What makes this span "the same call" as another: its statement's or
     /// HTTP call's shape, as read (see [`Attrs::shape`]), else its name.
-    pub fn shape(&self) -> Shape {
-        self.attrs().shape.unwrap_or(Shape {
+    pub fn shape(&self, strings: &Interner) -> Shape {
+        self.attrs(strings).shape.unwrap_or(Shape {
             kind: ShapeKind::Operation,
             text: self.name,
         })

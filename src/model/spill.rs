@@ -12,8 +12,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::attrs::{Attrs, Shape, ShapeKind};
 use super::ids::{SpanId, TraceId};
+use super::intern::AttrsId;
 use super::intern::Sym;
 use super::span::{IdSharing, Origin, ServiceFrom, Span, SpanKind, SpanLink, Status, TracedSpan};
 
@@ -184,40 +184,6 @@ fn sym_of(code: u32) -> Option<Sym> {
         .and_then(|i| Sym::try_from_usize(i as usize))
 }
 
-/// The symbols of an attribute block, the shape's text second; the
-/// shape's kind is a byte of its own (see [`shape_code`]).
-fn attr_fields(a: &Attrs) -> [Option<Sym>; 8] {
-    [
-        a.db_system,
-        a.shape.map(|s| s.text),
-        a.server_address,
-        a.url_host,
-        a.peer_service,
-        a.messaging_system,
-        a.messaging_destination,
-        a.messaging_operation,
-    ]
-}
-
-/// A stored shape's kind as a byte, 0 for none.
-fn shape_code(shape: Option<Shape>) -> u8 {
-    match shape.map(|s| s.kind) {
-        None => 0,
-        Some(ShapeKind::Query) => 1,
-        Some(ShapeKind::Http) => 2,
-        Some(ShapeKind::Operation) => 3,
-    }
-}
-
-fn shape_kind_of(code: u8) -> Option<ShapeKind> {
-    match code {
-        1 => Some(ShapeKind::Query),
-        2 => Some(ShapeKind::Http),
-        3 => Some(ShapeKind::Operation),
-        _ => None,
-    }
-}
-
 fn encode(traced: &TracedSpan, out: &mut Vec<u8>) {
     let span = &traced.span;
     let mut flags = 0;
@@ -254,11 +220,10 @@ fn encode(traced: &TracedSpan, out: &mut Vec<u8>) {
     out.push(span.kind as u8);
     out.push(span.status as u8);
     out.push(flags);
-    if let Some(attrs) = &span.attrs {
-        out.push(shape_code(attrs.shape));
-        for field in attr_fields(attrs) {
-            out.extend_from_slice(&sym_code(field).to_le_bytes());
-        }
+    if let Some(attrs) = span.attrs {
+        // The block's interned id, as symbols are stored: a spill is read
+        // back by the run that wrote it, with the same interner.
+        out.extend_from_slice(&attrs.code().to_le_bytes());
     }
     if let Some(links) = &span.links {
         out.extend_from_slice(&(links.len() as u32).to_le_bytes());
@@ -309,25 +274,7 @@ fn decode(rest: &mut &[u8]) -> Option<TracedSpan> {
     let origin = Origin::from_raw(sym_of(u32_of(rest)?), u32_of(rest)?);
     let [kind, status, flags] = take::<3>(rest)?;
     let attrs = if flags & HAS_ATTRS != 0 {
-        let [shape_kind] = take::<1>(rest)?;
-        let mut f = [None; 8];
-        for slot in &mut f {
-            *slot = sym_of(u32_of(rest)?);
-        }
-        let shape = match (shape_kind_of(shape_kind), f[1]) {
-            (Some(kind), Some(text)) => Some(Shape { kind, text }),
-            _ => None,
-        };
-        Some(Box::new(Attrs {
-            db_system: f[0],
-            shape,
-            server_address: f[2],
-            url_host: f[3],
-            peer_service: f[4],
-            messaging_system: f[5],
-            messaging_destination: f[6],
-            messaging_operation: f[7],
-        }))
+        Some(AttrsId::from_code(u32_of(rest)?)?)
     } else {
         None
     };
@@ -378,7 +325,7 @@ fn decode(rest: &mut &[u8]) -> Option<TracedSpan> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Interner;
+    use crate::model::{Attrs, Interner, Shape, ShapeKind};
 
     fn sample(strings: &Interner) -> Vec<TracedSpan> {
         let plain = Span {
@@ -404,7 +351,7 @@ mod tests {
             status: Status::Ok,
             id_sharing: IdSharing::Marked,
             service_from: ServiceFrom::Parent,
-            attrs: Some(Box::new(Attrs {
+            attrs: Some(strings.intern_attrs(Attrs {
                 db_system: Some(strings.intern("postgresql")),
                 shape: Some(Shape {
                     kind: ShapeKind::Query,

@@ -172,7 +172,7 @@ fn content_order(a: &Span, b: &Span, strings: &Interner) -> Ordering {
     key(a).cmp(&key(b)).then_with(|| {
         let text = |sym: Option<Sym>| sym.map(|s| strings.resolve(s));
         let rest = |s: &Span| {
-            let attrs = s.attrs();
+            let attrs = s.attrs(strings);
             let texts = [
                 Some(s.service),
                 Some(s.name),

@@ -46,7 +46,7 @@ impl Detector for NPlusOne {
             let key_value = |i: usize| {
                 view.shapes[i].kind == ShapeKind::Query
                     && spans[i]
-                        .attrs()
+                        .attrs(view.strings)
                         .db_system
                         .is_some_and(|s| is_key_value_system(view.strings.resolve(s)))
             };

@@ -39,7 +39,7 @@ fn ui_export_keeps_duplicates_parents_links_and_tags() {
     assert_eq!(twos[1].span.status, Status::Error);
     let peer = twos[1]
         .span
-        .attrs()
+        .attrs(&strings)
         .peer_service
         .map(|s| strings.resolve(s));
     assert_eq!(peer, Some("service-y"));
@@ -312,7 +312,11 @@ fn tags_set_kind_status_and_attributes() {
     assert_eq!(spans[0].span.kind, SpanKind::Client);
     assert_eq!(spans[0].span.status, Status::Error);
     assert_eq!(
-        spans[0].span.attrs().db_system.map(|s| strings.resolve(s)),
+        spans[0]
+            .span
+            .attrs(&strings)
+            .db_system
+            .map(|s| strings.resolve(s)),
         Some("postgresql")
     );
     assert_eq!(spans[1].span.status, Status::Ok);

@@ -103,7 +103,11 @@ fn django_n_plus_one_root_orphans_and_late_child() {
         1_661_957_871_585_034_000
     );
     assert_eq!(late.span.kind, SpanKind::Client);
-    let statement = late.span.attrs().shape.map(|s| strings.resolve(s.text));
+    let statement = late
+        .span
+        .attrs(&strings)
+        .shape
+        .map(|s| strings.resolve(s.text));
     assert!(
         statement.is_some_and(|s| s.starts_with("SELECT VERSION()")),
         "{statement:?}"
@@ -223,10 +227,17 @@ fn http_calls_are_named_by_shape() {
     assert_eq!(call.span.kind, SpanKind::Client);
     // The method GET and a URL https://my-api.io/api/users?page=...
     assert_eq!(
-        call.span.attrs().shape.map(|s| strings.resolve(s.text)),
+        call.span
+            .attrs(&strings)
+            .shape
+            .map(|s| strings.resolve(s.text)),
         Some("GET https://my-api.io/api/users?*")
     );
-    let host = call.span.attrs().url_host.map(|s| strings.resolve(s));
+    let host = call
+        .span
+        .attrs(&strings)
+        .url_host
+        .map(|s| strings.resolve(s));
     assert_eq!(host, Some("my-api.io"));
     assert_eq!(strings.resolve(call.span.service), "4504758516121600");
     let root = by_id(&spans, "90747d4310a2a358");

@@ -54,8 +54,8 @@ use super::sentry::time::timestamp_nanos;
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
-    AttrKey, Attrs, AttrsBuilder, Interner, Location, Span, SpanId, SpanKind, Status, Sym, TraceId,
-    TracedSpan, shape_cache,
+    AttrKey, AttrsBuilder, AttrsId, Interner, Location, Span, SpanId, SpanKind, Status, Sym,
+    TraceId, TracedSpan, shape_cache,
 };
 
 /// Reads X-Ray `BatchGetTraces` output and segment documents.
@@ -552,7 +552,7 @@ fn describe(
     role: Role,
     remote: bool,
     strings: &Interner,
-) -> (Sym, Option<Box<Attrs>>) {
+) -> (Sym, Option<AttrsId>) {
     let mut attrs = AttrsBuilder::default();
     let member = |key: &str| doc.get(key).and_then(Value::as_object);
     let request = member("http")

@@ -40,11 +40,17 @@ fn cli_example_gives_segment_aws_call_and_inferred_segment() {
     assert_eq!(root.span.start, 1_568_835_610_432_000_000);
     assert_eq!(root.span.duration(), 232_000_000);
     assert_eq!(
-        root.span.attrs().shape.map(|s| strings.resolve(s.text)),
+        root.span
+            .attrs(&strings)
+            .shape
+            .map(|s| strings.resolve(s.text)),
         Some("POST http://scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com/api/user")
     );
     assert_eq!(
-        root.span.attrs().url_host.map(|s| strings.resolve(s)),
+        root.span
+            .attrs(&strings)
+            .url_host
+            .map(|s| strings.resolve(s)),
         Some("scorekeep-env-1.m4fg2pfzpv.us-east-2.elasticbeanstalk.com")
     );
 
@@ -55,7 +61,10 @@ fn cli_example_gives_segment_aws_call_and_inferred_segment() {
     assert_eq!(strings.resolve(call.span.service), "Scorekeep");
     assert_eq!(strings.resolve(call.span.name), "DynamoDB UpdateItem");
     assert_eq!(
-        call.span.attrs().peer_service.map(|s| strings.resolve(s)),
+        call.span
+            .attrs(&strings)
+            .peer_service
+            .map(|s| strings.resolve(s)),
         Some("DynamoDB")
     );
     assert_eq!(call.span.duration(), 6_000_000);
@@ -99,7 +108,7 @@ fn bare_documents_nest_subsegments() {
     let db = &spans[1];
     assert_eq!(db.span.kind, SpanKind::Client);
     assert_eq!(strings.resolve(db.span.service), "api");
-    let attrs = db.span.attrs();
+    let attrs = db.span.attrs(&strings);
     assert_eq!(
         attrs.db_system.map(|s| strings.resolve(s)),
         Some("postgresql")

@@ -80,7 +80,7 @@ fn a_lone_shared_server_span_keeps_its_id_and_root() {
     );
     assert_eq!(strings.resolve(span.span.name), "localhost:10000");
     assert_eq!(span.span.duration(), 127_115_000);
-    let attrs = span.span.attrs();
+    let attrs = span.span.attrs(&strings);
     assert_eq!(
         attrs.shape.map(|s| strings.resolve(s.text)),
         Some("GET http://www.google.com/")
@@ -97,7 +97,7 @@ fn messaging_kinds_peers_and_statements() {
     let (spans, _) = read(&strings, &oracle("zipkin/messaging.json")).unwrap();
     let publish = one(&spans, id("05e3ac9a4f6e3b90"));
     assert_eq!(publish.span.kind, SpanKind::Producer);
-    let attrs = publish.span.attrs();
+    let attrs = publish.span.attrs(&strings);
     assert_eq!(
         attrs.peer_service.map(|s| strings.resolve(s)),
         Some("rabbitmq")
@@ -118,14 +118,21 @@ fn messaging_kinds_peers_and_statements() {
     let (spans, _) = read(&strings, &oracle("zipkin/simple-db-p6.json")).unwrap();
     let queries: Vec<Shape> = spans
         .iter()
-        .filter_map(|s| s.span.attrs().shape.filter(|q| q.kind == ShapeKind::Query))
+        .filter_map(|s| {
+            s.span
+                .attrs(&strings)
+                .shape
+                .filter(|q| q.kind == ShapeKind::Query)
+        })
         .collect();
     assert_eq!(queries.len(), 4, "sql.query is the statement");
-    assert!(
-        spans
-            .iter()
-            .any(|s| s.span.attrs().peer_service.map(|p| strings.resolve(p)) == Some("app_db"))
-    );
+    assert!(spans.iter().any(|s| {
+        s.span
+            .attrs(&strings)
+            .peer_service
+            .map(|p| strings.resolve(p))
+            == Some("app_db")
+    }));
 }
 
 #[test]
@@ -161,7 +168,10 @@ fn incomplete_and_bad_spans_are_kept_or_counted_with_their_line() {
     assert_eq!((four.span.start, four.span.end), (2_000_000, 2_001_000));
     assert_eq!(four.span.status, Status::Error, "an error tag, even empty");
     assert_eq!(
-        four.span.attrs().shape.map(|s| strings.resolve(s.text)),
+        four.span
+            .attrs(&strings)
+            .shape
+            .map(|s| strings.resolve(s.text)),
         Some("SELECT %s"),
         "the standard key (SELECT 1) wins over sql.query"
     );

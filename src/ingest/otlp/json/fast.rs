@@ -15,7 +15,7 @@ use super::model::{
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{Check, Given, Number, Scanner, whole};
 use crate::ingest::room::Room;
-use crate::model::{Attrs, AttrsBuilder, Interner};
+use crate::model::{AttrsBuilder, AttrsId, Interner};
 
 /// How many `result`/`trace` wrappers deep a document may be read here;
 /// serde refuses some depth beyond, and such a record takes its path.
@@ -312,7 +312,7 @@ fn picks<'a>(s: &mut Scanner<'a>) -> Option<Picks<'a>> {
 /// A span's attributes made into the block it keeps as they are read, in
 /// the order [`picks`] would hold them: a vector of picks allocated per
 /// span, to be read once and freed, was 2.5% of the read's instructions.
-fn kept_attributes(s: &mut Scanner<'_>, strings: &Interner) -> Option<Option<Box<Attrs>>> {
+fn kept_attributes(s: &mut Scanner<'_>, strings: &Interner) -> Option<Option<AttrsId>> {
     let mut kept = AttrsBuilder::default();
     each_pick(s, |(pick, value)| {
         common::keep(&mut kept, pick, value, strings)

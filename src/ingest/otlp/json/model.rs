@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 
 use super::common::{Pick, Scalar, status_from_code, status_from_name};
-use crate::model::{Attrs, AttrsBuilder, Interner, SpanKind, Status};
+use crate::model::{AttrsBuilder, AttrsId, Interner, SpanKind, Status};
 
 /// A top-level object: `TracesData`/`ExportTraceServiceRequest`, or one of
 /// the query-API wrappers around it.
@@ -232,7 +232,7 @@ pub enum SpanAttributes<'a> {
     /// The picked attributes, to be kept when the span is converted.
     Picked(Picks<'a>),
     /// The block kept, taken by the conversion.
-    Kept(Option<Box<Attrs>>),
+    Kept(Option<AttrsId>),
 }
 
 /// No attributes: none kept.
@@ -256,7 +256,7 @@ pub struct Picks<'a>(pub Vec<(Pick, Scalar<'a>)>);
 
 impl Picks<'_> {
     /// The attribute block a span with these picks keeps.
-    pub fn kept(&self, strings: &Interner) -> Option<Box<Attrs>> {
+    pub fn kept(&self, strings: &Interner) -> Option<AttrsId> {
         let mut kept = AttrsBuilder::default();
         for (pick, value) in &self.0 {
             super::common::keep(&mut kept, *pick, value.borrowed(), strings);

@@ -91,7 +91,7 @@ fn jaeger_memory_fixture_keeps_status_kinds_links_and_known_attributes() {
     assert_eq!(spans[0].span.parent_id, SpanId::parse("3").ok());
     assert_eq!(strings.resolve(spans[0].span.service), "service-x");
     assert_eq!(
-        text(&strings, spans[0].span.attrs().peer_service),
+        text(&strings, spans[0].span.attrs(&strings).peer_service),
         Some("service-y")
     );
     assert_eq!(spans[0].span.links.as_deref().map(Vec::len), Some(2));
@@ -242,7 +242,7 @@ fn many_lines_are_read_in_parallel_in_line_order() {
 }
 
 fn text_of<'s>(strings: &'s Interner, span: &Span) -> Option<&'s str> {
-    span.attrs().peer_service.map(|s| strings.resolve(s))
+    span.attrs(strings).peer_service.map(|s| strings.resolve(s))
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn every_any_value_kind_is_accepted() {
     ]"#;
     let (spans, quality) = read_ok(&strings, &request(&span("01", attributes)));
     assert_eq!(quality.unparsable_records, 0);
-    let a = spans[0].span.attrs();
+    let a = spans[0].span.attrs(&strings);
     let shape = a.shape.unwrap();
     // The route NaN with the method 42; no statement, so no query shape.
     assert_eq!(strings.resolve(shape.text), "42 NaN");

@@ -146,7 +146,7 @@ fn a_framed_file_of_three_messages_reads_in_order() {
     assert_eq!(s.span.status, Status::Error);
     assert_eq!(strings.resolve(s.span.name), "op-2");
     assert_eq!(
-        s.span.attrs().db_system.map(|d| strings.resolve(d)),
+        s.span.attrs(&strings).db_system.map(|d| strings.resolve(d)),
         Some("postgresql")
     );
     assert_eq!(spans[0].span.parent_id, None);
