@@ -21,27 +21,72 @@ use super::results::{Cascade, CascadeLevel, CascadeRule, ms, share};
 use crate::model::{Interner, Nanos, Sym};
 use crate::table::SpanColumn;
 
-/// What one unit says about its cascade. Boxed slices rather than vectors:
-/// every unit's are held until aggregation, across every spill partition,
-/// and a slice's handle is a third smaller.
+/// What one unit says about its cascades: a [`Chain`] for every service
+/// holding critical time in it, most time first. The first is the unit's
+/// cascade; the others let it be redrawn towards a suspect.
+///
+/// The chains share three boxed slices: every unit's are held until
+/// aggregation, across every spill partition, and two slices a chain (three
+/// and a half chains a unit on the generator's sets) were two thirds of the
+/// per-trace stage's allocations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CascadeObs {
+    /// Per chain: where its services (and levels) end, and its culprit's
+    /// critical-path time.
+    ends: Box<[(u32, Nanos)]>,
+    /// Every chain's services, one chain after another.
+    services: Box<[Sym]>,
+    /// Every chain's levels, as `services`.
+    levels: Box<[Nanos]>,
+}
+
+/// One chain of a [`CascadeObs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chain<'a> {
     /// Services from the root's down to the culprit.
-    pub chain: Box<[Sym]>,
+    pub services: &'a [Sym],
     /// The culprit's critical-path time in this unit.
     pub culprit_critical: Nanos,
     /// Per chain level, the duration of that service's topmost span on the
     /// way down (its server-side time).
-    pub levels: Box<[Nanos]>,
-    /// The same for every other service holding critical time in the unit,
-    /// so the cascade can be redrawn towards a suspect.
-    pub others: Box<[CascadeObs]>,
+    pub levels: &'a [Nanos],
+}
+
+impl CascadeObs {
+    /// The chains, the unit's cascade first.
+    pub fn chains(&self) -> impl Iterator<Item = Chain<'_>> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(end, _)| end));
+        starts
+            .zip(self.ends.iter())
+            .map(|(start, &(end, culprit_critical))| {
+                let run = start as usize..end as usize;
+                Chain {
+                    services: &self.services[run.clone()],
+                    culprit_critical,
+                    levels: &self.levels[run],
+                }
+            })
+    }
+
+    /// The unit's cascade (an observation holds one chain at least).
+    pub fn top(&self) -> Chain<'_> {
+        let end = self.ends[0].0 as usize;
+        Chain {
+            services: &self.services[..end],
+            culprit_critical: self.ends[0].1,
+            levels: &self.levels[..end],
+        }
+    }
 }
 
 /// The working vectors of [`observe`], kept by the caller from unit to
 /// unit: made for each, they were five allocations a unit.
 #[derive(Default)]
 pub struct CascadeRoom {
+    /// The chains being made, as [`CascadeObs`] holds them.
+    ends: Vec<(u32, Nanos)>,
+    services: Vec<Sym>,
+    levels: Vec<Nanos>,
     attributed: Vec<(usize, Nanos)>,
     gaps: Vec<(usize, Nanos)>,
     by_service: Vec<(Sym, usize, Nanos)>,
@@ -55,6 +100,9 @@ pub struct CascadeRoom {
 /// `room`'s vectors are its working room.
 pub fn observe(view: &UnitView<'_>, room: &mut CascadeRoom) -> Option<CascadeObs> {
     let CascadeRoom {
+        ends,
+        services,
+        levels,
         attributed,
         gaps,
         by_service,
@@ -120,13 +168,21 @@ pub fn observe(view: &UnitView<'_>, room: &mut CascadeRoom) -> Option<CascadeObs
     // by symbol, whose number depends on the order spans were read in).
     let name = |s: Sym| view.strings.resolve(s);
     all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| name(a.0).cmp(name(b.0))));
-    let chain = |&(culprit, t, anchor): &(Sym, Nanos, usize)| chain_to(view, culprit, t, anchor);
-    let (top, rest) = all.split_first()?;
-    // Collected from a slice, so of exactly its length (see `exact`).
-    let others: Box<[CascadeObs]> = rest.iter().map(chain).collect();
+    if all.is_empty() {
+        return None;
+    }
+    ends.clear();
+    services.clear();
+    levels.clear();
+    for &(_, culprit_critical, anchor) in all.iter() {
+        chain_to(view, anchor, services, levels);
+        ends.push((services.len() as u32, culprit_critical));
+    }
+    // Copied from the room, so of exactly their lengths.
     Some(CascadeObs {
-        others,
-        ..chain(top)
+        ends: ends.as_slice().into(),
+        services: services.as_slice().into(),
+        levels: levels.as_slice().into(),
     })
 }
 
@@ -148,51 +204,28 @@ fn gap_callee(view: &UnitView<'_>, p: usize) -> Option<usize> {
     best
 }
 
-fn chain_to(
-    view: &UnitView<'_>,
-    _culprit: Sym,
-    culprit_critical: Nanos,
-    anchor: usize,
-) -> CascadeObs {
+/// Appends the chain from the unit's top span (or as high as parents go)
+/// down to `anchor` to `services` and `levels`: one level per run of spans
+/// of one service, whose duration is that of the run's topmost span (its
+/// server-side time).
+fn chain_to(view: &UnitView<'_>, anchor: usize, services: &mut Vec<Sym>, levels: &mut Vec<Nanos>) {
     let spans = &view.trace.spans;
-    // The spans from the anchor up to the unit's top span (or as high as
-    // parents go), walked twice rather than collected: every service
-    // holding critical time gets a chain, so this runs many times a unit.
-    let up = || {
-        std::iter::successors(Some(anchor), |&at| {
-            (at != view.root).then(|| view.trace.parent(at)).flatten()
-        })
-    };
-    // One level per run of spans of one service, whose duration is that
-    // of the run's topmost span (its server-side time).
-    let mut runs = 0;
-    let mut last = None;
-    for i in up() {
-        if last != Some(spans[i].service) {
-            runs += 1;
-            last = Some(spans[i].service);
-        }
-    }
-    let mut chain = Vec::with_capacity(runs);
-    let mut levels = Vec::with_capacity(runs);
-    for i in up() {
+    let start = services.len();
+    let up = std::iter::successors(Some(anchor), |&at| {
+        (at != view.root).then(|| view.trace.parent(at)).flatten()
+    });
+    for i in up {
         let duration = spans[i].duration().max(0);
-        if chain.last() == Some(&spans[i].service) {
+        if services.len() > start && services.last() == Some(&spans[i].service) {
             // Walking up: a higher span of the same run.
             *levels.last_mut().expect("a level per run") = duration;
         } else {
-            chain.push(spans[i].service);
+            services.push(spans[i].service);
             levels.push(duration);
         }
     }
-    chain.reverse();
-    levels.reverse();
-    CascadeObs {
-        chain: chain.into_boxed_slice(),
-        culprit_critical,
-        levels: levels.into_boxed_slice(),
-        others: Box::default(),
-    }
+    services[start..].reverse();
+    levels[start..].reverse();
 }
 
 /// The observation rows of [`aggregate`]: one per unit with a cascade, and
@@ -232,23 +265,23 @@ pub fn aggregate(
     // a name never interned ends no chain.
     let suspect = suspect.map(|name| strings.get(name));
     let ends_in =
-        |o: &CascadeObs, name: Option<Sym>| name.is_some() && o.chain.last() == name.as_ref();
+        |c: &Chain<'_>, name: Option<Sym>| name.is_some() && c.services.last() == name.as_ref();
     let mut rows = Rows::default();
     // Chains numbered, rather than keyed by text: a string built and
     // copied per unit and level was most of this function's own time.
     let mut chains: DenseIds<&[Sym]> = DenseIds::new();
     for (ui, unit) in bd.units.iter().enumerate() {
         let Some(obs) = &unit.cascade else { continue };
-        let obs = match suspect {
-            Some(name) => std::iter::once(obs)
-                .chain(&obs.others)
-                .find(|o| ends_in(o, name))
-                .unwrap_or(obs),
-            None => obs,
+        let chain = match suspect {
+            Some(name) => obs
+                .chains()
+                .find(|c| ends_in(c, name))
+                .unwrap_or_else(|| obs.top()),
+            None => obs.top(),
         };
-        let top = suspect.is_some_and(|name| ends_in(obs, name));
-        let key = chains.id(&obs.chain);
-        for (level, &d) in obs.levels.iter().enumerate() {
+        let top = suspect.is_some_and(|name| ends_in(&chain, name));
+        let key = chains.id(chain.services);
+        for (level, &d) in chain.levels.iter().enumerate() {
             rows.level_chain.push(key);
             rows.level_top.push(top);
             rows.level.push(level as u32);
@@ -256,7 +289,7 @@ pub fn aggregate(
         }
         rows.chain.push(key);
         rows.top.push(top);
-        rows.culprit.push(obs.culprit_critical);
+        rows.culprit.push(chain.culprit_critical);
         rows.dur.push(unit.duration);
         rows.unit.push(ui as u32);
     }
@@ -379,13 +412,25 @@ mod tests {
         (set, bd)
     }
 
-    fn obs(strings: &Interner, chain: &[&str], culprit: Nanos, levels: &[Nanos]) -> CascadeObs {
-        CascadeObs {
-            chain: chain.iter().map(|s| strings.intern(s)).collect(),
-            culprit_critical: culprit,
-            levels: levels.into(),
-            others: Box::default(),
+    /// An observation of `chains`: each its services, culprit time and
+    /// levels, the unit's cascade first.
+    fn observed(strings: &Interner, chains: &[(&[&str], Nanos, &[Nanos])]) -> CascadeObs {
+        let mut ends = Vec::new();
+        let (mut services, mut levels) = (Vec::new(), Vec::new());
+        for &(chain, culprit, own) in chains {
+            services.extend(chain.iter().map(|s| strings.intern(s)));
+            levels.extend_from_slice(own);
+            ends.push((services.len() as u32, culprit));
         }
+        CascadeObs {
+            ends: ends.into(),
+            services: services.into(),
+            levels: levels.into(),
+        }
+    }
+
+    fn obs(strings: &Interner, chain: &[&str], culprit: Nanos, levels: &[Nanos]) -> CascadeObs {
+        observed(strings, &[(chain, culprit, levels)])
     }
 
     fn label(trace: u128) -> String {
@@ -469,16 +514,42 @@ mod tests {
         assert_eq!(out[0].example_trace_id, label(1));
     }
 
+    /// Each chain reads back its own services, levels and culprit time,
+    /// the unit's cascade first, whatever the lengths around it.
+    #[test]
+    fn chains_read_back_as_observed() {
+        let strings = Interner::new();
+        let chains: [(&[&str], Nanos, &[Nanos]); 3] = [
+            (&["gw", "api"], 100, &[10, 8]),
+            (&["gw"], 7, &[10]),
+            (&["gw", "auth", "db"], 1, &[10, 4, 2]),
+        ];
+        let o = observed(&strings, &chains);
+        let names = |c: Chain<'_>| -> Vec<&str> {
+            c.services.iter().map(|&s| strings.resolve(s)).collect()
+        };
+        let read: Vec<(Vec<&str>, Nanos, Vec<Nanos>)> = o
+            .chains()
+            .map(|c| (names(c), c.culprit_critical, c.levels.to_vec()))
+            .collect();
+        let want: Vec<(Vec<&str>, Nanos, Vec<Nanos>)> = chains
+            .iter()
+            .map(|&(s, t, l)| (s.to_vec(), t, l.to_vec()))
+            .collect();
+        assert_eq!(read, want);
+        assert_eq!(Some(o.top()), o.chains().next());
+    }
+
     #[test]
     fn a_suspect_redraws_chains_and_comes_first() {
         let (set, mut bd) = units(3);
         // Units 1 and 2 hold time in db, unit 3 does not.
         for (u, unit) in bd.units.iter_mut().enumerate() {
-            let mut o = obs(&set.strings, &["gw", "api"], 100, &[10, 8]);
+            let mut chains: Vec<(&[&str], Nanos, &[Nanos])> = vec![(&["gw", "api"], 100, &[10, 8])];
             if u < 2 {
-                o.others = Box::new([obs(&set.strings, &["gw", "auth", "db"], 1, &[10, 4, 2])]);
+                chains.push((&["gw", "auth", "db"], 1, &[10, 4, 2]));
             }
-            unit.cascade = Some(o);
+            unit.cascade = Some(observed(&set.strings, &chains));
         }
         let out = aggregate(&set.strings, &bd, 30, Some("db")).unwrap();
         assert_eq!(out.len(), 2);
