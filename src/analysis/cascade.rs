@@ -27,7 +27,7 @@ use crate::table::SpanColumn;
 ///
 /// The chains share three boxed slices: every unit's are held until
 /// aggregation, across every spill partition, and two slices a chain (three
-/// and a half chains a unit on the generator's sets) were two thirds of the
+/// and a half chains a unit on the generator's sets) were two fifths of the
 /// per-trace stage's allocations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CascadeObs {
