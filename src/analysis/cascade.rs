@@ -80,7 +80,7 @@ impl CascadeObs {
 }
 
 /// The working vectors of [`observe`], kept by the caller from unit to
-/// unit: made for each, they were five allocations a unit.
+/// unit: made for each, each was an allocation a unit.
 #[derive(Default)]
 pub struct CascadeRoom {
     /// The chains being made, as [`CascadeObs`] holds them.
@@ -176,7 +176,8 @@ pub fn observe(view: &UnitView<'_>, room: &mut CascadeRoom) -> Option<CascadeObs
     levels.clear();
     for &(_, culprit_critical, anchor) in all.iter() {
         chain_to(view, anchor, services, levels);
-        ends.push((services.len() as u32, culprit_critical));
+        let end = u32::try_from(services.len()).expect("fewer than 4 billion levels in a unit");
+        ends.push((end, culprit_critical));
     }
     // Copied from the room, so of exactly their lengths.
     Some(CascadeObs {

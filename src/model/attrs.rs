@@ -273,8 +273,8 @@ mod tests {
 
     use super::*;
 
-    /// A block from ten small numbers: 0 is no symbol, any other the
-    /// symbol of that index; the shape's kind from the last.
+    /// A block from ten numbers: 0 is no symbol, any other `n` the symbol
+    /// of index `n - 1`; the shape's kind from the last.
     fn block_of(n: &[u32; 10]) -> Attrs {
         let sym = |i: u32| i.checked_sub(1).map(Sym::from_index);
         let kind = [ShapeKind::Query, ShapeKind::Http, ShapeKind::Operation];
@@ -293,16 +293,22 @@ mod tests {
         }
     }
 
+    /// Small numbers, and the largest (whose symbols take all 32 bits of
+    /// their half of a word).
+    fn number() -> impl Strategy<Value = u32> {
+        prop_oneof![0u32..4, (u32::MAX - 2)..=u32::MAX]
+    }
+
     proptest! {
         /// Two blocks have the same words exactly when they are equal, so
         /// interning by words keeps every distinct block apart. Blocks one
         /// field apart are drawn as often as unrelated ones.
         #[test]
         fn words_are_equal_exactly_when_blocks_are(
-            a in prop::array::uniform10(0u32..4),
+            a in prop::array::uniform10(number()),
             change in 0usize..10,
-            to in 0u32..4,
-            other in prop::array::uniform10(0u32..4),
+            to in number(),
+            other in prop::array::uniform10(number()),
             near in any::<bool>(),
         ) {
             let mut b = if near { a } else { other };

@@ -81,9 +81,10 @@ thread_local! {
     });
 }
 
-/// How many blocks a thread's [`RecentAttrs`] holds before it starts over
-/// (about 200 KiB).
-const RECENT_ATTRS_MAX: usize = 4096;
+/// How many blocks a thread's [`RecentAttrs`] holds before it starts over:
+/// as many as 4,096 buckets of 48 bytes take (about 200 KiB); one more
+/// would double the table.
+const RECENT_ATTRS_MAX: usize = 3584;
 
 /// The symbols a thread interned lately, of one interner. Readers intern
 /// the same few texts on every span (services, operations, attribute
@@ -296,10 +297,20 @@ impl Interner {
     /// Copies the blocks interned so far into one slice that
     /// [`Interner::attrs`] reads first: called once reading is done, before
     /// the analyses look blocks up. Only the first call copies; a block
-    /// interned later is still found, the slower way.
+    /// interned later is still found, the slower way. Safe while other
+    /// threads intern: the copy stops at the first block not yet written.
     pub fn freeze_attrs(&self) {
-        self.frozen
-            .get_or_init(|| self.attrs.iter().map(|(_, a)| a.clone()).collect());
+        self.frozen.get_or_init(|| {
+            // The blocks up to the first index not yet written: a block
+            // another thread is pushing now is left to the slower path, and
+            // every later one with it, so the slice's indices are the ids'.
+            self.attrs
+                .iter()
+                .enumerate()
+                .take_while(|&(n, (index, _))| n == index)
+                .map(|(_, (_, attrs))| attrs.clone())
+                .collect()
+        });
     }
 
     /// How many distinct strings are held.
