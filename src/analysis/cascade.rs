@@ -68,14 +68,11 @@ impl CascadeObs {
             })
     }
 
-    /// The unit's cascade (an observation holds one chain at least).
+    /// The unit's cascade, its first chain.
     pub fn top(&self) -> Chain<'_> {
-        let end = self.ends[0].0 as usize;
-        Chain {
-            services: &self.services[..end],
-            culprit_critical: self.ends[0].1,
-            levels: &self.levels[..end],
-        }
+        self.chains()
+            .next()
+            .expect("`observe` makes no observation without a chain")
     }
 }
 

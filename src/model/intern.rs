@@ -122,6 +122,12 @@ const RECENT_TEXT: usize = 64;
 /// want the same part at once.
 const SHARDS: usize = 64;
 
+/// The shard a key of `hash` lives in: by the hash's top bits, since the
+/// maps themselves use the low ones.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 58) as usize % SHARDS
+}
+
 /// A string interner shared by every reader thread.
 ///
 /// Readers on several threads intern into the same table, so a symbol means
@@ -183,9 +189,7 @@ impl Interner {
     fn shard(&self, text: &str) -> &Shard {
         let mut hasher = FxBuildHasher.build_hasher();
         text.hash(&mut hasher);
-        let hash = std::hash::Hasher::finish(&hasher);
-        // The top bits: the maps themselves use the low ones.
-        &self.shards[(hash >> 58) as usize % SHARDS]
+        &self.shards[shard_of(std::hash::Hasher::finish(&hasher))]
     }
 
     /// Interns `text`, returning its symbol.
@@ -266,8 +270,7 @@ impl Interner {
 
     /// [`Interner::intern_attrs`] through the shared shards.
     fn intern_attrs_shared(&self, key: AttrsKey, attrs: Attrs) -> AttrsId {
-        let hash = FxBuildHasher.hash_one(key);
-        let mut map = self.attrs_shards[(hash >> 58) as usize % SHARDS]
+        let mut map = self.attrs_shards[shard_of(FxBuildHasher.hash_one(key))]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(&id) = map.get(&key) {
