@@ -360,7 +360,16 @@ fn wrong(field: u32, value: Value<'_>, expected: u8) -> WireError {
 
 /// `bytes` as text, invalid UTF-8 replaced: `String::from_utf8_lossy`,
 /// which walks valid text more slowly than `from_utf8` checks it.
+///
+/// Nearly every string of a span (names, ids of services, methods,
+/// routes) is a short run of ASCII, which `is_ascii` checks a word at a
+/// time; `from_utf8` walked such strings a byte at a time, about 105
+/// instructions each, 7% of a protobuf read.
 fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),

@@ -931,3 +931,21 @@ proptest! {
         prop_assert_eq!(short, fields_read_the_long_way(&bytes));
     }
 }
+
+proptest! {
+    /// ASCII is taken without a UTF-8 walk; every input still reads as
+    /// `from_utf8_lossy` reads it, borrowed whenever it is valid.
+    #[test]
+    fn text_reads_as_lossy_utf8_reads(bytes in prop_oneof![
+        vec(0u8..0x80, 0..40),
+        vec(any::<u8>(), 0..40),
+        "[a-zé€😀 ]{0,12}".prop_map(String::into_bytes),
+    ]) {
+        let read = super::text(&bytes);
+        prop_assert_eq!(&read, &String::from_utf8_lossy(&bytes));
+        prop_assert_eq!(
+            matches!(read, Cow::Borrowed(_)),
+            std::str::from_utf8(&bytes).is_ok()
+        );
+    }
+}
