@@ -377,7 +377,7 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// The scalar cases of an `AnyValue`, still borrowed and undecoded.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Raw<'a> {
     Str(&'a [u8]),
     Bool(bool),
@@ -420,6 +420,14 @@ fn any_value<'a>(bytes: &'a [u8], depth: u32, value: &mut Raw<'a>) -> Result<(),
 /// A `KeyValue`: its key's bytes and its value. Every value is walked,
 /// kept or not, since prost refuses a malformed one either way.
 fn key_value(bytes: &[u8], depth: u32) -> Result<(&[u8], Raw<'_>), WireError> {
+    match plain_key_value(bytes) {
+        Some(read) => Ok(read),
+        None => key_value_fields(bytes, depth),
+    }
+}
+
+/// [`key_value`] field by field, in any order and encoding.
+fn key_value_fields(bytes: &[u8], depth: u32) -> Result<(&[u8], Raw<'_>), WireError> {
     let (mut key, mut value) = (&[][..], Raw::None);
     for field in Fields::new(bytes, depth) {
         match field? {
@@ -433,6 +441,49 @@ fn key_value(bytes: &[u8], depth: u32) -> Result<(&[u8], Raw<'_>), WireError> {
     }
     Ok((key, value))
 }
+
+/// A `KeyValue` as SDKs encode nearly every one: its key, then a value of
+/// one string or one integer of a byte or two, each length a byte, and
+/// nothing else. Matched as a whole, it reads as the field walk reads it;
+/// walked field by field, an attribute took about 200 instructions, a
+/// fifth of a protobuf read. `None` for any other encoding.
+#[inline]
+fn plain_key_value(bytes: &[u8]) -> Option<(&[u8], Raw<'_>)> {
+    let [KEY_TAG, key_len, rest @ ..] = bytes else {
+        return None;
+    };
+    if *key_len >= 0x80 {
+        return None;
+    }
+    let (key, value) = rest.split_at_checked(usize::from(*key_len))?;
+    let raw = match value {
+        // `value`, holding `string_value` alone.
+        [VALUE_TAG, value_len, STRING_TAG, text_len, text @ ..]
+            if *value_len < 0x80
+                && *text_len < 0x80
+                && usize::from(*value_len) == usize::from(*text_len) + 2
+                && text.len() == usize::from(*text_len) =>
+        {
+            Raw::Str(text)
+        }
+        // `value`, holding `int_value` alone, below 2^14.
+        [VALUE_TAG, 2, INT_TAG, v] if *v < 0x80 => Raw::Int(i64::from(*v)),
+        [VALUE_TAG, 3, INT_TAG, low, high] if *low >= 0x80 && *high < 0x80 => {
+            Raw::Int(i64::from(low & 0x7f) | i64::from(*high) << 7)
+        }
+        _ => return None,
+    };
+    Some((key, raw))
+}
+
+/// `KeyValue.key` (field 1, wire type 2).
+const KEY_TAG: u8 = 1 << 3 | LEN;
+/// `KeyValue.value` (field 2, wire type 2).
+const VALUE_TAG: u8 = 2 << 3 | LEN;
+/// `AnyValue.string_value` (field 1, wire type 2).
+const STRING_TAG: u8 = 1 << 3 | LEN;
+/// `AnyValue.int_value` (field 3, wire type 0).
+const INT_TAG: u8 = 3 << 3 | VARINT;
 
 /// Merges a `Resource` into `service`: the value of its first
 /// `service.name` attribute, unless an earlier occurrence had one.

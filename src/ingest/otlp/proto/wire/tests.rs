@@ -441,7 +441,7 @@ fn value() -> impl Strategy<Value = Option<AnyValue>> {
     let scalar = prop_oneof![
         text().prop_map(V::StringValue),
         any::<bool>().prop_map(V::BoolValue),
-        any::<i64>().prop_map(V::IntValue),
+        prop_oneof![any::<i64>(), 0..200i64, 0..20_000i64].prop_map(V::IntValue),
         prop_oneof![any::<f64>(), Just(f64::NAN), Just(-0.0), Just(72.5)].prop_map(V::DoubleValue),
         vec(any::<u8>(), 0..4).prop_map(V::BytesValue),
         any::<i32>().prop_map(V::StringValueStrindex),
@@ -947,5 +947,29 @@ proptest! {
             matches!(read, Cow::Borrowed(_)),
             std::str::from_utf8(&bytes).is_ok()
         );
+    }
+}
+
+proptest! {
+    /// The whole-message match of a plain `KeyValue` reads what the field
+    /// walk reads, and takes the encodings SDKs write: a key and a string,
+    /// or a key and an integer below 2^14.
+    #[test]
+    fn plain_key_values_read_as_the_field_walk_reads(attribute in attribute()) {
+        let bytes = attribute.encode_to_vec();
+        let walked = super::key_value_fields(&bytes, 10);
+        if let Some(plain) = super::plain_key_value(&bytes) {
+            prop_assert_eq!(walked.ok(), Some(plain));
+        }
+        let plain_value = match attribute.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => s.len() < 126,
+            Some(any_value::Value::IntValue(i)) => (0..1 << 14).contains(i),
+            _ => false,
+        };
+        // (prost leaves an empty key out.)
+        let plain_key = (1..128).contains(&attribute.key.len()) && attribute.key_strindex == 0;
+        if plain_value && plain_key {
+            prop_assert!(super::plain_key_value(&bytes).is_some(), "{:?}", bytes);
+        }
     }
 }
