@@ -5,6 +5,7 @@
 //! in the order they are tried when sniffing. Adding a format means adding a
 //! file and one line there.
 
+mod ascii;
 mod decompress;
 mod head;
 mod inputs;

@@ -14,6 +14,7 @@ use super::Scalar;
 use super::typed::{
     Contexts, Entry, EntryData, Event, Link, Members, Sdk, Seen, Span, Time, TraceContext,
 };
+use crate::ingest::ascii::ascii;
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{self, Check, Given, Scanner, whole};
 use crate::ingest::json_strict::{Object, Text};
@@ -394,8 +395,9 @@ fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
             return s.skip_checked();
         }
         // Member names are UTF-8 without escapes (the scanner's own check);
-        // a kept one is ASCII.
-        let key = std::str::from_utf8(key).ok()?;
+        // a kept one is ASCII, taken without a UTF-8 walk (which was 2% of
+        // a Sentry read).
+        let key = ascii(key)?;
         let value = scalar(s)?;
         match kept.iter_mut().find(|(k, _)| k == key) {
             Some(member) => member.1 = value,
