@@ -341,6 +341,29 @@ impl<'a> Iterator for Fields<'a> {
                     return Some(Ok((u32::from(k >> 3), Value::Fixed64(value))));
                 }
             }
+            // A message of 128 bytes to 16 KiB (a span, most often): its
+            // length takes two bytes.
+            [k, low, high, ref tail @ ..]
+                if (8..0x80).contains(&k) && k & 7 == LEN && low >= 0x80 && high < 0x80 =>
+            {
+                let len = usize::from(low & 0x7f) | usize::from(high) << 7;
+                if let Some((value, after)) = tail.split_at_checked(len) {
+                    self.rest = after;
+                    return Some(Ok((u32::from(k >> 3), Value::Bytes(value))));
+                }
+            }
+            // A four-byte field numbered 16 to 2047 (`Span.flags` is 16):
+            // its key takes two bytes, the second not zero (a zero would
+            // make an overlong key, which `field` reads).
+            [low, high, ref tail @ ..]
+                if low >= 0x80 && (1..0x80).contains(&high) && low & 7 == FIXED32 =>
+            {
+                if let Some((value, after)) = tail.split_first_chunk::<4>() {
+                    self.rest = after;
+                    let field = u32::from(low & 0x7f) >> 3 | u32::from(high) << 4;
+                    return Some(Ok((field, Value::Fixed32(u32::from_le_bytes(*value)))));
+                }
+            }
             _ => {}
         }
         Some(self.field().map_err(|kind| {

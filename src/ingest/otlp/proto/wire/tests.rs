@@ -930,6 +930,45 @@ proptest! {
             .collect();
         prop_assert_eq!(short, fields_read_the_long_way(&bytes));
     }
+
+    /// The short cuts for two-byte lengths and keys, around their limits:
+    /// a field whose length or key takes two bytes (or, overlong, ends in
+    /// a zero byte), followed by more or fewer bytes than it says.
+    #[test]
+    fn two_byte_fields_read_as_the_general_reader_reads_them(
+        key in prop_oneof![
+            (1u32..40).prop_map(|field| field << 3 | u32::from(LEN)),
+            (1u32..300).prop_map(|field| field << 3 | u32::from(FIXED32)),
+            (1u32..300).prop_map(|field| field << 3 | u32::from(FIXED64)),
+        ],
+        len in prop_oneof![0usize..8, 120usize..140, 16_370usize..16_400],
+        overlong in any::<bool>(),
+        more in prop_oneof![0usize..6, 120usize..300],
+        fewer in 0usize..3,
+    ) {
+        let mut bytes = Vec::new();
+        let varint = |out: &mut Vec<u8>, v: u64| {
+            encode_varint(v, out);
+            if overlong {
+                *out.last_mut().expect("a byte") |= 0x80;
+                out.push(0);
+            }
+        };
+        varint(&mut bytes, u64::from(key));
+        let payload = match (key & 7) as u8 {
+            LEN => {
+                varint(&mut bytes, len as u64);
+                len
+            }
+            FIXED32 => 4,
+            _ => 8,
+        };
+        bytes.extend((0..(payload + more).saturating_sub(fewer)).map(|i| i as u8));
+        let short: Vec<_> = Fields::new(&bytes, 100)
+            .map(|field| field.map_err(|err| format!("{:?}", err.0.kind)))
+            .collect();
+        prop_assert_eq!(short, fields_read_the_long_way(&bytes));
+    }
 }
 
 proptest! {
