@@ -1012,3 +1012,16 @@ proptest! {
         }
     }
 }
+
+/// Encodings prost never writes but reads: an overlong integer of two
+/// bytes, the second zero. The whole-message match reads them as the
+/// walk does.
+#[test]
+fn plain_key_values_read_overlong_integers_as_the_walk_reads_them() {
+    for value in [[0x80u8, 0x00], [0xFF, 0x00], [0x81, 0x01], [0xFF, 0x7F]] {
+        let bytes = [0x0a, 1, b'k', 0x12, 3, 0x18, value[0], value[1]];
+        let plain = super::plain_key_value(&bytes);
+        assert!(plain.is_some(), "{bytes:?}");
+        assert_eq!(super::key_value_fields(&bytes, 10).ok(), plain, "{bytes:?}");
+    }
+}
