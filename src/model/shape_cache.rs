@@ -27,6 +27,11 @@ pub const MAX_BYTES: usize = 1 << 20;
 /// What an entry costs beyond its key's text (the map slot, the box).
 const ENTRY_BYTES: usize = 32;
 
+/// The most a buffer kept between calls (a key's, the last statement's
+/// copy) may hold: one huge text should not stay resident beside the cache,
+/// which does not count these buffers in [`MAX_BYTES`].
+const KEPT_BUFFER: usize = 64 << 10;
+
 /// Shapes grouped by what else the shape depends on (the database
 /// system, the method): few groups, each searched by key or text.
 struct Groups<K, V>(Vec<(K, V)>);
@@ -92,7 +97,7 @@ impl Cache {
     /// Keeps a key buffer for the next call, unless one huge text made it
     /// large: it is not counted in [`MAX_BYTES`].
     fn give_back(&mut self, key: Vec<u8>) {
-        if key.capacity() <= 64 << 10 {
+        if key.capacity() <= KEPT_BUFFER {
             self.key = key;
         }
     }
@@ -114,9 +119,9 @@ impl Cache {
     /// long to keep a copy of (as the key buffer is not kept).
     fn remember(&mut self, system: Option<Sym>, statement: &str, shape: Sym) {
         self.last_text.clear();
-        if statement.len() > 64 << 10 {
+        if statement.len() > KEPT_BUFFER {
             self.last = None;
-            self.last_text.shrink_to(64 << 10);
+            self.last_text.shrink_to(KEPT_BUFFER);
             return;
         }
         self.last_text.extend_from_slice(statement.as_bytes());

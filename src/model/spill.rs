@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::ids::{SpanId, TraceId};
-use super::intern::AttrsId;
-use super::intern::Sym;
+use super::intern::{AttrsId, Sym};
 use super::span::{IdSharing, Origin, ServiceFrom, Span, SpanKind, SpanLink, Status, TracedSpan};
 
 /// Spans written so far, by partition, in temporary files.

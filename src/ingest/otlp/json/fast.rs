@@ -404,10 +404,14 @@ fn compact_any_value<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
     }
     // Any other integer (signed, spaced, beyond `i64`) the general way.
     let int = s.attempt(|s| {
-        let n = s
-            .compact(br#"{"intValue":""#)
-            .then(|| s.compact_digits())??;
-        s.compact(br#""}"#).then(|| i64::try_from(n).ok())?
+        if !s.compact(br#"{"intValue":""#) {
+            return None;
+        }
+        let n = s.compact_digits()?;
+        if !s.compact(br#""}"#) {
+            return None;
+        }
+        i64::try_from(n).ok()
     });
     match int {
         Some(n) => Some(Scalar::Int(n)),

@@ -165,6 +165,14 @@ fn varint(rest: &mut &[u8]) -> Result<u64, Kind> {
     })
 }
 
+/// The value of a varint of exactly two bytes, `low` (its continuation
+/// bit set) then `high` (clear): what [`varint`] reads from them, for the
+/// short cuts that match two-byte lengths, keys and integers whole.
+#[inline]
+fn two_byte_varint(low: u8, high: u8) -> u32 {
+    u32::from(low & 0x7f) | u32::from(high) << 7
+}
+
 /// A field key: its number and wire type, checked as prost checks them.
 #[inline]
 fn key(rest: &mut &[u8]) -> Result<(u32, u8), Kind> {
@@ -346,7 +354,7 @@ impl<'a> Iterator for Fields<'a> {
             [k, low, high, ref tail @ ..]
                 if (8..0x80).contains(&k) && k & 7 == LEN && low >= 0x80 && high < 0x80 =>
             {
-                let len = usize::from(low & 0x7f) | usize::from(high) << 7;
+                let len = two_byte_varint(low, high) as usize;
                 if let Some((value, after)) = tail.split_at_checked(len) {
                     self.rest = after;
                     return Some(Ok((u32::from(k >> 3), Value::Bytes(value))));
@@ -360,7 +368,7 @@ impl<'a> Iterator for Fields<'a> {
             {
                 if let Some((value, after)) = tail.split_first_chunk::<4>() {
                     self.rest = after;
-                    let field = u32::from(low & 0x7f) >> 3 | u32::from(high) << 4;
+                    let field = two_byte_varint(low, high) >> 3;
                     return Some(Ok((field, Value::Fixed32(u32::from_le_bytes(*value)))));
                 }
             }
@@ -488,7 +496,7 @@ fn plain_key_value(bytes: &[u8]) -> Option<(&[u8], Raw<'_>)> {
         // `value`, holding `int_value` alone, below 2^14.
         [VALUE_TAG, 2, INT_TAG, v] if *v < 0x80 => Raw::Int(i64::from(*v)),
         [VALUE_TAG, 3, INT_TAG, low, high] if *low >= 0x80 && *high < 0x80 => {
-            Raw::Int(i64::from(low & 0x7f) | i64::from(*high) << 7)
+            Raw::Int(i64::from(two_byte_varint(*low, *high)))
         }
         _ => return None,
     };
