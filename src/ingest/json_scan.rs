@@ -422,6 +422,27 @@ impl<'a> Scanner<'a> {
         Some(n)
     }
 
+    /// A plain decimal at the scanner (no whitespace skipped), `12.5`: its
+    /// whole part, and its fraction's digits as a number and their count;
+    /// `None`, nothing consumed, for any other form (a sign, an exponent,
+    /// no fraction, a leading zero before a digit, a 20th digit in either
+    /// part), for [`Scanner::number`] to read.
+    #[inline]
+    pub(crate) fn compact_decimal(&mut self) -> Option<(u64, u64, usize)> {
+        let bytes = &self.bytes()[self.pos..];
+        let (whole, whole_len) = leading_digits(bytes)?;
+        if (whole_len > 1 && bytes[0] == b'0') || bytes.get(whole_len) != Some(&b'.') {
+            return None;
+        }
+        let (fraction, fraction_len) = leading_digits(&bytes[whole_len + 1..])?;
+        let end = whole_len + 1 + fraction_len;
+        if matches!(bytes.get(end), Some(b'e' | b'E')) {
+            return None;
+        }
+        self.pos += end;
+        Some((whole, fraction, fraction_len))
+    }
+
     /// Reads an object, calling `member` with each member's name, the
     /// scanner then at its value, which `member` must consume.
     #[inline]
@@ -859,6 +880,37 @@ mod tests {
             let count = digit_run(bytes, &mut at, &mut significand, &mut overflow);
             proptest::prop_assert_eq!((count, at), (run, run));
             proptest::prop_assert_eq!((significand, overflow), (want, want_overflow));
+        }
+
+        /// A plain decimal is read where the number it starts is one: to
+        /// the number's end, its parts those of the number's text; and
+        /// nothing is consumed where it is not.
+        #[test]
+        fn plain_decimals_are_the_numbers_they_start(
+            text in "-?(0|[1-9][0-9]{0,21}|0[0-9])(\\.[0-9]{0,21})?([eE][+-]?[0-9])?[,}.]?",
+        ) {
+            let mut scanner = Scanner::new(&text);
+            let decimal = scanner.compact_decimal();
+            let mut number = Scanner::new(&text);
+            let read = number.number_parts();
+            match decimal {
+                Some((whole, fraction, digits)) => {
+                    proptest::prop_assert_eq!(scanner.pos, number.pos, "{}", text);
+                    let written = format!("{whole}.{fraction:0digits$}");
+                    proptest::prop_assert_eq!(&text[..scanner.pos], written.as_str());
+                }
+                None => {
+                    proptest::prop_assert_eq!(scanner.pos, 0);
+                    // Only signs, exponents, whole numbers, leading zeros
+                    // and parts over 19 digits are left to `number`.
+                    let plain = read.is_some_and(|n| {
+                        let (whole, fraction) = n.text.split_once('.').unwrap_or((n.text, ""));
+                        !n.negative && !n.text.contains(['e', 'E'])
+                            && (1..=19).contains(&fraction.len()) && whole.len() <= 19
+                    });
+                    proptest::prop_assert!(!plain, "{}", text);
+                }
+            }
         }
 
         /// A plain run ends at the first quote, backslash or control

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use serde_json::{Number, Value};
 
 use super::Scalar;
+use super::time::decimal_number_nanos;
 use super::typed::{
     Contexts, Entry, EntryData, Event, Link, Members, Sdk, Seen, Span, Time, TraceContext,
 };
@@ -57,14 +58,27 @@ fn scalar<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
     })
 }
 
-/// A time: a number, a string or a boolean (see [`Time`]).
+/// A time: a number, a string or a boolean (see [`Time`]). Seconds as
+/// SDKs write them are taken without the float: parsing it, making it a
+/// `Value` and splitting it again were 4% of a Sentry read.
 fn time(s: &mut Scanner<'_>) -> Option<Time> {
-    Some(Time(match s.peek()? {
-        b'"' => Value::String(s.string()?.into_owned()),
-        b't' | b'f' => Value::Bool(s.boolean()?),
+    if s.peek()?.is_ascii_digit()
+        && let Some(nanos) = s.attempt(|s| {
+            let (whole, fraction, digits) = s.compact_decimal()?;
+            decimal_number_nanos(whole, fraction, digits)
+        })
+    {
+        return Some(Time::Nanos(nanos));
+    }
+    Some(match s.peek()? {
+        b'"' => Time::Value(Value::String(s.string()?.into_owned())),
+        b't' | b'f' => Time::Value(Value::Bool(s.boolean()?)),
         // A non-finite number cannot come out of JSON text.
-        _ => number(s).filter(|n| !n.is_null())?,
-    }))
+        _ => match number(s)? {
+            Value::Number(n) => Time::number(n),
+            _ => return None,
+        },
+    })
 }
 
 pub(super) fn read_event<'a>(s: &mut Scanner<'a>) -> Option<Event<'a>> {

@@ -306,7 +306,15 @@ struct SpanParts<'v> {
 }
 
 /// A time's key and its (non-null) value.
-type Time<'v> = (&'static str, &'v Value);
+type Time<'v> = (&'static str, Stamp<'v>);
+
+/// A time's value: in nanoseconds where the typed path read a number, else
+/// as given, converted when its span is made.
+#[derive(Clone, Copy)]
+enum Stamp<'v> {
+    Nanos(Nanos),
+    Value(&'v Value),
+}
 
 /// `(trace_id, span_id)` of a link object, when non-empty strings.
 type LinkParts<'v> = (Option<&'v str>, Option<&'v str>);
@@ -417,7 +425,7 @@ fn value_span(span: &Map<String, Value>) -> SpanParts<'_> {
 /// The first of `keys` present with a non-null value.
 fn first_time<'v>(object: &'v Map<String, Value>, keys: &[&'static str]) -> Option<Time<'v>> {
     keys.iter()
-        .find_map(|k| Some((*k, object.get(*k).filter(|v| !v.is_null())?)))
+        .find_map(|k| Some((*k, Stamp::Value(object.get(*k).filter(|v| !v.is_null())?))))
 }
 
 /// Span links (newer SDKs): `[{"trace_id", "span_id", ...}]`; what is not
@@ -805,8 +813,10 @@ fn ids(
 
 /// A time in nanoseconds; `first_key` names the field when none is given.
 fn time(found: Option<Time<'_>>, first_key: &str) -> Result<Nanos, String> {
-    let (key, value) = found.ok_or_else(|| format!("no \"{first_key}\""))?;
-    timestamp_nanos(value).map_err(|e| format!("\"{key}\": {e}"))
+    match found.ok_or_else(|| format!("no \"{first_key}\""))? {
+        (_, Stamp::Nanos(nanos)) => Ok(nanos),
+        (key, Stamp::Value(value)) => timestamp_nanos(value).map_err(|e| format!("\"{key}\": {e}")),
+    }
 }
 
 /// Sentry's own failure rate counts every status but `ok`, `cancelled` and

@@ -55,6 +55,23 @@ pub fn float_secs_to_nanos(secs: f64) -> Option<Nanos> {
         .checked_add(micros * 1000)
 }
 
+/// The JSON number `whole.fraction` (`digits` decimals) in nanoseconds,
+/// found without the float for the form SDKs write a time in: before the
+/// year 2106 (`whole` below 2^32) and to the microsecond (1 to 6
+/// decimals). `None` for any other, which takes the float.
+///
+/// It is what [`float_secs_to_nanos`] makes of the float. Below 2^32 a
+/// double is within 2^-21 s (0.48 µs) of the decimal it is read from, and
+/// that decimal is a whole number of microseconds, so rounding the
+/// double's fraction to the microsecond gives the decimal's back.
+pub fn decimal_number_nanos(whole: u64, fraction: u64, digits: usize) -> Option<Nanos> {
+    if whole >= 1 << 32 || !(1..=6).contains(&digits) {
+        return None;
+    }
+    let scale = 10i64.pow(9 - digits as u32);
+    Some(whole as i64 * NANOS_PER_SEC + fraction as i64 * scale)
+}
+
 /// `"1661957869.624976"`: decimal seconds as text, exact to the nanosecond
 /// (further digits are truncated).
 fn decimal_secs_to_nanos(text: &str) -> Option<Nanos> {
@@ -116,6 +133,40 @@ fn rfc3339_to_nanos(text: &str) -> Option<Nanos> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// Read without the float, a decimal number of seconds is what
+        /// the float gives, wherever it is read so.
+        #[test]
+        fn decimal_numbers_are_what_their_float_gives(
+            whole in proptest::prop_oneof![0u64..10, 1_500_000_000u64..2_000_000_000, (1u64 << 32) - 2..(1 << 32) + 2, 0u64..1 << 40],
+            fraction in "[0-9]{1,8}",
+        ) {
+            let digits = fraction.len();
+            let value = fraction.parse::<u64>().unwrap();
+            let text = format!("{whole}.{fraction}");
+            let float = serde_json::from_str::<f64>(&text).unwrap();
+            match decimal_number_nanos(whole, value, digits) {
+                Some(nanos) => proptest::prop_assert_eq!(Some(nanos), float_secs_to_nanos(float), "{}", text),
+                None => proptest::prop_assert!(whole >= 1 << 32 || digits > 6, "{}", text),
+            }
+        }
+    }
+
+    #[test]
+    fn decimal_numbers_at_the_edges() {
+        let max = (1u64 << 32) - 1;
+        for (whole, fraction, digits) in [(max, 999_999, 6), (max, 1, 6), (0, 1, 6), (1, 5, 1)] {
+            let float: f64 = format!("{whole}.{fraction:0digits$}").parse().unwrap();
+            assert_eq!(
+                decimal_number_nanos(whole, fraction, digits),
+                float_secs_to_nanos(float)
+            );
+        }
+        assert_eq!(decimal_number_nanos(1 << 32, 5, 1), None);
+        assert_eq!(decimal_number_nanos(1, 1234567, 7), None);
+        assert_eq!(decimal_number_nanos(1, 0, 0), None);
+    }
 
     #[test]
     fn float_seconds_keep_their_microseconds() {

@@ -20,9 +20,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use super::{EventParts, LinkParts, Member, Scalar, SpanParts, TraceParts};
+use super::{EventParts, LinkParts, Member, Scalar, SpanParts, Stamp, TraceParts};
 use crate::ingest::json_locate::Step;
 use crate::ingest::json_strict::{Checked, Object, Text};
+use crate::model::Nanos;
 
 /// A transaction event, with the members the reader uses.
 #[derive(Deserialize)]
@@ -184,13 +185,13 @@ impl<'a> Event<'a> {
         .unwrap_or(Cow::Borrowed("unknown"));
         let trace = self.contexts.as_ref().and_then(|c| c.0.trace.as_ref());
         let start = match (&self.start_timestamp, &self.start_timestamp_api) {
-            (Some(Some(time)), _) => Some(("start_timestamp", &time.0)),
-            (_, Some(Some(time))) => Some(("startTimestamp", &time.0)),
+            (Some(Some(time)), _) => Some(("start_timestamp", time.stamp())),
+            (_, Some(Some(time))) => Some(("startTimestamp", time.stamp())),
             _ => None,
         };
         let end = match (&self.timestamp, &self.end_timestamp) {
-            (Some(time), _) => Some(("timestamp", &time.0)),
-            (None, Some(time)) => Some(("endTimestamp", &time.0)),
+            (Some(time), _) => Some(("timestamp", time.stamp())),
+            (None, Some(time)) => Some(("endTimestamp", time.stamp())),
             (None, None) => None,
         };
         EventParts {
@@ -250,8 +251,8 @@ impl Span<'_> {
             start: self
                 .start_timestamp
                 .as_ref()
-                .map(|t| ("start_timestamp", &t.0)),
-            end: self.timestamp.as_ref().map(|t| ("timestamp", &t.0)),
+                .map(|t| ("start_timestamp", t.stamp())),
+            end: self.timestamp.as_ref().map(|t| ("timestamp", t.stamp())),
             data: members(&self.data),
             tags: members(&self.tags),
             links: links(&self.links),
@@ -378,11 +379,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
     }
 }
 
-/// A time: a number or a string (a boolean too, which the general path
-/// reports as a bad time, found in the `Value` it is kept as). Anything
-/// else fails, for the general path to report.
+/// A time: a number, in nanoseconds as soon as it is read (every number
+/// is one, see [`super::time::timestamp_nanos`]), or a string (a boolean
+/// too, which the general path reports as a bad time, found in the `Value`
+/// it is kept as). Anything else fails, for the general path to report.
 #[cfg_attr(test, derive(Debug, PartialEq))]
-pub(super) struct Time(pub(super) Value);
+pub(super) enum Time {
+    Nanos(Nanos),
+    Value(Value),
+}
+
+impl Time {
+    /// A number's time.
+    pub(super) fn number(number: Number) -> Time {
+        let value = Value::Number(number);
+        match super::time::timestamp_nanos(&value) {
+            Ok(nanos) => Time::Nanos(nanos),
+            Err(_) => Time::Value(value),
+        }
+    }
+
+    fn stamp(&self) -> Stamp<'_> {
+        match self {
+            Time::Nanos(nanos) => Stamp::Nanos(*nanos),
+            Time::Value(value) => Stamp::Value(value),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for Time {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -396,24 +419,24 @@ impl<'de> Deserialize<'de> for Time {
             }
 
             fn visit_str<E>(self, text: &str) -> Result<Time, E> {
-                Ok(Time(Value::String(text.to_owned())))
+                Ok(Time::Value(Value::String(text.to_owned())))
             }
 
             fn visit_bool<E>(self, b: bool) -> Result<Time, E> {
-                Ok(Time(Value::Bool(b)))
+                Ok(Time::Value(Value::Bool(b)))
             }
 
             fn visit_i64<E>(self, n: i64) -> Result<Time, E> {
-                Ok(Time(Value::Number(n.into())))
+                Ok(Time::number(n.into()))
             }
 
             fn visit_u64<E>(self, n: u64) -> Result<Time, E> {
-                Ok(Time(Value::Number(n.into())))
+                Ok(Time::number(n.into()))
             }
 
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Time, E> {
                 Number::from_f64(n)
-                    .map(|n| Time(Value::Number(n)))
+                    .map(Time::number)
                     .ok_or_else(|| E::custom("not a finite number"))
             }
         }
