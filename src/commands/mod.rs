@@ -20,6 +20,19 @@ use crate::ingest::{self, IngestOptions, Ingested};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
+    threads::bound(match &cli.command {
+        Command::Stats(args) => args.input.threads,
+        Command::Analyze(args) => args.input.threads,
+        Command::Check(args) => args.input.threads,
+        Command::Diff(args) => args.threads,
+        Command::Trace(args) => args.input.threads,
+        Command::Flame(args) => args.input.threads,
+        Command::Completions { .. } | Command::Man => None,
+    });
+    threads::run(move || command(cli))
+}
+
+fn command(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Stats(args) => stats::run(&args),
         Command::Analyze(args) => analyze::run(&args),
@@ -51,7 +64,6 @@ pub(crate) fn read_inputs_within(
     args: &InputArgs,
     limit: Option<crate::ingest::memory::MemoryLimit>,
 ) -> anyhow::Result<Ingested> {
-    threads::bound(args.threads);
     let sources = ingest::expand_inputs(&args.inputs).context("finding inputs")?;
     if sources.is_empty() {
         let names: Vec<_> = args

@@ -190,9 +190,9 @@ impl Timings {
             cores(since(cpu_time(), self.started_cpu), total),
             peak_rss().map_or(String::new(), |p| format!(", peak memory {} MiB", p >> 20)),
         );
-        if let Some((per_trace, aggregation)) = super::threads::started() {
+        if let Some(threads) = super::threads::started() {
             eprintln!(
-                "critpath: timings: {:<12} {per_trace} per-trace, {aggregation} aggregation",
+                "critpath: timings: {:<12} {threads} (one pool for every stage)",
                 "threads"
             );
         }
