@@ -148,12 +148,24 @@ impl<'a> Sink<'a> {
     /// Marks every span not yet located as read from this input (where in
     /// it is not known).
     fn locate_rest(&mut self) {
+        self.locate_rest_shifted(0, 0);
+    }
+
+    /// [`Sink::locate_rest`], then moves every span's place by `lines` and
+    /// `bytes`: those of the window it was read from. In parallel: a pass
+    /// a window over its spans, on one thread, left the other core idle for
+    /// a tenth of a protobuf read.
+    fn locate_rest_shifted(&mut self, lines: u64, bytes: u64) {
         let origin = Origin::new(self.file, &Location::Whole);
-        for read in &mut self.spans {
-            if read.span.origin.file().is_none() {
-                read.span.origin = origin;
-            }
-        }
+        self.spans
+            .par_iter_mut()
+            .with_min_len(4096)
+            .for_each(|read| {
+                if read.span.origin.file().is_none() {
+                    read.span.origin = origin;
+                }
+                read.span.origin.shift(lines, bytes);
+            });
     }
 
     /// How many spans are held (not counting spilled ones).
@@ -523,10 +535,7 @@ fn read_one<'s>(
         let mut part = Sink::new(&name, strings);
         let result = reader.read(&input, &mut part);
         part.quality.shift(window.lines, window.offset);
-        part.locate_rest();
-        for read in &mut part.spans {
-            read.span.origin.shift(window.lines, window.offset);
-        }
+        part.locate_rest_shifted(window.lines, window.offset);
         sink.keep(part);
         spill(&mut sink, options)?;
         match result {

@@ -101,10 +101,17 @@ impl Reader for OtlpProtoReader {
                 framed: false,
             }]
         };
-        let mut units = Vec::new();
-        for payload in &payloads {
-            payload.units(&mut units);
-        }
+        // Finding the units reads a window's pages for the first time: on
+        // one thread, their page faults left the other core idle.
+        let mut units: Vec<Unit<'_>> = payloads
+            .par_iter()
+            .map(|payload| {
+                let mut units = Vec::new();
+                payload.units(&mut units);
+                units
+            })
+            .flatten_iter()
+            .collect();
         units.extend(problems.into_iter().map(|(offset, message)| Unit::Bad {
             at: Location::Byte(offset),
             message,
