@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
+use super::TagUse;
 use super::typed::{Object, Process, Raw, Reference, Span, Tag, Tags, Trace};
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{Given, Scanner, whole};
@@ -112,7 +113,7 @@ fn skip_tags(s: &mut Scanner<'_>) -> Option<()> {
         return s.skip_checked();
     }
     s.array(|s| {
-        if s.attempt(|s| compact_tag(s, |_| false)).is_none() {
+        if s.attempt(|s| compact_tag(s, |_| None)).is_none() {
             s.skip_checked()?;
         }
         Some(())
@@ -222,7 +223,7 @@ fn read_tags<'a>(s: &mut Scanner<'a>) -> Option<Tags<'a>> {
     let mut tags = SPAN_TAGS.with(Room::vec);
     s.array(|s| {
         let tag = read_tag(s)?;
-        if tag.read || tag.value.is_some() {
+        if tag.read.is_some() || tag.value.is_some() {
             tags.push(tag);
         }
         Some(())
@@ -252,7 +253,7 @@ fn read_tag<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
 fn tag_members<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
     let mut tag = Tag {
         key: None,
-        read: false,
+        read: None,
         value: None,
     };
     let mut seen = Given::default();
@@ -261,11 +262,11 @@ fn tag_members<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
             b"key" => {
                 seen.first(0)?;
                 tag.key = text(s)?;
-                tag.read = tag.key.as_deref().is_some_and(super::read_tag);
+                tag.read = tag.key.as_deref().and_then(super::read_tag);
             }
             b"value" => {
                 seen.first(1)?;
-                if seen.has(0) && tag.key.is_some() && !tag.read {
+                if seen.has(0) && tag.key.is_some() && tag.read.is_none() {
                     s.skip_checked()?;
                 } else {
                     tag.value = raw(s)?;
@@ -283,9 +284,10 @@ fn tag_members<'a>(s: &mut Scanner<'a>) -> Option<Tag<'a>> {
 /// one: matched as fixed runs of bytes rather than member by member.
 /// `None` for any other form (or a bad value), to be read again the
 /// general way; what it accepts, the general way reads alike. `read`
-/// says whether a key's value is kept (see `super::read_tag`).
+/// says what a key's value is read as, if it is kept (see
+/// `super::read_tag`).
 #[inline]
-fn compact_tag<'a>(s: &mut Scanner<'a>, read: impl Fn(&str) -> bool) -> Option<Tag<'a>> {
+fn compact_tag<'a>(s: &mut Scanner<'a>, read: impl Fn(&str) -> Option<TagUse>) -> Option<Tag<'a>> {
     if !s.compact(br#"{"key":""#) {
         return None;
     }
@@ -298,7 +300,7 @@ fn compact_tag<'a>(s: &mut Scanner<'a>, read: impl Fn(&str) -> bool) -> Option<T
         return None;
     }
     let read = read(key);
-    let value = if read {
+    let value = if read.is_some() {
         raw(s)?
     } else {
         // Most values no analysis reads are plain strings.

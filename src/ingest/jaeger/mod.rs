@@ -43,7 +43,7 @@ use serde_json::Value;
 use super::json_envelope::{self, Envelope, Located, Piece};
 use super::json_locate::{Step, reject_at, skip_at};
 use super::json_records::{Record, json_with_key, lines_framing, parse, read_value, records_of};
-use super::json_scalars::{AddJson, scalar_text, str_field};
+use super::json_scalars::{scalar_text, str_field};
 use super::times::{self, Rejected};
 use super::{Format, Framing, Input, ReadError, Reader, Sink};
 use crate::model::{
@@ -453,17 +453,41 @@ struct Parts<'v> {
     /// `(spanID, traceID, is CHILD_OF)` of each reference.
     references: Vec<(Option<&'v str>, Option<&'v str>, bool)>,
     parent_span_id: Option<&'v str>,
-    /// The tags critpath reads, with their values.
-    tags: Vec<(&'v str, TagValue<'v>)>,
+    /// The tags critpath reads, as what it reads each as, with their
+    /// values.
+    tags: Vec<(TagUse, TagValue<'v>)>,
     operation: Option<&'v str>,
     /// `process.serviceName` of an embedded process.
     own_service: Option<&'v str>,
     process_id: Option<&'v str>,
 }
 
-/// Whether a tag key is one that conversion reads.
-fn read_tag(key: &str) -> bool {
-    matches!(key, "span.kind" | "error" | "otel.status_code") || AttrKey::lookup(key).is_some()
+/// What conversion reads a tag with `key` as; `None` for a key it does not
+/// read. Decided once, where the tag is read: the key is not looked up
+/// again when the span is made.
+fn read_tag(key: &str) -> Option<TagUse> {
+    Some(match key {
+        "span.kind" => TagUse::Kind,
+        "error" => TagUse::Error,
+        "otel.status_code" => TagUse::StatusCode,
+        key => {
+            let (attr, preferred) = AttrKey::lookup(key)?;
+            TagUse::Attr(attr, preferred)
+        }
+    })
+}
+
+/// What a tag that conversion reads says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TagUse {
+    /// `span.kind`.
+    Kind,
+    /// `error`.
+    Error,
+    /// `otel.status_code`.
+    StatusCode,
+    /// An attribute, and whether its key is the preferred spelling.
+    Attr(AttrKey, bool),
 }
 
 /// The parts of a span parsed as a generic value.
@@ -490,7 +514,7 @@ fn value_parts(value: &Value) -> Result<Parts<'_>, String> {
         .filter_map(|tag| {
             let key = tag.get("key").and_then(Value::as_str)?;
             let value = tag.get("value").unwrap_or(&Value::Null);
-            read_tag(key).then_some((key, TagValue::Json(Cow::Borrowed(value))))
+            read_tag(key).map(|use_| (use_, TagValue::Json(Cow::Borrowed(value))))
         })
         .collect();
     Ok(Parts {
@@ -532,9 +556,8 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
     let tags = &mut parts.tags;
     tags.clear();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
-        let key = tag.key.as_deref();
-        match (key, tag.value) {
-            (Some(key), value) if tag.read => {
+        match (tag.key.as_deref().and(tag.read), tag.value) {
+            (Some(use_), value) => {
                 let value = match value {
                     Some(v) => match unescaped_text(v.0) {
                         Some(text) => TagValue::Text(text),
@@ -542,7 +565,7 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
                     },
                     None => TagValue::Json(Cow::Owned(Value::Null)),
                 };
-                tags.push((key, value));
+                tags.push((use_, value));
             }
             (_, Some(v)) if !typed::checked(v) => return None,
             _ => {}
@@ -652,18 +675,26 @@ fn convert_span(
     let mut kind = SpanKind::Unspecified;
     let mut status = Status::Unset;
     let mut attrs = AttrsBuilder::default();
-    for (key, value) in &parts.tags {
-        match *key {
-            "span.kind" => kind = value.text().map_or(kind, |k| SpanKind::from_name(&k)),
-            "error" if value.is_true() => status = Status::Error,
-            "otel.status_code" => match value.text().as_deref() {
+    for (use_, value) in &parts.tags {
+        match *use_ {
+            TagUse::Kind => kind = value.text().map_or(kind, |k| SpanKind::from_name(&k)),
+            TagUse::Error => {
+                if value.is_true() {
+                    status = Status::Error;
+                }
+            }
+            TagUse::StatusCode => match value.text().as_deref() {
                 Some(s) if s.eq_ignore_ascii_case("error") => status = Status::Error,
                 Some(s) if s.eq_ignore_ascii_case("ok") && status == Status::Unset => {
                     status = Status::Ok;
                 }
                 _ => {}
             },
-            key => attrs.add_text(strings, key, value.text()),
+            TagUse::Attr(attr, preferred) => {
+                if let Some(text) = value.text() {
+                    attrs.set(strings, attr, preferred, text);
+                }
+            }
         }
     }
 

@@ -1016,7 +1016,7 @@ fn a_typed_span_keeps_only_the_tags_it_reads_or_must_still_check() {
         {"key": "span.kind", "value": "server"}
     ]}"#;
     let typed::Object(span) = serde_json::from_str::<typed::Object<typed::Span<'_>>>(span).unwrap();
-    let kept: Vec<(Option<&str>, bool, Option<&str>)> = span
+    let kept: Vec<(Option<&str>, Option<TagUse>, Option<&str>)> = span
         .tags
         .iter()
         .flat_map(|t| &t.0)
@@ -1025,10 +1025,14 @@ fn a_typed_span_keeps_only_the_tags_it_reads_or_must_still_check() {
     assert_eq!(
         kept,
         [
-            (Some("http.route"), true, Some("\"/a\"")),
-            (Some("y.unread"), false, Some("\"c\"")),
-            (None, false, Some("\"d\"")),
-            (Some("span.kind"), true, Some("\"server\"")),
+            (
+                Some("http.route"),
+                Some(TagUse::Attr(AttrKey::HttpRoute, true)),
+                Some("\"/a\"")
+            ),
+            (Some("y.unread"), None, Some("\"c\"")),
+            (None, None, Some("\"d\"")),
+            (Some("span.kind"), Some(TagUse::Kind), Some("\"server\"")),
         ]
     );
     // A dropped tag is still checked: a number beyond `f64` refuses the span.

@@ -137,7 +137,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
             ) -> Result<Tags<'a>, A::Error> {
                 let mut tags = Vec::new();
                 while let Some(Object(tag)) = seq.next_element::<Object<Tag<'de>>>()? {
-                    if tag.read || tag.value.is_some() {
+                    if tag.read.is_some() || tag.value.is_some() {
                         tags.push(tag);
                     }
                 }
@@ -157,8 +157,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
 pub struct Tag<'a> {
     /// The key.
     pub key: Option<Cow<'a, str>>,
-    /// Whether the key is one critpath reads (see `read_tag`).
-    pub read: bool,
+    /// What critpath reads the tag as, when its key is one it reads (see
+    /// `read_tag`).
+    pub read: Option<super::TagUse>,
     /// The value, unparsed; `None` when absent or dropped.
     pub value: Option<Raw<'a>>,
 }
@@ -181,7 +182,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
                 use serde::de::Error;
                 let mut tag = Tag {
                     key: None,
-                    read: false,
+                    read: None,
                     value: None,
                 };
                 let (mut has_key, mut has_value) = (false, false);
@@ -191,13 +192,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tag<'a> {
                         "key" => {
                             has_key = true;
                             tag.key = map.next_value::<Option<Text<'de>>>()?.map(|t| t.0);
-                            tag.read = tag.key.as_deref().is_some_and(super::read_tag);
+                            tag.read = tag.key.as_deref().and_then(super::read_tag);
                         }
                         "value" if has_value => return Err(A::Error::duplicate_field("value")),
                         "value" => {
                             has_value = true;
                             // A `null` key may be any: its value is kept.
-                            if has_key && tag.key.is_some() && !tag.read {
+                            if has_key && tag.key.is_some() && tag.read.is_none() {
                                 map.next_value::<Checked>()?;
                             } else {
                                 tag.value = map.next_value()?;
