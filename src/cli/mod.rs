@@ -95,8 +95,9 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Threads for the per-trace stage and, as many, for aggregation
-    /// (default: one per core).
+    /// Threads of the one pool every stage runs on: reading, the per-trace
+    /// stage and aggregation (default, or 0: polars' `POLARS_MAX_THREADS`
+    /// if set, else one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -366,8 +367,9 @@ pub struct DiffArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Threads for the per-trace stage and, as many, for aggregation
-    /// (default: one per core).
+    /// Threads of the one pool every stage runs on: reading, the per-trace
+    /// stage and aggregation (default, or 0: polars' `POLARS_MAX_THREADS`
+    /// if set, else one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 

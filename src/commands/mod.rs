@@ -20,15 +20,17 @@ use crate::ingest::{self, IngestOptions, Ingested};
 
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
-    threads::bound(match &cli.command {
+    let threads = match &cli.command {
         Command::Stats(args) => args.input.threads,
         Command::Analyze(args) => args.input.threads,
         Command::Check(args) => args.input.threads,
         Command::Diff(args) => args.threads,
         Command::Trace(args) => args.input.threads,
         Command::Flame(args) => args.input.threads,
-        Command::Completions { .. } | Command::Man => None,
-    });
+        // Printed from clap's model: no pool needed.
+        Command::Completions { .. } | Command::Man => return command(cli),
+    };
+    threads::bound(threads);
     threads::run(move || command(cli))
 }
 

@@ -152,9 +152,9 @@ impl<'a> Sink<'a> {
     }
 
     /// [`Sink::locate_rest`], then moves every span's place by `lines` and
-    /// `bytes`: those of the window it was read from. In parallel: a pass
-    /// a window over its spans, on one thread, left the other core idle for
-    /// a tenth of a protobuf read.
+    /// `bytes`: those of the window it was read from. In parallel: made on
+    /// one thread, once for each window, these passes over its spans left
+    /// the other core idle.
     fn locate_rest_shifted(&mut self, lines: u64, bytes: u64) {
         let origin = Origin::new(self.file, &Location::Whole);
         self.spans

@@ -477,7 +477,7 @@ fn read_tag(key: &str) -> Option<TagUse> {
     })
 }
 
-/// What a tag that conversion reads says.
+/// What conversion reads a tag as: its role in the span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum TagUse {
     /// `span.kind`.
@@ -514,7 +514,7 @@ fn value_parts(value: &Value) -> Result<Parts<'_>, String> {
         .filter_map(|tag| {
             let key = tag.get("key").and_then(Value::as_str)?;
             let value = tag.get("value").unwrap_or(&Value::Null);
-            read_tag(key).map(|use_| (use_, TagValue::Json(Cow::Borrowed(value))))
+            read_tag(key).map(|role| (role, TagValue::Json(Cow::Borrowed(value))))
         })
         .collect();
     Ok(Parts {
@@ -556,8 +556,9 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
     let tags = &mut parts.tags;
     tags.clear();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
-        match (tag.key.as_deref().and(tag.read), tag.value) {
-            (Some(use_), value) => {
+        // `read` is given only with a key.
+        match (tag.read, tag.value) {
+            (Some(role), value) => {
                 let value = match value {
                     Some(v) => match unescaped_text(v.0) {
                         Some(text) => TagValue::Text(text),
@@ -565,7 +566,7 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
                     },
                     None => TagValue::Json(Cow::Owned(Value::Null)),
                 };
-                tags.push((use_, value));
+                tags.push((role, value));
             }
             (_, Some(v)) if !typed::checked(v) => return None,
             _ => {}
@@ -675,8 +676,8 @@ fn convert_span(
     let mut kind = SpanKind::Unspecified;
     let mut status = Status::Unset;
     let mut attrs = AttrsBuilder::default();
-    for (use_, value) in &parts.tags {
-        match *use_ {
+    for (role, value) in &parts.tags {
+        match *role {
             TagUse::Kind => kind = value.text().map_or(kind, |k| SpanKind::from_name(&k)),
             TagUse::Error => {
                 if value.is_true() {
