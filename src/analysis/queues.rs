@@ -572,10 +572,10 @@ fn flows(
         }
     }
     for &(p, c) in hop_at {
-        if let Some(u) = consumer_unit[c] {
-            if producer_unit[p] != Some(u) {
-                downstream[u] = true;
-            }
+        if let Some(u) = consumer_unit[c]
+            && producer_unit[p] != Some(u)
+        {
+            downstream[u] = true;
         }
     }
     let end_of = |h: usize| chains.end[hop_at[h].1];

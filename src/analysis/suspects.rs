@@ -372,10 +372,10 @@ fn add(
             c.example = (weight, m.example_trace_id.clone());
         }
     }
-    if let Some(m) = b {
-        if w > c.baseline_example.0 || c.baseline_example.1.is_empty() {
-            c.baseline_example = (w, m.example_trace_id.clone());
-        }
+    if let Some(m) = b
+        && (w > c.baseline_example.0 || c.baseline_example.1.is_empty())
+    {
+        c.baseline_example = (w, m.example_trace_id.clone());
     }
 }
 

@@ -184,17 +184,17 @@ pub fn evaluate(
             return out;
         }
         Target::Trace => {
-            if let Some(limit) = r.max_spans_per_trace {
-                if analysis.summary.analysed_roots > 0 {
-                    let measured = analysis.summary.max_spans_per_trace as f64;
-                    out.push(result(
-                        rule,
-                        "traces".into(),
-                        Metric::SpansPerTrace,
-                        measured,
-                        limit as f64,
-                    ));
-                }
+            if let Some(limit) = r.max_spans_per_trace
+                && analysis.summary.analysed_roots > 0
+            {
+                let measured = analysis.summary.max_spans_per_trace as f64;
+                out.push(result(
+                    rule,
+                    "traces".into(),
+                    Metric::SpansPerTrace,
+                    measured,
+                    limit as f64,
+                ));
             }
         }
     }

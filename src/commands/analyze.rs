@@ -95,14 +95,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitStatus> {
             &breakdown,
             Some(bucket.nanos.max(1)),
         )?;
-        if let Some(t) = &analysis.timeline {
-            if t.bucket_ms * 1e6 > bucket.nanos as f64 {
-                eprintln!(
-                    "note: --bucket widened to {} ms: the timeline has at most {} buckets",
-                    t.bucket_ms,
-                    analysis::timeline::MAX_BUCKETS
-                );
-            }
+        if let Some(t) = &analysis.timeline
+            && t.bucket_ms * 1e6 > bucket.nanos as f64
+        {
+            eprintln!(
+                "note: --bucket widened to {} ms: the timeline has at most {} buckets",
+                t.bucket_ms,
+                analysis::timeline::MAX_BUCKETS
+            );
         }
     }
     timings.lap("aggregate");

@@ -128,10 +128,10 @@ fn names(paths: &[PathBuf]) -> String {
 
 /// A baseline from saved reports or trace inputs (not both).
 fn baseline_from_paths(cx: &Inputs<'_>, paths: &[PathBuf]) -> anyhow::Result<Compared> {
-    if let [one] = paths {
-        if super::diff::is_saved_report(one) {
-            return from_report(one);
-        }
+    if let [one] = paths
+        && super::diff::is_saved_report(one)
+    {
+        return from_report(one);
     }
     let input = InputArgs {
         inputs: paths.to_vec(),

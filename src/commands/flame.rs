@@ -14,10 +14,10 @@ use crate::report::flame;
 
 /// Runs `critpath flame`.
 pub fn run(args: &FlameArgs) -> anyhow::Result<ExitStatus> {
-    if let Some(p) = args.percentile {
-        if !(0.0..=100.0).contains(&p) || p == 0.0 {
-            bail!("--percentile {p}: expected a number in (0, 100], e.g. 95");
-        }
+    if let Some(p) = args.percentile
+        && (!(0.0..=100.0).contains(&p) || p == 0.0)
+    {
+        bail!("--percentile {p}: expected a number in (0, 100], e.g. 95");
     }
     let selection = super::selection(&args.select);
     let after = stacks(&args.input, &selection, &args.select, args.percentile)?;

@@ -198,10 +198,10 @@ impl Interner {
             return self.intern_shared(text);
         }
         RECENT.with_borrow_mut(|recent| {
-            if recent.interner == self.id {
-                if let Some(&sym) = recent.symbols.get(text) {
-                    return sym;
-                }
+            if recent.interner == self.id
+                && let Some(&sym) = recent.symbols.get(text)
+            {
+                return sym;
             }
             let sym = self.intern_shared(text);
             let cost = text.len() + RECENT_ENTRY;
@@ -253,10 +253,10 @@ impl Interner {
     pub fn intern_attrs(&self, attrs: Attrs) -> AttrsId {
         let key = attrs.words();
         RECENT_ATTRS.with_borrow_mut(|recent| {
-            if recent.interner == self.id {
-                if let Some(&id) = recent.ids.get(&key) {
-                    return id;
-                }
+            if recent.interner == self.id
+                && let Some(&id) = recent.ids.get(&key)
+            {
+                return id;
             }
             let id = self.intern_attrs_shared(key, attrs);
             if recent.interner != self.id || recent.ids.len() >= RECENT_ATTRS_MAX {

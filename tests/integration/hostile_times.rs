@@ -297,7 +297,7 @@ fn jaeger(rows: &[Row]) -> String {
 /// even rows and decimal text for odd ones.
 fn sentry(rows: &[Row]) -> String {
     let secs = |i: usize, t: Nanos| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             format!("{:e}", t as f64 / 1e9)
         } else {
             let sign = if t < 0 { "-" } else { "" };

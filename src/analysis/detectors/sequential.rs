@@ -72,11 +72,11 @@ impl Detector for SequentialCalls {
             calls.sort_unstable_by_key(|&i| (spans[i].start, i));
             let mut run: Vec<usize> = Vec::new();
             for c in calls {
-                if let Some(&last) = run.last() {
-                    if spans[c].start < spans[last].end {
-                        self.report(view, parent, &run, options, out);
-                        run.clear();
-                    }
+                if let Some(&last) = run.last()
+                    && spans[c].start < spans[last].end
+                {
+                    self.report(view, parent, &run, options, out);
+                    run.clear();
                 }
                 run.push(c);
             }

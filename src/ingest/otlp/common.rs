@@ -86,10 +86,10 @@ impl<'a> Scalar<'a> {
 
 /// Keeps `value` in `attrs` if `pick` is a span attribute.
 pub fn keep<'a>(attrs: &mut AttrsBuilder<'a>, pick: Pick, value: Scalar<'a>, strings: &Interner) {
-    if let Pick::Attr(slot, preferred) = pick {
-        if let Some(text) = value.into_text() {
-            attrs.set(strings, slot, preferred, text);
-        }
+    if let Pick::Attr(slot, preferred) = pick
+        && let Some(text) = value.into_text()
+    {
+        attrs.set(strings, slot, preferred, text);
     }
 }
 

@@ -448,12 +448,12 @@ type EventTrace<'v> = (&'v str, TraceId, bool);
 type ParsedTrace<'v> = (&'v str, Result<(TraceId, bool), IdError>);
 
 fn read_event(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, sink: &mut Sink<'_>) {
-    if let Some(kind) = event.kind {
-        if kind != "transaction" {
-            let message = format!("not a transaction event (type {kind:?})");
-            skip_at(sink, record, path, message);
-            return;
-        }
+    if let Some(kind) = event.kind
+        && kind != "transaction"
+    {
+        let message = format!("not a transaction event (type {kind:?})");
+        skip_at(sink, record, path, message);
+        return;
     }
     let strings = sink.strings;
     let service = strings.intern(&event.service);
@@ -514,10 +514,10 @@ fn read_event(record: &Record<'_>, path: &[Step<'_>], event: &EventParts<'_>, si
     if let Some(root) = root {
         adopt_orphans(sink, record, first, &read, root, &span_at);
     }
-    if trace.is_none() {
-        if let Some(root) = implicit_root(event, &sink.spans[first..], service, strings) {
-            sink.spans.push(root);
-        }
+    if trace.is_none()
+        && let Some(root) = implicit_root(event, &sink.spans[first..], service, strings)
+    {
+        sink.spans.push(root);
     }
 }
 
@@ -713,10 +713,10 @@ fn root_span(
 /// `Value`.
 fn add_members<'v>(attrs: &mut AttrsBuilder<'v>, strings: &Interner, members: &'v [Member<'_>]) {
     for (key, value) in members {
-        if let Some((slot, preferred)) = AttrKey::lookup(key) {
-            if let Some(text) = value.text() {
-                attrs.set(strings, slot, preferred, text);
-            }
+        if let Some((slot, preferred)) = AttrKey::lookup(key)
+            && let Some(text) = value.text()
+        {
+            attrs.set(strings, slot, preferred, text);
         }
     }
 }
