@@ -17,7 +17,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// MB, wall time within run-to-run noise (each thread still caches small
 /// blocks of its own). Since every stage runs on one pool (see
 /// `commands/threads.rs`) the same threads free and reuse, and eight
-/// arenas peaked the same (257-262 against 259 MiB on the protobuf set);
+/// arenas peaked the same (253 against 251-256 MiB on the protobuf set);
 /// one arena stays, as the bound that does not rest on that.
 #[cfg(feature = "jemalloc")]
 #[unsafe(export_name = "_rjem_malloc_conf")]
