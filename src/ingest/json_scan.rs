@@ -412,6 +412,14 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// A string at the scanner (no whitespace skipped) without escapes;
+    /// `None`, nothing consumed, for anything else, to be read the general
+    /// way ([`Scanner::string`]).
+    #[inline]
+    pub(crate) fn compact_string(&mut self) -> Option<&'a str> {
+        self.attempt(|s| s.compact(b"\"").then(|| s.compact_rest()).flatten())
+    }
+
     /// The 1 to 19 ASCII digits at the scanner (no whitespace skipped) as
     /// a number; `None`, nothing consumed, for anything else (a 20th digit
     /// included).

@@ -304,7 +304,7 @@ fn compact_tag<'a>(s: &mut Scanner<'a>, read: impl Fn(&str) -> Option<TagUse>) -
         raw(s)?
     } else {
         // Most values no analysis reads are plain strings.
-        let plain = s.attempt(|s| s.compact(b"\"").then(|| s.compact_rest()).flatten());
+        let plain = s.compact_string();
         if plain.is_none() {
             s.skip_checked()?;
         }

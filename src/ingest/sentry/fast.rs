@@ -29,16 +29,10 @@ pub(super) fn event(bytes: &[u8]) -> serde_json::Result<Object<Event<'_>>> {
 /// A string or null. A string right after its colon, with no escape, is
 /// matched compact: nearly every one an SDK writes.
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Text<'a>>> {
-    if let Some(text) = s.attempt(compact_string) {
+    if let Some(text) = s.compact_string() {
         return Some(Some(Text(Cow::Borrowed(text))));
     }
     s.nullable(|s| s.string().map(Text))
-}
-
-/// A string at the scanner (no whitespace skipped) without escapes; `None`
-/// for anything else, for the caller to rewind and read the general way.
-fn compact_string<'a>(s: &mut Scanner<'a>) -> Option<&'a str> {
-    s.compact(b"\"").then(|| s.compact_rest()).flatten()
 }
 
 /// A number as the `Value` serde makes of it.
@@ -55,7 +49,7 @@ fn number(s: &mut Scanner<'_>) -> Option<Value> {
 /// as null).
 fn scalar<'a>(s: &mut Scanner<'a>) -> Option<Scalar<'a>> {
     Some(match s.peek()? {
-        b'"' => Scalar::Text(match s.attempt(compact_string) {
+        b'"' => Scalar::Text(match s.compact_string() {
             Some(text) => Cow::Borrowed(text),
             None => s.string()?,
         }),
