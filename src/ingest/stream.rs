@@ -118,8 +118,9 @@ impl Window<'_> {
 }
 
 /// What a mapped source is given each window's bytes with, once they are
-/// parsed (see [`Source::Mapped`]).
-pub type Release<'m> = Box<dyn Fn(&[u8]) + 'm>;
+/// parsed (see [`Source::Mapped`]). Called on any thread of the pool: a
+/// window is released while the next one is parsed.
+pub type Release<'m> = Box<dyn Fn(&[u8]) + Send + Sync + 'm>;
 
 /// Where a stream of windows takes its bytes from.
 pub enum Source<'m> {
@@ -243,19 +244,28 @@ pub fn windows<'m, E>(
                 }
             }
         });
+        // A parsed window's pages are handed back while the next window
+        // is parsed: handed back between the two (1.1 ms a 16 MiB window,
+        // in the kernel), they left the other core idle, 60 ms a core on
+        // the 700 MB OTLP/JSON set.
+        let mut parsed: Option<&'m [u8]> = None;
         for window in receive {
             let window = window.map_err(&io_error)?;
-            each(&window)?;
+            rayon::in_place_scope(|scope| {
+                if let (Some(bytes), Some(release)) = (parsed.take(), &release) {
+                    scope.spawn(move |_| release(bytes));
+                }
+                each(&window)
+            })?;
             match window.bytes {
                 Cow::Owned(buf) => {
                     let _ = recycle.send(buf);
                 }
-                Cow::Borrowed(bytes) => {
-                    if let Some(release) = &release {
-                        release(bytes);
-                    }
-                }
+                Cow::Borrowed(bytes) => parsed = Some(bytes),
             }
+        }
+        if let (Some(bytes), Some(release)) = (parsed, &release) {
+            release(bytes);
         }
         Ok(())
     })
@@ -435,20 +445,20 @@ mod tests {
     ) -> (Vec<Seen>, Vec<Seen>, Vec<std::ops::Range<usize>>) {
         let sniffed = sniffed.min(input.len());
         let read = everything(read_source(input, sniffed), framing, window);
-        let released = std::cell::RefCell::new(Vec::new());
+        let released = std::sync::Mutex::new(Vec::new());
         let mapped = everything(
             Source::Mapped {
                 bytes: input,
                 sniffed,
                 release: Box::new(|bytes: &[u8]| {
                     let at = bytes.as_ptr() as usize - input.as_ptr() as usize;
-                    released.borrow_mut().push(at..at + bytes.len());
+                    released.lock().unwrap().push(at..at + bytes.len());
                 }),
             },
             framing,
             window,
         );
-        (mapped, read, released.into_inner())
+        (mapped, read, released.into_inner().unwrap())
     }
 
     const FRAMINGS: [Framing; 4] = [
