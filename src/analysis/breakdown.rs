@@ -5,8 +5,6 @@
 //! This is the per-trace stage that runs in parallel (rayon); the
 //! aggregation stages sum it over traces.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -334,7 +332,7 @@ pub fn breakdown_keeping(
 ) -> Breakdown {
     let ranges = unit_ranges(set.traces.len(), units);
     let traces = set.traces.par_iter();
-    let mut out = per_unit(&set.strings, traces, &ranges, units, options, keep, &|_| {});
+    let mut out = per_unit(&set.strings, traces, &ranges, units, options, keep);
     // Message hops cross traces, so they are found over the whole set.
     out.queues = super::queues::observe(set, units);
     out
@@ -359,52 +357,16 @@ pub fn breakdown_releasing(
     let queues = super::queues::observe(set, units);
     let ranges = unit_ranges(set.traces.len(), units);
     let traces = std::mem::take(&mut set.traces).into_par_iter();
-    // Every so many spans freed, the allocator is told (it may hand the
-    // pages back): results are allocated in other sizes than the traces
-    // were, so pages kept for reuse would stay resident beside them.
-    let freed = Freed::every(RELEASE_EVERY);
-    let dropped = |spans: usize| {
-        if freed.count(spans) {
-            crate::ingest::memory::released();
-        }
-    };
-    let out = per_unit(
-        &set.strings,
-        traces,
-        &ranges,
-        units,
-        options,
-        keep,
-        &dropped,
-    );
+    let out = per_unit(&set.strings, traces, &ranges, units, options, keep);
+    // The traces' pages are handed back once, at the end: results are
+    // allocated in other sizes than the traces were, so pages kept for
+    // reuse would stay resident beside the aggregation. Handed back every
+    // 256k spans freed as well, as they once were, they were faulted in
+    // again by the stage's own results: 11,000-12,000 more page faults and
+    // 30-40 ms more wall time on every benchmark set, for a peak no lower
+    // (the run's is in the aggregation).
     crate::ingest::memory::released();
     Breakdown { queues, ..out }
-}
-
-/// How many spans [`breakdown_releasing`] frees between two calls of
-/// [`crate::ingest::memory::released`]: about 30 MB of traces.
-const RELEASE_EVERY: usize = 1 << 18;
-
-/// Counts the spans of dropped traces, from any thread.
-struct Freed {
-    spans: AtomicUsize,
-    every: usize,
-}
-
-impl Freed {
-    fn every(every: usize) -> Self {
-        Freed {
-            spans: AtomicUsize::new(0),
-            every: every.max(1),
-        }
-    }
-
-    /// Counts `spans` more: true when the count passed another multiple of
-    /// `every`.
-    fn count(&self, spans: usize) -> bool {
-        let before = self.spans.fetch_add(spans, Ordering::Relaxed);
-        (before + spans) / self.every != before / self.every
-    }
 }
 
 /// For each trace of a set of `traces`, the range of `units` (which come
@@ -433,7 +395,6 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
     units: &[Unit],
     options: &FindingOptions,
     keep: Keep,
-    dropped: &(dyn Fn(usize) + Sync),
 ) -> Breakdown {
     // Each rayon task appends its traces' results to units, queries and
     // table buffers of its own, and the tasks' are joined in order below:
@@ -449,8 +410,8 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
             || Box::new((TaskOut::default(), TaskBuffers::new(keep))),
             |mut task, (trace, range)| {
                 let (out, buffers) = &mut *task;
-                let spans = trace.borrow().spans.len();
                 if !range.is_empty() {
+                    let spans = trace.borrow().spans.len();
                     // Most traces have a unit, whose rows are its spans.
                     buffers.spans.room_for(spans);
                     buffers.edges.room_for(spans);
@@ -468,7 +429,6 @@ fn per_unit<T: std::borrow::Borrow<Trace> + Send>(
                     );
                 }
                 drop(trace);
-                dropped(spans);
                 task
             },
         )
@@ -884,17 +844,6 @@ mod release_tests {
         // (with y and z).
         assert_eq!(counted, [2, 1, 1, 2, 3]);
         assert_eq!(counted, rows);
-    }
-
-    #[test]
-    fn freed_spans_are_reported_at_each_multiple_passed() {
-        let freed = Freed::every(10);
-        let counts: Vec<bool> = [3, 6, 1, 0, 25, 4, 1]
-            .into_iter()
-            .map(|n| freed.count(n))
-            .collect();
-        // Totals 3, 9, 10, 10, 35, 39, 40.
-        assert_eq!(counts, [false, false, true, false, true, false, true]);
     }
 
     #[test]
