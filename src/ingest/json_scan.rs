@@ -420,6 +420,34 @@ impl<'a> Scanner<'a> {
         self.attempt(|s| s.compact(b"\"").then(|| s.compact_rest()).flatten())
     }
 
+    /// The text of a plain value at the scanner (no whitespace skipped),
+    /// as [`Scanner::raw`] gives it: a string without escapes, its quotes
+    /// included, or 1 to 19 digits with no sign, fraction, exponent or
+    /// leading zero. `None`, nothing consumed, for any other value, for
+    /// [`Scanner::raw`] to read: both are valid JSON as they stand, which
+    /// is all `raw`'s check asks of them.
+    #[inline]
+    pub(crate) fn compact_raw(&mut self) -> Option<&'a str> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let end = match bytes.get(start)? {
+            b'"' => {
+                let end = plain_run_end(bytes, start + 1);
+                (bytes.get(end) == Some(&b'"')).then_some(end + 1)?
+            }
+            b'1'..=b'9' => {
+                let (_, len) = leading_digits(&bytes[start..])?;
+                let end = start + len;
+                (!matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))).then_some(end)?
+            }
+            _ => return None,
+        };
+        self.pos = end;
+        // Quotes and digits are ASCII, so both ends are character
+        // boundaries.
+        Some(&self.text[start..end])
+    }
+
     /// The 1 to 19 ASCII digits at the scanner (no whitespace skipped) as
     /// a number; `None`, nothing consumed, for anything else (a 20th digit
     /// included).
@@ -915,6 +943,36 @@ mod tests {
                         let (whole, fraction) = n.text.split_once('.').unwrap_or((n.text, ""));
                         !n.negative && !n.text.contains(['e', 'E'])
                             && (1..=19).contains(&fraction.len()) && whole.len() <= 19
+                    });
+                    proptest::prop_assert!(!plain, "{}", text);
+                }
+            }
+        }
+
+        /// A compact raw value is the text `raw` reads, ending where it
+        /// ends; and nothing is consumed where it is not one, which leaves
+        /// only escapes, control bytes, signs, fractions, exponents, zeros,
+        /// 20 digits and other values to `raw`.
+        #[test]
+        fn compact_raw_values_are_what_raw_reads(
+            text in r#"("([a-z ]|\\\\|\\"|\t){0,20}"|-?(0|[1-9][0-9]{0,21}|0[0-9])(\.[0-9]{0,3})?([eE][+-]?[0-9])?|null|true|\[1\]|\{\})[,}\] .eE]?"#,
+        ) {
+            let mut compact = Scanner::new(&text);
+            let got = compact.compact_raw();
+            let mut general = Scanner::new(&text);
+            let want = general.raw();
+            match got {
+                Some(got) => {
+                    proptest::prop_assert_eq!(Some(got), want, "{}", text);
+                    proptest::prop_assert_eq!(compact.pos, general.pos, "{}", text);
+                }
+                None => {
+                    proptest::prop_assert_eq!(compact.pos, 0);
+                    let plain = want.is_some_and(|w| {
+                        let string = w.starts_with('"') && !w[1..w.len() - 1].contains(['\\', '\t']);
+                        let digits = w.bytes().all(|b| b.is_ascii_digit())
+                            && !w.starts_with('0') && w.len() <= 19;
+                        string || digits
                     });
                     proptest::prop_assert!(!plain, "{}", text);
                 }

@@ -37,7 +37,12 @@ fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
     s.nullable(Scanner::string)
 }
 
+/// A value's text or `null`; a plain one right after its colon (the
+/// times, and nearly every tag value kept) matched compact.
 fn raw<'a>(s: &mut Scanner<'a>) -> Option<Option<Raw<'a>>> {
+    if let Some(text) = s.compact_raw() {
+        return Some(Some(Raw(text)));
+    }
     s.nullable(|s| s.raw().map(Raw))
 }
 
