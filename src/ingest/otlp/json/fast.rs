@@ -187,19 +187,19 @@ fn read_span<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<SpanJson<'a>
         match name {
             b"traceId" | b"trace_id" => {
                 seen.first(0)?;
-                span.trace_id = s.nullable(text)?;
+                span.trace_id = nullable_text(s)?;
             }
             b"spanId" | b"span_id" => {
                 seen.first(1)?;
-                span.span_id = s.nullable(text)?;
+                span.span_id = nullable_text(s)?;
             }
             b"parentSpanId" | b"parent_span_id" => {
                 seen.first(2)?;
-                span.parent_span_id = s.nullable(text)?;
+                span.parent_span_id = nullable_text(s)?;
             }
             b"name" => {
                 seen.first(3)?;
-                span.name = s.nullable(text)?;
+                span.name = nullable_text(s)?;
             }
             b"kind" => {
                 seen.first(4)?;
@@ -281,6 +281,15 @@ fn time(s: &mut Scanner<'_>) -> Option<Option<Time>> {
 
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
     s.string().map(Str)
+}
+
+/// A string or `null`; a string right after its colon, without escapes
+/// (nearly every id and name), matched compact.
+fn nullable_text<'a>(s: &mut Scanner<'a>) -> Option<Option<Str<'a>>> {
+    if let Some(text) = s.compact_string() {
+        return Some(Some(Str(std::borrow::Cow::Borrowed(text))));
+    }
+    s.nullable(text)
 }
 
 /// A scalar from whichever JSON type it is given as (serde's
