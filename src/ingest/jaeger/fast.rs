@@ -144,7 +144,7 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
         process_id: None,
     };
     let mut seen = Given::default();
-    s.object(|s, name| {
+    s.object_expecting(&SPAN_MEMBERS, |s, name| {
         match name {
             b"spanID" => {
                 seen.first(0)?;
@@ -200,6 +200,25 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
     Some(span)
 }
 
+/// A span's members in the order the query API writes them (Jaeger UI's
+/// download too), `flags` where some exporters add it.
+const SPAN_MEMBERS: [&[u8]; 11] = [
+    br#""traceID":"#,
+    br#""spanID":"#,
+    br#""operationName":"#,
+    br#""references":"#,
+    br#""flags":"#,
+    br#""startTime":"#,
+    br#""duration":"#,
+    br#""tags":"#,
+    br#""logs":"#,
+    br#""processID":"#,
+    br#""warnings":"#,
+];
+
+/// A reference's members in the order the query API writes them.
+const REFERENCE_MEMBERS: [&[u8]; 3] = [br#""refType":"#, br#""traceID":"#, br#""spanID":"#];
+
 fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
     let mut reference = Reference {
         ref_type: None,
@@ -207,7 +226,7 @@ fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
         span_id: None,
     };
     let mut seen = Given::default();
-    s.object(|s, name| {
+    s.object_expecting(&REFERENCE_MEMBERS, |s, name| {
         match name {
             b"refType" => {
                 seen.first(0)?;

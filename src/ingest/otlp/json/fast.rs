@@ -183,7 +183,7 @@ fn read_span<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<SpanJson<'a>
         status: None,
     };
     let mut seen = Given::default();
-    s.object(|s, name| {
+    s.object_expecting(&SPAN_MEMBERS, |s, name| {
         match name {
             b"traceId" | b"trace_id" => {
                 seen.first(0)?;
@@ -231,6 +231,24 @@ fn read_span<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<SpanJson<'a>
     })?;
     Some(span)
 }
+
+/// A span's members in the order OTLP/JSON exporters write them (the
+/// protobuf fields' order, as protojson writes it), without the ones
+/// seldom written (`traceState` and the dropped counts).
+const SPAN_MEMBERS: [&[u8]; 12] = [
+    br#""traceId":"#,
+    br#""spanId":"#,
+    br#""parentSpanId":"#,
+    br#""flags":"#,
+    br#""name":"#,
+    br#""kind":"#,
+    br#""startTimeUnixNano":"#,
+    br#""endTimeUnixNano":"#,
+    br#""attributes":"#,
+    br#""events":"#,
+    br#""links":"#,
+    br#""status":"#,
+];
 
 fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
     let mut link = LinkJson {
