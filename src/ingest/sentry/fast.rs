@@ -305,10 +305,25 @@ fn empty_span<'a>() -> Span<'a> {
     }
 }
 
+/// A span's members in the order Sentry's SDKs write them.
+const SPAN_MEMBERS: [&[u8]; 11] = [
+    br#""span_id":"#,
+    br#""parent_span_id":"#,
+    br#""trace_id":"#,
+    br#""op":"#,
+    br#""description":"#,
+    br#""start_timestamp":"#,
+    br#""timestamp":"#,
+    br#""status":"#,
+    br#""tags":"#,
+    br#""data":"#,
+    br#""same_process_as_parent":"#,
+];
+
 /// Reads a span into `span`, which is empty.
 fn read_span<'a>(s: &mut Scanner<'a>, span: &mut Span<'a>) -> Option<()> {
     let mut seen = Given::default();
-    s.object(|s, name| {
+    s.object_expecting(&SPAN_MEMBERS, |s, name| {
         match name {
             b"span_id" => {
                 seen.first(0)?;
