@@ -118,16 +118,18 @@ fn plain_run_end(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Whether `a` and `b`, of one length, hold the same bytes. The words the
-/// scanner matches (punctuation and member names, nearly all of 4 to 24
-/// bytes) are compared a word-sized load at a time, the two loads of each
-/// slice overlapping, rather than by a call to `memcmp`: with a member
-/// name expected at every member of a span, those calls took 44 million
+/// Whether `a` and `b` hold the same bytes. The words the scanner matches
+/// (punctuation and member names, nearly all of 4 to 24 bytes) are
+/// compared a word-sized load at a time, the last load overlapping the
+/// one before, rather than by a call to `memcmp`: with a member name
+/// expected at every member of a span, `memcmp` took 44 million
 /// instructions of a Jaeger read of 10,000 traces.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    debug_assert_eq!(a.len(), b.len());
-    let n = a.len().min(b.len());
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
     let word4 = |s: &[u8], at: usize| {
         s.get(at..at + 4)
             .map(|w| u32::from_le_bytes(w.try_into().expect("four bytes")))
@@ -533,7 +535,8 @@ impl<'a> Scanner<'a> {
     /// (a member that is often left out), is matched as those bytes, not
     /// searched for its end; any other member is read the general way,
     /// and what is expected resumes after it. Read the general way, the
-    /// eleven names of a Jaeger span took 860 instructions.
+    /// eleven names of a Jaeger span took about 780 instructions
+    /// (callgrind).
     #[inline]
     pub(crate) fn object_expecting(
         &mut self,
@@ -1049,8 +1052,8 @@ mod tests {
             }
         }
 
-        /// Two slices of one length are the same bytes exactly when they
-        /// are equal, whichever byte differs.
+        /// Two slices are the same bytes exactly when they are equal,
+        /// whichever byte differs, and never when their lengths differ.
         #[test]
         fn same_bytes_is_equality(
             a in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
@@ -1064,6 +1067,10 @@ mod tests {
             }
             proptest::prop_assert_eq!(same_bytes(&a, &b), a == b);
             proptest::prop_assert!(same_bytes(&a, &a));
+            // A prefix is another length: never the same bytes.
+            if let Some((_, prefix)) = a.split_last() {
+                proptest::prop_assert!(!same_bytes(&a, prefix));
+            }
         }
 
         /// Members are read as the general object read reads them,
