@@ -452,7 +452,10 @@ fn required<'s>(member: &'s Option<model::Str<'_>>, name: &str) -> Result<&'s st
     member
         .as_ref()
         .map(|s| s.0.as_ref())
-        .filter(|s| !s.trim().is_empty())
+        // Not all whitespace. An id nearly always starts with a visible
+        // ASCII byte, which settles it: `trim` alone searched both ends for
+        // Unicode whitespace (11 M instructions of a 10,000-trace read).
+        .filter(|s| s.as_bytes().first().is_some_and(u8::is_ascii_graphic) || !s.trim().is_empty())
         .ok_or_else(|| format!("span has no \"{name}\""))
 }
 

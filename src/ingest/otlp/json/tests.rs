@@ -846,3 +846,14 @@ fn a_large_request_none_of_whose_members_is_json_counts_each() {
     assert_eq!(err.location, Location::Line(2));
     assert!(err.message.starts_with("invalid JSON"), "{err}");
 }
+
+proptest::proptest! {
+    /// An id is missing exactly when its text is all whitespace (Unicode's
+    /// too), as trimming it would find it empty.
+    #[test]
+    fn an_id_of_whitespace_alone_is_missing(text in "[ \t\n\u{3000}\u{a0}a-f0-9]{0,6}") {
+        let member = Some(model::Str(std::borrow::Cow::Borrowed(text.as_str())));
+        proptest::prop_assert_eq!(required(&member, "spanId").is_ok(), !text.trim().is_empty());
+        proptest::prop_assert!(required(&None, "spanId").is_err());
+    }
+}
