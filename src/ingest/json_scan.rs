@@ -456,6 +456,18 @@ impl<'a> Scanner<'a> {
         self.attempt(|s| s.compact(b"\"").then(|| s.compact_rest()).flatten())
     }
 
+    /// A string or `null`, as [`Scanner::nullable`] of [`Scanner::string`]
+    /// reads it; a string right after its colon, without escapes (nearly
+    /// every id and name an exporter writes), matched compact first, with
+    /// no check for `null` and no whitespace skipped.
+    #[inline]
+    pub(crate) fn nullable_string(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if let Some(text) = self.compact_string() {
+            return Some(Some(Cow::Borrowed(text)));
+        }
+        self.nullable(Scanner::string)
+    }
+
     /// The text of a plain value at the scanner (no whitespace skipped),
     /// as [`Scanner::raw`] gives it: a string without escapes, its quotes
     /// included, or 1 to 19 digits with no sign, fraction, exponent or

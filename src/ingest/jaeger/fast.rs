@@ -28,13 +28,8 @@ pub(super) fn span(bytes: &[u8]) -> serde_json::Result<Object<Span<'_>>> {
     whole(bytes, read_span).map_or_else(|| parse(bytes), |s| Ok(Object(s)))
 }
 
-/// A string or `null`; a string right after its colon, without escapes
-/// (nearly every id and name), matched compact.
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
-    if let Some(text) = s.compact_string() {
-        return Some(Some(Cow::Borrowed(text)));
-    }
-    s.nullable(Scanner::string)
+    s.nullable_string()
 }
 
 /// A value's text or `null`; a plain one right after its colon (the

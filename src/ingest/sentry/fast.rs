@@ -26,13 +26,8 @@ pub(super) fn event(bytes: &[u8]) -> serde_json::Result<Object<Event<'_>>> {
     whole(bytes, read_event).map_or_else(|| parse(bytes), |e| Ok(Object(e)))
 }
 
-/// A string or null. A string right after its colon, with no escape, is
-/// matched compact: nearly every one an SDK writes.
 fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Text<'a>>> {
-    if let Some(text) = s.compact_string() {
-        return Some(Some(Text(Cow::Borrowed(text))));
-    }
-    s.nullable(|s| s.string().map(Text))
+    Some(s.nullable_string()?.map(Text))
 }
 
 /// A number as the `Value` serde makes of it.

@@ -301,13 +301,8 @@ fn text<'a>(s: &mut Scanner<'a>) -> Option<Str<'a>> {
     s.string().map(Str)
 }
 
-/// A string or `null`; a string right after its colon, without escapes
-/// (nearly every id and name), matched compact.
 fn nullable_text<'a>(s: &mut Scanner<'a>) -> Option<Option<Str<'a>>> {
-    if let Some(text) = s.compact_string() {
-        return Some(Some(Str(std::borrow::Cow::Borrowed(text))));
-    }
-    s.nullable(text)
+    Some(s.nullable_string()?.map(Str))
 }
 
 /// A scalar from whichever JSON type it is given as (serde's
