@@ -36,9 +36,17 @@ fn text<'a>(s: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
 /// times, and nearly every tag value kept) matched compact.
 fn raw<'a>(s: &mut Scanner<'a>) -> Option<Option<Raw<'a>>> {
     if let Some(text) = s.compact_raw() {
-        return Some(Some(Raw(text)));
+        return Some(Some(Raw {
+            text,
+            unescaped: true,
+        }));
     }
-    s.nullable(|s| s.raw().map(Raw))
+    s.nullable(|s| {
+        s.raw().map(|text| Raw {
+            text,
+            unescaped: false,
+        })
+    })
 }
 
 fn read_trace<'a>(s: &mut Scanner<'a>) -> Option<Trace<'a>> {

@@ -552,7 +552,7 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
 /// vector of them held two vectors a span.
 fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Option<()> {
     let raw =
-        |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.0).map(Cow::Owned) };
+        |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.text).map(Cow::Owned) };
     let tags = &mut parts.tags;
     tags.clear();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
@@ -560,9 +560,9 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
         match (tag.read, tag.value) {
             (Some(role), value) => {
                 let value = match value {
-                    Some(v) => match unescaped_text(v.0) {
+                    Some(v) => match v.plain_string() {
                         Some(text) => TagValue::Text(text),
-                        None => TagValue::Json(Cow::Owned(value_of(v.0)?)),
+                        None => TagValue::Json(Cow::Owned(value_of(v.text)?)),
                     },
                     None => TagValue::Json(Cow::Owned(Value::Null)),
                 };

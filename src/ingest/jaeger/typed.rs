@@ -22,19 +22,58 @@ use crate::ingest::json_strict::{Checked, Text};
 /// surrogates). Its nesting is counted from `raw` itself, not from the
 /// top of the trace.
 pub fn checked(raw: Raw<'_>) -> bool {
-    serde_json::from_str::<Checked>(raw.0).is_ok()
+    serde_json::from_str::<Checked>(raw.text).is_ok()
 }
 
 /// A member's value as its JSON text, unparsed: what serde_json's
 /// `RawValue` takes (checked for its grammar only), without the
 /// whitespace around it.
 #[derive(Clone, Copy)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
-pub struct Raw<'a>(pub &'a str);
+pub struct Raw<'a> {
+    pub text: &'a str,
+    /// Whether the text is known to hold no backslash: the scanner's
+    /// compact match ([`crate::ingest::json_scan::Scanner::compact_raw`])
+    /// takes none, so the tag values it reads (nearly all) are not
+    /// searched for one again. A `RawValue` says nothing of it.
+    pub unescaped: bool,
+}
+
+impl<'a> Raw<'a> {
+    /// The text between the quotes, if the value is a string without
+    /// escapes.
+    pub fn plain_string(self) -> Option<&'a str> {
+        if !self.unescaped {
+            return super::unescaped_text(self.text);
+        }
+        match self.text.as_bytes() {
+            [b'"', .., b'"'] => Some(&self.text[1..self.text.len() - 1]),
+            _ => None,
+        }
+    }
+}
+
+/// Values are the same text, however each was read: the tests compare
+/// what the scanner reads with what serde reads.
+#[cfg(test)]
+impl PartialEq for Raw<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+#[cfg(test)]
+impl std::fmt::Debug for Raw<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Raw").field(&self.text).finish()
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        <&'de RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
+        <&'de RawValue>::deserialize(deserializer).map(|raw| Raw {
+            text: raw.get(),
+            unescaped: false,
+        })
     }
 }
 
