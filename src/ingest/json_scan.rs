@@ -506,6 +506,24 @@ impl<'a> Scanner<'a> {
         Some(n)
     }
 
+    /// A whole number at the scanner (no whitespace skipped) of 1 to 19
+    /// digits, with no sign, no leading zero (but `0` itself), and no
+    /// fraction or exponent after it: nearly every integer an exporter
+    /// writes (a span's kind and flags), which [`Scanner::number`] gives as
+    /// `Number::U64`. `None`, nothing consumed, for any other form, for
+    /// [`Scanner::number_parts`] to read: that took about 150 instructions
+    /// for a one-digit kind.
+    #[inline]
+    fn compact_uint(&mut self) -> Option<u64> {
+        let bytes = &self.bytes()[self.pos..];
+        let (n, len) = leading_digits(bytes)?;
+        if (len > 1 && bytes[0] == b'0') || matches!(bytes.get(len), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.pos += len;
+        Some(n)
+    }
+
     /// A plain decimal at the scanner (no whitespace skipped), `12.5`: its
     /// whole part, and its fraction's digits as a number and their count;
     /// `None`, nothing consumed, for any other form (a sign, an exponent,
@@ -774,6 +792,15 @@ impl<'a> Scanner<'a> {
     /// A number, as serde_json reads it for a value of any type: checked
     /// against JSON's grammar and valued in one pass.
     pub(crate) fn number(&mut self) -> Option<Number> {
+        if let Some(n) = self.compact_uint() {
+            return Some(Number::U64(n));
+        }
+        self.number_general()
+    }
+
+    /// [`Scanner::number`] through [`Scanner::number_parts`], for every
+    /// form.
+    fn number_general(&mut self) -> Option<Number> {
         let n = self.number_parts()?;
         if n.plain {
             match (n.fraction, n.negative) {
@@ -831,6 +858,10 @@ impl<'a> Scanner<'a> {
             b'n' => self.literal(b"null"),
             b't' | b'f' => self.boolean().map(drop),
             b'-' | b'0'..=b'9' => {
+                // Within `u64`, so within `f64` too.
+                if self.compact_uint().is_some() {
+                    return Some(());
+                }
                 let n = self.number_parts()?;
                 // A number with no exponent whose digits fit a `u64` is
                 // within `f64`; beyond it a `Value` parse fails, and
@@ -1032,6 +1063,35 @@ mod tests {
                     proptest::prop_assert!(!plain, "{}", text);
                 }
             }
+        }
+
+        /// A whole number read compact is the number, and the skip, that
+        /// the general reading gives, ending where it ends; any other
+        /// form is left to it, nothing consumed.
+        #[test]
+        fn compact_whole_numbers_read_and_skip_as_the_general_way(
+            text in r#"-?(0|[1-9][0-9]{0,21}|0[0-9]+)(\.[0-9]{0,3})?([eE][+-]?[0-9]{1,3})?[,}\] .eEx]?"#,
+        ) {
+            let mut compact = Scanner::new(&text);
+            let got = compact.compact_uint();
+            let mut general = Scanner::new(&text);
+            let want = general.number_general();
+            match got {
+                Some(n) => {
+                    proptest::prop_assert_eq!(Some(Number::U64(n)), want, "{}", text);
+                    proptest::prop_assert_eq!(compact.pos, general.pos, "{}", text);
+                }
+                None => proptest::prop_assert_eq!(compact.pos, 0, "{}", text),
+            }
+            let mut read = Scanner::new(&text);
+            proptest::prop_assert_eq!(read.number(), want, "{}", text);
+            let mut skipped = Scanner::new(&text);
+            let mut parts = Scanner::new(&text);
+            let skip = skipped.skip_checked().map(|()| skipped.pos);
+            let checked = parts.number_parts().and_then(|n| {
+                (n.plain || serde_json::from_str::<f64>(n.text).is_ok()).then_some(parts.pos)
+            });
+            proptest::prop_assert_eq!(skip, checked, "{}", text);
         }
 
         /// A compact raw value is the text `raw` reads, ending where it
