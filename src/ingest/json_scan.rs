@@ -364,6 +364,13 @@ impl<'a> Scanner<'a> {
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         let bytes = self.bytes();
+        // Compact JSON has no whitespace: one comparison settles a byte
+        // above the space, which no whitespace byte is.
+        match bytes.get(self.pos) {
+            Some(&b) if b > b' ' => return Some(b),
+            None => return None,
+            Some(_) => {}
+        }
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
                 return Some(b);
