@@ -324,38 +324,34 @@ mod tests {
         }
     }
 
-    /// Every ASCII byte, and a non-ASCII character, at every place of a
-    /// 32-digit id (whose digits are all read eight at a time) is read as
-    /// the standard library reads it: the bytes either side of each range
-    /// of digits (`/ : @ G ` g`) are where a bit trick would go wrong.
-    #[test]
-    fn each_byte_of_a_long_id_is_read_as_std_reads_it() {
-        let id = "0123456789abcdefABCDEF0123456789";
+    /// Every ASCII byte, and a non-ASCII character, at every place of `id`
+    /// is read as the standard library reads it, with at most `max`
+    /// digits: the bytes either side of each range of digits (`/ : @ G `
+    /// g`) are where a bit trick would go wrong.
+    fn each_byte_at_each_place_is_read_as_std_reads_it(id: &str, max: usize) {
         for at in 0..id.len() {
             let others = (0u8..128).map(char::from).chain(['\u{e9}', '\u{a0}']);
             for c in others {
                 let text = format!("{}{c}{}", &id[..at], &id[at + 1..]);
-                let want = (text.len() <= 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+                let want = (text.len() <= max && text.bytes().all(|b| b.is_ascii_hexdigit()))
                     .then(|| u128::from_str_radix(&text, 16).unwrap());
-                assert_eq!(parse_hex(&text, 32), want, "{text:?}");
+                assert_eq!(parse_hex(&text, max), want, "{text:?}");
             }
         }
     }
 
-    /// The same for a 16-digit id, whose digits are read sixteen at a
-    /// time where the CPU has vectors.
+    /// A 32-digit id (read sixteen digits at a time where the CPU has
+    /// vectors, else eight).
+    #[test]
+    fn each_byte_of_a_long_id_is_read_as_std_reads_it() {
+        each_byte_at_each_place_is_read_as_std_reads_it("0123456789abcdefABCDEF0123456789", 32);
+    }
+
+    /// A 16-digit id, as a span id and as a (short) trace id.
     #[test]
     fn each_byte_of_a_span_id_is_read_as_std_reads_it() {
-        let id = "09afAF0123456789";
-        for at in 0..id.len() {
-            let others = (0u8..128).map(char::from).chain(['\u{e9}', '\u{a0}']);
-            for c in others {
-                let text = format!("{}{c}{}", &id[..at], &id[at + 1..]);
-                let want = (text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .then(|| u128::from_str_radix(&text, 16).unwrap());
-                assert_eq!(parse_hex(&text, 16), want, "{text:?}");
-                assert_eq!(parse_hex(&text, 32), want, "{text:?}");
-            }
+        for max in [16, 32] {
+            each_byte_at_each_place_is_read_as_std_reads_it("09afAF0123456789", max);
         }
     }
 
