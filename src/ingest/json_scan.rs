@@ -206,6 +206,17 @@ pub(crate) fn leading_digits(bytes: &[u8]) -> Option<(u64, usize)> {
     (!bytes.is_empty()).then_some((n, bytes.len()))
 }
 
+/// The whole number `bytes` starts with, as a number and its length, when
+/// it is 1 to 19 digits with no leading zero (but `0` itself) and no
+/// fraction or exponent after it: JSON that `u64` holds exactly, read by
+/// [`Scanner::compact_uint`] and passed over by [`Scanner::compact_raw`].
+#[inline]
+fn plain_whole(bytes: &[u8]) -> Option<(u64, usize)> {
+    let (n, len) = leading_digits(bytes)?;
+    let leading_zero = len > 1 && bytes[0] == b'0';
+    (!leading_zero && !matches!(bytes.get(len), Some(b'.' | b'e' | b'E'))).then_some((n, len))
+}
+
 /// The value of eight ASCII digits, `None` if any byte is not one: each
 /// byte's high nibble must be 3 and its low one at most 9, checked at
 /// once; then pairs, quads and the eight are combined by multiplying.
@@ -478,9 +489,9 @@ impl<'a> Scanner<'a> {
     /// The text of a plain value at the scanner (no whitespace skipped),
     /// as [`Scanner::raw`] gives it: a string without escapes, its quotes
     /// included, or 1 to 19 digits with no sign, fraction, exponent or
-    /// leading zero. `None`, nothing consumed, for any other value, for
-    /// [`Scanner::raw`] to read: both are valid JSON as they stand, which
-    /// is all `raw`'s check asks of them.
+    /// leading zero (but `0` itself). `None`, nothing consumed, for any
+    /// other value, for [`Scanner::raw`] to read: both are valid JSON as
+    /// they stand, which is all `raw`'s check asks of them.
     #[inline]
     pub(crate) fn compact_raw(&mut self) -> Option<&'a str> {
         let bytes = self.bytes();
@@ -490,11 +501,7 @@ impl<'a> Scanner<'a> {
                 let end = plain_run_end(bytes, start + 1);
                 (bytes.get(end) == Some(&b'"')).then_some(end + 1)?
             }
-            b'1'..=b'9' => {
-                let (_, len) = leading_digits(&bytes[start..])?;
-                let end = start + len;
-                (!matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))).then_some(end)?
-            }
+            b'0'..=b'9' => start + plain_whole(&bytes[start..])?.1,
             _ => return None,
         };
         self.pos = end;
@@ -522,11 +529,7 @@ impl<'a> Scanner<'a> {
     /// for a one-digit kind.
     #[inline]
     fn compact_uint(&mut self) -> Option<u64> {
-        let bytes = &self.bytes()[self.pos..];
-        let (n, len) = leading_digits(bytes)?;
-        if (len > 1 && bytes[0] == b'0') || matches!(bytes.get(len), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
+        let (n, len) = plain_whole(&self.bytes()[self.pos..])?;
         self.pos += len;
         Some(n)
     }
