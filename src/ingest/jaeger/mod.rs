@@ -618,13 +618,14 @@ impl<'v> TagValue<'v> {
     }
 }
 
-/// The text of a raw value if it is a string without escapes: a raw value
-/// is valid JSON, so that text is what lies between the quotes.
+/// The text of a raw value if it is a string without escapes, as
+/// [`typed::Raw::plain_string`] reads a value not known to be plain.
 fn unescaped_text(text: &str) -> Option<&str> {
-    match text.as_bytes() {
-        [b'"', inner @ .., b'"'] if !inner.contains(&b'\\') => Some(&text[1..text.len() - 1]),
-        _ => None,
-    }
+    let unknown = typed::Raw {
+        text,
+        unescaped: false,
+    };
+    unknown.plain_string()
 }
 
 /// A raw value's `text` as a `Value`. Times and tag values are nearly

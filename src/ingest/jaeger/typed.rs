@@ -40,13 +40,12 @@ pub struct Raw<'a> {
 
 impl<'a> Raw<'a> {
     /// The text between the quotes, if the value is a string without
-    /// escapes.
+    /// escapes: a raw value is valid JSON, so that text is the string's.
     pub fn plain_string(self) -> Option<&'a str> {
-        if !self.unescaped {
-            return super::unescaped_text(self.text);
-        }
         match self.text.as_bytes() {
-            [b'"', .., b'"'] => Some(&self.text[1..self.text.len() - 1]),
+            [b'"', inner @ .., b'"'] if self.unescaped || !inner.contains(&b'\\') => {
+                Some(&self.text[1..self.text.len() - 1])
+            }
             _ => None,
         }
     }
