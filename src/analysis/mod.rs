@@ -252,8 +252,12 @@ pub fn finish_splitting(
 ) -> Result<(Analysis, Option<diagnose::SlowSplit>), AnalysisError> {
     let total_root = bd.total_root();
     // The span table's grouping (1.3 cores alone) runs beside the
-    // per-unit tables (1.1-1.3 cores), which read the breakdown only. The
-    // call edges beside the timeline raised the peak for no gain (they
+    // per-unit tables (1.1-1.3 cores) and the timeline (1.4-1.6), which
+    // read the breakdown only: the timeline, run alone after them, left a
+    // core idle for a third of its time. Beside them, the stage's cores
+    // rose 1.81 -> 1.88 (OTLP/JSON) and 1.76 -> 1.86 (Jaeger), medians of
+    // five and six runs, for a peak 4-8 MiB higher on OTLP/JSON (255-260
+    // MiB). The call edges here too raised the peak for no gain (they
     // run beside the profile, below).
     let (tables, per_unit) = rayon::join(
         || aggregate::aggregate(strings, bd, total_root),
@@ -263,10 +267,11 @@ pub fn finish_splitting(
                 query_shapes::aggregate(strings, bd, total_root)?,
                 detectors::aggregate(strings, bd)?,
                 errors::aggregate(strings, bd)?,
+                timeline::build(strings, bd, None)?,
             ))
         },
     );
-    let (tables, (cascades, query_shapes, findings, errors)) = (tables?, per_unit?);
+    let (tables, (cascades, query_shapes, findings, errors, timeline)) = (tables?, per_unit?);
     // The joined tables' working memory is handed back (see `released`):
     // kept for reuse, it stayed resident beside the steps below. Theirs is
     // not: it is small beside the run's peak (no change in peak on 1.09 M
@@ -284,7 +289,6 @@ pub fn finish_splitting(
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
-    let timeline = timeline::build(strings, bd, None)?;
     // The profile is a chain of short parallel steps joined by serial ones
     // (1.5-1.7 cores alone, perf); the call edges beside it fill the
     // other core's gaps: the stage's cores 1.76 -> 1.79-1.80 on the
