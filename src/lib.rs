@@ -15,6 +15,9 @@
 //! [`commands`] glues the stages together per subcommand; [`cli`] only
 //! parses arguments.
 #![deny(missing_docs)]
+// The library is the binary's internals, read with `cargo doc
+// --document-private-items`: its public items' docs may name private ones.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod analysis;
 pub mod check;

@@ -136,6 +136,9 @@ pub struct StatsArgs {
 }
 
 /// Which traces and subtrees to analyse; shared by commands that analyse.
+// The fields' comments are `--help` text, where `SERVICE[:OPERATION]`
+// reads as typed; rustdoc would take `[:OPERATION]` for a link.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args)]
 pub struct SelectArgs {
     /// Keep only roots matching SERVICE[:OPERATION] (`*` and `?` wildcards).

@@ -35,8 +35,9 @@ pub fn shape(statement: &str, mysql: bool) -> String {
     shape_scoped(statement, mysql).0
 }
 
-/// [`shape`], and whether it is the shape of every statement with the same
-/// digit template ([`super::digits`]).
+/// The shape of a SQL statement (`mysql` makes double-quoted text a string
+/// literal, as MySQL reads it), and whether it is the shape of every
+/// statement with the same digit template ([`super::digits`]).
 pub fn shape_scoped(statement: &str, mysql: bool) -> (String, bool) {
     let tokens = Scanner::new(statement, mysql).run();
     let scoped = digits_are_literals(statement.as_bytes(), &tokens);

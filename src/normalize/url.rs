@@ -10,11 +10,12 @@ pub fn shape(url: &str) -> String {
     shape_scoped(url).0
 }
 
-/// [`shape`], and whether it is the shape of every URL with the same digit
-/// template ([`super::digits`]): whether each standalone digit run is a
-/// whole path segment (an id, `*` whatever its digits) or after the path
-/// (in a query, `?*` whatever it holds, or a fragment, dropped). A run in
-/// the host or port, or in part of a segment, is kept in the shape.
+/// The shape of `full` (absolute, or a bare path or route), and whether it
+/// is the shape of every URL with the same digit template
+/// ([`super::digits`]): whether each standalone digit run is a whole path
+/// segment (an id, `*` whatever its digits) or after the path (in a query,
+/// `?*` whatever it holds, or a fragment, dropped). A run in the host or
+/// port, or in part of a segment, is kept in the shape.
 pub fn shape_scoped(full: &str) -> (String, bool) {
     // Every search is for an ASCII byte, so each cut is at a character
     // boundary. Byte searches, not `str` patterns: a pattern of three bytes

@@ -61,7 +61,7 @@ fn write(
     write_in(path, rows, BATCH_ROWS, batch)
 }
 
-/// [`write`], `size` rows a batch.
+/// [`write()`], `size` rows a batch.
 fn write_in(
     path: &Path,
     rows: usize,

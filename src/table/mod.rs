@@ -509,7 +509,7 @@ pub struct Run {
 }
 
 /// The runs' rows of `parts`, in run order.
-/// [`gather`] over the parts' columns of one numeric type (each one chunk,
+/// [`gather()`] over the parts' columns of one numeric type (each one chunk,
 /// with no nulls, as the table builds them).
 fn gather_numeric<T: PolarsNumericType>(
     parts: &[Series],

@@ -36,7 +36,7 @@
 //! event (or that names none) is put under the root, as Sentry's span tree
 //! shows it, and counted (`sentry_orphan_spans`, located).
 //!
-//! Times are float seconds (or RFC 3339 text); see [`time`]
+//! Times are float seconds (or RFC 3339 text); see [`mod@time`]
 //! for how they keep microsecond precision. The service of every span of an
 //! event is the event's project (`project_name`, `projectSlug`, `project`,
 //! `project_id`, `projectID`, first present, string or number), else its

@@ -11,7 +11,7 @@
 //! A time that is a number but lies beyond what `i64` nanoseconds hold
 //! (before 1677 or after 2262) saturates to `i64::MIN`/`i64::MAX` rather
 //! than being refused: the reader then counts its span as an invalid time
-//! (see [`super::times`]), which is what it is, not as unparsable.
+//! (see [`crate::ingest::times`]), which is what it is, not as unparsable.
 
 use serde_json::Value;
 

@@ -413,7 +413,7 @@ impl<'de> Deserialize<'de> for Field {
 
 /// A scalar read leniently, from whichever JSON type it is given as;
 /// `None` where it cannot be read from that value. The serde visitors and
-/// the scanner's fast path ([`super::direct`]) both read through these.
+/// the scanner's fast path ([`super::fast`]) both read through these.
 pub trait Lenient: Sized {
     /// From a non-negative integer.
     fn from_u64(v: u64) -> Option<Self>;
