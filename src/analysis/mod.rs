@@ -289,13 +289,13 @@ pub fn finish_splitting(
     let mut traces: Vec<_> = bd.units.iter().map(|u| u.trace_id).collect();
     traces.dedup();
     let label = |u: u32| bd.units[u as usize].label(strings);
+    let shifted = timeline
+        .as_ref()
+        .is_some_and(|t| t.incident_start().is_some());
     // The profile is a chain of short parallel steps joined by serial ones
     // (1.5-1.7 cores alone, perf); the call edges beside it fill the
     // other core's gaps: the stage's cores 1.76 -> 1.79-1.80 on the
     // OTLP/JSON and Jaeger sets (six runs each), its peak 3-4 MiB higher.
-    let shifted = timeline
-        .as_ref()
-        .is_some_and(|t| t.incident_start().is_some());
     let (edges, profiled) = rayon::join(
         || edges::aggregate(strings, &bd.edges, &|_| true, bd.units.len() as u64, &label),
         || match slow {
