@@ -12,7 +12,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::breakdown::Breakdown;
-use super::edges;
+use super::edges::{self, EdgeMoments};
 use super::profile::{self, Profile};
 use super::results::{DiagnosisMode, EdgeStats};
 use super::suspects::{self, Diagnosis, DiagnosisError, Side};
@@ -28,8 +28,18 @@ pub const MIN_SLOW_GROUP: usize = 20;
 pub struct Compared {
     /// The profile.
     pub profile: Profile,
-    /// The edges table.
-    pub edges: Vec<EdgeStats>,
+    /// What the comparison reads of the edges table.
+    pub edges: Vec<EdgeMoments>,
+}
+
+impl Compared {
+    /// A side of a full analysis's (or a saved report's) profile and edges.
+    pub fn new(profile: Profile, edges: &[EdgeStats]) -> Compared {
+        Compared {
+            profile,
+            edges: edges.iter().map(EdgeMoments::from).collect(),
+        }
+    }
 }
 
 /// Compares the slowest `1 − quantile` of every root operation's units with
@@ -116,27 +126,19 @@ pub fn split_at(
 /// a unit, by index, on side 0, side 1 or neither), as an analysis of
 /// those units alone gives them; the profiles are `profiles` when those
 /// were made already. Both sides' edges are grouped in one pass (see
-/// [`edges::aggregate_sides`]).
+/// [`edges::moments_sides`]).
 fn sides_of(
     strings: &Interner,
     bd: &Breakdown,
     side: &(dyn Fn(usize) -> Option<usize> + Sync),
     profiles: Option<[Profile; 2]>,
 ) -> Result<[Compared; 2], polars::error::PolarsError> {
-    let mut units = [0u64; 2];
-    for u in 0..bd.units.len() {
-        if let Some(s) = side(u).filter(|&s| s < 2) {
-            units[s] += 1;
-        }
-    }
-    let label = |u: u32| bd.units[u as usize].label(strings);
     // Freed pages are kept for reuse here, not handed back (see
     // `crate::ingest::memory::released`): handing them back before and
     // after the edges' grouping kept this stage's peak 0-8 MiB lower, still
     // below the run's (1.09 M spans), and each time made the next step
     // fault its pages in again.
-    let [first, second] =
-        edges::aggregate_sides(strings, &bd.edges, &|u| side(u as usize), units, &label)?;
+    let [first, second] = edges::moments_sides(strings, &bd.edges, &|u| side(u as usize))?;
     let [zero, one] = match profiles {
         Some(made) => made,
         None => {

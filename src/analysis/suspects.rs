@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::aggregate::u32_column;
+use super::edges::EdgeMoments;
 use super::profile::{FeatureKind, FeatureMoments, Moments, Profile, ProfileGroup};
-use super::results::{Confidence, DiagnosisMode, EdgeStats, Evidence, Suspect, Verdict};
+use super::results::{Confidence, DiagnosisMode, Evidence, Suspect, Verdict};
 use crate::units::millis;
 
 /// Least growth, in standard errors, for a change to count.
@@ -48,8 +49,8 @@ const Z_CAP: f64 = 1000.0;
 pub struct Side<'a> {
     /// Its profile.
     pub profile: &'a Profile,
-    /// Its edges table.
-    pub edges: &'a [EdgeStats],
+    /// What the comparison reads of its edges table.
+    pub edges: &'a [EdgeMoments],
 }
 
 /// The result: the verdict and the ranked suspects.
@@ -323,8 +324,8 @@ fn paired_features<'a>(
 
 /// Welch's z of the mean gap per call on `a → b`, when both sides have
 /// calls on it.
-fn per_call_z(base: &[EdgeStats], incident: &[EdgeStats], a: &str, b: &str) -> Option<f64> {
-    let find = |t: &[EdgeStats]| {
+fn per_call_z(base: &[EdgeMoments], incident: &[EdgeMoments], a: &str, b: &str) -> Option<f64> {
+    let find = |t: &[EdgeMoments]| {
         t.iter()
             .find(|e| e.caller == a && e.callee == b && !e.peer)
             .cloned()

@@ -41,10 +41,7 @@ pub(crate) fn run(
     split: Option<diagnose::SlowSplit>,
 ) -> anyhow::Result<()> {
     let strings = &cx.ingested.set.strings;
-    let incident = Compared {
-        profile: analysis.profile.clone(),
-        edges: analysis.edges.clone(),
-    };
+    let incident = Compared::new(analysis.profile.clone(), &analysis.edges);
     let shift = analysis.timeline.as_ref().and_then(|t| {
         t.incident_start()
             .map(|c| (c.clone(), t.next_shift_after(c)))
@@ -152,10 +149,7 @@ fn baseline_from_paths(cx: &Inputs<'_>, paths: &[PathBuf]) -> anyhow::Result<Com
             names(paths)
         );
     }
-    Ok(Compared {
-        profile: analysis.profile,
-        edges: analysis.edges,
-    })
+    Ok(Compared::new(analysis.profile, &analysis.edges))
 }
 
 fn from_report(path: &Path) -> anyhow::Result<Compared> {
@@ -166,10 +160,7 @@ fn from_report(path: &Path) -> anyhow::Result<Compared> {
             path.display()
         );
     }
-    Ok(Compared {
-        profile: saved.profile,
-        edges: saved.edges,
-    })
+    Ok(Compared::new(saved.profile, &saved.edges))
 }
 
 /// The traces before the change point `at` against those from `at` to the
@@ -226,11 +217,5 @@ fn baseline_from_range(cx: &Inputs<'_>) -> anyhow::Result<(Compared, String)> {
             "--baseline-since/--baseline-until: no traces in the input start in that range ({name})"
         );
     }
-    Ok((
-        Compared {
-            profile: analysis.profile,
-            edges: analysis.edges,
-        },
-        name,
-    ))
+    Ok((Compared::new(analysis.profile, &analysis.edges), name))
 }

@@ -19,10 +19,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let candidate = side(&args.candidate, args)?;
     let mut d = diff(&base, &candidate)?;
     if !base.profile.groups.is_empty() && !candidate.profile.groups.is_empty() {
-        let side = |a: &SavedAnalysis| Compared {
-            profile: a.profile.clone(),
-            edges: a.edges.clone(),
-        };
+        let side = |a: &SavedAnalysis| Compared::new(a.profile.clone(), &a.edges);
         let name = args.base.file_name().map_or_else(
             || args.base.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
