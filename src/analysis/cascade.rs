@@ -230,23 +230,21 @@ fn chain_to(view: &UnitView<'_>, anchor: usize, services: &mut Vec<Sym>, levels:
 /// one per level of each.
 #[derive(Default)]
 struct Rows {
-    /// Per unit: its chain's number, in first-seen order (the group key;
-    /// two symbols never resolve to one string, so chains of symbols group
-    /// as their names would).
-    chain: Vec<u32>,
-    /// Whether the chain ends in the suspect.
-    top: Vec<bool>,
+    /// Per unit: its chain's number, in first-seen order (two symbols
+    /// never resolve to one string, so chains of symbols group as their
+    /// names would), and whether the chain ends in the suspect, as one key
+    /// (see [`group_key`]).
+    group: Vec<u64>,
     /// The culprit's critical-path time.
     culprit: Vec<Nanos>,
     /// The unit's duration, which picks the example.
     dur: Vec<Nanos>,
     /// The unit's index.
     unit: Vec<u32>,
-    /// Per unit × level: the unit's chain key, rule and level index, and the
-    /// level's duration.
-    level_chain: Vec<u32>,
-    level_top: Vec<bool>,
-    level: Vec<u32>,
+    /// Per unit × level: the unit's group, the group and level as one
+    /// key (see [`level_key`]), and the level's duration.
+    level_group: Vec<u64>,
+    level_key: Vec<u64>,
     level_dur: Vec<Nanos>,
 }
 
@@ -278,15 +276,13 @@ pub fn aggregate(
             None => obs.top(),
         };
         let top = suspect.is_some_and(|name| ends_in(&chain, name));
-        let key = chains.id(chain.services);
+        let group = group_key(chains.id(chain.services), top);
         for (level, &d) in chain.levels.iter().enumerate() {
-            rows.level_chain.push(key);
-            rows.level_top.push(top);
-            rows.level.push(level as u32);
+            rows.level_group.push(group);
+            rows.level_key.push(level_key(group, level));
             rows.level_dur.push(d);
         }
-        rows.chain.push(key);
-        rows.top.push(top);
+        rows.group.push(group);
         rows.culprit.push(chain.culprit_critical);
         rows.dur.push(unit.duration);
         rows.unit.push(ui as u32);
@@ -299,31 +295,35 @@ pub fn aggregate(
     // `slowest_unit` reads.
     let (dur, unit) = (SpanColumn::Duration.name(), SpanColumn::Unit.name());
     let units = df!(
-        "chain" => rows.chain,
-        "top" => rows.top,
+        "group" => rows.group,
         "culprit" => rows.culprit,
         dur => rows.dur,
         unit => rows.unit,
     )?;
     let levels = df!(
-        "chain" => rows.level_chain,
-        "top" => rows.level_top,
-        "level" => rows.level,
+        "group" => rows.level_group,
+        "level" => rows.level_key,
         dur => rows.level_dur,
     )?;
-    // Per chain and level, the percentiles of the level's durations; then
-    // per chain, those as lists in level order.
+    // Per group and level, the percentiles of the level's durations; then
+    // per group, those as lists in level order (a group's level keys
+    // ascend with its levels). Grouped by one integer each time: grouping
+    // by the chain, rule and level columns row-encoded them, twice a run.
     let by_level = SortMultipleOptions::default();
     let levels = levels
         .lazy()
-        .group_by([col("chain"), col("top"), col("level")])
-        .agg([percentile(dur, 0.50, "p50"), percentile(dur, 0.99, "p99")])
-        .group_by([col("chain"), col("top")])
+        .group_by([col("level")])
+        .agg([
+            col("group").first(),
+            percentile(dur, 0.50, "p50"),
+            percentile(dur, 0.99, "p99"),
+        ])
+        .group_by([col("group")])
         .agg([
             col("p50").sort_by([col("level")], by_level.clone()),
             col("p99").sort_by([col("level")], by_level),
         ]);
-    let keys = [col("chain"), col("top")];
+    let keys = [col("group")];
     let out = units
         .lazy()
         .group_by(keys.clone())
@@ -334,8 +334,7 @@ pub fn aggregate(
         ])
         .join(levels, keys.clone(), keys, JoinArgs::new(JoinType::Left))
         .collect()?;
-    let chain = u32_column(&out, "chain")?;
-    let top = out.column("top")?.bool()?;
+    let groups: Vec<u64> = out.column("group")?.u64()?.into_no_null_iter().collect();
     let traces = out.column("traces")?.cast(&DataType::UInt64)?;
     let traces = traces.u64()?;
     let culprit = f64_column(&out, "culprit")?;
@@ -350,8 +349,10 @@ pub fn aggregate(
     let total = ms(total_root);
     let mut cascades = Vec::with_capacity(out.height());
     for i in 0..out.height() {
-        let chain: Vec<String> = chain[i]
-            .and_then(|id| chains.key(id).copied())
+        let (chain, top) = of_group(groups[i]);
+        let chain: Vec<String> = chains
+            .key(chain)
+            .copied()
             .unwrap_or_default()
             .iter()
             .map(|&s| strings.resolve(s).to_string())
@@ -375,7 +376,7 @@ pub fn aggregate(
             share: share(culprit_ms, total),
             levels,
             example_trace_id: bd.units[unit].label(strings),
-            rule: if top.get(i).unwrap_or(false) {
+            rule: if top {
                 CascadeRule::TopSuspect
             } else {
                 CascadeRule::MostCriticalTime
@@ -391,10 +392,46 @@ pub fn aggregate(
     Ok(cascades)
 }
 
+/// A chain (by its number) and whether it ends in the suspect, as one key.
+fn group_key(chain: u32, top: bool) -> u64 {
+    u64::from(chain) << 1 | u64::from(top)
+}
+
+/// The chain and suspect flag of a [`group_key`].
+fn of_group(key: u64) -> (u32, bool) {
+    ((key >> 1) as u32, key & 1 == 1)
+}
+
+/// A group and a level of its chain as one key, ordered as the levels
+/// within a group: a group key takes 33 bits, a level (under 2^31, as a
+/// chain has fewer levels than a trace has spans) the low 31.
+fn level_key(group: u64, level: usize) -> u64 {
+    debug_assert!(level < 1 << 31);
+    group << 31 | (level as u64 & ((1 << 31) - 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{TraceId, TraceSet};
+
+    proptest::proptest! {
+        /// A group key gives back its chain and flag; a group's level keys
+        /// ascend with its levels and no two (group, level) pairs share one.
+        #[test]
+        fn group_and_level_keys_are_one_to_one_and_ordered(
+            a in (proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>(), 0usize..1 << 31),
+            b in (proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>(), 0usize..1 << 31),
+        ) {
+            let (ga, gb) = (group_key(a.0, a.1), group_key(b.0, b.1));
+            proptest::prop_assert_eq!(of_group(ga), (a.0, a.1));
+            let (ka, kb) = (level_key(ga, a.2), level_key(gb, b.2));
+            proptest::prop_assert_eq!(ka == kb, (a.0, a.1, a.2) == (b.0, b.1, b.2));
+            if ga == gb {
+                proptest::prop_assert_eq!(ka.cmp(&kb), a.2.cmp(&b.2));
+            }
+        }
+    }
 
     /// Nearest rank, written out independently of polars: the value at
     /// 1-based rank `ceil(q × n)` of `sorted`.
