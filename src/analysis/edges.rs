@@ -487,10 +487,7 @@ pub fn aggregate(
         let s = out.column(c)?.cast(&DataType::UInt64)?;
         Ok(s.u64()?.into_no_null_iter().collect())
     };
-    let f = |c: &str| -> PolarsResult<Vec<f64>> {
-        let s = out.column(c)?.cast(&DataType::Float64)?;
-        Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
-    };
+    let f = |c: &str| millis_column(out, c);
     let (calls, traces, errors, example) = (u("calls")?, u("traces")?, u("errors")?, u("example")?);
     let p: Vec<Vec<f64>> = [
         "c50", "c95", "c99", "e50", "e95", "e99", "g50", "g95", "g99",
@@ -618,10 +615,7 @@ pub fn moments_sides<const N: usize>(
     let frame = &grouped.frame;
     let calls = frame.column("calls")?.cast(&DataType::UInt64)?;
     let calls: Vec<u64> = calls.u64()?.into_no_null_iter().collect();
-    let ms = |c: &str| -> PolarsResult<Vec<f64>> {
-        let s = frame.column(c)?.cast(&DataType::Float64)?;
-        Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
-    };
+    let ms = |c: &str| millis_column(frame, c);
     let (c50, e50, gap_crit) = (ms("c50")?, ms("e50")?, ms(GAP_CRITICAL)?);
     let (gap_mean, gap_var) = gap_moments(frame)?;
     for (i, &(caller, callee, peer, side)) in grouped.edges.iter().enumerate() {
@@ -694,11 +688,16 @@ fn gap_critical_total(table: &EdgeTable) -> PolarsResult<Expr> {
     ))
 }
 
+/// A grouped frame's column of nanoseconds, in milliseconds.
+fn millis_column(frame: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    let s = frame.column(name)?.cast(&DataType::Float64)?;
+    Ok(s.f64()?.into_no_null_iter().map(|v| v / 1e6).collect())
+}
+
 /// The gap's mean (ms) and sample variance (ms²) columns of a grouped
 /// frame; a single call has no variance.
 fn gap_moments(frame: &DataFrame) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
-    let mean = frame.column("gap_mean")?.cast(&DataType::Float64)?;
-    let mean = mean.f64()?.into_no_null_iter().map(|v| v / 1e6).collect();
+    let mean = millis_column(frame, "gap_mean")?;
     // Variance is in ns²: scale twice.
     let var = frame.column("gap_var")?.cast(&DataType::Float64)?;
     let var = var.f64()?.iter().map(|v| v.unwrap_or(0.0) / 1e12).collect();
