@@ -147,25 +147,25 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
         process_id: None,
     };
     let mut seen = Given::default();
-    s.object_expecting(&SPAN_MEMBERS, |s, name| {
-        match name {
-            b"spanID" => {
+    s.object_expecting(&SPAN_MEMBERS, SpanField::of, |s, field| {
+        match field {
+            SpanField::SpanId => {
                 seen.first(0)?;
                 span.span_id = text(s)?;
             }
-            b"traceID" => {
+            SpanField::TraceId => {
                 seen.first(1)?;
                 span.trace_id = text(s)?;
             }
-            b"startTime" => {
+            SpanField::Start => {
                 seen.first(2)?;
                 span.start = raw(s)?;
             }
-            b"duration" => {
+            SpanField::Duration => {
                 seen.first(3)?;
                 span.duration = raw(s)?;
             }
-            b"references" => {
+            SpanField::References => {
                 seen.first(4)?;
                 span.references = s.nullable(|s| {
                     let mut references = Vec::new();
@@ -176,51 +176,111 @@ fn read_span<'a>(s: &mut Scanner<'a>) -> Option<Span<'a>> {
                     Some(references)
                 })?;
             }
-            b"parentSpanID" => {
+            SpanField::ParentSpanId => {
                 seen.first(5)?;
                 span.parent_span_id = text(s)?;
             }
-            b"tags" => {
+            SpanField::Tags => {
                 seen.first(6)?;
                 span.tags = s.nullable(read_tags)?;
             }
-            b"operationName" => {
+            SpanField::OperationName => {
                 seen.first(7)?;
                 span.operation_name = text(s)?;
             }
-            b"process" => {
+            SpanField::Process => {
                 seen.first(8)?;
                 span.process = s.nullable(read_process)?.map(Object);
             }
-            b"processID" => {
+            SpanField::ProcessId => {
                 seen.first(9)?;
                 span.process_id = text(s)?;
             }
-            _ => s.skip_checked()?,
+            SpanField::Other => s.skip_checked()?,
         }
         Some(())
     })?;
     Some(span)
 }
 
+/// The span members [`read_span`] reads, by what it reads them into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpanField {
+    SpanId,
+    TraceId,
+    Start,
+    Duration,
+    References,
+    ParentSpanId,
+    Tags,
+    OperationName,
+    Process,
+    ProcessId,
+    /// A member skipped (checked).
+    Other,
+}
+
+impl SpanField {
+    fn of(name: &[u8]) -> SpanField {
+        match name {
+            b"spanID" => SpanField::SpanId,
+            b"traceID" => SpanField::TraceId,
+            b"startTime" => SpanField::Start,
+            b"duration" => SpanField::Duration,
+            b"references" => SpanField::References,
+            b"parentSpanID" => SpanField::ParentSpanId,
+            b"tags" => SpanField::Tags,
+            b"operationName" => SpanField::OperationName,
+            b"process" => SpanField::Process,
+            b"processID" => SpanField::ProcessId,
+            _ => SpanField::Other,
+        }
+    }
+}
+
 /// A span's members in the order the query API writes them (Jaeger UI's
 /// download too), `flags` where some exporters add it.
-const SPAN_MEMBERS: [&[u8]; 11] = [
-    br#""traceID":"#,
-    br#""spanID":"#,
-    br#""operationName":"#,
-    br#""references":"#,
-    br#""flags":"#,
-    br#""startTime":"#,
-    br#""duration":"#,
-    br#""tags":"#,
-    br#""logs":"#,
-    br#""processID":"#,
-    br#""warnings":"#,
+const SPAN_MEMBERS: [(&[u8], SpanField); 11] = [
+    (br#""traceID":"#, SpanField::TraceId),
+    (br#""spanID":"#, SpanField::SpanId),
+    (br#""operationName":"#, SpanField::OperationName),
+    (br#""references":"#, SpanField::References),
+    (br#""flags":"#, SpanField::Other),
+    (br#""startTime":"#, SpanField::Start),
+    (br#""duration":"#, SpanField::Duration),
+    (br#""tags":"#, SpanField::Tags),
+    (br#""logs":"#, SpanField::Other),
+    (br#""processID":"#, SpanField::ProcessId),
+    (br#""warnings":"#, SpanField::Other),
 ];
 
+/// The reference members [`read_reference`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReferenceField {
+    RefType,
+    TraceId,
+    SpanId,
+    /// A member skipped (checked).
+    Other,
+}
+
+impl ReferenceField {
+    fn of(name: &[u8]) -> ReferenceField {
+        match name {
+            b"refType" => ReferenceField::RefType,
+            b"traceID" => ReferenceField::TraceId,
+            b"spanID" => ReferenceField::SpanId,
+            _ => ReferenceField::Other,
+        }
+    }
+}
+
 /// A reference's members in the order the query API writes them.
-const REFERENCE_MEMBERS: [&[u8]; 3] = [br#""refType":"#, br#""traceID":"#, br#""spanID":"#];
+const REFERENCE_MEMBERS: [(&[u8], ReferenceField); 3] = [
+    (br#""refType":"#, ReferenceField::RefType),
+    (br#""traceID":"#, ReferenceField::TraceId),
+    (br#""spanID":"#, ReferenceField::SpanId),
+];
 
 fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
     let mut reference = Reference {
@@ -229,21 +289,21 @@ fn read_reference<'a>(s: &mut Scanner<'a>) -> Option<Reference<'a>> {
         span_id: None,
     };
     let mut seen = Given::default();
-    s.object_expecting(&REFERENCE_MEMBERS, |s, name| {
-        match name {
-            b"refType" => {
+    s.object_expecting(&REFERENCE_MEMBERS, ReferenceField::of, |s, field| {
+        match field {
+            ReferenceField::RefType => {
                 seen.first(0)?;
                 reference.ref_type = text(s)?;
             }
-            b"traceID" => {
+            ReferenceField::TraceId => {
                 seen.first(1)?;
                 reference.trace_id = text(s)?;
             }
-            b"spanID" => {
+            ReferenceField::SpanId => {
                 seen.first(2)?;
                 reference.span_id = text(s)?;
             }
-            _ => s.skip_checked()?,
+            ReferenceField::Other => s.skip_checked()?,
         }
         Some(())
     })?;
@@ -361,6 +421,24 @@ mod tests {
     use crate::ingest::test_support::json_text::{
         debug, edited, fixture_files, junk, object, pick,
     };
+
+    /// A member matched as the bytes it is expected to be written as gets
+    /// the field its name gets read the general way.
+    #[test]
+    fn expected_members_have_their_names_fields() {
+        let bare = crate::ingest::json_scan::bare_name;
+        for (written, field) in SPAN_MEMBERS {
+            assert_eq!(SpanField::of(bare(written)), field, "{:?}", bare(written));
+        }
+        for (written, field) in REFERENCE_MEMBERS {
+            assert_eq!(
+                ReferenceField::of(bare(written)),
+                field,
+                "{:?}",
+                bare(written)
+            );
+        }
+    }
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(

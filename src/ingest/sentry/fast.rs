@@ -300,71 +300,108 @@ fn empty_span<'a>() -> Span<'a> {
     }
 }
 
+/// The span members [`read_span`] reads, by what it reads them into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpanField {
+    SpanId,
+    TraceId,
+    ParentSpanId,
+    Op,
+    Description,
+    Status,
+    Start,
+    End,
+    Data,
+    Tags,
+    Links,
+    /// A member skipped (checked).
+    Other,
+}
+
+impl SpanField {
+    fn of(name: &[u8]) -> SpanField {
+        match name {
+            b"span_id" => SpanField::SpanId,
+            b"trace_id" => SpanField::TraceId,
+            b"parent_span_id" => SpanField::ParentSpanId,
+            b"op" => SpanField::Op,
+            b"description" => SpanField::Description,
+            b"status" => SpanField::Status,
+            b"start_timestamp" => SpanField::Start,
+            b"timestamp" => SpanField::End,
+            b"data" => SpanField::Data,
+            b"tags" => SpanField::Tags,
+            b"links" => SpanField::Links,
+            _ => SpanField::Other,
+        }
+    }
+}
+
 /// A span's members in the order Sentry's SDKs write them.
-const SPAN_MEMBERS: [&[u8]; 11] = [
-    br#""span_id":"#,
-    br#""parent_span_id":"#,
-    br#""trace_id":"#,
-    br#""op":"#,
-    br#""description":"#,
-    br#""start_timestamp":"#,
-    br#""timestamp":"#,
-    br#""status":"#,
-    br#""tags":"#,
-    br#""data":"#,
-    br#""same_process_as_parent":"#,
+const SPAN_MEMBERS: [(&[u8], SpanField); 11] = [
+    (br#""span_id":"#, SpanField::SpanId),
+    (br#""parent_span_id":"#, SpanField::ParentSpanId),
+    (br#""trace_id":"#, SpanField::TraceId),
+    (br#""op":"#, SpanField::Op),
+    (br#""description":"#, SpanField::Description),
+    (br#""start_timestamp":"#, SpanField::Start),
+    (br#""timestamp":"#, SpanField::End),
+    (br#""status":"#, SpanField::Status),
+    (br#""tags":"#, SpanField::Tags),
+    (br#""data":"#, SpanField::Data),
+    (br#""same_process_as_parent":"#, SpanField::Other),
 ];
 
 /// Reads a span into `span`, which is empty.
 fn read_span<'a>(s: &mut Scanner<'a>, span: &mut Span<'a>) -> Option<()> {
     let mut seen = Given::default();
-    s.object_expecting(&SPAN_MEMBERS, |s, name| {
-        match name {
-            b"span_id" => {
+    s.object_expecting(&SPAN_MEMBERS, SpanField::of, |s, field| {
+        match field {
+            SpanField::SpanId => {
                 seen.first(0)?;
                 span.span_id = text(s)?;
             }
-            b"trace_id" => {
+            SpanField::TraceId => {
                 seen.first(1)?;
                 span.trace_id = text(s)?;
             }
-            b"parent_span_id" => {
+            SpanField::ParentSpanId => {
                 seen.first(2)?;
                 span.parent_span_id = text(s)?;
             }
-            b"op" => {
+            SpanField::Op => {
                 seen.first(3)?;
                 span.op = text(s)?;
             }
-            b"description" => {
+            SpanField::Description => {
                 seen.first(4)?;
                 span.description = text(s)?;
             }
-            b"status" => {
+            SpanField::Status => {
                 seen.first(5)?;
                 span.status = text(s)?;
             }
-            b"start_timestamp" => {
+            SpanField::Start => {
                 seen.first(6)?;
                 span.start_timestamp = s.nullable(time)?;
             }
-            b"timestamp" => {
+            SpanField::End => {
                 seen.first(7)?;
                 span.timestamp = s.nullable(time)?;
             }
-            b"data" => {
+            SpanField::Data => {
                 seen.first(8)?;
                 span.data = s.nullable(members)?;
             }
-            b"tags" => {
+            SpanField::Tags => {
                 seen.first(9)?;
                 span.tags = s.nullable(members)?;
             }
-            b"links" => {
+            SpanField::Links => {
                 seen.first(10)?;
                 span.links = s.nullable(links)?;
             }
-            _ => s.skip_checked()?,
+            SpanField::Other => s.skip_checked()?,
         }
         Some(())
     })
@@ -444,4 +481,19 @@ fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
     })?;
     KEPT_MEMBERS.with(|room| room.held(&mut kept));
     Some(Members(kept))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A member matched as the bytes it is expected to be written as gets
+    /// the field its name gets read the general way.
+    #[test]
+    fn expected_members_have_their_names_fields() {
+        let bare = crate::ingest::json_scan::bare_name;
+        for (written, field) in SPAN_MEMBERS {
+            assert_eq!(SpanField::of(bare(written)), field, "{:?}", bare(written));
+        }
+    }
 }

@@ -183,71 +183,107 @@ fn read_span<'a>(s: &mut Scanner<'a>, strings: &Interner) -> Option<SpanJson<'a>
         status: None,
     };
     let mut seen = Given::default();
-    s.object_expecting(&SPAN_MEMBERS, |s, name| {
-        match name {
-            b"traceId" | b"trace_id" => {
+    s.object_expecting(&SPAN_MEMBERS, SpanField::of, |s, field| {
+        match field {
+            SpanField::TraceId => {
                 seen.first(0)?;
                 span.trace_id = nullable_text(s)?;
             }
-            b"spanId" | b"span_id" => {
+            SpanField::SpanId => {
                 seen.first(1)?;
                 span.span_id = nullable_text(s)?;
             }
-            b"parentSpanId" | b"parent_span_id" => {
+            SpanField::ParentSpanId => {
                 seen.first(2)?;
                 span.parent_span_id = nullable_text(s)?;
             }
-            b"name" => {
+            SpanField::Name => {
                 seen.first(3)?;
                 span.name = nullable_text(s)?;
             }
-            b"kind" => {
+            SpanField::Kind => {
                 seen.first(4)?;
                 span.kind = lenient(s)?;
             }
-            b"startTimeUnixNano" | b"start_time_unix_nano" => {
+            SpanField::Start => {
                 seen.first(5)?;
                 span.start = time(s)?;
             }
-            b"endTimeUnixNano" | b"end_time_unix_nano" => {
+            SpanField::End => {
                 seen.first(6)?;
                 span.end = time(s)?;
             }
-            b"attributes" => {
+            SpanField::Attributes => {
                 seen.first(7)?;
                 span.attributes = SpanAttributes::Kept(kept_attributes(s, strings)?);
             }
-            b"links" => {
+            SpanField::Links => {
                 seen.first(8)?;
                 span.links = seq(s, read_link)?;
             }
-            b"status" => {
+            SpanField::Status => {
                 seen.first(9)?;
                 span.status = s.nullable(read_status)?;
             }
-            _ => s.skip()?,
+            SpanField::Other => s.skip()?,
         }
         Some(())
     })?;
     Some(span)
 }
 
+/// The span members [`read_span`] reads, by what it reads them into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SpanField {
+    TraceId,
+    SpanId,
+    ParentSpanId,
+    Name,
+    Kind,
+    Start,
+    End,
+    Attributes,
+    Links,
+    Status,
+    /// A member skipped.
+    Other,
+}
+
+impl SpanField {
+    /// The field of a member name, protojson's or the proto's own.
+    fn of(name: &[u8]) -> SpanField {
+        match name {
+            b"traceId" | b"trace_id" => SpanField::TraceId,
+            b"spanId" | b"span_id" => SpanField::SpanId,
+            b"parentSpanId" | b"parent_span_id" => SpanField::ParentSpanId,
+            b"name" => SpanField::Name,
+            b"kind" => SpanField::Kind,
+            b"startTimeUnixNano" | b"start_time_unix_nano" => SpanField::Start,
+            b"endTimeUnixNano" | b"end_time_unix_nano" => SpanField::End,
+            b"attributes" => SpanField::Attributes,
+            b"links" => SpanField::Links,
+            b"status" => SpanField::Status,
+            _ => SpanField::Other,
+        }
+    }
+}
+
 /// A span's members in the order OTLP/JSON exporters write them (the
 /// protobuf fields' order, as protojson writes it), without the ones
 /// seldom written (`traceState` and the dropped counts).
-const SPAN_MEMBERS: [&[u8]; 12] = [
-    br#""traceId":"#,
-    br#""spanId":"#,
-    br#""parentSpanId":"#,
-    br#""flags":"#,
-    br#""name":"#,
-    br#""kind":"#,
-    br#""startTimeUnixNano":"#,
-    br#""endTimeUnixNano":"#,
-    br#""attributes":"#,
-    br#""events":"#,
-    br#""links":"#,
-    br#""status":"#,
+const SPAN_MEMBERS: [(&[u8], SpanField); 12] = [
+    (br#""traceId":"#, SpanField::TraceId),
+    (br#""spanId":"#, SpanField::SpanId),
+    (br#""parentSpanId":"#, SpanField::ParentSpanId),
+    (br#""flags":"#, SpanField::Other),
+    (br#""name":"#, SpanField::Name),
+    (br#""kind":"#, SpanField::Kind),
+    (br#""startTimeUnixNano":"#, SpanField::Start),
+    (br#""endTimeUnixNano":"#, SpanField::End),
+    (br#""attributes":"#, SpanField::Attributes),
+    (br#""events":"#, SpanField::Other),
+    (br#""links":"#, SpanField::Links),
+    (br#""status":"#, SpanField::Status),
 ];
 
 fn read_link<'a>(s: &mut Scanner<'a>) -> Option<LinkJson<'a>> {
@@ -477,6 +513,21 @@ mod tests {
     use crate::ingest::test_support::json_text::{
         debug, edited, fixture_lines, junk, object, pick,
     };
+
+    /// A member matched as the bytes it is expected to be written as gets
+    /// the field its name gets read the general way.
+    #[test]
+    fn expected_members_have_their_names_fields() {
+        for (written, field) in SPAN_MEMBERS {
+            let name = crate::ingest::json_scan::bare_name(written);
+            assert_eq!(
+                SpanField::of(name),
+                field,
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+    }
 
     fn id(bad: bool) -> BoxedStrategy<String> {
         pick(
