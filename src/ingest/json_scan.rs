@@ -377,6 +377,21 @@ impl<'a> Scanner<'a> {
         self.text.as_bytes()
     }
 
+    /// The text from `start` to `end`: a string's between its quotes, or a
+    /// plain value's. Both ends sit at ASCII bytes (a quote, a digit), so
+    /// they are character boundaries; checked here, inline, where slicing
+    /// `text` checked them in a call per string (20 instructions, and
+    /// 680,000 calls in a Jaeger read of 10,000 traces).
+    #[inline(always)]
+    fn text_between(&self, start: usize, end: usize) -> &'a str {
+        let bytes = self.bytes();
+        let part = &bytes[start..end];
+        assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        // SAFETY: `text` is UTF-8 and both ends are character boundaries
+        // (checked above), so the bytes between them are UTF-8.
+        unsafe { std::str::from_utf8_unchecked(part) }
+    }
+
     /// The next byte after whitespace, not consumed; `None` at the end.
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
@@ -460,15 +475,14 @@ impl<'a> Scanner<'a> {
     /// The rest of a string whose opening quote [`Scanner::compact`]
     /// consumed, through its closing quote, if it has no escape: `None`
     /// (nothing consumed) otherwise.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn compact_rest(&mut self) -> Option<&'a str> {
         let bytes = self.bytes();
         let start = self.pos;
         let end = plain_run_end(bytes, start);
         (bytes.get(end) == Some(&b'"')).then(|| {
             self.pos = end + 1;
-            // Quotes are ASCII, so both ends are character boundaries.
-            &self.text[start..end]
+            self.text_between(start, end)
         })
     }
 
@@ -511,9 +525,7 @@ impl<'a> Scanner<'a> {
             _ => return None,
         };
         self.pos = end;
-        // Quotes and digits are ASCII, so both ends are character
-        // boundaries.
-        Some(&self.text[start..end])
+        Some(self.text_between(start, end))
     }
 
     /// The 1 to 19 ASCII digits at the scanner (no whitespace skipped) as
@@ -677,7 +689,7 @@ impl<'a> Scanner<'a> {
 
     /// A member name without escapes, as its bytes (they are UTF-8: the
     /// whole text is).
-    #[inline]
+    #[inline(always)]
     fn name(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let bytes = self.bytes();
@@ -699,8 +711,7 @@ impl<'a> Scanner<'a> {
         match bytes.get(end)? {
             b'"' => {
                 self.pos = end + 1;
-                // Quotes are ASCII, so both ends are character boundaries.
-                Some(Cow::Borrowed(&self.text[start..end]))
+                Some(Cow::Borrowed(self.text_between(start, end)))
             }
             b'\\' => self.escaped(start, end).map(Cow::Owned),
             _ => None,
