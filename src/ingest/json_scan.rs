@@ -175,8 +175,9 @@ fn special16(chunk: &[u8; 16]) -> u32 {
 
 /// The run of ASCII digits `bytes` starts with, as a number and its
 /// length, when it is 1 to 19 digits long (so it cannot overflow a `u64`);
-/// `None` for no digit or a 20th.
-#[inline]
+/// `None` for no digit or a 20th. Always inlined: left a call, it was
+/// half a million calls on a 10,000-trace read (times, integers).
+#[inline(always)]
 pub(crate) fn leading_digits(bytes: &[u8]) -> Option<(u64, usize)> {
     // Up to two runs of eight digits at a time (a timestamp in
     // nanoseconds has 19), then a byte at a time: below 10^16, three more
