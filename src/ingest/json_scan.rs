@@ -351,8 +351,23 @@ impl Given {
 
 /// A member name as [`Scanner::object_expecting`] expects it written,
 /// `"name":`, without its quotes and colon.
-pub(crate) fn bare_name(written: &'static [u8]) -> &'static [u8] {
+fn bare_name(written: &'static [u8]) -> &'static [u8] {
     &written[1..written.len() - 2]
+}
+
+/// Panics unless each member name `written` expects is paired with the
+/// field `field` makes of the name: [`Scanner::object_expecting`] gives a
+/// member matched as it was written the field it is paired with, and one
+/// read the general way `field`'s, so a reader's two must agree.
+#[cfg(test)]
+pub(crate) fn assert_fields_agree<K: PartialEq + std::fmt::Debug>(
+    written: &[(&'static [u8], K)],
+    field: impl Fn(&[u8]) -> K,
+) {
+    for (name, paired) in written {
+        let name = bare_name(name);
+        assert_eq!(&field(name), paired, "{}", String::from_utf8_lossy(name));
+    }
 }
 
 impl<'a> Scanner<'a> {

@@ -426,18 +426,8 @@ mod tests {
     /// the field its name gets read the general way.
     #[test]
     fn expected_members_have_their_names_fields() {
-        let bare = crate::ingest::json_scan::bare_name;
-        for (written, field) in SPAN_MEMBERS {
-            assert_eq!(SpanField::of(bare(written)), field, "{:?}", bare(written));
-        }
-        for (written, field) in REFERENCE_MEMBERS {
-            assert_eq!(
-                ReferenceField::of(bare(written)),
-                field,
-                "{:?}",
-                bare(written)
-            );
-        }
+        crate::ingest::json_scan::assert_fields_agree(&SPAN_MEMBERS, SpanField::of);
+        crate::ingest::json_scan::assert_fields_agree(&REFERENCE_MEMBERS, ReferenceField::of);
     }
 
     fn id(bad: bool) -> BoxedStrategy<String> {
