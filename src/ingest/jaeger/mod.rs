@@ -448,8 +448,8 @@ fn read_trace(record: &Record<'_>, trace: &Value, path: &[Step<'_>], sink: &mut 
 struct Parts<'v> {
     span_id: Option<&'v str>,
     trace_id: Option<&'v str>,
-    start: Option<Cow<'v, Value>>,
-    duration: Option<Cow<'v, Value>>,
+    start: Option<Micros<'v>>,
+    duration: Option<Micros<'v>>,
     /// `(spanID, traceID, is CHILD_OF)` of each reference.
     references: Vec<(Option<&'v str>, Option<&'v str>, bool)>,
     parent_span_id: Option<&'v str>,
@@ -520,8 +520,10 @@ fn value_parts(value: &Value) -> Result<Parts<'_>, String> {
     Ok(Parts {
         span_id: str_field(span, "spanID"),
         trace_id: str_field(span, "traceID"),
-        start: span.get("startTime").map(Cow::Borrowed),
-        duration: span.get("duration").map(Cow::Borrowed),
+        start: span
+            .get("startTime")
+            .map(|v| Micros::Json(Cow::Borrowed(v))),
+        duration: span.get("duration").map(|v| Micros::Json(Cow::Borrowed(v))),
         references,
         parent_span_id: str_field(span, "parentSpanID"),
         tags,
@@ -551,8 +553,7 @@ fn typed_parts<'v>(span: &'v typed::Span<'_>) -> Option<Parts<'v>> {
 /// are cleared and refilled: a trace's spans reuse one `Parts`, where a
 /// vector of them held two vectors a span.
 fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Option<()> {
-    let raw =
-        |r: Option<typed::Raw<'_>>| -> Option<Cow<'v, Value>> { value_of(r?.text).map(Cow::Owned) };
+    let time = |r: Option<typed::Raw<'_>>| micros_of(r?.text);
     let tags = &mut parts.tags;
     tags.clear();
     for tag in span.tags.iter().flat_map(|tags| &tags.0) {
@@ -572,8 +573,8 @@ fn typed_parts_into<'v>(span: &'v typed::Span<'_>, parts: &mut Parts<'v>) -> Opt
             _ => {}
         }
     }
-    parts.start = Some(raw(span.start)?);
-    parts.duration = Some(raw(span.duration)?);
+    parts.start = Some(time(span.start)?);
+    parts.duration = Some(time(span.duration)?);
     parts.references.clear();
     parts
         .references
@@ -628,20 +629,46 @@ fn unescaped_text(text: &str) -> Option<&str> {
     unknown.plain_string()
 }
 
+/// A span's `startTime` or `duration`: nearly always a count written as
+/// plain digits, kept as the number (made into a `Value` and matched again,
+/// it cost about 100 instructions a time, two a span); anything else as
+/// the JSON value it is, judged by [`micros_to_nanos`].
+enum Micros<'v> {
+    Count(i64),
+    Json(Cow<'v, Value>),
+}
+
+/// A raw time's `text` as [`Micros`]: plain digits as a count, anything
+/// else as [`value_of`] reads it.
+fn micros_of<'v>(text: &str) -> Option<Micros<'v>> {
+    match plain_count(text) {
+        Some(n) => Some(Micros::Count(n)),
+        None => value_of(text).map(|v| Micros::Json(Cow::Owned(v))),
+    }
+}
+
+/// `text` as an integer when it is 1 to 18 digits and nothing else (at
+/// most 18 digits always fits an i64; no sign, since `-0` parses to a
+/// float). Read as the scanner reads leading digits (checking, then
+/// `parse`, took 230 instructions a time, and every span has two).
+fn plain_count(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    if bytes.len() > 18 {
+        return None;
+    }
+    let (n, len) = super::json_scan::leading_digits(bytes)?;
+    (len == bytes.len())
+        .then(|| i64::try_from(n).ok())
+        .flatten()
+}
+
 /// A raw value's `text` as a `Value`. Times and tag values are nearly
 /// always a plain integer or a string without escapes, made here without a
 /// parser (which took most of the instructions spent re-reading them);
 /// anything else is parsed.
 fn value_of(text: &str) -> Option<Value> {
-    let bytes = text.as_bytes();
-    // At most 18 digits always fits an i64; no sign, since `-0` parses to
-    // a float. Read as the scanner reads leading digits (checking, then
-    // `parse`, took 230 instructions a time, and every span has two).
-    if bytes.len() <= 18
-        && let Some((n, len)) = super::json_scan::leading_digits(bytes)
-        && len == bytes.len()
-    {
-        return i64::try_from(n).ok().map(Value::from);
+    if let Some(n) = plain_count(text) {
+        return Some(Value::from(n));
     }
     if let Some(text) = unescaped_text(text) {
         return Some(Value::String(text.to_owned()));
@@ -666,8 +693,8 @@ fn convert_span(
     let (trace_id, is_hex) = trace_ids
         .parse(trace_text)
         .map_err(|e| format!("bad traceID {trace_text:?}: {e}"))?;
-    let start = micros_to_nanos(parts.start.as_deref(), "startTime")?;
-    let duration = micros_to_nanos(parts.duration.as_deref(), "duration")?;
+    let start = micros_to_nanos(parts.start.as_ref(), "startTime")?;
+    let duration = micros_to_nanos(parts.duration.as_ref(), "duration")?;
     // Saturates: an end beyond i64 is out of bounds and the span is then
     // counted as an invalid time (see `times::checked`), never wrapped.
     let end = start.saturating_add(duration);
@@ -800,9 +827,14 @@ fn is_true(value: &Value) -> bool {
 }
 
 /// A microsecond count (number, or number as text) in nanoseconds.
-fn micros_to_nanos(value: Option<&Value>, field: &str) -> Result<Nanos, String> {
-    let value = value.ok_or_else(|| format!("span has no \"{field}\""))?;
-    let micros = match value {
+fn micros_to_nanos(time: Option<&Micros<'_>>, field: &str) -> Result<Nanos, String> {
+    let value = match time.ok_or_else(|| format!("span has no \"{field}\""))? {
+        // Saturates as below: 18 digits of microseconds can pass i64
+        // nanoseconds.
+        Micros::Count(micros) => return Ok(micros.saturating_mul(1000)),
+        Micros::Json(value) => value,
+    };
+    let micros = match &**value {
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && f.abs() < 9.2e15)

@@ -941,12 +941,32 @@ fn a_large_array_of_traces_that_breaks_off_keeps_what_came_before() {
 mod raw_values {
     use proptest::prelude::*;
 
-    use super::super::{TagValue, unescaped_text, value_of};
+    use super::super::{Micros, TagValue, micros_of, micros_to_nanos, unescaped_text, value_of};
     use serde_json::Value;
 
     fn same_as_parsed(text: &str) {
         let parsed: Option<Value> = serde_json::from_str(text).ok();
         assert_eq!(value_of(text), parsed, "{text}");
+        time_reads_as_parsed(text);
+    }
+
+    /// A time read as a plain count gives the nanoseconds (or the error)
+    /// its parsed value gives; only digits are read as a count.
+    fn time_reads_as_parsed(text: &str) {
+        let Some(parsed) = serde_json::from_str::<Value>(text).ok() else {
+            assert!(micros_of(text).is_none(), "{text}");
+            return;
+        };
+        let read = micros_of(text).expect("valid JSON reads");
+        if let Micros::Count(_) = read {
+            assert!(text.bytes().all(|b| b.is_ascii_digit()), "{text}");
+        }
+        let parsed = Micros::Json(std::borrow::Cow::Owned(parsed));
+        assert_eq!(
+            micros_to_nanos(Some(&read), "startTime"),
+            micros_to_nanos(Some(&parsed), "startTime"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -966,6 +986,9 @@ mod raw_values {
             "\"a\\\"b\"",
             "\"\\u00e9\"",
             "\"é\"",
+            "\"1700000000000000\"",
+            "1700000000000000.4",
+            "9223372036854775807",
             "true",
             "null",
             "[1]",
