@@ -10,11 +10,11 @@ use std::borrow::Cow;
 
 use serde_json::{Number, Value};
 
-use super::Scalar;
 use super::time::decimal_number_nanos;
 use super::typed::{
     Contexts, Entry, EntryData, Event, Link, Members, Sdk, Seen, Span, Time, TraceContext,
 };
+use super::{Member, Scalar};
 use crate::ingest::ascii::ascii;
 use crate::ingest::json_records::parse;
 use crate::ingest::json_scan::{self, Check, Given, Scanner, whole};
@@ -463,24 +463,28 @@ fn read_entry<'a>(s: &mut Scanner<'a>) -> Option<Entry<'a>> {
 /// [`super::kept`]); the others are checked and dropped, and a key given
 /// twice keeps its last value, as a `Value` map does.
 fn members<'a>(s: &mut Scanner<'a>) -> Option<Members<'a>> {
-    let mut kept: Vec<(Cow<'a, str>, Scalar<'a>)> = KEPT_MEMBERS.with(Room::vec);
+    let mut members: Vec<Member<'a>> = KEPT_MEMBERS.with(Room::vec);
     s.object(|s, key| {
-        if !super::kept(key) {
+        let Some(kept) = super::kept(key) else {
             return s.skip_checked();
-        }
+        };
         // Member names are UTF-8 without escapes (the scanner's own check);
         // a kept one is ASCII, taken without a UTF-8 walk (which was 2% of
         // a Sentry read).
         let key = ascii(key)?;
         let value = scalar(s)?;
-        match kept.iter_mut().find(|(k, _)| k == key) {
-            Some(member) => member.1 = value,
-            None => kept.push((Cow::Borrowed(key), value)),
+        match members.iter_mut().find(|m| m.key == key) {
+            Some(member) => member.value = value,
+            None => members.push(Member {
+                key: Cow::Borrowed(key),
+                kept,
+                value,
+            }),
         }
         Some(())
     })?;
-    KEPT_MEMBERS.with(|room| room.held(&mut kept));
-    Some(Members(kept))
+    KEPT_MEMBERS.with(|room| room.held(&mut members));
+    Some(Members(members))
 }
 
 #[cfg(test)]

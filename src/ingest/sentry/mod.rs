@@ -319,8 +319,24 @@ enum Stamp<'v> {
 /// `(trace_id, span_id)` of a link object, when non-empty strings.
 type LinkParts<'v> = (Option<&'v str>, Option<&'v str>);
 
-/// A member of `data` or `tags` that reading uses (see [`kept`]).
-type Member<'v> = (Cow<'v, str>, Scalar<'v>);
+/// A member of `data` or `tags` that reading uses (see [`kept`]): its key,
+/// what it is kept for, found where it is read (looking the key up again
+/// when the span was made was 1% of a Sentry read), and its value.
+#[derive(Clone, Debug, PartialEq)]
+struct Member<'v> {
+    key: Cow<'v, str>,
+    kept: Kept,
+    value: Scalar<'v>,
+}
+
+/// What a kept `data` or `tags` member is read for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kept {
+    /// An attribute, as [`AttrKey::lookup`] gives it.
+    Attr(AttrKey, bool),
+    /// Only naming reads it (see [`naming::reads`]).
+    Naming,
+}
 
 /// The value of a `data` or `tags` member: text (borrowed from the input
 /// when it can be), or another JSON value. Arrays and objects are kept as
@@ -356,12 +372,15 @@ impl Scalar<'_> {
     }
 }
 
-/// Whether a `data` or `tags` key is one reading uses: an attribute, or a
-/// key naming reads. The rest is never looked at. Bytes, so that the
-/// scanner's keys need no UTF-8 check to be dropped (every kept key is
+/// What a `data` or `tags` key is read for: an attribute, or a key naming
+/// reads; `None` for the rest, which is never looked at. Bytes, so that
+/// the scanner's keys need no UTF-8 check to be dropped (every kept key is
 /// ASCII): checking each one was 4% of the Sentry read.
-fn kept(key: &[u8]) -> bool {
-    AttrKey::lookup_bytes(key).is_some() || naming::reads(key)
+fn kept(key: &[u8]) -> Option<Kept> {
+    match AttrKey::lookup_bytes(key) {
+        Some((slot, preferred)) => Some(Kept::Attr(slot, preferred)),
+        None => naming::reads(key).then_some(Kept::Naming),
+    }
 }
 
 /// The members of an object that reading uses, in order.
@@ -369,8 +388,13 @@ fn members(object: Option<&Map<String, Value>>) -> Cow<'_, [Member<'_>]> {
     object
         .into_iter()
         .flatten()
-        .filter(|(key, _)| kept(key.as_bytes()))
-        .map(|(key, value)| (Cow::Borrowed(key.as_str()), Scalar::of(value)))
+        .filter_map(|(key, value)| {
+            Some(Member {
+                key: Cow::Borrowed(key.as_str()),
+                kept: kept(key.as_bytes())?,
+                value: Scalar::of(value),
+            })
+        })
         .collect()
 }
 
@@ -712,9 +736,9 @@ fn root_span(
 /// [`AddJson`](super::json_scalars::AddJson) does for a
 /// `Value`.
 fn add_members<'v>(attrs: &mut AttrsBuilder<'v>, strings: &Interner, members: &'v [Member<'_>]) {
-    for (key, value) in members {
-        if let Some((slot, preferred)) = AttrKey::lookup(key)
-            && let Some(text) = value.text()
+    for member in members {
+        if let Kept::Attr(slot, preferred) = member.kept
+            && let Some(text) = member.value.text()
         {
             attrs.set(strings, slot, preferred, text);
         }
@@ -747,8 +771,8 @@ fn child_span(
             .to_string()
     };
     let data = |key: &str| {
-        let member = span.data.iter().find(|(k, _)| k == key);
-        member.and_then(|(_, value)| value.as_str())
+        let member = span.data.iter().find(|m| m.key == key);
+        member.and_then(|m| m.value.as_str())
     };
     let described = describe(span.op, span.description, data, shape, url_shape);
     let mut attrs = AttrsBuilder::default();

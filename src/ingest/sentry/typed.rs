@@ -361,14 +361,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'a>, A::Error> {
                 let mut kept = Vec::new();
                 while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
-                    if !super::kept(key.as_bytes()) {
+                    let Some(use_) = super::kept(key.as_bytes()) else {
                         map.next_value::<Checked>()?;
                         continue;
-                    }
+                    };
                     let value = map.next_value::<Scalar<'a>>()?;
-                    match kept.iter_mut().find(|(k, _): &&mut Member<'a>| *k == key) {
-                        Some(member) => member.1 = value,
-                        None => kept.push((key, value)),
+                    match kept.iter_mut().find(|m: &&mut Member<'a>| m.key == key) {
+                        Some(member) => member.value = value,
+                        None => kept.push(Member {
+                            key,
+                            kept: use_,
+                            value,
+                        }),
                     }
                 }
                 Ok(Members(kept))
@@ -523,11 +527,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for EntryData<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{SentryReader, read_input};
+    use super::super::{Kept, SentryReader, read_input};
     use super::*;
     use crate::ingest::json_records::{Record, parse};
     use crate::ingest::{Format, Framing, Input, ReadError, Reader, Sink};
-    use crate::model::{Interner, Quality, TracedSpan};
+    use crate::model::{AttrKey, Interner, Quality, TracedSpan};
     use serde_json::json;
 
     /// The Sentry reader with the typed path turned off.
@@ -800,11 +804,16 @@ mod tests {
         assert_eq!(
             members.0,
             [
-                (Cow::Borrowed("db.system"), Scalar::Other(json!(7))),
-                (
-                    Cow::Borrowed("url"),
-                    Scalar::Text(Cow::Owned("u\"v".into()))
-                ),
+                Member {
+                    key: Cow::Borrowed("db.system"),
+                    kept: Kept::Attr(AttrKey::DbSystem, false),
+                    value: Scalar::Other(json!(7)),
+                },
+                Member {
+                    key: Cow::Borrowed("url"),
+                    kept: Kept::Naming,
+                    value: Scalar::Text(Cow::Owned("u\"v".into())),
+                },
             ]
         );
         assert!(parse::<Members<'_>>(b"[]").is_err());
