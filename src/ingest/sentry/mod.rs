@@ -745,6 +745,13 @@ fn add_members<'v>(attrs: &mut AttrsBuilder<'v>, strings: &Interner, members: &'
     }
 }
 
+thread_local! {
+    /// The buffer a span's name is written into, to be interned: one a
+    /// thread, handed back after each span (one not handed back, on an
+    /// error, is made again).
+    static NAME: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+}
+
 fn child_span(
     span: &SpanParts<'_>,
     event_trace: Option<EventTrace<'_>>,
@@ -762,19 +769,15 @@ fn child_span(
     // and the builder below finds a statement's shape there again.
     let shape = |system: Option<&str>, statement: &str| {
         let system = system.map(|s| strings.intern(s));
-        let shape = shape_cache::statement(strings, system, statement);
-        strings.resolve(shape).to_string()
+        strings.resolve(shape_cache::statement(strings, system, statement))
     };
-    let url_shape = |url: &str| {
-        strings
-            .resolve(shape_cache::http(strings, None, url))
-            .to_string()
-    };
+    let url_shape = |url: &str| strings.resolve(shape_cache::http(strings, None, url));
     let data = |key: &str| {
         let member = span.data.iter().find(|m| m.key == key);
         member.and_then(|m| m.value.as_str())
     };
-    let described = describe(span.op, span.description, data, shape, url_shape);
+    let mut name = NAME.take();
+    let described = describe(span.op, span.description, data, shape, url_shape, &mut name);
     let mut attrs = AttrsBuilder::default();
     add_members(&mut attrs, strings, &span.data);
     add_members(&mut attrs, strings, &span.tags);
@@ -798,13 +801,14 @@ fn child_span(
         start: time(span.start, "start_timestamp")?,
         end: time(span.end, "timestamp")?,
         service,
-        name: strings.intern(&described.name),
+        name: strings.intern(&name),
         kind: described.kind,
         status: status(span.status),
         attrs: attrs.finish(strings),
         links: links(&span.links),
         ..read
     };
+    NAME.set(name);
     Ok(TracedSpan {
         trace_id,
         span: read,
