@@ -361,7 +361,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'a>, A::Error> {
                 let mut kept = Vec::new();
                 while let Some(Text(key)) = map.next_key::<Text<'a>>()? {
-                    let Some(use_) = super::kept(key.as_bytes()) else {
+                    let Some(read_for) = super::kept(key.as_bytes()) else {
                         map.next_value::<Checked>()?;
                         continue;
                     };
@@ -370,7 +370,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
                         Some(member) => member.value = value,
                         None => kept.push(Member {
                             key,
-                            kept: use_,
+                            kept: read_for,
                             value,
                         }),
                     }
