@@ -3,8 +3,8 @@
 # (profile-guided optimisation, as rustc and CPython ship): an instrumented
 # build analyses a generated set of each format and the bundled fixtures,
 # and the build after it uses what those runs executed to decide inlining
-# and code layout. The
-# README's table shows it beside the plain release build.
+# and code layout. The README's table shows it beside the plain release
+# build.
 #
 #   benches/pgo.sh [OUT]          (default target/pgo/critpath)
 #
